@@ -1,0 +1,92 @@
+/**
+ * What the calculation hands the dataplane: everything one host's nftables must enforce,
+ * as plain data with every selector already resolved to an IP-set id. The dataplane never
+ * looks at etcd, labels or selectors; the calculation never looks at nft.
+ */
+import type { Action, IcmpFields, Port, Protocol } from "../model/resources.ts";
+
+export interface PortSpec {
+  readonly protocol: "tcp" | "udp";
+  readonly port: number;
+}
+
+/** Dataplane-relevant Felix parameters (spec 4.2), already parsed and defaulted. */
+export interface DataplaneConfig {
+  /** Workload interface prefixes (InterfacePrefix), e.g. ["cali"]. */
+  readonly interfacePrefixes: readonly string[];
+  readonly failsafeInbound: readonly PortSpec[];
+  readonly failsafeOutbound: readonly PortSpec[];
+  readonly defaultEndpointToHostAction: "DROP" | "RETURN" | "ACCEPT";
+  readonly logPrefix: string;
+  readonly disableConntrackInvalidCheck: boolean;
+  readonly ipv6Support: boolean;
+  /** Allow ICMPv6 neighbour discovery (types 133-136) on host endpoints. */
+  readonly hostEndpointAllowNDP: boolean;
+  /** Packet-mark bit pool (IptablesMarkMask); the lowest bits become accept, pass, scratch. */
+  readonly markMask: number;
+}
+
+/** One side of a rule with selectors and tags replaced by IP-set ids. */
+export interface ResolvedEntity {
+  /** Positive CIDRs, OR-ed (singular `net` merged in). Empty = no constraint. */
+  readonly nets: readonly string[];
+  /** Negated CIDRs: the address must be in none of them. */
+  readonly notNets: readonly string[];
+  /** Every listed set must contain the address (selector and tag are AND-ed). */
+  readonly ipSets: readonly string[];
+  /** The address must be in none of these sets. */
+  readonly notIpSets: readonly string[];
+  readonly ports: readonly Port[];
+  readonly notPorts: readonly Port[];
+}
+
+export interface ResolvedRule {
+  readonly action: Action;
+  readonly ipVersion?: 4 | 6;
+  readonly protocol?: Protocol;
+  readonly notProtocol?: Protocol;
+  readonly icmp?: IcmpFields;
+  readonly notICMP?: IcmpFields;
+  readonly source: ResolvedEntity;
+  readonly destination: ResolvedEntity;
+}
+
+export interface RuleSet {
+  readonly ingress: readonly ResolvedRule[];
+  readonly egress: readonly ResolvedRule[];
+}
+
+/** Ordered policy names for one endpoint, split by class and direction (spec 5.2). */
+export interface EndpointPolicies {
+  readonly untracked: { readonly ingress: readonly string[]; readonly egress: readonly string[] };
+  readonly preDnat: { readonly ingress: readonly string[] };
+  readonly normal: { readonly ingress: readonly string[]; readonly egress: readonly string[] };
+  /** Profile names in the endpoint's order; an unknown one maps to a deny-all entry in `profiles`. */
+  readonly profiles: readonly string[];
+}
+
+/** A host interface that a local host endpoint resolved to (spec 5.1). */
+export interface PolicedInterface extends EndpointPolicies {
+  readonly iface: string;
+  /** The winning host endpoint's name. */
+  readonly hostEndpoint: string;
+}
+
+export interface IpSetMembers {
+  /** Plain addresses, sorted, de-duplicated. */
+  readonly v4: readonly string[];
+  readonly v6: readonly string[];
+}
+
+/** The complete desired state for one host. */
+export interface HostState {
+  readonly config: DataplaneConfig;
+  /** Sorted by interface name. */
+  readonly interfaces: readonly PolicedInterface[];
+  /** Rules of every policy referenced by `interfaces`, by policy name. */
+  readonly policies: ReadonlyMap<string, RuleSet>;
+  /** Rules of every profile referenced by `interfaces`, by profile name. */
+  readonly profiles: ReadonlyMap<string, RuleSet>;
+  /** Members of every IP set referenced by the rules above, by set id (selector unique id). */
+  readonly ipSets: ReadonlyMap<string, IpSetMembers>;
+}

@@ -1,0 +1,151 @@
+/**
+ * A throwaway etcd for tests: its own data dir, a free loopback port (or an address inside
+ * a network namespace), stopped and removed by `await using`.
+ */
+
+export interface EtcdServer extends AsyncDisposable {
+  /** `http://127.0.0.1:PORT` */
+  readonly endpoint: string;
+  readonly dataDir: string;
+  /** Stops the process (SIGTERM, then SIGKILL); the data dir is kept until dispose. */
+  stop(): Promise<void>;
+  /** Starts it again on the same address and data dir (for restart tests). */
+  restart(): Promise<void>;
+}
+
+export interface EtcdOptions {
+  /** Run inside this network namespace (`ip netns exec`). */
+  readonly netns?: string;
+  /** Listen address; default 127.0.0.1. */
+  readonly host?: string;
+  /** Client port; default: a free port. */
+  readonly port?: number;
+}
+
+/** True when an `etcd` binary is on PATH. */
+export function haveEtcd(): boolean {
+  try {
+    const r = new Deno.Command("etcd", { args: ["--version"], stdout: "null", stderr: "null" })
+      .outputSync();
+    return r.success;
+  } catch {
+    return false;
+  }
+}
+
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+async function waitHealthy(endpoint: string, netns: string | undefined, child: Deno.ChildProcess) {
+  const deadline = Date.now() + 15_000;
+  let exited = false;
+  child.status.then(() => exited = true);
+  while (Date.now() < deadline) {
+    if (exited) throw new Error(`etcd exited during start-up (${endpoint})`);
+    const args = [
+      "--endpoints",
+      endpoint,
+      "--dial-timeout=1s",
+      "--command-timeout=1s",
+      "endpoint",
+      "health",
+    ];
+    const cmd = netns
+      ? new Deno.Command("ip", {
+        args: ["netns", "exec", netns, "etcdctl", ...args],
+        stdout: "null",
+        stderr: "null",
+        env: { ETCDCTL_API: "3" },
+      })
+      : new Deno.Command("etcdctl", {
+        args,
+        stdout: "null",
+        stderr: "null",
+        env: { ETCDCTL_API: "3" },
+      });
+    if ((await cmd.output()).success) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`etcd at ${endpoint} did not become healthy within 15 s`);
+}
+
+/** Starts etcd and waits until it answers. */
+export async function startEtcd(opts: EtcdOptions = {}): Promise<EtcdServer> {
+  const host = opts.host ?? "127.0.0.1";
+  const port = opts.port ?? (opts.netns ? 2379 : freePort());
+  const peerPort = opts.netns ? 2380 : freePort();
+  const dataDir = await Deno.makeTempDir({ prefix: "hostfence-etcd-" });
+  const bracket = host.includes(":") ? `[${host}]` : host;
+  const endpoint = `http://${bracket}:${port}`;
+  const etcdArgs = [
+    "--name",
+    "hostfence-test",
+    "--data-dir",
+    dataDir,
+    "--listen-client-urls",
+    endpoint,
+    "--advertise-client-urls",
+    endpoint,
+    "--listen-peer-urls",
+    `http://${bracket}:${peerPort}`,
+    "--initial-advertise-peer-urls",
+    `http://${bracket}:${peerPort}`,
+    "--initial-cluster",
+    `hostfence-test=http://${bracket}:${peerPort}`,
+    "--log-level",
+    "error",
+  ];
+  let child: Deno.ChildProcess;
+  const spawn = () => {
+    const cmd = opts.netns
+      ? new Deno.Command("ip", {
+        args: ["netns", "exec", opts.netns, "etcd", ...etcdArgs],
+        stdout: "null",
+        stderr: "piped",
+      })
+      : new Deno.Command("etcd", { args: etcdArgs, stdout: "null", stderr: "piped" });
+    child = cmd.spawn();
+    // Drain stderr so etcd never blocks on a full pipe.
+    child.stderr.pipeTo(new WritableStream()).catch(() => {});
+  };
+  const stop = async () => {
+    try {
+      child.kill("SIGTERM");
+    } catch {
+      return;
+    }
+    const timer = setTimeout(() => {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* already gone */ }
+    }, 5000);
+    await child.status;
+    clearTimeout(timer);
+  };
+  spawn();
+  await waitHealthy(endpoint, opts.netns, child!);
+  let stopped = false;
+  return {
+    endpoint,
+    dataDir,
+    async stop() {
+      if (!stopped) await stop();
+      stopped = true;
+    },
+    async restart() {
+      if (!stopped) await stop();
+      spawn();
+      stopped = false;
+      await waitHealthy(endpoint, opts.netns, child!);
+    },
+    async [Symbol.asyncDispose]() {
+      if (!stopped) await stop();
+      stopped = true;
+      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+    },
+  };
+}
