@@ -1,0 +1,74 @@
+/**
+ * The slice of configuration the dataplane needs (the `DataplaneConfig` contract in
+ * src/calc/host_state.ts) and the packet-mark allocation of spec 5.13.
+ */
+import type { DataplaneConfig } from "../calc/host_state.ts";
+import type { FelixConfig } from "./params.ts";
+
+/**
+ * Projects a resolved config onto what the dataplane renders. `resolveConfig` never returns an
+ * empty DefaultEndpointToHostAction (it is non-zero), but a hand-built config might, so that
+ * falls back to Felix's default DROP rather than producing an empty verdict.
+ */
+export function toDataplaneConfig(cfg: FelixConfig): DataplaneConfig {
+  return {
+    interfacePrefixes: [...cfg.interfacePrefix],
+    failsafeInbound: cfg.failsafeInboundHostPorts.map((p) => ({ ...p })),
+    failsafeOutbound: cfg.failsafeOutboundHostPorts.map((p) => ({ ...p })),
+    defaultEndpointToHostAction: cfg.defaultEndpointToHostAction || "DROP",
+    logPrefix: cfg.logPrefix,
+    disableConntrackInvalidCheck: cfg.disableConntrackInvalidCheck,
+    ipv6Support: cfg.ipv6Support,
+    hostEndpointAllowNDP: cfg.hostEndpointAllowNDP,
+    markMask: cfg.iptablesMarkMask >>> 0,
+  };
+}
+
+/**
+ * Parameters that feed `toDataplaneConfig`: when one of them is among `changedParams`, the
+ * agent must re-render the nftables table.
+ */
+export const DATAPLANE_PARAMS: ReadonlySet<string> = new Set([
+  "InterfacePrefix",
+  "FailsafeInboundHostPorts",
+  "FailsafeOutboundHostPorts",
+  "DefaultEndpointToHostAction",
+  "LogPrefix",
+  "DisableConntrackInvalidCheck",
+  "Ipv6Support",
+  "HostEndpointAllowNDP",
+  "IptablesMarkMask",
+]);
+
+/** The packet marks carved out of the mask (spec 5.13); scratch marks exist only if bits remain. */
+export interface MarkBits {
+  /** Set when a packet was accepted by an earlier hook. */
+  readonly accept: number;
+  /** Set by a `pass` rule to skip to profiles. */
+  readonly pass: number;
+  readonly scratch0?: number;
+  readonly scratch1?: number;
+}
+
+/**
+ * Allocates Felix's marks from the lowest set bits of `mask`, in order accept, pass, scratch0,
+ * scratch1 (default 0xff000000 gives 0x01000000, 0x02000000, 0x04000000, 0x08000000).
+ * Throws `RangeError` when fewer than two bits are set.
+ */
+export function allocateMarks(mask: number): MarkBits {
+  const bits: number[] = [];
+  for (let i = 0; i < 32 && bits.length < 4; i++) {
+    const bit = (1 << i) >>> 0;
+    if (((mask >>> 0) & bit) >>> 0 !== 0) bits.push(bit);
+  }
+  const [accept, pass, scratch0, scratch1] = bits;
+  if (accept === undefined || pass === undefined) {
+    throw new RangeError(`Mark mask 0x${(mask >>> 0).toString(16)} needs at least 2 bits set`);
+  }
+  return {
+    accept,
+    pass,
+    ...(scratch0 === undefined ? {} : { scratch0 }),
+    ...(scratch1 === undefined ? {} : { scratch1 }),
+  };
+}
