@@ -1,0 +1,450 @@
+/**
+ * The libcalico-go v1 backend JSON (spec 2.2) → resources. Pure. Decoding is strict about
+ * types (a string where a number belongs is an error naming the field) and lenient about
+ * unknown keys, as Go's JSON decoder was; value checks live in backend_validate.ts.
+ */
+import type {
+  Action,
+  EntityRule,
+  HostEndpointResource,
+  IcmpFields,
+  Labels,
+  NodeResource,
+  PolicyResource,
+  PolicyType,
+  Port,
+  ProfileResource,
+  Protocol,
+  Rule,
+  WorkloadEndpointResource,
+} from "../model/resources.ts";
+import { formatCidr, formatIp, networkOf, parseCidr, parseIp } from "../model/ip.ts";
+import type { BgpField } from "./keys.ts";
+
+/** The stored value is not JSON, or a field has the wrong type: "Failed to parse value". */
+export class BackendParseError extends SyntaxError {
+  override name = "BackendParseError";
+}
+
+type Obj = Record<string, unknown>;
+
+function _fail(msg: string): never {
+  throw new BackendParseError(msg);
+}
+
+function _show(v: unknown): string {
+  const s = JSON.stringify(v);
+  return s === undefined ? String(v) : s.length > 60 ? s.slice(0, 57) + "..." : s;
+}
+
+/** JSON.parse with our error type. */
+export function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    return _fail(`invalid JSON: ${(e as Error).message}`);
+  }
+}
+
+function _object(v: unknown, field: string): Obj {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) {
+    _fail(`field '${field}' must be an object, got ${_show(v)}`);
+  }
+  return v as Obj;
+}
+
+/** Reads an optional field: absent and JSON null are both "not set", as in Go. */
+function _opt<T>(o: Obj, key: string, read: (v: unknown, field: string) => T): T | undefined {
+  const v = o[key];
+  return v === undefined || v === null ? undefined : read(v, key);
+}
+
+function _string(v: unknown, field: string): string {
+  if (typeof v !== "string") _fail(`field '${field}' must be a string, got ${_show(v)}`);
+  return v as string;
+}
+
+function _number(v: unknown, field: string): number {
+  if (typeof v !== "number" || !Number.isFinite(v)) {
+    _fail(`field '${field}' must be a number, got ${_show(v)}`);
+  }
+  return v as number;
+}
+
+function _int(v: unknown, field: string): number {
+  const n = _number(v, field);
+  if (!Number.isInteger(n)) _fail(`field '${field}' must be an integer, got ${_show(v)}`);
+  return n;
+}
+
+function _bool(v: unknown, field: string): boolean {
+  if (typeof v !== "boolean") _fail(`field '${field}' must be true or false, got ${_show(v)}`);
+  return v as boolean;
+}
+
+function _stringList(v: unknown, field: string): string[] {
+  if (!Array.isArray(v)) _fail(`field '${field}' must be a list, got ${_show(v)}`);
+  return (v as unknown[]).map((x, i) => _string(x, `${field}[${i}]`));
+}
+
+function _stringMap(v: unknown, field: string): Record<string, string> {
+  const o = _object(v, field);
+  const out: Record<string, string> = {};
+  for (const [k, x] of Object.entries(o)) out[k] = _string(x, `${field}.${k}`);
+  return out;
+}
+
+/** Parses a stored port: a number, a numeric string, or `"a:b"`. */
+export function decodePort(v: unknown, field: string): Port {
+  if (typeof v === "number") {
+    if (!Number.isInteger(v) || v < 0 || v > 65535) {
+      _fail(`invalid port in field '${field}': ${_show(v)}`);
+    }
+    return v;
+  }
+  if (typeof v !== "string") _fail(`field '${field}' must be a port number or range`);
+  const s = v as string;
+  if (/^\d+$/.test(s)) return decodePort(Number(s), field);
+  const m = /^(\d+):(\d+)$/.exec(s);
+  if (!m) _fail(`invalid port format (${s}) in field '${field}'`);
+  const min = Number(m![1]), max = Number(m![2]);
+  if (min > 65535) _fail(`invalid minimum port number in range (${s}) in field '${field}'`);
+  if (max > 65535) _fail(`invalid maximum port number in range (${s}) in field '${field}'`);
+  if (min > max) {
+    _fail(
+      `minimum port number (${min}) is greater than maximum port number (${max}) in port range`,
+    );
+  }
+  return min === max ? min : { min, max };
+}
+
+function _ports(v: unknown, field: string): Port[] {
+  if (!Array.isArray(v)) _fail(`field '${field}' must be a list, got ${_show(v)}`);
+  return (v as unknown[]).map((x, i) => decodePort(x, `${field}[${i}]`));
+}
+
+/** A stored protocol: a number, or a name (a numeric string becomes a number). */
+export function decodeProtocol(v: unknown, field: string): Protocol {
+  if (typeof v === "number") return _int(v, field);
+  const s = _string(v, field);
+  if (/^\d+$/.test(s)) return Number(s);
+  return s as Protocol;
+}
+
+function _cidr(v: unknown, field: string): string {
+  const s = _string(v, field);
+  const c = parseCidr(s);
+  if (!c) _fail(`invalid CIDR ${_show(s)} in field '${field}'`);
+  return formatCidr(c!);
+}
+
+function _cidrs(v: unknown, field: string): string[] {
+  if (!Array.isArray(v)) _fail(`field '${field}' must be a list, got ${_show(v)}`);
+  return (v as unknown[]).map((x, i) => _cidr(x, `${field}[${i}]`));
+}
+
+function _entity(o: Obj, prefix: "src" | "dst"): EntityRule | undefined {
+  const out: Record<string, unknown> = {};
+  const set = (k: string, v: unknown) => {
+    if (v !== undefined && v !== "" && !(Array.isArray(v) && v.length === 0)) out[k] = v;
+  };
+  for (const neg of [false, true]) {
+    const p = neg ? `!${prefix}_` : `${prefix}_`;
+    const name = (n: string) => neg ? `not${n[0]!.toUpperCase()}${n.slice(1)}` : n;
+    set(name("tag"), _opt(o, `${p}tag`, _string));
+    // Singular `net` is merged into `nets` on read (appended, as libcalico-go did).
+    const nets = [
+      ...(_opt(o, `${p}nets`, _cidrs) ?? []),
+      ...[_opt(o, `${p}net`, _cidr)].filter((x): x is string => x !== undefined),
+    ];
+    set(name("nets"), nets);
+    set(name("selector"), _opt(o, `${p}selector`, _string));
+    set(name("ports"), _opt(o, `${p}ports`, _ports));
+  }
+  return Object.keys(out).length ? out as EntityRule : undefined;
+}
+
+function _icmp(o: Obj, neg: boolean): IcmpFields | undefined {
+  const p = neg ? "!" : "";
+  const type = _opt(o, `${p}icmp_type`, _int);
+  const code = _opt(o, `${p}icmp_code`, _int);
+  if (type === undefined && code === undefined) return undefined;
+  const out: { type?: number; code?: number } = {};
+  if (type !== undefined) out.type = type;
+  if (code !== undefined) out.code = code;
+  return out;
+}
+
+const BACKEND_ACTIONS: Readonly<Record<string, Action>> = {
+  "": "allow",
+  allow: "allow",
+  deny: "deny",
+  log: "log",
+  "next-tier": "pass",
+};
+
+/**
+ * One stored rule: empty action → `allow`, `next-tier` → `pass`, singular nets merged into
+ * `nets`. An action outside the backend set is kept as written for the validator to reject.
+ */
+export function decodeRule(v: unknown, field = "rule"): Rule {
+  const o = _object(v, field);
+  const action = _opt(o, "action", _string) ?? "";
+  const out: Record<string, unknown> = { action: BACKEND_ACTIONS[action] ?? action };
+  const ipVersion = _opt(o, "ip_version", _int);
+  if (ipVersion !== undefined) out.ipVersion = ipVersion;
+  const protocol = _opt(o, "protocol", decodeProtocol);
+  if (protocol !== undefined) out.protocol = protocol;
+  const notProtocol = _opt(o, "!protocol", decodeProtocol);
+  if (notProtocol !== undefined) out.notProtocol = notProtocol;
+  const icmp = _icmp(o, false);
+  if (icmp) out.icmp = icmp;
+  const notICMP = _icmp(o, true);
+  if (notICMP) out.notICMP = notICMP;
+  const source = _entity(o, "src");
+  if (source) out.source = source;
+  const destination = _entity(o, "dst");
+  if (destination) out.destination = destination;
+  return out as unknown as Rule;
+}
+
+function _rules(v: unknown, field: string): Rule[] {
+  if (!Array.isArray(v)) _fail(`field '${field}' must be a list, got ${_show(v)}`);
+  return (v as unknown[]).map((r, i) => decodeRule(r, `${field}[${i}]`));
+}
+
+/** Sets optional properties only when present (exactOptionalPropertyTypes-friendly). */
+function _put(target: Record<string, unknown>, key: string, value: unknown) {
+  if (value !== undefined) target[key] = value;
+}
+
+function _ipList(family: 4 | 6) {
+  return (v: unknown, field: string): string[] =>
+    _stringList(v, field).map((s, i) => {
+      const ip = parseIp(s);
+      if (!ip || ip.family !== family) {
+        _fail(`invalid IPv${family} address ${_show(s)} in field '${field}[${i}]'`);
+      }
+      return formatIp(ip!);
+    });
+}
+
+/** A stored host endpoint; `name`/`node` come from its key. Throws BackendParseError. */
+export function decodeHostEndpoint(node: string, name: string, text: string): HostEndpointResource {
+  const o = _object(parseJson(text), "value");
+  const labels = _opt(o, "labels", _stringMap);
+  const metadata: Record<string, unknown> = { name, node };
+  if (labels && Object.keys(labels).length) metadata.labels = labels;
+  const spec: Record<string, unknown> = {};
+  const iface = _opt(o, "name", _string);
+  if (iface) spec.interfaceName = iface;
+  const ips = [
+    ...(_opt(o, "expected_ipv4_addrs", _ipList(4)) ?? []),
+    ...(_opt(o, "expected_ipv6_addrs", _ipList(6)) ?? []),
+  ];
+  if (ips.length) spec.expectedIPs = ips;
+  const profiles = _opt(o, "profile_ids", _stringList);
+  if (profiles?.length) spec.profiles = profiles;
+  return { kind: "hostEndpoint", metadata, spec } as unknown as HostEndpointResource;
+}
+
+const POLICY_TYPES: readonly string[] = ["ingress", "egress"];
+
+export interface PolicyDecodeOptions {
+  /**
+   * How to read a policy stored without `types` (pre-1.7 data). calicoctl shows
+   * `[ingress, egress]` (`[ingress]` for pre-DNAT); Felix treats it as governing both
+   * directions, which is what the agent wants (`forAgent`).
+   */
+  readonly forAgent?: boolean;
+}
+
+/** A stored policy; `name` comes from its key. Throws BackendParseError. */
+export function decodePolicy(
+  name: string,
+  text: string,
+  opts: PolicyDecodeOptions = {},
+): PolicyResource {
+  const o = _object(parseJson(text), "value");
+  const metadata: Record<string, unknown> = { name };
+  const annotations = _opt(o, "annotations", _stringMap);
+  if (annotations && Object.keys(annotations).length) metadata.annotations = annotations;
+  const spec: Record<string, unknown> = { selector: _opt(o, "selector", _string) ?? "" };
+  _put(spec, "order", _opt(o, "order", _number));
+  const ingress = _opt(o, "inbound_rules", _rules);
+  if (ingress?.length) spec.ingress = ingress;
+  const egress = _opt(o, "outbound_rules", _rules);
+  if (egress?.length) spec.egress = egress;
+  const untracked = _opt(o, "untracked", _bool);
+  if (untracked) spec.doNotTrack = true;
+  const preDNAT = _opt(o, "pre_dnat", _bool);
+  if (preDNAT) spec.preDNAT = true;
+  const types = _opt(o, "types", _stringList) ?? [];
+  spec.types = types.length
+    ? types as PolicyType[]
+    : preDNAT && !opts.forAgent
+    ? ["ingress"]
+    : ["ingress", "egress"];
+  return { kind: "policy", metadata, spec } as unknown as PolicyResource;
+}
+
+/** Whether each stored `types` entry is one Felix knows; for the validator. */
+export function unknownPolicyTypes(p: PolicyResource): string[] {
+  return (p.spec.types ?? []).filter((t) => !POLICY_TYPES.includes(t));
+}
+
+/** `/calico/v1/policy/profile/<name>/rules`. Throws BackendParseError. */
+export function decodeProfileRules(text: string): { ingress: Rule[]; egress: Rule[] } {
+  const o = _object(parseJson(text), "value");
+  return {
+    ingress: _opt(o, "inbound_rules", _rules) ?? [],
+    egress: _opt(o, "outbound_rules", _rules) ?? [],
+  };
+}
+
+/** `/calico/v1/policy/profile/<name>/tags`: a JSON list of strings. */
+export function decodeProfileTags(text: string): string[] {
+  const v = parseJson(text);
+  return v === null ? [] : _stringList(v, "value");
+}
+
+/** `/calico/v1/policy/profile/<name>/labels`: a JSON object of strings. */
+export function decodeProfileLabels(text: string): Record<string, string> {
+  const v = parseJson(text);
+  return v === null ? {} : _stringMap(v, "value");
+}
+
+/** A whole profile from whichever of its three keys exist. Throws BackendParseError. */
+export function decodeProfile(
+  name: string,
+  parts: { readonly rules?: string; readonly tags?: string; readonly labels?: string },
+): ProfileResource {
+  const rules = parts.rules !== undefined
+    ? decodeProfileRules(parts.rules)
+    : { ingress: [], egress: [] };
+  const tags = parts.tags !== undefined ? decodeProfileTags(parts.tags) : [];
+  const labels: Labels = parts.labels !== undefined ? decodeProfileLabels(parts.labels) : {};
+  const metadata: Record<string, unknown> = { name };
+  if (Object.keys(labels).length) metadata.labels = labels;
+  if (tags.length) metadata.tags = tags;
+  const spec: Record<string, unknown> = {};
+  if (rules.ingress.length) spec.ingress = rules.ingress;
+  if (rules.egress.length) spec.egress = rules.egress;
+  return { kind: "profile", metadata, spec } as unknown as ProfileResource;
+}
+
+/** Identifies a workload endpoint (from its key). */
+export interface WorkloadEndpointIds {
+  readonly node: string;
+  readonly orchestrator: string;
+  readonly workload: string;
+  readonly name: string;
+}
+
+/** A stored workload endpoint. Throws BackendParseError. */
+export function decodeWorkloadEndpoint(
+  ids: WorkloadEndpointIds,
+  text: string,
+): WorkloadEndpointResource {
+  const o = _object(parseJson(text), "value");
+  const metadata: Record<string, unknown> = {
+    name: ids.name,
+    workload: ids.workload,
+    orchestrator: ids.orchestrator,
+    node: ids.node,
+  };
+  const aid = _opt(o, "active_instance_id", _string);
+  if (aid) metadata.activeInstanceID = aid;
+  const labels = _opt(o, "labels", _stringMap);
+  if (labels && Object.keys(labels).length) metadata.labels = labels;
+  const spec: Record<string, unknown> = { interfaceName: _opt(o, "name", _string) ?? "" };
+  const nets = [
+    ...(_opt(o, "ipv4_nets", _cidrs) ?? []),
+    ...(_opt(o, "ipv6_nets", _cidrs) ?? []),
+  ];
+  if (nets.length) spec.ipNetworks = nets;
+  const nat = (v: unknown, field: string) => {
+    if (!Array.isArray(v)) _fail(`field '${field}' must be a list, got ${_show(v)}`);
+    return (v as unknown[]).map((x, i) => {
+      const e = _object(x, `${field}[${i}]`);
+      return {
+        internalIP: _string(e.int_ip, `${field}[${i}].int_ip`),
+        externalIP: _string(e.ext_ip, `${field}[${i}].ext_ip`),
+      };
+    });
+  };
+  const nats = [...(_opt(o, "ipv4_nat", nat) ?? []), ...(_opt(o, "ipv6_nat", nat) ?? [])];
+  if (nats.length) spec.ipNATs = nats;
+  _put(spec, "ipv4Gateway", _opt(o, "ipv4_gateway", _string));
+  _put(spec, "ipv6Gateway", _opt(o, "ipv6_gateway", _string));
+  const profiles = _opt(o, "profile_ids", _stringList);
+  if (profiles?.length) spec.profiles = profiles;
+  const mac = _opt(o, "mac", _string);
+  if (mac) spec.mac = mac;
+  return { kind: "workloadEndpoint", metadata, spec } as unknown as WorkloadEndpointResource;
+}
+
+/** The raw values of one node's keys, as found (absent keys omitted). */
+export interface NodeKeyTexts {
+  readonly orchRefs?: string;
+  readonly bgp?: Partial<Readonly<Record<BgpField, string>>>;
+}
+
+/** An AS number as stored: plain (`64512`) or dotted (`1.10` = 1*65536+10). */
+export function parseAsNumber(text: string): number | undefined {
+  let m = /^(\d+)$/.exec(text);
+  if (m) {
+    const n = Number(m[1]);
+    return n <= 0xffffffff ? n : undefined;
+  }
+  m = /^(\d+)\.(\d+)$/.exec(text);
+  if (m) {
+    const hi = Number(m[1]), lo = Number(m[2]);
+    return hi <= 0xffff && lo <= 0xffff ? hi * 65536 + lo : undefined;
+  }
+  return undefined;
+}
+
+function _addrWithPrefix(addr: string | undefined, network: string | undefined) {
+  if (!addr) return undefined;
+  const ip = parseCidr(addr);
+  if (!ip) _fail(`invalid BGP address ${_show(addr)}`);
+  const net = network ? parseCidr(network) : undefined;
+  const prefix = net && net.ip.family === ip!.ip.family ? net.prefix : ip!.prefix;
+  return formatCidr({ ip: ip!.ip, prefix });
+}
+
+/** A node from its keys (the BGP address gets its prefix back from `network_v4/v6`). */
+export function decodeNode(name: string, texts: NodeKeyTexts): NodeResource {
+  const spec: Record<string, unknown> = {};
+  const b = texts.bgp ?? {};
+  const bgp: Record<string, unknown> = {};
+  _put(bgp, "ipv4Address", _addrWithPrefix(b.ip_addr_v4, b.network_v4));
+  _put(bgp, "ipv6Address", _addrWithPrefix(b.ip_addr_v6, b.network_v6));
+  if (b.as_num) {
+    const asn = parseAsNumber(b.as_num);
+    if (asn === undefined) _fail(`invalid AS number ${_show(b.as_num)}`);
+    bgp.asNumber = asn;
+  }
+  if (Object.keys(bgp).length) spec.bgp = bgp;
+  if (texts.orchRefs) {
+    const v = parseJson(texts.orchRefs);
+    if (!Array.isArray(v)) _fail("orchestrator_refs must be a list");
+    const refs = (v as unknown[]).map((x, i) => {
+      const o = _object(x, `orchestrator_refs[${i}]`);
+      const ref: Record<string, unknown> = {
+        orchestrator: _opt(o, "orchestrator", _string) ?? "",
+      };
+      _put(ref, "nodeName", _opt(o, "nodeName", _string) || undefined);
+      return ref;
+    });
+    if (refs.length) spec.orchRefs = refs;
+  }
+  return { kind: "node", metadata: { name }, spec } as unknown as NodeResource;
+}
+
+/** Network text of a CIDR (exported for tests of the normalisation rule). */
+export function networkText(cidr: string): string | undefined {
+  const c = parseCidr(cidr);
+  return c ? formatCidr(networkOf(c)) : undefined;
+}

@@ -1,0 +1,224 @@
+/**
+ * Resources → the libcalico-go v1 backend JSON (spec 2.2). Pure. The output is what calicoctl
+ * v1 would have stored, so data written by hostfence reads the same in Calico's own tools.
+ */
+import type {
+  EntityRule,
+  HostEndpointResource,
+  NodeResource,
+  PolicyResource,
+  PolicyType,
+  Port,
+  ProfileResource,
+  Rule,
+  WorkloadEndpointResource,
+} from "../model/resources.ts";
+import { formatCidr, formatIp, networkOf, parseCidr, parseIp } from "../model/ip.ts";
+import type { BgpField } from "./keys.ts";
+
+type Json = Record<string, unknown>;
+
+/** A port as stored: a number for one port, `"a:b"` for a range. */
+export function encodePort(p: Port): number | string {
+  if (typeof p === "number") return p;
+  return p.min === p.max ? p.min : `${p.min}:${p.max}`;
+}
+
+/** Canonical CIDR text; a bare IP becomes /32 or /128. `network` clears host bits. */
+export function encodeCidr(text: string, network: boolean): string {
+  const c = parseCidr(text);
+  if (!c) return text;
+  return formatCidr(network ? networkOf(c) : c);
+}
+
+function _nets(xs: readonly string[] | undefined, network: boolean): string[] | undefined {
+  if (!xs || xs.length === 0) return undefined;
+  return xs.map((x) => encodeCidr(x, network));
+}
+
+function _ports(xs: readonly Port[] | undefined): (number | string)[] | undefined {
+  if (!xs || xs.length === 0) return undefined;
+  return xs.map(encodePort);
+}
+
+function _entity(prefix: "src" | "dst", e: EntityRule | undefined) {
+  const network = prefix === "dst";
+  return {
+    pos: {
+      [`${prefix}_tag`]: e?.tag || undefined,
+      [`${prefix}_net`]: e?.net ? encodeCidr(e.net, network) : undefined,
+      [`${prefix}_nets`]: _nets(e?.nets, network),
+      [`${prefix}_selector`]: e?.selector || undefined,
+      [`${prefix}_ports`]: _ports(e?.ports),
+    },
+    neg: {
+      [`!${prefix}_tag`]: e?.notTag || undefined,
+      [`!${prefix}_net`]: e?.notNet ? encodeCidr(e.notNet, network) : undefined,
+      [`!${prefix}_nets`]: _nets(e?.notNets, network),
+      [`!${prefix}_selector`]: e?.notSelector || undefined,
+      [`!${prefix}_ports`]: _ports(e?.notPorts),
+    },
+  };
+}
+
+function _dropUndefined(o: Json): Json {
+  const out: Json = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
+  return out;
+}
+
+/**
+ * One rule as backend JSON: `pass` becomes `next-tier`, destination CIDRs are normalised to
+ * their network address, source CIDRs kept as written, empty fields omitted.
+ */
+export function encodeRule(r: Rule): Json {
+  const src = _entity("src", r.source);
+  const dst = _entity("dst", r.destination);
+  return _dropUndefined({
+    action: r.action === "pass" ? "next-tier" : r.action,
+    ip_version: r.ipVersion,
+    protocol: r.protocol,
+    "!protocol": r.notProtocol,
+    icmp_type: r.icmp?.type,
+    icmp_code: r.icmp?.code,
+    "!icmp_type": r.notICMP?.type,
+    "!icmp_code": r.notICMP?.code,
+    ...src.pos,
+    ...dst.pos,
+    ...src.neg,
+    ...dst.neg,
+  });
+}
+
+function _rules(rs: readonly Rule[] | undefined): Json[] {
+  return (rs ?? []).map(encodeRule);
+}
+
+/** libcalico-go's write-time `types` default (spec 1.5): by which rule lists are non-empty. */
+export function defaultPolicyTypes(spec: PolicyResource["spec"]): PolicyType[] {
+  if (spec.types && spec.types.length > 0) return [...spec.types];
+  const hasIn = (spec.ingress?.length ?? 0) > 0;
+  const hasOut = (spec.egress?.length ?? 0) > 0;
+  if (!hasOut) return ["ingress"];
+  if (!hasIn) return ["egress"];
+  return ["ingress", "egress"];
+}
+
+/** Policy JSON; `selector` always present, `types` defaulted, empty/false fields omitted. */
+export function encodePolicy(p: PolicyResource): string {
+  const inbound = _rules(p.spec.ingress);
+  const outbound = _rules(p.spec.egress);
+  const annotations = p.metadata.annotations;
+  return JSON.stringify(_dropUndefined({
+    order: p.spec.order,
+    inbound_rules: inbound.length ? inbound : undefined,
+    outbound_rules: outbound.length ? outbound : undefined,
+    selector: p.spec.selector ?? "",
+    untracked: p.spec.doNotTrack ? true : undefined,
+    pre_dnat: p.spec.preDNAT ? true : undefined,
+    annotations: annotations && Object.keys(annotations).length ? annotations : undefined,
+    types: defaultPolicyTypes(p.spec),
+  }));
+}
+
+function _splitIps(ips: readonly string[] | undefined): { v4: string[]; v6: string[] } {
+  const v4: string[] = [], v6: string[] = [];
+  for (const text of ips ?? []) {
+    const ip = parseIp(text);
+    if (!ip) (text.includes(":") ? v6 : v4).push(text);
+    else (ip.family === 4 ? v4 : v6).push(formatIp(ip));
+  }
+  return { v4, v6 };
+}
+
+/** Host endpoint JSON: expected IPs split by family, everything omitted when empty. */
+export function encodeHostEndpoint(h: HostEndpointResource): string {
+  const { v4, v6 } = _splitIps(h.spec.expectedIPs);
+  const labels = h.metadata.labels;
+  return JSON.stringify(_dropUndefined({
+    name: h.spec.interfaceName || undefined,
+    expected_ipv4_addrs: v4.length ? v4 : undefined,
+    expected_ipv6_addrs: v6.length ? v6 : undefined,
+    labels: labels && Object.keys(labels).length ? labels : undefined,
+    profile_ids: h.spec.profiles?.length ? [...h.spec.profiles] : undefined,
+  }));
+}
+
+/** The three profile keys' values; tags is written first by the store. */
+export function encodeProfile(p: ProfileResource): { rules: string; tags: string; labels: string } {
+  return {
+    rules: JSON.stringify({
+      inbound_rules: _rules(p.spec.ingress),
+      outbound_rules: _rules(p.spec.egress),
+    }),
+    tags: JSON.stringify(p.metadata.tags ?? []),
+    labels: JSON.stringify(p.metadata.labels ?? {}),
+  };
+}
+
+/** Workload endpoint JSON; calicoctl always stores `state: active`. */
+export function encodeWorkloadEndpoint(w: WorkloadEndpointResource): string {
+  const v4: string[] = [], v6: string[] = [];
+  for (const n of w.spec.ipNetworks ?? []) {
+    const c = parseCidr(n);
+    if (!c) (n.includes(":") ? v6 : v4).push(n);
+    else (c.ip.family === 4 ? v4 : v6).push(formatCidr(c));
+  }
+  const nat4: { int_ip: string; ext_ip: string }[] = [];
+  const nat6: { int_ip: string; ext_ip: string }[] = [];
+  for (const nat of w.spec.ipNATs ?? []) {
+    const entry = { int_ip: nat.internalIP, ext_ip: nat.externalIP };
+    (parseIp(nat.internalIP)?.family === 6 ? nat6 : nat4).push(entry);
+  }
+  const labels = w.metadata.labels;
+  return JSON.stringify(_dropUndefined({
+    state: "active",
+    name: w.spec.interfaceName,
+    active_instance_id: w.metadata.activeInstanceID ?? "",
+    mac: w.spec.mac ?? null,
+    profile_ids: [...(w.spec.profiles ?? [])],
+    ipv4_nets: v4,
+    ipv6_nets: v6,
+    ipv4_nat: nat4.length ? nat4 : undefined,
+    ipv6_nat: nat6.length ? nat6 : undefined,
+    labels: labels && Object.keys(labels).length ? labels : undefined,
+    ipv4_gateway: w.spec.ipv4Gateway,
+    ipv6_gateway: w.spec.ipv6Gateway,
+  }));
+}
+
+/** What a node write puts and deletes (values are raw text, `null` = delete the key). */
+export interface NodeKeyValues {
+  /** `/calico/v1/host/<node>/metadata`: always `{}`. */
+  readonly metadata: string;
+  readonly birdIp: string | null;
+  readonly orchRefs: string | null;
+  readonly bgp: Readonly<Record<BgpField, string | null>>;
+}
+
+/**
+ * The node's keys: metadata `{}`, `bird_ip`, `orchestrator_refs`, and the BGP keys
+ * (`ip_addr_v4`/`ip_addr_v6` always written, empty when unset; the rest deleted when unset).
+ */
+export function encodeNode(n: NodeResource): NodeKeyValues {
+  const bgp = n.spec.bgp;
+  const c4 = bgp?.ipv4Address ? parseCidr(bgp.ipv4Address) : undefined;
+  const c6 = bgp?.ipv6Address ? parseCidr(bgp.ipv6Address) : undefined;
+  const refs = n.spec.orchRefs ?? [];
+  return {
+    metadata: "{}",
+    birdIp: c4 ? formatIp(c4.ip) : null,
+    orchRefs: refs.length
+      ? JSON.stringify(
+        refs.map((r) => _dropUndefined({ orchestrator: r.orchestrator, nodeName: r.nodeName })),
+      )
+      : null,
+    bgp: {
+      ip_addr_v4: c4 ? formatIp(c4.ip) : "",
+      ip_addr_v6: c6 ? formatIp(c6.ip) : "",
+      network_v4: c4 ? formatCidr(networkOf(c4)) : null,
+      network_v6: c6 ? formatCidr(networkOf(c6)) : null,
+      as_num: bgp?.asNumber !== undefined ? String(bgp.asNumber) : null,
+    },
+  };
+}

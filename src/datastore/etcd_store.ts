@@ -1,0 +1,465 @@
+/**
+ * ResourceStore on the etcd v3 API with the libcalico-go v1 key layout. calicoctl's v2
+ * compare-and-swap semantics become v3 transactions: create = "primary key must not exist",
+ * replace = "must exist", apply = unconditional; every resource's keys change in one
+ * transaction, so concurrent writers never see or leave half a resource.
+ */
+import type { Etcd3, IOperation } from "etcd3";
+import type { Logger } from "../log/logger.ts";
+import { silentLogger } from "../log/logger.ts";
+import type { Resource, ResourceKind } from "../model/resources.ts";
+import {
+  type ConnectionConfig,
+  createEtcdClient,
+  isConnectionError,
+  unavailableError,
+} from "./connection.ts";
+import {
+  decodeHostEndpoint,
+  decodeNode,
+  decodePolicy,
+  decodeProfile,
+  decodeWorkloadEndpoint,
+} from "./decode.ts";
+import {
+  encodeHostEndpoint,
+  encodeNode,
+  encodePolicy,
+  encodeProfile,
+  encodeWorkloadEndpoint,
+} from "./encode.ts";
+import {
+  BGP_HOST_PREFIX,
+  type BgpField,
+  bgpHostDir,
+  bgpKey,
+  birdIpKey,
+  CLUSTER_GUID_KEY,
+  globalConfigKey,
+  HOST_PREFIX,
+  hostConfigKey,
+  hostDir,
+  hostEndpointKey,
+  missingIdentifier,
+  nodeMetadataKey,
+  orchRefsKey,
+  parseKey,
+  POLICY_PREFIX,
+  policyKey,
+  PROFILE_PREFIX,
+  profileDir,
+  profileKey,
+  READY_KEY,
+  renderResourceKey,
+  workloadEndpointKey,
+} from "./keys.ts";
+import {
+  AlreadyExistsError,
+  DatastoreUnavailableError,
+  InsufficientIdentifiersError,
+  type ListFilter,
+  NotExistError,
+  type ResourceId,
+  type ResourceStore,
+} from "./store.ts";
+
+/** The identifiers of a resource, as the store's error messages name them. */
+export function resourceId(r: Resource): ResourceId {
+  switch (r.kind) {
+    case "hostEndpoint":
+      return { kind: r.kind, name: r.metadata.name, node: r.metadata.node };
+    case "workloadEndpoint":
+      return {
+        kind: r.kind,
+        name: r.metadata.name,
+        node: r.metadata.node,
+        orchestrator: r.metadata.orchestrator,
+        workload: r.metadata.workload,
+      };
+    default:
+      return { kind: r.kind, name: r.metadata.name };
+  }
+}
+
+/** Throws InsufficientIdentifiersError (`insufficient identifiers, missing 'node'`). */
+export function checkIdentifiers(id: ResourceId): void {
+  const missing = missingIdentifier(id);
+  if (missing !== undefined) {
+    throw new InsufficientIdentifiersError(`insufficient identifiers, missing '${missing}'`);
+  }
+}
+
+/** One write: `value: null` deletes the key. */
+interface KeyWrite {
+  readonly key: string;
+  readonly value: string | null;
+}
+
+/** The primary key (the one create/replace test) and every key a write touches. */
+function _writesFor(r: Resource): { primary: string; writes: KeyWrite[] } {
+  switch (r.kind) {
+    case "policy": {
+      const key = policyKey(r.metadata.name);
+      return { primary: key, writes: [{ key, value: encodePolicy(r) }] };
+    }
+    case "hostEndpoint": {
+      const key = hostEndpointKey(r.metadata.node, r.metadata.name);
+      return { primary: key, writes: [{ key, value: encodeHostEndpoint(r) }] };
+    }
+    case "workloadEndpoint": {
+      const m = r.metadata;
+      const key = workloadEndpointKey(m.node, m.orchestrator, m.workload, m.name);
+      return { primary: key, writes: [{ key, value: encodeWorkloadEndpoint(r) }] };
+    }
+    case "profile": {
+      const v = encodeProfile(r);
+      const name = r.metadata.name;
+      return {
+        primary: profileKey(name, "tags"),
+        writes: [
+          { key: profileKey(name, "tags"), value: v.tags },
+          { key: profileKey(name, "labels"), value: v.labels },
+          { key: profileKey(name, "rules"), value: v.rules },
+        ],
+      };
+    }
+    case "node": {
+      const v = encodeNode(r);
+      const n = r.metadata.name;
+      const writes: KeyWrite[] = [
+        { key: nodeMetadataKey(n), value: v.metadata },
+        { key: birdIpKey(n), value: v.birdIp },
+        { key: orchRefsKey(n), value: v.orchRefs },
+      ];
+      for (const [field, value] of Object.entries(v.bgp)) {
+        writes.push({ key: bgpKey(n, field as BgpField), value });
+      }
+      return { primary: nodeMetadataKey(n), writes };
+    }
+  }
+}
+
+/** The key ranges a delete removes: `[key, isPrefix]`. */
+function _deleteRanges(id: ResourceId): [string, boolean][] {
+  switch (id.kind) {
+    case "policy": {
+      const k = policyKey(id.name);
+      return [[k, false], [k + "/", true]];
+    }
+    case "hostEndpoint": {
+      const k = hostEndpointKey(id.node!, id.name);
+      return [[k, false], [k + "/", true]];
+    }
+    case "workloadEndpoint": {
+      const k = workloadEndpointKey(id.node!, id.orchestrator!, id.workload!, id.name);
+      return [[k, false], [k + "/", true]];
+    }
+    case "profile":
+      return [[profileDir(id.name), true]];
+    case "node":
+      return [[hostDir(id.name), true], [bgpHostDir(id.name), true]];
+  }
+}
+
+/** A raw key/value read from etcd. */
+interface RawKv {
+  readonly key: string;
+  readonly value: string;
+}
+
+/**
+ * The etcd-backed ResourceStore. Identifier checks run before any etcd call; connection
+ * failures become one DatastoreUnavailableError naming the endpoints.
+ */
+export class EtcdResourceStore implements ResourceStore {
+  readonly #client: Etcd3;
+  readonly #conn: ConnectionConfig;
+  readonly #log: Logger;
+  readonly #ownsClient: boolean;
+  #closed = false;
+
+  /** `ownsClient`: close() also closes the client (true when the store made it). */
+  constructor(
+    client: Etcd3,
+    conn: ConnectionConfig,
+    log: Logger = silentLogger,
+    ownsClient = true,
+  ) {
+    this.#client = client;
+    this.#conn = conn;
+    this.#log = log;
+    this.#ownsClient = ownsClient;
+  }
+
+  /** The underlying client, for callers that need raw access (status reporting). */
+  get client(): Etcd3 {
+    return this.#client;
+  }
+
+  async #guard<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      if (
+        e instanceof AlreadyExistsError || e instanceof NotExistError ||
+        e instanceof DatastoreUnavailableError
+      ) throw e;
+      const name = (e as Error)?.constructor?.name ?? "";
+      if (/PermissionDenied|Unauthenticated|AuthenticationFailed|InvalidAuthToken/.test(name)) {
+        throw new DatastoreUnavailableError("connection is unauthorized");
+      }
+      if (isConnectionError(e)) throw unavailableError(this.#conn, e);
+      throw e;
+    }
+  }
+
+  /** One cheap read that proves etcd answers; throws DatastoreUnavailableError otherwise. */
+  checkConnection(): Promise<void> {
+    return this.#guard(async () => {
+      await this.#client.get(READY_KEY).exists();
+    });
+  }
+
+  #ops(writes: readonly KeyWrite[]): IOperation[] {
+    return writes.map((w) =>
+      w.value === null ? this.#client.delete().key(w.key) : this.#client.put(w.key).value(w.value)
+    );
+  }
+
+  /**
+   * libcalico-go's "ensure initialized": `/calico/v1/Ready` = `true` and a ClusterGUID, each
+   * only when absent (so an operator's `Ready=false` is not overwritten).
+   */
+  ensureInitialized(): Promise<void> {
+    return this.#guard(async () => {
+      await this.#client.if(READY_KEY, "Create", "==", 0)
+        .then(this.#client.put(READY_KEY).value("true")).commit();
+      const guid = crypto.randomUUID().replaceAll("-", "");
+      await this.#client.if(CLUSTER_GUID_KEY, "Create", "==", 0)
+        .then(this.#client.put(CLUSTER_GUID_KEY).value(guid)).commit();
+    });
+  }
+
+  async create(resource: Resource): Promise<void> {
+    const id = resourceId(resource);
+    checkIdentifiers(id);
+    const { primary, writes } = _writesFor(resource);
+    await this.#guard(async () => {
+      if (resource.kind === "node") await this.ensureInitialized();
+      const res = await this.#client.if(primary, "Create", "==", 0)
+        .then(...this.#ops(writes)).commit();
+      if (!res.succeeded) {
+        throw new AlreadyExistsError(`resource already exists: ${renderResourceKey(id)}`);
+      }
+    });
+  }
+
+  async replace(resource: Resource): Promise<void> {
+    const id = resourceId(resource);
+    checkIdentifiers(id);
+    const { primary, writes } = _writesFor(resource);
+    await this.#guard(async () => {
+      if (resource.kind === "node") await this.ensureInitialized();
+      const res = await this.#client.if(primary, "Create", ">", 0)
+        .then(...this.#ops(writes)).commit();
+      if (!res.succeeded) {
+        throw new NotExistError(`resource does not exist: ${renderResourceKey(id)}`);
+      }
+    });
+  }
+
+  async apply(resource: Resource): Promise<void> {
+    const id = resourceId(resource);
+    checkIdentifiers(id);
+    const { primary, writes } = _writesFor(resource);
+    await this.#guard(async () => {
+      if (resource.kind === "node") await this.ensureInitialized();
+      // A compare that always holds: the writes still land in one transaction.
+      await this.#client.if(primary, "Create", ">", -1).then(...this.#ops(writes)).commit();
+    });
+  }
+
+  async delete(id: ResourceId): Promise<void> {
+    checkIdentifiers(id);
+    const ranges = _deleteRanges(id);
+    await this.#guard(async () => {
+      const ops = ranges.map(([key, isPrefix]) =>
+        isPrefix ? this.#client.delete().prefix(key) : this.#client.delete().key(key)
+      );
+      const res = await this.#client.if(ranges[0]![0], "Create", ">", -1).then(...ops).commit();
+      const deleted = res.responses.reduce(
+        (n, r) => n + Number(r.response_delete_range?.deleted ?? 0),
+        0,
+      );
+      if (deleted === 0) {
+        throw new NotExistError(`resource does not exist: ${renderResourceKey(id)}`);
+      }
+    });
+  }
+
+  async #range(prefix: string): Promise<RawKv[]> {
+    const res = await this.#client.getAll().prefix(prefix).exec();
+    return res.kvs.map((kv) => ({ key: kv.key.toString(), value: kv.value.toString() }));
+  }
+
+  async #get(key: string): Promise<string | null> {
+    return await this.#client.get(key).string();
+  }
+
+  /** Logs and skips a stored value that does not decode, so one bad key cannot hide the rest. */
+  #decode<T>(key: string, raw: string, fn: () => T): T | undefined {
+    try {
+      return fn();
+    } catch (e) {
+      this.#log.warning(`Failed to parse value for ${key}: ${(e as Error).message}; '${raw}'`);
+      return undefined;
+    }
+  }
+
+  list(kind: ResourceKind, filter: ListFilter = {}): Promise<Resource[]> {
+    return this.#guard(async () => {
+      switch (kind) {
+        case "policy":
+          return await this.#listPolicies(filter);
+        case "hostEndpoint":
+          return await this.#listHostEndpoints(filter);
+        case "workloadEndpoint":
+          return await this.#listWorkloadEndpoints(filter);
+        case "profile":
+          return await this.#listProfiles(filter);
+        case "node":
+          return await this.#listNodes(filter);
+      }
+    });
+  }
+
+  async #listPolicies(f: ListFilter): Promise<Resource[]> {
+    const kvs = f.name !== undefined
+      ? (await this.#range(policyKey(f.name))).filter((kv) => kv.key === policyKey(f.name!))
+      : await this.#range(POLICY_PREFIX);
+    const out: Resource[] = [];
+    for (const kv of kvs) {
+      const k = parseKey(kv.key);
+      if (k?.type !== "policy") continue;
+      const p = this.#decode(kv.key, kv.value, () => decodePolicy(k.name, kv.value));
+      if (p) out.push(p);
+    }
+    return out;
+  }
+
+  async #listHostEndpoints(f: ListFilter): Promise<Resource[]> {
+    const kvs = await this.#range(f.node !== undefined ? hostDir(f.node) : HOST_PREFIX);
+    const out: Resource[] = [];
+    for (const kv of kvs) {
+      const k = parseKey(kv.key);
+      if (k?.type !== "hostEndpoint") continue;
+      if (f.name !== undefined && k.name !== f.name) continue;
+      const h = this.#decode(kv.key, kv.value, () => decodeHostEndpoint(k.node, k.name, kv.value));
+      if (h) out.push(h);
+    }
+    return out;
+  }
+
+  async #listWorkloadEndpoints(f: ListFilter): Promise<Resource[]> {
+    const kvs = await this.#range(f.node !== undefined ? hostDir(f.node) : HOST_PREFIX);
+    const out: Resource[] = [];
+    for (const kv of kvs) {
+      const k = parseKey(kv.key);
+      if (k?.type !== "workloadEndpoint") continue;
+      if (f.name !== undefined && k.name !== f.name) continue;
+      if (f.orchestrator !== undefined && k.orchestrator !== f.orchestrator) continue;
+      if (f.workload !== undefined && k.workload !== f.workload) continue;
+      const w = this.#decode(kv.key, kv.value, () => decodeWorkloadEndpoint(k, kv.value));
+      if (w) out.push(w);
+    }
+    return out;
+  }
+
+  async #listProfiles(f: ListFilter): Promise<Resource[]> {
+    const kvs = await this.#range(f.name !== undefined ? profileDir(f.name) : PROFILE_PREFIX);
+    const parts = new Map<string, { rules?: string; tags?: string; labels?: string }>();
+    for (const kv of kvs) {
+      const k = parseKey(kv.key);
+      if (k?.type !== "profileRules" && k?.type !== "profileTags" && k?.type !== "profileLabels") {
+        continue;
+      }
+      const entry = parts.get(k.name) ?? {};
+      if (k.type === "profileRules") entry.rules = kv.value;
+      else if (k.type === "profileTags") entry.tags = kv.value;
+      else entry.labels = kv.value;
+      parts.set(k.name, entry);
+    }
+    const out: Resource[] = [];
+    for (const [name, p] of parts) {
+      const key = profileDir(name);
+      const r = this.#decode(key, JSON.stringify(p), () => decodeProfile(name, p));
+      if (r) out.push(r);
+    }
+    return out;
+  }
+
+  async #listNodes(f: ListFilter): Promise<Resource[]> {
+    const hostKvs = await this.#range(f.name !== undefined ? hostDir(f.name) : HOST_PREFIX);
+    const bgpKvs = await this.#range(f.name !== undefined ? bgpHostDir(f.name) : BGP_HOST_PREFIX);
+    // Any directory under /calico/v1/host counts as a node (as in libcalico-go v1).
+    const names: string[] = [];
+    const orchRefs = new Map<string, string>();
+    for (const kv of hostKvs) {
+      const rest = kv.key.slice(HOST_PREFIX.length);
+      const slash = rest.indexOf("/");
+      if (slash <= 0) continue;
+      const node = rest.slice(0, slash);
+      if (names[names.length - 1] !== node && !names.includes(node)) names.push(node);
+      if (rest.slice(slash + 1) === "orchestrator_refs") orchRefs.set(node, kv.value);
+    }
+    const bgp = new Map<string, Partial<Record<BgpField, string>>>();
+    for (const kv of bgpKvs) {
+      const m =
+        /^\/calico\/bgp\/v1\/host\/([^/]+)\/(ip_addr_v4|ip_addr_v6|as_num|network_v4|network_v6)$/
+          .exec(kv.key);
+      if (!m) continue;
+      const entry = bgp.get(m[1]!) ?? {};
+      entry[m[2] as BgpField] = kv.value;
+      bgp.set(m[1]!, entry);
+    }
+    const out: Resource[] = [];
+    for (const name of names) {
+      const texts: { orchRefs?: string; bgp?: Partial<Record<BgpField, string>> } = {};
+      const o = orchRefs.get(name);
+      if (o !== undefined) texts.orchRefs = o;
+      const b = bgp.get(name);
+      if (b !== undefined) texts.bgp = b;
+      const n = this.#decode(
+        nodeMetadataKey(name),
+        JSON.stringify(texts),
+        () => decodeNode(name, texts),
+      );
+      if (n) out.push(n);
+    }
+    return out;
+  }
+
+  setFelixConfig(name: string, value: string | null, node?: string): Promise<void> {
+    const key = node !== undefined ? hostConfigKey(node, name) : globalConfigKey(name);
+    return this.#guard(async () => {
+      if (value === null) await this.#client.delete().key(key);
+      else await this.#client.put(key).value(value);
+    });
+  }
+
+  getFelixConfig(name: string, node?: string): Promise<string | undefined> {
+    const key = node !== undefined ? hostConfigKey(node, name) : globalConfigKey(name);
+    return this.#guard(async () => (await this.#get(key)) ?? undefined);
+  }
+
+  close(): Promise<void> {
+    if (!this.#closed && this.#ownsClient) this.#client.close();
+    this.#closed = true;
+    return Promise.resolve();
+  }
+}
+
+/** Opens a store on a new client for `conn` (closed by the store's close()). */
+export function openResourceStore(conn: ConnectionConfig, log?: Logger): EtcdResourceStore {
+  return new EtcdResourceStore(createEtcdClient(conn), conn, log ?? silentLogger, true);
+}
