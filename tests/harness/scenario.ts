@@ -1,0 +1,193 @@
+/**
+ * What agent system tests share: a "site" (the topology, the datastore, node h1 created and
+ * an agent running in h1, in sync) and small builders for the calicoctl v1 resources they
+ * write, so a scenario reads like the oracle row it checks.
+ */
+import { stringify } from "yaml";
+import { Agent, type AgentOptions } from "./agent.ts";
+import { TestDatastore } from "./datastore.ts";
+import { haveEtcd } from "./etcd.ts";
+import { canUseNetns, haveCommand } from "./netns.ts";
+import { buildTopology, type Topology, type TopologyOptions } from "./topology.ts";
+
+/** True when agent system tests cannot run here (they are then `ignore`d). */
+export const AGENT_TESTS_IGNORED = !canUseNetns() || !haveCommand("nft") || !haveEtcd() ||
+  !haveCommand("python3");
+
+/** A plain resource object as calicoctl v1 YAML carries it (apiVersion added on output). */
+export type Res = Record<string, unknown> & { kind: string };
+
+/** Renders resources as one calicoctl v1 YAML list. */
+export function toYaml(resources: readonly Res[]): string {
+  return stringify(resources.map((r) => ({ apiVersion: "v1", ...r })));
+}
+
+export function node(name: string): Res {
+  return { kind: "node", metadata: { name } };
+}
+
+export interface HepOptions {
+  readonly node?: string;
+  readonly iface?: string;
+  readonly ips?: readonly string[];
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly profiles?: readonly string[];
+}
+
+export function hep(name: string, o: HepOptions): Res {
+  return {
+    kind: "hostEndpoint",
+    metadata: { name, node: o.node ?? "h1", ...(o.labels ? { labels: o.labels } : {}) },
+    spec: {
+      ...(o.iface ? { interfaceName: o.iface } : {}),
+      ...(o.ips ? { expectedIPs: o.ips } : {}),
+      ...(o.profiles ? { profiles: o.profiles } : {}),
+    },
+  };
+}
+
+/** HEP0 of the oracle (spec 7): eth0 of h1, labels host-endpoint=true, role=web. */
+export function hep0(extra: Partial<HepOptions> = {}): Res {
+  return hep("hep0", {
+    iface: "eth0",
+    labels: { "host-endpoint": "true", role: "web" },
+    ...extra,
+  });
+}
+
+export function policy(name: string, spec: Record<string, unknown>): Res {
+  return { kind: "policy", metadata: { name }, spec: { selector: "has(host-endpoint)", ...spec } };
+}
+
+export function profile(
+  name: string,
+  spec: Record<string, unknown>,
+  labels?: Readonly<Record<string, string>>,
+): Res {
+  return { kind: "profile", metadata: { name, ...(labels ? { labels } : {}) }, spec };
+}
+
+/** A workload endpoint on h1's `cali1` for W (198.18.3.2), allowed by profile `wl-allow`. */
+export function workloadW(): Res[] {
+  return [
+    profile("wl-allow", { ingress: [{ action: "allow" }], egress: [{ action: "allow" }] }),
+    {
+      kind: "workloadEndpoint",
+      metadata: { name: "eth0", workload: "w", orchestrator: "test", node: "h1" },
+      spec: {
+        interfaceName: "cali1",
+        ipNetworks: ["198.18.3.2/32", "2001:db8:3::2/128"],
+        profiles: ["wl-allow"],
+      },
+    },
+  ];
+}
+
+export interface SiteOptions {
+  readonly topology?: TopologyOptions;
+  /** Agent flags (kebab-case, no `--`). */
+  readonly flags?: Readonly<Record<string, string>>;
+  readonly env?: Readonly<Record<string, string>>;
+  /** Create node h1 (and h2 with the topology's h2) before starting the agent; default true. */
+  readonly createNodes?: boolean;
+  /** Start the agent in h1 and wait until it is in sync; default true. */
+  readonly startAgent?: boolean;
+}
+
+/** A running test site. Dispose stops the agent, etcd and removes every namespace. */
+export interface Site extends AsyncDisposable {
+  readonly topo: Topology;
+  readonly ds: TestDatastore;
+  /** The agent in h1 (replaced by restartAgent). */
+  readonly agent: Agent;
+  readonly probe: Topology["probe"];
+  /** Stops the current agent (and cleans its table) and starts one with these flags/env. */
+  restartAgent(
+    flags?: Readonly<Record<string, string>>,
+    env?: Readonly<Record<string, string>>,
+  ): Promise<Agent>;
+  /** Starts an agent without waiting for sync (for config-error and wait-for-ready cases). */
+  startAgentOnly(
+    flags?: Readonly<Record<string, string>>,
+    env?: Readonly<Record<string, string>>,
+  ): Promise<Agent>;
+  /** Applies resources through the CLI and waits until the agent has programmed them. */
+  apply(...resources: Res[]): Promise<void>;
+  /** Waits until the agent has programmed everything written so far. */
+  sync(): Promise<void>;
+  /** Clears policies/endpoints/profiles/config, waits for the agent. */
+  reset(): Promise<void>;
+}
+
+/** Builds the topology, creates the nodes, starts the agent in h1 and waits for sync. */
+export async function openSite(opts: SiteOptions = {}): Promise<Site> {
+  const topo = await buildTopology(opts.topology ?? {});
+  let agent: Agent | undefined;
+  try {
+    const ds = new TestDatastore(topo.e, topo.etcdEndpoint);
+    if (opts.createNodes ?? true) {
+      await ds.write("create", toYaml([node("h1"), ...(topo.h2 ? [node("h2")] : [])]));
+    }
+    const launch = async (
+      flags: Readonly<Record<string, string>> | undefined,
+      env: Readonly<Record<string, string>> | undefined,
+    ) => {
+      const o: AgentOptions = {
+        ns: topo.h1,
+        etcdEndpoint: topo.etcdEndpoint,
+        ...(flags ? { flags } : {}),
+        ...(env ? { env } : {}),
+      };
+      return await Agent.start(o);
+    };
+    const stopAgent = async () => {
+      if (agent) await agent[Symbol.asyncDispose]();
+      agent = undefined;
+    };
+    if (opts.startAgent ?? true) {
+      agent = await launch(opts.flags, opts.env);
+      await agent.waitForRevision(await ds.fence(), 30_000);
+    }
+    const site: Site = {
+      topo,
+      ds,
+      get agent(): Agent {
+        if (!agent) throw new Error("No agent is running in this site");
+        return agent;
+      },
+      probe: topo.probe,
+      async restartAgent(flags, env) {
+        await stopAgent();
+        agent = await launch(flags, env);
+        await agent.waitForRevision(await ds.fence(), 30_000);
+        return agent;
+      },
+      async startAgentOnly(flags, env) {
+        await stopAgent();
+        agent = await launch(flags, env);
+        return agent;
+      },
+      async apply(...resources) {
+        const rev = await ds.apply(toYaml(resources));
+        if (agent) await agent.waitForRevision(rev);
+      },
+      async sync() {
+        const rev = await ds.fence();
+        if (agent) await agent.waitForRevision(rev);
+      },
+      async reset() {
+        const rev = await ds.reset();
+        if (agent) await agent.waitForRevision(rev);
+      },
+      async [Symbol.asyncDispose]() {
+        await stopAgent().catch(() => {});
+        await topo[Symbol.asyncDispose]();
+      },
+    };
+    return site;
+  } catch (e) {
+    if (agent) await agent[Symbol.asyncDispose]().catch(() => {});
+    await topo[Symbol.asyncDispose]();
+    throw e;
+  }
+}
