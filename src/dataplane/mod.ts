@@ -1,0 +1,29 @@
+/**
+ * The nftables dataplane: HostState -> NftState (build) -> nft text (render / planUpdate) ->
+ * one atomic `nft -f -` transaction per change (NftDataplane), plus counters for metrics.
+ */
+export type {
+  ChainOwner,
+  NftChain,
+  NftDirection,
+  NftHook,
+  NftMap,
+  NftSet,
+  NftStage,
+  NftState,
+} from "./state.ts";
+export { BASE_CHAINS, buildNftState, chainNames, DISPATCH_MAPS, FAILSAFE_CHAINS } from "./build.ts";
+export { planUpdate, render } from "./render.ts";
+export { objectName, TABLE_FAMILY, TABLE_NAME, TABLE_REF } from "./names.ts";
+export { type ChainCounter, chainCounters, parseCounters, type RuleCounter } from "./counters.ts";
+export {
+  type ApplyResult,
+  commandRunner,
+  type CommandRunnerOptions,
+  fingerprintListing,
+  fingerprintState,
+  NftApplyError,
+  NftDataplane,
+  type NftRunner,
+  type RefreshResult,
+} from "./nft_dataplane.ts";

@@ -1,0 +1,225 @@
+/**
+ * The nftables dataplane against the real `nft`, always inside network namespaces these tests
+ * create (never the machine's own ruleset): golden rulesets load, incremental transactions
+ * apply, refused transactions change nothing, drift is repaired, cleanup removes only our
+ * table, and a host endpoint really drops while an unpoliced interface does not.
+ */
+import assert from "node:assert/strict";
+import { canUseNetns, haveCommand, NetNs, veth } from "../harness/netns.ts";
+import { expectVerdict, ProbeDaemon } from "../harness/probe.ts";
+import {
+  buildNftState,
+  commandRunner,
+  fingerprintListing,
+  fingerprintState,
+  NftApplyError,
+  NftDataplane,
+  type NftState,
+} from "../../src/dataplane/mod.ts";
+import { hostState, iface, SCENARIOS } from "../../src/dataplane/_scenarios.ts";
+
+const ignore = !canUseNetns() || !haveCommand("nft");
+const GOLDEN = new URL("../golden/", import.meta.url);
+
+async function tableFingerprint(ns: NetNs): Promise<string | null> {
+  const listing = await commandRunner({ netns: ns.name }).listTable();
+  return listing === null ? null : fingerprintListing(listing);
+}
+
+Deno.test({
+  name: "every golden ruleset passes nft's check and loads as the state it was rendered from",
+  ignore,
+  async fn(t) {
+    await using ns = await NetNs.create("dpgold");
+    for (const [name, state] of Object.entries(SCENARIOS)) {
+      await t.step(name, async () => {
+        const text = await Deno.readTextFile(new URL(`${name}.nft`, GOLDEN));
+        await ns.exec(["nft", "-c", "-f", "-"], { stdin: text });
+        await ns.exec(["nft", "-f", "-"], { stdin: text });
+        assert.equal(await tableFingerprint(ns), fingerprintState(buildNftState(state)));
+      });
+    }
+  },
+});
+
+Deno.test({
+  name: "incremental transactions reach the same table a fresh program would",
+  ignore,
+  async fn() {
+    await using ns = await NetNs.create("dpincr");
+    const dp = new NftDataplane(commandRunner({ netns: ns.name }));
+    const order = [
+      "no_interfaces",
+      "seed_failsafe_webserver",
+      "selectors",
+      "all_classes",
+      "odd_names",
+      "profile_pass",
+      "ipv6_off",
+      "default_drop",
+      "no_interfaces",
+    ];
+    let first = true;
+    for (const name of order) {
+      const r = await dp.apply(SCENARIOS[name]!);
+      assert.equal(r.script.startsWith("add table"), first, `${name}: full program only first`);
+      first = false;
+      assert.equal(await tableFingerprint(ns), fingerprintState(dp.programmed!), name);
+      assert.deepEqual(await dp.refresh(), { repaired: false }, `${name}: no drift`);
+    }
+  },
+});
+
+Deno.test({
+  name: "a refused transaction quotes nft and leaves the previous table intact",
+  ignore,
+  async fn() {
+    await using ns = await NetNs.create("dpfail");
+    const dp = new NftDataplane(commandRunner({ netns: ns.name }));
+    await dp.apply(SCENARIOS.seed_failsafe_webserver!);
+    const before = await ns.exec(["nft", "list", "table", "inet", "hostfence"]);
+    const good = dp.programmed!;
+    const chains = new Map(good.chains);
+    const web = chains.get("pi-webserver")!;
+    chains.set("pi-webserver", { ...web, rules: ["tcp dport 81 accept", "tcp dport 82 bogus"] });
+    const broken: NftState = { ...good, chains };
+    const err = await dp.applyState(broken).then(() => undefined, (e: unknown) => e);
+    assert.ok(err instanceof NftApplyError, String(err));
+    assert.match(err.message, /Error: syntax error/);
+    assert.equal(err.lineText, "add rule inet hostfence pi-webserver tcp dport 82 bogus");
+    assert.equal(dp.programmed, good);
+    const after = await ns.exec(["nft", "list", "table", "inet", "hostfence"]);
+    assert.equal(after.stdout, before.stdout, "the first, valid rule was not applied either");
+  },
+});
+
+Deno.test({
+  name: "the nft binary can be swapped through HOSTFENCE_NFT and its failure is reported",
+  ignore,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "hostfence-nft-" });
+    const stub = `${dir}/nft`;
+    await Deno.writeTextFile(
+      stub,
+      "#!/bin/sh\ncat >/dev/null\necho '/dev/stdin:3:1-4: Error: Could not process rule: Device or resource busy' >&2\nexit 1\n",
+    );
+    await Deno.chmod(stub, 0o755);
+    const saved = Deno.env.get("HOSTFENCE_NFT");
+    Deno.env.set("HOSTFENCE_NFT", stub);
+    try {
+      const dp = new NftDataplane(commandRunner());
+      const err = await dp.apply(SCENARIOS.default_drop!).then(() => undefined, (e: unknown) => e);
+      assert.ok(err instanceof NftApplyError, String(err));
+      assert.match(err.message, /Device or resource busy/);
+      assert.equal(err.line, 3);
+      assert.equal(err.lineText, "table inet hostfence {");
+      assert.equal(dp.programmed, undefined);
+    } finally {
+      if (saved === undefined) Deno.env.delete("HOSTFENCE_NFT");
+      else Deno.env.set("HOSTFENCE_NFT", saved);
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "refresh repairs a flushed chain, a lost map element and a deleted table",
+  ignore,
+  async fn() {
+    await using ns = await NetNs.create("dpdrift");
+    const dp = new NftDataplane(commandRunner({ netns: ns.name }));
+    await dp.apply(SCENARIOS.seed_failsafe_webserver!);
+    const want = fingerprintState(dp.programmed!);
+
+    await ns.exec(["nft", "flush", "chain", "inet", "hostfence", "pi-webserver"]);
+    assert.deepEqual(await dp.refresh(), { repaired: true, reason: "differs" });
+    assert.equal(await tableFingerprint(ns), want);
+
+    await ns.exec([
+      "nft",
+      "delete",
+      "element",
+      "inet",
+      "hostfence",
+      "filter-from-hep",
+      "{",
+      "eth0",
+      "}",
+    ]);
+    assert.deepEqual(await dp.refresh(), { repaired: true, reason: "differs" });
+    assert.equal(await tableFingerprint(ns), want);
+
+    await ns.exec(["nft", "delete", "table", "inet", "hostfence"]);
+    assert.deepEqual(await dp.refresh(), { repaired: true, reason: "missing" });
+    assert.equal(await tableFingerprint(ns), want);
+    assert.deepEqual(await dp.refresh(), { repaired: false });
+  },
+});
+
+Deno.test({
+  name: "cleanup removes only our table and tolerates its absence",
+  ignore,
+  async fn() {
+    await using ns = await NetNs.create("dpclean");
+    await ns.nft(
+      "table inet other {\n\tchain input {\n\t\ttype filter hook input priority 0; policy accept;\n\t}\n}\n" +
+        "table ip hostfence {\n\tchain c {\n\t}\n}\n",
+    );
+    const dp = new NftDataplane(commandRunner({ netns: ns.name }));
+    await dp.apply(SCENARIOS.all_classes!);
+    await dp.cleanup();
+    const ruleset = await ns.nftRuleset();
+    assert.ok(ruleset.includes("table inet other"), ruleset);
+    assert.ok(ruleset.includes("table ip hostfence"), "same name, other family: not ours");
+    assert.ok(!ruleset.includes("table inet hostfence"), ruleset);
+    await dp.cleanup(); // absent now: still fine
+    assert.equal(await commandRunner({ netns: ns.name }).listTable(), null);
+  },
+});
+
+Deno.test({
+  name: "a host endpoint drops new connections while an unpoliced interface passes them",
+  ignore,
+  async fn() {
+    await using host = await NetNs.create("dphost");
+    await using peer = await NetNs.create("dppeer", host.name.slice(4, -"-dphost".length));
+    await veth(host, "eth0", peer, "p0");
+    await veth(host, "eth1", peer, "p1");
+    await host.ipBatch([
+      "addr add 198.18.10.1/30 dev eth0",
+      "addr add 198.18.10.5/30 dev eth1",
+      "link set eth0 up",
+      "link set eth1 up",
+    ]);
+    await peer.ipBatch([
+      "addr add 198.18.10.2/30 dev p0",
+      "addr add 198.18.10.6/30 dev p1",
+      "link set p0 up",
+      "link set p1 up",
+    ]);
+    await using server = await ProbeDaemon.start(host);
+    await using client = await ProbeDaemon.start(peer);
+    await server.serve({ tcp: [8080, 22] });
+    const dp = new NftDataplane(commandRunner({ netns: host.name }));
+    await dp.apply(hostState({ interfaces: [iface("eth0", "hep0")] }));
+    try {
+      expectVerdict("peer -> eth0 tcp/8080", await client.tcp("198.18.10.1", 8080), "drop");
+      expectVerdict("peer -> eth1 tcp/8080", await client.tcp("198.18.10.5", 8080), "allow");
+      expectVerdict("peer -> eth0 tcp/22 (failsafe)", await client.tcp("198.18.10.1", 22), "allow");
+      expectVerdict("peer -> eth0 ping", await client.ping("198.18.10.1"), "drop");
+      const counters = await dp.counters();
+      const drops = counters.find((c) =>
+        c.owner.kind === "endpoint" && c.owner.iface === "eth0" && c.owner.direction === "ingress"
+      );
+      assert.ok(drops !== undefined && drops.packets >= 2, JSON.stringify(counters));
+      await dp.cleanup();
+      expectVerdict(
+        "peer -> eth0 tcp/8080 after cleanup",
+        await client.tcp("198.18.10.1", 8080),
+        "allow",
+      );
+    } finally {
+      await dp.cleanup();
+    }
+  },
+});
