@@ -1,8 +1,215 @@
 /**
- * `hostfence agent`: the host agent. CONTRACT STUB: the lead fills this in.
- * Returns the process exit code.
+ * `hostfence agent`: wires the stages together and owns the process's I/O edges (arguments,
+ * environment, files, etcd, signals). Flow: config -> logging -> etcd syncer -> calculation ->
+ * nftables, plus the interface monitor feeding the calculation.
  */
-export function runAgent(_args: string[]): Promise<number> {
-  console.error("hostfence agent: not implemented yet");
-  return Promise.resolve(1);
+import { CalculationGraph } from "../calc/graph.ts";
+import {
+  AgentArgsError,
+  agentHelpText,
+  type ConfigResolution,
+  describeConfig,
+  etcdEndpointsOf,
+  type FelixConfig,
+  loadLocalConfig,
+  parseAgentArgs,
+  resolveConfig,
+  toDataplaneConfig,
+} from "../config/mod.ts";
+import { createEtcdClient } from "../datastore/connection.ts";
+import { Syncer } from "../datastore/syncer.ts";
+import { createLogger, fileSink, type Logger, type Severity } from "../log/logger.ts";
+import { Agent } from "./agent.ts";
+import { commandRunner, NftDataplane } from "../dataplane/mod.ts";
+import { InterfaceMonitor } from "./interfaces.ts";
+
+const encoder = new TextEncoder();
+
+/** A sink whose threshold can change while the agent runs (LogSeverity* set live in etcd). */
+interface MutableSink {
+  severity: Severity | null;
+  write(line: string): void;
 }
+
+/** Screen and file sinks built from the config; the file sink is reopened when the path changes. */
+class LogSinks {
+  readonly screen: MutableSink;
+  readonly file: MutableSink;
+  #path = "";
+  #fileWrite: ((line: string) => void) | undefined;
+
+  constructor(cfg: FelixConfig) {
+    this.screen = {
+      severity: cfg.logSeverityScreen,
+      write: (line) => Deno.stderr.writeSync(encoder.encode(line + "\n")),
+    };
+    this.file = {
+      severity: null,
+      write: (line) => this.#fileWrite?.(line),
+    };
+    this.configure(cfg);
+  }
+
+  /** Applies the LogSeverity* and LogFilePath parameters; returns a warning on failure. */
+  configure(cfg: FelixConfig): string | undefined {
+    this.screen.severity = cfg.logSeverityScreen;
+    if (cfg.logFilePath !== this.#path) {
+      this.#path = cfg.logFilePath;
+      this.#fileWrite = undefined;
+      if (cfg.logFilePath !== "") {
+        try {
+          const sink = fileSink(cfg.logFilePath, "DEBUG");
+          this.#fileWrite = sink.write;
+        } catch (err) {
+          this.file.severity = null;
+          return `Cannot open log file ${cfg.logFilePath}: ${(err as Error).message}`;
+        }
+      }
+    }
+    this.file.severity = this.#fileWrite ? cfg.logSeverityFile : null;
+    return undefined;
+  }
+}
+
+/** Entry point of `hostfence agent`; returns the exit code. */
+export async function runAgent(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseAgentArgs(args);
+  } catch (err) {
+    if (err instanceof AgentArgsError) {
+      console.error(`hostfence agent: ${err.message}`);
+      console.error("Use 'hostfence agent --help' for the list of parameters.");
+      return 1;
+    }
+    throw err;
+  }
+  if (parsed.help) {
+    console.log(agentHelpText());
+    return 0;
+  }
+
+  let local;
+  try {
+    local = await loadLocalConfig(parsed.configFile ? { configFile: parsed.configFile } : {});
+  } catch (err) {
+    console.error(`hostfence agent: ${(err as Error).message}`);
+    return 1;
+  }
+  const resolveWith = (
+    global: ReadonlyMap<string, string>,
+    host: ReadonlyMap<string, string>,
+  ): ConfigResolution =>
+    resolveConfig({
+      ...local,
+      flags: parsed.flags,
+      datastoreGlobal: global,
+      datastoreHost: host,
+    });
+  const first = resolveWith(new Map(), new Map());
+  if (first.fatal !== undefined || first.config === undefined) {
+    // Die-on-fail: a bad local value never starts the agent, so no rules change.
+    console.error(`hostfence agent: ${first.fatal ?? "configuration could not be resolved"}`);
+    return 1;
+  }
+  let config = first.config;
+
+  const sinks = new LogSinks(config);
+  const root = createLogger([sinks.screen, sinks.file], "hostfence");
+  const log = root.child("agent");
+  const fileWarning = sinks.file.severity === null && config.logFilePath !== ""
+    ? `Log file ${config.logFilePath} could not be opened`
+    : undefined;
+  if (fileWarning) log.warning(fileWarning);
+  for (const w of [...local.warnings, ...first.warnings]) log.warning(w);
+  for (const n of first.notes) {
+    if (n.severity === "INFO") log.info(n.message);
+    else log.debug(n.message);
+  }
+  for (const line of describeConfig({ config, sources: first.sources })) root.child("config").info(line);
+
+  const dataplane = new NftDataplane(commandRunner());
+  if (parsed.cleanup) {
+    try {
+      await dataplane.cleanup();
+      log.info(
+        "Removed the hostfence nftables table; this host's interfaces are no longer policed",
+      );
+      return 0;
+    } catch (err) {
+      log.error(`Cleanup failed: ${(err as Error).message}`);
+      return 1;
+    }
+  }
+
+  const hostname = config.felixHostname;
+  log.info(`Starting hostfence agent for host '${hostname}' (pid ${Deno.pid})`);
+  const calc = new CalculationGraph({
+    hostname,
+    dataplaneConfig: toDataplaneConfig(config),
+    log: root.child("calc"),
+  });
+  const agent = new Agent({
+    hostname,
+    config,
+    resolveConfig: resolveWith,
+    calc,
+    dataplane,
+    log,
+    onConfigChange: (cfg) => {
+      config = cfg;
+      const w = sinks.configure(cfg);
+      if (w) log.warning(w);
+    },
+  });
+
+  const endpoints = etcdEndpointsOf(config);
+  const conn = {
+    endpoints,
+    ...(config.etcdKeyFile ? { keyFile: config.etcdKeyFile } : {}),
+    ...(config.etcdCertFile ? { certFile: config.etcdCertFile } : {}),
+    ...(config.etcdCaFile ? { caCertFile: config.etcdCaFile } : {}),
+  };
+  let client;
+  try {
+    client = createEtcdClient(conn);
+  } catch (err) {
+    log.fatal(`Cannot set up the etcd client: ${(err as Error).message}`);
+    await agent.close();
+    return 1;
+  }
+  log.info(`Connecting to etcd at ${endpoints.join(",")}`);
+  const syncer = new Syncer({
+    client,
+    endpoints,
+    log: root.child("syncer"),
+    resyncIntervalMs: config.resyncIntervalSecs * 1000,
+    onUpdates: (batch, revision) => agent.handleUpdates(batch, revision),
+  });
+  const monitor = new InterfaceMonitor(
+    (list) => agent.handleInterfaces(list),
+    root.child("ifaces"),
+  );
+  await monitor.start();
+  syncer.start();
+
+  const stopped = Promise.withResolvers<string>();
+  const onSignal = (name: string) => () => stopped.resolve(name);
+  const handlers: [Deno.Signal, () => void][] = [
+    ["SIGTERM", onSignal("SIGTERM")],
+    ["SIGINT", onSignal("SIGINT")],
+  ];
+  for (const [sig, h] of handlers) Deno.addSignalListener(sig, h);
+  const why = await stopped.promise;
+  log.info(
+    `Received ${why}; stopping. The programmed rules stay in place (use --cleanup to remove them)`,
+  );
+  for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
+  await monitor.close();
+  await syncer.close();
+  await agent.close();
+  client.close();
+  return 0;
+}
+
+export type { Logger };

@@ -1,0 +1,290 @@
+/**
+ * The agent's control loop: datastore updates and interface changes in, one nft transaction
+ * out per burst. It owns the policies of Felix's top level that are about *when* to program:
+ * nothing before `/calico/v1/Ready` is `true` and the first snapshot is complete; nothing new
+ * while Ready is false again (the rules already programmed stay); failures retried with
+ * backoff while the previous rules stay in force; live config changes applied without a
+ * restart. *What* to program is the calculation's and the dataplane's business.
+ */
+import type { DataplaneConfig, HostState } from "../calc/host_state.ts";
+import type { ConfigResolution, FelixConfig } from "../config/mod.ts";
+import { changedParams, DATAPLANE_PARAMS, toDataplaneConfig } from "../config/mod.ts";
+import type { ModelUpdate } from "../datastore/updates.ts";
+import type { Logger } from "../log/logger.ts";
+import type { InterfaceInfo } from "./interfaces.ts";
+
+/** What the loop needs of the calculation stage. */
+export interface Calculation {
+  applyUpdates(batch: readonly ModelUpdate[]): void;
+  setInterfaces(list: readonly InterfaceInfo[]): void;
+  setConfig(config: DataplaneConfig): void;
+  hostState(): HostState;
+}
+
+/** What the loop needs of the dataplane stage. */
+export interface Dataplane {
+  /** Programs `state` in one transaction; throws (with nft's message) and changes nothing on failure. */
+  apply(state: HostState): Promise<{ changed: boolean }>;
+  /** Re-reads our table and repairs drift. */
+  refresh(): Promise<{ repaired: boolean; reason?: string }>;
+}
+
+/** Re-resolves the configuration with the datastore's current config keys. */
+export type ConfigResolver = (
+  global: ReadonlyMap<string, string>,
+  host: ReadonlyMap<string, string>,
+) => ConfigResolution;
+
+export interface AgentOptions {
+  readonly hostname: string;
+  readonly config: FelixConfig;
+  readonly resolveConfig: ConfigResolver;
+  readonly calc: Calculation;
+  readonly dataplane: Dataplane;
+  readonly log: Logger;
+  /** Called after a live config change was accepted (e.g. to adjust log levels). */
+  readonly onConfigChange?: (config: FelixConfig, changed: readonly string[]) => void;
+  /** Wait-for-ready reminder period; default 2 s. */
+  readonly waitLogMs?: number;
+  /** Retry backoff after a failed apply: first delay, doubled up to the maximum. */
+  readonly retryMinMs?: number;
+  readonly retryMaxMs?: number;
+}
+
+/** Observable state, for health, metrics and tests. */
+export interface AgentStatus {
+  readonly ready: boolean;
+  readonly inSync: boolean;
+  /** The first full programming of the dataplane has succeeded. */
+  readonly programmed: boolean;
+  readonly revision: number;
+  readonly appliedRevision: number;
+  readonly applies: number;
+  readonly applyFailures: number;
+  readonly lastApplyMs: number | undefined;
+  readonly lastSuccessAt: Date | undefined;
+}
+
+export class Agent {
+  #config: FelixConfig;
+  #ready: boolean | undefined;
+  #inSync = false;
+  #programmed = false;
+  #revision = 0;
+  #appliedRevision = 0;
+  #globalConfig = new Map<string, string>();
+  #hostConfig = new Map<string, string>();
+  #applying: Promise<void> | undefined;
+  #pending = false;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #retryDelay: number;
+  #waitTimer: ReturnType<typeof setTimeout> | undefined;
+  #refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  #closed = false;
+  #applies = 0;
+  #failures = 0;
+  #lastApplyMs: number | undefined;
+  #lastSuccessAt: Date | undefined;
+  readonly #opts: AgentOptions;
+  readonly #log: Logger;
+
+  constructor(opts: AgentOptions) {
+    this.#opts = opts;
+    this.#config = opts.config;
+    this.#log = opts.log;
+    this.#retryDelay = opts.retryMinMs ?? 500;
+    this.#waitTimer = setInterval(() => this.#remindWaiting(), opts.waitLogMs ?? 2000);
+    this.#remindWaiting();
+    this.#armRefresh();
+  }
+
+  get config(): FelixConfig {
+    return this.#config;
+  }
+
+  status(): AgentStatus {
+    return {
+      ready: this.#ready === true,
+      inSync: this.#inSync,
+      programmed: this.#programmed,
+      revision: this.#revision,
+      appliedRevision: this.#appliedRevision,
+      applies: this.#applies,
+      applyFailures: this.#failures,
+      lastApplyMs: this.#lastApplyMs,
+      lastSuccessAt: this.#lastSuccessAt,
+    };
+  }
+
+  /** The syncer's callback: applies one batch in order, then schedules programming. */
+  handleUpdates(batch: readonly ModelUpdate[], revision: number): void {
+    if (this.#closed) return;
+    const model: ModelUpdate[] = [];
+    let configTouched = false;
+    for (const u of batch) {
+      switch (u.type) {
+        case "ready":
+          this.#setReady(u.value);
+          break;
+        case "config": {
+          if (u.node !== undefined && u.node !== this.#opts.hostname) break;
+          const map = u.node === undefined ? this.#globalConfig : this.#hostConfig;
+          if (u.value === null) map.delete(u.name);
+          else map.set(u.name, u.value);
+          configTouched = true;
+          break;
+        }
+        case "inSync":
+          if (!this.#inSync) this.#log.info("Datastore snapshot complete (in sync)");
+          this.#inSync = true;
+          break;
+        default:
+          model.push(u);
+      }
+    }
+    if (configTouched) this.#reloadConfig();
+    if (model.length > 0) this.#opts.calc.applyUpdates(model);
+    this.#revision = Math.max(this.#revision, revision);
+    this.#schedule();
+  }
+
+  /** The interface monitor's callback. */
+  handleInterfaces(list: readonly InterfaceInfo[]): void {
+    if (this.#closed) return;
+    this.#log.debug(`Interfaces now: ${list.map((i) => i.name).join(", ")}`);
+    this.#opts.calc.setInterfaces(list);
+    this.#schedule();
+  }
+
+  #setReady(value: boolean) {
+    const was = this.#ready;
+    this.#ready = value;
+    if (value && was !== true) {
+      this.#log.info("Datastore is ready (/calico/v1/Ready is true); leaving wait-for-ready");
+    } else if (!value && was === true) {
+      this.#log.warning(
+        "Datastore became unready (/calico/v1/Ready is no longer true): keeping the current " +
+          "rules and applying no changes until it is ready again",
+      );
+    }
+  }
+
+  #remindWaiting() {
+    if (this.#closed || this.#ready === true) return;
+    const why = this.#ready === undefined
+      ? "the global datastore 'Ready' flag is not set"
+      : "the global datastore 'Ready' flag is not true";
+    this.#log.info(`Waiting for the datastore to be ready (wait-for-ready): ${why}`);
+  }
+
+  #reloadConfig() {
+    const res = this.#opts.resolveConfig(this.#globalConfig, this.#hostConfig);
+    for (const w of res.warnings) this.#log.warning(w);
+    if (res.fatal !== undefined || res.config === undefined) {
+      this.#log.error(
+        `Configuration from the datastore is invalid, keeping the previous configuration: ${
+          res.fatal ?? "no configuration"
+        }`,
+      );
+      return;
+    }
+    const changed = changedParams(this.#config, res.config);
+    if (changed.length === 0) return;
+    this.#config = res.config;
+    for (const name of changed) {
+      this.#log.info(`Config parameter ${name} changed; applying it live`);
+    }
+    if (changed.some((n) => DATAPLANE_PARAMS.has(n))) {
+      this.#opts.calc.setConfig(toDataplaneConfig(res.config));
+    }
+    this.#armRefresh();
+    this.#opts.onConfigChange?.(res.config, changed);
+  }
+
+  #armRefresh() {
+    if (this.#refreshTimer !== undefined) clearInterval(this.#refreshTimer);
+    this.#refreshTimer = undefined;
+    const secs = this.#config.nftablesRefreshInterval;
+    if (secs > 0) {
+      this.#refreshTimer = setInterval(() => this.#refresh(), secs * 1000);
+    }
+  }
+
+  async #refresh() {
+    if (!this.#programmed || this.#applying || this.#closed) return;
+    try {
+      const r = await this.#opts.dataplane.refresh();
+      if (r.repaired) {
+        this.#log.warning(
+          `nftables table hostfence ${
+            r.reason === "missing" ? "was missing" : "had drifted from the desired state"
+          }; reprogrammed it`,
+        );
+      }
+    } catch (err) {
+      this.#log.error(`Periodic nftables refresh failed: ${message(err)}`);
+    }
+  }
+
+  /** Coalesces bursts: at most one apply runs, and one more is queued behind it. */
+  #schedule() {
+    if (this.#closed || this.#ready !== true || !this.#inSync) return;
+    if (this.#retryTimer !== undefined) return; // a retry is already due
+    if (this.#applying) {
+      this.#pending = true;
+      return;
+    }
+    this.#applying = (async () => {
+      await Promise.resolve(); // let the current event batch finish first
+      do {
+        this.#pending = false;
+        await this.#applyOnce();
+      } while (this.#pending && !this.#closed && this.#retryTimer === undefined);
+    })().finally(() => this.#applying = undefined);
+  }
+
+  async #applyOnce() {
+    const revision = this.#revision;
+    const started = performance.now();
+    try {
+      const { changed } = await this.#opts.dataplane.apply(this.#opts.calc.hostState());
+      const took = performance.now() - started;
+      this.#lastApplyMs = took;
+      if (changed) this.#applies++;
+      this.#programmed = true;
+      this.#appliedRevision = revision;
+      this.#lastSuccessAt = new Date();
+      this.#retryDelay = this.#opts.retryMinMs ?? 500;
+      this.#log.info(
+        `Dataplane in sync at revision ${revision}` +
+          (changed ? ` (applied in ${took.toFixed(1)} ms)` : " (no change)"),
+      );
+    } catch (err) {
+      this.#failures++;
+      const delay = this.#retryDelay;
+      this.#retryDelay = Math.min(delay * 2, this.#opts.retryMaxMs ?? 30_000);
+      this.#log.error(
+        `Failed to program nftables, keeping the previous rules; retrying in ${delay} ms: ${
+          message(err)
+        }`,
+      );
+      this.#retryTimer = setTimeout(() => {
+        this.#retryTimer = undefined;
+        this.#schedule();
+      }, delay);
+    }
+  }
+
+  /** Stops timers and waits for an apply in progress; the programmed rules stay. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#waitTimer !== undefined) clearInterval(this.#waitTimer);
+    if (this.#refreshTimer !== undefined) clearInterval(this.#refreshTimer);
+    if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
+    await this.#applying;
+  }
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

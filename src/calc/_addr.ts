@@ -1,0 +1,53 @@
+/**
+ * Address text helpers for the calculation. Host endpoints list expected IPs as operators
+ * typed them and `ip` prints interface addresses in its own form, so both sides are turned
+ * into one canonical text (src/model/ip.ts: dotted quad, RFC 5952 IPv6) before they are
+ * compared or put into an IP set. Private to src/calc.
+ */
+import { formatIp, parseIp } from "../model/ip.ts";
+
+/** A canonical address and its family. */
+export interface CanonicalIp {
+  readonly family: 4 | 6;
+  /** Dotted quad, or lower-case RFC 5952 IPv6 (longest zero run compressed). */
+  readonly text: string;
+}
+
+/**
+ * Canonicalises a plain address; a `/len` suffix or an `%zone` suffix is dropped first (WEP
+ * `ipNetworks` carry a prefix length, link-local addresses may carry a zone). Returns
+ * undefined for text that is not an address, so callers can skip it rather than fail.
+ */
+export function canonicalIp(raw: string): CanonicalIp | undefined {
+  let text = raw.trim();
+  const slash = text.indexOf("/");
+  if (slash >= 0) text = text.slice(0, slash);
+  const pct = text.indexOf("%");
+  if (pct >= 0) text = text.slice(0, pct);
+  const ip = parseIp(text);
+  return ip ? { family: ip.family, text: formatIp(ip) } : undefined;
+}
+
+/** Orders canonical addresses numerically (not as strings: 10.0.0.9 < 10.0.0.10). */
+export function compareIps(a: string, b: string): number {
+  const ka = parseIp(a)?.bytes ?? new Uint8Array();
+  const kb = parseIp(b)?.bytes ?? new Uint8Array();
+  for (let i = 0; i < ka.length && i < kb.length; i++) {
+    const d = ka[i]! - kb[i]!;
+    if (d !== 0) return d;
+  }
+  return ka.length - kb.length;
+}
+
+/** Sorts canonical addresses numerically, parsing each once (sets can be large). */
+export function sortIps(texts: Iterable<string>): string[] {
+  const keyed = [...texts].map((t) => ({ t, b: parseIp(t)?.bytes ?? new Uint8Array() }));
+  keyed.sort((x, y) => {
+    for (let i = 0; i < x.b.length && i < y.b.length; i++) {
+      const d = x.b[i]! - y.b[i]!;
+      if (d !== 0) return d;
+    }
+    return x.b.length - y.b.length;
+  });
+  return keyed.map((k) => k.t);
+}

@@ -1,0 +1,719 @@
+/**
+ * The calculation graph: typed datastore updates plus the host's interfaces in, the desired
+ * HostState for the dataplane out (spec 3.4, 5.1, 5.2, 5.12, 5.16). Pure: no I/O, no clock;
+ * the agent feeds it and asks for the result.
+ *
+ * It is incremental because the datastore is cluster-wide (every host's endpoints feed the IP
+ * sets) while updates arrive one object at a time; recomputing everything per update would
+ * cost endpoints x selectors each time. Instead:
+ * - two label indexes (label_index.ts) keep "which selector matches which endpoint" up to
+ *   date, re-evaluating only the pairs an update can affect: one over local host endpoints
+ *   for policy selectors, one over every endpoint for IP-set selectors;
+ * - each local host endpoint keeps the set of policies whose selector matches it, and its
+ *   sorted lists are recomputed only when that set or a member's order/flags change;
+ * - each IP set keeps a refcount per address, so an address several endpoints contribute
+ *   stays until the last one goes, and a member change touches one entry;
+ * - rule sets are resolved once per policy/profile update, and IP-set selectors are
+ *   refcounted by the active policies and profiles using them.
+ * The per-host parts (interface resolution, which policies are active) are small and are
+ * recomputed whole, only when something they depend on changed.
+ */
+import type { Logger } from "../log/logger.ts";
+import type { Labels, PolicyResource, Rule } from "../model/resources.ts";
+import type { ModelUpdate } from "../datastore/updates.ts";
+import { parseSelector, type Selector } from "../selector/mod.ts";
+import { tagSelector } from "../selector/labels.ts";
+import type {
+  DataplaneConfig,
+  EndpointPolicies,
+  HostState,
+  IpSetMembers,
+  PolicedInterface,
+  RuleSet,
+} from "./host_state.ts";
+import { type CanonicalIp, canonicalIp, sortIps } from "./_addr.ts";
+import { LabelIndex, type LabelIndexStats, type LabelMap } from "./label_index.ts";
+import {
+  governs,
+  placePolicies,
+  type PolicyPlacement,
+  sameEndpointPolicies,
+} from "./policy_order.ts";
+import { DENY_ALL, type ResolvedRules, resolveRules, type SelectorSource } from "./rules.ts";
+import {
+  type EndpointStatus,
+  type HepPlacement,
+  type InterfaceInfo,
+  type Resolution,
+  resolveInterfaces,
+} from "./resolve_interfaces.ts";
+import { effectiveLabelMap } from "./effective_labels.ts";
+
+export type { EndpointStatus, InterfaceInfo } from "./resolve_interfaces.ts";
+
+/** What the graph needs to know about its host. */
+export interface CalculationGraphOptions {
+  /** FelixHostname: host endpoints whose node equals it are local. */
+  readonly hostname: string;
+  readonly dataplaneConfig: DataplaneConfig;
+  readonly log: Logger;
+}
+
+/** Work counters, so tests and the benchmark can see that updates stay local. */
+export interface CalcStats {
+  /** The index matching policy selectors against local host endpoints. */
+  readonly policyIndex: LabelIndexStats;
+  /** The index matching IP-set selectors against every endpoint. */
+  readonly ipSetIndex: LabelIndexStats;
+  /** Times a local host endpoint's sorted policy lists were recomputed. */
+  readonly endpointListRecomputes: number;
+  /** Address refcount changes in IP sets (one per endpoint address per set). */
+  readonly ipSetMemberUpdates: number;
+  /** Times interface resolution ran. */
+  readonly resolutions: number;
+}
+
+const MSG_DUMMY_PROFILE =
+  "Profile not known or invalid, generating dummy profile that drops all traffic.";
+
+interface _Endpoint {
+  readonly own: Labels;
+  readonly profiles: readonly string[];
+  readonly ips: readonly CanonicalIp[];
+  labels: LabelMap;
+  /** The HEP name when this is a local host endpoint. */
+  readonly localHep?: string;
+}
+
+interface _LocalHep {
+  placement: HepPlacement;
+  profiles: readonly string[];
+  /** Names of the policies whose selector matches this endpoint. */
+  readonly policies: Set<string>;
+  lists: EndpointPolicies | undefined;
+}
+
+interface _Policy {
+  readonly selector: Selector;
+  readonly placement: PolicyPlacement;
+  readonly rules: ResolvedRules;
+}
+
+interface _Profile {
+  /** Undefined while the rules key is absent or invalid (deny-all stand-in). */
+  rules?: ResolvedRules | undefined;
+  labels?: Labels | undefined;
+  tags?: readonly string[] | undefined;
+}
+
+interface _IpSet {
+  readonly selector: Selector;
+  /** Active policies/profiles using it. */
+  refs: number;
+  /** Canonical address -> number of endpoints contributing it. */
+  readonly members: Map<string, number>;
+  view: IpSetMembers | undefined;
+}
+
+/** An active policy ("p:name") or profile ("r:name") and the rules it was counted with. */
+interface _ActiveUser {
+  readonly rules: ResolvedRules | undefined;
+}
+
+const SELECTOR_CACHE_LIMIT = 50_000;
+
+/**
+ * See the module comment. Every mutating method finishes the calculation before returning,
+ * so `hostState()` only assembles (and caches) the result.
+ */
+export class CalculationGraph {
+  readonly #hostname: string;
+  readonly #log: Logger;
+  #config: DataplaneConfig;
+  #interfaces: readonly InterfaceInfo[] = [];
+
+  readonly #endpoints = new Map<string, _Endpoint>();
+  readonly #endpointsByProfile = new Map<string, Set<string>>();
+  readonly #localHeps = new Map<string, _LocalHep>();
+  readonly #policies = new Map<string, _Policy>();
+  readonly #policiesBySelector = new Map<string, Set<string>>();
+  readonly #profiles = new Map<string, _Profile>();
+  readonly #ipSets = new Map<string, _IpSet>();
+  readonly #selectorCache = new Map<string, Selector>();
+  readonly #warnedProfiles = new Set<string>();
+
+  readonly #policyIndex: LabelIndex;
+  readonly #ipSetIndex: LabelIndex;
+
+  #resolution: Resolution = { byInterface: new Map(), statuses: new Map() };
+  #policed: readonly PolicedInterface[] = [];
+  readonly #active = new Map<string, _ActiveUser>();
+
+  readonly #dirtyHeps = new Set<string>();
+  #resolutionDirty = true;
+  #structureDirty = true;
+  #outputDirty = true;
+
+  #generation = 0;
+  #statusGeneration = 0;
+  #cached: HostState | undefined;
+  #cachedGeneration = -1;
+
+  #listRecomputes = 0;
+  #memberUpdates = 0;
+  #resolutions = 0;
+
+  readonly #src: SelectorSource = {
+    selector: (text) => this.#parse(text),
+    tag: (tag) => this.#parse(tagSelector(tag)),
+  };
+
+  constructor(opts: CalculationGraphOptions) {
+    this.#hostname = opts.hostname;
+    this.#config = opts.dataplaneConfig;
+    this.#log = opts.log;
+    this.#policyIndex = new LabelIndex({
+      onMatch: (sel, hep) => this.#policyMatch(sel, hep, true),
+      onUnmatch: (sel, hep) => this.#policyMatch(sel, hep, false),
+    });
+    this.#ipSetIndex = new LabelIndex({
+      onMatch: (sel, ep) => this.#memberMatch(sel, ep, 1),
+      onUnmatch: (sel, ep) => this.#memberMatch(sel, ep, -1),
+    });
+    this.#flush();
+  }
+
+  /**
+   * Increases every time the HostState changes (not on updates that leave it as it was), so
+   * the agent re-renders only when needed.
+   */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /** True when the HostState changed since `hostState()` was last called. */
+  get dirty(): boolean {
+    return this.#cachedGeneration !== this.#generation;
+  }
+
+  /** Increases every time `endpointStatuses()` would return something different. */
+  get statusGeneration(): number {
+    return this.#statusGeneration;
+  }
+
+  /** Applies one batch of syncer updates; `ready`, `config` and `inSync` are ignored here. */
+  applyUpdates(batch: readonly ModelUpdate[]): void {
+    for (const u of batch) {
+      switch (u.type) {
+        case "hostEndpoint": {
+          const key = `h/${u.node}/${u.name}`;
+          const local = u.node === this.#hostname ? u.name : undefined;
+          const v = u.value;
+          this.#updateEndpoint(
+            key,
+            v === null ? null : {
+              own: v.metadata.labels ?? {},
+              profiles: v.spec.profiles ?? [],
+              ips: v.spec.expectedIPs ?? [],
+              ...(v.spec.interfaceName === undefined
+                ? {}
+                : { interfaceName: v.spec.interfaceName }),
+            },
+            local,
+          );
+          break;
+        }
+        case "workloadEndpoint": {
+          const v = u.value;
+          this.#updateEndpoint(
+            `w/${u.id}`,
+            v === null ? null : {
+              own: v.metadata.labels ?? {},
+              profiles: v.spec.profiles ?? [],
+              ips: v.spec.ipNetworks ?? [],
+            },
+            undefined,
+          );
+          break;
+        }
+        case "policy":
+          this.#updatePolicy(u.name, u.value);
+          break;
+        case "profileRules":
+          this.#updateProfileRules(u.name, u.value);
+          break;
+        case "profileLabels":
+          this.#profile(u.name).labels = u.value ?? undefined;
+          this.#relabelProfileUsers(u.name);
+          break;
+        case "profileTags":
+          this.#profile(u.name).tags = u.value ?? undefined;
+          this.#relabelProfileUsers(u.name);
+          break;
+        default:
+          // ready / config / inSync belong to the agent.
+          break;
+      }
+    }
+    this.#flush();
+  }
+
+  /** Replaces the host's interface listing (every link, up or down). */
+  setInterfaces(list: readonly InterfaceInfo[]): void {
+    this.#interfaces = list.map((i) => ({ name: i.name, up: i.up, addrs: [...i.addrs] }));
+    this.#resolutionDirty = true;
+    this.#flush();
+  }
+
+  /** Replaces the dataplane config; a change of InterfacePrefix re-resolves interfaces. */
+  setConfig(dataplaneConfig: DataplaneConfig): void {
+    if (JSON.stringify(dataplaneConfig) === JSON.stringify(this.#config)) return;
+    if (
+      JSON.stringify(dataplaneConfig.interfacePrefixes) !==
+        JSON.stringify(this.#config.interfacePrefixes)
+    ) {
+      this.#resolutionDirty = true;
+    }
+    this.#config = dataplaneConfig;
+    this.#outputDirty = true;
+    this.#flush();
+  }
+
+  /** The desired state; the same object is returned until something changes. */
+  hostState(): HostState {
+    if (this.#cached && this.#cachedGeneration === this.#generation) return this.#cached;
+    const policies = new Map<string, RuleSet>();
+    const profiles = new Map<string, RuleSet>();
+    for (const key of [...this.#active.keys()].sort()) {
+      const user = this.#active.get(key)!;
+      const name = key.slice(2);
+      if (key.startsWith("p:")) policies.set(name, user.rules!.ruleSet);
+      else profiles.set(name, user.rules?.ruleSet ?? DENY_ALL);
+    }
+    const ipSets = new Map<string, IpSetMembers>();
+    for (const id of [...this.#ipSets.keys()].sort()) {
+      const set = this.#ipSets.get(id)!;
+      set.view ??= _membersView(set.members);
+      ipSets.set(id, set.view);
+    }
+    this.#cached = {
+      config: this.#config,
+      interfaces: this.#policed,
+      policies,
+      profiles,
+      ipSets,
+    };
+    this.#cachedGeneration = this.#generation;
+    return this.#cached;
+  }
+
+  /** Status of every local host endpoint, by name (spec 5.1). */
+  endpointStatuses(): Map<string, EndpointStatus> {
+    return new Map(this.#resolution.statuses);
+  }
+
+  /** Local host endpoints the named policy's selector currently matches, sorted. */
+  policyEndpoints(policyName: string): string[] {
+    const p = this.#policies.get(policyName);
+    return p ? [...this.#policyIndex.matching(p.selector.uniqueId)].sort() : [];
+  }
+
+  /** Work counters (see CalcStats). */
+  stats(): CalcStats {
+    return {
+      policyIndex: this.#policyIndex.stats(),
+      ipSetIndex: this.#ipSetIndex.stats(),
+      endpointListRecomputes: this.#listRecomputes,
+      ipSetMemberUpdates: this.#memberUpdates,
+      resolutions: this.#resolutions,
+    };
+  }
+
+  // ---- updates -------------------------------------------------------------------------
+
+  #updateEndpoint(
+    key: string,
+    data: {
+      own: Labels;
+      profiles: readonly string[];
+      ips: readonly string[];
+      interfaceName?: string;
+    } | null,
+    localHep: string | undefined,
+  ) {
+    const old = this.#endpoints.get(key);
+    if (data === null) {
+      if (!old) return;
+      this.#ipSetIndex.deleteItem(key);
+      for (const p of old.profiles) _removeFrom(this.#endpointsByProfile, p, key);
+      this.#endpoints.delete(key);
+      if (localHep !== undefined) {
+        this.#policyIndex.deleteItem(localHep);
+        this.#localHeps.delete(localHep);
+        this.#dirtyHeps.delete(localHep);
+        this.#resolutionDirty = true;
+        this.#structureDirty = true;
+      }
+      return;
+    }
+    const ips = _canonicalIps(data.ips);
+    const labels = effectiveLabelMap(data.own, data.profiles, (p) => this.#profiles.get(p));
+    const ep: _Endpoint = {
+      own: data.own,
+      profiles: [...data.profiles],
+      ips,
+      labels,
+      ...(localHep === undefined ? {} : { localHep }),
+    };
+    if (old) { for (const p of old.profiles) _removeFrom(this.#endpointsByProfile, p, key); }
+    for (const p of ep.profiles) _addTo(this.#endpointsByProfile, p, key);
+    this.#endpoints.set(key, ep);
+    if (old && !_sameIps(old.ips, ips)) {
+      // Sets already matching this endpoint swap its old addresses for the new ones.
+      const gone = old.ips.filter((a) => !ips.some((b) => b.text === a.text));
+      const added = ips.filter((a) => !old.ips.some((b) => b.text === a.text));
+      for (const selId of this.#ipSetIndex.matchesOf(key)) {
+        const set = this.#ipSets.get(selId);
+        if (!set) continue;
+        for (const a of gone) this.#bump(set, a.text, -1);
+        for (const a of added) this.#bump(set, a.text, 1);
+      }
+    }
+    this.#ipSetIndex.updateItem(key, labels);
+    if (localHep === undefined) return;
+
+    const placement: HepPlacement = {
+      name: localHep,
+      ...(data.interfaceName === undefined ? {} : { interfaceName: data.interfaceName }),
+      expectedIPs: ips.map((a) => a.text),
+    };
+    let hep = this.#localHeps.get(localHep);
+    if (!hep) {
+      hep = { placement, profiles: ep.profiles, policies: new Set(), lists: undefined };
+      this.#localHeps.set(localHep, hep);
+      this.#resolutionDirty = true;
+      this.#dirtyHeps.add(localHep);
+    } else {
+      if (
+        hep.placement.interfaceName !== placement.interfaceName ||
+        !_sameStrings(hep.placement.expectedIPs, placement.expectedIPs)
+      ) {
+        this.#resolutionDirty = true;
+      }
+      if (!_sameStrings(hep.profiles, ep.profiles)) this.#dirtyHeps.add(localHep);
+      hep.placement = placement;
+      hep.profiles = ep.profiles;
+    }
+    this.#policyIndex.updateItem(localHep, labels);
+  }
+
+  #relabelProfileUsers(profile: string) {
+    for (const key of this.#endpointsByProfile.get(profile) ?? []) {
+      const ep = this.#endpoints.get(key)!;
+      ep.labels = effectiveLabelMap(ep.own, ep.profiles, (p) => this.#profiles.get(p));
+      this.#ipSetIndex.updateItem(key, ep.labels);
+      if (ep.localHep !== undefined) this.#policyIndex.updateItem(ep.localHep, ep.labels);
+    }
+  }
+
+  #updatePolicy(name: string, value: PolicyResource | null) {
+    const old = this.#policies.get(name);
+    const next = value === null ? undefined : this.#compilePolicy(name, value);
+    if (!old && !next) return;
+    if (next) this.#policies.set(name, next);
+    else this.#policies.delete(name);
+    const oldSel = old?.selector.uniqueId;
+    const newSel = next?.selector.uniqueId;
+    if (oldSel !== newSel) {
+      if (oldSel !== undefined) {
+        for (const hep of this.#policyIndex.matching(oldSel)) {
+          this.#localHeps.get(hep)!.policies.delete(name);
+          this.#dirtyHeps.add(hep);
+        }
+        _removeFrom(this.#policiesBySelector, oldSel, name);
+        if (!this.#policiesBySelector.has(oldSel)) this.#policyIndex.deleteSelector(oldSel);
+      }
+      if (next && newSel !== undefined) {
+        _addTo(this.#policiesBySelector, newSel, name);
+        if (this.#policyIndex.hasSelector(newSel)) {
+          for (const hep of this.#policyIndex.matching(newSel)) {
+            this.#localHeps.get(hep)!.policies.add(name);
+            this.#dirtyHeps.add(hep);
+          }
+        } else {
+          // Reports matches through #policyMatch, which now sees this policy.
+          this.#policyIndex.addSelector(next.selector);
+        }
+      }
+    } else if (old && next && !_samePlacement(old.placement, next.placement)) {
+      for (const hep of this.#policyIndex.matching(newSel!)) this.#dirtyHeps.add(hep);
+    }
+    if (this.#active.has(`p:${name}`)) this.#structureDirty = true;
+  }
+
+  /** Parses a policy's selectors once; a bad one makes the whole policy missing (5.16). */
+  #compilePolicy(name: string, value: PolicyResource): _Policy | undefined {
+    const s = value.spec;
+    const placement: PolicyPlacement = {
+      name,
+      ...(s.order === undefined ? {} : { order: s.order }),
+      ...(s.types === undefined ? {} : { types: s.types }),
+      ...(s.doNotTrack === undefined ? {} : { doNotTrack: s.doNotTrack }),
+      ...(s.preDNAT === undefined ? {} : { preDNAT: s.preDNAT }),
+    };
+    // Rules of a direction the policy does not govern are never rendered, so they are
+    // dropped here and their selectors do not become IP sets.
+    const inRules: readonly Rule[] = governs(placement, "ingress") ? s.ingress ?? [] : [];
+    const outRules: readonly Rule[] = governs(placement, "egress") && !s.preDNAT
+      ? s.egress ?? []
+      : [];
+    try {
+      return {
+        selector: this.#parse(s.selector),
+        placement,
+        rules: resolveRules(inRules, outRules, this.#src),
+      };
+    } catch (err) {
+      this.#log.warning(
+        `Policy ${JSON.stringify(name)} has an invalid selector (${_message(err)}); ` +
+          "treating it as missing",
+      );
+      return undefined;
+    }
+  }
+
+  #updateProfileRules(
+    name: string,
+    value: { readonly ingress: readonly Rule[]; readonly egress: readonly Rule[] } | null,
+  ) {
+    const prof = this.#profile(name);
+    let rules: ResolvedRules | undefined;
+    if (value !== null) {
+      try {
+        rules = resolveRules(value.ingress, value.egress, this.#src);
+      } catch (err) {
+        this.#log.warning(
+          `Profile ${JSON.stringify(name)} has an invalid rule selector (${_message(err)}); ` +
+            "treating it as missing",
+        );
+      }
+    }
+    prof.rules = rules;
+    if (rules) this.#warnedProfiles.delete(name);
+    if (this.#active.has(`r:${name}`)) this.#structureDirty = true;
+  }
+
+  #profile(name: string): _Profile {
+    let p = this.#profiles.get(name);
+    if (!p) this.#profiles.set(name, p = {});
+    return p;
+  }
+
+  #parse(text: string): Selector {
+    let s = this.#selectorCache.get(text);
+    if (!s) {
+      s = parseSelector(text);
+      if (this.#selectorCache.size >= SELECTOR_CACHE_LIMIT) this.#selectorCache.clear();
+      this.#selectorCache.set(text, s);
+    }
+    return s;
+  }
+
+  // ---- index callbacks -----------------------------------------------------------------
+
+  #policyMatch(selectorId: string, hepName: string, match: boolean) {
+    const hep = this.#localHeps.get(hepName);
+    const names = this.#policiesBySelector.get(selectorId);
+    if (!hep || !names) return;
+    for (const n of names) {
+      if (match) hep.policies.add(n);
+      else hep.policies.delete(n);
+    }
+    this.#dirtyHeps.add(hepName);
+  }
+
+  #memberMatch(selectorId: string, key: string, delta: 1 | -1) {
+    const set = this.#ipSets.get(selectorId);
+    const ep = this.#endpoints.get(key);
+    if (!set || !ep) return;
+    for (const a of ep.ips) this.#bump(set, a.text, delta);
+  }
+
+  #bump(set: _IpSet, ip: string, delta: 1 | -1) {
+    this.#memberUpdates++;
+    const n = (set.members.get(ip) ?? 0) + delta;
+    if (n > 0) set.members.set(ip, n);
+    else set.members.delete(ip);
+    if (n === 0 || (n === 1 && delta === 1)) {
+      set.view = undefined;
+      this.#outputDirty = true;
+    }
+  }
+
+  // ---- the per-host stage ----------------------------------------------------------------
+
+  #flush() {
+    if (this.#resolutionDirty) {
+      this.#resolutionDirty = false;
+      this.#resolutions++;
+      const next = resolveInterfaces(
+        [...this.#localHeps.values()].map((h) => h.placement),
+        this.#interfaces,
+        this.#config.interfacePrefixes,
+      );
+      if (!_sameMap(next.statuses, this.#resolution.statuses)) this.#statusGeneration++;
+      if (!_sameMap(next.byInterface, this.#resolution.byInterface)) this.#structureDirty = true;
+      this.#resolution = next;
+    }
+    for (const name of this.#dirtyHeps) {
+      const hep = this.#localHeps.get(name);
+      if (!hep) continue;
+      this.#listRecomputes++;
+      const lists = placePolicies(
+        [...hep.policies].map((p) => this.#policies.get(p)!.placement),
+        hep.profiles,
+      );
+      if (!hep.lists || !sameEndpointPolicies(hep.lists, lists)) {
+        hep.lists = lists;
+        this.#structureDirty = true;
+      }
+    }
+    this.#dirtyHeps.clear();
+    if (this.#structureDirty) {
+      this.#structureDirty = false;
+      this.#rebuildStructure();
+    }
+    if (this.#outputDirty) {
+      this.#outputDirty = false;
+      this.#generation++;
+    }
+  }
+
+  /** Rebuilds the policed-interface list and the active policy/profile set (all per-host). */
+  #rebuildStructure() {
+    const policed: PolicedInterface[] = [];
+    const wanted = new Map<string, ResolvedRules | undefined>();
+    for (const [iface, hepName] of this.#resolution.byInterface) {
+      const lists = this.#localHeps.get(hepName)!.lists!;
+      const prev = this.#policed.find((p) => p.iface === iface);
+      policed.push(
+        prev && prev.hostEndpoint === hepName && sameEndpointPolicies(prev, lists)
+          ? prev
+          : { iface, hostEndpoint: hepName, ...lists },
+      );
+      const names = [
+        ...lists.untracked.ingress,
+        ...lists.untracked.egress,
+        ...lists.preDnat.ingress,
+        ...lists.normal.ingress,
+        ...lists.normal.egress,
+      ];
+      for (const n of names) wanted.set(`p:${n}`, this.#policies.get(n)!.rules);
+      for (const n of lists.profiles) {
+        const rules = this.#profiles.get(n)?.rules;
+        if (!rules && !this.#warnedProfiles.has(n)) {
+          this.#warnedProfiles.add(n);
+          this.#log.warning(`${MSG_DUMMY_PROFILE} Profile: ${JSON.stringify(n)}`);
+        }
+        wanted.set(`r:${n}`, rules);
+      }
+    }
+    if (
+      policed.length !== this.#policed.length || policed.some((p, i) => p !== this.#policed[i])
+    ) {
+      this.#policed = policed;
+      this.#outputDirty = true;
+    }
+    // Count new selector users before dropping old ones, so a set both use is kept as is.
+    const dropped: ResolvedRules[] = [];
+    for (const [key, rules] of wanted) {
+      const prev = this.#active.get(key);
+      if (prev && prev.rules === rules) continue;
+      if (rules) { for (const sel of rules.selectors.values()) this.#refSet(sel); }
+      if (prev?.rules) dropped.push(prev.rules);
+      this.#active.set(key, { rules });
+      this.#outputDirty = true;
+    }
+    for (const [key, prev] of this.#active) {
+      if (wanted.has(key)) continue;
+      if (prev.rules) dropped.push(prev.rules);
+      this.#active.delete(key);
+      this.#outputDirty = true;
+    }
+    for (const rules of dropped) {
+      for (const id of rules.selectors.keys()) this.#unrefSet(id);
+    }
+  }
+
+  #refSet(sel: Selector) {
+    const set = this.#ipSets.get(sel.uniqueId);
+    if (set) {
+      set.refs++;
+      return;
+    }
+    this.#ipSets.set(sel.uniqueId, { selector: sel, refs: 1, members: new Map(), view: undefined });
+    this.#outputDirty = true;
+    this.#ipSetIndex.addSelector(sel);
+  }
+
+  #unrefSet(id: string) {
+    const set = this.#ipSets.get(id)!;
+    if (--set.refs > 0) return;
+    // Dropped from the map first so the index's unmatch reports find nothing to count down.
+    this.#ipSets.delete(id);
+    this.#outputDirty = true;
+    this.#ipSetIndex.deleteSelector(id);
+  }
+}
+
+function _membersView(members: ReadonlyMap<string, number>): IpSetMembers {
+  const v4: string[] = [];
+  const v6: string[] = [];
+  for (const ip of members.keys()) (ip.includes(":") ? v6 : v4).push(ip);
+  return { v4: sortIps(v4), v6: sortIps(v6) };
+}
+
+function _canonicalIps(raw: readonly string[]): CanonicalIp[] {
+  const out: CanonicalIp[] = [];
+  for (const r of raw) {
+    const c = canonicalIp(r);
+    if (c && !out.some((o) => o.text === c.text)) out.push(c);
+  }
+  return out;
+}
+
+function _sameIps(a: readonly CanonicalIp[], b: readonly CanonicalIp[]): boolean {
+  return a.length === b.length && a.every((x, i) => x.text === b[i]!.text);
+}
+
+function _sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function _samePlacement(a: PolicyPlacement, b: PolicyPlacement): boolean {
+  return a.order === b.order && a.doNotTrack === b.doNotTrack && a.preDNAT === b.preDNAT &&
+    _sameStrings(a.types ?? [], b.types ?? []);
+}
+
+function _sameMap<V>(a: ReadonlyMap<string, V>, b: ReadonlyMap<string, V>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [k, v] of a) if (b.get(k) !== v) return false;
+  return true;
+}
+
+function _addTo(m: Map<string, Set<string>>, k: string, v: string) {
+  let s = m.get(k);
+  if (!s) m.set(k, s = new Set());
+  s.add(v);
+}
+
+function _removeFrom(m: Map<string, Set<string>>, k: string, v: string) {
+  const s = m.get(k);
+  if (!s) return;
+  s.delete(v);
+  if (s.size === 0) m.delete(k);
+}
+
+function _message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
