@@ -1,8 +1,20 @@
 /**
- * Reading resources from calicoctl-style YAML/JSON files.
- * CONTRACT STUB: the model module owner replaces the bodies; the signatures stay.
+ * Reading resources from calicoctl-style YAML/JSON files (spec 1.1): parse every document,
+ * expand sequences and `...List` kinds, decode each resource strictly, then validate each.
+ * Every failure becomes a ResourceInputError whose message keeps calicoctl's own wording
+ * (so operators can grep it) and adds where it is: file, line:column, resource and field.
  */
+import { type Document, LineCounter, parseAllDocuments } from "yaml";
 import type { Resource, SourcePosition } from "./resources.ts";
+import {
+  DecodeFailure,
+  decodeResourceItem,
+  listResourceItems,
+  type ResourceItem,
+  UnknownResourceType,
+} from "./decode.ts";
+import { formatIssue, formatIssues, validateResource } from "./validate.ts";
+import { nodeAtPath, positionOf } from "./yaml_positions.ts";
 
 export interface LocatedResource {
   readonly resource: Resource;
@@ -28,8 +40,122 @@ export class ResourceInputError extends Error {
 /**
  * Decodes every resource in `text` (one object, a sequence, a `...List` kind, or `---`
  * documents), strictly, and validates each. `source` names the file (`<stdin>` for `-f -`).
- * Throws ResourceInputError on the first problem.
+ * Resources come back in file order; empty documents are skipped, so a file with none
+ * gives `[]`. Missing identifiers (`metadata.name`, `metadata.node`, ...) are not errors
+ * here: they decode as `""` and the datastore reports `insufficient identifiers`.
+ * Throws ResourceInputError on the first problem: YAML syntax, unknown kind/apiVersion,
+ * unknown field or wrong type (checked for every resource first), then validation.
  */
-export function parseResources(_text: string, _source: string): LocatedResource[] {
-  throw new Error("unimplemented");
+export function parseResources(text: string, source: string): LocatedResource[] {
+  const lc = new LineCounter();
+  const docs: Document.Parsed[] = Array.from(
+    parseAllDocuments(text, { lineCounter: lc, prettyErrors: false }),
+  );
+  for (const doc of docs) {
+    const err = doc.errors[0];
+    if (err) {
+      const { line, col } = lc.linePos(err.pos[0]);
+      throw new ResourceInputError(
+        `${source}:${line}:${col}: YAML syntax error: ${_firstLine(err.message)}`,
+        { source, line, column: col },
+      );
+    }
+  }
+
+  const decoded: { item: ResourceItem; doc: Document.Parsed; resource: Resource }[] = [];
+  for (const doc of docs) {
+    let items: ResourceItem[];
+    try {
+      items = listResourceItems(doc.contents, doc);
+    } catch (e) {
+      throw _wrapDecode(e, source, lc, undefined);
+    }
+    for (const item of items) {
+      try {
+        decoded.push({ item, doc, resource: decodeResourceItem(item, doc) });
+      } catch (e) {
+        throw _wrapDecode(e, source, lc, item);
+      }
+    }
+  }
+
+  return decoded.map(({ item, doc, resource }) => {
+    const issues = validateResource(resource);
+    if (issues.length) {
+      const first = issues[0]!;
+      const at = (path: string) => positionOf(nodeAtPath(item.node, path, doc), lc);
+      const pos = at(first.path) ?? positionOf(item.node, lc);
+      const ident = _describe(item.kind, resource.metadata.name);
+      let text: string;
+      if (issues.length === 1) {
+        text = `${_where(source, pos)}: ${ident} ${first.path}: ${formatIssues(issues)}`;
+      } else {
+        const lines = issues.map((i) => {
+          const p = at(i.path);
+          const loc = p ? `, line ${p.line}:${p.column}` : "";
+          return `-  ${formatIssue(i)} [${i.path}${loc}]`;
+        });
+        text = `${_where(source, pos)}: ${ident}: error with the following fields:\n` +
+          lines.join("\n");
+      }
+      throw new ResourceInputError(
+        text,
+        _position(source, pos),
+        _ident(item.kind, resource.metadata.name),
+        first.path,
+      );
+    }
+    return { resource, position: _position(source, positionOf(item.node, lc)) };
+  });
+}
+
+function _wrapDecode(
+  e: unknown,
+  source: string,
+  lc: LineCounter,
+  item: ResourceItem | undefined,
+): unknown {
+  if (e instanceof UnknownResourceType) {
+    const pos = positionOf(e.node, lc);
+    return new ResourceInputError(
+      `${_where(source, pos)}: ${e.message}`,
+      _position(source, pos),
+      { kind: e.envelope.kind, ...(e.envelope.name ? { name: e.envelope.name } : {}) },
+    );
+  }
+  if (e instanceof DecodeFailure) {
+    const pos = positionOf(e.node, lc) ?? (item ? positionOf(item.node, lc) : undefined);
+    const ident = item ? `${_describe(item.kind, item.envelope.name)} ` : "";
+    const field = e.path ? `${e.path}: ` : "";
+    return new ResourceInputError(
+      `${_where(source, pos)}: ${ident}${field}${e.message}`,
+      _position(source, pos),
+      item ? _ident(item.kind, item.envelope.name) : undefined,
+      e.path || undefined,
+    );
+  }
+  return e;
+}
+
+function _where(source: string, pos: { line: number; column: number } | undefined): string {
+  return pos ? `${source}:${pos.line}:${pos.column}` : source;
+}
+
+function _position(
+  source: string,
+  pos: { line: number; column: number } | undefined,
+): SourcePosition {
+  return pos ? { source, line: pos.line, column: pos.column } : { source };
+}
+
+function _describe(kind: string, name: string | undefined): string {
+  return name ? `${kind} ${JSON.stringify(name)}` : kind;
+}
+
+function _ident(kind: string, name: string | undefined): { kind: string; name?: string } {
+  return name ? { kind, name } : { kind };
+}
+
+function _firstLine(s: string): string {
+  return s.split("\n")[0] ?? s;
 }

@@ -1,0 +1,582 @@
+/**
+ * Strict decoding of calicoctl `apiVersion: v1` resources from a parsed YAML document tree
+ * into the typed model. Works on the `yaml` package's nodes (not plain JS values) so every
+ * failure names the node it came from.
+ *
+ * Behaviour follows calicoctl v1 (spec 1.1): the envelope is read loosely first (kind and
+ * apiVersion), then the body strictly: unknown fields and wrong types are errors, in Go's
+ * words (`cannot unmarshal string into Go value of type float64`). As with Go's decoder via
+ * YAML->JSON conversion, a YAML number or boolean where a string belongs is taken as its
+ * text, and `null` means "not set". Values are normalised the way calicoctl would print
+ * them back (empty lists, maps, strings and `false` become absent; ports `"80"` and
+ * `"5:5"` become `80` and `5`; protocol `"6"` becomes `6`; IPs and CIDRs are printed
+ * canonically with host bits kept), so `get -o yaml` output decodes to an equal resource.
+ * Semantic checks are not done here; see validate.ts.
+ */
+import { type Document, isAlias, isMap, isScalar, isSeq, type YAMLMap, type YAMLSeq } from "yaml";
+import type {
+  NodeResource,
+  Port,
+  Resource,
+  ResourceKind,
+  Rule,
+  WorkloadEndpointResource,
+} from "./resources.ts";
+import { RESOURCE_KINDS } from "./resources.ts";
+import { canonicalCidr, canonicalIp } from "./ip.ts";
+import type { YamlNode } from "./yaml_positions.ts";
+
+/** A decode problem at one node; `path` is the field path inside the resource. */
+export class DecodeFailure extends Error {
+  constructor(message: string, readonly node: YamlNode, readonly path: string) {
+    super(message);
+    this.name = "DecodeFailure";
+  }
+}
+
+/** The envelope of a document item, read loosely (calicoctl's first pass). */
+export interface Envelope {
+  readonly kind: string;
+  readonly apiVersion: string;
+  /** `metadata.name` when it is a plain scalar, for error messages. */
+  readonly name?: string;
+}
+
+/** One resource item found in a document, before strict decoding. */
+export interface ResourceItem {
+  readonly node: YamlNode;
+  readonly envelope: Envelope;
+  readonly kind: ResourceKind;
+}
+
+/** The apiVersion/kind pair was not one hostfence knows. */
+export class UnknownResourceType extends Error {
+  constructor(readonly node: YamlNode, readonly envelope: Envelope) {
+    const hint = _kindHint(envelope);
+    super(
+      `Unknown resource type (${envelope.kind}) and/or version (${envelope.apiVersion})` + hint,
+    );
+    this.name = "UnknownResourceType";
+  }
+}
+
+const LIST_KINDS = new Map<string, ResourceKind>(RESOURCE_KINDS.map((k) => [`${k}List`, k]));
+
+function _kindHint(env: Envelope): string {
+  const lower = env.kind.toLowerCase();
+  const exact = [...RESOURCE_KINDS, ...LIST_KINDS.keys()].find((k) => k.toLowerCase() === lower);
+  if (exact && exact !== env.kind) return ` (kinds are case-sensitive: did you mean '${exact}'?)`;
+  if (env.apiVersion !== "v1" && (RESOURCE_KINDS as readonly string[]).includes(env.kind)) {
+    return " (hostfence reads calicoctl apiVersion v1 resources)";
+  }
+  if (!exact) {
+    return ` (hostfence manages ${RESOURCE_KINDS.join(", ")} and their ...List forms)`;
+  }
+  return "";
+}
+
+/**
+ * Reads one document's top node and lists the resources in it: a single object, a sequence
+ * of objects (kinds may be mixed), or a `<kind>List` object with `items` (also inside a
+ * sequence). Throws DecodeFailure or UnknownResourceType.
+ */
+export function listResourceItems(top: YamlNode, doc: Document): ResourceItem[] {
+  const r = new YamlReader(doc);
+  const node = r.deref(top);
+  if (node === null) return [];
+  if (isSeq(node)) {
+    const out: ResourceItem[] = [];
+    node.items.forEach((item, i) => {
+      const n = r.deref(item);
+      if (n === null) return;
+      out.push(...r.expandObject(n, `[${i}]`));
+    });
+    return out;
+  }
+  return r.expandObject(node, "");
+}
+
+/** Strictly decodes one listed item into its typed resource. Throws DecodeFailure. */
+export function decodeResourceItem(item: ResourceItem, doc: Document): Resource {
+  return new YamlReader(doc).resource(item.node, item.kind);
+}
+
+type Reader<T> = (node: YamlNode, path: string) => T | undefined;
+type Fields = Record<string, Reader<unknown>>;
+type Obj = Record<string, unknown>;
+
+/** Strict readers over one document's nodes. */
+class YamlReader {
+  #depth = 0;
+  constructor(readonly doc: Document) {}
+
+  /** Resolves aliases; `null` for an absent value or a YAML null. */
+  deref(node: YamlNode): YamlNode | null {
+    let n = node;
+    if (isAlias(n)) n = n.resolve(this.doc) ?? null;
+    if (n === undefined || n === null) return null;
+    if (isScalar(n) && n.value === null) return null;
+    return n;
+  }
+
+  // --- envelope ------------------------------------------------------------------------
+
+  envelope(node: YamlNode, path: string): Envelope {
+    if (!isMap(node)) {
+      throw new DecodeFailure(
+        `cannot unmarshal ${_jsonType(node)} into a resource: expected an object with ` +
+          "apiVersion, kind, metadata and spec",
+        node,
+        path,
+      );
+    }
+    const get = (key: string): YamlNode | null => {
+      const p = node.items.find((p) => isScalar(p.key) && String(p.key.value) === key);
+      return p ? this.deref(p.value) : null;
+    };
+    const text = (n: YamlNode | null): string =>
+      n !== null && isScalar(n) && n.value !== null ? _scalarText(n) : "";
+    const meta = get("metadata");
+    let name: string | undefined;
+    if (meta !== null && isMap(meta)) {
+      const p = meta.items.find((p) => isScalar(p.key) && String(p.key.value) === "name");
+      const v = p ? this.deref(p.value) : null;
+      if (v !== null && isScalar(v)) name = _scalarText(v);
+    }
+    const env = { kind: text(get("kind")), apiVersion: text(get("apiVersion")) };
+    return name !== undefined && name !== "" ? { ...env, name } : env;
+  }
+
+  expandObject(node: YamlNode, path: string): ResourceItem[] {
+    const env = this.envelope(node, path);
+    if (env.apiVersion === "v1" && (RESOURCE_KINDS as readonly string[]).includes(env.kind)) {
+      return [{ node, envelope: env, kind: env.kind as ResourceKind }];
+    }
+    const itemKind = env.apiVersion === "v1" ? LIST_KINDS.get(env.kind) : undefined;
+    if (itemKind === undefined) throw new UnknownResourceType(node, env);
+    const listType = `v1.${_goKind(itemKind)}List`;
+    const fields: Fields = {
+      apiVersion: (n, p) => this.str(n, p),
+      kind: (n, p) => this.str(n, p),
+      metadata: (n, p) => this.struct(n, p, "unversioned.ListMetadata", {}),
+      items: (n, p) => this.list(n, p, `[]v1.${_goKind(itemKind)}`, (x) => x),
+    };
+    const list = this.struct(node, path, listType, fields) ?? {};
+    const items = (list.items ?? []) as YamlNode[];
+    const out: ResourceItem[] = [];
+    items.forEach((item, i) => {
+      const n = this.deref(item);
+      const p = `${path ? path + "." : ""}items[${i}]`;
+      if (n === null) return;
+      const ie = this.envelope(n, p);
+      if (
+        (ie.kind !== "" && ie.kind !== itemKind) || (ie.apiVersion !== "" && ie.apiVersion !== "v1")
+      ) {
+        throw new DecodeFailure(
+          `a ${env.kind} may only hold ${itemKind} resources, found kind '${ie.kind}' ` +
+            `apiVersion '${ie.apiVersion}'`,
+          n,
+          p,
+        );
+      }
+      out.push({ node: n, envelope: { ...ie, kind: itemKind, apiVersion: "v1" }, kind: itemKind });
+    });
+    return out;
+  }
+
+  // --- resources -----------------------------------------------------------------------
+
+  resource(node: YamlNode, kind: ResourceKind): Resource {
+    const goKind = _goKind(kind);
+    const envelope = (metadata: Fields, spec: Fields): Obj =>
+      this.struct(node, "", `v1.${goKind}`, {
+        apiVersion: (n, p) => this.str(n, p),
+        kind: (n, p) => this.str(n, p),
+        metadata: (n, p) => this.struct(n, p, `v1.${goKind}Metadata`, metadata),
+        spec: (n, p) => this.struct(n, p, `v1.${goKind}Spec`, spec),
+      }) ?? {};
+    const str = (n: YamlNode, p: string) => this.str(n, p);
+    const strs = (n: YamlNode, p: string) => this.list(n, p, "[]string", str);
+    const labels = (n: YamlNode, p: string) => this.stringMap(n, p);
+    const rules = (n: YamlNode, p: string) =>
+      this.list(n, p, "[]v1.Rule", (x, q) => this.rule(x, q));
+
+    switch (kind) {
+      case "node": {
+        const o = envelope({ name: str }, {
+          bgp: (n, p) =>
+            this.struct(n, p, "v1.NodeBGPSpec", {
+              asNumber: (x, q) => this.asNumber(x, q),
+              ipv4Address: (x, q) => this.cidr(x, q),
+              ipv6Address: (x, q) => this.cidr(x, q),
+            }),
+          orchRefs: (n, p) =>
+            this.list(n, p, "[]v1.OrchRef", (x, q) => {
+              const ref = this.struct(x, q, "v1.OrchRef", { nodeName: str, orchestrator: str });
+              return { orchestrator: "", ...ref };
+            }),
+        });
+        return _finish<NodeResource>(kind, o, { name: "" });
+      }
+      case "hostEndpoint": {
+        const o = envelope({ name: str, node: str, labels }, {
+          interfaceName: str,
+          expectedIPs: (n, p) => this.list(n, p, "[]net.IP", (x, q) => this.ip(x, q)),
+          profiles: strs,
+        });
+        return _finish(kind, o, { name: "", node: "" });
+      }
+      case "policy": {
+        const o = envelope({ name: str, annotations: labels }, {
+          order: (n, p) => this.float(n, p),
+          ingress: rules,
+          egress: rules,
+          selector: str,
+          doNotTrack: (n, p) => this.bool(n, p),
+          preDNAT: (n, p) => this.bool(n, p),
+          types: strs,
+        });
+        const res = _finish(kind, o, { name: "" });
+        return { ...res, spec: { selector: "", ...res.spec } } as Resource;
+      }
+      case "profile": {
+        const o = envelope({ name: str, tags: strs, labels }, { ingress: rules, egress: rules });
+        return _finish(kind, o, { name: "" });
+      }
+      case "workloadEndpoint": {
+        const ip = (n: YamlNode, p: string) => this.ip(n, p);
+        const o = envelope({
+          name: str,
+          workload: str,
+          orchestrator: str,
+          node: str,
+          activeInstanceID: str,
+          labels,
+        }, {
+          ipNetworks: (n, p) => this.list(n, p, "[]net.IPNet", (x, q) => this.cidr(x, q)),
+          ipNATs: (n, p) =>
+            this.list(n, p, "[]v1.IPNAT", (x, q) => {
+              const nat = this.struct(x, q, "v1.IPNAT", { internalIP: ip, externalIP: ip });
+              return { internalIP: "", externalIP: "", ...nat };
+            }),
+          ipv4Gateway: ip,
+          ipv6Gateway: ip,
+          profiles: strs,
+          interfaceName: str,
+          mac: (n, p) => this.mac(n, p),
+        });
+        const res = _finish(kind, o, { name: "", workload: "", orchestrator: "", node: "" });
+        const spec = { interfaceName: "", ...res.spec } as WorkloadEndpointResource["spec"];
+        return { ...res, spec } as Resource;
+      }
+    }
+  }
+
+  rule(node: YamlNode, path: string): Rule {
+    const entity = (n: YamlNode, p: string) => {
+      const ports = (x: YamlNode, q: string) =>
+        this.list(x, q, "[]numorstring.Port", (y, r) => this.port(y, r) ?? 0);
+      const cidrs = (x: YamlNode, q: string) =>
+        this.list(x, q, "[]*net.IPNet", (y, r) => this.cidr(y, r));
+      const str = (x: YamlNode, q: string) => this.str(x, q);
+      const e = this.struct(n, p, "v1.EntityRule", {
+        tag: str,
+        net: (x, q) => this.cidr(x, q),
+        nets: cidrs,
+        selector: str,
+        ports,
+        notTag: str,
+        notNet: (x, q) => this.cidr(x, q),
+        notNets: cidrs,
+        notSelector: str,
+        notPorts: ports,
+      });
+      // An empty side matches everything; calicoctl prints it as `{}`, we store it absent.
+      return e && Object.keys(e).length ? e : undefined;
+    };
+    const icmp = (n: YamlNode, p: string) =>
+      this.struct(n, p, "v1.ICMPFields", {
+        type: (x, q) => this.int(x, q, "int"),
+        code: (x, q) => this.int(x, q, "int"),
+      });
+    const r = this.struct(node, path, "v1.Rule", {
+      action: (n, p) => this.str(n, p),
+      ipVersion: (n, p) => this.int(n, p, "int"),
+      protocol: (n, p) => this.protocol(n, p),
+      icmp,
+      notProtocol: (n, p) => this.protocol(n, p),
+      notICMP: icmp,
+      source: entity,
+      destination: entity,
+    });
+    return { action: "", ...r } as unknown as Rule;
+  }
+
+  // --- generic shapes ------------------------------------------------------------------
+
+  /** A Go struct: a map whose keys must all be known; absent results are left out. */
+  struct(node: YamlNode, path: string, goType: string, fields: Fields): Obj | undefined {
+    const n = this.deref(node);
+    if (n === null) return undefined;
+    if (!isMap(n)) throw this.typeError(n, path, goType);
+    if (++this.#depth > 64) throw new DecodeFailure("document is nested too deeply", n, path);
+    try {
+      const out: Obj = {};
+      for (const pair of (n as YAMLMap).items) {
+        const key = this.deref(pair.key);
+        const name = key !== null && isScalar(key) ? _scalarText(key) : "";
+        const reader = Object.hasOwn(fields, name) ? fields[name] : undefined;
+        const fieldPath = path ? `${path}.${name}` : name;
+        if (!reader) {
+          const known = Object.keys(fields);
+          throw new DecodeFailure(
+            `field in document is not recognized or is in the wrong location: ${name}` +
+              (known.length ? ` (expected one of: ${known.join(", ")})` : ""),
+            pair.key,
+            fieldPath,
+          );
+        }
+        const v = reader(pair.value, fieldPath);
+        if (v !== undefined) _setOwn(out, name, v);
+      }
+      return out;
+    } finally {
+      this.#depth--;
+    }
+  }
+
+  /** A Go slice; an empty list is "not set". */
+  list<T>(node: YamlNode, path: string, goType: string, item: Reader<T>): T[] | undefined {
+    const n = this.deref(node);
+    if (n === null) return undefined;
+    if (!isSeq(n)) throw this.typeError(n, path, goType);
+    const out = (n as YAMLSeq).items.map((x, i) => {
+      const v = item(x, `${path}[${i}]`);
+      return v === undefined ? ("" as T) : v;
+    });
+    return out.length ? out : undefined;
+  }
+
+  /** `map[string]string` (labels, annotations); an empty map is "not set". */
+  stringMap(node: YamlNode, path: string): Record<string, string> | undefined {
+    const n = this.deref(node);
+    if (n === null) return undefined;
+    if (!isMap(n)) throw this.typeError(n, path, "map[string]string");
+    const out: Record<string, string> = {};
+    for (const pair of (n as YAMLMap).items) {
+      const key = this.deref(pair.key);
+      const name = key !== null && isScalar(key) ? _scalarText(key) : "";
+      if (key !== null && !isScalar(key)) throw this.typeError(key, path, "string");
+      _setOwn(out, name, this.str(pair.value, `${path}.${name}`, true) ?? "");
+    }
+    return Object.keys(out).length ? out : undefined;
+  }
+
+  // --- scalars -------------------------------------------------------------------------
+
+  /** A string; numbers and booleans are taken as written. Empty means "not set". */
+  str(node: YamlNode, path: string, keepEmpty = false): string | undefined {
+    const n = this.deref(node);
+    if (n === null) return keepEmpty ? "" : undefined;
+    if (!isScalar(n)) throw this.typeError(n, path, "string");
+    const s = _scalarText(n);
+    return s === "" && !keepEmpty ? undefined : s;
+  }
+
+  bool(node: YamlNode, path: string): true | undefined {
+    const n = this.deref(node);
+    if (n === null) return undefined;
+    if (!isScalar(n) || typeof n.value !== "boolean") throw this.typeError(n, path, "bool");
+    return n.value ? true : undefined;
+  }
+
+  float(node: YamlNode, path: string): number | undefined {
+    const n = this.deref(node);
+    if (n === null) return undefined;
+    if (!isScalar(n) || typeof n.value !== "number" || !Number.isFinite(n.value)) {
+      throw this.typeError(n, path, "float64");
+    }
+    return n.value;
+  }
+
+  /** An integer of a Go type (`int`, `uint8`, `uint16`, `uint32`) with its range. */
+  int(node: YamlNode, path: string, goType: "int" | "uint8" | "uint16" | "uint32") {
+    const n = this.deref(node);
+    if (n === null) return undefined;
+    const [lo, hi] = _INT_RANGES[goType];
+    if (
+      !isScalar(n) || typeof n.value !== "number" || !Number.isInteger(n.value) ||
+      n.value < lo || n.value > hi
+    ) {
+      throw this.typeError(n, path, goType);
+    }
+    return n.value;
+  }
+
+  /** numorstring.Port: a number, a numeric string or "min:max" (spec 1.2 decode messages). */
+  port(node: YamlNode, path: string): Port | undefined {
+    const n = this.deref(node);
+    if (n === null) return 0;
+    if (isScalar(n) && typeof n.value === "string") {
+      const r = parsePortString(n.value);
+      if (typeof r === "string") throw new DecodeFailure(r, n, path);
+      return r;
+    }
+    return this.int(n, path, "uint16");
+  }
+
+  /** numorstring.Protocol: a number 0-255, a numeric string (made a number) or a name. */
+  protocol(node: YamlNode, path: string): Rule["protocol"] | undefined {
+    const n = this.deref(node);
+    if (n === null) return undefined;
+    if (isScalar(n) && typeof n.value === "string") {
+      if (/^[0-9]+$/.test(n.value) && Number(n.value) <= 255) return Number(n.value);
+      // Anything else is kept as written; validation reports "protocol name invalid".
+      return n.value as Rule["protocol"];
+    }
+    return this.int(n, path, "uint8");
+  }
+
+  /** numorstring.ASNumber: a number, or the dotted `A.B` form (A*65536+B). */
+  asNumber(node: YamlNode, path: string): number | undefined {
+    const n = this.deref(node);
+    if (n === null) return undefined;
+    // Numbers like 1.10 read by YAML as floats are the dotted form written without quotes.
+    const dotted = isScalar(n) && typeof n.value === "number" && !Number.isInteger(n.value);
+    if (isScalar(n) && (typeof n.value === "string" || dotted)) {
+      const text = _scalarText(n);
+      const m = /^([0-9]+)(?:\.([0-9]+))?$/.exec(text);
+      const hi = m ? Number(m[1]) : NaN, lo = m?.[2] !== undefined ? Number(m[2]) : undefined;
+      if (lo === undefined && hi <= 0xffffffff) return hi;
+      if (lo !== undefined && hi <= 0xffff && lo <= 0xffff) return hi * 65536 + lo;
+      throw new DecodeFailure(
+        `invalid AS number '${text}' (expected 0-4294967295 or the dotted form A.B)`,
+        n,
+        path,
+      );
+    }
+    return this.int(n, path, "uint32");
+  }
+
+  /** net.IP: a plain IPv4/IPv6 address, stored in canonical text. */
+  ip(node: YamlNode, path: string): string | undefined {
+    const n = this.deref(node);
+    if (n === null) return undefined;
+    if (!isScalar(n) || typeof n.value !== "string") throw this.typeError(n, path, "string");
+    const c = canonicalIp(n.value);
+    if (c === undefined) throw new DecodeFailure(`invalid IP address: ${n.value}`, n, path);
+    return c;
+  }
+
+  /** net.IPNet: `addr/len` (host bits kept) or a bare address (/32, /128), canonical text. */
+  cidr(node: YamlNode, path: string): string | undefined {
+    const n = this.deref(node);
+    if (n === null) return undefined;
+    if (!isScalar(n) || typeof n.value !== "string") throw this.typeError(n, path, "string");
+    const c = canonicalCidr(n.value);
+    if (c === undefined) throw new DecodeFailure(`invalid CIDR address: ${n.value}`, n, path);
+    return c;
+  }
+
+  /** net.MAC: six bytes in any of Go's notations, stored as lower-case `aa:bb:...`. */
+  mac(node: YamlNode, path: string): string | undefined {
+    const s = this.str(node, path);
+    if (s === undefined) return undefined;
+    const m = parseMac(s);
+    if (m === undefined) {
+      throw new DecodeFailure(`address ${s}: invalid MAC address`, this.deref(node), path);
+    }
+    return m;
+  }
+
+  typeError(node: YamlNode, path: string, goType: string): DecodeFailure {
+    const t = _jsonType(node);
+    const shown = t === "number" && isScalar(node) ? `number ${_scalarText(node)}` : t;
+    return new DecodeFailure(
+      `cannot unmarshal ${shown} into Go value of type ${goType}`,
+      node,
+      path,
+    );
+  }
+}
+
+const _INT_RANGES = {
+  int: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+  uint8: [0, 255],
+  uint16: [0, 65535],
+  uint32: [0, 0xffffffff],
+} as const;
+
+/**
+ * calicoctl's PortFromString: `"80"` -> 80, `"8000:8080"` -> a range (`"5:5"` -> 5), or the
+ * error text of spec 1.2 (`invalid port format (…)` and friends) as a string.
+ */
+export function parsePortString(s: string): Port | string {
+  const single = _uint16(s);
+  if (single !== undefined) return single;
+  const parts = s.split(":");
+  if (parts.length !== 2) return `invalid port format (${s})`;
+  const min = _uint16(parts[0]!);
+  if (min === undefined) return `invalid minimum port number in range (${s})`;
+  const max = _uint16(parts[1]!);
+  if (max === undefined) return `invalid maximum port number in range (${s})`;
+  if (min > max) {
+    return `minimum port number (${min}) is greater than maximum port number (${max}) in port range`;
+  }
+  return min === max ? min : { min, max };
+}
+
+function _uint16(s: string): number | undefined {
+  if (!/^[0-9]+$/.test(s)) return undefined;
+  const n = Number(s);
+  return n <= 65535 ? n : undefined;
+}
+
+/** Go's net.ParseMAC for 6-byte addresses: `aa:bb:..`, `aa-bb-..` or `aabb.ccdd.eeff`. */
+export function parseMac(s: string): string | undefined {
+  let hex: string[] | undefined;
+  if (/^[0-9a-fA-F]{2}([:-])[0-9a-fA-F]{2}(\1[0-9a-fA-F]{2}){4}$/.test(s)) {
+    hex = s.split(/[:-]/);
+  } else if (/^[0-9a-fA-F]{4}\.[0-9a-fA-F]{4}\.[0-9a-fA-F]{4}$/.test(s)) {
+    hex = s.replaceAll(".", "").match(/../g) ?? undefined;
+  }
+  return hex?.map((h) => h.toLowerCase()).join(":");
+}
+
+function _finish<R extends Resource>(kind: ResourceKind, o: Obj, metaDefaults: Obj): R {
+  return {
+    kind,
+    metadata: { ...metaDefaults, ...(o.metadata as Obj | undefined) },
+    spec: { ...(o.spec as Obj | undefined) },
+  } as unknown as R;
+}
+
+function _goKind(kind: ResourceKind): string {
+  return kind.charAt(0).toUpperCase() + kind.slice(1);
+}
+
+/** The JSON type name Go's decoder would report for a node. */
+function _jsonType(node: YamlNode): string {
+  if (isMap(node)) return "object";
+  if (isSeq(node)) return "array";
+  if (isScalar(node)) {
+    const v = node.value;
+    if (typeof v === "number") return "number";
+    if (typeof v === "boolean") return "bool";
+    if (v === null) return "null";
+    return "string";
+  }
+  return "value";
+}
+
+/** A scalar as text: strings as they are, other plain scalars as written in the file. */
+function _scalarText(n: { value: unknown; source?: string }): string {
+  if (typeof n.value === "string") return n.value;
+  if (typeof n.source === "string" && n.source !== "") return n.source;
+  return String(n.value);
+}
+
+/** Assigns an own enumerable property even for keys like `__proto__`. */
+function _setOwn(o: Obj, key: string, value: unknown): void {
+  Object.defineProperty(o, key, { value, enumerable: true, writable: true, configurable: true });
+}
