@@ -126,7 +126,9 @@ export async function runAgent(args: string[]): Promise<number> {
     if (n.severity === "INFO") log.info(n.message);
     else log.debug(n.message);
   }
-  for (const line of describeConfig({ config, sources: first.sources })) root.child("config").info(line);
+  for (const line of describeConfig({ config, sources: first.sources })) {
+    root.child("config").info(line);
+  }
 
   const dataplane = new NftDataplane(commandRunner());
   if (parsed.cleanup) {

@@ -1,7 +1,14 @@
 /**
- * Calico label selectors (spec section 3 plus the 0' additions).
- * CONTRACT STUB: the selector module owner replaces the bodies; the signatures stay.
+ * Calico label selectors (spec section 3 plus the 0' additions): parsing, canonical text,
+ * unique ids and compiled evaluation. The pieces live in `tokenizer.ts`, `parser.ts`,
+ * `canonical.ts`, `compile.ts` and `unique_id.ts`; effective labels are in `labels.ts`.
  */
+import { canonicalText } from "./canonical.ts";
+import { compileSelector } from "./compile.ts";
+import { parseSelectorAst } from "./parser.ts";
+import { selectorUniqueId } from "./unique_id.ts";
+
+export { SelectorSyntaxError } from "./errors.ts";
 
 /** Looks a label up on an endpoint; `undefined` when the endpoint does not have it. */
 export type LabelLookup = (key: string) => string | undefined;
@@ -15,19 +22,16 @@ export interface Selector {
   evaluate(labels: LabelLookup): boolean;
 }
 
-/** A selector that does not parse; `position` is the 0-based character offset. */
-export class SelectorSyntaxError extends SyntaxError {
-  constructor(
-    message: string,
-    readonly selector: string,
-    readonly position: number,
-  ) {
-    super(message);
-    this.name = "SelectorSyntaxError";
-  }
-}
-
-/** Parses a selector; throws SelectorSyntaxError and nothing else on bad input. */
-export function parseSelector(_text: string): Selector {
-  throw new Error("unimplemented");
+/**
+ * Parses a selector; throws SelectorSyntaxError and nothing else on bad input. The result is
+ * immutable and its `evaluate` is a compiled closure, cheap to call for many endpoints.
+ */
+export function parseSelector(text: string): Selector {
+  const node = parseSelectorAst(text);
+  const canonical = canonicalText(node);
+  return Object.freeze({
+    canonical,
+    uniqueId: selectorUniqueId(canonical),
+    evaluate: compileSelector(node),
+  });
 }

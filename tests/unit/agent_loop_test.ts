@@ -1,0 +1,187 @@
+/**
+ * The agent's control loop with fake stages: when it programs, when it must not, how it
+ * coalesces bursts, retries failures and applies config changes live.
+ */
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { Agent, type Calculation, type Dataplane } from "../../src/agent/agent.ts";
+import type { DataplaneConfig, HostState } from "../../src/calc/host_state.ts";
+import { resolveConfig, toDataplaneConfig } from "../../src/config/mod.ts";
+import type { ModelUpdate } from "../../src/datastore/updates.ts";
+import { createLogger, memorySink } from "../../src/log/logger.ts";
+
+function resolver(global: ReadonlyMap<string, string>, host: ReadonlyMap<string, string>) {
+  return resolveConfig({
+    flags: new Map([["FelixHostname", "h1"], ["EtcdEndpoints", "http://127.0.0.1:2379"]]),
+    env: {},
+    datastoreGlobal: global,
+    datastoreHost: host,
+    detectedHostname: "h1",
+  });
+}
+
+class FakeCalc implements Calculation {
+  updates: ModelUpdate[] = [];
+  configs: DataplaneConfig[] = [];
+  generation = 0;
+  applyUpdates(batch: readonly ModelUpdate[]) {
+    this.updates.push(...batch);
+    this.generation++;
+  }
+  setInterfaces() {
+    this.generation++;
+  }
+  setConfig(c: DataplaneConfig) {
+    this.configs.push(c);
+    this.generation++;
+  }
+  hostState(): HostState {
+    return { generation: this.generation } as unknown as HostState;
+  }
+}
+
+class FakeDataplane implements Dataplane {
+  applied: number[] = [];
+  failNext = 0;
+  async apply(state: HostState) {
+    await new Promise((r) => setTimeout(r, 5));
+    if (this.failNext > 0) {
+      this.failNext--;
+      throw new Error("nft: /dev/stdin:3:1-5: Error: syntax error");
+    }
+    this.applied.push((state as unknown as { generation: number }).generation);
+    return { changed: true };
+  }
+  refresh() {
+    return Promise.resolve({ repaired: false });
+  }
+}
+
+function setup(opts: { retryMinMs?: number } = {}) {
+  const sink = memorySink("DEBUG");
+  const log = createLogger([sink], "agent");
+  const calc = new FakeCalc();
+  const dataplane = new FakeDataplane();
+  const first = resolver(new Map(), new Map());
+  const agent = new Agent({
+    hostname: "h1",
+    config: first.config!,
+    resolveConfig: resolver,
+    calc,
+    dataplane,
+    log,
+    waitLogMs: 20,
+    retryMinMs: opts.retryMinMs ?? 10,
+    retryMaxMs: 40,
+  });
+  return { agent, calc, dataplane, lines: sink.lines };
+}
+
+const tick = (ms = 30) => new Promise((r) => setTimeout(r, ms));
+const hep = (name: string): ModelUpdate => ({
+  type: "hostEndpoint",
+  node: "h1",
+  name,
+  value: null,
+});
+
+Deno.test("nothing is programmed before Ready is true and the snapshot is complete", async () => {
+  const { agent, dataplane, lines } = setup();
+  try {
+    agent.handleUpdates([hep("a"), { type: "inSync" }], 5);
+    await tick(60);
+    assertEquals(dataplane.applied.length, 0);
+    assert(
+      lines.filter((l) => l.includes("wait-for-ready")).length >= 2,
+      "periodic wait-for-ready",
+    );
+    agent.handleUpdates([{ type: "ready", value: true }], 6);
+    await tick();
+    assertEquals(dataplane.applied.length, 1);
+    assert(lines.some((l) => l.includes("Dataplane in sync at revision 6")));
+    assert(agent.status().programmed);
+  } finally {
+    await agent.close();
+  }
+});
+
+Deno.test("a burst of batches is coalesced into few applies, the last state winning", async () => {
+  const { agent, calc, dataplane } = setup();
+  try {
+    agent.handleUpdates([{ type: "ready", value: true }, { type: "inSync" }], 1);
+    for (let i = 0; i < 20; i++) agent.handleUpdates([hep(`e${i}`)], 2 + i);
+    await tick(80);
+    assert(dataplane.applied.length <= 3, `applies: ${dataplane.applied.length}`);
+    assertEquals(dataplane.applied.at(-1), calc.generation);
+    assertEquals(agent.status().appliedRevision, 21);
+  } finally {
+    await agent.close();
+  }
+});
+
+Deno.test("Ready going false keeps the rules and stops applying until it is true again", async () => {
+  const { agent, dataplane, lines } = setup();
+  try {
+    agent.handleUpdates([{ type: "ready", value: true }, { type: "inSync" }], 1);
+    await tick();
+    const before = dataplane.applied.length;
+    agent.handleUpdates([{ type: "ready", value: false }], 2);
+    agent.handleUpdates([hep("x")], 3);
+    await tick(60);
+    assertEquals(dataplane.applied.length, before);
+    assert(lines.some((l) => l.includes("[WARNING]") && l.includes("became unready")));
+    agent.handleUpdates([{ type: "ready", value: true }], 4);
+    await tick();
+    assertEquals(dataplane.applied.length, before + 1);
+  } finally {
+    await agent.close();
+  }
+});
+
+Deno.test("a failed apply is logged, keeps the old rules and is retried with backoff", async () => {
+  const { agent, dataplane, lines } = setup({ retryMinMs: 10 });
+  try {
+    dataplane.failNext = 2;
+    agent.handleUpdates([{ type: "ready", value: true }, { type: "inSync" }], 1);
+    await tick(150);
+    const errors = lines.filter((l) => l.includes("[ERROR]"));
+    assertEquals(errors.length, 2);
+    assert(errors[0]!.includes("syntax error"), "quotes nft's message");
+    assertEquals(dataplane.applied.length, 1);
+    assertEquals(agent.status().applyFailures, 2);
+  } finally {
+    await agent.close();
+  }
+});
+
+Deno.test("a config change in etcd is applied live; a bad die-on-fail value is refused", async () => {
+  const { agent, calc, lines } = setup();
+  try {
+    agent.handleUpdates([{ type: "ready", value: true }, { type: "inSync" }], 1);
+    agent.handleUpdates(
+      [{ type: "config", name: "FailsafeInboundHostPorts", value: "tcp:2222" }],
+      2,
+    );
+    await tick();
+    assertEquals(calc.configs.length, 1);
+    assertEquals(calc.configs[0]!.failsafeInbound, [{ protocol: "tcp", port: 2222 }]);
+    assertEquals(agent.config.failsafeInboundHostPorts, [{ protocol: "tcp", port: 2222 }]);
+    agent.handleUpdates([{ type: "config", name: "FailsafeInboundHostPorts", value: "foo:1" }], 3);
+    await tick();
+    assertEquals(calc.configs.length, 1, "bad value not applied");
+    assert(lines.some((l) => l.includes("[ERROR]") && l.includes("foo:1")));
+    // While the bad value stands, nothing else changes either; removing it unblocks.
+    agent.handleUpdates([{ type: "config", name: "FailsafeInboundHostPorts", value: null }], 4);
+    assertEquals(agent.config.failsafeInboundHostPorts, [
+      { protocol: "tcp", port: 22 },
+      { protocol: "udp", port: 68 },
+    ]);
+    // Another host's config is not ours.
+    agent.handleUpdates([{ type: "config", node: "h2", name: "LogPrefix", value: "x" }], 4);
+    assertEquals(agent.config.logPrefix, "calico-packet");
+    agent.handleUpdates([{ type: "config", node: "h1", name: "LogPrefix", value: "mine" }], 5);
+    assertEquals(agent.config.logPrefix, "mine");
+    assertEquals(toDataplaneConfig(agent.config).logPrefix, "mine");
+  } finally {
+    await agent.close();
+  }
+});
