@@ -232,7 +232,8 @@ export class Syncer {
   #onWatchData(res: IWatchResponse) {
     if (!res.events || res.events.length === 0) return;
     const batch: ModelUpdate[] = [];
-    let revision = this.#seen;
+    const before = this.#seen;
+    let revision = before;
     for (const ev of res.events) {
       const key = ev.kv.key.toString();
       revision = Math.max(revision, Number(ev.kv.mod_revision));
@@ -242,7 +243,9 @@ export class Syncer {
       this.#apply(key, raw, batch);
     }
     this.#seen = revision;
-    if (batch.length) this.#deliver(batch, revision);
+    // An event that changes nothing (a key re-put with its value) is still delivered, as an
+    // empty batch, so the consumer can say it has caught up with that revision.
+    if (batch.length || revision > before) this.#deliver(batch, revision);
   }
 
   async #cancelWatcher() {
