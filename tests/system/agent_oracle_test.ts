@@ -8,6 +8,7 @@
 import { assert } from "../harness/assert.ts";
 import { expectAll } from "../harness/probe.ts";
 import { ADDR } from "../harness/topology.ts";
+import { HOSTFENCE } from "../harness/datastore.ts";
 import {
   AGENT_TESTS_IGNORED,
   hep,
@@ -109,20 +110,33 @@ Deno.test({
     );
 
     await step(
-      "O10 FailsafeInboundHostPorts=foo:1: config refused, retried, no rules",
+      "O10 FailsafeInboundHostPorts=foo:1: refused with one line, no rules change",
       async (s) => {
+        // hostfence decision: a bad die-on-fail value given locally stops the agent at once
+        // (systemd restarts it) rather than retrying in-process; the programmed rules stay.
         await s.apply(hep0());
         const before = await s.topo.h1.nftRuleset();
-        const agent = await s.startAgentOnly({ "failsafe-inbound-host-ports": "foo:1" });
-        const first = await agent.waitForLog(/foo:1/, 10_000);
-        const at = agent.lines.indexOf(first);
-        // Retried: the complaint comes again, and the agent is still alive.
-        await agent.waitForLog(/foo:1/, 10_000, at + 1);
-        assert(agent.exited === undefined, `Agent exited on a bad config: ${agent.tail()}`);
-        assert(!agent.hasLogged(/Dataplane in sync/), "Agent programmed rules with a bad config");
+        const bad = await s.topo.h1.exec([
+          HOSTFENCE,
+          "agent",
+          "--felix-hostname=h1",
+          `--etcd-endpoints=${s.topo.etcdEndpoint}`,
+          "--log-file-path=none",
+          "--failsafe-inbound-host-ports=foo:1",
+        ], { allowFail: true });
+        assert(bad.code === 1, `Agent with a bad config exited ${bad.code}, not 1`);
+        const lines = bad.stderr.trim().split("\n");
+        assert(lines.length === 1, `Expected one line, got:\n${bad.stderr}`);
+        assert(
+          /FailsafeInboundHostPorts/.test(lines[0]!) && /command line/.test(lines[0]!) &&
+            /foo:1/.test(lines[0]!),
+          `The line names the parameter, its source and the value: ${lines[0]}`,
+        );
         assert((await s.topo.h1.nftRuleset()) === before, "nft ruleset changed under a bad config");
-        await expectAll([["R -> h1 tcp/9091", probe.r.tcp(h1, 9091), "allow"]]);
-        await s.restartAgent();
+        await expectAll([
+          ["R -> h1 tcp/9091 (HEP0 still enforced)", probe.r.tcp(h1, 9091), "drop"],
+          ["R -> h1 tcp/22 (failsafe still open)", probe.r.tcp(h1, 22), "allow"],
+        ]);
       },
     );
 
