@@ -1,0 +1,96 @@
+/**
+ * Command-line parsing on node:util parseArgs, strict, with calicoctl's single error line
+ * for anything it does not accept. Pure.
+ */
+import { parseArgs } from "node:util";
+import type { ConnectionOptions } from "../datastore/connection.ts";
+
+/** The flags a command declares, in parseArgs' own format. */
+export type OptionSpec = Record<
+  string,
+  { type: "string" | "boolean"; short?: string }
+>;
+
+/** Flags every datastore command takes: where etcd is, and help. */
+export const DATASTORE_OPTIONS: OptionSpec = {
+  "etcd-endpoints": { type: "string" },
+  config: { type: "string", short: "c" },
+  help: { type: "boolean", short: "h" },
+};
+
+/** A command line that does not fit the command's usage; main prints `message()`. */
+export class InvalidOptionError extends Error {
+  override name = "InvalidOptionError";
+  /** `argv`: the whole command line after the program name (for the message). */
+  constructor(readonly argv: readonly string[], readonly reason?: string) {
+    super(invalidOptionMessage(argv));
+  }
+}
+
+/** `Invalid option: 'hostfence create --bogus'. Use flag '--help' to read about a specific subcommand.` */
+export function invalidOptionMessage(argv: readonly string[]): string {
+  return `Invalid option: '${["hostfence", ...argv].join(" ")}'. ` +
+    "Use flag '--help' to read about a specific subcommand.";
+}
+
+/** Parsed flags (strings and booleans) and positional arguments. */
+export interface ParsedCommand {
+  readonly values: Readonly<Record<string, string | boolean | undefined>>;
+  readonly positionals: readonly string[];
+}
+
+/**
+ * Parses `args` (after the command words) against `options`. `argv` is the full command
+ * line for the error message. Throws InvalidOptionError on an unknown flag, a missing
+ * value, a value given to a boolean flag, or a flag given twice.
+ */
+export function parseCommand(
+  argv: readonly string[],
+  args: readonly string[],
+  options: OptionSpec,
+): ParsedCommand {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...args],
+      options,
+      allowPositionals: true,
+      strict: true,
+      tokens: true,
+    });
+  } catch (e) {
+    throw new InvalidOptionError(argv, (e as Error).message);
+  }
+  const seen = new Set<string>();
+  for (const t of parsed.tokens ?? []) {
+    if (t.kind !== "option") continue;
+    if (seen.has(t.name)) throw new InvalidOptionError(argv, `--${t.name} given twice`);
+    seen.add(t.name);
+  }
+  return { values: parsed.values, positionals: parsed.positionals };
+}
+
+/** True when `-h`/`--help` is among the arguments (checked before strict parsing). */
+export function wantsHelp(args: readonly string[]): boolean {
+  for (const a of args) {
+    if (a === "--") return false;
+    if (a === "-h" || a === "--help") return true;
+  }
+  return false;
+}
+
+/** A string flag's value, or undefined. */
+export function stringFlag(p: ParsedCommand, name: string): string | undefined {
+  const v = p.values[name];
+  return typeof v === "string" ? v : undefined;
+}
+
+/** The connection flags of a parsed datastore command. */
+export function connectionOptions(p: ParsedCommand): ConnectionOptions {
+  const endpoints = stringFlag(p, "etcd-endpoints");
+  const configFile = stringFlag(p, "config");
+  return {
+    ...(endpoints !== undefined ? { endpoints } : {}),
+    ...(configFile !== undefined ? { configFile } : {}),
+  };
+}

@@ -1,0 +1,144 @@
+/**
+ * `hostfence config set|unset|get NAME [VALUE] [--node N] [--raw=felix]`: Felix
+ * configuration keys in etcd (spec 1.10, 2.1). With `--raw=felix` the name and value are
+ * stored as given; without it, NAME is one of calicoctl's named settings (only `logLevel`
+ * applies to hostfence, which has no BGP component).
+ */
+import type { ResourceStore } from "../datastore/store.ts";
+import {
+  connectionOptions,
+  DATASTORE_OPTIONS,
+  InvalidOptionError,
+  type OptionSpec,
+  parseCommand,
+  stringFlag,
+} from "./args.ts";
+import type { CliIo } from "./io.ts";
+import { CommandFailure, errorText, failure } from "./resource_cmds.ts";
+import { ConnectionConfigError } from "../datastore/connection.ts";
+
+const CONFIG_OPTIONS: OptionSpec = {
+  ...DATASTORE_OPTIONS,
+  node: { type: "string", short: "n" },
+  raw: { type: "string" },
+};
+
+/** How one config setting is read and written. */
+interface ConfigSetting {
+  set(store: ResourceStore, value: string, node?: string): Promise<void>;
+  unset(store: ResourceStore, node?: string): Promise<void>;
+  /** The line `config get` prints. */
+  get(store: ResourceStore, node?: string): Promise<string>;
+}
+
+/** A Felix parameter stored verbatim. */
+function rawFelix(name: string): ConfigSetting {
+  return {
+    set: (store, value, node) => store.setFelixConfig(name, value, node),
+    unset: (store, node) => store.setFelixConfig(name, null, node),
+    get: async (store, node) => (await store.getFelixConfig(name, node)) ?? "(unset)",
+  };
+}
+
+/** calicoctl's log levels and the Felix LogSeverityScreen values they stand for. */
+const LOG_LEVELS: Record<string, string> = {
+  none: "none",
+  debug: "DEBUG",
+  info: "INFO",
+  warning: "WARNING",
+  error: "ERROR",
+  critical: "FATAL",
+};
+
+function logLevelName(felixValue: string): string {
+  const up = felixValue.toUpperCase();
+  const hit = Object.entries(LOG_LEVELS).find(([, v]) => v.toUpperCase() === up);
+  return hit ? hit[0] : felixValue;
+}
+
+/** `logLevel`: Felix's LogSeverityScreen, global or per node. */
+const logLevel: ConfigSetting = {
+  set(store, value, node) {
+    const felix = LOG_LEVELS[value.toLowerCase()];
+    if (felix === undefined) {
+      throw new CommandFailure(
+        `Error executing command: invalid log level '${value}' (valid: ${
+          Object.keys(LOG_LEVELS).join(", ")
+        })`,
+      );
+    }
+    return store.setFelixConfig("LogSeverityScreen", felix, node);
+  },
+  unset: (store, node) => store.setFelixConfig("LogSeverityScreen", null, node),
+  async get(store, node) {
+    if (node !== undefined) {
+      const own = await store.getFelixConfig("LogSeverityScreen", node);
+      if (own !== undefined) return logLevelName(own);
+    }
+    const global = await store.getFelixConfig("LogSeverityScreen");
+    if (global === undefined) return "(unset)";
+    return node !== undefined
+      ? `${logLevelName(global)} (inherited from global)`
+      : logLevelName(global);
+  },
+};
+
+/** Picks the setting NAME and `--raw` refer to, or fails with calicoctl's wording. */
+function settingFor(name: string, raw: string | undefined): ConfigSetting {
+  switch (raw) {
+    case "felix":
+      return rawFelix(name);
+    case "bgp":
+      throw new CommandFailure(
+        "Error executing command: BGP configuration is not supported: hostfence has no BGP component",
+      );
+    case undefined:
+      if (name.toLowerCase() === "loglevel") return logLevel;
+      throw new CommandFailure(
+        `Error executing command: unrecognised config name '${name}' ` +
+          "(use --raw=felix to set a Felix parameter)",
+      );
+    default:
+      throw new CommandFailure(`Error executing command: unrecognised component '${raw}'`);
+  }
+}
+
+/** `hostfence config ...`; returns the exit code. */
+export async function runConfigCommand(
+  argv: readonly string[],
+  args: readonly string[],
+  io: CliIo,
+): Promise<number> {
+  try {
+    const p = parseCommand(argv, args, CONFIG_OPTIONS);
+    const [action, name, ...rest] = p.positionals;
+    const arity = action === "set" ? 1 : action === "unset" || action === "get" ? 0 : -1;
+    if (arity < 0 || name === undefined || rest.length !== arity) {
+      throw new InvalidOptionError(argv);
+    }
+    const node = stringFlag(p, "node");
+    if (node === "") throw new InvalidOptionError(argv);
+    const setting = settingFor(name, stringFlag(p, "raw"));
+
+    let store: ResourceStore;
+    try {
+      store = await io.openStore(connectionOptions(p));
+    } catch (e) {
+      if (e instanceof ConnectionConfigError) throw new CommandFailure(e.message);
+      throw e;
+    }
+    try {
+      if (action === "set") await setting.set(store, rest[0]!, node);
+      else if (action === "unset") await setting.unset(store, node);
+      else io.out((await setting.get(store, node)) + "\n");
+    } catch (e) {
+      if (e instanceof CommandFailure) throw e;
+      throw new CommandFailure(`Error executing command: ${errorText(e)}`);
+    } finally {
+      await store.close();
+    }
+    return 0;
+  } catch (e) {
+    return failure(io, e);
+  }
+}

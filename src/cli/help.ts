@@ -1,0 +1,276 @@
+/**
+ * Help texts, one per command. They are checked against golden files
+ * (tests/golden/cli/*.txt) so a change in wording shows up in review.
+ */
+
+const KINDS = `Resource types (case-insensitive; plurals and short names accepted):
+  node               (no)
+  hostEndpoint       (hep)
+  policy             (pol)
+  profile            (pro)
+  workloadEndpoint   (wep)
+`;
+
+const CONNECTION = `Datastore connection (first match wins for the endpoints):
+  --etcd-endpoints, then the file given with -c/--config (default
+  /etc/calico/calicoctl.cfg, a calicoApiConfig document; used only if readable),
+  then the environment: ETCD_ENDPOINTS, ETCD_AUTHORITY (default 127.0.0.1:2379),
+  ETCD_SCHEME (default http), ETCD_USERNAME, ETCD_PASSWORD, ETCD_KEY_FILE,
+  ETCD_CERT_FILE, ETCD_CA_CERT_FILE (each also read with a CALICO_ prefix, which wins).
+`;
+
+const CONN_OPTIONS = `      --etcd-endpoints=<URLS>  Comma-separated etcd endpoints, e.g.
+                               http://10.0.0.5:2379 (scheme defaults to http).
+  -c, --config=<FILE>          calicoctl connection config file (YAML or JSON).
+  -h, --help                   Show this help.`;
+
+const FILE_OPTION =
+  `  -f, --filename=<FILE>        YAML or JSON file holding the resources; '-' reads
+                               standard input.`;
+
+/** `hostfence --help` */
+export const TOP_HELP =
+  `hostfence: host-endpoint security for Linux hosts, compatible with Calico 2.x
+(calicoctl v1 resources and etcd layout, Felix-style agent on nftables).
+
+Usage:
+  hostfence <command> [<args>...]
+  hostfence (-h | --help | --version)
+
+Resource commands (calicoctl v1 compatible):
+  create    Create resources from a file or standard input.
+  apply     Create resources, or fully replace existing ones, from a file.
+  replace   Replace existing resources from a file or standard input.
+  delete    Delete resources named in a file or on the command line.
+  get       Show resources as a table, YAML or JSON.
+  config    Set, unset or show Felix configuration stored in etcd.
+
+Host commands:
+  agent     Run the host agent: watch etcd and program the nftables ruleset.
+  render    Print the nftables ruleset the agent would program for a node.
+
+Other:
+  version   Print the hostfence version.
+
+Options:
+  -h, --help     Show this help.
+      --version  Print the version.
+
+Run 'hostfence <command> --help' for a command's usage and options.
+`;
+
+/** `hostfence create --help` */
+export const CREATE_HELP = `Create resources from a file or standard input.
+
+Usage:
+  hostfence create --filename=<FILE> [--skip-exists] [--etcd-endpoints=<URLS>]
+                   [--config=<FILE>]
+
+Examples:
+  # Create the policies in policy.yaml.
+  hostfence create -f ./policy.yaml
+
+  # Create a node from standard input.
+  printf 'apiVersion: v1\\nkind: node\\nmetadata:\\n  name: host1\\n' | hostfence create -f -
+
+Options:
+${FILE_OPTION}
+      --skip-exists            Count a resource that already exists as a success
+                               and leave it unchanged.
+${CONN_OPTIONS}
+
+Description:
+  Every resource in the file is checked (YAML syntax, known kind and fields,
+  field values) before etcd is contacted; a problem is reported with its file,
+  line and column and nothing is written. Resources are then created one by one
+  in file order, and processing stops at the first failure (earlier resources
+  stay created). A resource that already exists fails with 'resource already
+  exists' unless --skip-exists is given. Two concurrent creates of the same
+  resource cannot both succeed.
+
+  A file holds one resource, a list of resources, a <kind>List with 'items', or
+  several YAML documents separated by '---'.
+
+${KINDS}
+${CONNECTION}`;
+
+/** `hostfence apply --help` */
+export const APPLY_HELP =
+  `Create resources, or fully replace existing ones, from a file or standard input.
+
+Usage:
+  hostfence apply --filename=<FILE> [--etcd-endpoints=<URLS>] [--config=<FILE>]
+
+Examples:
+  # Apply the policies in policy.yaml.
+  hostfence apply -f ./policy.yaml
+
+  # Round-trip: read the policies back and apply them unchanged.
+  hostfence get policy -o yaml | hostfence apply -f -
+
+Options:
+${FILE_OPTION}
+${CONN_OPTIONS}
+
+Description:
+  Every resource in the file is checked before etcd is contacted. Each resource
+  is then written in file order, created when absent and replaced as a whole
+  when present (fields left out of the file are removed, not merged).
+  Processing stops at the first failure.
+
+${KINDS}
+${CONNECTION}`;
+
+/** `hostfence replace --help` */
+export const REPLACE_HELP = `Replace existing resources from a file or standard input.
+
+Usage:
+  hostfence replace --filename=<FILE> [--etcd-endpoints=<URLS>] [--config=<FILE>]
+
+Examples:
+  # Replace the policies in policy.yaml.
+  hostfence replace -f ./policy.yaml
+
+Options:
+${FILE_OPTION}
+${CONN_OPTIONS}
+
+Description:
+  Every resource in the file is checked before etcd is contacted. Each resource
+  must already exist ('resource does not exist' otherwise) and is replaced as a
+  whole. Resources are handled in file order; processing stops at the first
+  failure.
+
+${KINDS}
+${CONNECTION}`;
+
+/** `hostfence delete --help` */
+export const DELETE_HELP = `Delete resources named in a file or on the command line.
+
+Usage:
+  hostfence delete --filename=<FILE> [--skip-not-exists] [--etcd-endpoints=<URLS>]
+                   [--config=<FILE>]
+  hostfence delete <KIND> <NAME> [--node=<NODE>] [--orchestrator=<ORCH>]
+                   [--workload=<WORKLOAD>] [--skip-not-exists]
+                   [--etcd-endpoints=<URLS>] [--config=<FILE>]
+
+Examples:
+  # Delete the policy named "webserver".
+  hostfence delete policy webserver
+
+  # Delete host endpoint "eth0" of node "host1".
+  hostfence delete hostEndpoint eth0 --node=host1
+
+  # Delete everything named in resources.yaml.
+  hostfence delete -f ./resources.yaml
+
+Options:
+${FILE_OPTION}
+  -n, --node=<NODE>            Node of a hostEndpoint or workloadEndpoint.
+      --orchestrator=<ORCH>    Orchestrator of a workloadEndpoint.
+      --workload=<WORKLOAD>    Workload of a workloadEndpoint.
+      --skip-not-exists        Count a resource that does not exist as a success.
+${CONN_OPTIONS}
+
+Description:
+  Resources are identified by kind and metadata (name, and node for host
+  endpoints); the spec in a file is ignored. Resources are deleted in file order
+  and processing stops at the first failure. A resource that does not exist
+  fails with 'resource does not exist' unless --skip-not-exists is given.
+
+${KINDS}
+${CONNECTION}`;
+
+/** `hostfence get --help` */
+export const GET_HELP = `Show resources as a table, YAML or JSON.
+
+Usage:
+  hostfence get <KIND> [<NAME>] [--node=<NODE>] [--orchestrator=<ORCH>]
+                [--workload=<WORKLOAD>] [--output=<FORMAT>]
+                [--etcd-endpoints=<URLS>] [--config=<FILE>]
+  hostfence get --filename=<FILE> [--output=<FORMAT>] [--etcd-endpoints=<URLS>]
+                [--config=<FILE>]
+
+Examples:
+  # List all policies as a table.
+  hostfence get policy
+
+  # Show one host endpoint as YAML.
+  hostfence get hostEndpoint eth0 --node=host1 -o yaml
+
+  # Show the resources named in a file as JSON.
+  hostfence get -f ./resources.yaml -o json
+
+Options:
+${FILE_OPTION}
+  -n, --node=<NODE>            Only endpoints of this node.
+      --orchestrator=<ORCH>    Only workload endpoints of this orchestrator.
+      --workload=<WORKLOAD>    Only workload endpoints of this workload.
+  -o, --output=<FORMAT>        ps (default), wide, custom-columns=<COL>,<COL>...,
+                               yaml or json.
+${CONN_OPTIONS}
+
+Description:
+  Prints the matching resources; none matching is not an error (the table has
+  only its headings, yaml and json print []). yaml and json always print a list
+  and can be fed back to 'hostfence apply -f -' unchanged.
+
+  Table columns (ps first, then the extra wide ones):
+    node              NAME; ASN, IPV4, IPV6
+    hostEndpoint      NODE, NAME; INTERFACE, IPS, PROFILES
+    policy            NAME; ORDER, SELECTOR
+    profile           NAME; TAGS
+    workloadEndpoint  NODE, ORCHESTRATOR, WORKLOAD, NAME; NETWORKS, NATS,
+                      INTERFACE, PROFILES
+
+${KINDS}
+${CONNECTION}`;
+
+/** `hostfence config --help` */
+export const CONFIG_HELP = `Set, unset or show Felix configuration stored in etcd.
+
+Usage:
+  hostfence config set <NAME> <VALUE> [--node=<NODE>] [--raw=felix]
+                       [--etcd-endpoints=<URLS>] [--config=<FILE>]
+  hostfence config unset <NAME> [--node=<NODE>] [--raw=felix]
+                       [--etcd-endpoints=<URLS>] [--config=<FILE>]
+  hostfence config get <NAME> [--node=<NODE>] [--raw=felix]
+                       [--etcd-endpoints=<URLS>] [--config=<FILE>]
+
+Examples:
+  # Turn off the inbound failsafe ports on every host.
+  hostfence config set FailsafeInboundHostPorts none --raw=felix
+
+  # Allow inbound ssh and https as failsafe on host1 only.
+  hostfence config set FailsafeInboundHostPorts tcp:22,tcp:443 --node=host1 --raw=felix
+
+  # Show the global log level.
+  hostfence config get logLevel
+
+Options:
+  -n, --node=<NODE>            Work on the node's own value instead of the global one.
+      --raw=felix              NAME is a Felix parameter, stored as given
+                               (/calico/v1/config/<NAME>, or
+                               /calico/v1/host/<NODE>/config/<NAME> with --node).
+                               The value is not checked here: the agent reports a
+                               bad value in its log and keeps its previous one.
+${CONN_OPTIONS}
+
+Description:
+  Without --raw, NAME is one of these settings:
+    logLevel   global or per node: none, debug, info, warning, error, critical
+               (stored as Felix's LogSeverityScreen)
+
+  The agent applies a changed value without restarting. A node's own value wins
+  over the global one; unsetting it returns the node to the global value.
+  'config get' prints the value, or '(unset)'.
+
+${CONNECTION}`;
+
+/** `hostfence version --help` */
+export const VERSION_HELP = `Print the hostfence version.
+
+Usage:
+  hostfence version
+  hostfence --version
+`;

@@ -1,0 +1,363 @@
+/**
+ * `create`, `apply`, `replace`, `delete` and `get`: read and check the whole input first,
+ * then talk to the datastore one resource at a time in file order, stopping at the first
+ * failure, and report with calicoctl's result lines (spec 1.1, 1.10).
+ */
+import { ConnectionConfigError } from "../datastore/connection.ts";
+import { resourceId } from "../datastore/etcd_store.ts";
+import {
+  AlreadyExistsError,
+  type ListFilter,
+  NotExistError,
+  type ResourceId,
+  type ResourceStore,
+} from "../datastore/store.ts";
+import { type LocatedResource, parseResources, ResourceInputError } from "../model/input.ts";
+import { formatResources, formatTable } from "../model/output.ts";
+import type { Resource, ResourceKind } from "../model/resources.ts";
+import {
+  connectionOptions,
+  DATASTORE_OPTIONS,
+  InvalidOptionError,
+  type OptionSpec,
+  parseCommand,
+  type ParsedCommand,
+  stringFlag,
+} from "./args.ts";
+import type { CliIo } from "./io.ts";
+import { kindFromArgument, unknownKindMessage } from "./kinds.ts";
+import { sharedKind, writeReport, type WriteVerb } from "./results.ts";
+
+const FILE_OPTION: OptionSpec = { filename: { type: "string", short: "f" } };
+const ID_OPTIONS: OptionSpec = {
+  node: { type: "string", short: "n" },
+  orchestrator: { type: "string" },
+  workload: { type: "string" },
+};
+
+const WRITE_OPTIONS: Record<WriteVerb, OptionSpec> = {
+  create: { ...DATASTORE_OPTIONS, ...FILE_OPTION, "skip-exists": { type: "boolean" } },
+  apply: { ...DATASTORE_OPTIONS, ...FILE_OPTION },
+  replace: { ...DATASTORE_OPTIONS, ...FILE_OPTION },
+  delete: {
+    ...DATASTORE_OPTIONS,
+    ...FILE_OPTION,
+    ...ID_OPTIONS,
+    "skip-not-exists": { type: "boolean" },
+  },
+};
+
+const GET_OPTIONS: OptionSpec = {
+  ...DATASTORE_OPTIONS,
+  ...FILE_OPTION,
+  ...ID_OPTIONS,
+  output: { type: "string", short: "o" },
+};
+
+/** A failure that ends the command with `message` on stderr and exit code 1. */
+class CommandFailure extends Error {
+  override name = "CommandFailure";
+}
+
+/** The text of an error for the operator: its message, never a stack. */
+export function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * Reads `-f FILE` (`-` = standard input, named `<stdin>` in messages) and decodes and
+ * validates every resource. Throws CommandFailure with `Failed to execute command: ...`.
+ */
+async function loadResources(path: string, io: CliIo): Promise<LocatedResource[]> {
+  let text: string;
+  const source = path === "-" ? "<stdin>" : path;
+  try {
+    text = path === "-" ? await io.readStdin() : await io.readFile(path);
+  } catch (e) {
+    const reason = e instanceof Deno.errors.NotFound
+      ? "no such file"
+      : e instanceof Deno.errors.PermissionDenied
+      ? "permission denied"
+      : e instanceof Deno.errors.IsADirectory
+      ? "is a directory"
+      : errorText(e);
+    throw new CommandFailure(`Failed to execute command: Cannot read file '${path}': ${reason}`);
+  }
+  try {
+    return parseResources(text, source);
+  } catch (e) {
+    if (e instanceof ResourceInputError) {
+      throw new CommandFailure(`Failed to execute command: ${e.message}`);
+    }
+    throw e;
+  }
+}
+
+/** Opens the store; unusable connection settings become a CommandFailure. */
+async function openStore(p: ParsedCommand, io: CliIo): Promise<ResourceStore> {
+  try {
+    return await io.openStore(connectionOptions(p));
+  } catch (e) {
+    if (e instanceof ConnectionConfigError) throw new CommandFailure(e.message);
+    throw e;
+  }
+}
+
+/** The identifiers given on the command line (`KIND NAME --node ...`) as a ResourceId. */
+function idFromArguments(kind: ResourceKind, name: string | undefined, p: ParsedCommand) {
+  const node = stringFlag(p, "node");
+  const orchestrator = stringFlag(p, "orchestrator");
+  const workload = stringFlag(p, "workload");
+  const id: ResourceId = {
+    kind,
+    name: name ?? "",
+    ...(node !== undefined ? { node } : {}),
+    ...(orchestrator !== undefined ? { orchestrator } : {}),
+    ...(workload !== undefined ? { workload } : {}),
+  };
+  return id;
+}
+
+/** `KIND [NAME]` positionals: the kind, or a CommandFailure naming the valid kinds. */
+function kindArgument(text: string, prefix: string): ResourceKind {
+  const kind = kindFromArgument(text);
+  if (kind === undefined) throw new CommandFailure(`${prefix}: ${unknownKindMessage(text)}`);
+  return kind;
+}
+
+/** One unit of work for a write command: what it is called and what to do. */
+interface WriteItem {
+  readonly kind: string;
+  run(store: ResourceStore): Promise<void>;
+}
+
+/**
+ * `hostfence create|apply|replace|delete ...`; `argv` is the whole command line (for the
+ * invalid-option message), `args` what follows the verb. Returns the exit code.
+ */
+export async function runWriteCommand(
+  verb: WriteVerb,
+  argv: readonly string[],
+  args: readonly string[],
+  io: CliIo,
+): Promise<number> {
+  try {
+    const p = parseCommand(argv, args, WRITE_OPTIONS[verb]);
+    const file = stringFlag(p, "filename");
+    let items: WriteItem[];
+    if (verb === "delete") {
+      items = await deleteItems(argv, p, file, io);
+    } else {
+      if (file === undefined || p.positionals.length > 0) throw new InvalidOptionError(argv);
+      const skip = p.values["skip-exists"] === true;
+      items = (await loadResources(file, io)).map(({ resource }) => ({
+        kind: resource.kind,
+        run: (store) => writeOne(verb, store, resource, skip),
+      }));
+    }
+    const singleKind = sharedKind(items.map((i) => i.kind));
+    const base = { total: items.length, ...(singleKind ? { singleKind } : {}) };
+    if (items.length === 0) return report(io, writeReport(verb, { ...base, handled: 0 }));
+
+    const store = await openStore(p, io);
+    let handled = 0;
+    let error: string | undefined;
+    try {
+      for (const item of items) {
+        try {
+          await item.run(store);
+        } catch (e) {
+          error = errorText(e);
+          break;
+        }
+        handled++;
+      }
+    } finally {
+      await store.close();
+    }
+    return report(
+      io,
+      writeReport(verb, { ...base, handled, ...(error !== undefined ? { error } : {}) }),
+    );
+  } catch (e) {
+    return failure(io, e);
+  }
+}
+
+/** The work for `delete`: from a file (identifiers only) or from `KIND NAME` arguments. */
+async function deleteItems(
+  argv: readonly string[],
+  p: ParsedCommand,
+  file: string | undefined,
+  io: CliIo,
+): Promise<WriteItem[]> {
+  const skip = p.values["skip-not-exists"] === true;
+  const del = (id: ResourceId) => async (store: ResourceStore) => {
+    try {
+      await store.delete(id);
+    } catch (e) {
+      if (!(skip && e instanceof NotExistError)) throw e;
+    }
+  };
+  const idFlags = ["node", "orchestrator", "workload"].some((f) => p.values[f] !== undefined);
+  if (file !== undefined) {
+    if (p.positionals.length > 0 || idFlags) throw new InvalidOptionError(argv);
+    return (await loadResources(file, io)).map(({ resource }) => ({
+      kind: resource.kind,
+      run: del(resourceId(resource)),
+    }));
+  }
+  const [kindText, name, ...extra] = p.positionals;
+  if (kindText === undefined || extra.length > 0) throw new InvalidOptionError(argv);
+  const kind = kindArgument(kindText, "Failed to execute command");
+  return [{ kind, run: del(idFromArguments(kind, name, p)) }];
+}
+
+async function writeOne(
+  verb: Exclude<WriteVerb, "delete">,
+  store: ResourceStore,
+  resource: Resource,
+  skipExists: boolean,
+): Promise<void> {
+  switch (verb) {
+    case "create":
+      try {
+        await store.create(resource);
+      } catch (e) {
+        if (!(skipExists && e instanceof AlreadyExistsError)) throw e;
+      }
+      return;
+    case "apply":
+      return await store.apply(resource);
+    case "replace":
+      return await store.replace(resource);
+  }
+}
+
+/** How `get` prints. */
+export type OutputFormat =
+  | { readonly type: "table"; readonly wide: boolean; readonly columns?: readonly string[] }
+  | { readonly type: "yaml" | "json" };
+
+/** `-o` values: ps, wide, custom-columns=A,B, yaml, json; undefined for anything else. */
+export function parseOutputFormat(text: string): OutputFormat | undefined {
+  switch (text) {
+    case "ps":
+      return { type: "table", wide: false };
+    case "wide":
+      return { type: "table", wide: true };
+    case "yaml":
+    case "json":
+      return { type: text };
+  }
+  const m = /^custom-columns=(.+)$/.exec(text);
+  if (m) {
+    const columns = m[1]!.split(",").map((c) => c.trim()).filter((c) => c !== "");
+    if (columns.length > 0) return { type: "table", wide: false, columns };
+  }
+  return undefined;
+}
+
+/** One list call for `get`. */
+interface GetQuery {
+  readonly kind: ResourceKind;
+  readonly filter: ListFilter;
+}
+
+/** The list filter that finds one resource (by the identifiers its kind uses). */
+function filterFor(id: ResourceId): ListFilter {
+  const f: Record<string, string> = {};
+  if (id.name) f.name = id.name;
+  if (id.kind === "hostEndpoint" || id.kind === "workloadEndpoint") {
+    if (id.node) f.node = id.node;
+  }
+  if (id.kind === "workloadEndpoint") {
+    if (id.orchestrator) f.orchestrator = id.orchestrator;
+    if (id.workload) f.workload = id.workload;
+  }
+  return f;
+}
+
+/** Prints resources in `format`; tables one per kind, in the order the kinds were asked for. */
+export function renderGetOutput(
+  resources: readonly Resource[],
+  kinds: readonly ResourceKind[],
+  format: OutputFormat,
+): string {
+  if (format.type !== "table") return formatResources(resources, format.type);
+  const opts = format.columns ? { columns: format.columns } : {};
+  return [...new Set(kinds)].map((k) => formatTable(resources, k, format.wide, opts)).join("");
+}
+
+/** `hostfence get ...`; returns the exit code. */
+export async function runGetCommand(
+  argv: readonly string[],
+  args: readonly string[],
+  io: CliIo,
+): Promise<number> {
+  try {
+    const p = parseCommand(argv, args, GET_OPTIONS);
+    const file = stringFlag(p, "filename");
+    const outputText = stringFlag(p, "output") ?? "ps";
+    const format = parseOutputFormat(outputText);
+    if (format === undefined) {
+      throw new CommandFailure(`unrecognized output format '${outputText}'`);
+    }
+    let queries: GetQuery[];
+    if (file !== undefined) {
+      const idFlags = ["node", "orchestrator", "workload"].some((f) => p.values[f] !== undefined);
+      if (p.positionals.length > 0 || idFlags) throw new InvalidOptionError(argv);
+      const located = await loadResources(file, io);
+      if (located.length === 0) throw new CommandFailure("No resources specified in file");
+      queries = located.map(({ resource }) => ({
+        kind: resource.kind,
+        filter: filterFor(resourceId(resource)),
+      }));
+    } else {
+      const [kindText, name, ...extra] = p.positionals;
+      if (kindText === undefined || extra.length > 0) throw new InvalidOptionError(argv);
+      const kind = kindArgument(kindText, "Failed to get resources");
+      queries = [{ kind, filter: filterFor(idFromArguments(kind, name, p)) }];
+    }
+    const kinds = queries.map((q) => q.kind);
+    if (format.type === "table" && format.columns) {
+      // Unknown headings are reported before etcd is contacted.
+      try {
+        renderGetOutput([], kinds, format);
+      } catch (e) {
+        throw new CommandFailure(`Failed to get resources: ${errorText(e)}`);
+      }
+    }
+
+    const store = await openStore(p, io);
+    const found: Resource[] = [];
+    try {
+      for (const q of queries) found.push(...await store.list(q.kind, q.filter));
+    } catch (e) {
+      throw new CommandFailure(`Failed to get resources: ${errorText(e)}`);
+    } finally {
+      await store.close();
+    }
+    io.out(renderGetOutput(found, kinds, format));
+    return 0;
+  } catch (e) {
+    return failure(io, e);
+  }
+}
+
+function report(io: CliIo, r: { exitCode: number; stdout: string; stderr: string }): number {
+  if (r.stdout) io.out(r.stdout);
+  if (r.stderr) io.err(r.stderr);
+  return r.exitCode;
+}
+
+/** Prints an expected failure and returns 1; anything else propagates to main. */
+export function failure(io: CliIo, e: unknown): number {
+  if (e instanceof CommandFailure || e instanceof InvalidOptionError) {
+    io.err(e.message + "\n");
+    return 1;
+  }
+  throw e;
+}
+
+export { CommandFailure };
