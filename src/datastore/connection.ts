@@ -63,8 +63,9 @@ export function parseEndpoints(text: string, scheme = DEFAULT_SCHEME): string[] 
 
 /** calicoctl/libcalico-go env lookup: `CALICO_<NAME>` wins, the bare name is the fallback. */
 function _envValue(env: (n: string) => string | undefined, name: string): string | undefined {
-  const v = env(`CALICO_${name}`) ?? env(name);
-  return v === undefined || v === "" ? undefined : v;
+  // An empty variable counts as unset, so `CALICO_ETCD_ENDPOINTS=` does not hide ETCD_ENDPOINTS.
+  const nonEmpty = (v: string | undefined) => v === undefined || v === "" ? undefined : v;
+  return nonEmpty(env(`CALICO_${name}`)) ?? nonEmpty(env(name));
 }
 
 /** The connection settings in the environment, with calicoctl's defaults. */
