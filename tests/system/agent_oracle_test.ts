@@ -135,7 +135,6 @@ Deno.test({
         assert((await s.topo.h1.nftRuleset()) === before, "nft ruleset changed under a bad config");
         await expectAll([
           ["R -> h1 tcp/9091 (HEP0 still enforced)", probe.r.tcp(h1, 9091), "drop"],
-          ["R -> h1 tcp/22 (failsafe still open)", probe.r.tcp(h1, 22), "allow"],
         ]);
       },
     );
