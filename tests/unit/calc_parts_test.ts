@@ -100,7 +100,10 @@ Deno.test("Rule resolution", async (t) => {
       nets: ["10.0.0.0/8", "192.168.0.0/16"],
       notNets: ["10.1.0.0/16"],
       ipSets: [parseSelector("role == 'db'").uniqueId, parseSelector(tagSelector("db")).uniqueId],
-      notIpSets: [parseSelector("has(quarantine)").uniqueId, parseSelector(tagSelector("bad")).uniqueId],
+      notIpSets: [
+        parseSelector("has(quarantine)").uniqueId,
+        parseSelector(tagSelector("bad")).uniqueId,
+      ],
       ports: [22, { min: 8000, max: 8080 }],
       notPorts: [],
     });
