@@ -12,7 +12,7 @@ function resolve(env: Record<string, string> = {}) {
     datastoreHost: new Map(),
     detectedHostname: "h1",
   });
-  assert.ok(r.config, r.fatal);
+  assert.ok(r.config, r.fatal ?? "");
   return r.config;
 }
 
