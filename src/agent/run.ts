@@ -22,6 +22,13 @@ import { createLogger, fileSink, type Logger, type Severity } from "../log/logge
 import { Agent } from "./agent.ts";
 import { commandRunner, NftDataplane } from "../dataplane/mod.ts";
 import { InterfaceMonitor } from "./interfaces.ts";
+import { StatusReporting } from "../status/mod.ts";
+import {
+  ActivityRecorder,
+  agentMetricsSource,
+  nftCounterReader,
+  ObserveServers,
+} from "../observe/mod.ts";
 
 const encoder = new TextEncoder();
 
@@ -130,7 +137,8 @@ export async function runAgent(args: string[]): Promise<number> {
     root.child("config").info(line);
   }
 
-  const dataplane = new NftDataplane(commandRunner());
+  const runner = commandRunner();
+  const dataplane = new NftDataplane(runner);
   if (parsed.cleanup) {
     try {
       await dataplane.cleanup();
@@ -151,17 +159,22 @@ export async function runAgent(args: string[]): Promise<number> {
     dataplaneConfig: toDataplaneConfig(config),
     log: root.child("calc"),
   });
+  const recorder = new ActivityRecorder();
+  let servers: ObserveServers | undefined;
+  let reporting: StatusReporting | undefined;
   const agent = new Agent({
     hostname,
     config,
     resolveConfig: resolveWith,
     calc,
-    dataplane,
+    dataplane: recorder.instrument(dataplane),
     log,
     onConfigChange: (cfg) => {
       config = cfg;
       const w = sinks.configure(cfg);
       if (w) log.warning(w);
+      void servers?.configure(cfg);
+      reporting?.setConfig(cfg);
     },
   });
 
@@ -181,19 +194,43 @@ export async function runAgent(args: string[]): Promise<number> {
     return 1;
   }
   log.info(`Connecting to etcd at ${endpoints.join(",")}`);
+  const status = new StatusReporting({ client, hostname, config, log: root.child("status") });
+  reporting = status;
+  const reportEndpoints = () => status.syncFrom(calc, agent.status().inSync);
   const syncer = new Syncer({
     client,
     endpoints,
     log: root.child("syncer"),
     resyncIntervalMs: config.resyncIntervalSecs * 1000,
-    onUpdates: (batch, revision) => agent.handleUpdates(batch, revision),
+    onUpdates: (batch, revision) => {
+      recorder.recordBatch(batch);
+      agent.handleUpdates(batch, revision);
+      reportEndpoints();
+    },
   });
   const monitor = new InterfaceMonitor(
-    (list) => agent.handleInterfaces(list),
+    (list) => {
+      agent.handleInterfaces(list);
+      reportEndpoints();
+    },
     root.child("ifaces"),
   );
+  servers = new ObserveServers(
+    agentMetricsSource({
+      agent,
+      recorder,
+      counters: nftCounterReader(
+        runner,
+        () => dataplane.programmed,
+        () => recorder.programmed,
+      ),
+    }),
+    { log: root.child("observe") },
+  );
+  await servers.configure(config);
   await monitor.start();
   syncer.start();
+  status.start();
 
   const stopped = Promise.withResolvers<string>();
   const onSignal = (name: string) => () => stopped.resolve(name);
@@ -207,9 +244,11 @@ export async function runAgent(args: string[]): Promise<number> {
     `Received ${why}; stopping. The programmed rules stay in place (use --cleanup to remove them)`,
   );
   for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
+  await servers.close();
   await monitor.close();
   await syncer.close();
   await agent.close();
+  await status.close();
   client.close();
   return 0;
 }

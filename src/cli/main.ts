@@ -4,7 +4,8 @@
  * exit code; the process wrapper (main.ts at the repository root) exits with it.
  */
 import denoJson from "../../deno.json" with { type: "json" };
-import { runRender } from "../agent/render_cmd.ts";
+import { RENDER_HELP, runRender } from "../agent/render_cmd.ts";
+import { runStatus, STATUS_HELP } from "../status/mod.ts";
 import { runAgent } from "../agent/run.ts";
 import { invalidOptionMessage, wantsHelp } from "./args.ts";
 import { runConfigCommand } from "./config_cmd.ts";
@@ -33,6 +34,8 @@ export const COMMAND_HELP: Readonly<Record<string, string>> = {
   get: GET_HELP,
   config: CONFIG_HELP,
   version: VERSION_HELP,
+  render: RENDER_HELP + "\n",
+  status: STATUS_HELP.endsWith("\n") ? STATUS_HELP : STATUS_HELP + "\n",
 };
 
 /**
@@ -83,7 +86,12 @@ async function dispatch(argv: readonly string[], io: CliIo): Promise<number> {
     case "agent":
       return await runAgent(rest);
     case "render":
-      return await runRender(rest);
+    case "status":
+      if (wantsHelp(rest)) {
+        io.out(COMMAND_HELP[command]!);
+        return 0;
+      }
+      return command === "render" ? await runRender(rest) : await runStatus(rest, io);
   }
   const help = COMMAND_HELP[command];
   if (help === undefined || !Object.hasOwn(COMMAND_HELP, command)) {

@@ -1,0 +1,195 @@
+/**
+ * `hostfence status [--node NAME] [-o table|json]`: the operator's view of every node's
+ * agent, from etcd: is its heartbeat live, when did it last report, and what did it say
+ * about each of the node's host endpoints. Connection flags as in the other datastore
+ * commands (`--etcd-endpoints`, `-c/--config`, `ETCD_*` environment).
+ */
+import type { Etcd3 } from "etcd3";
+import {
+  connectionOptions,
+  DATASTORE_OPTIONS,
+  InvalidOptionError,
+  type OptionSpec,
+  parseCommand,
+  stringFlag,
+  wantsHelp,
+} from "../cli/args.ts";
+import {
+  type ConnectionConfig,
+  ConnectionConfigError,
+  type ConnectionOptions,
+  createEtcdClient,
+  isConnectionError,
+  resolveConnectionConfig,
+  unavailableError,
+} from "../datastore/connection.ts";
+import { FELIX_HOST_PREFIX, HOST_PREFIX } from "../datastore/keys.ts";
+import { buildStatusView, formatStatusJson, formatStatusTable } from "./status_view.ts";
+
+/** `hostfence status --help`. */
+export const STATUS_HELP = `Usage:
+  hostfence status [--node=<NODE>] [--output=<OUTPUT>] [--config=<CONFIG>]
+                   [--etcd-endpoints=<URLS>]
+
+Examples:
+  # Show the agent heartbeat and host endpoint states of every node.
+  hostfence status
+
+  # Show one node, as JSON.
+  hostfence status --node=host1 -o json
+
+Options:
+  -h --help                  Show this screen.
+  -n --node=<NODE>           Show only this node.
+  -o --output=<OUTPUT>       Output format, one of: table, json. [default: table]
+  -c --config=<CONFIG>       Path to the file containing connection configuration in
+                             YAML or JSON format. [default: /etc/calico/calicoctl.cfg]
+     --etcd-endpoints=<URLS> Comma-separated etcd endpoints; overrides the config file
+                             and the ETCD_ENDPOINTS environment variable.
+
+Description:
+  For every node (each /calico/v1/host/<node>/ directory, and each node that ever
+  reported), prints:
+    HEARTBEAT    live: the agent reported within ReportingTTLSecs (its lease-bound
+                 status key exists); EXPIRED: it stopped reporting (only
+                 last_reported_status is left); NEVER: no agent ever reported.
+    LAST REPORT  the time of the newest report (UTC); AGE: how long ago that was.
+    UPTIME       the agent's uptime at that report.
+    ENDPOINTS    each host endpoint of the node with the status its agent reported:
+                 up, down, error, or unknown (EndpointReportingEnabled is off, or the
+                 agent has not reported it).
+`;
+
+const STATUS_OPTIONS: OptionSpec = {
+  ...DATASTORE_OPTIONS,
+  node: { type: "string", short: "n" },
+  output: { type: "string", short: "o" },
+};
+
+/** Where the command writes; the CLI's CliIo fits. */
+export interface StatusIo {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+export interface StatusCommandOptions {
+  /** The wall clock for ages; default now. */
+  readonly now?: () => Date;
+  /** Environment lookup for the connection settings; default Deno.env. */
+  readonly env?: (name: string) => string | undefined;
+  /** Path tried when `-c` is not given; default calicoctl's. */
+  readonly defaultConfigFile?: string;
+}
+
+const encoder = new TextEncoder();
+
+function _writeAll(file: { writeSync(p: Uint8Array): number }, text: string): void {
+  let bytes = encoder.encode(text);
+  while (bytes.length > 0) bytes = bytes.subarray(file.writeSync(bytes));
+}
+
+/** Standard output and standard error. */
+export const processStatusIo: StatusIo = {
+  out: (text) => _writeAll(Deno.stdout, text),
+  err: (text) => _writeAll(Deno.stderr, text),
+};
+
+/** The raw keys the view is built from. */
+export interface StatusKeys {
+  readonly hostKeys: string[];
+  readonly felixValues: Record<string, string>;
+}
+
+/** Reads the keys for every node, or for `node` only. */
+export async function readStatusKeys(client: Etcd3, node?: string): Promise<StatusKeys> {
+  const hostPrefix = node === undefined ? HOST_PREFIX : `${HOST_PREFIX}${node}/`;
+  const felixPrefix = node === undefined ? FELIX_HOST_PREFIX : `${FELIX_HOST_PREFIX}${node}/`;
+  const [hostKeys, felixValues] = await Promise.all([
+    client.getAll().prefix(hostPrefix).keys(),
+    client.getAll().prefix(felixPrefix).strings(),
+  ]);
+  return { hostKeys, felixValues };
+}
+
+/**
+ * Runs `hostfence status ARGS` (ARGS without the command word) and returns the exit code:
+ * 0 after printing the view; 1 for a bad command line, an unusable connection setting, an
+ * unreachable etcd (one line naming the endpoint) or an unknown `--node`.
+ */
+export async function runStatus(
+  args: string[],
+  io: StatusIo = processStatusIo,
+  opts: StatusCommandOptions = {},
+): Promise<number> {
+  const argv = ["status", ...args];
+  if (wantsHelp(args)) {
+    io.out(STATUS_HELP);
+    return 0;
+  }
+  let node: string | undefined;
+  let output: string;
+  let connOpts: ConnectionOptions;
+  try {
+    const p = parseCommand(argv, args, STATUS_OPTIONS);
+    if (p.positionals.length > 0) throw new InvalidOptionError(argv);
+    node = stringFlag(p, "node");
+    if (node === "" || node?.includes("/")) throw new InvalidOptionError(argv);
+    output = stringFlag(p, "output") ?? "table";
+    connOpts = connectionOptions(p);
+  } catch (e) {
+    if (e instanceof InvalidOptionError) {
+      io.err(e.message + "\n");
+      return 1;
+    }
+    throw e;
+  }
+  if (output !== "table" && output !== "json") {
+    io.err(`Unrecognized output format '${output}': use 'table' or 'json'\n`);
+    return 1;
+  }
+
+  let conn: ConnectionConfig;
+  let client: Etcd3;
+  try {
+    conn = await resolveConnectionConfig({
+      ...connOpts,
+      ...(opts.env ? { env: opts.env } : {}),
+      ...(opts.defaultConfigFile !== undefined
+        ? { defaultConfigFile: opts.defaultConfigFile }
+        : {}),
+    });
+    client = createEtcdClient(conn);
+  } catch (e) {
+    if (e instanceof ConnectionConfigError) {
+      io.err(e.message + "\n");
+      return 1;
+    }
+    throw e;
+  }
+  let keys: StatusKeys;
+  try {
+    keys = await readStatusKeys(client, node);
+  } catch (e) {
+    io.err(
+      (isConnectionError(e)
+        ? unavailableError(conn, e).message
+        : `Error reading status from etcd at ${conn.endpoints.join(",")}: ${
+          e instanceof Error ? e.message.split("\n")[0] : String(e)
+        }`) + "\n",
+    );
+    return 1;
+  } finally {
+    client.close();
+  }
+
+  const view = buildStatusView(keys.hostKeys, keys.felixValues);
+  if (node !== undefined && view.length === 0) {
+    io.err(
+      `Node '${node}' is unknown: nothing under ${HOST_PREFIX}${node}/ and no status reports\n`,
+    );
+    return 1;
+  }
+  const now = (opts.now ?? (() => new Date()))();
+  io.out(output === "json" ? formatStatusJson(view, now) : formatStatusTable(view, now));
+  return 0;
+}
