@@ -21,7 +21,7 @@ Deno.test("loadLocalConfig reads the named file and feeds resolveConfig", async 
       datastoreGlobal: new Map(),
       datastoreHost: new Map(),
     });
-    assert.ok(r.config, r.fatal);
+    assert.ok(r.config, r.fatal ?? "");
     assert.deepEqual(r.config.failsafeInboundHostPorts, [{ protocol: "tcp", port: 2222 }]);
     assert.equal(r.config.logPrefix, "x");
     assert.equal(r.sources.get("FailsafeInboundHostPorts"), `config file ${path} line 2`);
