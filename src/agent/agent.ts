@@ -192,7 +192,9 @@ export class Agent {
     if (changed.length === 0) return;
     this.#config = res.config;
     for (const name of changed) {
-      this.#log.info(`Config parameter ${name} changed; applying it live`);
+      // ClusterGUID and friends are informational: written by the first node create.
+      if (INFORMATIONAL_PARAMS.has(name)) this.#log.debug(`Config parameter ${name} changed`);
+      else this.#log.info(`Config parameter ${name} changed; applying it live`);
     }
     if (changed.some((n) => DATAPLANE_PARAMS.has(n))) {
       this.#opts.calc.setConfig(toDataplaneConfig(res.config));
@@ -284,6 +286,12 @@ export class Agent {
     await this.#applying;
   }
 }
+
+const INFORMATIONAL_PARAMS: ReadonlySet<string> = new Set([
+  "ClusterGUID",
+  "ClusterType",
+  "CalicoVersion",
+]);
 
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);

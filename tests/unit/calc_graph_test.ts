@@ -343,7 +343,10 @@ Deno.test("Selectors and inherited labels (O23, O24)", async (t) => {
         createLogger([sink]),
       );
       assertEquals(lists(g.hostState())?.normal.ingress, ["good"]);
-      assert(sink.lines.some((l) => l.includes("[WARNING]") && l.includes('"bad"')), sink.lines[0] ?? "");
+      assert(
+        sink.lines.some((l) => l.includes("[WARNING]") && l.includes('"bad"')),
+        sink.lines[0] ?? "",
+      );
       // A good policy turning bad disappears.
       g.applyUpdates([pol("good", { selector: "has(" })]);
       assertEquals(lists(g.hostState())?.normal.ingress, []);
