@@ -339,7 +339,11 @@ export function buildNftState(host: HostState): NftState {
       `iifname ${w} ct state established,related accept comment "workload to host, reply"`,
       // Felix's cali-wl-to-host allows these before the default action: without them a
       // workload cannot resolve its gateway's IPv6 address or take part in MLD.
-      `iifname ${w} icmpv6 type { 130, 131, 132, 133, 135, 136 } accept comment "workload to host, ICMPv6 ND/MLD"`,
+      ...(cfg.ipv6Support
+        ? [
+          `iifname ${w} icmpv6 type { 130, 131, 132, 133, 135, 136 } accept comment "workload to host, ICMPv6 ND/MLD"`,
+        ]
+        : []),
       `iifname ${w} ${toHost}`,
     ]),
     clearMark(mask),
