@@ -160,7 +160,10 @@ export async function runAgent(args: string[]): Promise<number> {
     log: root.child("calc"),
   });
   const recorder = new ActivityRecorder();
+  // Both are built once the agent exists, but the agent's config callback needs them.
+  // deno-lint-ignore prefer-const
   let servers: ObserveServers | undefined;
+  // deno-lint-ignore prefer-const
   let reporting: StatusReporting | undefined;
   const agent = new Agent({
     hostname,

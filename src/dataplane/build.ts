@@ -32,7 +32,7 @@ import type {
   RuleSet,
 } from "../calc/host_state.ts";
 import { allocateMarks } from "../config/dataplane.ts";
-import { formatCidr, parseCidr } from "./_cidr.ts";
+import { addressesOfFamily } from "./_cidr.ts";
 import { objectName, quoteComment, quoteIfPrefix } from "./names.ts";
 import {
   clearMark,
@@ -106,7 +106,7 @@ export function buildNftState(host: HostState): NftState {
         name,
         type: fam === 4 ? "ipv4_addr" : "ipv6_addr",
         ipSet: id,
-        elements: canonicalMembers(fam === 4 ? members?.v4 ?? [] : members?.v6 ?? [], fam),
+        elements: addressesOfFamily(fam === 4 ? members?.v4 ?? [] : members?.v6 ?? [], fam),
       });
     }
     return name;
@@ -465,17 +465,4 @@ function failsafeRules(
     );
   }
   return out;
-}
-
-/** Canonical, de-duplicated, sorted addresses of one family (others and junk dropped). */
-function canonicalMembers(list: readonly string[], fam: 4 | 6): string[] {
-  const out = new Map<string, bigint>();
-  for (const a of list) {
-    const c = parseCidr(a.includes("/") ? a.slice(0, a.indexOf("/")) : a);
-    if (c === undefined || c.family !== fam) continue;
-    out.set(formatCidr(c), c.addr);
-  }
-  return [...out.entries()].sort((x, y) => (x[1] < y[1] ? -1 : x[1] > y[1] ? 1 : 0)).map(([t]) =>
-    t
-  );
 }
