@@ -48,6 +48,7 @@ import {
   resolveInterfaces,
 } from "./resolve_interfaces.ts";
 import { effectiveLabelMap } from "./effective_labels.ts";
+import { addTo, removeFrom } from "./_multimap.ts";
 
 export type { EndpointStatus, InterfaceInfo } from "./resolve_interfaces.ts";
 
@@ -345,7 +346,7 @@ export class CalculationGraph {
     if (data === null) {
       if (!old) return;
       this.#ipSetIndex.deleteItem(key);
-      for (const p of old.profiles) _removeFrom(this.#endpointsByProfile, p, key);
+      for (const p of old.profiles) removeFrom(this.#endpointsByProfile, p, key);
       this.#endpoints.delete(key);
       if (localHep !== undefined) {
         this.#policyIndex.deleteItem(localHep);
@@ -365,8 +366,8 @@ export class CalculationGraph {
       labels,
       ...(localHep === undefined ? {} : { localHep }),
     };
-    if (old) { for (const p of old.profiles) _removeFrom(this.#endpointsByProfile, p, key); }
-    for (const p of ep.profiles) _addTo(this.#endpointsByProfile, p, key);
+    if (old) { for (const p of old.profiles) removeFrom(this.#endpointsByProfile, p, key); }
+    for (const p of ep.profiles) addTo(this.#endpointsByProfile, p, key);
     this.#endpoints.set(key, ep);
     if (old && !_sameIps(old.ips, ips)) {
       // Sets already matching this endpoint swap its old addresses for the new ones.
@@ -430,11 +431,11 @@ export class CalculationGraph {
           this.#localHeps.get(hep)!.policies.delete(name);
           this.#dirtyHeps.add(hep);
         }
-        _removeFrom(this.#policiesBySelector, oldSel, name);
+        removeFrom(this.#policiesBySelector, oldSel, name);
         if (!this.#policiesBySelector.has(oldSel)) this.#policyIndex.deleteSelector(oldSel);
       }
       if (next && newSel !== undefined) {
-        _addTo(this.#policiesBySelector, newSel, name);
+        addTo(this.#policiesBySelector, newSel, name);
         if (this.#policyIndex.hasSelector(newSel)) {
           for (const hep of this.#policyIndex.matching(newSel)) {
             this.#localHeps.get(hep)!.policies.add(name);
@@ -699,19 +700,6 @@ function _sameMap<V>(a: ReadonlyMap<string, V>, b: ReadonlyMap<string, V>): bool
   if (a.size !== b.size) return false;
   for (const [k, v] of a) if (b.get(k) !== v) return false;
   return true;
-}
-
-function _addTo(m: Map<string, Set<string>>, k: string, v: string) {
-  let s = m.get(k);
-  if (!s) m.set(k, s = new Set());
-  s.add(v);
-}
-
-function _removeFrom(m: Map<string, Set<string>>, k: string, v: string) {
-  const s = m.get(k);
-  if (!s) return;
-  s.delete(v);
-  if (s.size === 0) m.delete(k);
 }
 
 function _message(err: unknown): string {

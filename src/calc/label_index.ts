@@ -18,6 +18,7 @@
  * This needs selectors to be pure functions of the lookups they make, which they are.
  */
 import type { Selector } from "../selector/mod.ts";
+import { addTo, removeFrom } from "./_multimap.ts";
 
 /** A label map with cheap lookups; the index never mutates one it was given. */
 export type LabelMap = ReadonlyMap<string, string>;
@@ -102,8 +103,8 @@ export class LabelIndex {
     for (const k of changed) {
       const had = oldLabels.has(k);
       const has = labels.has(k);
-      if (had && !has) _removeFrom(this.#itemsByKey, k, itemId);
-      if (!had && has) _addTo(this.#itemsByKey, k, itemId);
+      if (had && !has) removeFrom(this.#itemsByKey, k, itemId);
+      if (!had && has) addTo(this.#itemsByKey, k, itemId);
     }
     const candidates = new Set<string>();
     for (const k of changed) {
@@ -124,7 +125,7 @@ export class LabelIndex {
   deleteItem(itemId: string): void {
     const item = this.#items.get(itemId);
     if (!item) return;
-    for (const k of item.labels.keys()) _removeFrom(this.#itemsByKey, k, itemId);
+    for (const k of item.labels.keys()) removeFrom(this.#itemsByKey, k, itemId);
     for (const s of [...item.matches]) this.#set(s, itemId, item, false);
     this.#items.delete(itemId);
   }
@@ -171,7 +172,7 @@ export class LabelIndex {
     for (const itemId of [...sel.matched]) {
       this.#set(selectorId, itemId, this.#items.get(itemId)!, false);
     }
-    for (const k of sel.keysSeen) _removeFrom(this.#selsByKey, k, selectorId);
+    for (const k of sel.keysSeen) removeFrom(this.#selsByKey, k, selectorId);
     this.#matchEmpty.delete(selectorId);
     this.#sels.delete(selectorId);
   }
@@ -186,7 +187,7 @@ export class LabelIndex {
 
   #seeKey(id: string, sel: _Sel, k: string) {
     sel.keysSeen.add(k);
-    _addTo(this.#selsByKey, k, id);
+    addTo(this.#selsByKey, k, id);
   }
 
   #set(selectorId: string, itemId: string, item: _Item, match: boolean) {
@@ -202,17 +203,4 @@ export class LabelIndex {
       this.listener.onUnmatch(selectorId, itemId);
     }
   }
-}
-
-function _addTo(m: Map<string, Set<string>>, k: string, v: string) {
-  let s = m.get(k);
-  if (!s) m.set(k, s = new Set());
-  s.add(v);
-}
-
-function _removeFrom(m: Map<string, Set<string>>, k: string, v: string) {
-  const s = m.get(k);
-  if (!s) return;
-  s.delete(v);
-  if (s.size === 0) m.delete(k);
 }
