@@ -16,7 +16,7 @@ import {
   NftDataplane,
   type NftState,
 } from "../../src/dataplane/mod.ts";
-import { hostState, iface, SCENARIOS } from "../../src/dataplane/_scenarios.ts";
+import { hostState, iface, SCENARIOS } from "../fixtures/dataplane_scenarios.ts";
 
 const ignore = !canUseNetns() || !haveCommand("nft");
 const GOLDEN = new URL("../golden/", import.meta.url);

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import type { AgentStatus } from "../../src/agent/agent.ts";
 import { commandRunner, NftDataplane, parseCounters } from "../../src/dataplane/mod.ts";
 import { chainNames } from "../../src/dataplane/build.ts";
-import { hostState, iface, ruleSet } from "../../src/dataplane/_scenarios.ts";
+import { hostState, iface, ruleSet } from "../fixtures/dataplane_scenarios.ts";
 import {
   ActivityRecorder,
   agentMetricsSource,

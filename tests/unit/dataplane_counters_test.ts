@@ -7,7 +7,7 @@ import {
   fingerprintState,
   parseCounters,
 } from "../../src/dataplane/mod.ts";
-import { SCENARIOS } from "../../src/dataplane/_scenarios.ts";
+import { SCENARIOS } from "../fixtures/dataplane_scenarios.ts";
 
 const LISTING = JSON.stringify({
   nftables: [

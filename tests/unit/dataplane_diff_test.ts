@@ -19,7 +19,7 @@ import {
   SCENARIOS,
   SEED_FAILSAFE,
   SEED_WEBSERVER,
-} from "../../src/dataplane/_scenarios.ts";
+} from "../fixtures/dataplane_scenarios.ts";
 import type { HostState } from "../../src/calc/host_state.ts";
 
 const seed = SCENARIOS.seed_failsafe_webserver!;

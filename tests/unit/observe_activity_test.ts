@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import type { Dataplane } from "../../src/agent/agent.ts";
-import { hostState, iface } from "../../src/dataplane/_scenarios.ts";
+import { hostState, iface } from "../fixtures/dataplane_scenarios.ts";
 import { ActivityRecorder } from "../../src/observe/mod.ts";
 
 /** A dataplane whose calls finish when the test says so. */

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { Agent, type Calculation, type Dataplane } from "../../src/agent/agent.ts";
 import { resolveConfig } from "../../src/config/mod.ts";
 import type { ModelUpdate } from "../../src/datastore/updates.ts";
-import { hostState, iface } from "../../src/dataplane/_scenarios.ts";
+import { hostState, iface } from "../fixtures/dataplane_scenarios.ts";
 import { createLogger, memorySink } from "../../src/log/logger.ts";
 import {
   ActivityRecorder,

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import type { AgentStatus } from "../../src/agent/agent.ts";
-import { hostState, iface } from "../../src/dataplane/_scenarios.ts";
+import { hostState, iface } from "../fixtures/dataplane_scenarios.ts";
 import {
   ActivityRecorder,
   type ActivitySnapshot,
