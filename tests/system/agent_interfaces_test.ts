@@ -1,0 +1,78 @@
+/**
+ * Host endpoints follow the host's interfaces and addresses as they come and go (spec 5.1):
+ * an expectedIPs endpoint starts policing an interface as soon as the address appears and
+ * stops when it goes; an interfaceName endpoint takes hold as soon as its interface appears.
+ */
+import { ok as assert } from "node:assert/strict";
+import { AGENT_TESTS_IGNORED, hep, openSite } from "../harness/scenario.ts";
+import type { Verdict } from "../harness/probe.ts";
+import { ADDR } from "../harness/topology.ts";
+
+/** Polls `probe` until it gives `want` or `ms` pass; returns how long it took. */
+async function eventually(
+  what: string,
+  probe: () => Promise<{ verdict: Verdict }>,
+  want: Verdict,
+  ms = 5000,
+): Promise<number> {
+  const start = Date.now();
+  let last: Verdict | undefined;
+  while (Date.now() - start < ms) {
+    last = (await probe()).verdict;
+    if (last === want) return Date.now() - start;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${what}: expected ${want} within ${ms} ms, last saw ${last}`);
+}
+
+Deno.test({
+  name: "host endpoints follow interfaces and addresses as they change",
+  ignore: AGENT_TESTS_IGNORED,
+  async fn(t) {
+    await using site = await openSite();
+    const { probe, topo } = site;
+    const extra = "198.18.1.50";
+
+    await t.step("an expectedIPs endpoint polices eth0 once the address appears", async () => {
+      await site.apply(hep("by-ip", { ips: [extra], labels: { "host-endpoint": "true" } }));
+      await eventually("before the address exists", () => probe.r.tcp(ADDR.h1Eth0, 9091), "allow");
+      await topo.h1.exec(["ip", "addr", "add", `${extra}/24`, "dev", "eth0"]);
+      const took = await eventually(
+        "after adding it",
+        () => probe.r.tcp(ADDR.h1Eth0, 9091),
+        "drop",
+      );
+      assert(took < 3000, `eth0 became policed after ${took} ms`);
+      assert((await probe.r.tcp(ADDR.h1Eth0, 22)).verdict === "allow", "failsafe ssh stays open");
+    });
+
+    await t.step("removing the address leaves eth0 alone again", async () => {
+      await topo.h1.exec(["ip", "addr", "del", `${extra}/24`, "dev", "eth0"]);
+      await eventually("after removing it", () => probe.r.tcp(ADDR.h1Eth0, 9091), "allow");
+    });
+
+    await t.step("an interfaceName endpoint takes hold when its interface appears", async () => {
+      await site.reset();
+      await site.apply(hep("late", { iface: "late0", labels: { "host-endpoint": "true" } }));
+      const before = (await topo.h1.exec(["nft", "list", "table", "inet", "hostfence"])).stdout;
+      // As in Felix, an endpoint naming a link that does not exist resolves to nothing.
+      assert(!before.includes("late0"), "no chains for a link that does not exist");
+      // Rename eth0 to late0: the same link, now under the endpoint's name.
+      await topo.h1.ipBatch([
+        "link set eth0 down",
+        "link set eth0 name late0",
+        "link set late0 up",
+        `addr replace ${ADDR.h1Eth0}/24 dev late0`,
+      ]);
+      try {
+        await eventually("on late0", () => probe.r.tcp(ADDR.h1Eth0, 9091), "drop");
+      } finally {
+        await topo.h1.ipBatch([
+          "link set late0 down",
+          "link set late0 name eth0",
+          "link set eth0 up",
+        ]);
+      }
+    });
+  },
+});
