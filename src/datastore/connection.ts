@@ -4,8 +4,11 @@
  * ConnectionConfig, and an etcd v3 client built from it that fails fast instead of hanging.
  */
 import { Buffer } from "node:buffer";
+import { isIP } from "node:net";
 import { parse as parseYaml } from "yaml";
 import { Etcd3, type IOptions } from "etcd3";
+import { credentials as grpcCredentials } from "@grpc/grpc-js";
+import { checkServerIdentity, type PeerCertificate } from "node:tls";
 import { DatastoreUnavailableError } from "./store.ts";
 
 /** Everything needed to reach etcd. Endpoints always carry their scheme. */
@@ -254,7 +257,47 @@ export function createEtcdClient(conn: ConnectionConfig, opts: ClientOptions = {
       callOptions: { deadline: Date.now() + timeout },
     };
   }
-  return new Etcd3(options);
+  const client = new Etcd3(options);
+  if (tls) _verifyIpEndpoints(client, tls);
+  return client;
+}
+
+/** An SNI name for endpoints given as IP addresses; never looked up, only sent. */
+const _IP_SNI_NAME = "etcd.hostfence.invalid";
+
+/**
+ * Deno's TLS refuses an IP address as the SNI server name, which grpc-js sends for an
+ * endpoint such as `https://198.18.0.1:2379`. For those hosts only, send a placeholder name
+ * instead and verify the certificate against the endpoint's IP address ourselves, so the
+ * check is exactly as strict as before. Hosts given by name are left untouched.
+ */
+function _verifyIpEndpoints(
+  client: Etcd3,
+  tls: { rootCertificate: Buffer; privateKey?: Buffer; certChain?: Buffer },
+) {
+  type PoolHost = {
+    host: string;
+    channelCredentials: unknown;
+    channelOptions: Record<string, unknown> | undefined;
+  };
+  const hosts = (client as unknown as { pool: { hosts: PoolHost[] } }).pool.hosts;
+  for (const h of hosts) {
+    const name = h.host.replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1");
+    if (!isIP(name)) continue;
+    h.channelCredentials = grpcCredentials.createSsl(
+      tls.rootCertificate ?? null,
+      tls.privateKey ?? null,
+      tls.certChain ?? null,
+      {
+        checkServerIdentity: (_sni: string, cert: PeerCertificate) =>
+          checkServerIdentity(name, cert),
+      },
+    );
+    h.channelOptions = {
+      ...(h.channelOptions ?? {}),
+      "grpc.ssl_target_name_override": _IP_SNI_NAME,
+    };
+  }
 }
 
 /** The TLS material etcd3 wants, or undefined when no TLS file is configured. */

@@ -1,0 +1,167 @@
+/**
+ * TLS to etcd for real: an etcd that serves https and requires client certificates, reached
+ * by the CLI through ETCD_CA_CERT_FILE / ETCD_CERT_FILE / ETCD_KEY_FILE and through a
+ * calicoctl config file; without a client certificate the CLI fails with one clear line.
+ */
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { haveEtcd, startEtcd } from "../harness/etcd.ts";
+import { HOSTFENCE } from "../harness/datastore.ts";
+
+const ignore = Deno.env.get("CI") !== "true" && (!haveEtcd() || Deno.uid() !== 0);
+
+async function sh(
+  cmd: string[],
+  opts: { cwd?: string; stdin?: string; env?: Record<string, string> } = {},
+) {
+  const child = new Deno.Command(cmd[0]!, {
+    args: cmd.slice(1),
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
+    ...(opts.env ? { env: opts.env } : {}),
+    stdin: opts.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (opts.stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(opts.stdin));
+    await w.close();
+  }
+  const out = await child.output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** A throwaway CA, a server certificate for 127.0.0.1 and a client certificate. */
+async function makeCerts(dir: string) {
+  const run = async (args: string[]) => {
+    const r = await sh(["openssl", ...args], { cwd: dir });
+    if (r.code !== 0) throw new Error(`openssl ${args.join(" ")}: ${r.stderr}`);
+  };
+  await run([
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-days",
+    "1",
+    "-subj",
+    "/CN=test-ca",
+    "-keyout",
+    "ca.key",
+    "-out",
+    "ca.crt",
+  ]);
+  await Deno.writeTextFile(`${dir}/server.ext`, "subjectAltName=IP:127.0.0.1\n");
+  await Deno.writeTextFile(`${dir}/wrong.ext`, "subjectAltName=IP:198.18.99.1\n");
+  for (
+    const [name, ext] of [
+      ["server", ["-extfile", "server.ext"]],
+      ["wrong", ["-extfile", "wrong.ext"]],
+      ["client", []],
+    ] as const
+  ) {
+    await run([
+      "req",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-subj",
+      `/CN=${name}`,
+      "-keyout",
+      `${name}.key`,
+      "-out",
+      `${name}.csr`,
+    ]);
+    await run([
+      "x509",
+      "-req",
+      "-in",
+      `${name}.csr`,
+      "-CA",
+      "ca.crt",
+      "-CAkey",
+      "ca.key",
+      "-CAcreateserial",
+      "-days",
+      "1",
+      "-out",
+      `${name}.crt`,
+      ...ext,
+    ]);
+  }
+}
+
+Deno.test({
+  name: "the CLI talks to an etcd that requires TLS client certificates",
+  ignore,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "hostfence-tls-" });
+    try {
+      await makeCerts(dir);
+      await using etcd = await startEtcd({
+        tls: {
+          certFile: `${dir}/server.crt`,
+          keyFile: `${dir}/server.key`,
+          caFile: `${dir}/ca.crt`,
+        },
+      });
+      assert(etcd.endpoint.startsWith("https://"));
+      const env = {
+        ETCD_ENDPOINTS: etcd.endpoint,
+        ETCD_CA_CERT_FILE: `${dir}/ca.crt`,
+        ETCD_CERT_FILE: `${dir}/client.crt`,
+        ETCD_KEY_FILE: `${dir}/client.key`,
+      };
+      const yaml =
+        "apiVersion: v1\nkind: policy\nmetadata:\n  name: over-tls\nspec:\n  selector: all()\n";
+      const created = await sh([HOSTFENCE, "create", "-f", "-"], { env, stdin: yaml });
+      assertEquals(
+        created.stdout.trim(),
+        "Successfully created 1 'policy' resource(s)",
+        created.stderr,
+      );
+
+      // The same through a calicoctl config file.
+      const cfg = `${dir}/calicoctl.cfg`;
+      await Deno.writeTextFile(
+        cfg,
+        [
+          "apiVersion: v1",
+          "kind: calicoApiConfig",
+          "metadata: {}",
+          "spec:",
+          "  datastoreType: etcdv2",
+          `  etcdEndpoints: ${etcd.endpoint}`,
+          `  etcdCACertFile: ${dir}/ca.crt`,
+          `  etcdCertFile: ${dir}/client.crt`,
+          `  etcdKeyFile: ${dir}/client.key`,
+          "",
+        ].join("\n"),
+      );
+      const got = await sh([HOSTFENCE, "get", "policy", "-c", cfg]);
+      assertEquals(got.code, 0, got.stderr);
+      assert(got.stdout.includes("over-tls"), got.stdout);
+
+      // Without a client certificate: refused, one line, no stack trace.
+      const { ETCD_CERT_FILE: _c, ETCD_KEY_FILE: _k, ...noClient } = env;
+      const refused = await sh([HOSTFENCE, "get", "policy"], { env: noClient });
+      assertEquals(refused.code, 1);
+      const lines = refused.stderr.trim().split("\n");
+      assertEquals(lines.length, 1, refused.stderr);
+      assert(lines[0]!.startsWith("Failed to get resources:"), lines[0]);
+
+      // A server whose certificate names another address is not trusted.
+      await using impostor = await startEtcd({
+        tls: { certFile: `${dir}/wrong.crt`, keyFile: `${dir}/wrong.key`, caFile: `${dir}/ca.crt` },
+      });
+      const bad = await sh([HOSTFENCE, "get", "policy"], {
+        env: { ...env, ETCD_ENDPOINTS: impostor.endpoint },
+      });
+      assertEquals(bad.code, 1, `connected to a server with the wrong certificate: ${bad.stdout}`);
+      assert(bad.stderr.includes("Failed to get resources:"), bad.stderr);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
