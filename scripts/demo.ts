@@ -679,6 +679,9 @@ async function main(): Promise<number> {
     await walkThrough(net, teardown, results, (n) => completed = n + 1);
     if (!printResults(results, completed)) code = 1;
   } catch (e) {
+    // Ctrl-C reaches the whole process group: a child may die of it (exit 130) before our own
+    // signal listener runs. Give the signal a moment to arrive so it is reported as such.
+    await new Promise((r) => setTimeout(r, 300));
     if (interrupted) return await new Promise<number>(() => {}); // the handler exits
     if (completed > 0) printResults(results, completed);
     say();
