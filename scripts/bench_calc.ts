@@ -211,7 +211,11 @@ console.log(
   `calc benchmark: ${HOSTS} hosts x ${HEPS_PER_HOST} HEPs, ${POLICIES} policies, ${WEPS} WEPs; ` +
     `median of ${RUNS} builds / ${N} updates`,
 );
-console.log(`${"case".padEnd(w1)}  ${"median ms".padStart(10)}  notes`);
+// The baseline is the full build measured in this run: what every update would cost if the
+// calculation were not incremental.
+const baseline = rows[0]![1];
+console.log(`${"case".padEnd(w1)}  ${"median ms".padStart(10)}  ${"vs full".padStart(8)}  notes`);
 for (const [label, ms, note] of rows) {
-  console.log(`${label.padEnd(w1)}  ${ms.toFixed(3).padStart(10)}  ${note}`);
+  const ratio = ms > 0 ? `${(baseline / ms).toFixed(0)}x` : "-";
+  console.log(`${label.padEnd(w1)}  ${ms.toFixed(3).padStart(10)}  ${ratio.padStart(8)}  ${note}`);
 }
