@@ -149,7 +149,7 @@ Deno.test({
       assertEquals(refused.code, 1);
       const lines = refused.stderr.trim().split("\n");
       assertEquals(lines.length, 1, refused.stderr);
-      assert(lines[0]!.startsWith("Failed to get resources:"), lines[0]);
+      assert(lines[0]!.startsWith("Failed to get resources:"), lines[0] ?? "");
 
       // A server whose certificate names another address is not trusted.
       await using impostor = await startEtcd({
