@@ -193,6 +193,16 @@ export class Agent implements AsyncDisposable {
     return await Deno.readTextFile(this.logFile).catch(() => "");
   }
 
+  /** Kills the agent with SIGKILL, as a crash would: nothing gets to clean up. */
+  async crash(): Promise<Deno.CommandStatus> {
+    if (!this.#exited) {
+      try {
+        this.#child.kill("SIGKILL");
+      } catch { /* gone */ }
+    }
+    return await this.#exit;
+  }
+
   /** Stops the agent: SIGTERM, then SIGKILL after 5 s. Returns its exit status. */
   async stop(): Promise<Deno.CommandStatus> {
     if (!this.#exited) {
