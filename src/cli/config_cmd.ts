@@ -1,8 +1,8 @@
 /**
  * `hostfence config set|unset|get NAME [VALUE] [--node N] [--raw=felix]`: Felix
  * configuration keys in etcd (spec 1.10, 2.1). With `--raw=felix` the name and value are
- * stored as given; without it, NAME is one of calicoctl's named settings (only `logLevel`
- * applies to hostfence, which has no BGP component).
+ * stored as given; without it, NAME is calicoctl's `logLevel` or one of the agent's own
+ * parameters (any case, stored under its canonical name); hostfence has no BGP component.
  */
 import type { ResourceStore } from "../datastore/store.ts";
 import {
@@ -14,6 +14,7 @@ import {
   stringFlag,
 } from "./args.ts";
 import type { CliIo } from "./io.ts";
+import { lookupParam } from "../config/params.ts";
 import { CommandFailure, errorText, failure } from "./resource_cmds.ts";
 import { ConnectionConfigError } from "../datastore/connection.ts";
 
@@ -92,12 +93,16 @@ function settingFor(name: string, raw: string | undefined): ConfigSetting {
       throw new CommandFailure(
         "Error executing command: BGP configuration is not supported: hostfence has no BGP component",
       );
-    case undefined:
+    case undefined: {
       if (name.toLowerCase() === "loglevel") return logLevel;
+      // hostfence's own parameters need no --raw: they are what this command is for here.
+      const hit = lookupParam(name);
+      if (hit.kind === "param") return rawFelix(hit.spec.name);
       throw new CommandFailure(
         `Error executing command: unrecognised config name '${name}' ` +
           "(use --raw=felix to set a Felix parameter)",
       );
+    }
     default:
       throw new CommandFailure(`Error executing command: unrecognised component '${raw}'`);
   }

@@ -261,6 +261,9 @@ Description:
   Without --raw, NAME is one of these settings:
     logLevel   global or per node: none, debug, info, warning, error, critical
                (stored as Felix's LogSeverityScreen)
+    any agent parameter (see 'hostfence agent --help'), in any case, stored
+               under its canonical name, e.g. FailsafeInboundHostPorts
+  --raw=felix stores any other name exactly as given.
 
   The agent applies a changed value without restarting. A node's own value wins
   over the global one; unsetting it returns the node to the global value.

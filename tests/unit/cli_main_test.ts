@@ -493,6 +493,16 @@ Deno.test("config set, unset and get", async (t) => {
     assert.equal(bad.code, 1);
     assert.match(bad.err, /^Error executing command: invalid log level 'loud'/);
   });
+  await t.step(
+    "agent parameters need no --raw and are stored under their canonical name",
+    async () => {
+      assert.equal((await run(["config", "set", "logprefix", "edge", "--node=h1"])).code, 0);
+      assert.equal(store.config.get("h1/LogPrefix"), "edge");
+      assert.equal((await run(["config", "get", "LogPrefix", "--node=h1"])).out, "edge\n");
+      assert.equal((await run(["config", "unset", "LOGPREFIX", "--node=h1"])).code, 0);
+      assert.equal((await run(["config", "get", "LogPrefix", "--node=h1"])).out, "(unset)\n");
+    },
+  );
   await t.step("unknown names and components", async () => {
     let r = await run(["config", "set", "nodeToNodeMesh", "off"]);
     assert.match(r.err, /^Error executing command: unrecognised config name 'nodeToNodeMesh'/);
