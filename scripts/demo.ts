@@ -22,6 +22,12 @@
  * parallel test runs leave them alone) and `--workdir DIR` (removed at the end; TMPDIR points
  * there so etcd's data and the agent's log land inside it).
  */
+import {
+  seedFailsafePolicy,
+  seedHostEndpointByName,
+  seedNode,
+  seedWebserverPolicy,
+} from "../tests/fixtures/seed_examples.ts";
 import { Agent } from "../tests/harness/agent.ts";
 import { HOSTFENCE } from "../tests/harness/datastore.ts";
 import { type EtcdServer, startEtcd } from "../tests/harness/etcd.ts";
@@ -59,32 +65,23 @@ const VERBOSE = (Deno.env.get("HOSTFENCE_DEMO_VERBOSE") ?? "") !== "";
 const PROBE_TIMEOUT_MS = 1000;
 
 // ---------------------------------------------------------------------------------------------
-// The guide's resources, verbatim from the seed with the placeholders filled in.
+// The guide's resources, verbatim from the seed (tests/fixtures/seed_examples.ts) with the
+// placeholders filled in.
 
-const NODE_YAML = `- apiVersion: v1
-  kind: node
-  metadata:
-    name: ${HOSTNAME}
-`;
+const NODE_YAML = seedNode(HOSTNAME);
 
 /**
  * The seed's host endpoint for eth0, plus one for the management link labelled as the seed's
  * note suggests (endpoint_type = management): without it the management peer would get in
  * merely because its link is not policed, not because a policy allows it.
  */
-const HEP_YAML = `- apiVersion: v1
-  kind: hostEndpoint
-  metadata:
-    name: ${HOSTNAME}-eth0
-    node: ${HOSTNAME}
-    labels:
-      role: webserver
-      environment: production
-  spec:
-    interfaceName: eth0
-    profiles: []
-    expectedIPs: ["${ADDR.hostEth0}"]
-- apiVersion: v1
+const HEP_YAML = seedHostEndpointByName({
+  name: `${HOSTNAME}-eth0`,
+  node: HOSTNAME,
+  interfaceName: "eth0",
+  profiles: [],
+  expectedIPs: [ADDR.hostEth0],
+}) + `- apiVersion: v1
   kind: hostEndpoint
   metadata:
     name: ${HOSTNAME}-mgmt0
@@ -96,49 +93,13 @@ const HEP_YAML = `- apiVersion: v1
     expectedIPs: ["${ADDR.hostMgmt}"]
 `;
 
-const FAILSAFE_POLICY_YAML = `- apiVersion: v1
-  kind: policy
-  metadata:
-    name: failsafe
-  spec:
-    selector: "all()"
-    order: 0
-    ingress:
-    - action: allow
-      protocol: tcp
-      source:
-        net: "${ADDR.mgmtCidr}"
-      destination:
-        ports: [22]
-    - action: allow
-      protocol: icmp
-    egress:
-    - action: allow
-      protocol: tcp
-      destination:
-        net: "${ADDR.etcd}/32"
-        ports: [2379, 2380]
-    - action: allow
-      protocol: udp
-      destination:
-        ports: [67]
-`;
+const FAILSAFE_POLICY_YAML = seedFailsafePolicy({
+  managementCidr: ADDR.mgmtCidr,
+  etcdIp: ADDR.etcd,
+  etcdPorts: [2379, 2380],
+});
 
-const WEBSERVER_POLICY_YAML = `- apiVersion: v1
-  kind: policy
-  metadata:
-    name: webserver
-  spec:
-    selector: "role==\\"webserver\\""
-    order: 100
-    ingress:
-    - action: allow
-      protocol: tcp
-      destination:
-        ports: [80]
-    egress:
-    - action: allow
-`;
+const WEBSERVER_POLICY_YAML = seedWebserverPolicy();
 
 // ---------------------------------------------------------------------------------------------
 // The connections probed after every step, and what the guide says each step does to them.

@@ -9,67 +9,36 @@ import { assert } from "../harness/assert.ts";
 import { expectAll } from "../harness/probe.ts";
 import { ADDR } from "../harness/topology.ts";
 import { AGENT_TESTS_IGNORED, hep0, openSite, policy } from "../harness/scenario.ts";
+import {
+  seedFailsafePolicy,
+  seedHostEndpointByIp,
+  seedHostEndpointByName,
+  seedNode,
+  seedWebserverPolicy,
+} from "../fixtures/seed_examples.ts";
 
-const SEED_NODE = `- apiVersion: v1
-  kind: node
-  metadata:
-    name: h1
-`;
+const SEED_NODE = seedNode("h1");
 
-const SEED_FAILSAFE_POLICY = `- apiVersion: v1
-  kind: policy
-  metadata:
-    name: failsafe
-  spec:
-    selector: "all()"
-    order: 0
-    ingress:
-    - action: allow
-      protocol: tcp
-      source:
-        net: "198.18.0.0/24"
-      destination:
-        ports: [22]
-    - action: allow
-      protocol: icmp
-    egress:
-    - action: allow
-      protocol: tcp
-      destination:
-        net: "198.18.0.1/32"
-        ports: [2379]
-    - action: allow
-      protocol: udp
-      destination:
-        ports: [67]
-`;
+const SEED_FAILSAFE_POLICY = seedFailsafePolicy({
+  managementCidr: "198.18.0.0/24",
+  etcdIp: "198.18.0.1",
+  etcdPorts: [2379],
+});
 
-const SEED_HEP_BY_NAME = `- apiVersion: v1
-  kind: hostEndpoint
-  metadata:
-    name: hep-eth0
-    node: h1
-    labels:
-      role: webserver
-      environment: production
-  spec:
-    interfaceName: eth0
-    profiles: []
-    expectedIPs: ["198.18.1.1"]
-`;
+const SEED_HEP_BY_NAME = seedHostEndpointByName({
+  name: "hep-eth0",
+  node: "h1",
+  interfaceName: "eth0",
+  profiles: [],
+  expectedIPs: ["198.18.1.1"],
+});
 
-const SEED_HEP_BY_IP = `- apiVersion: v1
-  kind: hostEndpoint
-  metadata:
-    name: hep-eth1
-    node: h1
-    labels:
-      role: webserver
-      environment: production
-  spec:
-    profiles: []
-    expectedIPs: ["198.18.2.1"]
-`;
+const SEED_HEP_BY_IP = seedHostEndpointByIp({
+  name: "hep-eth1",
+  node: "h1",
+  profiles: [],
+  expectedIPs: ["198.18.2.1"],
+});
 
 const SEED_MGMT_HEP = `- apiVersion: v1
   kind: hostEndpoint
@@ -82,21 +51,7 @@ const SEED_MGMT_HEP = `- apiVersion: v1
     interfaceName: mgmt0
 `;
 
-const SEED_WEBSERVER_POLICY = `- apiVersion: v1
-  kind: policy
-  metadata:
-    name: webserver
-  spec:
-    selector: "role==\\"webserver\\""
-    order: 100
-    ingress:
-    - action: allow
-      protocol: tcp
-      destination:
-        ports: [80]
-    egress:
-    - action: allow
-`;
+const SEED_WEBSERVER_POLICY = seedWebserverPolicy();
 
 const NO_FAILSAFES = {
   "failsafe-inbound-host-ports": "none",

@@ -10,6 +10,13 @@ import type { Etcd3 } from "etcd3";
 import { parse as parseYaml } from "yaml";
 import { haveEtcd, startEtcd } from "../harness/etcd.ts";
 import { createEtcdClient } from "../../src/datastore/connection.ts";
+import {
+  seedFailsafePolicy,
+  seedHostEndpointByIp,
+  seedHostEndpointByName,
+  seedNode,
+  seedWebserverPolicy,
+} from "../fixtures/seed_examples.ts";
 
 const ignore = !haveEtcd();
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -126,93 +133,36 @@ Deno.test({
       const s = suffix();
       const node = `seed-node-${s}`;
       const examples: [string, string][] = [
-        [
-          "node",
-          `- apiVersion: v1
-  kind: node
-  metadata:
-    name: ${node}
-`,
-        ],
+        ["node", seedNode(node)],
         [
           "policy",
-          `- apiVersion: v1
-  kind: policy
-  metadata:
-    name: failsafe-${s}
-  spec:
-    selector: "all()"
-    order: 0
-    ingress:
-    - action: allow
-      protocol: tcp
-      source:
-        net: "198.18.0.0/24"
-      destination:
-        ports: [22]
-    - action: allow
-      protocol: icmp
-    egress:
-    - action: allow
-      protocol: tcp
-      destination:
-        net: "198.18.0.10/32"
-        ports: [2379, 2380]
-    - action: allow
-      protocol: udp
-      destination:
-        ports: [67]
-`,
+          seedFailsafePolicy({
+            name: `failsafe-${s}`,
+            managementCidr: "198.18.0.0/24",
+            etcdIp: "198.18.0.10",
+            etcdPorts: [2379, 2380],
+          }),
         ],
         [
           "hostEndpoint",
-          `- apiVersion: v1
-  kind: hostEndpoint
-  metadata:
-    name: eth0-${s}
-    node: ${node}
-    labels:
-      role: webserver
-      environment: production
-  spec:
-    interfaceName: eth0
-    profiles: [prof-${s}]
-    expectedIPs: ["10.0.0.1"]
-`,
+          seedHostEndpointByName({
+            name: `eth0-${s}`,
+            node,
+            interfaceName: "eth0",
+            profiles: [`prof-${s}`],
+            expectedIPs: ["10.0.0.1"],
+          }),
         ],
         [
           "hostEndpoint",
-          `- apiVersion: v1
-  kind: hostEndpoint
-  metadata:
-    name: byip-${s}
-    node: ${node}
-    labels:
-      role: webserver
-      environment: production
-  spec:
-    profiles: [prof-${s}]
-    expectedIPs: ["10.0.0.1"]
-`,
+          seedHostEndpointByIp({
+            name: `byip-${s}`,
+            node,
+            profiles: [`prof-${s}`],
+            expectedIPs: ["10.0.0.1"],
+          }),
         ],
-        [
-          "policy",
-          `- apiVersion: v1
-  kind: policy
-  metadata:
-    name: webserver-${s}
-  spec:
-    selector: "role==\\"webserver\\""
-    order: 100
-    ingress:
-    - action: allow
-      protocol: tcp
-      destination:
-        ports: [80]
-    egress:
-    - action: allow
-`,
-        ],
+        ["policy", seedWebserverPolicy({ name: `webserver-${s}` })],
       ];
       for (const [kind, yaml] of examples) {
         ok(

@@ -6,6 +6,13 @@
 import assert from "node:assert/strict";
 import { parseResources, ResourceInputError } from "../../src/model/input.ts";
 import type { Resource } from "../../src/model/resources.ts";
+import {
+  seedFailsafePolicy,
+  seedHostEndpointByIp,
+  seedHostEndpointByName,
+  seedNode,
+  seedWebserverPolicy,
+} from "../fixtures/seed_examples.ts";
 
 function parse(text: string, source = "test.yaml"): Resource[] {
   return parseResources(text, source).map((l) => l.resource);
@@ -24,42 +31,16 @@ function fails(text: string, source = "test.yaml"): ResourceInputError {
 
 Deno.test("seed examples decode verbatim once placeholders are filled", async (t) => {
   await t.step("node list (initialising the datastore)", () => {
-    const text = `- apiVersion: v1
-  kind: node
-  metadata:
-    name: host1
-`;
+    const text = seedNode("host1");
     assert.deepEqual(parse(text), [{ kind: "node", metadata: { name: "host1" }, spec: {} }]);
   });
 
   await t.step("failsafe policy", () => {
-    const text = `- apiVersion: v1
-  kind: policy
-  metadata:
-    name: failsafe
-  spec:
-    selector: "all()"
-    order: 0
-    ingress:
-    - action: allow
-      protocol: tcp
-      source:
-        net: "10.1.0.0/16"
-      destination:
-        ports: [22]
-    - action: allow
-      protocol: icmp
-    egress:
-    - action: allow
-      protocol: tcp
-      destination:
-        net: "10.0.0.5/32"
-        ports: [2379, 2380]
-    - action: allow
-      protocol: udp
-      destination:
-        ports: [67]
-`;
+    const text = seedFailsafePolicy({
+      managementCidr: "10.1.0.0/16",
+      etcdIp: "10.0.0.5",
+      etcdPorts: [2379, 2380],
+    });
     assert.deepEqual(parse(text), [{
       kind: "policy",
       metadata: { name: "failsafe" },
@@ -88,19 +69,13 @@ Deno.test("seed examples decode verbatim once placeholders are filled", async (t
   });
 
   await t.step("host endpoint by interface name and expected IP", () => {
-    const text = `- apiVersion: v1
-  kind: hostEndpoint
-  metadata:
-    name: eth0-web1
-    node: web1
-    labels:
-      role: webserver
-      environment: production
-  spec:
-    interfaceName: eth0
-    profiles: [prof1, prof2]
-    expectedIPs: ["10.0.0.1"]
-`;
+    const text = seedHostEndpointByName({
+      name: "eth0-web1",
+      node: "web1",
+      interfaceName: "eth0",
+      profiles: ["prof1", "prof2"],
+      expectedIPs: ["10.0.0.1"],
+    });
     assert.deepEqual(parse(text), [{
       kind: "hostEndpoint",
       metadata: {
@@ -113,18 +88,12 @@ Deno.test("seed examples decode verbatim once placeholders are filled", async (t
   });
 
   await t.step("host endpoint by expected IP only", () => {
-    const text = `- apiVersion: v1
-  kind: hostEndpoint
-  metadata:
-    name: web1-ip
-    node: web1
-    labels:
-      role: webserver
-      environment: production
-  spec:
-    profiles: [prof1]
-    expectedIPs: ["10.0.0.1"]
-`;
+    const text = seedHostEndpointByIp({
+      name: "web1-ip",
+      node: "web1",
+      profiles: ["prof1"],
+      expectedIPs: ["10.0.0.1"],
+    });
     assert.deepEqual(parse(text), [{
       kind: "hostEndpoint",
       metadata: {
@@ -137,21 +106,7 @@ Deno.test("seed examples decode verbatim once placeholders are filled", async (t
   });
 
   await t.step("webserver policy with an escaped selector", () => {
-    const text = `- apiVersion: v1
-  kind: policy
-  metadata:
-    name: webserver
-  spec:
-    selector: "role==\\"webserver\\""
-    order: 100
-    ingress:
-    - action: allow
-      protocol: tcp
-      destination:
-        ports: [80]
-    egress:
-    - action: allow
-`;
+    const text = seedWebserverPolicy();
     assert.deepEqual(parse(text), [{
       kind: "policy",
       metadata: { name: "webserver" },
