@@ -52,7 +52,7 @@ async function waitHealthy(
   let exited = false;
   child.status.then(() => exited = true);
   while (Date.now() < deadline) {
-    if (exited) throw new Error(`etcd exited during start-up (${endpoint})`);
+    if (exited) throw new EtcdStartError(`etcd exited during start-up (${endpoint})`);
     const args = [
       "--endpoints",
       endpoint,
@@ -85,8 +85,25 @@ async function waitHealthy(
   throw new Error(`etcd at ${endpoint} did not become healthy within 15 s`);
 }
 
-/** Starts etcd and waits until it answers. */
+/**
+ * Starts etcd and waits until it answers. With ports picked here, a start that fails (another
+ * process took a "free" port between the pick and etcd's bind) is retried on new ports.
+ */
 export async function startEtcd(opts: EtcdOptions = {}): Promise<EtcdServer> {
+  const tries = opts.port === undefined && !opts.netns ? 3 : 1;
+  for (let i = 1;; i++) {
+    try {
+      return await _startEtcdOnce(opts);
+    } catch (err) {
+      if (i >= tries || !(err instanceof EtcdStartError)) throw err;
+    }
+  }
+}
+
+/** etcd exited before it became healthy. */
+class EtcdStartError extends Error {}
+
+async function _startEtcdOnce(opts: EtcdOptions): Promise<EtcdServer> {
   const host = opts.host ?? "127.0.0.1";
   const port = opts.port ?? (opts.netns ? 2379 : freePort());
   const peerPort = opts.netns ? 2380 : freePort();
@@ -150,7 +167,13 @@ export async function startEtcd(opts: EtcdOptions = {}): Promise<EtcdServer> {
     clearTimeout(timer);
   };
   spawn();
-  await waitHealthy(endpoint, opts.netns, child!, opts.tls);
+  try {
+    await waitHealthy(endpoint, opts.netns, child!, opts.tls);
+  } catch (err) {
+    await stop();
+    await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+    throw err;
+  }
   let stopped = false;
   return {
     endpoint,
