@@ -232,52 +232,65 @@ export function buildNftState(host: HostState): NftState {
       hostEndpoint: i.hostEndpoint,
     });
     const opts = { A, P, ndp, cfg };
-    if (i.untracked.ingress.length > 0) {
-      const name = chainNames.rawFromHost(i.iface);
+    /** Adds one endpoint chain and its dispatch-map entry. */
+    const endpoint = (
+      name: string,
+      what: string,
+      stage: "raw" | "mangle" | "filter",
+      direction: "ingress" | "egress",
+      rules: string[],
+      dispatch: Map<string, string>,
+    ) => {
       add(
         name,
-        `untracked ingress of ${i.iface} (host endpoint ${i.hostEndpoint})`,
-        ep("raw", "ingress"),
-        rawChain(i.untracked.ingress.map(chainNames.policyIn), FAILSAFE_CHAINS.rawIn, opts),
+        `${what} of ${i.iface} (host endpoint ${i.hostEndpoint})`,
+        ep(stage, direction),
+        rules,
       );
-      rawFrom.set(i.iface, name);
+      dispatch.set(i.iface, name);
+    };
+    // Raw and mangle chains exist only for endpoints with policy of that class (spec 5.8, 5.9).
+    if (i.untracked.ingress.length > 0) {
+      endpoint(
+        chainNames.rawFromHost(i.iface),
+        "untracked ingress",
+        "raw",
+        "ingress",
+        rawChain(i.untracked.ingress.map(chainNames.policyIn), FAILSAFE_CHAINS.rawIn, opts),
+        rawFrom,
+      );
     }
     if (i.untracked.egress.length > 0) {
-      const name = chainNames.rawToHost(i.iface);
-      add(
-        name,
-        `untracked egress of ${i.iface} (host endpoint ${i.hostEndpoint})`,
-        ep("raw", "egress"),
+      endpoint(
+        chainNames.rawToHost(i.iface),
+        "untracked egress",
+        "raw",
+        "egress",
         rawChain(i.untracked.egress.map(chainNames.policyOut), FAILSAFE_CHAINS.rawOut, opts),
+        rawTo,
       );
-      rawTo.set(i.iface, name);
     }
     if (i.preDnat.ingress.length > 0) {
-      const name = chainNames.mangleFromHost(i.iface);
-      add(
-        name,
-        `pre-DNAT ingress of ${i.iface} (host endpoint ${i.hostEndpoint})`,
-        ep("mangle", "ingress"),
+      endpoint(
+        chainNames.mangleFromHost(i.iface),
+        "pre-DNAT ingress",
+        "mangle",
+        "ingress",
         mangleChain(i.preDnat.ingress.map(chainNames.policyIn), opts),
+        mangleFrom,
       );
-      mangleFrom.set(i.iface, name);
     }
-    const fh = chainNames.fromHost(i.iface);
-    add(
-      fh,
-      `ingress of ${i.iface} (host endpoint ${i.hostEndpoint})`,
-      ep("filter", "ingress"),
-      filterChain(i, "ingress", opts),
+    const ingressRules = filterChain(i, "ingress", opts);
+    endpoint(
+      chainNames.fromHost(i.iface),
+      "ingress",
+      "filter",
+      "ingress",
+      ingressRules,
+      filterFrom,
     );
-    filterFrom.set(i.iface, fh);
-    const th = chainNames.toHost(i.iface);
-    add(
-      th,
-      `egress of ${i.iface} (host endpoint ${i.hostEndpoint})`,
-      ep("filter", "egress"),
-      filterChain(i, "egress", opts),
-    );
-    filterTo.set(i.iface, th);
+    const egressRules = filterChain(i, "egress", opts);
+    endpoint(chainNames.toHost(i.iface), "egress", "filter", "egress", egressRules, filterTo);
   }
 
   const maps = new Map<string, NftMap>();
