@@ -38,7 +38,7 @@ interface MutableSink {
   write(line: string): void;
 }
 
-/** Screen and file sinks built from the config; the file sink is reopened when the path changes. */
+/** Screen and file sinks; `configure` opens the log file, and reopens it when the path changes. */
 class LogSinks {
   readonly screen: MutableSink;
   readonly file: MutableSink;
@@ -54,7 +54,6 @@ class LogSinks {
       severity: null,
       write: (line) => this.#fileWrite?.(line),
     };
-    this.configure(cfg);
   }
 
   /** Applies the LogSeverity* and LogFilePath parameters; returns a warning on failure. */
@@ -122,11 +121,9 @@ export async function runAgent(args: string[]): Promise<number> {
   let config = first.config;
 
   const sinks = new LogSinks(config);
+  const fileWarning = sinks.configure(config);
   const root = createLogger([sinks.screen, sinks.file], "hostfence");
   const log = root.child("agent");
-  const fileWarning = sinks.file.severity === null && config.logFilePath !== ""
-    ? `Log file ${config.logFilePath} could not be opened`
-    : undefined;
   if (fileWarning) log.warning(fileWarning);
   for (const w of [...local.warnings, ...first.warnings]) log.warning(w);
   for (const n of first.notes) {
