@@ -10,6 +10,7 @@ import type { DataplaneConfig } from "../src/calc/host_state.ts";
 import type { ModelUpdate } from "../src/datastore/updates.ts";
 import { silentLogger } from "../src/log/logger.ts";
 import type { Labels } from "../src/model/resources.ts";
+import { median, time } from "./_bench.ts";
 
 const HOSTS = 100;
 const HEPS_PER_HOST = 10;
@@ -124,17 +125,6 @@ function build(updates: ModelUpdate[]): CalculationGraph {
   g.applyUpdates(updates);
   g.hostState();
   return g;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
-function time(fn: () => void): number {
-  const t0 = performance.now();
-  fn();
-  return performance.now() - t0;
 }
 
 const updates = snapshot();

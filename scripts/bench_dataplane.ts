@@ -21,6 +21,7 @@ import {
   TABLE_REF,
 } from "../src/dataplane/mod.ts";
 import { hostState, iface, ruleSet } from "../tests/fixtures/dataplane_scenarios.ts";
+import { median, time, timeAsync } from "./_bench.ts";
 
 const IFACES = 50;
 const POLICIES = 500;
@@ -157,23 +158,6 @@ function changes(base: HostState): { name: string; state: HostState; note: strin
 
 // ---------------------------------------------------------------------------------------------
 // Measuring and printing.
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
-function time(fn: () => void): number {
-  const t0 = performance.now();
-  fn();
-  return performance.now() - t0;
-}
-
-async function timeAsync(fn: () => Promise<unknown>): Promise<number> {
-  const t0 = performance.now();
-  await fn();
-  return performance.now() - t0;
-}
 
 function samples(n: number, fn: () => void): number[] {
   return Array.from({ length: n }, () => time(fn));

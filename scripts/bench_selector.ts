@@ -5,6 +5,7 @@
  */
 import { parseSelector } from "../src/selector/mod.ts";
 import { labelLookup } from "../src/selector/labels.ts";
+import { median, time } from "./_bench.ts";
 
 const runs = Number(Deno.args[Deno.args.indexOf("--runs") + 1]) || 7;
 const keys = ["role", "env", "tier", "zone", "app"];
@@ -33,16 +34,6 @@ const labelSets = Array.from({ length: 1000 }, () => {
   for (const k of keys) if (rnd(2)) l[k] = pick(values);
   return l;
 });
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-function time(fn: () => void): number {
-  const t = performance.now();
-  fn();
-  return performance.now() - t;
-}
 
 const parsed = texts.map(parseSelector);
 const lookups = labelSets.map(labelLookup);
