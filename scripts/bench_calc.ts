@@ -6,11 +6,11 @@
  *   deno run -A scripts/bench_calc.ts [--runs N]
  */
 import { CalculationGraph, type InterfaceInfo } from "../src/calc/graph.ts";
-import type { DataplaneConfig } from "../src/calc/host_state.ts";
 import type { ModelUpdate } from "../src/datastore/updates.ts";
 import { silentLogger } from "../src/log/logger.ts";
 import type { Labels } from "../src/model/resources.ts";
 import { median, time } from "./_bench.ts";
+import { DEFAULT_CONFIG as CONFIG } from "../tests/fixtures/dataplane_scenarios.ts";
 
 const HOSTS = 100;
 const HEPS_PER_HOST = 10;
@@ -20,18 +20,6 @@ const LOCAL = "host0";
 
 const runsArg = Deno.args.indexOf("--runs");
 const RUNS = runsArg >= 0 ? Number(Deno.args[runsArg + 1]) : 7;
-
-const CONFIG: DataplaneConfig = {
-  interfacePrefixes: ["cali"],
-  failsafeInbound: [{ protocol: "tcp", port: 22 }],
-  failsafeOutbound: [],
-  defaultEndpointToHostAction: "DROP",
-  logPrefix: "calico-packet",
-  disableConntrackInvalidCheck: false,
-  ipv6Support: true,
-  hostEndpointAllowNDP: true,
-  markMask: 0xff000000,
-};
 
 const INTERFACES: InterfaceInfo[] = Array.from({ length: HEPS_PER_HOST }, (_, i) => ({
   name: `eth${i}`,

@@ -6,25 +6,14 @@
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { CalculationGraph, type InterfaceInfo } from "../../src/calc/graph.ts";
-import type { DataplaneConfig, HostState, PolicedInterface } from "../../src/calc/host_state.ts";
+import type { HostState, PolicedInterface } from "../../src/calc/host_state.ts";
 import { DENY_ALL } from "../../src/calc/rules.ts";
 import type { ModelUpdate } from "../../src/datastore/updates.ts";
 import { createLogger, memorySink } from "../../src/log/logger.ts";
 import type { Labels, PolicyResource, Rule } from "../../src/model/resources.ts";
 import { parseSelector } from "../../src/selector/mod.ts";
 import { tagSelector } from "../../src/selector/labels.ts";
-
-const CONFIG: DataplaneConfig = {
-  interfacePrefixes: ["cali"],
-  failsafeInbound: [{ protocol: "tcp", port: 22 }],
-  failsafeOutbound: [{ protocol: "udp", port: 53 }],
-  defaultEndpointToHostAction: "DROP",
-  logPrefix: "calico-packet",
-  disableConntrackInvalidCheck: false,
-  ipv6Support: true,
-  hostEndpointAllowNDP: true,
-  markMask: 0xff000000,
-};
+import { DEFAULT_CONFIG as CONFIG } from "../fixtures/dataplane_scenarios.ts";
 
 const S0_IFACES: InterfaceInfo[] = [
   { name: "lo", up: true, addrs: ["127.0.0.1", "::1"] },
