@@ -18,3 +18,16 @@ export function assertEquals<T>(actual: T, expected: T, what: string): void {
     );
   }
 }
+
+/** Throws unless `text` contains `part`; the message shows the whole text. */
+export function assertIncludes(text: string, part: string, what: string): void {
+  assert(
+    text.includes(part),
+    `${what}: expected to contain ${JSON.stringify(part)}, got:\n${text}`,
+  );
+}
+
+/** Throws unless `text` matches `re`; the message shows the whole text. */
+export function assertMatch(text: string, re: RegExp, what: string): void {
+  assert(re.test(text), `${what}: expected to match ${re}, got:\n${text}`);
+}

@@ -9,7 +9,7 @@
  * The build happens once per test run: `build.sh --if-stale` reuses dist/ when its inputs are
  * unchanged (package_test.ts relies on the same).
  */
-import { assert, assertEquals } from "../harness/assert.ts";
+import { assert, assertEquals, assertIncludes, assertMatch } from "../harness/assert.ts";
 import { startAgent } from "../harness/agent.ts";
 import { haveEtcd, startEtcd } from "../harness/etcd.ts";
 import { canUseNetns, NetNs, run } from "../harness/netns.ts";
@@ -36,17 +36,6 @@ async function buildOnce(): Promise<{ kind: "binary" | "bundle"; output: string 
   return { kind, output: r.stdout + r.stderr };
 }
 
-function includes(text: string, part: string, what: string): void {
-  assert(
-    text.includes(part),
-    `${what}: expected to contain ${JSON.stringify(part)}, got:\n${text}`,
-  );
-}
-
-function matches(text: string, re: RegExp, what: string): void {
-  assert(re.test(text), `${what}: expected to match ${re}, got:\n${text}`);
-}
-
 /** argv that runs `exe args` in a bare environment (everything else is wiped by env -i). */
 function bare(home: string, exe: string, args: readonly string[], extra: string[] = []): string[] {
   return ["env", "-i", `PATH=${BARE_PATH}`, `HOME=${home}`, ...extra, exe, ...args];
@@ -61,13 +50,13 @@ Deno.test({
     try {
       await t.step("build.sh says which form it built and why", () => {
         // Fresh builds print a "built the ..." line; an up-to-date dist/ says so instead.
-        matches(
+        assertMatch(
           built.output,
           /built the (single binary|fallback bundle)|is up to date/,
           "build.sh output",
         );
         if (/built the fallback bundle/.test(built.output)) {
-          matches(built.output, /no denort runtime for Deno .*DENORT_BIN=/, "build.sh output");
+          assertMatch(built.output, /no denort runtime for Deno .*DENORT_BIN=/, "build.sh output");
         }
       });
 
@@ -87,7 +76,7 @@ Deno.test({
             await Deno.stat(`${scratch}/bundle/${f}`);
           }
           const launcher = await Deno.readTextFile(exe);
-          includes(launcher, "--cached-only", "the launcher");
+          assertIncludes(launcher, "--cached-only", "the launcher");
           assert(
             !launcher.includes("--allow-all") && !/(^|\s)-A(\s|$)/.test(launcher),
             "the launcher must list permissions, not allow all",
@@ -115,7 +104,7 @@ Deno.test({
         const r = await ns.exec(bare(home, exe, ["--help"]), { allowFail: true });
         assertEquals(r.code, 0, `exit code (stderr: ${r.stderr})`);
         for (const word of ["hostfence", "apply", "get", "agent", "version"]) {
-          includes(r.stdout, word, "--help output");
+          assertIncludes(r.stdout, word, "--help output");
         }
       });
 
@@ -146,12 +135,12 @@ Deno.test({
           allowFail: true,
         });
         assertEquals(w.code, 0, `apply exit code (stderr: ${w.stderr})`);
-        includes(w.stdout, "Successfully applied 1 'policy' resource(s)", "apply output");
+        assertIncludes(w.stdout, "Successfully applied 1 'policy' resource(s)", "apply output");
         const g = await ns.exec(bare(home, exe, ["get", "policy", "-o", "yaml"], etcdEnv), {
           allowFail: true,
         });
         assertEquals(g.code, 0, `get exit code (stderr: ${g.stderr})`);
-        includes(g.stdout, "name: build-test", "get output");
+        assertIncludes(g.stdout, "name: build-test", "get output");
       });
 
       await t.step("the agent programs nftables and logs under /var/log/calico", async () => {
@@ -187,9 +176,9 @@ Deno.test({
         });
         await agent.waitForRevision(1, 30_000);
         const tables = (await ns.exec(["nft", "list", "tables"])).stdout;
-        includes(tables, `table ${TABLE_REF}`, "nft tables in the namespace");
+        assertIncludes(tables, `table ${TABLE_REF}`, "nft tables in the namespace");
         const logText = await Deno.readTextFile(`${varLog}/calico/felix.log`);
-        matches(logText, /Dataplane in sync at revision/, "the log file");
+        assertMatch(logText, /Dataplane in sync at revision/, "the log file");
         assert(
           !agent.hasLogged(/Requires .* access|PermissionDenied|NotCapable/),
           `the agent hit a permission it lacks:\n${agent.tail()}`,

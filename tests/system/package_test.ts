@@ -9,7 +9,7 @@
  * package.sh builds dist/ only when it is missing or stale, so a test run that also runs
  * build_test.ts builds once.
  */
-import { assert, assertEquals } from "../harness/assert.ts";
+import { assert, assertEquals, assertIncludes, assertMatch } from "../harness/assert.ts";
 import { canUseNetns, haveCommand, NetNs, run } from "../harness/netns.ts";
 import { resolveConfig } from "../../src/config/mod.ts";
 
@@ -24,17 +24,6 @@ const DEB = `${REPO}/dist/hostfence_${PKG_VERSION}_${ARCH.deb}.deb`;
 const RPM = `${REPO}/dist/hostfence-${PKG_VERSION}-1.${ARCH.rpm}.rpm`;
 const UNIT_DEB = "/lib/systemd/system/hostfence.service";
 const UNIT_RPM = "/usr/lib/systemd/system/hostfence.service";
-
-function includes(text: string, part: string, what: string): void {
-  assert(
-    text.includes(part),
-    `${what}: expected to contain ${JSON.stringify(part)}, got:\n${text}`,
-  );
-}
-
-function matches(text: string, re: RegExp, what: string): void {
-  assert(re.test(text), `${what}: expected to match ${re}, got:\n${text}`);
-}
 
 async function out(argv: string[]): Promise<string> {
   return (await run(argv)).stdout;
@@ -77,25 +66,27 @@ Deno.test({
         assertEquals(f.get("Package"), "hostfence", "Package");
         assertEquals(f.get("Version"), PKG_VERSION, "Version");
         assertEquals(f.get("Architecture"), ARCH.deb, "Architecture");
-        matches(f.get("Description") ?? "", /Calico/, "Description");
+        assertMatch(f.get("Description") ?? "", /Calico/, "Description");
         const depends = (f.get("Depends") ?? "").split(",").map((d) => d.trim());
         for (const d of ["nftables", "iproute2"]) {
           assert(depends.includes(d), `Depends ${JSON.stringify(depends)} lacks ${d}`);
         }
         const info = await out(["dpkg-deb", "-I", DEB]);
-        for (const s of ["conffiles", "postinst", "prerm", "postrm"]) includes(info, s, "dpkg -I");
+        for (const s of ["conffiles", "postinst", "prerm", "postrm"]) {
+          assertIncludes(info, s, "dpkg -I");
+        }
       });
 
       await t.step("deb files and conffiles", async () => {
         const list = (await out(["dpkg-deb", "-c", DEB])).split("\n");
         const paths = list.map((l) => l.split(/\s+/).slice(5).join(" ")).join("\n");
         for (const p of ["./usr/bin/hostfence", `.${UNIT_DEB}`, "./etc/calico/felix.cfg"]) {
-          includes(paths, p, "dpkg-deb -c");
+          assertIncludes(paths, p, "dpkg-deb -c");
         }
-        includes(paths, "./etc/logrotate.d/hostfence", "dpkg-deb -c");
+        assertIncludes(paths, "./etc/logrotate.d/hostfence", "dpkg-deb -c");
         if (kind === "bundle") {
-          includes(paths, "./usr/bin/hostfence -> ../lib/hostfence/hostfence", "dpkg-deb -c");
-          includes(paths, "./usr/lib/hostfence/deno_dir/npm/", "dpkg-deb -c");
+          assertIncludes(paths, "./usr/bin/hostfence -> ../lib/hostfence/hostfence", "dpkg-deb -c");
+          assertIncludes(paths, "./usr/lib/hostfence/deno_dir/npm/", "dpkg-deb -c");
         }
         assert(list.every((l) => l === "" || l.includes(" root/root ")), "files owned by root");
         const conffiles = (await out(["dpkg-deb", "-I", DEB, "conffiles"])).trim().split("\n");
@@ -111,7 +102,7 @@ Deno.test({
           await run(["sh", "-n", `${REPO}/packaging/deb/${s}`]);
         }
         const scripts = await out(["rpm", "-qp", "--scripts", RPM]);
-        includes(scripts, "agent --cleanup", "rpm scriptlets");
+        assertIncludes(scripts, "agent --cleanup", "rpm scriptlets");
       });
 
       await t.step("rpm metadata: name, version, architecture, summary, requires", async () => {
@@ -119,7 +110,7 @@ Deno.test({
         assertEquals(f.get("Name"), "hostfence", "Name");
         assertEquals(f.get("Version"), PKG_VERSION, "Version");
         assertEquals(f.get("Architecture"), ARCH.rpm, "Architecture");
-        matches(f.get("Summary") ?? "", /Calico/, "Summary");
+        assertMatch(f.get("Summary") ?? "", /Calico/, "Summary");
         const requires = (await out(["rpm", "-qpR", RPM])).split("\n").map((l) => l.trim());
         assert(requires.includes("nftables"), `Requires lacks nftables: ${requires}`);
         assert(requires.includes("(iproute or iproute2)"), `Requires lacks iproute: ${requires}`);
@@ -145,7 +136,11 @@ Deno.test({
           "[%{FILENAMES} %{FILEFLAGS:fflags}\n]",
           RPM,
         ]);
-        matches(flags, /^\/etc\/calico\/felix\.cfg cn$/m, "felix.cfg flags (config, noreplace)");
+        assertMatch(
+          flags,
+          /^\/etc\/calico\/felix\.cfg cn$/m,
+          "felix.cfg flags (config, noreplace)",
+        );
       });
 
       await t.step(
@@ -195,7 +190,7 @@ Deno.test({
         assertEquals(v.stderr, "", "standard error");
         const h = await runIn(["--help"]);
         assertEquals(h.code, 0, `--help exit code (stderr: ${h.stderr})`);
-        includes(h.stdout, "agent", "--help output");
+        assertIncludes(h.stdout, "agent", "--help output");
       });
 
       await t.step("the systemd unit: directives, and systemd-analyze verify", async () => {
@@ -219,7 +214,7 @@ Deno.test({
         ) {
           assert(unit.split("\n").includes(line), `the unit lacks the line ${line}`);
         }
-        matches(unit, /^RestartSec=\d+$/m, "the unit");
+        assertMatch(unit, /^RestartSec=\d+$/m, "the unit");
         assert(!/^MemoryDenyWriteExecute=yes/m.test(unit), "the JIT needs W+X memory");
         if (!haveCommand("systemd-analyze")) {
           console.log("note: systemd-analyze is not installed; skipped `systemd-analyze verify`");
@@ -244,9 +239,9 @@ Deno.test({
 
       await t.step("logrotate entry rotates felix.log with copytruncate", async () => {
         const text = await Deno.readTextFile(`${scratch}/root/etc/logrotate.d/hostfence`);
-        matches(text, /^\/var\/log\/calico\/felix\.log \{$/m, "logrotate entry");
+        assertMatch(text, /^\/var\/log\/calico\/felix\.log \{$/m, "logrotate entry");
         for (const d of ["copytruncate", "missingok", "compress", "rotate 7"]) {
-          matches(text, new RegExp(`^\\s+${d}$`, "m"), "logrotate entry");
+          assertMatch(text, new RegExp(`^\\s+${d}$`, "m"), "logrotate entry");
         }
         if (haveCommand("logrotate")) {
           const state = `${scratch}/logrotate.state`;
