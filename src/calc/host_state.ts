@@ -24,6 +24,12 @@ export interface DataplaneConfig {
   readonly hostEndpointAllowNDP: boolean;
   /** Packet-mark bit pool (IptablesMarkMask); the lowest bits become accept, pass, scratch. */
   readonly markMask: number;
+  /**
+   * NftablesCompileMinRun: a run of at least this many adjacent policies whose rules are all
+   * plain allows (or all plain denies) of protocols, ports and CIDRs is compiled into set
+   * lookups, so a packet's cost does not grow with the run. 0 turns it off; default 4.
+   */
+  readonly compileMinRun?: number;
 }
 
 /** One side of a rule with selectors and tags replaced by IP-set ids. */
@@ -89,4 +95,46 @@ export interface HostState {
   readonly profiles: ReadonlyMap<string, RuleSet>;
   /** Members of every IP set referenced by the rules above, by set id (selector unique id). */
   readonly ipSets: ReadonlyMap<string, IpSetMembers>;
+}
+
+/** Read access to the current desired state by key: the calculation's live view. */
+export interface HostView {
+  readonly config: DataplaneConfig;
+  /** The policed interface named `iface`, if it is policed. */
+  interface(iface: string): PolicedInterface | undefined;
+  /** Rules of an active policy / profile (a profile without rules reads as deny-all). */
+  policy(name: string): RuleSet | undefined;
+  profile(name: string): RuleSet | undefined;
+  /** Members of an IP set in use. */
+  ipSet(id: string): IpSetMembers | undefined;
+}
+
+/**
+ * What changed since the dataplane last took changes, by key, so it can rebuild only those
+ * objects. Keys name what changed, not how: the dataplane reads the new value from the view.
+ */
+export interface HostChanges {
+  /** The config changed (or nothing was taken yet): everything must be rebuilt. */
+  readonly full: boolean;
+  /** Interfaces that became policed, stopped being policed, or whose lists changed. */
+  readonly interfaces: ReadonlySet<string>;
+  /** Policies and profiles whose rules changed, or that became active or inactive. */
+  readonly policies: ReadonlySet<string>;
+  readonly profiles: ReadonlySet<string>;
+  /** IP sets that appeared or went away. */
+  readonly ipSets: ReadonlySet<string>;
+  /**
+   * Member changes of IP sets that stayed: set id -> address -> whether it is now a member.
+   * An address that came and went within one batch may appear with its final state.
+   */
+  readonly members: ReadonlyMap<string, ReadonlyMap<string, boolean>>;
+}
+
+/** The calculation's output as the dataplane reads it. */
+export interface HostStateSource {
+  /** The whole desired state (start-up, resync, repair, config change). */
+  hostState(): HostState;
+  view(): HostView;
+  /** Changes since the last call, which resets them. */
+  takeChanges(): HostChanges;
 }

@@ -1,5 +1,5 @@
 /**
- * The nftables dataplane: HostState -> NftState (build) -> nft text (render / planUpdate) ->
+ * The nftables dataplane: HostState -> NftState (build, desired) -> nft text (render, plan) ->
  * one atomic `nft -f -` transaction per change (NftDataplane), plus counters for metrics.
  */
 export type {
@@ -8,12 +8,16 @@ export type {
   NftDirection,
   NftHook,
   NftMap,
+  NftRule,
   NftSet,
   NftStage,
   NftState,
+  RuleOwner,
 } from "./state.ts";
 export { BASE_CHAINS, buildNftState, chainNames, DISPATCH_MAPS, FAILSAFE_CHAINS } from "./build.ts";
-export { planUpdate, render } from "./render.ts";
+export { DesiredTable, type TableChanges } from "./desired.ts";
+export { diffStates, planChanges, planUpdate, render } from "./render.ts";
+export { ruleText } from "./rule_text.ts";
 export { objectName, TABLE_FAMILY, TABLE_NAME, TABLE_REF } from "./names.ts";
 export { type ChainCounter, chainCounters, parseCounters, type RuleCounter } from "./counters.ts";
 export {

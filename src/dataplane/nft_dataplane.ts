@@ -4,11 +4,11 @@
  * drift, and removes our table on shutdown. nft itself sits behind `NftRunner` so unit tests
  * run without root and system tests can aim the real binary at a network namespace.
  */
-import type { HostState } from "../calc/host_state.ts";
-import { buildNftState } from "./build.ts";
+import type { HostState, HostStateSource } from "../calc/host_state.ts";
 import { type ChainCounter, chainCounters, parseCounters } from "./counters.ts";
+import { DesiredTable } from "./desired.ts";
 import { TABLE_REF } from "./names.ts";
-import { planUpdate, render } from "./render.ts";
+import { planChanges, planUpdate, render } from "./render.ts";
 import type { NftState } from "./state.ts";
 
 /** Runs nft. `run` feeds a script to `nft -f -`; `listTable` is `nft -j list table` or null. */
@@ -107,6 +107,8 @@ export interface ApplyResult {
   readonly changed: boolean;
   /** The transaction sent (empty when unchanged). */
   readonly script: string;
+  /** Set when an incremental transaction was refused and the full program went in instead. */
+  readonly recovered?: string;
 }
 
 /** What a drift check found. */
@@ -118,11 +120,21 @@ export interface RefreshResult {
 }
 
 /**
- * The nftables dataplane driver: keeps the last state nft accepted and applies changes
- * incrementally against it. Calls must not overlap (the agent's loop serialises them).
+ * The nftables dataplane driver: keeps the desired table object by object and applies each
+ * change as one transaction. Calls must not overlap (the agent's loop serialises them).
+ *
+ * Two ways in: `applyChanges(source)` (the agent's path) turns the calculation's change
+ * report into a transaction over just the touched objects; `apply(host)` / `applyState(state)`
+ * diff whole states (tests, config changes). Whenever nft refuses an incremental transaction
+ * the driver at once tries the full program of the desired state, so a table someone deleted
+ * or damaged is rebuilt by the next change rather than the next refresh.
  */
 export class NftDataplane {
   #programmed: NftState | undefined;
+  #table: DesiredTable | undefined;
+  /** The kernel may not hold `#table`: the next apply programs it whole. */
+  #stale = false;
+  #transactions = 0;
   constructor(private readonly runner: NftRunner = commandRunner()) {}
 
   /** The state nft last accepted; undefined before the first success and after cleanup. */
@@ -130,9 +142,17 @@ export class NftDataplane {
     return this.#programmed;
   }
 
+  /** How many nft transactions have been run (for the benchmark and metrics). */
+  get transactions(): number {
+    return this.#transactions;
+  }
+
   /** Builds the table for `host` and applies it (see applyState). */
-  apply(host: HostState): Promise<ApplyResult> {
-    return this.applyState(buildNftState(host));
+  async apply(host: HostState): Promise<ApplyResult> {
+    const table = DesiredTable.build(host);
+    const r = await this.applyState(table.state);
+    this.#table = table;
+    return r;
   }
 
   /**
@@ -142,14 +162,54 @@ export class NftDataplane {
    * nothing) and the caller retries later.
    */
   async applyState(next: NftState): Promise<ApplyResult> {
-    const script = planUpdate(this.#programmed, next);
-    if (script === "") {
-      this.#programmed = next;
-      return { changed: false, script };
-    }
-    await this.#run(script);
+    const previous = this.#stale ? undefined : this.#programmed;
+    const script = planUpdate(previous, next);
+    this.#table = undefined;
+    if (script !== "") await this.#run(script);
     this.#programmed = next;
-    return { changed: true, script };
+    this.#stale = false;
+    return { changed: script !== "", script };
+  }
+
+  /**
+   * Applies what changed in `source` since the last call. The first call, a config change
+   * and any call after a failure program the whole table; otherwise only the objects the
+   * changes touched go into the transaction. Throws NftApplyError when nft refuses even the
+   * full program (nothing applied; the next call programs the whole table again).
+   */
+  async applyChanges(source: HostStateSource): Promise<ApplyResult> {
+    const changes = source.takeChanges();
+    const table = this.#table;
+    if (table === undefined || this.#stale || changes.full) {
+      return await this.apply(source.hostState());
+    }
+    let script: string;
+    try {
+      script = planChanges(table.update(source.view(), changes), table.state);
+    } catch (err) {
+      this.#stale = true; // the table is half-updated: rebuild it from the source next time
+      this.#table = undefined;
+      throw err;
+    }
+    if (script === "") return { changed: false, script };
+    try {
+      await this.#run(script);
+      this.#programmed = table.state;
+      return { changed: true, script };
+    } catch (err) {
+      // The kernel's table is not what we think (deleted, edited, or nft refused): program it
+      // whole now; if that fails too, the caller retries and we try the whole table again.
+      this.#stale = true;
+      const full = render(table.state);
+      await this.#run(full);
+      this.#stale = false;
+      this.#programmed = table.state;
+      return {
+        changed: true,
+        script: full,
+        recovered: err instanceof Error ? err.message : String(err),
+      };
+    }
   }
 
   /**
@@ -167,6 +227,7 @@ export class NftDataplane {
     else if (fingerprintListing(listing) !== fingerprintState(want)) reason = "differs";
     if (reason === undefined) return { repaired: false };
     await this.#run(render(want));
+    this.#stale = false;
     return { repaired: true, reason };
   }
 
@@ -178,6 +239,7 @@ export class NftDataplane {
     // add+delete in one transaction: succeeds whether or not the table exists.
     await this.#run(`add table ${TABLE_REF}\ndelete table ${TABLE_REF}\n`);
     this.#programmed = undefined;
+    this.#table = undefined;
   }
 
   /** Per-chain counters of the programmed table (empty before the first apply or if missing). */
@@ -189,6 +251,7 @@ export class NftDataplane {
   }
 
   async #run(script: string): Promise<void> {
+    this.#transactions++;
     const r = await this.runner.run(script);
     if (!r.ok) throw applyError(r.stderr, script);
   }
@@ -204,7 +267,7 @@ export function fingerprintState(state: NftState): string {
   for (const c of state.chains.values()) {
     lines.push(`chain ${c.name} ${c.hook ? c.hook.hook : "-"} ${c.rules.length}`);
   }
-  for (const s of state.sets.values()) lines.push(`set ${s.name} ${s.type} ${s.elements.length}`);
+  for (const s of state.sets.values()) lines.push(`set ${s.name} ${s.type} ${s.elements.size}`);
   for (const m of state.maps.values()) {
     lines.push(`map ${m.name}`);
     for (const [k, v] of m.elements) lines.push(`elem ${m.name} ${k} ${v}`);
@@ -227,7 +290,8 @@ export function fingerprintListing(json: string): string {
       rules.set(c, (rules.get(c) ?? 0) + 1);
     } else if (item.set) {
       const elem = Array.isArray(item.set.elem) ? item.set.elem : [];
-      lines.push(`set ${item.set.name} ${item.set.type} ${elem.length}`);
+      const type = Array.isArray(item.set.type) ? item.set.type.join(" . ") : item.set.type;
+      lines.push(`set ${item.set.name} ${type} ${elem.length}`);
     } else if (item.map) {
       const name = String(item.map.name);
       lines.push(`map ${name}`);

@@ -1,11 +1,70 @@
 /**
  * NftState -> nft script text. `render` prints a whole program (the first programming, a
- * repair, and `hostfence render`); `planUpdate` prints the smallest single transaction that
- * turns a programmed state into the next one. Both are pure, so the text the agent applies is
- * exactly what tests and the dry run see.
+ * repair, and `hostfence render`); `planChanges` prints one transaction for the objects an
+ * update touched; `planUpdate` diffs two whole states (config changes, tests). All pure, so
+ * the text the agent applies is exactly what tests and the dry run see.
  */
+import { addressesOfFamily } from "./_cidr.ts";
+import type { TableChanges } from "./desired.ts";
+import { noTableChanges } from "./desired.ts";
 import { quoteComment, quoteIfname, TABLE_REF } from "./names.ts";
+import { ruleText } from "./rule_text.ts";
+import { BASE_CHAINS, DISPATCH_ORDER, FAILSAFE_CHAINS } from "./static.ts";
 import type { NftChain, NftHook, NftMap, NftSet, NftState } from "./state.ts";
+
+const BASE_ORDER: readonly string[] = Object.values(BASE_CHAINS);
+const FAILSAFE_ORDER: readonly string[] = Object.values(FAILSAFE_CHAINS);
+const STAGE_ORDER = [
+  "raw:ingress",
+  "raw:egress",
+  "mangle:ingress",
+  "filter:ingress",
+  "filter:egress",
+];
+
+/** Sort key of a chain: failsafe, policies in, policies out, profiles, endpoints, base. */
+function chainKey(c: NftChain): [number, string, number] {
+  const o = c.owner;
+  switch (o.kind) {
+    case "static":
+      return [6, "", BASE_ORDER.indexOf(c.name)];
+    case "failsafe":
+      return [0, "", FAILSAFE_ORDER.indexOf(c.name)];
+    case "policy":
+      return [o.direction === "ingress" ? 1 : 2, o.name, 0];
+    case "profile":
+      return [3, o.name, o.direction === "ingress" ? 0 : 1];
+    case "endpoint":
+      return [4, o.iface, STAGE_ORDER.indexOf(`${o.stage}:${o.direction}`)];
+  }
+}
+
+function compareKeys(a: [number, string, number], b: [number, string, number]): number {
+  return a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0) || a[2] - b[2];
+}
+
+/** Sort key of a set: IP sets by id then family, then the rest by name. */
+function setKey(s: NftSet): [number, string, number] {
+  if (s.ipSet !== undefined) return [0, s.ipSet, s.type === "ipv4_addr" ? 0 : 1];
+  return [s.owners === undefined ? 1 : 2, s.name, 0];
+}
+
+/** The chains in render order (references point backwards: leaves first, base chains last). */
+export function orderedChains(state: NftState): NftChain[] {
+  return [...state.chains.values()].sort((a, b) => compareKeys(chainKey(a), chainKey(b)));
+}
+
+/** The sets in render order. */
+export function orderedSets(state: NftState): NftSet[] {
+  return [...state.sets.values()].sort((a, b) => compareKeys(setKey(a), setKey(b)));
+}
+
+/** A set's elements as printed: addresses sorted numerically, compiled keys in run order. */
+export function setElementTexts(s: NftSet): string[] {
+  if (s.type === "ipv4_addr") return addressesOfFamily([...s.elements], 4);
+  if (s.type === "ipv6_addr") return addressesOfFamily([...s.elements], 6);
+  return [...s.elements];
+}
 
 /**
  * The whole table as one transaction: `add table` + `delete table` (so a table left by an
@@ -15,18 +74,21 @@ import type { NftChain, NftHook, NftMap, NftSet, NftState } from "./state.ts";
 export function render(state: NftState): string {
   const lines = [`add table ${TABLE_REF}`, `delete table ${TABLE_REF}`, `table ${TABLE_REF} {`];
   const blocks: string[][] = [];
-  for (const set of state.sets.values()) {
+  for (const set of orderedSets(state)) {
+    const elements = setElementTexts(set);
     blocks.push([
       `\tset ${set.name} {`,
       `\t\ttype ${set.type}`,
-      ...(set.elements.length > 0 ? [`\t\telements = { ${set.elements.join(", ")} }`] : []),
+      ...(set.owners === undefined ? [] : ["\t\tflags interval", "\t\tcounter"]),
+      ...(elements.length > 0 ? [`\t\telements = { ${elements.join(", ")} }`] : []),
       "\t}",
     ]);
   }
-  const regular = [...state.chains.values()].filter((c) => c.hook === undefined);
-  const based = [...state.chains.values()].filter((c) => c.hook !== undefined);
-  for (const c of regular) blocks.push(chainBlock(c));
-  for (const map of state.maps.values()) {
+  const chains = orderedChains(state);
+  for (const c of chains) if (c.hook === undefined) blocks.push(chainBlock(c));
+  for (const name of DISPATCH_ORDER) {
+    const map = state.maps.get(name);
+    if (map === undefined) continue;
     blocks.push([
       `\tmap ${map.name} {`,
       "\t\ttype ifname : verdict",
@@ -34,7 +96,7 @@ export function render(state: NftState): string {
       "\t}",
     ]);
   }
-  for (const c of based) blocks.push(chainBlock(c));
+  for (const c of chains) if (c.hook !== undefined) blocks.push(chainBlock(c));
   blocks.forEach((b, i) => {
     if (i > 0) lines.push("");
     lines.push(...b);
@@ -52,15 +114,14 @@ function chainBlock(c: NftChain): string[] {
     `\tchain ${c.name} {`,
     ...(c.hook ? [`\t\t${hookSpec(c.hook)}`] : []),
     `\t\tcomment ${quoteComment(c.comment)}`,
-    ...c.rules.map((r) => `\t\t${r}`),
+    ...c.rules.map((r) => `\t\t${ruleText(r)}`),
     "\t}",
   ];
 }
 
 function mapElements(map: NftMap, keys?: readonly string[]): string {
-  return (keys ?? [...map.elements.keys()]).map((k) =>
-    `${quoteIfname(k)} : jump ${map.elements.get(k)}`
-  ).join(", ");
+  const ks = keys ?? [...map.elements.keys()].sort();
+  return ks.map((k) => `${quoteIfname(k)} : jump ${map.elements.get(k)}`).join(", ");
 }
 
 function addChain(c: NftChain): string {
@@ -68,104 +129,157 @@ function addChain(c: NftChain): string {
   return `add chain ${TABLE_REF} ${c.name} { ${spec}comment ${quoteComment(c.comment)}; }`;
 }
 
-function sameRules(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((r, i) => r === b[i]);
+function addSet(s: NftSet): string {
+  const flags = s.owners === undefined ? "" : " flags interval; counter;";
+  return `add set ${TABLE_REF} ${s.name} { type ${s.type};${flags} }`;
+}
+
+function sameRules(a: NftChain, b: NftChain): boolean {
+  if (a.rules.length !== b.rules.length) return false;
+  for (let i = 0; i < a.rules.length; i++) {
+    if (ruleText(a.rules[i]!) !== ruleText(b.rules[i]!)) return false;
+  }
+  return true;
 }
 
 function sameHook(a: NftHook | undefined, b: NftHook | undefined): boolean {
   return a?.hook === b?.hook && a?.priority === b?.priority;
 }
 
+/** Every difference between two whole states, as an update would report it. */
+export function diffStates(previous: NftState, next: NftState): TableChanges {
+  const out = noTableChanges();
+  for (const c of orderedChains(next)) {
+    const before = previous.chains.get(c.name);
+    if (before !== c) out.chains.set(c.name, before);
+  }
+  for (const c of orderedChains(previous)) {
+    if (!next.chains.has(c.name)) out.chains.set(c.name, c);
+  }
+  for (const s of orderedSets(next)) {
+    if (!previous.sets.has(s.name)) out.sets.set(s.name, undefined);
+  }
+  for (const s of orderedSets(previous)) {
+    const name = s.name;
+    const n = next.sets.get(name);
+    if (n === s) continue;
+    if (n !== undefined && n.type === s.type && n.owners === undefined && s.owners === undefined) {
+      const add = new Set([...n.elements].filter((e) => !s.elements.has(e)));
+      const del = new Set([...s.elements].filter((e) => !n.elements.has(e)));
+      if (add.size + del.size > 0) out.elements.set(name, { add, del });
+    } else out.sets.set(name, s);
+  }
+  for (const [name, m] of next.maps) {
+    const old = previous.maps.get(name)?.elements;
+    const d = new Map<string, string | undefined>();
+    for (const [k, v] of m.elements) if (old?.get(k) !== v) d.set(k, old?.get(k));
+    for (const [k, v] of old ?? []) if (!m.elements.has(k)) d.set(k, v);
+    if (d.size > 0) out.dispatch.set(name, d);
+  }
+  return out;
+}
+
 /**
  * One transaction from `previous` (what is programmed) to `next`; `""` when nothing changed.
- * Without a previous state it is the full program. Otherwise, in an order the kernel accepts:
- * 1. new sets (with elements) and maps; 2. new chains, declared empty so any rule may jump
- * to them; 3. new and changed chains flushed and refilled (unchanged chains are not touched,
- * so their counters survive); 4. set and map elements removed, then added (a retargeted map
- * key is removed and re-added); 5. removed chains flushed first (dropping their jumps), then
- * deleted; 6. removed sets and maps deleted, once nothing refers to them. A chain that turns
- * from regular to base (never happens with our naming) falls back to the full program.
+ * Without a previous state it is the full program.
  */
 export function planUpdate(previous: NftState | undefined, next: NftState): string {
   if (previous === undefined) return render(next);
-  for (const [name, c] of next.chains) {
-    const old = previous.chains.get(name);
-    if (old !== undefined && !sameHook(old.hook, c.hook)) return render(next);
+  return planChanges(diffStates(previous, next), next);
+}
+
+/**
+ * The transaction that takes the kernel from each touched object's previous version to its
+ * version in `state`; `""` when nothing really changed. In an order the kernel accepts:
+ * 1. new sets (with elements); 2. new chains, declared empty so any rule may jump to them;
+ * 3. new and changed chains flushed and refilled (unchanged chains are not touched, so their
+ * counters survive); 4. set and dispatch elements removed, then added (a retargeted key is
+ * removed and re-added), a replaced compiled set by its element differences; 5. removed chains
+ * flushed first (dropping their jumps), then deleted; 6. removed sets deleted, once nothing
+ * refers to them. A base chain whose hook changes, or a set whose type changes, falls back to
+ * the full program.
+ */
+export function planChanges(changes: TableChanges, state: NftState): string {
+  for (const [name, before] of changes.chains) {
+    const now = state.chains.get(name);
+    if (before !== undefined && now !== undefined && !sameHook(before.hook, now.hook)) {
+      return render(state);
+    }
   }
-  for (const [name, s] of next.sets) {
-    const old = previous.sets.get(name);
-    if (old !== undefined && old.type !== s.type) return render(next);
+  for (const [name, before] of changes.sets) {
+    const now = state.sets.get(name);
+    if (before !== undefined && now !== undefined && before.type !== now.type) return render(state);
   }
   const out: string[] = [];
-  // 1. new sets and maps
-  for (const [name, s] of next.sets) {
-    if (previous.sets.has(name)) continue;
-    out.push(`add set ${TABLE_REF} ${name} { type ${s.type}; }`);
-    if (s.elements.length > 0) {
-      out.push(`add element ${TABLE_REF} ${name} { ${s.elements.join(", ")} }`);
-    }
-  }
-  for (const name of next.maps.keys()) {
-    if (!previous.maps.has(name)) {
-      out.push(`add map ${TABLE_REF} ${name} { type ifname : verdict; }`);
-    }
+  const gone: string[] = [];
+  // 1. new sets
+  for (const [name, before] of changes.sets) {
+    const now = state.sets.get(name);
+    if (before !== undefined || now === undefined) continue;
+    out.push(addSet(now));
+    const els = setElementTexts(now);
+    if (els.length > 0) out.push(`add element ${TABLE_REF} ${name} { ${els.join(", ")} }`);
   }
   // 2. new chains, empty
-  for (const [name, c] of next.chains) if (!previous.chains.has(name)) out.push(addChain(c));
+  for (const [name, before] of changes.chains) {
+    const now = state.chains.get(name);
+    if (before === undefined && now !== undefined) out.push(addChain(now));
+  }
   // 3. new and changed chains, refilled
-  for (const [name, c] of next.chains) {
-    const old = previous.chains.get(name);
-    if (old !== undefined && sameRules(old.rules, c.rules)) continue;
-    if (old !== undefined) out.push(`flush chain ${TABLE_REF} ${name}`);
-    for (const r of c.rules) out.push(`add rule ${TABLE_REF} ${name} ${r}`);
+  for (const [name, before] of changes.chains) {
+    const now = state.chains.get(name);
+    if (now === undefined) {
+      if (before !== undefined) gone.push(name);
+      continue;
+    }
+    if (before !== undefined && sameRules(before, now)) continue;
+    if (before !== undefined) out.push(`flush chain ${TABLE_REF} ${name}`);
+    for (const r of now.rules) out.push(`add rule ${TABLE_REF} ${name} ${ruleText(r)}`);
   }
   // 4. elements
-  for (const [name, s] of next.sets) {
-    const old = previous.sets.get(name);
-    if (old === undefined) continue;
-    out.push(...setElementChanges(old, s));
+  for (const [name, before] of changes.sets) {
+    const now = state.sets.get(name);
+    if (before === undefined || now === undefined) continue;
+    const del = [...before.elements].filter((e) => !now.elements.has(e));
+    const add = [...now.elements].filter((e) => !before.elements.has(e));
+    out.push(...elementLines(name, add, del));
   }
-  for (const [name, m] of next.maps) {
-    const old = previous.maps.get(name);
+  for (const [name, e] of changes.elements) {
+    if (state.sets.has(name)) out.push(...elementLines(name, [...e.add], [...e.del]));
+  }
+  for (const [name, d] of changes.dispatch) {
+    const map = state.maps.get(name);
+    if (map === undefined) continue;
     const removed: string[] = [];
     const added: string[] = [];
-    for (const [k, target] of m.elements) {
-      const was = old?.elements.get(k);
-      if (was === target) continue;
+    for (const [k, was] of d) {
+      const now = map.elements.get(k);
+      if (now === was) continue;
       if (was !== undefined) removed.push(k);
-      added.push(k);
+      if (now !== undefined) added.push(k);
     }
-    for (const k of old?.elements.keys() ?? []) if (!m.elements.has(k)) removed.push(k);
     if (removed.length > 0) {
       out.push(
         `delete element ${TABLE_REF} ${name} { ${removed.sort().map(quoteIfname).join(", ")} }`,
       );
     }
-    if (added.length > 0) out.push(`add element ${TABLE_REF} ${name} { ${mapElements(m, added)} }`);
+    if (added.length > 0) {
+      out.push(`add element ${TABLE_REF} ${name} { ${mapElements(map, added.sort())} }`);
+    }
   }
   // 5. removed chains: flush all, then delete
-  const gone = [...previous.chains.keys()].filter((n) => !next.chains.has(n));
   for (const name of gone) out.push(`flush chain ${TABLE_REF} ${name}`);
   for (const name of gone) out.push(`delete chain ${TABLE_REF} ${name}`);
-  // 6. removed sets and maps
-  for (const name of previous.sets.keys()) {
-    if (!next.sets.has(name)) out.push(`delete set ${TABLE_REF} ${name}`);
-  }
-  for (const name of previous.maps.keys()) {
-    if (!next.maps.has(name)) out.push(`delete map ${TABLE_REF} ${name}`);
+  // 6. removed sets
+  for (const [name, before] of changes.sets) {
+    if (before !== undefined && !state.sets.has(name)) out.push(`delete set ${TABLE_REF} ${name}`);
   }
   return out.length === 0 ? "" : out.join("\n") + "\n";
 }
 
-function setElementChanges(old: NftSet, next: NftSet): string[] {
-  const before = new Set(old.elements);
-  const after = new Set(next.elements);
-  const removed = old.elements.filter((e) => !after.has(e));
-  const added = next.elements.filter((e) => !before.has(e));
+function elementLines(name: string, add: readonly string[], del: readonly string[]): string[] {
   const out: string[] = [];
-  if (removed.length > 0) {
-    out.push(`delete element ${TABLE_REF} ${next.name} { ${removed.join(", ")} }`);
-  }
-  if (added.length > 0) out.push(`add element ${TABLE_REF} ${next.name} { ${added.join(", ")} }`);
+  if (del.length > 0) out.push(`delete element ${TABLE_REF} ${name} { ${del.join(", ")} }`);
+  if (add.length > 0) out.push(`add element ${TABLE_REF} ${name} { ${add.join(", ")} }`);
   return out;
 }

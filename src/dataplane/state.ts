@@ -1,9 +1,12 @@
 /**
- * The desired content of our nft table as plain typed data. The builder (build.ts) makes it
- * from a HostState, the renderer (render.ts) prints it, the differ compares two of them, and
- * the drift check fingerprints it. Rules are kept as rendered text: one string is exactly one
- * nft rule, which is all the differ needs (a chain whose rule list changed is rewritten).
+ * The desired content of our nft table as plain typed data. The builders make it from the
+ * calculation's host state, rule_text.ts and render.ts print it, the differ compares objects
+ * by name, and counters and the drift check read it. Rules are typed (rule.ts), so what a rule
+ * is for is data, not something recovered from its text.
  */
+import type { NftRule, RuleOwner } from "./rule.ts";
+
+export type { NftRule, RuleOwner } from "./rule.ts";
 
 /** Where a base chain hooks in; priorities mirror the iptables tables Felix used. */
 export interface NftHook {
@@ -12,11 +15,11 @@ export interface NftHook {
   readonly priority: "raw" | "mangle" | "filter";
 }
 
-/** Which stage of the decision procedure (spec 5.15) a per-endpoint chain belongs to. */
+/** Which stage of the decision procedure a per-endpoint chain belongs to. */
 export type NftStage = "raw" | "mangle" | "filter";
 export type NftDirection = "ingress" | "egress";
 
-/** What a chain is for; lets counters be attributed to policies without parsing comments. */
+/** What a chain is for (metrics label chains with it; the differ does not look at it). */
 export type ChainOwner =
   | { readonly kind: "static" }
   | { readonly kind: "failsafe"; readonly stage: NftStage; readonly direction: NftDirection }
@@ -39,30 +42,36 @@ export interface NftChain {
   readonly hook?: NftHook;
   readonly comment: string;
   readonly owner: ChainOwner;
-  /** Rule texts as they follow `add rule inet hostfence <chain> `. */
-  readonly rules: readonly string[];
+  readonly rules: readonly NftRule[];
 }
 
-/** A named set of single addresses: the members of one selector's IP set for one family. */
+/**
+ * A named set. Two kinds: the members of one selector's IP set for one family (`ipSet` set,
+ * single addresses), and a compiled set (`compiled` set): the match keys of a run of
+ * policies, one concatenated interval element per rule conjunct, each with its own counter.
+ */
 export interface NftSet {
   readonly name: string;
-  readonly type: "ipv4_addr" | "ipv6_addr";
-  /** The IP-set id (selector unique id) this set holds. */
-  readonly ipSet: string;
-  /** Canonical addresses, sorted. */
-  readonly elements: readonly string[];
+  /** nft type: `ipv4_addr`, `ipv6_addr`, or a concatenation like `inet_proto . inet_service`. */
+  readonly type: string;
+  /** The IP-set id (selector unique id) this set holds; absent for compiled sets. */
+  readonly ipSet?: string;
+  /** Element texts. IP sets hold canonical addresses (rendered sorted); compiled sets keep order. */
+  readonly elements: ReadonlySet<string>;
+  /** For compiled sets: which rule each element stands for (counters, explain). */
+  readonly owners?: ReadonlyMap<string, RuleOwner>;
 }
 
 /** A verdict map from interface name to `jump <chain>`: the interface dispatch. */
 export interface NftMap {
   readonly name: string;
-  /** Interface name -> target chain name, sorted by interface name. */
+  /** Interface name -> target chain name. */
   readonly elements: ReadonlyMap<string, string>;
 }
 
 /**
- * The whole table. Map iteration order is the render order: sets first, then regular chains
- * (leaves first), maps, base chains, so every reference points backwards in the text.
+ * The whole table. Render order is fixed by render.ts (sets, regular chains, maps, base
+ * chains), so every reference points backwards in the text.
  */
 export interface NftState {
   readonly sets: ReadonlyMap<string, NftSet>;

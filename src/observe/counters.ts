@@ -1,14 +1,20 @@
 /**
  * Packet and byte counters for metrics, read from our nft table at scrape time and attributed
- * with the NftState that was programmed: policy and profile chains are summed whole (every
- * allow, deny and pass rule counts; log rules carry no counter), while an endpoint's filter
- * chain contributes only its drop rules (no policy allowed, no profile allowed, default drop),
- * so the NDP-allow counter in the same chain does not pass for drops.
+ * with the NftState that was programmed: every counted rule and compiled-set element names
+ * its owner, so a policy's allow, deny and pass rules count for it (log rules carry no
+ * counter), and an endpoint's drops (no policy allowed, no profile allowed, default drop)
+ * count for the endpoint while the NDP-allow counter beside them counts for no one.
  */
 import type { HostState } from "../calc/host_state.ts";
 import type { NftRunner } from "../dataplane/nft_dataplane.ts";
 import type { NftDirection, NftState } from "../dataplane/state.ts";
-import { chainCounters, parseCounters, type RuleCounter } from "../dataplane/counters.ts";
+import {
+  type ElementCounter,
+  ownerCounters,
+  parseCounters,
+  parseElementCounters,
+  type RuleCounter,
+} from "../dataplane/counters.ts";
 
 /** Which kind of rule list a counter belongs to (spec 5.2): a policy's class, or a profile. */
 export type PolicyClass = "normal" | "untracked" | "preDNAT" | "profile";
@@ -40,65 +46,81 @@ export interface CounterReading {
 /** What a reading is when nothing is programmed yet. */
 export const NO_COUNTERS: CounterReading = { policies: [], endpointDrops: [] };
 
-/** The text of a drop rule's comment in our rendered rules: `... counter drop comment "x"`. */
-const DROP_COMMENT = /(?:^|\s)counter drop comment "([^"]*)"$/;
-
 /**
- * Attributes rule counters to policies, profiles and endpoints (see the module comment).
- * Every policy/profile chain and every endpoint filter chain of `nft` appears, at zero when
- * its rules counted nothing, so rates start from the first scrape. `host` supplies each
- * policy's class (untracked / preDNAT / normal); without it every policy is `normal`.
+ * Attributes rule and element counters to policies, profiles and endpoints by the owner each
+ * rule and compiled-set element carries. Every policy/profile the table holds (as a chain or
+ * compiled into a set) and every endpoint filter chain appears, at zero when it counted
+ * nothing, so rates start from the first scrape. `host` supplies each policy's class
+ * (untracked / preDNAT / normal); without it every policy is `normal`.
  */
 export function attributeCounters(
   rules: readonly RuleCounter[],
   nft: NftState,
   host?: HostState,
+  elements: readonly ElementCounter[] = [],
 ): CounterReading {
   const classes = _policyClasses(host);
-  const sums = new Map(chainCounters(rules, nft).map((c) => [c.chain, c]));
-  const drops = new Map<string, { packets: number; bytes: number }>();
-  const dropComments = new Map<string, Set<string>>();
-  for (const [name, chain] of nft.chains) {
-    if (chain.owner.kind !== "endpoint" || chain.owner.stage !== "filter") continue;
-    const comments = new Set<string>();
-    for (const r of chain.rules) {
-      const m = DROP_COMMENT.exec(r);
-      if (m) comments.add(m[1]!);
+  const policies = new Map<string, { policy: PolicyCounter; packets: number; bytes: number }>();
+  const policyEntry = (kind: "policy" | "profile", name: string, direction: NftDirection) => {
+    const key = `${kind}\0${name}\0${direction}`;
+    let e = policies.get(key);
+    if (e === undefined) {
+      const cls: PolicyClass = kind === "profile" ? "profile" : classes.get(name) ?? "normal";
+      e = {
+        policy: { policy: name, class: cls, direction, packets: 0, bytes: 0 },
+        packets: 0,
+        bytes: 0,
+      };
+      policies.set(key, e);
     }
-    dropComments.set(name, comments);
-    drops.set(name, { packets: 0, bytes: 0 });
-  }
-  for (const r of rules) {
-    const wanted = dropComments.get(r.chain);
-    if (wanted === undefined || r.comment === undefined || !wanted.has(r.comment)) continue;
-    const d = drops.get(r.chain)!;
-    d.packets += r.packets;
-    d.bytes += r.bytes;
-  }
-  const policies: PolicyCounter[] = [];
-  const endpointDrops: EndpointDropCounter[] = [];
-  for (const [name, chain] of nft.chains) {
+    return e;
+  };
+  const drops = new Map<string, { entry: EndpointDropCounter; packets: number; bytes: number }>();
+  for (const chain of nft.chains.values()) {
     const o = chain.owner;
-    if (o.kind === "policy" || o.kind === "profile") {
-      const s = sums.get(name);
-      policies.push({
-        policy: o.name,
-        class: o.kind === "profile" ? "profile" : classes.get(o.name) ?? "normal",
-        direction: o.direction,
-        packets: s?.packets ?? 0,
-        bytes: s?.bytes ?? 0,
-      });
-    } else if (o.kind === "endpoint" && o.stage === "filter") {
-      const d = drops.get(name)!;
-      endpointDrops.push({
-        iface: o.iface,
-        hostEndpoint: o.hostEndpoint,
-        direction: o.direction,
-        ...d,
+    if (o.kind === "policy" || o.kind === "profile") policyEntry(o.kind, o.name, o.direction);
+    else if (o.kind === "endpoint" && o.stage === "filter") {
+      drops.set(`${o.iface}\0${o.direction}`, {
+        entry: {
+          iface: o.iface,
+          hostEndpoint: o.hostEndpoint,
+          direction: o.direction,
+          packets: 0,
+          bytes: 0,
+        },
+        packets: 0,
+        bytes: 0,
       });
     }
   }
-  return { policies, endpointDrops };
+  for (const set of nft.sets.values()) {
+    for (const o of set.owners?.values() ?? []) {
+      if (o.kind === "policy" || o.kind === "profile") policyEntry(o.kind, o.name, o.direction);
+    }
+  }
+  for (const { owner, packets, bytes } of ownerCounters(rules, elements, nft)) {
+    let sum: { packets: number; bytes: number } | undefined;
+    if (owner.kind === "policy" || owner.kind === "profile") {
+      sum = policyEntry(owner.kind, owner.name, owner.direction);
+    } else if (owner.kind === "endpointDrop") {
+      sum = drops.get(`${owner.iface}\0${owner.direction}`);
+    }
+    if (sum === undefined) continue;
+    sum.packets += packets;
+    sum.bytes += bytes;
+  }
+  return {
+    policies: [...policies.values()].map((e) => ({
+      ...e.policy,
+      packets: e.packets,
+      bytes: e.bytes,
+    })),
+    endpointDrops: [...drops.values()].map((d) => ({
+      ...d.entry,
+      packets: d.packets,
+      bytes: d.bytes,
+    })),
+  };
 }
 
 function _policyClasses(host: HostState | undefined): Map<string, PolicyClass> {
@@ -128,7 +150,12 @@ export function nftCounterReader(
     if (nft === undefined) return NO_COUNTERS;
     const listing = await runner.listTable();
     if (listing === null) return NO_COUNTERS;
-    return attributeCounters(parseCounters(listing), nft, hostState());
+    return attributeCounters(
+      parseCounters(listing),
+      nft,
+      hostState(),
+      parseElementCounters(listing),
+    );
   };
 }
 

@@ -14,6 +14,7 @@ import {
   fingerprintState,
   NftApplyError,
   NftDataplane,
+  type NftRule,
   type NftState,
 } from "../../src/dataplane/mod.ts";
 import { hostState, iface, SCENARIOS } from "../fixtures/dataplane_scenarios.ts";
@@ -81,12 +82,22 @@ Deno.test({
     const good = dp.programmed!;
     const chains = new Map(good.chains);
     const web = chains.get("pi-webserver")!;
-    chains.set("pi-webserver", { ...web, rules: ["tcp dport 81 accept", "tcp dport 82 bogus"] });
+    const port81: NftRule = {
+      match: [{ kind: "ports", via: "tcp", side: "d", ranges: [[81, 81]], negate: false }],
+      statements: [],
+      verdict: { kind: "accept" },
+    };
+    const bogus: NftRule = {
+      match: [],
+      statements: [],
+      verdict: { kind: "jump", chain: "nowhere" },
+    };
+    chains.set("pi-webserver", { ...web, rules: [port81, bogus] });
     const broken: NftState = { ...good, chains };
     const err = await dp.applyState(broken).then(() => undefined, (e: unknown) => e);
     assert.ok(err instanceof NftApplyError, String(err));
-    assert.match(err.message, /Error: syntax error/);
-    assert.equal(err.lineText, "add rule inet hostfence pi-webserver tcp dport 82 bogus");
+    assert.match(err.message, /Error: Could not process rule/);
+    assert.equal(err.lineText, "add rule inet hostfence pi-webserver jump nowhere");
     assert.equal(dp.programmed, good);
     const after = await ns.exec(["nft", "list", "table", "inet", "hostfence"]);
     assert.equal(after.stdout, before.stdout, "the first, valid rule was not applied either");

@@ -89,7 +89,7 @@ Deno.test("the drift fingerprint sees rule counts, set sizes and map entries", (
   const state = buildNftState(SCENARIOS.selectors!);
   const items: unknown[] = [];
   for (const s of state.sets.values()) {
-    items.push({ set: { name: s.name, type: s.type, elem: s.elements } });
+    items.push({ set: { name: s.name, type: s.type, elem: [...s.elements] } });
   }
   for (const m of state.maps.values()) {
     items.push({

@@ -236,7 +236,7 @@ function listingOf(state: ReturnType<typeof buildNftState>, flushed?: string): s
     table: { family: "inet", name: "hostfence" },
   }];
   for (const s of state.sets.values()) {
-    items.push({ set: { name: s.name, type: s.type, elem: s.elements } });
+    items.push({ set: { name: s.name, type: s.type, elem: [...s.elements] } });
   }
   for (const m of state.maps.values()) {
     items.push({

@@ -107,10 +107,9 @@ Deno.test("without a HostState every policy is labelled normal", () => {
 Deno.test("an endpoint counts only its drop rules, per interface and direction", () => {
   const nft = buildNftState(HOST);
   const fh0 = nft.chains.get(chainNames.fromHost("eth0"))!;
-  const dropComments = fh0.rules.flatMap((r) => {
-    const m = /counter drop comment "([^"]*)"$/.exec(r);
-    return m ? [m[1]!] : [];
-  });
+  const dropComments = fh0.rules.flatMap((r) =>
+    r.owner?.kind === "endpointDrop" ? [r.comment!] : []
+  );
   // eth0 has a normal ingress policy and a profile: "no policy allowed" and "no profile allowed".
   assert.deepEqual(dropComments, [
     "eth0 ingress: no policy allowed",
