@@ -6,7 +6,8 @@
  * baseline measured in the same run, because machines here are noisy. Prints three tables of
  * medians; asserts nothing.
  *
- *   deno run -A scripts/bench_dataplane.ts [--runs N]      (part 2 needs root, `ip` and `nft`)
+ *   deno run -A scripts/bench_dataplane.ts [--runs N] [--policies N] [--members N]
+ *   (part 2 needs root, `ip` and `nft`; part 1b uses the scale fixture of issue 7)
  */
 import type { HostState, IpSetMembers, PolicedInterface, RuleSet } from "../src/calc/host_state.ts";
 import {
@@ -20,8 +21,18 @@ import {
   render,
   TABLE_REF,
 } from "../src/dataplane/mod.ts";
-import { hostState, iface, ruleSet } from "../tests/fixtures/dataplane_scenarios.ts";
+import {
+  DEFAULT_CONFIG,
+  hostState,
+  iface,
+  ruleSet,
+} from "../tests/fixtures/dataplane_scenarios.ts";
+import { CalculationGraph } from "../src/calc/graph.ts";
+import { DesiredTable, planChanges } from "../src/dataplane/mod.ts";
+import type { ModelUpdate } from "../src/datastore/updates.ts";
+import { createLogger, memorySink } from "../src/log/logger.ts";
 import { median, time, timeAsync } from "./_bench.ts";
+import { allowTcp, FIXTURE_IFACES, remoteDb, scaleFixture, webPolicy } from "./_scale_fixture.ts";
 
 const IFACES = 50;
 const POLICIES = 500;
@@ -260,6 +271,109 @@ for (const c of cases) {
   });
 }
 printTable("Part 1: pure costs (no I/O); baseline = full render", pureRows, renderMs);
+
+// ---------------------------------------------------------------------------------------------
+// Part 1b: single changes at the issue's scale fixture through the real calculation, on the
+// agent's incremental path (calculation change report -> DesiredTable.update -> planChanges),
+// against what every change cost before: a whole build and a whole diff.
+
+function incrementalPart(): void {
+  const policies = Number(flag("--policies") ?? 1000);
+  const members = Number(flag("--members") ?? 10000);
+  const g = new CalculationGraph({
+    hostname: "h1",
+    dataplaneConfig: DEFAULT_CONFIG,
+    log: createLogger([memorySink("ERROR")], "calc"),
+  });
+  g.setInterfaces(FIXTURE_IFACES);
+  g.applyUpdates(scaleFixture(policies, members));
+  g.takeChanges();
+  const table = DesiredTable.build(g.hostState());
+  const step = (batch: ModelUpdate[]) => {
+    let script = "";
+    const ms = time(() => {
+      g.applyUpdates(batch);
+      script = planChanges(table.update(g.view(), g.takeChanges()), table.state);
+    });
+    return { ms, script };
+  };
+  const full = () => {
+    const before = DesiredTable.build(g.hostState()).state;
+    return time(() => planUpdate(before, DesiredTable.build(g.hostState()).state));
+  };
+  type Pair = { name: string; there: ModelUpdate[]; back: ModelUpdate[]; note: string };
+  const mid = `filler-${String(Math.floor(policies / 2)).padStart(4, "0")}`;
+  const pairs: Pair[] = [
+    {
+      name: "open a port (probe policy put)",
+      there: [webPolicy("probe", 10, allowTcp(8080))],
+      back: [{ type: "policy", name: "probe", value: null }],
+      note: "close: the policy deleted",
+    },
+    {
+      name: "a remote endpoint added",
+      there: [remoteDb(members)],
+      back: [remoteDb(members, false)],
+      note: "back: deleted",
+    },
+    {
+      name: "a compiled policy's port changed",
+      there: [webPolicy(mid, 1000 + Math.floor(policies / 2), allowTcp(40000))],
+      back: [
+        webPolicy(mid, 1000 + Math.floor(policies / 2), allowTcp(20000 + Math.floor(policies / 2))),
+      ],
+      note: "back: restored",
+    },
+    {
+      name: "a deny from a selector put mid-order",
+      there: [webPolicy("splitter", 1000 + Math.floor(policies / 2) + 0.5, {
+        action: "deny",
+        source: { selector: "role == 'db'" },
+      })],
+      back: [{ type: "policy", name: "splitter", value: null }],
+      note: "splits the compiled run in two; back: deleted",
+    },
+  ];
+  for (let k = 0; k < 3; k++) for (const p of pairs) step(p.there), step(p.back); // warm-up
+  const baseline = median(samples(RUNS, full));
+  const rows: Row[] = [{
+    name: "whole build + whole diff",
+    ms: baseline,
+    note: "baseline: what each change cost before the incremental path",
+  }];
+  for (const p of pairs) {
+    const there: number[] = [];
+    const back: number[] = [];
+    let scriptThere = "";
+    let scriptBack = "";
+    for (let k = 0; k < FAST_RUNS; k++) {
+      const a = step(p.there);
+      const b = step(p.back);
+      there.push(a.ms), back.push(b.ms);
+      scriptThere = a.script, scriptBack = b.script;
+    }
+    rows.push({
+      name: p.name,
+      ms: median(there),
+      script: scriptThere,
+      note: "calc + update + plan",
+    });
+    rows.push({ name: `  and back`, ms: median(back), script: scriptBack, note: p.note });
+  }
+  printTable(
+    `Part 1b: single changes at ${policies} policies / ${members} set members through the ` +
+      "calculation (incremental path); baseline = whole build + whole diff",
+    rows,
+    baseline,
+  );
+}
+
+function flag(name: string): string | undefined {
+  const i = Deno.args.indexOf(name);
+  return i >= 0 ? Deno.args[i + 1] : undefined;
+}
+
+incrementalPart();
 
 // ---------------------------------------------------------------------------------------------
 // Part 2: real nft inside a namespace of our own. Baseline: the first full program.

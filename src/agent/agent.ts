@@ -6,25 +6,27 @@
  * backoff while the previous rules stay in force; live config changes applied without a
  * restart. *What* to program is the calculation's and the dataplane's business.
  */
-import type { DataplaneConfig, HostState } from "../calc/host_state.ts";
+import type { DataplaneConfig, HostStateSource } from "../calc/host_state.ts";
 import type { ConfigResolution, FelixConfig } from "../config/mod.ts";
 import { changedParams, DATAPLANE_PARAMS, toDataplaneConfig } from "../config/mod.ts";
 import type { ModelUpdate } from "../datastore/updates.ts";
 import type { Logger } from "../log/logger.ts";
 import type { InterfaceInfo } from "./interfaces.ts";
 
-/** What the loop needs of the calculation stage. */
-export interface Calculation {
+/** What the loop needs of the calculation stage: updates in, desired state and changes out. */
+export interface Calculation extends HostStateSource {
   applyUpdates(batch: readonly ModelUpdate[]): void;
   setInterfaces(list: readonly InterfaceInfo[]): void;
   setConfig(config: DataplaneConfig): void;
-  hostState(): HostState;
 }
 
 /** What the loop needs of the dataplane stage. */
 export interface Dataplane {
-  /** Programs `state` in one transaction; throws (with nft's message) and changes nothing on failure. */
-  apply(state: HostState): Promise<{ changed: boolean }>;
+  /**
+   * Programs what changed in `source` in one transaction; throws (with nft's message) and
+   * changes nothing on failure.
+   */
+  apply(source: HostStateSource): Promise<{ changed: boolean }>;
   /** Re-reads our table and repairs drift. */
   refresh(): Promise<{ repaired: boolean; reason?: string }>;
 }
@@ -249,7 +251,7 @@ export class Agent {
     const revision = this.#revision;
     const started = performance.now();
     try {
-      const { changed } = await this.#opts.dataplane.apply(this.#opts.calc.hostState());
+      const { changed } = await this.#opts.dataplane.apply(this.#opts.calc);
       const took = performance.now() - started;
       this.#lastApplyMs = took;
       if (changed) this.#applies++;

@@ -26,7 +26,10 @@ import { tagSelector } from "../selector/labels.ts";
 import type {
   DataplaneConfig,
   EndpointPolicies,
+  HostChanges,
   HostState,
+  HostStateSource,
+  HostView,
   IpSetMembers,
   PolicedInterface,
   RuleSet,
@@ -127,7 +130,7 @@ const SELECTOR_CACHE_LIMIT = 50_000;
  * See the module comment. Every mutating method finishes the calculation before returning,
  * so `hostState()` only assembles (and caches) the result.
  */
-export class CalculationGraph {
+export class CalculationGraph implements HostStateSource {
   readonly #hostname: string;
   readonly #log: Logger;
   #config: DataplaneConfig;
@@ -148,6 +151,8 @@ export class CalculationGraph {
 
   #resolution: Resolution = { byInterface: new Map(), statuses: new Map() };
   #policed: readonly PolicedInterface[] = [];
+  #policedByIface = new Map<string, PolicedInterface>();
+  #changes = _noChanges(true);
   readonly #active = new Map<string, _ActiveUser>();
 
   readonly #dirtyHeps = new Set<string>();
@@ -276,6 +281,7 @@ export class CalculationGraph {
       this.#resolutionDirty = true;
     }
     this.#config = dataplaneConfig;
+    this.#changes.full = true;
     this.#outputDirty = true;
     this.#flush();
   }
@@ -306,6 +312,31 @@ export class CalculationGraph {
     };
     this.#cachedGeneration = this.#generation;
     return this.#cached;
+  }
+
+  /** A live view of the desired state by key, for the dataplane's incremental path. */
+  view(): HostView {
+    return {
+      config: this.#config,
+      interface: (iface) => this.#policedByIface.get(iface),
+      policy: (name) => this.#active.get(`p:${name}`)?.rules?.ruleSet,
+      profile: (name) => {
+        const user = this.#active.get(`r:${name}`);
+        return user === undefined ? undefined : user.rules?.ruleSet ?? DENY_ALL;
+      },
+      ipSet: (id) => {
+        const set = this.#ipSets.get(id);
+        if (set === undefined) return undefined;
+        return set.view ??= _membersView(set.members);
+      },
+    };
+  }
+
+  /** What changed in the desired state since the last call (the first call says `full`). */
+  takeChanges(): HostChanges {
+    const c = this.#changes;
+    this.#changes = _noChanges(false);
+    return c;
   }
 
   /** Status of every local host endpoint, by name (spec 5.1). */
@@ -548,6 +579,9 @@ export class CalculationGraph {
     if (n === 0 || (n === 1 && delta === 1)) {
       set.view = undefined;
       this.#outputDirty = true;
+      let m = this.#changes.members.get(set.selector.uniqueId);
+      if (m === undefined) this.#changes.members.set(set.selector.uniqueId, m = new Map());
+      m.set(ip, n > 0);
     }
   }
 
@@ -622,7 +656,15 @@ export class CalculationGraph {
     if (
       policed.length !== this.#policed.length || policed.some((p, i) => p !== this.#policed[i])
     ) {
+      const byIface = new Map(policed.map((p) => [p.iface, p]));
+      for (const [iface, p] of byIface) {
+        if (this.#policedByIface.get(iface) !== p) this.#changes.interfaces.add(iface);
+      }
+      for (const iface of this.#policedByIface.keys()) {
+        if (!byIface.has(iface)) this.#changes.interfaces.add(iface);
+      }
       this.#policed = policed;
+      this.#policedByIface = byIface;
       this.#outputDirty = true;
     }
     // Count new selector users before dropping old ones, so a set both use is kept as is.
@@ -633,17 +675,24 @@ export class CalculationGraph {
       if (rules) { for (const sel of rules.selectors.values()) this.#refSet(sel); }
       if (prev?.rules) dropped.push(prev.rules);
       this.#active.set(key, { rules });
+      this.#noteActive(key);
       this.#outputDirty = true;
     }
     for (const [key, prev] of this.#active) {
       if (wanted.has(key)) continue;
       if (prev.rules) dropped.push(prev.rules);
       this.#active.delete(key);
+      this.#noteActive(key);
       this.#outputDirty = true;
     }
     for (const rules of dropped) {
       for (const id of rules.selectors.keys()) this.#unrefSet(id);
     }
+  }
+
+  /** Records that the active policy or profile `key` (`p:`/`r:` + name) changed. */
+  #noteActive(key: string) {
+    (key.startsWith("p:") ? this.#changes.policies : this.#changes.profiles).add(key.slice(2));
   }
 
   #refSet(sel: Selector) {
@@ -653,6 +702,7 @@ export class CalculationGraph {
       return;
     }
     this.#ipSets.set(sel.uniqueId, { selector: sel, refs: 1, members: new Map(), view: undefined });
+    this.#changes.ipSets.add(sel.uniqueId);
     this.#outputDirty = true;
     this.#ipSetIndex.addSelector(sel);
   }
@@ -662,16 +712,48 @@ export class CalculationGraph {
     if (--set.refs > 0) return;
     // Dropped from the map first so the index's unmatch reports find nothing to count down.
     this.#ipSets.delete(id);
+    this.#changes.ipSets.add(id);
     this.#outputDirty = true;
     this.#ipSetIndex.deleteSelector(id);
   }
 }
 
+/**
+ * A snapshot of a set's members, sorted only when read: the incremental path never reads it,
+ * and sorting thousands of addresses on every member change would be most of a change's cost.
+ */
 function _membersView(members: ReadonlyMap<string, number>): IpSetMembers {
-  const v4: string[] = [];
-  const v6: string[] = [];
-  for (const ip of members.keys()) (ip.includes(":") ? v6 : v4).push(ip);
-  return { v4: sortIps(v4), v6: sortIps(v6) };
+  const all = [...members.keys()];
+  let v4: string[] | undefined;
+  let v6: string[] | undefined;
+  return {
+    get v4() {
+      return v4 ??= sortIps(all.filter((ip) => !ip.includes(":")));
+    },
+    get v6() {
+      return v6 ??= sortIps(all.filter((ip) => ip.includes(":")));
+    },
+  };
+}
+
+interface _MutableChanges {
+  full: boolean;
+  readonly interfaces: Set<string>;
+  readonly policies: Set<string>;
+  readonly profiles: Set<string>;
+  readonly ipSets: Set<string>;
+  readonly members: Map<string, Map<string, boolean>>;
+}
+
+function _noChanges(full: boolean): _MutableChanges {
+  return {
+    full,
+    interfaces: new Set(),
+    policies: new Set(),
+    profiles: new Set(),
+    ipSets: new Set(),
+    members: new Map(),
+  };
 }
 
 function _canonicalIps(raw: readonly string[]): CanonicalIp[] {

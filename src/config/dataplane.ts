@@ -21,6 +21,7 @@ export function toDataplaneConfig(cfg: FelixConfig): DataplaneConfig {
     ipv6Support: cfg.ipv6Support,
     hostEndpointAllowNDP: cfg.hostEndpointAllowNDP,
     markMask: cfg.iptablesMarkMask >>> 0,
+    compileMinRun: cfg.nftablesCompileMinRun,
   };
 }
 
@@ -38,6 +39,7 @@ export const DATAPLANE_PARAMS: ReadonlySet<string> = new Set([
   "Ipv6Support",
   "HostEndpointAllowNDP",
   "IptablesMarkMask",
+  "NftablesCompileMinRun",
 ]);
 
 /** The packet marks carved out of the mask (spec 5.13); scratch marks exist only if bits remain. */

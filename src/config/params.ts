@@ -12,6 +12,7 @@ import {
   endpointListType,
   fileType,
   hostnameType,
+  intType,
   ifaceListType,
   listenHostType,
   markMaskType,
@@ -49,6 +50,8 @@ export interface FelixConfig {
   readonly ipv6Support: boolean;
   /** Seconds between re-reads and repairs of our nftables table; 0 disables. */
   readonly nftablesRefreshInterval: number;
+  /** Adjacent compilable policies from which a run becomes set lookups; 0 disables. */
+  readonly nftablesCompileMinRun: number;
   /** Empty string = file logging off (`none`). */
   readonly logFilePath: string;
   /** `null` = that sink off (`none`). */
@@ -234,6 +237,13 @@ export const PARAMS: ParamTable = {
     description: "Seconds between dataplane re-reads and repairs (0 disables)",
     type: secondsType,
     default: 90,
+  },
+  nftablesCompileMinRun: {
+    name: "NftablesCompileMinRun",
+    description:
+      "Adjacent plain allow (or deny) policies from which they become one set lookup (0 disables)",
+    type: intType(0, 1_000_000),
+    default: 4,
   },
   logFilePath: {
     name: "LogFilePath",

@@ -8,6 +8,7 @@
 import type {
   HostChanges,
   HostState,
+  HostStateSource,
   HostView,
   IpSetMembers,
   PolicedInterface,
@@ -53,6 +54,25 @@ export function viewOf(host: HostState): HostView {
     policy: (name) => host.policies.get(name),
     profile: (name) => host.profiles.get(name),
     ipSet: (id) => host.ipSets.get(id),
+  };
+}
+
+/**
+ * A source that always hands over `host` whole (its changes always say `full`): for callers
+ * that have a HostState rather than a running calculation (tests, `render`).
+ */
+export function fixedSource(host: HostState): HostStateSource {
+  return {
+    hostState: () => host,
+    view: () => viewOf(host),
+    takeChanges: () => ({
+      full: true,
+      interfaces: new Set(),
+      policies: new Set(),
+      profiles: new Set(),
+      ipSets: new Set(),
+      members: new Map(),
+    }),
   };
 }
 
@@ -200,7 +220,7 @@ export class DesiredTable {
     const old = this.#endpoints.get(iface);
     const next = pi === undefined
       ? undefined
-      : endpointObjects(pi, (n) => view.policy(n), this.ctx);
+      : endpointObjects(pi, (n) => view.policy(n), this.ctx, old?.objects);
     const keep = new Set(next?.chains.map((c) => c.name));
     for (const c of old?.objects.chains ?? []) if (!keep.has(c.name)) this.#dropChain(c.name, out);
     for (const c of next?.chains ?? []) this.#putChain(c, out);

@@ -47,6 +47,21 @@ export interface EndpointObjects {
   readonly policyIn: readonly string[];
   readonly policyOut: readonly string[];
   readonly profiles: readonly string[];
+  /** Each compiled run by its first set's name prefix, so the next build can reuse it. */
+  readonly runs: ReadonlyMap<string, CompiledRun>;
+}
+
+/**
+ * A compiled run as built: the policies and rule sets it was made from, and what it became.
+ * A later build whose run has the same members with the same (immutable) rule sets reuses
+ * it instead of compiling again, so a change elsewhere on the endpoint costs nothing here.
+ */
+export interface CompiledRun {
+  readonly action: "allow" | "deny";
+  readonly members: readonly string[];
+  readonly rules: readonly (RuleSet | undefined)[];
+  readonly sets: readonly NftSet[];
+  readonly lookups: readonly NftRule[];
 }
 
 /** Looks up a policy's or profile's rules (undefined: unknown). */
@@ -72,8 +87,10 @@ export function endpointObjects(
   i: PolicedInterface,
   policyRules: RulesOf,
   ctx: BuildContext,
+  previous?: EndpointObjects,
 ): EndpointObjects {
   const chains: NftChain[] = [];
+  const runs = new Map<string, CompiledRun>();
   const sets: NftSet[] = [];
   const dispatch = new Map<string, string>();
   const policyIn = new Set<string>();
@@ -95,7 +112,7 @@ export function endpointObjects(
     dispatch.set(map, name);
   };
   const section = (names: readonly string[], dir: NftDirection, stage: NftStage, chain: string) => {
-    const s = policySection(names, dir, stage, chain, policyRules, ctx);
+    const s = policySection(names, dir, stage, chain, policyRules, ctx, previous?.runs, runs);
     sets.push(...s.sets);
     for (const n of s.jumps) (dir === "ingress" ? policyIn : policyOut).add(n);
     return s.rules;
@@ -187,6 +204,7 @@ export function endpointObjects(
     policyIn: [...policyIn],
     policyOut: [...policyOut],
     profiles: i.profiles,
+    runs,
   };
 }
 
@@ -202,6 +220,8 @@ function policySection(
   chain: string,
   policyRules: RulesOf,
   ctx: BuildContext,
+  previousRuns: ReadonlyMap<string, CompiledRun> | undefined,
+  runsOut: Map<string, CompiledRun>,
 ): { rules: NftRule[]; sets: NftSet[]; jumps: string[] } {
   const A = ctx.accept;
   const P = ctx.pass;
@@ -226,39 +246,60 @@ function policySection(
   };
   const emitRun = (members: readonly string[], action: "allow" | "deny") => {
     const run = runs++;
-    const elements = members.flatMap((n) =>
-      compilePolicy(n, policyRules(n) ?? NO_RULES, dir, ctx)!.elements
+    const key = compiledSetName(chain, run, "", 0);
+    const ruleSets = members.map(policyRules);
+    const prev = previousRuns?.get(key);
+    const built = prev !== undefined && prev.action === action &&
+        _sameList(prev.members, members) && _sameList(prev.rules, ruleSets)
+      ? prev
+      : compileRun(
+        members,
+        ruleSets,
+        action,
+        (shape, copy) => compiledSetName(chain, run, shape, copy),
+      );
+    runsOut.set(key, built);
+    sets.push(...built.sets);
+    rules.push(...built.lookups);
+  };
+  const compileRun = (
+    members: readonly string[],
+    ruleSets: readonly (RuleSet | undefined)[],
+    action: "allow" | "deny",
+    setName: (shape: string, copy: number) => string,
+  ): CompiledRun => {
+    const elements = members.flatMap((n, k) =>
+      compilePolicy(n, ruleSets[k] ?? NO_RULES, dir, ctx)!.elements
     );
-    for (
-      const rs of placeRun(elements, (shape, copy) => compiledSetName(chain, run, shape, copy))
-    ) {
-      sets.push({
+    const runSets: NftSet[] = [];
+    const lookups: NftRule[] = [];
+    for (const rs of placeRun(elements, setName)) {
+      runSets.push({
         name: rs.name,
         type: rs.shape.type,
         elements: new Set(rs.owners.keys()),
         owners: rs.owners,
       });
       const lookup: Match = { kind: "lookup", keys: rs.shape.keys, set: rs.name };
-      rules.push(
+      lookups.push(
         action === "allow"
           ? rule([markIsClear(P), lookup], allowed, RETURN)
           : rule([markIsClear(P), lookup], [], DROP),
       );
     }
+    return { action, members, rules: ruleSets, sets: runSets, lookups };
   };
 
   // Group into maximal runs of compilable policies with one action; `none` joins any run.
   let members: string[] = [];
   let action: "allow" | "deny" | undefined;
-  let deciding = 0;
   const close = () => {
     if (members.length === 0) return;
-    if (action !== undefined && ctx.compileMinRun > 0 && deciding >= ctx.compileMinRun) {
-      emitRun(members, action);
-    } else emitJumps(members);
+    if (ctx.compileMinRun === 0 || members.length < ctx.compileMinRun) emitJumps(members);
+    // A run of policies without rules in this direction decides nothing: it is left out.
+    else if (action !== undefined) emitRun(members, action);
     members = [];
     action = undefined;
-    deciding = 0;
   };
   for (const n of names) {
     const c = ctx.compileMinRun > 0
@@ -271,11 +312,14 @@ function policySection(
     }
     if (c.action !== "none" && action !== undefined && c.action !== action) close();
     members.push(n);
-    if (c.action !== "none") {
-      action = c.action;
-      deciding++;
-    }
+    if (c.action !== "none") action = c.action;
   }
   close();
   return { rules, sets, jumps };
+}
+
+function _sameList<T>(a: readonly T[], b: readonly T[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -15,7 +15,7 @@ export type {
   RuleOwner,
 } from "./state.ts";
 export { BASE_CHAINS, buildNftState, chainNames, DISPATCH_MAPS, FAILSAFE_CHAINS } from "./build.ts";
-export { DesiredTable, type TableChanges } from "./desired.ts";
+export { DesiredTable, fixedSource, type TableChanges } from "./desired.ts";
 export { diffStates, planChanges, planUpdate, render } from "./render.ts";
 export { ruleText } from "./rule_text.ts";
 export { objectName, TABLE_FAMILY, TABLE_NAME, TABLE_REF } from "./names.ts";

@@ -147,8 +147,16 @@ export class NftDataplane {
     return this.#transactions;
   }
 
+  /**
+   * Applies a whole HostState (see applyState), or what changed in a running calculation
+   * (see applyChanges): the agent's loop passes the calculation itself.
+   */
+  apply(input: HostState | HostStateSource): Promise<ApplyResult> {
+    return "takeChanges" in input ? this.applyChanges(input) : this.#applyHost(input);
+  }
+
   /** Builds the table for `host` and applies it (see applyState). */
-  async apply(host: HostState): Promise<ApplyResult> {
+  async #applyHost(host: HostState): Promise<ApplyResult> {
     const table = DesiredTable.build(host);
     const r = await this.applyState(table.state);
     this.#table = table;

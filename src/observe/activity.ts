@@ -6,7 +6,7 @@
  * wedged `nft` shows up as "not live").
  */
 import type { Dataplane } from "../agent/agent.ts";
-import type { HostState } from "../calc/host_state.ts";
+import type { HostState, HostStateSource } from "../calc/host_state.ts";
 import type { HistogramSample } from "./exposition.ts";
 import { APPLY_TIME_BUCKETS, Histogram } from "./histogram.ts";
 
@@ -47,7 +47,8 @@ export class ActivityRecorder {
   #refreshes = 0;
   #refreshFailures = 0;
   readonly #repairs = new Map<string, number>();
-  #programmed: HostState | undefined;
+  /** Where the last successful apply's state came from; read as a snapshot only on demand. */
+  #programmedFrom: HostStateSource | undefined;
   readonly #inFlight = new Map<number, { what: "apply" | "refresh"; since: number }>();
   #nextId = 0;
 
@@ -73,13 +74,13 @@ export class ActivityRecorder {
   /** Wraps `dataplane` so every apply and refresh is timed and tracked; pass it to the Agent. */
   instrument(dataplane: Dataplane): Dataplane {
     return {
-      apply: async (state) => {
+      apply: async (source) => {
         const done = this.#begin("apply");
         const started = this.#now();
         try {
-          const r = await dataplane.apply(state);
+          const r = await dataplane.apply(source);
           if (r.changed) this.#applyTime.observe((this.#now() - started) / 1000);
-          this.#programmed = state;
+          this.#programmedFrom = source;
           return r;
         } catch (err) {
           this.#applyTime.observe((this.#now() - started) / 1000);
@@ -116,7 +117,7 @@ export class ActivityRecorder {
 
   /** The HostState of the last successful apply (what the counters are attributed with). */
   get programmed(): HostState | undefined {
-    return this.#programmed;
+    return this.#programmedFrom?.hostState();
   }
 
   snapshot(): ActivitySnapshot {
@@ -133,7 +134,7 @@ export class ActivityRecorder {
       refreshes: this.#refreshes,
       refreshFailures: this.#refreshFailures,
       repairs: new Map(this.#repairs),
-      programmed: this.#programmed,
+      programmed: this.programmed,
       busy,
     };
   }

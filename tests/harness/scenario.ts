@@ -85,7 +85,7 @@ export function workloadW(): Res[] {
 
 export interface SiteOptions {
   readonly topology?: TopologyOptions;
-  /** Agent flags (kebab-case, no `--`). */
+  /** Agent flags (kebab-case, no `--`); restarts keep them under the flags they are given. */
   readonly flags?: Readonly<Record<string, string>>;
   readonly env?: Readonly<Record<string, string>>;
   /** Create node h1 (and h2 with the topology's h2) before starting the agent; default true. */
@@ -132,10 +132,11 @@ export async function openSite(opts: SiteOptions = {}): Promise<Site> {
       flags: Readonly<Record<string, string>> | undefined,
       env: Readonly<Record<string, string>> | undefined,
     ) => {
+      const merged = { ...opts.flags, ...flags };
       const o: AgentOptions = {
         ns: topo.h1,
         etcdEndpoint: topo.etcdEndpoint,
-        ...(flags ? { flags } : {}),
+        ...(Object.keys(merged).length > 0 ? { flags: merged } : {}),
         ...(env ? { env } : {}),
       };
       return await Agent.start(o);

@@ -7,7 +7,12 @@
  */
 import assert from "node:assert/strict";
 import type { AgentStatus } from "../../src/agent/agent.ts";
-import { commandRunner, NftDataplane, parseCounters } from "../../src/dataplane/mod.ts";
+import {
+  commandRunner,
+  fixedSource,
+  NftDataplane,
+  parseCounters,
+} from "../../src/dataplane/mod.ts";
 import { chainNames } from "../../src/dataplane/build.ts";
 import { hostState, iface, ruleSet } from "../fixtures/dataplane_scenarios.ts";
 import {
@@ -112,7 +117,7 @@ Deno.test({
       return series(await res.text());
     };
     try {
-      await instrumented.apply(STATE);
+      await instrumented.apply(fixedSource(STATE));
       const before = await scrape();
       assert.equal(before.get(POLICY("deny-ping")), 0, "series exist at zero before traffic");
       assert.equal(before.get(POLICY("allow-web")), 0);

@@ -4,7 +4,13 @@
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { Agent, type Calculation, type Dataplane } from "../../src/agent/agent.ts";
-import type { DataplaneConfig, HostState } from "../../src/calc/host_state.ts";
+import type {
+  DataplaneConfig,
+  HostChanges,
+  HostState,
+  HostStateSource,
+  HostView,
+} from "../../src/calc/host_state.ts";
 import { resolveConfig, toDataplaneConfig } from "../../src/config/mod.ts";
 import type { ModelUpdate } from "../../src/datastore/updates.ts";
 import { createLogger, memorySink } from "../../src/log/logger.ts";
@@ -37,18 +43,25 @@ class FakeCalc implements Calculation {
   hostState(): HostState {
     return { generation: this.generation } as unknown as HostState;
   }
+  view(): HostView {
+    throw new Error("the fake dataplane reads only the generation");
+  }
+  takeChanges(): HostChanges {
+    throw new Error("the fake dataplane reads only the generation");
+  }
 }
 
 class FakeDataplane implements Dataplane {
   applied: number[] = [];
   failNext = 0;
-  async apply(state: HostState) {
+  /** Records the calculation's generation at each apply (the agent passes the calculation). */
+  async apply(source: HostStateSource) {
     await new Promise((r) => setTimeout(r, 5));
     if (this.failNext > 0) {
       this.failNext--;
       throw new Error("nft: /dev/stdin:3:1-5: Error: syntax error");
     }
-    this.applied.push((state as unknown as { generation: number }).generation);
+    this.applied.push((source as unknown as { generation: number }).generation);
     return { changed: true };
   }
   refresh() {

@@ -34,6 +34,7 @@ Deno.test("default config becomes the default dataplane config", () => {
     ipv6Support: true,
     hostEndpointAllowNDP: true,
     markMask: 0xff000000,
+    compileMinRun: 4,
   });
 });
 
@@ -47,6 +48,7 @@ Deno.test("changed parameters show up in the dataplane config", () => {
     FELIX_IPV6SUPPORT: "f",
     FELIX_DISABLECONNTRACKINVALIDCHECK: "y",
     FELIX_LOGPREFIX: "hf",
+    FELIX_NFTABLESCOMPILEMINRUN: "0",
   }));
   assert.deepEqual(d.interfacePrefixes, ["tap", "veth"]);
   assert.deepEqual(d.failsafeInbound, []);
@@ -56,12 +58,13 @@ Deno.test("changed parameters show up in the dataplane config", () => {
   assert.equal(d.ipv6Support, false);
   assert.equal(d.disableConntrackInvalidCheck, true);
   assert.equal(d.logPrefix, "hf");
+  assert.equal(d.compileMinRun, 0);
 });
 
 Deno.test("DATAPLANE_PARAMS names real parameters", () => {
   const names = new Set(PARAM_LIST.map((p) => p.name));
   for (const n of DATAPLANE_PARAMS) assert.ok(names.has(n), n);
-  assert.equal(DATAPLANE_PARAMS.size, 9);
+  assert.equal(DATAPLANE_PARAMS.size, 10);
 });
 
 Deno.test("marks come from the lowest set bits: accept, pass, scratch0, scratch1", () => {

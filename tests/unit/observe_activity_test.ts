@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import type { Dataplane } from "../../src/agent/agent.ts";
 import { hostState, iface } from "../fixtures/dataplane_scenarios.ts";
+import { fixedSource } from "../../src/dataplane/mod.ts";
 import { ActivityRecorder } from "../../src/observe/mod.ts";
 
 /** A dataplane whose calls finish when the test says so. */
@@ -46,7 +47,7 @@ Deno.test("apply times are observed for applies that ran nft or failed, not for 
   const s1 = hostState({ interfaces: [iface("eth0", "hep0")] });
   const s2 = hostState({});
 
-  const first = wrapped.apply(s1);
+  const first = wrapped.apply(fixedSource(s1));
   clock += 5; // 5 ms
   assert.deepEqual(r.snapshot().busy, { what: "apply", forMs: 5 });
   pending.shift()!.resolve({ changed: true, repaired: false });
@@ -54,12 +55,12 @@ Deno.test("apply times are observed for applies that ran nft or failed, not for 
   assert.equal(r.snapshot().busy, undefined);
   assert.equal(r.snapshot().programmed, s1);
 
-  const noop = wrapped.apply(s1);
+  const noop = wrapped.apply(fixedSource(s1));
   clock += 3;
   pending.shift()!.resolve({ changed: false, repaired: false });
   await noop;
 
-  const failing = wrapped.apply(s2);
+  const failing = wrapped.apply(fixedSource(s2));
   clock += 2000;
   pending.shift()!.reject(new Error("nft said no"));
   await assert.rejects(failing, /nft said no/);
@@ -105,7 +106,7 @@ Deno.test("the busy figure is the oldest call still in flight", async () => {
   const wrapped = r.instrument(dp);
   const a = wrapped.refresh();
   clock = 100;
-  const b = wrapped.apply(hostState({}));
+  const b = wrapped.apply(fixedSource(hostState({})));
   clock = 250;
   assert.deepEqual(r.snapshot().busy, { what: "refresh", forMs: 250 });
   pending.shift()!.resolve({ changed: false, repaired: false });

@@ -5,6 +5,7 @@
  * syncer's batches show as resyncs and updates.
  */
 import assert from "node:assert/strict";
+import { fixedSource } from "../../src/dataplane/mod.ts";
 import { Agent, type Calculation, type Dataplane } from "../../src/agent/agent.ts";
 import { resolveConfig } from "../../src/config/mod.ts";
 import type { ModelUpdate } from "../../src/datastore/updates.ts";
@@ -34,7 +35,7 @@ const calc: Calculation = {
   applyUpdates() {},
   setInterfaces() {},
   setConfig() {},
-  hostState: () => STATE,
+  ...fixedSource(STATE),
 };
 
 Deno.test("health and metrics follow the real agent loop through start-up and a failure", async () => {

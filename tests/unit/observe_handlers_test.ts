@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import type { AgentStatus } from "../../src/agent/agent.ts";
+import { fixedSource } from "../../src/dataplane/mod.ts";
 import { hostState, iface } from "../fixtures/dataplane_scenarios.ts";
 import {
   ActivityRecorder,
@@ -163,7 +164,7 @@ Deno.test("metrics show sync state, counts, applies and per-policy and per-endpo
     },
     refresh: () => Promise.resolve({ repaired: true, reason: "differs" }),
   });
-  await dp.apply(programmed);
+  await dp.apply(fixedSource(programmed));
   await dp.refresh();
   const f = fake(status(), rec.snapshot());
   f.reading = {
