@@ -52,6 +52,7 @@ version=$(sed -nE 's/^[[:space:]]*"version":[[:space:]]*"([^"]+)".*/\1/p' deno.j
 #   env          FELIX_* variables (the config source above the file) and ETCD_* for the CLI
 #   sys=hostname FelixHostname defaults to the OS host name
 #   run=nft,ip   programming nftables and listing/monitoring interfaces
+#   ffi          libnftables in-process, one transaction per change without starting nft
 PERMISSIONS=(
   --allow-net
   --allow-read
@@ -59,6 +60,7 @@ PERMISSIONS=(
   --allow-env
   --allow-sys=hostname
   --allow-run=nft,ip
+  --allow-ffi
   --no-prompt
 )
 

@@ -20,7 +20,7 @@ import { createEtcdClient } from "../datastore/connection.ts";
 import { Syncer } from "../datastore/syncer.ts";
 import { createLogger, fileSink, type Logger, type Severity } from "../log/logger.ts";
 import { Agent } from "./agent.ts";
-import { commandRunner, NftDataplane } from "../dataplane/mod.ts";
+import { NftDataplane, preferredRunner } from "../dataplane/mod.ts";
 import { InterfaceMonitor } from "./interfaces.ts";
 import { StatusReporting } from "../status/mod.ts";
 import {
@@ -134,7 +134,8 @@ export async function runAgent(args: string[]): Promise<number> {
     root.child("config").info(line);
   }
 
-  const runner = commandRunner();
+  const { runner, description } = preferredRunner();
+  log.info(`Programming nftables through ${description}`);
   const dataplane = new NftDataplane(runner);
   if (parsed.cleanup) {
     try {

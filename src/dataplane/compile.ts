@@ -13,8 +13,10 @@
  *   the run is dropped (the earlier rule keeps it: it would have matched first); one that
  *   partially overlaps goes into a second set of the same shape, looked up after the first.
  * - A policy with no rules in a direction decides nothing and joins any run.
- * - Anything else (pass, log, negations, ICMP, selectors, a rule matching everything, an IP
- *   version without CIDRs) keeps its policy chain and a jump, and ends the run.
+ * - A policy of the run's action whose rules cannot all be lookups (negations, ICMP,
+ *   selectors, a rule matching everything, an IP version without CIDRs) keeps its chain and is
+ *   jumped to after the run's lookups: within one action, order does not change the verdict.
+ * - A policy mixing actions, or with pass or log rules, keeps its chain and ends the run.
  */
 import type { ResolvedRule, RuleSet } from "../calc/host_state.ts";
 import { type Cidr, networkOf, parseCidr } from "../model/ip.ts";
@@ -25,11 +27,18 @@ import { PORT_PROTOCOLS, portIntervals, protoText, ruleFamily } from "./policy.t
 import type { Family, LookupKey, PortRange, RuleOwner } from "./rule.ts";
 import type { NftDirection } from "./state.ts";
 
-/** What a compiled policy contributes to a run: its action and its elements by shape. */
+/**
+ * What a policy contributes to a run: the one action all its rules take in a direction, and
+ * their elements when every rule can be a set lookup.
+ */
 export interface CompiledPolicy {
   /** `none` for a policy without rules in this direction: it joins any run. */
   readonly action: "allow" | "deny" | "none";
-  readonly elements: readonly CompiledElement[];
+  /**
+   * Undefined when some rule cannot be a lookup: the policy then keeps its chain, and is
+   * jumped to within the run (order inside a run of one action does not matter).
+   */
+  readonly elements: readonly CompiledElement[] | undefined;
 }
 
 /** One element: the set shape it belongs to, its text, its box and the rule it stands for. */
@@ -57,8 +66,9 @@ const PROTO_NUMBERS: Record<string, number> = { tcp: 6, udp: 17 };
 const cache = new WeakMap<BuildContext, WeakMap<RuleSet, Map<string, CompiledPolicy | null>>>();
 
 /**
- * The compiled form of policy `name`'s rules in `direction`, or undefined when they cannot
- * be compiled. Memoised per context and rule set (rule sets are immutable and shared).
+ * The compiled form of policy `name`'s rules in `direction`, or undefined when its rules do
+ * not all take one action (allow or deny). Memoised per context and rule set (rule sets are
+ * immutable and shared).
  */
 export function compilePolicy(
   name: string,
@@ -70,7 +80,7 @@ export function compilePolicy(
   if (byRules === undefined) cache.set(ctx, byRules = new WeakMap());
   let byKey = byRules.get(rules);
   if (byKey === undefined) byRules.set(rules, byKey = new Map());
-  const key = `${direction}\0${name}`;
+  const key = direction === "ingress" ? `i${name}` : `e${name}`;
   let c = byKey.get(key);
   if (c === undefined) {
     c = _compile(name, direction === "ingress" ? rules.ingress : rules.egress, direction, ctx) ??
@@ -89,13 +99,14 @@ function _compile(
   if (rules.length === 0) return { action: "none", elements: [] };
   const action = rules[0]!.action;
   if (action !== "allow" && action !== "deny") return undefined;
-  const elements: CompiledElement[] = [];
+  let elements: CompiledElement[] | undefined = [];
   for (let i = 0; i < rules.length; i++) {
     const r = rules[i]!;
     if (r.action !== action) return undefined;
+    if (elements === undefined) continue;
     const els = ruleElements(r, { kind: "policy", name, direction, rule: i + 1 }, ctx);
-    if (els === undefined) return undefined;
-    elements.push(...els);
+    if (els === undefined) elements = undefined;
+    else elements.push(...els);
   }
   return { action, elements };
 }

@@ -5,7 +5,7 @@
  * of its policies rebuilds just this.
  */
 import type { PolicedInterface, RuleSet } from "../calc/host_state.ts";
-import { compiledSetName, compilePolicy, placeRun } from "./compile.ts";
+import { type CompiledElement, compiledSetName, compilePolicy, placeRun } from "./compile.ts";
 import type { BuildContext } from "./context.ts";
 import { objectName } from "./names.ts";
 import { policyNames } from "./policy.ts";
@@ -62,6 +62,8 @@ export interface CompiledRun {
   readonly rules: readonly (RuleSet | undefined)[];
   readonly sets: readonly NftSet[];
   readonly lookups: readonly NftRule[];
+  /** Members whose rules are not all lookups: jumped to after the lookups. */
+  readonly jumped: readonly string[];
 }
 
 /** Looks up a policy's or profile's rules (undefined: unknown). */
@@ -261,6 +263,7 @@ function policySection(
     runsOut.set(key, built);
     sets.push(...built.sets);
     rules.push(...built.lookups);
+    emitJumps(built.jumped);
   };
   const compileRun = (
     members: readonly string[],
@@ -268,9 +271,13 @@ function policySection(
     action: "allow" | "deny",
     setName: (shape: string, copy: number) => string,
   ): CompiledRun => {
-    const elements = members.flatMap((n, k) =>
-      compilePolicy(n, ruleSets[k] ?? NO_RULES, dir, ctx)!.elements
-    );
+    const elements: CompiledElement[] = [];
+    const jumped: string[] = [];
+    members.forEach((n, k) => {
+      const c = compilePolicy(n, ruleSets[k] ?? NO_RULES, dir, ctx)!;
+      if (c.elements === undefined) jumped.push(n);
+      else elements.push(...c.elements);
+    });
     const runSets: NftSet[] = [];
     const lookups: NftRule[] = [];
     for (const rs of placeRun(elements, setName)) {
@@ -287,10 +294,10 @@ function policySection(
           : rule([markIsClear(P), lookup], [], DROP),
       );
     }
-    return { action, members, rules: ruleSets, sets: runSets, lookups };
+    return { action, members, rules: ruleSets, sets: runSets, lookups, jumped };
   };
 
-  // Group into maximal runs of compilable policies with one action; `none` joins any run.
+  // Group into maximal runs of policies whose rules all take one action; `none` joins any run.
   let members: string[] = [];
   let action: "allow" | "deny" | undefined;
   const close = () => {

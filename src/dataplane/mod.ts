@@ -18,6 +18,7 @@ export { BASE_CHAINS, buildNftState, chainNames, DISPATCH_MAPS, FAILSAFE_CHAINS 
 export { DesiredTable, fixedSource, type TableChanges } from "./desired.ts";
 export { diffStates, planChanges, planUpdate, render } from "./render.ts";
 export { ruleText } from "./rule_text.ts";
+export { libnftablesRunner, preferredRunner } from "./nft_ffi.ts";
 export { objectName, TABLE_FAMILY, TABLE_NAME, TABLE_REF } from "./names.ts";
 export { type ChainCounter, chainCounters, parseCounters, type RuleCounter } from "./counters.ts";
 export {

@@ -16,6 +16,7 @@ import {
   NftDataplane,
   type NftRule,
   type NftState,
+  render,
 } from "../../src/dataplane/mod.ts";
 import { hostState, iface, SCENARIOS } from "../fixtures/dataplane_scenarios.ts";
 
@@ -232,5 +233,31 @@ Deno.test({
     } finally {
       await dp.cleanup();
     }
+  },
+});
+
+Deno.test({
+  name: "libnftables in-process applies and refuses exactly as the nft command does",
+  ignore,
+  async fn() {
+    await using ns = await NetNs.create("libnft");
+    const good = render(buildNftState(SCENARIOS.seed_failsafe_webserver!));
+    const bad = "add chain inet hostfence extra\nadd rule inet hostfence extra tcp dport 81 bogus";
+    const deno = Deno.execPath();
+    const r = await ns.exec(
+      [deno, "run", "-A", new URL("../harness/libnftables_apply.ts", import.meta.url).pathname],
+      { stdin: `${good}\n---\n${bad}` },
+    );
+    const [first, second, listed] = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    assert.deepEqual(first, { ok: true, stderr: "" });
+    assert.equal(second.ok, false);
+    assert.match(second.stderr, /^\/dev\/stdin:2:\d+-\d+: Error: syntax error/m, second.stderr);
+    assert.ok(
+      !(await ns.exec(["nft", "list", "table", "inet", "hostfence"])).stdout.includes("extra"),
+    );
+    assert.equal(
+      fingerprintListing(listed.listing),
+      fingerprintState(buildNftState(SCENARIOS.seed_failsafe_webserver!)),
+    );
   },
 });

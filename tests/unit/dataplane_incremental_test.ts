@@ -96,7 +96,7 @@ Deno.test("a remote endpoint's address change is one element line per set", () =
   assert.deepEqual(step(db(null)), [`delete element inet hostfence ${set} { 198.19.0.2 }`]);
 });
 
-Deno.test("opening a port among many compiled policies is one element line", () => {
+Deno.test("opening a port before many compiled policies and a selector allow is one element line", () => {
   const g = graph(4);
   const pol = (name: string, order: number, port: number) => ({
     type: "policy" as const,
@@ -127,6 +127,20 @@ Deno.test("opening a port among many compiled policies is one element line", () 
       },
     },
     ...Array.from({ length: 50 }, (_, i) => pol(`filler-${i}`, 1000 + i, 20000 + i)),
+    // An allow from a selector cannot be a lookup, but being an allow it stays in the run.
+    {
+      type: "policy",
+      name: "db-clients",
+      value: {
+        kind: "policy",
+        metadata: { name: "db-clients" },
+        spec: {
+          order: 500,
+          selector: "role == 'web'",
+          ingress: [{ action: "allow", protocol: "tcp", source: { selector: "role == 'db'" } }],
+        },
+      },
+    },
   ]);
   g.takeChanges();
   const table = DesiredTable.build(g.hostState());
@@ -137,4 +151,5 @@ Deno.test("opening a port among many compiled policies is one element line", () 
   const close = planChanges(table.update(g.view(), g.takeChanges()), table.state);
   assert.equal(close, "delete element inet hostfence c-fh-eth0.0.p.dp { tcp . 8080 }\n");
   assert.ok(!table.state.chains.has("pi-filler-0"), "compiled policies need no chain of their own");
+  assert.ok(table.state.chains.has("pi-db-clients"), "the selector policy keeps its chain");
 });
