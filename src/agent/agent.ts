@@ -79,6 +79,11 @@ export class Agent {
   #applying: Promise<void> | undefined;
   #pending = false;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** When the last apply ended (performance.now()), and how many in a row began soon after one. */
+  #lastApplyEnd = -Infinity;
+  #streak = 0;
+  #burstTimer: ReturnType<typeof setTimeout> | undefined;
+  #burstWake: (() => void) | undefined;
   #retryDelay: number;
   #waitTimer: ReturnType<typeof setTimeout> | undefined;
   #refreshTimer: ReturnType<typeof setTimeout> | undefined;
@@ -230,7 +235,13 @@ export class Agent {
     }
   }
 
-  /** Coalesces bursts: at most one apply runs, and one more is queued behind it. */
+  /**
+   * Coalesces bursts: at most one apply runs, and one more is queued behind it. A change on a
+   * quiet host is applied at once. Applies that keep following each other closely are a burst
+   * (a script writing hundreds of policies): each next one then waits twice as long as the
+   * last (BURST_MIN_MS up to BURST_MAX_MS), so a burst of any length costs a few transactions
+   * and ends programmed at most BURST_MAX_MS after its last write.
+   */
   #schedule() {
     if (this.#closed || this.#ready !== true || !this.#inSync) return;
     if (this.#retryTimer !== undefined) return; // a retry is already due
@@ -238,11 +249,45 @@ export class Agent {
       this.#pending = true;
       return;
     }
+    if (this.#burstTimer !== undefined) return; // the burst's next apply is already due
+    const wait = this.#burstGap() - (performance.now() - this.#lastApplyEnd);
+    if (wait > 0) {
+      this.#burstTimer = setTimeout(() => {
+        this.#burstTimer = undefined;
+        this.#startApplying();
+      }, wait);
+      return;
+    }
+    this.#startApplying();
+  }
+
+  /** The spacing the current streak of close applies asks for (0 when not in a burst). */
+  #burstGap(): number {
+    if (this.#streak < BURST_STREAK) return 0;
+    return Math.min(BURST_MIN_MS * 2 ** (this.#streak - BURST_STREAK), BURST_MAX_MS);
+  }
+
+  #startApplying() {
+    if (this.#closed || this.#applying) return;
     this.#applying = (async () => {
       await Promise.resolve(); // let the current event batch finish first
       do {
         this.#pending = false;
+        const started = performance.now();
+        // Waiting out the burst's own gap does not end the burst.
+        const close = started - this.#lastApplyEnd < this.#burstGap() + BURST_WINDOW_MS;
+        this.#streak = close ? this.#streak + 1 : 0;
         await this.#applyOnce();
+        this.#lastApplyEnd = performance.now();
+        const gap = this.#burstGap();
+        if (this.#pending && gap > 0 && !this.#closed && this.#retryTimer === undefined) {
+          await new Promise<void>((resolve) => {
+            this.#burstWake = resolve;
+            this.#burstTimer = setTimeout(resolve, gap);
+          });
+          this.#burstTimer = undefined;
+          this.#burstWake = undefined;
+        }
       } while (this.#pending && !this.#closed && this.#retryTimer === undefined);
     })().finally(() => this.#applying = undefined);
   }
@@ -285,9 +330,19 @@ export class Agent {
     if (this.#waitTimer !== undefined) clearInterval(this.#waitTimer);
     if (this.#refreshTimer !== undefined) clearInterval(this.#refreshTimer);
     if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
+    if (this.#burstTimer !== undefined) clearTimeout(this.#burstTimer);
+    this.#burstTimer = undefined;
+    this.#burstWake?.();
     await this.#applying;
   }
 }
+
+/** An apply beginning within this long (after the burst's gap) continues the streak. */
+const BURST_WINDOW_MS = 50;
+/** A streak this long is a burst: from here each apply waits before the next. */
+const BURST_STREAK = 3;
+const BURST_MIN_MS = 10;
+const BURST_MAX_MS = 500;
 
 const INFORMATIONAL_PARAMS: ReadonlySet<string> = new Set([
   "ClusterGUID",

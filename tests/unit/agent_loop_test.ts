@@ -131,6 +131,38 @@ Deno.test("a burst of batches is coalesced into few applies, the last state winn
   }
 });
 
+Deno.test("a sustained stream of writes backs off: few applies, the last one soon after the end", async () => {
+  const { agent, calc, dataplane } = setup();
+  try {
+    agent.handleUpdates([{ type: "ready", value: true }, { type: "inSync" }], 1);
+    await tick(80); // quiet: the next change is applied at once
+    const quiet = dataplane.applied.length;
+    agent.handleUpdates([hep("lone")], 2);
+    await tick(20);
+    assertEquals(dataplane.applied.length, quiet + 1, "a change on a quiet host goes at once");
+    // One write every 3 ms for 1.2 s, each its own batch (the fake apply takes 5 ms).
+    await tick(200);
+    const before = dataplane.applied.length;
+    let rev = 3;
+    const end = performance.now() + 1200;
+    while (performance.now() < end) {
+      agent.handleUpdates([hep(`e${rev}`)], rev++);
+      await tick(3);
+    }
+    const lastWrite = performance.now();
+    while (agent.status().appliedRevision < rev - 1 && performance.now() - lastWrite < 2000) {
+      await tick(5);
+    }
+    const settled = performance.now() - lastWrite;
+    const applies = dataplane.applied.length - before;
+    assert(applies <= 15, `${applies} applies for ${rev - 3} writes`);
+    assert(settled <= 600, `programmed ${settled.toFixed(0)} ms after the last write`);
+    assertEquals(dataplane.applied.at(-1), calc.generation);
+  } finally {
+    await agent.close();
+  }
+});
+
 Deno.test("Ready going false keeps the rules and stops applying until it is true again", async () => {
   const { agent, dataplane, lines } = setup();
   try {
