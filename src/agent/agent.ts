@@ -46,6 +46,11 @@ export interface AgentOptions {
   readonly log: Logger;
   /** Called after a live config change was accepted (e.g. to adjust log levels). */
   readonly onConfigChange?: (config: FelixConfig, changed: readonly string[]) => void;
+  /**
+   * Called once the first full program has succeeded: the start-up snapshot's garbage can go
+   * (run.ts runs a full garbage collection, so the resident size settles at once).
+   */
+  readonly onFirstProgram?: () => void;
   /** Wait-for-ready reminder period; default 2 s. */
   readonly waitLogMs?: number;
   /** Retry backoff after a failed apply: first delay, doubled up to the maximum. */
@@ -300,6 +305,7 @@ export class Agent {
       const took = performance.now() - started;
       this.#lastApplyMs = took;
       if (changed) this.#applies++;
+      if (!this.#programmed) queueMicrotask(() => this.#opts.onFirstProgram?.());
       this.#programmed = true;
       this.#appliedRevision = revision;
       this.#lastSuccessAt = new Date();
