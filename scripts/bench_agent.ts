@@ -114,15 +114,42 @@ for (const sig of ["SIGINT", "SIGTERM"] as const) {
 }
 
 // ---------------------------------------------------------------------------------------------
-/** The kernel's committed nft transactions in h1 (`# new generation` lines), by arrival time. */
+/**
+ * The nft transactions the kernel committed in h1, in order, as the pid of the process that
+ * committed each (`nft monitor`: `# new generation N by process PID (nft)`).
+ */
 const generations: number[] = [];
-function gensBetween(a: number, b: number): number {
-  return generations.filter((t) => t >= a && t <= b).length;
-}
+const GEN_RE = /^# new generation \d+ by process (\d+)/;
 
-/** When `nft monitor` reported the first commit at or after `t` (NaN if none). */
-function firstGenAfter(t: number): number {
-  return generations.find((g) => g >= t) ?? NaN;
+/**
+ * Commits a marker transaction in `ns` and waits until `nft monitor` has reported it; returns
+ * its position in `generations`. The transactions between two markers are exactly those
+ * committed in between, however late the monitor reports them (it prints every rule of a big
+ * transaction first, which can take longer than the transaction itself).
+ */
+async function marker(ns: NetNs): Promise<number> {
+  const child = new Deno.Command("ip", {
+    args: ["netns", "exec", ns.name, "nft", "-f", "-"],
+    stdin: "piped",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const w = child.stdin.getWriter();
+  await w.write(
+    new TextEncoder().encode("add table inet hfbench_mark\ndelete table inet hfbench_mark\n"),
+  );
+  await w.close();
+  const out = await child.output();
+  if (!out.success) {
+    throw new Error(`marker transaction failed: ${new TextDecoder().decode(out.stderr)}`);
+  }
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const i = generations.lastIndexOf(child.pid);
+    if (i >= 0) return i;
+    await sleep(2);
+  }
+  throw new Error("nft monitor did not report the marker transaction within 60 s");
 }
 
 function helper(name: string, ns: NetNs, script: string, ...rest: string[]): Helper {
@@ -212,11 +239,11 @@ async function main() {
   (async () => {
     let buf = "";
     for await (const c of monitor!.stdout.pipeThrough(new TextDecoderStream())) {
-      const t = nowMs();
       buf += c;
       let nl: number;
       while ((nl = buf.indexOf("\n")) >= 0) {
-        if (buf.startsWith("# new generation")) generations.push(t);
+        const g = GEN_RE.exec(buf.slice(0, nl));
+        if (g) generations.push(Number(g[1]));
         buf = buf.slice(nl + 1);
       }
     }
@@ -240,11 +267,11 @@ async function main() {
     await floor.call("single", { key: probeKey, dropPort: PROBE_PORT });
     await prober.call("waitFor", { port: PROBE_PORT, since: nowMs(), want: "closed" });
     const open: number[] = [], close: number[] = [], nftMs: number[] = [], txns: number[] = [];
-    const commit: number[] = [];
     const appliedAt = (rev: number) =>
       waitEvent(floor, (ev) => ev.event === "applied" && Number(ev.rev) >= rev);
     for (let i = 0; i < REPS; i++) {
       for (const kind of ["open", "close"] as const) {
+        const m0 = await marker(h1);
         const w = kind === "open"
           ? await writer.call<Write>("put", { key: probeK, value: probeV })
           : await writer.call<Write>("del", { key: probeK });
@@ -256,16 +283,13 @@ async function main() {
         const ev = await appliedAt(w.rev);
         (kind === "open" ? open : close).push(seen.t - w.t0);
         nftMs.push(Number(ev.ms));
-        await sleep(60);
-        txns.push(gensBetween(w.t0, nowMs()));
-        commit.push(firstGenAfter(w.t0) - w.t0);
+        txns.push(await marker(h1) - m0 - 1);
       }
     }
     table.floor("open", open);
     table.floor("close", close);
     table.floor("applied", nftMs);
     table.floor("txns", txns);
-    table.floor("commit", commit);
   } catch (err) {
     table.fail("floor-conv", msg(err));
   } finally {
@@ -283,6 +307,7 @@ async function main() {
     });
     await prober.call("waitFor", { port: burstPort, since: nowMs(), want: "closed" });
     const before = floor.events.length;
+    const m0 = await marker(h1);
     const b = await writer.call<Burst>("burst", {
       policies: sizes.policies,
       prefix: "/hfbench/floor",
@@ -294,8 +319,13 @@ async function main() {
       timeoutMs: 120_000,
     });
     await waitEvent(floor, (ev) => ev.event === "applied" && Number(ev.rev) >= b.lastRev);
+    await sleep(1000);
     const nft = floor.events.slice(before).filter((ev) => ev.event === "applied").length;
-    table.burstFloor(seen.t - b.tLast0, nft);
+    const gens = await marker(h1) - m0 - 1;
+    table.burstFloor(
+      seen.t - b.tLast0,
+      gens === nft ? `${gens}` : `${gens} (its nft runs: ${nft})`,
+    );
   } catch (err) {
     table.fail("floor-burst", msg(err));
   } finally {
@@ -344,10 +374,11 @@ async function main() {
   try {
     await prober.call("waitFor", { port: PROBE_PORT, since: nowMs(), want: "closed" });
     const open: number[] = [], close: number[] = [], applied: number[] = [];
-    const txns: number[] = [], applies: number[] = [], commit: number[] = [];
+    const txns: number[] = [], applies: number[] = [];
     for (let i = 0; i < REPS; i++) {
       for (const kind of ["open", "close"] as const) {
         const mark = agent.mark();
+        const m0 = await marker(h1);
         const w = kind === "open"
           ? await writer.call<Write>("put", { key: probeK, value: probeV })
           : await writer.call<Write>("del", { key: probeK });
@@ -362,9 +393,7 @@ async function main() {
         const last = lines.at(-1);
         if (last) applied.push(Number(APPLIED_RE.exec(last)![2]));
         applies.push(lines.length);
-        await sleep(60);
-        txns.push(gensBetween(w.t0, nowMs()));
-        commit.push(firstGenAfter(w.t0) - w.t0);
+        txns.push(await marker(h1) - m0 - 1);
       }
     }
     table.agent("open", open);
@@ -372,7 +401,6 @@ async function main() {
     table.agent("applied", applied);
     table.agent("txns", txns);
     table.agent("applies", applies);
-    table.agent("commit", commit);
   } catch (err) {
     table.fail("agent-conv", msg(err));
   }
@@ -382,6 +410,7 @@ async function main() {
   try {
     await prober.call("waitFor", { port: burstPort, since: nowMs(), want: "closed" });
     const mark = agent.mark();
+    const m0 = await marker(h1);
     const b = await writer.call<Burst>("burst", { policies: sizes.policies });
     const seen = await prober.call<{ t: number }>("waitFor", {
       port: burstPort,
@@ -400,7 +429,7 @@ async function main() {
     table.burstAgent(
       seen.t - b.tLast0,
       logTime(syncLine) - b.tLast0,
-      gensBetween(b.tFirst, nowMs()),
+      await marker(h1) - m0 - 1,
       applied,
       inSync,
     );

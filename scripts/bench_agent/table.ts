@@ -4,7 +4,7 @@
  */
 import { percentile } from "./stats.ts";
 
-type Dist = "open" | "close" | "applied" | "txns" | "applies" | "commit";
+type Dist = "open" | "close" | "applied" | "txns" | "applies";
 type Rate = "none" | "floor" | "small" | "big";
 
 /** Which failure areas blank which cells. */
@@ -57,7 +57,7 @@ export class Table {
   #floor = new Map<Dist, number[]>();
   #agent = new Map<Dist, number[]>();
   #fail = new Map<string, string>();
-  #burstFloor?: { ms: number; nft: number };
+  #burstFloor?: { ms: number; nft: string };
   #burstAgent?: { portMs: number; syncMs: number; gens: number; applied: number; inSync: number };
   #cold?: { syncMs: number; dropMs: number };
   #coldFloor?: { total: number; parts: string };
@@ -74,7 +74,7 @@ export class Table {
   fail(area: string, reason: string) {
     if (!this.#fail.has(area)) this.#fail.set(area, reason);
   }
-  burstFloor(ms: number, nft: number) {
+  burstFloor(ms: number, nft: string) {
     this.#burstFloor = { ms, nft };
   }
   burstAgent(portMs: number, syncMs: number, gens: number, applied: number, inSync: number) {
@@ -129,12 +129,6 @@ export class Table {
         ratio(p50(A, k), p50(F, k)),
       );
     }
-    row(
-      "etcd write -> its nft commit reported by `nft monitor` in h1 (open and close)",
-      fc(dist(F.get("commit"))),
-      ac(dist(A.get("commit"))),
-      ratio(p50(A, "commit"), p50(F, "commit")),
-    );
     row(
       `"applied in" per single change (p50 / p90 / p99; floor: its one nft process)`,
       fc(dist(F.get("applied"))),
