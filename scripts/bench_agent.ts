@@ -275,13 +275,14 @@ async function main() {
         const w = kind === "open"
           ? await writer.call<Write>("put", { key: probeK, value: probeV })
           : await writer.call<Write>("del", { key: probeK });
-        const seen = await prober.call<{ t: number }>("waitFor", {
+        const seen = await prober.call<Seen>("waitFor", {
           port: PROBE_PORT,
           since: w.t0,
           want: kind === "open" ? "open" : "closed",
         });
         const ev = await appliedAt(w.rev);
         (kind === "open" ? open : close).push(seen.t - w.t0);
+        if (seen.gap !== null) table.gap(seen.gap);
         nftMs.push(Number(ev.ms));
         txns.push(await marker(h1) - m0 - 1);
       }
@@ -312,7 +313,7 @@ async function main() {
       policies: sizes.policies,
       prefix: "/hfbench/floor",
     });
-    const seen = await prober.call<{ t: number }>("waitFor", {
+    const seen = await prober.call<Seen>("waitFor", {
       port: burstPort,
       since: b.tFirst,
       want: "open",
@@ -382,13 +383,14 @@ async function main() {
         const w = kind === "open"
           ? await writer.call<Write>("put", { key: probeK, value: probeV })
           : await writer.call<Write>("del", { key: probeK });
-        const seen = await prober.call<{ t: number }>("waitFor", {
+        const seen = await prober.call<Seen>("waitFor", {
           port: PROBE_PORT,
           since: w.t0,
           want: kind === "open" ? "open" : "closed",
         });
         await agent.waitForRevision(w.rev, 60_000);
         (kind === "open" ? open : close).push(seen.t - w.t0);
+        if (seen.gap !== null) table.gap(seen.gap);
         const lines = agent.lines.slice(mark).filter((l) => APPLIED_RE.test(l));
         const last = lines.at(-1);
         if (last) applied.push(Number(APPLIED_RE.exec(last)![2]));
@@ -412,7 +414,7 @@ async function main() {
     const mark = agent.mark();
     const m0 = await marker(h1);
     const b = await writer.call<Burst>("burst", { policies: sizes.policies });
-    const seen = await prober.call<{ t: number }>("waitFor", {
+    const seen = await prober.call<Seen>("waitFor", {
       port: burstPort,
       since: b.tFirst,
       want: "open",
@@ -469,6 +471,11 @@ interface Write {
   t0: number;
   t1: number;
   rev: number;
+}
+/** When the peer saw the answer change, and the time since its previous attempt. */
+interface Seen {
+  t: number;
+  gap: number | null;
 }
 interface Burst {
   tFirst: number;

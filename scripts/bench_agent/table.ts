@@ -64,6 +64,7 @@ export class Table {
   #rss?: { agent: { rss: number; hwm: number }; floor: { rss: number; hwm: number } };
   #peak?: number;
   #pps = new Map<Rate, number>();
+  #gaps: number[] = [];
 
   floor(k: Dist, xs: number[]) {
     this.#floor.set(k, xs);
@@ -91,6 +92,10 @@ export class Table {
   }
   peak(hwm: number) {
     this.#peak = hwm;
+  }
+  /** The peer's time between the attempt that saw a change and the one before it. */
+  gap(ms: number) {
+    this.#gaps.push(ms);
   }
   pps(k: Rate, x: number) {
     this.#pps.set(k, x);
@@ -232,7 +237,11 @@ export class Table {
     return [
       `hostfence end-to-end benchmark: ${info.policies} policies, ${info.remotes} remote host ` +
       `endpoints on ${info.hosts} hosts, ${info.reps} repetitions, ${info.floodSeconds} s floods ` +
-      `(run took ${info.seconds.toFixed(0)} s)`,
+      `(run took ${info.seconds.toFixed(0)} s)` +
+      (this.#gaps.length
+        ? `; the peer's probes at the changes were ${ms(percentile(this.#gaps, 50))} ms apart ` +
+          `(p50; max ${ms(Math.max(...this.#gaps))} ms)`
+        : ""),
       "",
       ...lines,
       ...(extra.length ? ["", ...extra] : []),
