@@ -41,6 +41,7 @@ const args = parseArgs({
     hosts: { type: "string" },
     reps: { type: "string" },
     "flood-seconds": { type: "string" },
+    "flood-rounds": { type: "string" },
     quick: { type: "boolean", default: false },
     group: { type: "string" },
     help: { type: "boolean", default: false },
@@ -49,9 +50,11 @@ const args = parseArgs({
 if (args.values.help) {
   console.log(
     "usage: scripts/bench_agent.sh [--quick] [--policies N] [--remotes N] [--hosts N]\n" +
-      "         [--reps N] [--flood-seconds S]\n" +
-      "defaults: 1000 policies, 10000 remote host endpoints on 100 hosts, 20 repetitions, 3 s floods\n" +
-      "--quick:  50 policies, 200 remote host endpoints on 4 hosts, 3 repetitions, 1 s floods",
+      "         [--reps N] [--flood-seconds S] [--flood-rounds N]\n" +
+      "defaults: 1000 policies, 10000 remote host endpoints on 100 hosts, 20 repetitions,\n" +
+      "          5 rounds of 2 s floods\n" +
+      "--quick:  50 policies, 200 remote host endpoints on 4 hosts, 3 repetitions,\n" +
+      "          2 rounds of 1 s floods",
   );
   Deno.exit(0);
 }
@@ -63,10 +66,11 @@ const sizes = {
   hosts: num(args.values.hosts, q ? 4 : 100),
 };
 const REPS = num(args.values.reps, q ? 3 : 20);
-const FLOOD_S = num(args.values["flood-seconds"], q ? 1 : 3);
+const ROUNDS = num(args.values["flood-rounds"], q ? 2 : 5);
+const FLOOD_S = num(args.values["flood-seconds"], q ? 1 : 2);
 checkSizes(sizes);
-if (!(REPS >= 1) || !(FLOOD_S > 0)) {
-  console.error("--reps must be >= 1 and --flood-seconds > 0");
+if (!(REPS >= 1) || !(FLOOD_S > 0) || !(ROUNDS >= 1)) {
+  console.error("--reps and --flood-rounds must be >= 1, --flood-seconds > 0");
   Deno.exit(2);
 }
 const SMALL = 10; // the "10 policies" packet-rate case
@@ -253,10 +257,15 @@ async function main() {
   say(`fixture: ${load.keys} keys written in ${load.ms.toFixed(0)} ms (revision ${load.rev})`);
 
   // -- packets per second, before any agent: no firewall and the stateful floor ---------------
-  const pps = haveHping ? await packetRates(h1, peer) : undefined;
-  if (pps) {
-    await pps.measure("none");
-    await pps.measure("floor");
+  // Packet rates: the agent's h1 and, for the floors, a second identical pair (hf, Pf) without
+  // an agent, measured in alternation with h1 so that both see the same machine load.
+  let pps: { agent: PacketRates; floor: PacketRates } | undefined;
+  if (haveHping) {
+    const hf = await mk("hf"), pf = await mk("Pf");
+    await veth(hf, "eth0", pf, "eth0");
+    await hf.ipBatch([`addr add ${H1_IP}/24 dev eth0`, "link set eth0 up"]);
+    await pf.ipBatch(["addr add 198.18.1.2/24 dev eth0", "link set eth0 up"]);
+    pps = { agent: await packetRates(h1, peer), floor: await packetRates(hf, pf) };
   } else table.fail("pps", "hping3 is not installed (scripts/setup.sh installs it)");
 
   // -- convergence floor: the emulated agent -------------------------------------------------
@@ -443,15 +452,27 @@ async function main() {
 
   // -- packets per second with hostfence: all fillers, then SMALL -----------------------------
   if (pps) {
+    const rounds = async (which: "big" | "small") => {
+      try {
+        for (let r = 0; r < ROUNDS; r++) {
+          const none = await pps.floor.rate(false);
+          const floor = await pps.floor.rate(true);
+          const agentRate = await pps.agent.rate(false);
+          table.pps(which, { none, floor, agent: agentRate });
+        }
+      } catch (err) {
+        table.fail(`pps-${which}`, msg(err));
+      }
+    };
     try {
       await agent.waitForRevision(await writer.call<number>("revision"), 60_000);
-      await pps.measure("big");
+      await rounds("big");
       const d = await writer.call<{ rev: number }>("delRange", {
         start: policyKey(fillerName(SMALL)),
         end: policyKey(fillerName(sizes.policies - 1)) + "\0",
       });
       await agent.waitForRevision(d.rev, 120_000);
-      await pps.measure("small");
+      await rounds("small");
     } catch (err) {
       table.fail("pps-agent", msg(err));
     }
@@ -542,14 +563,20 @@ async function coldFloor(h1: NetNs, floor: Helper): Promise<{ total: number; par
   }
 }
 
+/** Measures the new-flow packet rate into one host namespace. */
+interface PacketRates {
+  /** Floods for FLOOD_S seconds; with `stateful`, behind the stateful floor table. */
+  rate(stateful: boolean): Promise<number>;
+}
+
 /**
- * New-flow packet rates: hping3 in the peer floods UDP to h1's FLOOD_PORT, every packet from the
- * next source port; a counter in a separate table (`inet hfbench_count`, priority 100, after
- * any filter at priority 0) counts what got through and drops it there, before conntrack
- * confirms the flow, so every packet stays a new flow.
+ * New-flow packet rates: hping3 in the peer floods UDP to the host's FLOOD_PORT, every packet
+ * from the next source port; a counter in a separate table (`inet hfbench_count`, priority
+ * 100, after any filter at priority 0) counts what got through and drops it there, before
+ * conntrack confirms the flow, so every packet stays a new flow.
  */
-async function packetRates(h1: NetNs, peer: NetNs) {
-  await h1.nft(
+async function packetRates(host: NetNs, peer: NetNs): Promise<PacketRates> {
+  await host.nft(
     [
       "table inet hfbench_count {",
       "  counter flood { }",
@@ -559,7 +586,7 @@ async function packetRates(h1: NetNs, peer: NetNs) {
       "}",
     ].join("\n") + "\n",
   );
-  const FLOOR_TABLE = [
+  const STATEFUL_TABLE = [
     "table inet hfbench_stateful {",
     "  chain input { type filter hook input priority 0; policy accept;",
     '    iifname != "eth0" accept',
@@ -570,7 +597,7 @@ async function packetRates(h1: NetNs, peer: NetNs) {
     "}",
   ].join("\n") + "\n";
   const count = async () => {
-    const r = await h1.exec(["nft", "-j", "list", "counter", "inet", "hfbench_count", "flood"]);
+    const r = await host.exec(["nft", "-j", "list", "counter", "inet", "hfbench_count", "flood"]);
     const j = JSON.parse(r.stdout) as { nftables: { counter?: { packets: number } }[] };
     return j.nftables.find((o) => o.counter)!.counter!.packets;
   };
@@ -609,17 +636,18 @@ async function packetRates(h1: NetNs, peer: NetNs) {
     }
   };
   return {
-    async measure(which: "none" | "floor" | "big" | "small") {
+    async rate(stateful: boolean) {
+      if (stateful) await host.nft(STATEFUL_TABLE);
       try {
-        if (which === "floor") await h1.nft(FLOOR_TABLE);
-        const rate = await flood();
-        if (which === "floor") {
-          await h1.exec(["nft", "delete", "table", "inet", "hfbench_stateful"]);
+        const r = await flood();
+        if (!(r > 0)) throw new Error("no packet got through");
+        return r;
+      } finally {
+        if (stateful) {
+          await host.exec(["nft", "delete", "table", "inet", "hfbench_stateful"], {
+            allowFail: true,
+          });
         }
-        if (rate <= 0) throw new Error("no packet got through");
-        table.pps(which, rate);
-      } catch (err) {
-        table.fail(`pps-${which}`, msg(err));
       }
     },
   };
@@ -639,6 +667,7 @@ console.log(
     ...sizes,
     reps: REPS,
     floodSeconds: FLOOD_S,
+    floodRounds: ROUNDS,
     small: SMALL,
     seconds: (nowMs() - t0Run) / 1000,
   }),

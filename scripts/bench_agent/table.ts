@@ -2,10 +2,16 @@
  * The benchmark's one table: every figure beside the floor measured in the same run, and a
  * measurement that failed shown as failed (with the reason) instead of a number. Pure.
  */
-import { percentile } from "./stats.ts";
+import { median, percentile } from "./stats.ts";
 
 type Dist = "open" | "close" | "applied" | "txns" | "applies";
-type Rate = "none" | "floor" | "small" | "big";
+type Case = "small" | "big";
+/** One round of floods: no firewall, the stateful floor, and hostfence, back to back. */
+export interface RateRound {
+  readonly none: number;
+  readonly floor: number;
+  readonly agent: number;
+}
 
 /** Which failure areas blank which cells. */
 const AREAS = {
@@ -16,8 +22,7 @@ const AREAS = {
   cold: ["cold"],
   coldFloor: ["cold-floor", "cold"],
   rss: ["rss"],
-  ppsNone: ["pps", "pps-none"],
-  ppsFloor: ["pps", "pps-floor"],
+  ppsAll: ["pps", "pps-agent", "pps-big", "pps-small"],
   ppsBig: ["pps", "pps-agent", "pps-big"],
   ppsSmall: ["pps", "pps-agent", "pps-small"],
 } as const;
@@ -49,6 +54,7 @@ export interface RunInfo {
   readonly hosts: number;
   readonly reps: number;
   readonly floodSeconds: number;
+  readonly floodRounds: number;
   readonly small: number;
   readonly seconds: number;
 }
@@ -63,7 +69,7 @@ export class Table {
   #coldFloor?: { total: number; parts: string };
   #rss?: { agent: { rss: number; hwm: number }; floor: { rss: number; hwm: number } };
   #peak?: number;
-  #pps = new Map<Rate, number>();
+  #pps = new Map<Case, RateRound[]>();
   #gaps: number[] = [];
 
   floor(k: Dist, xs: number[]) {
@@ -97,8 +103,8 @@ export class Table {
   gap(ms: number) {
     this.#gaps.push(ms);
   }
-  pps(k: Rate, x: number) {
-    this.#pps.set(k, x);
+  pps(k: Case, round: RateRound) {
+    this.#pps.set(k, [...(this.#pps.get(k) ?? []), round]);
   }
 
   /** The cell text, or why it is missing. */
@@ -199,32 +205,46 @@ export class Table {
       this.#cell(this.#peak === undefined ? undefined : `${this.#peak.toFixed(0)} MiB`, AREAS.rss),
       ratio(this.#peak, r?.floor.hwm),
     );
-    const P = this.#pps;
-    const none = P.get("none"), fl = P.get("floor");
+    // Packet rates: medians over rounds; each hostfence case against the floors measured in
+    // its own rounds, so that a change in machine load between cases does not skew the ratio.
+    const med = (rs: readonly RateRound[] | undefined, f: (r: RateRound) => number) =>
+      rs && rs.length ? median(rs.map(f)) : undefined;
+    const range = (rs: readonly RateRound[], f: (r: RateRound) => number) => {
+      const xs = rs.map(f);
+      return xs.length > 1 ? ` (${kpps(Math.min(...xs))}-${kpps(Math.max(...xs))})` : "";
+    };
+    const all = [...(this.#pps.get("big") ?? []), ...(this.#pps.get("small") ?? [])];
+    const none = med(all, (r) => r.none), fl = med(all, (r) => r.floor);
+    const n = `${info.floodRounds} rounds`;
     row(
-      "new UDP flows/s, no firewall",
-      this.#cell(none === undefined ? undefined : kpps(none), AREAS.ppsNone),
+      `new UDP flows/s, no firewall (median and range of ${all.length || "the"} ` +
+        `${info.floodSeconds} s floods)`,
+      this.#cell(
+        none === undefined ? undefined : kpps(none) + range(all, (r) => r.none),
+        AREAS.ppsAll,
+      ),
       "-",
       "-",
     );
     row(
       "new UDP flows/s, stateful floor (conntrack + one accept rule)",
-      this.#cell(fl === undefined ? undefined : kpps(fl), AREAS.ppsFloor),
+      this.#cell(
+        fl === undefined ? undefined : kpps(fl) + range(all, (r) => r.floor),
+        AREAS.ppsAll,
+      ),
       "-",
       ratio(fl, none, "no firewall"),
     );
-    const both = (x: number | undefined) =>
-      x === undefined ? "-" : `${ratio(x, fl)}, ${ratio(x, none, "no firewall")}`;
-    for (const [k, n] of [["small", info.small], ["big", info.policies]] as const) {
-      const x = P.get(k);
+    for (const [k, count] of [["small", info.small], ["big", info.policies]] as const) {
+      const rs = this.#pps.get(k);
+      const areas = k === "big" ? AREAS.ppsBig : AREAS.ppsSmall;
+      const a = med(rs, (r) => r.agent), f = med(rs, (r) => r.floor), z = med(rs, (r) => r.none);
       row(
-        `new UDP flows/s, hostfence, allowed by the last policy after ${n} fillers + 1`,
-        this.#cell(fl === undefined ? undefined : kpps(fl), AREAS.ppsFloor),
-        this.#cell(
-          x === undefined ? undefined : kpps(x),
-          k === "big" ? AREAS.ppsBig : AREAS.ppsSmall,
-        ),
-        both(x),
+        `new UDP flows/s, hostfence, allowed by the last policy after ${count} fillers + 1 ` +
+          `(${n}, floor in the same rounds)`,
+        this.#cell(f === undefined ? undefined : kpps(f), areas),
+        this.#cell(a === undefined ? undefined : kpps(a), areas),
+        a === undefined ? "-" : `${ratio(a, f)}, ${ratio(a, z, "no firewall")}`,
       );
     }
     const head = ["measured (same run)", "floor", "hostfence", "hostfence / floor"];

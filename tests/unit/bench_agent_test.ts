@@ -17,7 +17,7 @@ import {
   probeKV,
   remoteIp,
 } from "../../scripts/bench_agent/fixture.ts";
-import { percentile } from "../../scripts/bench_agent/stats.ts";
+import { median, percentile } from "../../scripts/bench_agent/stats.ts";
 import { Table } from "../../scripts/bench_agent/table.ts";
 
 const sizes = { policies: 12, remotes: 30, hosts: 4 };
@@ -75,12 +75,14 @@ Deno.test("bench fixture: probe and burst policies, addresses in 198.19.0.0/16, 
   assert.throws(() => checkSizes({ policies: 10, remotes: 70000, hosts: 1 }), /--remotes/);
 });
 
-Deno.test("bench percentile: nearest rank", () => {
+Deno.test("bench percentile: nearest rank; median: the middle", () => {
   const xs = [5, 1, 4, 2, 3, 10, 9, 8, 7, 6];
   assert.equal(percentile(xs, 50), 5);
   assert.equal(percentile(xs, 90), 9);
   assert.equal(percentile(xs, 99), 10);
   assert.equal(percentile([7], 99), 7);
+  assert.equal(median([3, 1, 2]), 2);
+  assert.equal(median([4, 1, 3, 2]), 2.5);
   assert.ok(Number.isNaN(percentile([], 50)));
 });
 
@@ -88,13 +90,16 @@ Deno.test("bench table: failed measurements show as FAILED with the reason, not 
   const t = new Table();
   t.floor("open", [1, 2, 3]);
   t.fail("agent-conv", "the agent exited | badly");
-  t.pps("none", 200_000);
+  t.pps("big", { none: 200_000, floor: 150_000, agent: 15_000 });
+  t.pps("big", { none: 100_000, floor: 90_000, agent: 12_000 });
+  t.pps("big", { none: 210_000, floor: 160_000, agent: 16_000 });
   const out = t.render({
-    policies: 10,
+    policies: 1000,
     remotes: 1,
     hosts: 1,
     reps: 3,
     floodSeconds: 1,
+    floodRounds: 3,
     small: 10,
     seconds: 1,
   });
@@ -102,6 +107,13 @@ Deno.test("bench table: failed measurements show as FAILED with the reason, not 
   assert.match(open, /\| 2\.0 \/ 3\.0 \/ 3\.0 ms \| FAILED: the agent exited \/ badly \| - \|/);
   const cold = out.split("\n").find((l) => l.includes("unallowed port is dropped"))!;
   assert.match(cold, /not measured \| not measured/);
-  assert.match(out, /\| new UDP flows\/s, no firewall \| 200k\/s \|/);
+  assert.match(
+    out,
+    /\| new UDP flows\/s, no firewall \(median and range of 3 1 s floods\) \| 200k\/s \(100k\/s-210k\/s\) \|/,
+  );
+  const big = out.split("\n").find((l) => l.includes("after 1000 fillers"))!;
+  assert.match(big, /\| 150k\/s \| 15k\/s \| 0\.10x floor, 0\.07x no firewall \|/);
+  const small = out.split("\n").find((l) => l.includes("after 10 fillers"))!;
+  assert.match(small, /not measured \| not measured/);
   assert.match(out, /failed \(agent-conv\): the agent exited \| badly/);
 });
