@@ -112,7 +112,7 @@ Deno.test("bench table: failed measurements show as FAILED with the reason, not 
     /\| new UDP flows\/s, no firewall \(median and range of 3 1 s floods\) \| 200k\/s \(100k\/s-210k\/s\) \|/,
   );
   const big = out.split("\n").find((l) => l.includes("after 1000 fillers"))!;
-  assert.match(big, /\| 150k\/s \| 15k\/s \| 0\.10x floor, 0\.07x no firewall \|/);
+  assert.match(big, /\| 150k\/s \| 15\.0k\/s \| 0\.10x floor, 0\.07x no firewall \|/);
   const small = out.split("\n").find((l) => l.includes("after 10 fillers"))!;
   assert.match(small, /not measured \| not measured/);
   assert.match(out, /failed \(agent-conv\): the agent exited \| badly/);
