@@ -68,9 +68,13 @@ const sizes = {
 const REPS = num(args.values.reps, q ? 3 : 20);
 const ROUNDS = num(args.values["flood-rounds"], q ? 2 : 5);
 const FLOOD_S = num(args.values["flood-seconds"], q ? 1 : 2);
-checkSizes(sizes);
-if (!(REPS >= 1) || !(FLOOD_S > 0) || !(ROUNDS >= 1)) {
-  console.error("--reps and --flood-rounds must be >= 1, --flood-seconds > 0");
+try {
+  checkSizes(sizes);
+  if (!(REPS >= 1) || !(FLOOD_S > 0) || !(ROUNDS >= 1)) {
+    throw new RangeError("--reps and --flood-rounds must be >= 1, --flood-seconds > 0");
+  }
+} catch (err) {
+  console.error(`bench_agent: ${err instanceof Error ? err.message : err}`);
   Deno.exit(2);
 }
 const SMALL = 10; // the "10 policies" packet-rate case
