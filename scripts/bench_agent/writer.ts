@@ -66,10 +66,6 @@ await serve({
       .exec();
     return { rev: Number(r.header.revision), deleted: Number(r.deleted) };
   },
-  async revision() {
-    const r = await client.get("/calico/v1/Ready").exec();
-    return Number(r.header.revision);
-  },
   /**
    * The burst: every filler re-put with port BURST_BASE+i, one put per request, as fast as
    * etcd takes them (`inFlight` at once); the last filler's put goes alone after the others
