@@ -45,7 +45,7 @@ function ratio(a: number | undefined, b: number | undefined, unit = "floor"): st
   return `${(a / b).toFixed(a / b < 10 ? 2 : 1)}x ${unit}`;
 }
 function kpps(x: number): string {
-  return `${(x / 1000).toFixed(x < 100_000 ? 1 : 0)}k/s`;
+  return `${(x / 1000).toFixed(x < 99_950 ? 1 : 0)}k/s`;
 }
 
 export interface RunInfo {
