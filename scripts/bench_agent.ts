@@ -2,15 +2,17 @@
  * End-to-end agent benchmark (issue 7, item 6): a real etcd, the real agent and a probing peer,
  * in network namespaces this script creates and always removes. Prints one table in which every
  * figure stands beside a floor measured in the same run. Run it through scripts/bench_agent.sh
- * (root); flags: --policies N --remotes N --hosts N --reps N --flood-seconds S --quick.
+ * (root); flags: --policies N --remotes N --hosts N --reps N --flood-seconds S
+ * --flood-rounds N --quick.
  *
  * ```
  *   E (etcd 198.18.0.1) --m-h1/mgmt0-- h1 (agent; eth0 198.18.1.1) --eth0/eth0-- P (peer 198.18.1.2)
  * ```
  *
  * Only h1's `eth0` is a host endpoint; the agent reaches etcd over `mgmt0`, which it leaves
- * alone. The peer probes h1 (tcp connects about every millisecond, hping3 floods); the writer
- * runs inside E; the emulated agent (the convergence floor) runs inside h1, before the real one.
+ * alone. The peer probes h1 (a tcp connect every 1-3 ms, hping3 floods); the writer runs
+ * inside E; the emulated agent (the convergence floor) runs inside h1, before the real one. A
+ * second pair (hf, Pf), wired the same way without an agent, carries the packet-rate floors.
  */
 import { parseArgs } from "node:util";
 import { NetNs, removeNetns, run, veth } from "../tests/harness/netns.ts";
