@@ -11,7 +11,7 @@ log() { printf 'setup: %s\n' "$*"; }
 
 need_pkgs=()
 for pair in etcd:etcd-server etcdctl:etcd-client nft:nftables ip:iproute2 ping:iputils-ping \
-  rpmbuild:rpm dpkg-deb:dpkg; do
+  rpmbuild:rpm dpkg-deb:dpkg hping3:hping3; do
   bin=${pair%%:*} pkg=${pair#*:}
   command -v "$bin" >/dev/null 2>&1 || need_pkgs+=("$pkg")
 done
