@@ -342,3 +342,39 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name: "as another user the single-file launcher unpacks into that user's cache directory",
+  ignore: !canUseNetns() || !singleFile,
+  async fn() {
+    await using dirs = await scratchDirs("hostfence-user-test-");
+    const exe = await copyAlone(dirs.root);
+    // nobody may enter the scratch directory and owns only its HOME and XDG cache.
+    await Deno.chmod(dirs.root, 0o755);
+    const xdg = `${dirs.root}/xdg-cache`;
+    await Deno.mkdir(xdg);
+    for (const d of [dirs.home, xdg]) await Deno.chown(d, 65534, 65534);
+    const asNobody = (extra: string[]) => [
+      ...["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"],
+      ...["env", "-i", `PATH=${BARE_PATH}`, `HOME=${dirs.home}`, ...extra, exe, "version"],
+    ];
+    for (
+      const [extra, base] of [
+        [[], `${dirs.home}/.cache/hostfence/runtime`],
+        [[`XDG_CACHE_HOME=${xdg}`], `${xdg}/hostfence/runtime`],
+      ] as const
+    ) {
+      const r = await run(asNobody([...extra]), { allowFail: true });
+      assertEquals(r.code, 0, `exit code (stderr: ${r.stderr})`);
+      const { done, temporary } = runtimeEntries(base);
+      assertEquals(done.length, 1, `runtime directories in ${base}`);
+      assertEquals(temporary.join(","), "", "temporary directories left");
+      assertEquals(
+        r.stdout,
+        `hostfence ${VERSION}\nform: single-file launcher (runtime ${base}/${done[0]}), ` +
+          `Deno ${Deno.version.deno}\n`,
+        "version output",
+      );
+    }
+  },
+});
