@@ -206,7 +206,8 @@ EOF
 #!/bin/sh
 # hostfence $version: $what
 # Made by scripts/build.sh (the fallback build, for when deno compile's runtime is missing).
-here=\$(dirname "\$(readlink -f "\$0")")
+here=\$(readlink -f "\$0")
+here=\${here%/*}
 DENO_DIR="\$here/deno_dir"
 DENO_NO_UPDATE_CHECK=1
 DENO_NO_PROMPT=1
