@@ -304,7 +304,8 @@ try {
   if (isRoot) {
     // The agent, in a namespace of its own (its nftables table dies with the namespace),
     // against an etcd in that namespace: from exec to its first "Dataplane in sync".
-    const ns = `hft-bench-cli-${Deno.pid}`;
+    // Not "hft-": the test harness removes leftover namespaces of that prefix with their processes.
+    const ns = `hfbench-cli-${Deno.pid}`;
     await mustRun({ argv: ["ip", "netns", "add", ns] });
     cleanups.push(() => exec({ argv: ["ip", "netns", "del", ns] }));
     await mustRun({ argv: ["ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up"] });
