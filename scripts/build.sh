@@ -1,23 +1,30 @@
 #!/usr/bin/env bash
-# Builds the shippable hostfence into dist/, in one of two forms:
+# Builds the shippable hostfence into dist/. dist/hostfence is always one executable file,
+# in one of two forms:
 #
-#   binary  dist/hostfence: one executable made by `deno compile` (the program and its npm
-#           dependencies embedded). Needs Deno's runtime `denort`, which `deno compile`
+#   binary  dist/hostfence: made by `deno compile` (the program and its npm dependencies
+#           embedded in Deno's runtime). Needs Deno's runtime `denort`, which `deno compile`
 #           normally downloads; this script never lets it, so it builds the binary only when
 #           DENORT_BIN names a denort executable or the release archive is already in Deno's
 #           cache ($DENO_DIR/dl/release/v<deno>/denort-<target>.zip).
-#   bundle  dist/hostfence-bundle/: the fallback when denort is not at hand. The pinned Deno
+#   bundle  the fallback when denort is not at hand. First the runtime folder
+#           dist/hostfence-bundle/ (what the .deb and .rpm install): the pinned Deno
 #           executable, the app sources with their lockfile, a private DENO_DIR holding every
-#           npm dependency, and a `hostfence` launcher that runs all of it offline.
+#           npm dependency, a `hostfence` launcher that runs all of it offline and a
+#           `warm-cache` script that fills Deno's code cache where the folder lives. Then
+#           dist/hostfence: a POSIX sh launcher (scripts/single_file_launcher.sh) with that
+#           folder appended as a gzip-compressed tar. On its first run it unpacks itself
+#           into runtime/<sha256 of the payload> (under /var/lib/hostfence as root, else the
+#           user's cache directory), atomically, and later runs start that folder directly.
 #
-# Both get exactly the permissions listed in PERMISSIONS below (never --allow-all), and both
-# are checked by running `hostfence version` before the build counts as done.
+# Both get exactly the permissions listed in PERMISSIONS below (never --allow-all), and
+# every artifact is checked by running `hostfence version` before the build counts as done.
 # dist/build-info records which form was built, the version, and a digest of the inputs, so
 # `--if-stale` can skip a build whose inputs have not changed.
 #
 # Usage: scripts/build.sh [--binary | --bundle] [--if-stale]
 #   --binary    require the single binary (fail when denort is missing)
-#   --bundle    build the fallback folder even when denort is available
+#   --bundle    build the fallback (folder and single-file launcher) even when denort is there
 #   --if-stale  do nothing when dist/ already holds a build of the current inputs
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -63,11 +70,15 @@ PERMISSIONS=(
   --allow-ffi
   --no-prompt
 )
+# How the runtime runs: a 1 MiB young generation keeps a long-running agent's resident size
+# down, and gc is exposed so the agent can drop its start-up garbage at once (README,
+# "Performance"). The launcher also caps glibc at two malloc arenas, for the same reason.
+V8_FLAGS=--v8-flags=--max-semi-space-size=1,--expose-gc
 
 # Everything the build reads; a change to any of them makes dist/ stale.
 inputs_digest() {
   { find main.ts deno.json deno.lock src scripts/build.sh -type f -print0 | sort -z |
-    xargs -0 sha256sum; echo "deno $deno_version"; } | sha256sum | cut -d' ' -f1
+    xargs -0 sha256sum; sha256sum scripts/single_file_launcher.sh; echo "deno $deno_version"; } | sha256sum | cut -d' ' -f1
 }
 digest=$(inputs_digest)
 
@@ -102,7 +113,7 @@ if [ "$want" = auto ]; then
     kind=binary
   else
     kind=bundle
-    log "no denort runtime for Deno $deno_version (set DENORT_BIN=/path/to/denort, or put denort-${target:-<target>}.zip into $deno_dir/dl/release/v$deno_version/), so building the fallback dist/hostfence-bundle/ instead of the single binary dist/hostfence"
+    log "no denort runtime for Deno $deno_version (set DENORT_BIN=/path/to/denort, or put denort-${target:-<target>}.zip into $deno_dir/dl/release/v$deno_version/), so building the fallback: dist/hostfence as a single-file launcher that unpacks its runtime on first run, and the folder dist/hostfence-bundle/"
   fi
 elif [ "$want" = binary ] && [ -z "$denort_source" ]; then
   die "cannot build the single binary: no denort runtime for Deno $deno_version (set DENORT_BIN=/path/to/denort, or put denort-${target:-<target>}.zip into $deno_dir/dl/release/v$deno_version/)"
@@ -113,15 +124,19 @@ stage=$(mktemp -d "dist/.build-XXXXXX")
 trap 'rm -rf "$stage"' EXIT
 
 # Runs a built `hostfence version` in a bare environment (no HOME, no DENO_DIR, no .tools on
-# PATH) and insists on our version line: the build is not done until the artifact runs.
+# PATH) and insists on our version line and the expected form: the build is not done until
+# the artifact runs. Extra arguments are VAR=value settings for that environment.
 smoke_check() {
-  local exe=$1 out
+  local exe=$1 form=$2 out
+  shift 2
   local hint=""
   [ "$kind" = binary ] && hint=" (is $denort_source Deno's runtime denort, not the deno CLI?)"
-  out=$(env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/nonexistent "$exe" version 2>&1) ||
+  out=$(env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/nonexistent "$@" "$exe" version 2>&1) ||
     die "the built $exe failed to run 'version'$hint: $out"
-  [ "$out" = "hostfence $version" ] ||
-    die "the built $exe printed '$out' for 'version', expected 'hostfence $version'"
+  case "$out" in
+    "hostfence $version"$'\n'"form: $form "*) ;;
+    *) die "the built $exe printed '$out' for 'version', expected 'hostfence $version' and 'form: $form ...'" ;;
+  esac
 }
 
 if [ "$kind" = binary ]; then
@@ -129,11 +144,10 @@ if [ "$kind" = binary ]; then
   # No network for this step: with denort at hand nothing needs downloading, and a missing
   # npm package must fail here rather than be fetched behind the build's back.
   "$deno_exe" compile --quiet --frozen --lock=deno.lock --config deno.json --cached-only \
-    --no-remote "${PERMISSIONS[@]}" --output "$stage/hostfence" main.ts
-  smoke_check "$stage/hostfence"
+    --no-remote "${PERMISSIONS[@]}" "$V8_FLAGS" --output "$stage/hostfence" main.ts
+  smoke_check "$stage/hostfence" "compiled binary"
   rm -rf dist/hostfence dist/hostfence-bundle
   mv "$stage/hostfence" dist/hostfence
-  artifact=dist/hostfence
 else
   bundle="$stage/hostfence-bundle"
   mkdir -p "$bundle/app" "$bundle/deno_dir"
@@ -184,32 +198,76 @@ for (const reg of Deno.readDirSync(npmDir)) {
 }
 EOF
   registry=${NPM_CONFIG_REGISTRY:-https://registry.npmjs.org/}
-  cat >"$bundle/hostfence" <<EOF
+  # The folder's two entry points share one environment and one set of flags.
+  for entry in hostfence warm-cache; do
+    if [ "$entry" = hostfence ]; then
+      what="runs the bundled sources with the bundled Deno $deno_version, offline."
+      main='"$here/app/main.ts" "$@"'
+    else
+      what="loads every command's code once so that Deno's code cache
+# in deno_dir/ is warm where this folder lives (the cache is keyed by path)."
+      main='"$here/app/src/cli/warm.ts"'
+    fi
+    cat >"$bundle/$entry" <<EOF
 #!/bin/sh
-# hostfence $version: runs the bundled sources with the bundled Deno $deno_version, offline.
+# hostfence $version: $what
 # Made by scripts/build.sh (the fallback build, for when deno compile's runtime is missing).
-here=\$(dirname "\$(readlink -f "\$0")")
+here=\$(readlink -f "\$0")
+here=\${here%/*}
 DENO_DIR="\$here/deno_dir"
 DENO_NO_UPDATE_CHECK=1
 DENO_NO_PROMPT=1
 NPM_CONFIG_REGISTRY=$registry
-export DENO_DIR DENO_NO_UPDATE_CHECK DENO_NO_PROMPT NPM_CONFIG_REGISTRY
+MALLOC_ARENA_MAX=\${MALLOC_ARENA_MAX:-2}
+export DENO_DIR DENO_NO_UPDATE_CHECK DENO_NO_PROMPT NPM_CONFIG_REGISTRY MALLOC_ARENA_MAX
 exec "\$here/deno" run --quiet --cached-only --no-remote --frozen \\
   --config "\$here/app/deno.json" --lock="\$here/app/deno.lock" \\
-  ${PERMISSIONS[*]} \\
-  "\$here/app/main.ts" "\$@"
+  ${PERMISSIONS[*]} $V8_FLAGS \\
+  $main
 EOF
-  chmod 0755 "$bundle/hostfence"
+    chmod 0755 "$bundle/$entry"
+  done
   printf 'hostfence %s\ndeno %s\n' "$version" "$deno_version" >"$bundle/VERSION"
-  smoke_check "$bundle/hostfence"
+  # The marker `hostfence version` reads (src/cli/version.ts) to name the form.
+  form_marker="$bundle/app/build-form.json"
+  printf '{"form":"folder"}\n' >"$form_marker"
+  smoke_check "$bundle/hostfence" folder
   # The smoke run left caches keyed by this build path; only the npm packages travel.
   find "$bundle/deno_dir" -mindepth 1 -maxdepth 1 ! -name npm -exec rm -rf {} +
   chmod -R u=rwX,go=rX "$bundle"
+
+  # The single file: the same folder, marked as unpacked by the launcher, as a reproducible
+  # tar.gz (sorted names, fixed owner and times, no gzip timestamp) after the launcher
+  # script, so that the same inputs give the same digest and so the same runtime directory.
+  log "packing dist/hostfence: the launcher and the gzip-compressed runtime folder"
+  printf '{"form":"single-file launcher"}\n' >"$form_marker"
+  payload="$stage/payload.tar.gz"
+  tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -C "$bundle" -cf - . |
+    gzip -n -6 >"$payload"
+  printf '{"form":"folder"}\n' >"$form_marker"
+  payload_digest=$(sha256sum "$payload" | cut -d' ' -f1)
+  header="$stage/header.sh"
+  sed -e "s/@VERSION@/$version/g" -e "s/@DENO_VERSION@/$deno_version/g" \
+    -e "s/@DIGEST@/$payload_digest/g" scripts/single_file_launcher.sh >"$header"
+  # The payload starts on the line after the header; the header names that line itself.
+  header_lines=$(wc -l <"$header")
+  sed -i "s/@PAYLOAD_LINE@/$((header_lines + 1))/" "$header"
+  cat "$header" "$payload" >"$stage/hostfence"
+  chmod 0755 "$stage/hostfence"
+  # Unpacked into the stage, never into this machine's /var/lib or the builder's cache.
+  smoke_check "$stage/hostfence" "single-file launcher" HOSTFENCE_RUNTIME_DIR="$stage/runtime"
+  [ -d "$stage/runtime/$payload_digest" ] ||
+    die "the single-file launcher did not unpack into runtime/$payload_digest"
+
   rm -rf dist/hostfence dist/hostfence-bundle
   mv "$bundle" dist/hostfence-bundle
-  artifact=dist/hostfence-bundle
+  mv "$stage/hostfence" dist/hostfence
 fi
 
 printf 'kind=%s\nversion=%s\ndeno=%s\ndigest=%s\n' "$kind" "$version" "$deno_version" "$digest" \
   >dist/build-info
-log "built the $( [ "$kind" = binary ] && echo 'single binary' || echo 'fallback bundle') $artifact (hostfence $version, $(du -sh "$artifact" | cut -f1))"
+if [ "$kind" = binary ]; then
+  log "built the single binary dist/hostfence (hostfence $version, $(du -sh dist/hostfence | cut -f1))"
+else
+  log "built the fallback bundle: dist/hostfence, a single-file launcher ($(du -sh dist/hostfence | cut -f1)), and the folder dist/hostfence-bundle/ ($(du -sh dist/hostfence-bundle | cut -f1)) (hostfence $version)"
+fi

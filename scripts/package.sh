@@ -61,6 +61,9 @@ stage_tree() {
   else
     mkdir -p "$dest/usr/lib"
     cp -a dist/hostfence-bundle "$dest/usr/lib/hostfence"
+    # Only the npm packages travel: caches from running the folder in dist/ are keyed by that
+    # path (postinst fills them where the package installs it).
+    find "$dest/usr/lib/hostfence/deno_dir" -mindepth 1 -maxdepth 1 ! -name npm -exec rm -rf {} +
     chmod -R u=rwX,go=rX "$dest/usr/lib/hostfence"
     ln -s ../lib/hostfence/hostfence "$dest/usr/bin/hostfence"
   fi

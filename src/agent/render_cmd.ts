@@ -18,26 +18,9 @@ import type { ModelUpdate } from "../datastore/updates.ts";
 import { buildNftState, render } from "../dataplane/mod.ts";
 import { createLogger, screenSink } from "../log/logger.ts";
 import { listInterfaces } from "./interfaces.ts";
+import { RENDER_HELP } from "./render_help.ts";
 
-export const RENDER_HELP = `Usage:
-  hostfence render --node NAME [--interface NAME[=ADDR,...]]...
-                   [--etcd-endpoints URLS] [-c FILE]
-
-Prints the nftables ruleset that 'hostfence agent' on node NAME would program,
-computed from the datastore by the agent's own code, without touching this
-machine's firewall.
-
-Options:
-  --node NAME            The node (FelixHostname) to render for. Required.
-  --interface SPEC       An interface of that node, NAME or NAME=ADDR,ADDR (repeatable).
-                         Without it: this machine's interfaces when NAME is this host,
-                         else one interface per host endpoint that names one.
-  --etcd-endpoints URLS  Comma-separated etcd endpoints (else -c, else ETCD_ENDPOINTS).
-  -c, --config FILE      calicoctl-style config file (default /etc/calico/calicoctl.cfg).
-  -h, --help             Show this help.
-
-Felix parameters come from the datastore (global and the node's own) and from
-FELIX_* environment variables.`;
+export { RENDER_HELP };
 
 /** Parses `NAME` or `NAME=ADDR,ADDR` into an interface listing entry. */
 export function parseInterfaceSpec(spec: string): InterfaceInfo {

@@ -2,10 +2,8 @@
  * The CLI's edges: standard streams, files, the environment and the datastore, behind one
  * small interface so the command logic can be tested without a process or an etcd.
  */
-import { type ConnectionOptions, resolveConnectionConfig } from "../datastore/connection.ts";
-import { openResourceStore } from "../datastore/etcd_store.ts";
+import type { ConnectionOptions } from "../datastore/connection.ts";
 import type { ResourceStore } from "../datastore/store.ts";
-import { createLogger, screenSink } from "../log/logger.ts";
 
 /** Everything a command touches outside itself. */
 export interface CliIo {
@@ -39,6 +37,14 @@ export function processIo(): CliIo {
     readStdin: async () => await new Response(Deno.stdin.readable).text(),
     readFile: (path) => Deno.readTextFile(path),
     openStore: async (opts) => {
+      // Loaded here, not at the top: commands that never open the store (version, help)
+      // must not pay for the etcd client and gRPC.
+      const [{ resolveConnectionConfig }, { openResourceStore }, { createLogger, screenSink }] =
+        await Promise.all([
+          import("../datastore/connection.ts"),
+          import("../datastore/etcd_store.ts"),
+          import("../log/logger.ts"),
+        ]);
       const conn = await resolveConnectionConfig(opts);
       // Bad data found in etcd is reported (key and reason) and skipped, not fatal.
       return openResourceStore(conn, createLogger([screenSink("WARNING")], "datastore"));

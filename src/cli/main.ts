@@ -3,12 +3,9 @@
  * commands, `config`, `version`, and the host-side `agent` and `render`. `main` returns the
  * exit code; the process wrapper (main.ts at the repository root) exits with it.
  */
-import denoJson from "../../deno.json" with { type: "json" };
-import { RENDER_HELP, runRender } from "../agent/render_cmd.ts";
-import { runStatus, STATUS_HELP } from "../status/mod.ts";
-import { runAgent } from "../agent/run.ts";
+import { RENDER_HELP } from "../agent/render_help.ts";
+import { STATUS_HELP } from "../status/status_help.ts";
 import { invalidOptionMessage, wantsHelp } from "./args.ts";
-import { runConfigCommand } from "./config_cmd.ts";
 import {
   APPLY_HELP,
   CONFIG_HELP,
@@ -19,11 +16,11 @@ import {
   TOP_HELP,
   VERSION_HELP,
 } from "./help.ts";
+import { errorText } from "./error_text.ts";
 import { type CliIo, processIo } from "./io.ts";
-import { errorText, runGetCommand, runWriteCommand } from "./resource_cmds.ts";
+import { buildFormLine, VERSION_LINE } from "./version.ts";
 
-/** `hostfence 0.1.0`: the version in deno.json, the one place it is kept. */
-export const VERSION_LINE = `hostfence ${denoJson.version}`;
+export { VERSION_LINE };
 
 /** Each command's help text, for `<command> --help` and `help <command>`. */
 export const COMMAND_HELP: Readonly<Record<string, string>> = {
@@ -37,6 +34,48 @@ export const COMMAND_HELP: Readonly<Record<string, string>> = {
   render: RENDER_HELP + "\n",
   status: STATUS_HELP.endsWith("\n") ? STATUS_HELP : STATUS_HELP + "\n",
 };
+
+/** A command's code: the whole command line, the arguments after the command, the streams. */
+type Runner = (argv: readonly string[], rest: string[], io: CliIo) => Promise<number>;
+
+/**
+ * The commands that do work, each loaded on first use: `version` and `--help` must answer as
+ * fast as Deno starts, so nothing here is imported until its command runs (the etcd client
+ * and gRPC, YAML, the calculation and the dataplane are most of the start-up time).
+ * src/cli/warm.ts loads them all to fill Deno's code cache.
+ */
+export const COMMANDS: Readonly<Record<string, () => Promise<Runner>>> = {
+  create: () => writeCommand("create"),
+  apply: () => writeCommand("apply"),
+  replace: () => writeCommand("replace"),
+  delete: () => writeCommand("delete"),
+  get: async () => (await import("./resource_cmds.ts")).runGetCommand,
+  config: async () => (await import("./config_cmd.ts")).runConfigCommand,
+  render: async () => {
+    const { runRender } = await import("../agent/render_cmd.ts");
+    return (_argv, rest) => runRender(rest);
+  },
+  status: async () => {
+    const { runStatus } = await import("../status/status_cmd.ts");
+    return (_argv, rest, io) => runStatus(rest, io);
+  },
+  agent: async () => {
+    const { runAgent } = await import("../agent/run.ts");
+    return (_argv, rest) => runAgent(rest);
+  },
+};
+
+async function writeCommand(verb: "create" | "apply" | "replace" | "delete"): Promise<Runner> {
+  const { runWriteCommand } = await import("./resource_cmds.ts");
+  return (argv, rest, io) => runWriteCommand(verb, argv, rest, io);
+}
+
+/** Loads and runs one command of COMMANDS. */
+async function runCommand(command: string, argv: readonly string[], rest: string[], io: CliIo) {
+  const load = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+  if (load === undefined) throw new Error(`no code for command '${command}'`);
+  return await (await load())(argv, rest, io);
+}
 
 /**
  * Runs one command line (without the program name) and returns the exit code. Results
@@ -81,17 +120,11 @@ async function dispatch(argv: readonly string[], io: CliIo): Promise<number> {
         io.err(invalidOptionMessage(argv) + "\n");
         return 1;
       }
-      io.out(VERSION_LINE + "\n");
+      // `--version` stays the one line scripts parse; `version` also names the build.
+      io.out(VERSION_LINE + "\n" + (command === "version" ? buildFormLine() + "\n" : ""));
       return 0;
     case "agent":
-      return await runAgent(rest);
-    case "render":
-    case "status":
-      if (wantsHelp(rest)) {
-        io.out(COMMAND_HELP[command]!);
-        return 0;
-      }
-      return command === "render" ? await runRender(rest) : await runStatus(rest, io);
+      return await runCommand(command, argv, rest, io);
   }
   const help = COMMAND_HELP[command];
   if (help === undefined || !Object.hasOwn(COMMAND_HELP, command)) {
@@ -102,17 +135,5 @@ async function dispatch(argv: readonly string[], io: CliIo): Promise<number> {
     io.out(help);
     return 0;
   }
-  switch (command) {
-    case "create":
-    case "apply":
-    case "replace":
-    case "delete":
-      return await runWriteCommand(command, argv, rest, io);
-    case "get":
-      return await runGetCommand(argv, rest, io);
-    case "config":
-      return await runConfigCommand(argv, rest, io);
-  }
-  io.err(invalidOptionMessage(argv) + "\n");
-  return 1;
+  return await runCommand(command, argv, rest, io);
 }

@@ -24,6 +24,7 @@ import {
   type ParsedCommand,
   stringFlag,
 } from "./args.ts";
+import { errorText } from "./error_text.ts";
 import type { CliIo } from "./io.ts";
 import { kindFromArgument, unknownKindMessage } from "./kinds.ts";
 import { sharedKind, writeReport, type WriteVerb } from "./results.ts";
@@ -59,10 +60,8 @@ class CommandFailure extends Error {
   override name = "CommandFailure";
 }
 
-/** The text of an error for the operator: its message, never a stack. */
-export function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
+/** The text of an error for the operator: its message, never a stack (error_text.ts). */
+export { errorText };
 
 /**
  * Reads `-f FILE` (`-` = standard input, named `<stdin>` in messages) and decodes and

@@ -25,40 +25,9 @@ import {
 } from "../datastore/connection.ts";
 import { FELIX_HOST_PREFIX, HOST_PREFIX } from "../datastore/keys.ts";
 import { buildStatusView, formatStatusJson, formatStatusTable } from "./status_view.ts";
+import { STATUS_HELP } from "./status_help.ts";
 
-/** `hostfence status --help`. */
-export const STATUS_HELP = `Usage:
-  hostfence status [--node=<NODE>] [--output=<OUTPUT>] [--config=<CONFIG>]
-                   [--etcd-endpoints=<URLS>]
-
-Examples:
-  # Show the agent heartbeat and host endpoint states of every node.
-  hostfence status
-
-  # Show one node, as JSON.
-  hostfence status --node=host1 -o json
-
-Options:
-  -h --help                  Show this screen.
-  -n --node=<NODE>           Show only this node.
-  -o --output=<OUTPUT>       Output format, one of: table, json. [default: table]
-  -c --config=<CONFIG>       Path to the file containing connection configuration in
-                             YAML or JSON format. [default: /etc/calico/calicoctl.cfg]
-     --etcd-endpoints=<URLS> Comma-separated etcd endpoints; overrides the config file
-                             and the ETCD_ENDPOINTS environment variable.
-
-Description:
-  For every node (each /calico/v1/host/<node>/ directory, and each node that ever
-  reported), prints:
-    HEARTBEAT    live: the agent reported within ReportingTTLSecs (its lease-bound
-                 status key exists); EXPIRED: it stopped reporting (only
-                 last_reported_status is left); NEVER: no agent ever reported.
-    LAST REPORT  the time of the newest report (UTC); AGE: how long ago that was.
-    UPTIME       the agent's uptime at that report.
-    ENDPOINTS    each host endpoint of the node with the status its agent reported:
-                 up, down, error, or unknown (EndpointReportingEnabled is off, or the
-                 agent has not reported it).
-`;
+export { STATUS_HELP };
 
 const STATUS_OPTIONS: OptionSpec = {
   ...DATASTORE_OPTIONS,

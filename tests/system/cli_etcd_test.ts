@@ -777,7 +777,11 @@ Deno.test("the installed command prints help, version and option errors", async 
   }
   await t.step("version line from deno.json", async () => {
     const cfg = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
-    ok(await hostfence(["version"]), `hostfence ${cfg.version}\n`);
+    const root = ROOT.replace(/\/$/, "");
+    ok(
+      await hostfence(["version"]),
+      `hostfence ${cfg.version}\nform: source checkout (${root}), Deno ${Deno.version.deno}\n`,
+    );
     ok(await hostfence(["--version"]), `hostfence ${cfg.version}\n`);
   });
   await t.step("bad flags", async () => {

@@ -51,6 +51,15 @@ Deno.test({
   name: "the .deb and .rpm hold the build, the unit, the config and logrotate, and run offline",
   ignore: !CAN_PACKAGE,
   async fn(t) {
+    const built = await run(["bash", `${REPO}/scripts/build.sh`, "--if-stale"], {
+      allowFail: true,
+    });
+    assertEquals(built.code, 0, `scripts/build.sh failed:\n${built.stderr}${built.stdout}`);
+    // Running the folder where it was built leaves Deno caches keyed by that path in it, as an
+    // operator trying dist/ would: they must not end up in the packages.
+    if (await Deno.stat(`${REPO}/dist/hostfence-bundle/hostfence`).then(() => true, () => false)) {
+      await run([`${REPO}/dist/hostfence-bundle/hostfence`, "version"]);
+    }
     const made = await run(["bash", `${REPO}/scripts/package.sh`, "all"], { allowFail: true });
     assertEquals(made.code, 0, `scripts/package.sh all failed:\n${made.stderr}${made.stdout}`);
     const kind = Deno.readTextFileSync(`${REPO}/dist/build-info`).match(/^kind=(\w+)$/m)?.[1];
@@ -80,6 +89,8 @@ Deno.test({
       await t.step("deb files and conffiles", async () => {
         const list = (await out(["dpkg-deb", "-c", DEB])).split("\n");
         const paths = list.map((l) => l.split(/\s+/).slice(5).join(" ")).join("\n");
+        // Caches are made where the program is installed (postinst), never shipped.
+        assert(!paths.includes("/deno_dir/gen/"), "no code cache in the package");
         for (const p of ["./usr/bin/hostfence", `.${UNIT_DEB}`, "./etc/calico/felix.cfg"]) {
           assertIncludes(paths, p, "dpkg-deb -c");
         }
@@ -122,6 +133,7 @@ Deno.test({
           assert(list.includes(p), `rpm -qpl lacks ${p}`);
         }
         if (kind === "bundle") assert(list.includes("/usr/lib/hostfence/hostfence"), "launcher");
+        if (kind === "bundle") assert(list.includes("/usr/lib/hostfence/warm-cache"), "warm-cache");
         assert(!list.some((p) => p.startsWith("/usr/lib/.build-id")), "no build-id links");
         const config = (await out(["rpm", "-qpc", RPM])).trim().split("\n").sort();
         assertEquals(
@@ -184,9 +196,21 @@ Deno.test({
             `${root}/usr/bin/hostfence`,
             ...args,
           ], { allowFail: true });
+        if (kind === "bundle") {
+          // What postinst does: fill the code cache where the folder is installed, for
+          // every command, before /usr turns read-only.
+          const lib = `${root}/usr/lib/hostfence`;
+          const w = await run([`${lib}/warm-cache`], { allowFail: true });
+          assertEquals(w.code, 0, `warm-cache exit code (stderr: ${w.stderr})`);
+          for (const m of ["src/agent/run.ts", "src/cli/resource_cmds.ts", "src/cli/main.ts"]) {
+            await Deno.stat(`${lib}/deno_dir/gen/file${lib}/app/${m}.js`);
+          }
+        }
         const v = await runIn(["version"]);
         assertEquals(v.code, 0, `exit code (stderr: ${v.stderr})`);
-        assertEquals(v.stdout, `hostfence ${VERSION}\n`, "version output");
+        const form = kind === "bundle" ? `folder (${root}/usr/lib/hostfence)` : "compiled binary";
+        const want = `hostfence ${VERSION}\nform: ${form}`;
+        assert(v.stdout.startsWith(want), `version output ${v.stdout} should start ${want}`);
         assertEquals(v.stderr, "", "standard error");
         const h = await runIn(["--help"]);
         assertEquals(h.code, 0, `--help exit code (stderr: ${h.stderr})`);

@@ -518,9 +518,20 @@ Deno.test("version comes from deno.json", async () => {
   const { run } = harness();
   const cfg = JSON.parse(await Deno.readTextFile(new URL("../../deno.json", import.meta.url)));
   assert.equal(VERSION_LINE, `hostfence ${cfg.version}`);
-  for (const args of [["version"], ["--version"]]) {
-    assert.deepEqual(await run(args), { code: 0, out: `${VERSION_LINE}\n`, err: "", opened: [] });
-  }
+  assert.deepEqual(await run(["--version"]), {
+    code: 0,
+    out: `${VERSION_LINE}\n`,
+    err: "",
+    opened: [],
+  });
+  // `version` adds the form of the build: here, the checkout the test runs from.
+  const r = await run(["version"]);
+  assert.equal(r.code, 0);
+  const root = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
+  assert.equal(
+    r.out,
+    `${VERSION_LINE}\nform: source checkout (${root}), Deno ${Deno.version.deno}\n`,
+  );
 });
 
 const GOLDEN_DIR = new URL("../golden/cli/", import.meta.url);

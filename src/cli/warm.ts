@@ -1,0 +1,19 @@
+/**
+ * Loads the code of every command without running any, so that Deno transpiles and caches
+ * all of it (its emit cache and V8's code cache in DENO_DIR). The shipped runtime folder
+ * runs this once where it will live (its `warm-cache` script: at the single-file launcher's
+ * first unpack, at package installation), because the caches are keyed by the modules'
+ * paths and the commands are loaded lazily: otherwise each command would pay for
+ * transpiling its modules the first time it runs, and under the systemd unit, whose /usr is
+ * read-only, every time.
+ */
+import { COMMANDS } from "./main.ts";
+
+/** Imports the code behind every command of the command table. */
+export async function warmAll(): Promise<void> {
+  for (const load of Object.values(COMMANDS)) await load();
+}
+
+if (import.meta.main) {
+  await warmAll();
+}
