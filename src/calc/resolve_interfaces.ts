@@ -40,10 +40,10 @@ export function isWorkloadInterface(name: string, prefixes: readonly string[]): 
 
 /**
  * Resolves which host endpoint governs each host interface. A HEP with `interfaceName`
- * matches only that interface; one without matches every interface carrying one of its
- * expected IPs; the lowest HEP name wins an interface no matter how it matched. Workload
- * interfaces are skipped entirely. Status is `error` for a HEP governing nothing, `down` when
- * one of its interfaces is down, otherwise `up`.
+ * matches only that interface, present or not; one without matches every interface carrying
+ * one of its expected IPs; the lowest HEP name wins an interface no matter how it matched.
+ * Workload interfaces are skipped entirely. Status is `error` for a HEP governing no existing
+ * link, `down` when one of its interfaces is down, otherwise `up`.
  */
 export function resolveInterfaces(
   heps: Iterable<HepPlacement>,
@@ -79,6 +79,14 @@ export function resolveInterfaces(
     if (best === undefined) continue;
     winners.push([iface.name, best]);
     _push(governed, best, iface.up);
+  }
+  // A host endpoint that names its interface is policed on that name whether or not the link
+  // exists yet: an interface deleted and created again (or created after its endpoint) is
+  // policed from its first packet, not from the moment the agent notices the link. Its
+  // status still says the link is missing (it governs no existing link).
+  for (const [iface, heps] of byName) {
+    if (seen.has(iface) || isWorkloadInterface(iface, prefixes)) continue;
+    winners.push([iface, heps.reduce((a, b) => (b < a ? b : a))]);
   }
   winners.sort((a, b) => a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
   const statuses = new Map<string, EndpointStatus>();

@@ -1,7 +1,8 @@
 /**
  * Host endpoints follow the host's interfaces and addresses as they come and go (spec 5.1):
  * an expectedIPs endpoint starts policing an interface as soon as the address appears and
- * stops when it goes; an interfaceName endpoint takes hold as soon as its interface appears.
+ * stops when it goes; an interfaceName endpoint polices its interface from its first packet,
+ * even when the link is created (or re-created) after the endpoint.
  */
 import { ok as assert } from "node:assert/strict";
 import { AGENT_TESTS_IGNORED, hep, openSite } from "../harness/scenario.ts";
@@ -51,28 +52,51 @@ Deno.test({
       await eventually("after removing it", () => probe.r.tcp(ADDR.h1Eth0, 9091), "allow");
     });
 
-    await t.step("an interfaceName endpoint takes hold when its interface appears", async () => {
-      await site.reset();
-      await site.apply(hep("late", { iface: "late0", labels: { "host-endpoint": "true" } }));
-      const before = (await topo.h1.exec(["nft", "list", "table", "inet", "hostfence"])).stdout;
-      // As in Felix, an endpoint naming a link that does not exist resolves to nothing.
-      assert(!before.includes("late0"), "no chains for a link that does not exist");
-      // Rename eth0 to late0: the same link, now under the endpoint's name.
-      await topo.h1.ipBatch([
-        "link set eth0 down",
-        "link set eth0 name late0",
-        "link set late0 up",
-        `addr replace ${ADDR.h1Eth0}/24 dev late0`,
-      ]);
-      try {
-        await eventually("on late0", () => probe.r.tcp(ADDR.h1Eth0, 9091), "drop");
-      } finally {
+    await t.step(
+      "an interfaceName endpoint polices its interface from the moment it appears",
+      async () => {
+        await site.reset();
+        await site.apply(hep("late", { iface: "late0", labels: { "host-endpoint": "true" } }));
+        const before = (await topo.h1.exec(["nft", "list", "table", "inet", "hostfence"])).stdout;
+        // Unlike Felix, an endpoint naming a link that does not exist is dispatched already, so
+        // the link is policed from its first packet (issue 10: a re-created interface was open
+        // for up to two seconds).
+        assert(before.includes('"late0" : jump fh-late0'), "late0 is dispatched before it exists");
+        // Rename eth0 to late0: the same link, now under the endpoint's name.
         await topo.h1.ipBatch([
-          "link set late0 down",
-          "link set late0 name eth0",
-          "link set eth0 up",
+          "link set eth0 down",
+          "link set eth0 name late0",
+          "link set late0 up",
+          `addr replace ${ADDR.h1Eth0}/24 dev late0`,
         ]);
-      }
-    });
+        try {
+          const first = await probe.r.tcp(ADDR.h1Eth0, 9091);
+          assert(
+            first.verdict === "drop",
+            `the first connection after the rename: ${first.verdict}`,
+          );
+          // And again after the link is deleted and created anew under the same name.
+          await topo.h1.ipBatch(["link set late0 name eth0"]);
+          await eventually("eth0 is not policed", () => probe.r.tcp(ADDR.h1Eth0, 9091), "allow");
+          await topo.h1.ipBatch([
+            "link set eth0 down",
+            "link set eth0 name late0",
+            "link set late0 up",
+            `addr replace ${ADDR.h1Eth0}/24 dev late0`,
+          ]);
+          const again = await probe.r.tcp(ADDR.h1Eth0, 9091);
+          assert(
+            again.verdict === "drop",
+            `the first connection after it came back: ${again.verdict}`,
+          );
+        } finally {
+          await topo.h1.ipBatch([
+            "link set late0 down",
+            "link set late0 name eth0",
+            "link set eth0 up",
+          ]);
+        }
+      },
+    );
   },
 });

@@ -426,6 +426,19 @@ Deno.test("Host endpoint to interface resolution (5.1)", async (t) => {
     assertEquals(g.hostState().interfaces, []);
     assertEquals(g.hostState().config.interfacePrefixes, ["cali", "eth"]);
   });
+  await t.step("a named interface is policed before it exists and while it is gone", () => {
+    const g = s0([hep("late", { iface: "eth9" }), hep("z-late", { iface: "eth9" })]);
+    assertEquals(g.hostState().interfaces.map((i) => [i.iface, i.hostEndpoint]), [[
+      "eth9",
+      "late",
+    ]]);
+    assertEquals(g.endpointStatuses().get("late"), "error", "the link is missing");
+    g.setInterfaces([...S0_IFACES, { name: "eth9", up: true, addrs: [] }]);
+    assertEquals(g.endpointStatuses().get("late"), "up");
+    g.setInterfaces(S0_IFACES); // deleted again: still policed, status says so
+    assertEquals(g.hostState().interfaces.map((i) => i.iface), ["eth9"]);
+    assertEquals(g.endpointStatuses().get("late"), "error");
+  });
   await t.step("a HEP change of interfaceName moves it", () => {
     const g = s0([HEP0]);
     g.applyUpdates([hep("hep0", { iface: "eth1", labels: { "host-endpoint": "" } })]);
@@ -514,10 +527,10 @@ Deno.test("IP sets (5.12)", async (t) => {
     assertEquals(g.hostState().ipSets.size, 0, "policy applies to no local HEP");
     g.applyUpdates([HEP0]);
     assertEquals(g.hostState().ipSets.get(dbSel)?.v4, ["10.1.0.1"]);
-    g.setInterfaces([]);
-    assertEquals(g.hostState().ipSets.size, 0, "HEP polices no interface");
+    g.applyUpdates([hep("hep0", { iface: "eth0" })]);
+    assertEquals(g.hostState().ipSets.size, 0, "the policy no longer selects the HEP");
     assertEquals(g.hostState().policies.size, 0);
-    g.setInterfaces(S0_IFACES);
+    g.applyUpdates([HEP0]);
     assertEquals(g.hostState().ipSets.get(dbSel)?.v4, ["10.1.0.1"]);
     g.applyUpdates([delPol("use-db")]);
     assertEquals(g.hostState().ipSets.size, 0);
