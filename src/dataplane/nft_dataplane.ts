@@ -7,15 +7,18 @@
 import type { HostState, HostStateSource } from "../calc/host_state.ts";
 import { type ChainCounter, chainCounters, parseCounters } from "./counters.ts";
 import { DesiredTable } from "./desired.ts";
-import { TABLE_REF } from "./names.ts";
+import { TABLE_FAMILY, TABLE_NAME, TABLE_REF } from "./names.ts";
 import { planChanges, planUpdate, render } from "./render.ts";
 import type { NftState } from "./state.ts";
 
 /** Runs nft. `run` feeds a script to `nft -f -`; `listTable` is `nft -j list table` or null. */
 export interface NftRunner {
   run(script: string): Promise<{ ok: boolean; stderr: string }>;
-  /** JSON listing of our table; null when the table does not exist. Throws on other failures. */
-  listTable(): Promise<string | null>;
+  /**
+   * JSON listing of our table (or of `table`, same family); null when the table does not
+   * exist. Throws on other failures.
+   */
+  listTable(table?: string): Promise<string | null>;
 }
 
 /** Options of the real runner. */
@@ -65,11 +68,13 @@ export function commandRunner(opts: CommandRunnerOptions = {}): NftRunner {
       const r = await exec(["-f", "-"], script);
       return { ok: r.code === 0, stderr: r.stderr };
     },
-    async listTable() {
-      const r = await exec(["-j", "list", "table", ...TABLE_REF.split(" ")]);
+    async listTable(table = TABLE_NAME) {
+      const r = await exec(["-j", "list", "table", TABLE_FAMILY, table]);
       if (r.code === 0) return r.stdout;
       if (/No such file or directory/.test(r.stderr)) return null;
-      throw new Error(`Listing table ${TABLE_REF} failed: ${r.stderr.trim() || `exit ${r.code}`}`);
+      throw new Error(
+        `Listing table ${TABLE_FAMILY} ${table} failed: ${r.stderr.trim() || `exit ${r.code}`}`,
+      );
     },
   };
 }
@@ -135,6 +140,9 @@ export class NftDataplane {
   /** The kernel may not hold `#table`: the next apply programs it whole. */
   #stale = false;
   #transactions = 0;
+  /** Increases whenever the programmed content changes (the scratch reference is per version). */
+  #version = 0;
+  #referenceOf: { version: number; state: NftState; text: string } | undefined;
   constructor(private readonly runner: NftRunner = commandRunner()) {}
 
   /** The state nft last accepted; undefined before the first success and after cleanup. */
@@ -221,10 +229,13 @@ export class NftDataplane {
   }
 
   /**
-   * Drift check: lists our table and compares its shape (chains with rule counts, set sizes,
-   * dispatch map entries) with what we programmed; re-programs fully when the table is missing
-   * or differs. Does nothing before the first successful apply. Throws NftApplyError when the
-   * repair is refused, or Error when the table cannot be listed.
+   * Drift check: lists our table and compares it with what we programmed, in two steps. The
+   * shape (chains with rule counts and hooks, set sizes, dispatch entries) is compared first;
+   * then the content: the desired state is loaded into a scratch table without hooks (it sees
+   * no packet), listed, and removed, so nft prints both sides and any edited rule, element or
+   * comment shows. The scratch listing is kept until the desired state changes. Re-programs
+   * fully when the table is missing or differs. Does nothing before the first successful
+   * apply. Throws NftApplyError when the repair is refused, or Error when a listing fails.
    */
   async refresh(): Promise<RefreshResult> {
     const want = this.#programmed;
@@ -233,12 +244,33 @@ export class NftDataplane {
     let reason: RefreshResult["reason"];
     if (listing === null) reason = "missing";
     else if (fingerprintListing(listing) !== fingerprintState(want)) reason = "differs";
+    else if (normalisedListing(listing) !== await this.#reference(want)) reason = "differs";
     if (reason === undefined) return { repaired: false };
     await this.#run(render(want));
     this.#stale = false;
     return { repaired: true, reason };
   }
 
+  /** nft's own listing of `want`, normalised (see refresh), from the scratch table. */
+  async #reference(want: NftState): Promise<string> {
+    const version = this.#version;
+    if (this.#referenceOf?.version === version && this.#referenceOf.state === want) {
+      return this.#referenceOf.text;
+    }
+    const drop =
+      `add table ${TABLE_FAMILY} ${SCRATCH_TABLE}\ndelete table ${TABLE_FAMILY} ${SCRATCH_TABLE}\n`;
+    await this.#run(render(want, { table: SCRATCH_TABLE, noHooks: true }), false);
+    let json: string | null;
+    try {
+      json = await this.runner.listTable(SCRATCH_TABLE);
+    } finally {
+      await this.#run(drop, false);
+    }
+    if (json === null) throw new Error(`The scratch table ${SCRATCH_TABLE} vanished while listed`);
+    const text = normalisedListing(json);
+    this.#referenceOf = { version, state: want, text };
+    return text;
+  }
   /**
    * Removes our table (and nothing else); a missing table is fine. Throws NftApplyError when
    * nft fails.
@@ -258,12 +290,71 @@ export class NftDataplane {
     return listing === null ? [] : chainCounters(parseCounters(listing), want);
   }
 
-  async #run(script: string): Promise<void> {
+  /** Runs one transaction; `ours` is false for the drift check's scratch table. */
+  async #run(script: string, ours = true): Promise<void> {
     this.#transactions++;
+    if (ours) this.#version++;
     const r = await this.runner.run(script);
     if (!r.ok) throw applyError(r.stderr, script);
   }
 }
+
+/** The drift check's scratch copy of the desired table (never hooked, removed at once). */
+export const SCRATCH_TABLE = "hostfence-check";
+
+/**
+ * An `nft -j list table` document reduced to what we program, comparable across tables:
+ * handles, the table name, counter values and base-chain hooks are dropped (hooks are in the
+ * shape fingerprint; the scratch copy has none), set elements are sorted, objects are sorted
+ * by kind and name, and rules keep their order within their chain. Throws SyntaxError on bad
+ * JSON.
+ */
+export function normalisedListing(json: string): string {
+  const doc = JSON.parse(json) as { nftables?: Record<string, Record<string, unknown>>[] };
+  const strip = (v: unknown, key = ""): unknown => {
+    if (Array.isArray(v)) {
+      const xs = v.map((x) => strip(x));
+      return key === "elem" ? xs.map((x) => JSON.stringify(x)).sort() : xs;
+    }
+    if (v === null || typeof v !== "object") return v;
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+      if (DROPPED_FIELDS.has(k)) continue;
+      out[k] = k === "counter" ? (x === null ? null : {}) : strip(x, k);
+    }
+    return out;
+  };
+  const rows: { key: string; text: string }[] = [];
+  const ruleIndex = new Map<string, number>();
+  for (const item of doc.nftables ?? []) {
+    const [kind, body] = Object.entries(item)[0] ?? [];
+    if (kind === undefined || kind === "metainfo" || kind === "table" || body === undefined) {
+      continue;
+    }
+    let key = `${kind} ${String(body.name)}`;
+    if (kind === "rule") {
+      const chain = String(body.chain);
+      const n = ruleIndex.get(chain) ?? 0;
+      ruleIndex.set(chain, n + 1);
+      key = `rule ${chain} ${String(n).padStart(8, "0")}`;
+    }
+    rows.push({ key, text: `${kind} ${JSON.stringify(strip(body))}` });
+  }
+  rows.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return rows.map((r) => r.text).join("\n");
+}
+
+const DROPPED_FIELDS: ReadonlySet<string> = new Set([
+  "handle",
+  "table",
+  "family",
+  "type",
+  "hook",
+  "prio",
+  "policy",
+  "packets",
+  "bytes",
+]);
 
 /**
  * The shape we compare for drift: chain names with hook and rule count, set names with element

@@ -7,7 +7,7 @@
  * libnftables.so.1) the caller falls back to the `nft` command.
  */
 import { commandRunner, type NftRunner } from "./nft_dataplane.ts";
-import { TABLE_REF } from "./names.ts";
+import { TABLE_FAMILY, TABLE_NAME } from "./names.ts";
 
 /** libnftables' output flag for JSON (`nft -j`). */
 const NFT_CTX_OUTPUT_JSON = 1 << 4;
@@ -90,11 +90,13 @@ export function libnftablesRunner(
         if (r.rc === 0) return { ok: true, stderr: r.err };
         return { ok: false, stderr: (await locate(script).catch(() => undefined)) ?? r.err };
       },
-      async listTable() {
-        const r = await list.run(`list table ${TABLE_REF}`);
+      async listTable(table = TABLE_NAME) {
+        const r = await list.run(`list table ${TABLE_FAMILY} ${table}`);
         if (r.rc === 0) return r.out;
         if (/No such file or directory/.test(r.err)) return null;
-        throw new Error(`Listing table ${TABLE_REF} failed: ${r.err.trim() || `error ${r.rc}`}`);
+        throw new Error(
+          `Listing table ${TABLE_FAMILY} ${table} failed: ${r.err.trim() || `error ${r.rc}`}`,
+        );
       },
     },
   };

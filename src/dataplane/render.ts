@@ -7,7 +7,7 @@
 import { addressesOfFamily } from "./_cidr.ts";
 import type { TableChanges } from "./desired.ts";
 import { noTableChanges } from "./desired.ts";
-import { quoteComment, quoteIfname, TABLE_REF } from "./names.ts";
+import { quoteComment, quoteIfname, TABLE_FAMILY, TABLE_REF } from "./names.ts";
 import { ruleText } from "./rule_text.ts";
 import { BASE_CHAINS, DISPATCH_ORDER, FAILSAFE_CHAINS } from "./static.ts";
 import type { NftChain, NftHook, NftMap, NftSet, NftState } from "./state.ts";
@@ -66,13 +66,22 @@ export function setElementTexts(s: NftSet): string[] {
   return [...s.elements];
 }
 
+/** Where and how `render` prints the table. */
+export interface RenderOptions {
+  /** Another table name (same family): the drift check's scratch copy. */
+  readonly table?: string;
+  /** Leave out the hooks, so the copy's base chains are regular chains that see no packet. */
+  readonly noHooks?: boolean;
+}
+
 /**
  * The whole table as one transaction: `add table` + `delete table` (so a table left by an
  * earlier run, or a damaged one, goes away whether or not it exists) followed by the full
  * content. nft applies the file atomically: there is never a moment without rules.
  */
-export function render(state: NftState): string {
-  const lines = [`add table ${TABLE_REF}`, `delete table ${TABLE_REF}`, `table ${TABLE_REF} {`];
+export function render(state: NftState, opts: RenderOptions = {}): string {
+  const ref = opts.table === undefined ? TABLE_REF : `${TABLE_FAMILY} ${opts.table}`;
+  const lines = [`add table ${ref}`, `delete table ${ref}`, `table ${ref} {`];
   const blocks: string[][] = [];
   for (const set of orderedSets(state)) {
     const elements = setElementTexts(set);
@@ -85,7 +94,12 @@ export function render(state: NftState): string {
     ]);
   }
   const chains = orderedChains(state);
-  for (const c of chains) if (c.hook === undefined) blocks.push(chainBlock(c));
+  const block = (c: NftChain) => {
+    if (!opts.noHooks) return chainBlock(c);
+    const { hook: _hook, ...regular } = c;
+    return chainBlock(regular);
+  };
+  for (const c of chains) if (c.hook === undefined) blocks.push(block(c));
   for (const name of DISPATCH_ORDER) {
     const map = state.maps.get(name);
     if (map === undefined) continue;
@@ -96,7 +110,7 @@ export function render(state: NftState): string {
       "\t}",
     ]);
   }
-  for (const c of chains) if (c.hook !== undefined) blocks.push(chainBlock(c));
+  for (const c of chains) if (c.hook !== undefined) blocks.push(block(c));
   blocks.forEach((b, i) => {
     if (i > 0) lines.push("");
     lines.push(...b);

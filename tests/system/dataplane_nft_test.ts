@@ -18,7 +18,7 @@ import {
   type NftState,
   render,
 } from "../../src/dataplane/mod.ts";
-import { hostState, iface, SCENARIOS } from "../fixtures/dataplane_scenarios.ts";
+import { hostState, iface, ruleSet, SCENARIOS } from "../fixtures/dataplane_scenarios.ts";
 
 const ignore = !canUseNetns() || !haveCommand("nft");
 const GOLDEN = new URL("../golden/", import.meta.url);
@@ -165,6 +165,71 @@ Deno.test({
     assert.deepEqual(await dp.refresh(), { repaired: true, reason: "missing" });
     assert.equal(await tableFingerprint(ns), want);
     assert.deepEqual(await dp.refresh(), { repaired: false });
+  },
+});
+
+Deno.test({
+  name: "refresh finds and repairs drift inside a rule, a set element and an interval element",
+  ignore,
+  async fn() {
+    await using ns = await NetNs.create("dpdeep");
+    const dp = new NftDataplane(commandRunner({ netns: ns.name }));
+    const state = hostState({
+      config: { compileMinRun: 1 },
+      interfaces: [iface("eth0", "hep0", { normal: { ingress: ["web", "db"] } })],
+      policies: {
+        web: ruleSet([{ action: "allow", protocol: "tcp", destination: { ports: [80, 443] } }]),
+        db: ruleSet([{ action: "allow", protocol: "tcp", source: { ipSets: ["s:db"] } }]),
+      },
+      ipSets: { "s:db": { v4: ["198.18.5.1", "198.18.5.2"], v6: [] } },
+    });
+    await dp.apply(state);
+    const pristine = (await ns.exec(["nft", "list", "table", "inet", "hostfence"])).stdout;
+    assert.deepEqual(await dp.refresh(), { repaired: false }, "nothing drifted yet");
+    assert.deepEqual(await dp.refresh(), { repaired: false }, "the reference is reused");
+    const handle = async (chain: string, needle: string) => {
+      const text = (await ns.exec(["nft", "-a", "list", "chain", "inet", "hostfence", chain]))
+        .stdout;
+      const line = text.split("\n").find((l) => l.includes(needle));
+      assert.ok(line, `${needle} in ${chain}:\n${text}`);
+      return /# handle (\d+)/.exec(line)![1]!;
+    };
+    const edits: [string, string[]][] = [
+      // The issue's case: a drop replaced in place by an accept (same rule count).
+      ["a rule replaced in place", [
+        "replace rule inet hostfence fh-eth0 handle",
+        await handle("fh-eth0", "default drop"),
+        "counter accept",
+      ]],
+      ["an IP-set member swapped", []],
+      ["a compiled element swapped", []],
+    ];
+    for (const [what, cmd] of edits) {
+      if (what === "a rule replaced in place") {
+        await ns.exec(["nft", ...cmd.join(" ").split(" ")]);
+      } else if (what === "an IP-set member swapped") {
+        const set = [...dp.programmed!.sets.values()].find((s) => s.ipSet === "s:db")!.name;
+        await ns.nft(
+          `delete element inet hostfence ${set} { 198.18.5.2 }\n` +
+            `add element inet hostfence ${set} { 198.18.5.9 }\n`,
+        );
+      } else {
+        const set = [...dp.programmed!.sets.values()].find((s) => s.owners !== undefined)!.name;
+        await ns.nft(
+          `delete element inet hostfence ${set} { tcp . 443 }\n` +
+            `add element inet hostfence ${set} { tcp . 444 }\n`,
+        );
+      }
+      assert.equal(
+        await tableFingerprint(ns),
+        fingerprintState(dp.programmed!),
+        `${what}: same shape`,
+      );
+      assert.deepEqual(await dp.refresh(), { repaired: true, reason: "differs" }, what);
+      const now = (await ns.exec(["nft", "list", "table", "inet", "hostfence"])).stdout;
+      assert.equal(now, pristine, `${what}: repaired to the programmed table`);
+      assert.ok(!(await ns.nftRuleset()).includes("hostfence-check"), "no scratch table left");
+    }
   },
 });
 
