@@ -7,6 +7,8 @@ export interface EtcdServer extends AsyncDisposable {
   /** `http://127.0.0.1:PORT` */
   readonly endpoint: string;
   readonly dataDir: string;
+  /** The etcd process id (`ip netns exec` execs etcd), for SIGSTOP/SIGCONT fault tests. */
+  readonly pid: number;
   /** Stops the process (SIGTERM, then SIGKILL); the data dir is kept until dispose. */
   stop(): Promise<void>;
   /** Starts it again on the same address and data dir (for restart tests). */
@@ -178,6 +180,9 @@ async function _startEtcdOnce(opts: EtcdOptions): Promise<EtcdServer> {
   return {
     endpoint,
     dataDir,
+    get pid() {
+      return child!.pid;
+    },
     async stop() {
       if (!stopped) await stop();
       stopped = true;
