@@ -24,6 +24,8 @@ export interface EtcdOptions {
   readonly port?: number;
   /** Serve clients over TLS and require client certificates signed by `caFile`. */
   readonly tls?: { readonly certFile: string; readonly keyFile: string; readonly caFile: string };
+  /** More etcd flags, e.g. `["--max-request-bytes=10485760"]`. */
+  readonly extraArgs?: readonly string[];
 }
 
 /** True when an `etcd` binary is on PATH. */
@@ -129,6 +131,7 @@ async function _startEtcdOnce(opts: EtcdOptions): Promise<EtcdServer> {
     `hostfence-test=http://${bracket}:${peerPort}`,
     "--log-level",
     "error",
+    ...(opts.extraArgs ?? []),
     ...(opts.tls
       ? [
         "--cert-file",

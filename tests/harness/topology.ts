@@ -70,6 +70,8 @@ export interface TopologyOptions {
   readonly forwarding?: boolean;
   /** Start etcd in E (default true). */
   readonly etcd?: boolean;
+  /** More flags for that etcd (e.g. a larger `--max-request-bytes`). */
+  readonly etcdArgs?: readonly string[];
   /** TCP/UDP ports every namespace's probe daemon serves (echo), v4 and v6. */
   readonly tcpPorts?: readonly number[];
   readonly udpPorts?: readonly number[];
@@ -234,7 +236,12 @@ export async function buildTopology(opts: TopologyOptions = {}): Promise<Topolog
       h2 ? start(h2) : Promise.resolve(undefined),
     ]);
     if (opts.etcd ?? true) {
-      etcd = await startEtcd({ netns: e.name, host: ADDR.etcd, port: ETCD_PORT });
+      etcd = await startEtcd({
+        netns: e.name,
+        host: ADDR.etcd,
+        port: ETCD_PORT,
+        ...(opts.etcdArgs ? { extraArgs: opts.etcdArgs } : {}),
+      });
     }
     const all = made.slice();
     return {
