@@ -10,6 +10,7 @@ import { Etcd3, type IOptions } from "etcd3";
 import { credentials as grpcCredentials } from "@grpc/grpc-js";
 import { checkServerIdentity, type PeerCertificate } from "node:tls";
 import { DatastoreUnavailableError } from "./store.ts";
+import { checkCertificates, checkPrivateKey, keyMatchesCertificate } from "./tls_files.ts";
 
 /** Everything needed to reach etcd. Endpoints always carry their scheme. */
 export interface ConnectionConfig {
@@ -322,14 +323,33 @@ export function readTlsCredentials(
       );
     }
   };
+  const refuse = (what: string, path: string, problem: string): never => {
+    throw new ConnectionConfigError(`Invalid etcd ${what} file ${path}: ${problem}`);
+  };
   const out: { rootCertificate: Buffer; privateKey?: Buffer; certChain?: Buffer } = {
     // grpc falls back to the system roots when no CA is given.
-    rootCertificate: conn.caCertFile !== undefined
-      ? read(conn.caCertFile, "CA certificate")
-      : (undefined as unknown as Buffer),
+    rootCertificate: undefined as unknown as Buffer,
   };
-  if (conn.keyFile !== undefined) out.privateKey = read(conn.keyFile, "key");
-  if (conn.certFile !== undefined) out.certChain = read(conn.certFile, "certificate");
+  if (conn.caCertFile !== undefined) {
+    out.rootCertificate = read(conn.caCertFile, "CA certificate");
+    const ca = checkCertificates(out.rootCertificate);
+    if ("problem" in ca) refuse("CA certificate", conn.caCertFile, ca.problem);
+  }
+  if (conn.keyFile !== undefined && conn.certFile !== undefined) {
+    out.privateKey = read(conn.keyFile, "key");
+    out.certChain = read(conn.certFile, "certificate");
+    const key = checkPrivateKey(out.privateKey);
+    if ("problem" in key) return refuse("key", conn.keyFile, key.problem);
+    const cert = checkCertificates(out.certChain);
+    if ("problem" in cert) return refuse("certificate", conn.certFile, cert.problem);
+    if (!keyMatchesCertificate(cert.certs[0]!, key.key)) {
+      refuse(
+        "key",
+        conn.keyFile,
+        `it is not the private key of the certificate in ${conn.certFile}`,
+      );
+    }
+  }
   return out;
 }
 
