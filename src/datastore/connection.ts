@@ -215,6 +215,41 @@ const _noopPolicy = {
   onFailure: () => ({ dispose() {} }),
 } as unknown as Policy;
 
+/** Errors after which the same call may go to another member: it never took effect there. */
+function _tryAnotherMember(e: unknown): boolean {
+  const msg = e instanceof Error ? e.message : String(e);
+  return isConnectionError(e) ||
+    /no leader|leader changed|not capable|too many requests|request timed out/i.test(msg);
+}
+
+/**
+ * With several endpoints, a call that fails because its member is unreachable (or has no
+ * leader) is tried on the next member: etcd3 hands each retry of the global policy the next
+ * host of one shuffled order. With one endpoint this is the pass-through policy.
+ */
+function _failoverPolicy(endpoints: number): Policy {
+  if (endpoints <= 1) return _noopPolicy;
+  // Every member once, and once more after a pause in case a leader election was running.
+  const attempts = endpoints + 1;
+  return {
+    async execute<T>(
+      fn: (ctx: { signal: AbortSignal }) => PromiseLike<T> | T,
+      signal?: AbortSignal,
+    ): Promise<T> {
+      for (let i = 1;; i++) {
+        try {
+          return await fn({ signal: signal ?? new AbortController().signal });
+        } catch (e) {
+          if (i >= attempts || !_tryAnotherMember(e)) throw e;
+          if (i === endpoints) await new Promise((r) => setTimeout(r, 500));
+        }
+      }
+    },
+    onSuccess: () => ({ dispose() {} }),
+    onFailure: () => ({ dispose() {} }),
+  } as unknown as Policy;
+}
+
 /**
  * etcd3 re-dials a broken watch stream after a backoff timer that is never cleared on close.
  * A zero delay keeps that timer from outliving the client (and tests' sanitizers happy);
@@ -245,7 +280,7 @@ export function createEtcdClient(conn: ConnectionConfig, opts: ClientOptions = {
     defaultCallOptions: (ctx) => ctx.isStream ? {} : { deadline: Date.now() + timeout },
     faultHandling: {
       host: () => _noopPolicy,
-      global: _noopPolicy,
+      global: _failoverPolicy(conn.endpoints.length),
       watchBackoff: _immediateBackoff,
     },
   };

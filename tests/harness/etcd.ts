@@ -26,6 +26,8 @@ export interface EtcdOptions {
   readonly tls?: { readonly certFile: string; readonly keyFile: string; readonly caFile: string };
   /** More etcd flags, e.g. `["--max-request-bytes=10485760"]`. */
   readonly extraArgs?: readonly string[];
+  /** Member of a cluster: its name, peer port and the whole `--initial-cluster` list. */
+  readonly member?: { readonly name: string; readonly peerPort: number; readonly cluster: string };
 }
 
 /** True when an `etcd` binary is on PATH. */
@@ -110,13 +112,14 @@ class EtcdStartError extends Error {}
 async function _startEtcdOnce(opts: EtcdOptions): Promise<EtcdServer> {
   const host = opts.host ?? "127.0.0.1";
   const port = opts.port ?? (opts.netns ? 2379 : freePort());
-  const peerPort = opts.netns ? 2380 : freePort();
+  const peerPort = opts.member?.peerPort ?? (opts.netns ? 2380 : freePort());
+  const name = opts.member?.name ?? "hostfence-test";
   const dataDir = await Deno.makeTempDir({ prefix: "hostfence-etcd-" });
   const bracket = host.includes(":") ? `[${host}]` : host;
   const endpoint = `${opts.tls ? "https" : "http"}://${bracket}:${port}`;
   const etcdArgs = [
     "--name",
-    "hostfence-test",
+    name,
     "--data-dir",
     dataDir,
     "--listen-client-urls",
@@ -128,7 +131,9 @@ async function _startEtcdOnce(opts: EtcdOptions): Promise<EtcdServer> {
     "--initial-advertise-peer-urls",
     `http://${bracket}:${peerPort}`,
     "--initial-cluster",
-    `hostfence-test=http://${bracket}:${peerPort}`,
+    opts.member?.cluster ?? `${name}=http://${bracket}:${peerPort}`,
+    "--initial-cluster-token",
+    `hostfence-${Deno.pid}`,
     "--log-level",
     "error",
     ...(opts.extraArgs ?? []),
@@ -200,6 +205,51 @@ async function _startEtcdOnce(opts: EtcdOptions): Promise<EtcdServer> {
       if (!stopped) await stop();
       stopped = true;
       await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+/** A throwaway etcd cluster; dispose stops every member and removes their data. */
+export interface EtcdCluster extends AsyncDisposable {
+  readonly members: readonly EtcdServer[];
+  /** Every member's client URL. */
+  readonly endpoints: readonly string[];
+}
+
+/**
+ * Starts one etcd member per address in `hosts` (inside `netns`, ports 2379/2380 each) or,
+ * without a namespace, on loopback with free ports; returns when every member answers.
+ */
+export async function startEtcdCluster(
+  opts: { readonly netns?: string; readonly hosts: readonly string[] },
+): Promise<EtcdCluster> {
+  const plan = opts.hosts.map((host, i) => ({
+    host,
+    name: `m${i}`,
+    port: opts.netns ? 2379 : freePort(),
+    peerPort: opts.netns ? 2380 : freePort(),
+  }));
+  const cluster = plan.map((m) => `${m.name}=http://${m.host}:${m.peerPort}`).join(",");
+  // All at once: no member is healthy until a quorum has formed.
+  const started = await Promise.allSettled(plan.map((m) =>
+    _startEtcdOnce({
+      ...(opts.netns ? { netns: opts.netns } : {}),
+      host: m.host,
+      port: m.port,
+      member: { name: m.name, peerPort: m.peerPort, cluster },
+    })
+  ));
+  const members = started.flatMap((r) => r.status === "fulfilled" ? [r.value] : []);
+  const failed = started.find((r) => r.status === "rejected");
+  if (failed) {
+    for (const m of members) await m[Symbol.asyncDispose]();
+    throw (failed as PromiseRejectedResult).reason;
+  }
+  return {
+    members,
+    endpoints: members.map((m) => m.endpoint),
+    async [Symbol.asyncDispose]() {
+      for (const m of members) await m[Symbol.asyncDispose]();
     },
   };
 }
