@@ -253,3 +253,70 @@ export async function startEtcdCluster(
     },
   };
 }
+
+/** A running `etcd grpc-proxy`; dispose stops it and removes its data dir. */
+export interface GrpcProxy extends AsyncDisposable {
+  /** `http://ADDR:PORT`: what clients are given instead of the members. */
+  readonly endpoint: string;
+  readonly pid: number;
+}
+
+/**
+ * Starts etcd's own gRPC proxy (`etcd grpc-proxy start`, in Debian's etcd-server) in front of
+ * `endpoints`, listening on `host:port` (inside `netns` when given), and waits until it
+ * answers. It coalesces identical watches of its clients into one watch on the cluster.
+ */
+export async function startGrpcProxy(opts: {
+  readonly endpoints: readonly string[];
+  readonly host?: string;
+  readonly port?: number;
+  readonly netns?: string;
+}): Promise<GrpcProxy> {
+  const host = opts.host ?? "127.0.0.1";
+  const port = opts.port ?? (opts.netns ? 23790 : freePort());
+  const endpoint = `http://${host}:${port}`;
+  const dataDir = await Deno.makeTempDir({ prefix: "hostfence-grpc-proxy-" });
+  const args = [
+    "grpc-proxy",
+    "start",
+    `--endpoints=${opts.endpoints.map((e) => e.replace(/^https?:\/\//, "")).join(",")}`,
+    `--listen-addr=${host}:${port}`,
+    `--advertise-client-url=${host}:${port}`,
+    `--data-dir=${dataDir}`,
+  ];
+  const argv = opts.netns
+    ? ["ip", "netns", "exec", opts.netns, "etcd", ...args]
+    : ["etcd", ...args];
+  const child = new Deno.Command(argv[0]!, { args: argv.slice(1), stdout: "null", stderr: "piped" })
+    .spawn();
+  child.stderr.pipeTo(new WritableStream()).catch(() => {});
+  const stop = async () => {
+    try {
+      child.kill("SIGTERM");
+    } catch {
+      return;
+    }
+    const timer = setTimeout(() => {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* gone */ }
+    }, 5000);
+    await child.status;
+    clearTimeout(timer);
+  };
+  try {
+    await waitHealthy(endpoint, opts.netns, child, undefined);
+  } catch (err) {
+    await stop();
+    await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+    throw err;
+  }
+  return {
+    endpoint,
+    pid: child.pid,
+    async [Symbol.asyncDispose]() {
+      await stop();
+      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+    },
+  };
+}
