@@ -230,7 +230,7 @@ Deno.test({
           assertEquals(r.code, 1, r.stdout);
           const lines = r.stderr.trim().split("\n");
           assertEquals(lines.length, 1, r.stderr);
-          assert(c.want.test(lines[0]!), lines[0]);
+          assert(c.want.test(lines[0]!), lines[0]!);
         });
         await t.step(`agent: ${c.name}`, async () => {
           const args = [
