@@ -196,6 +196,10 @@ export async function resolveConnectionConfig(
   return base;
 }
 
+/** gRPC keepalive on channels with calls in flight (see createEtcdClient). */
+const KEEPALIVE_TIME_MS = 10_000;
+const KEEPALIVE_TIMEOUT_MS = 5_000;
+
 /** How long one unary etcd call may take before it counts as "cannot connect". */
 export const DEFAULT_CALL_TIMEOUT_MS = 5_000;
 
@@ -277,6 +281,15 @@ export function createEtcdClient(conn: ConnectionConfig, opts: ClientOptions = {
   const options: IOptions = {
     hosts: [...conn.endpoints],
     dialTimeout: timeout,
+    // A member that goes silent (partitioned, its host frozen) neither closes nor resets the
+    // watch stream: pings on busy channels find it, so the watch moves to another member in
+    // seconds instead of after the next periodic resync. etcd refuses pings more often than
+    // every 5 s (--grpc-keepalive-min-time) and on idle channels, hence 10 s and calls only.
+    grpcOptions: {
+      "grpc.keepalive_time_ms": KEEPALIVE_TIME_MS,
+      "grpc.keepalive_timeout_ms": KEEPALIVE_TIMEOUT_MS,
+      "grpc.keepalive_permit_without_calls": 0,
+    },
     defaultCallOptions: (ctx) => ctx.isStream ? {} : { deadline: Date.now() + timeout },
     faultHandling: {
       host: () => _noopPolicy,

@@ -7,7 +7,8 @@
  * - `deno run -A etcd_writer.ts ENDPOINT puts`: one put per standard-input line
  *   `{"key": ..., "value": ...}`, several at a time.
  *
- * Prints the revision of the last write. Only etcd on the given endpoint is contacted.
+ * Prints the revision of the last write. ENDPOINT may be a comma list of members; only
+ * those are contacted.
  */
 import { Etcd3 } from "etcd3";
 
@@ -17,7 +18,7 @@ async function main(args: string[]): Promise<number> {
     console.error("usage: etcd_writer.ts ENDPOINT repeat KEY COUNT BYTES | puts");
     return 2;
   }
-  const client = new Etcd3({ hosts: [endpoint] });
+  const client = new Etcd3({ hosts: endpoint.split(",") });
   try {
     let revision = 0;
     const put = async (key: string, value: string) => {

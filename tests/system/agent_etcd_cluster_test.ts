@@ -30,6 +30,34 @@ async function agentMembers(site: Site): Promise<number[]> {
   return [...peers].sort();
 }
 
+/** Bytes received so far from each member, over all of h1's connections to it (from `ss`). */
+async function receivedFrom(site: Site): Promise<number[]> {
+  const r = await site.topo.h1.exec(["ss", "-Htni", "state", "established"]);
+  const out = ETCD_CLUSTER.map(() => 0);
+  let member = -1;
+  for (const line of r.stdout.split("\n")) {
+    if (!/^\s/.test(line)) {
+      member = ETCD_CLUSTER.findIndex((a) => line.includes(` ${a}:2379`));
+      continue;
+    }
+    const m = /bytes_received:(\d+)/.exec(line);
+    if (member >= 0 && m) out[member]! += Number(m[1]);
+  }
+  return out;
+}
+
+/** The member the agent's watch runs on: the one a 200 kB value written now arrives from. */
+async function watchMember(site: Site): Promise<number> {
+  const before = await receivedFrom(site);
+  const rev = await site.ds.bulk(["repeat", "/calico/v1/test-watch-probe", "1", "200000"]);
+  await site.agent.waitForRevision(rev);
+  const after = await receivedFrom(site);
+  const grew = after.map((n, i) => n - before[i]!);
+  const best = grew.indexOf(Math.max(...grew));
+  assert(grew[best]! >= 200_000, `no member sent the agent the 200 kB value: ${grew}`);
+  return best;
+}
+
 Deno.test({
   name: "etcd cluster: killing the member the agent and CLI talk to changes no verdict",
   ignore: AGENT_TESTS_IGNORED,
@@ -75,5 +103,38 @@ Deno.test({
       ]);
       await members[victim]!.restart();
     }
+  },
+});
+
+Deno.test({
+  name:
+    "etcd cluster: a member cut off from the agent (no reset, just silence) is left within seconds",
+  ignore: AGENT_TESTS_IGNORED,
+  async fn() {
+    await using site = await openSite({ topology: { etcdCluster: true } });
+    const { probe, ds } = site;
+    const h1 = ADDR.h1Eth0;
+    await site.apply(hep0(), allowPorts(80));
+    const victim = await watchMember(site);
+    // Drop everything between h1 and that member, in h1 only: the member stays in the cluster
+    // and the agent's connection to it neither closes nor resets; it just goes silent.
+    const addr = ETCD_CLUSTER[victim]!;
+    await site.topo.h1.nft(
+      [
+        "table inet test-partition {",
+        "  chain in { type filter hook input priority -400; ip saddr " + addr + " drop; }",
+        "  chain out { type filter hook output priority -400; ip daddr " + addr + " drop; }",
+        "}",
+      ].join("\n") + "\n",
+    );
+    const from = site.agent.mark();
+    await ds.write("apply", toYaml([allowPorts(80, 81)]));
+    const rev = await ds.fence();
+    await site.agent.waitForRevision(rev, 40_000);
+    assert(site.agent.hasLogged(/Lost watch/, from), `no lost watch logged:\n${site.agent.tail()}`);
+    await expectAll([
+      ["R -> h1 tcp/81 after the change", probe.r.tcp(h1, 81), "allow"],
+      ["R -> h1 tcp/443", probe.r.tcp(h1, 443), "drop"],
+    ]);
   },
 });
