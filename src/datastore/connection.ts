@@ -281,15 +281,22 @@ export function createEtcdClient(conn: ConnectionConfig, opts: ClientOptions = {
   const options: IOptions = {
     hosts: [...conn.endpoints],
     dialTimeout: timeout,
-    // A member that goes silent (partitioned, its host frozen) neither closes nor resets the
-    // watch stream: pings on busy channels find it, so the watch moves to another member in
-    // seconds instead of after the next periodic resync. etcd refuses pings more often than
-    // every 5 s (--grpc-keepalive-min-time) and on idle channels, hence 10 s and calls only.
-    grpcOptions: {
-      "grpc.keepalive_time_ms": KEEPALIVE_TIME_MS,
-      "grpc.keepalive_timeout_ms": KEEPALIVE_TIMEOUT_MS,
-      "grpc.keepalive_permit_without_calls": 0,
-    },
+    // With several members, one that goes silent (partitioned, its host frozen) neither
+    // closes nor resets the watch stream: pings on busy channels find it, so the watch moves
+    // to another member in seconds instead of after the next periodic resync. etcd refuses
+    // pings more often than every 5 s (--grpc-keepalive-min-time) and on idle channels, hence
+    // 10 s and calls only. `etcd grpc-proxy` refuses pings more often than every 5 minutes
+    // (Go's defaults) and drops the connection, so a single endpoint (a proxy, typically) gets
+    // none: there is no other member to move to anyway.
+    ...(conn.endpoints.length > 1
+      ? {
+        grpcOptions: {
+          "grpc.keepalive_time_ms": KEEPALIVE_TIME_MS,
+          "grpc.keepalive_timeout_ms": KEEPALIVE_TIMEOUT_MS,
+          "grpc.keepalive_permit_without_calls": 0,
+        },
+      }
+      : {}),
     defaultCallOptions: (ctx) => ctx.isStream ? {} : { deadline: Date.now() + timeout },
     faultHandling: {
       host: () => _noopPolicy,

@@ -38,11 +38,13 @@ export interface RangeResult {
   readonly revision: number;
 }
 
-/** True for gRPC's "message larger than max" refusal (RESOURCE_EXHAUSTED). */
+/**
+ * True for gRPC's "message larger than max" refusal. Only that: RESOURCE_EXHAUSTED also
+ * stands for other things (a server refusing too many keepalive pings).
+ */
 export function isMessageTooLarge(e: unknown): boolean {
   const msg = e instanceof Error ? e.message : String(e);
-  const name = e instanceof Error ? (e.constructor?.name ?? e.name) : "";
-  return /ResourceEx/.test(name) || /RESOURCE_EXHAUSTED|larger than max/i.test(msg);
+  return /message larger than max/i.test(msg);
 }
 
 /** `(sizes)` from gRPC's `Received message larger than max (5243013 vs 4194304)`. */

@@ -4,6 +4,7 @@ import {
   ConnectionConfigError,
   connectionFailureReason,
   connectionFromEnv,
+  createEtcdClient,
   parseCalicoctlConfig,
   parseEndpoints,
   readTlsCredentials,
@@ -212,4 +213,20 @@ Deno.test("connection failures are summarised in a few words", () => {
     connectionFailureReason(new Error("4 DEADLINE_EXCEEDED: Deadline exceeded")),
     "timed out",
   );
+});
+
+Deno.test("keepalive pings only with several endpoints (grpc-proxy refuses them)", () => {
+  const options = (endpoints: string[]) => {
+    const client = createEtcdClient({ endpoints });
+    try {
+      const hosts = (client as unknown as {
+        pool: { hosts: { channelOptions?: Record<string, unknown> }[] };
+      }).pool.hosts;
+      return hosts.map((h) => h.channelOptions?.["grpc.keepalive_time_ms"]);
+    } finally {
+      client.close();
+    }
+  };
+  assert.deepEqual(options(["http://127.0.0.1:1"]), [undefined]);
+  assert.deepEqual(options(["http://127.0.0.1:1", "http://127.0.0.1:2"]), [10_000, 10_000]);
 });
