@@ -121,6 +121,7 @@ export class Syncer {
 
   async #run(): Promise<void> {
     let delay = this.#retryMin;
+    let watchDelay = this.#retryMin;
     let connectedOnce = false;
     while (!this.#closed) {
       let revision: number;
@@ -141,6 +142,7 @@ export class Syncer {
       connectedOnce = true;
       delay = this.#retryMin;
       if (this.#closed) break;
+      const started = Date.now();
       const end = await this.#watch(revision);
       if (this.#closed) break;
       if (end.kind === "broken") {
@@ -151,6 +153,13 @@ export class Syncer {
       } else if (end.kind === "timer") {
         this.#log.info("Periodic datastore resync (ResyncIntervalSecs)");
       }
+      // A watch that fails as soon as it starts would otherwise make a tight loop of full
+      // reads against etcd: back off as for a failed read.
+      const failed = end.kind === "broken" || end.kind === "cancelled";
+      if (failed && Date.now() - started < QUICK_WATCH_FAILURE_MS) {
+        await this.#sleep(watchDelay);
+        watchDelay = Math.min(watchDelay * 2, this.#retryMax);
+      } else watchDelay = this.#retryMin;
     }
   }
 
@@ -329,6 +338,9 @@ export class Syncer {
     this.#retiring.add(bounded);
   }
 }
+
+/** A watch ending sooner than this after it started counts as failing at once. */
+const QUICK_WATCH_FAILURE_MS = 1_000;
 
 /** The longest a watch cancel may take before the syncer stops waiting for it. */
 const RETIRE_TIMEOUT_MS = 1_000;
