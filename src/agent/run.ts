@@ -32,6 +32,9 @@ import {
 
 const encoder = new TextEncoder();
 
+/** How long a stop may take before the agent exits anyway (etcd may be frozen or gone). */
+const SHUTDOWN_GRACE_MS = 3_000;
+
 /** A sink whose threshold can change while the agent runs (LogSeverity* set live in etcd). */
 interface MutableSink {
   severity: Severity | null;
@@ -248,12 +251,21 @@ export async function runAgent(args: string[]): Promise<number> {
     `Received ${why}; stopping. The programmed rules stay in place (use --cleanup to remove them)`,
   );
   for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
+  // Shutdown must not hang on an etcd that does not answer: the rules are already in place.
+  const watchdog = setTimeout(() => {
+    log.warning(
+      `Shutdown did not finish within ${SHUTDOWN_GRACE_MS / 1000} s (etcd not answering?); ` +
+        "exiting now, rules left in place",
+    );
+    Deno.exit(0);
+  }, SHUTDOWN_GRACE_MS);
   await servers.close();
   await monitor.close();
   await syncer.close();
   await agent.close();
   await status.close();
   client.close();
+  clearTimeout(watchdog);
   return 0;
 }
 

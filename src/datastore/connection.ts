@@ -10,6 +10,7 @@ import { Etcd3, type IOptions } from "etcd3";
 import { credentials as grpcCredentials } from "@grpc/grpc-js";
 import { checkServerIdentity, type PeerCertificate } from "node:tls";
 import { DatastoreUnavailableError } from "./store.ts";
+import { checkCertificates, checkPrivateKey, keyMatchesCertificate } from "./tls_files.ts";
 
 /** Everything needed to reach etcd. Endpoints always carry their scheme. */
 export interface ConnectionConfig {
@@ -195,6 +196,10 @@ export async function resolveConnectionConfig(
   return base;
 }
 
+/** gRPC keepalive on channels with calls in flight (see createEtcdClient). */
+const KEEPALIVE_TIME_MS = 10_000;
+const KEEPALIVE_TIMEOUT_MS = 5_000;
+
 /** How long one unary etcd call may take before it counts as "cannot connect". */
 export const DEFAULT_CALL_TIMEOUT_MS = 5_000;
 
@@ -213,6 +218,41 @@ const _noopPolicy = {
   onSuccess: () => ({ dispose() {} }),
   onFailure: () => ({ dispose() {} }),
 } as unknown as Policy;
+
+/** Errors after which the same call may go to another member: it never took effect there. */
+function _tryAnotherMember(e: unknown): boolean {
+  const msg = e instanceof Error ? e.message : String(e);
+  return isConnectionError(e) ||
+    /no leader|leader changed|not capable|too many requests|request timed out/i.test(msg);
+}
+
+/**
+ * With several endpoints, a call that fails because its member is unreachable (or has no
+ * leader) is tried on the next member: etcd3 hands each retry of the global policy the next
+ * host of one shuffled order. With one endpoint this is the pass-through policy.
+ */
+function _failoverPolicy(endpoints: number): Policy {
+  if (endpoints <= 1) return _noopPolicy;
+  // Every member once, and once more after a pause in case a leader election was running.
+  const attempts = endpoints + 1;
+  return {
+    async execute<T>(
+      fn: (ctx: { signal: AbortSignal }) => PromiseLike<T> | T,
+      signal?: AbortSignal,
+    ): Promise<T> {
+      for (let i = 1;; i++) {
+        try {
+          return await fn({ signal: signal ?? new AbortController().signal });
+        } catch (e) {
+          if (i >= attempts || !_tryAnotherMember(e)) throw e;
+          if (i === endpoints) await new Promise((r) => setTimeout(r, 500));
+        }
+      }
+    },
+    onSuccess: () => ({ dispose() {} }),
+    onFailure: () => ({ dispose() {} }),
+  } as unknown as Policy;
+}
 
 /**
  * etcd3 re-dials a broken watch stream after a backoff timer that is never cleared on close.
@@ -241,10 +281,26 @@ export function createEtcdClient(conn: ConnectionConfig, opts: ClientOptions = {
   const options: IOptions = {
     hosts: [...conn.endpoints],
     dialTimeout: timeout,
+    // With several members, one that goes silent (partitioned, its host frozen) neither
+    // closes nor resets the watch stream: pings on busy channels find it, so the watch moves
+    // to another member in seconds instead of after the next periodic resync. etcd refuses
+    // pings more often than every 5 s (--grpc-keepalive-min-time) and on idle channels, hence
+    // 10 s and calls only. `etcd grpc-proxy` refuses pings more often than every 5 minutes
+    // (Go's defaults) and drops the connection, so a single endpoint (a proxy, typically) gets
+    // none: there is no other member to move to anyway.
+    ...(conn.endpoints.length > 1
+      ? {
+        grpcOptions: {
+          "grpc.keepalive_time_ms": KEEPALIVE_TIME_MS,
+          "grpc.keepalive_timeout_ms": KEEPALIVE_TIMEOUT_MS,
+          "grpc.keepalive_permit_without_calls": 0,
+        },
+      }
+      : {}),
     defaultCallOptions: (ctx) => ctx.isStream ? {} : { deadline: Date.now() + timeout },
     faultHandling: {
       host: () => _noopPolicy,
-      global: _noopPolicy,
+      global: _failoverPolicy(conn.endpoints.length),
       watchBackoff: _immediateBackoff,
     },
   };
@@ -322,14 +378,33 @@ export function readTlsCredentials(
       );
     }
   };
+  const refuse = (what: string, path: string, problem: string): never => {
+    throw new ConnectionConfigError(`Invalid etcd ${what} file ${path}: ${problem}`);
+  };
   const out: { rootCertificate: Buffer; privateKey?: Buffer; certChain?: Buffer } = {
     // grpc falls back to the system roots when no CA is given.
-    rootCertificate: conn.caCertFile !== undefined
-      ? read(conn.caCertFile, "CA certificate")
-      : (undefined as unknown as Buffer),
+    rootCertificate: undefined as unknown as Buffer,
   };
-  if (conn.keyFile !== undefined) out.privateKey = read(conn.keyFile, "key");
-  if (conn.certFile !== undefined) out.certChain = read(conn.certFile, "certificate");
+  if (conn.caCertFile !== undefined) {
+    out.rootCertificate = read(conn.caCertFile, "CA certificate");
+    const ca = checkCertificates(out.rootCertificate);
+    if ("problem" in ca) refuse("CA certificate", conn.caCertFile, ca.problem);
+  }
+  if (conn.keyFile !== undefined && conn.certFile !== undefined) {
+    out.privateKey = read(conn.keyFile, "key");
+    out.certChain = read(conn.certFile, "certificate");
+    const key = checkPrivateKey(out.privateKey);
+    if ("problem" in key) return refuse("key", conn.keyFile, key.problem);
+    const cert = checkCertificates(out.certChain);
+    if ("problem" in cert) return refuse("certificate", conn.certFile, cert.problem);
+    if (!keyMatchesCertificate(cert.certs[0]!, key.key)) {
+      refuse(
+        "key",
+        conn.keyFile,
+        `it is not the private key of the certificate in ${conn.certFile}`,
+      );
+    }
+  }
   return out;
 }
 

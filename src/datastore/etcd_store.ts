@@ -53,6 +53,7 @@ import {
   renderResourceKey,
   workloadEndpointKey,
 } from "./keys.ts";
+import { describeBytes, pagedRange, prefixEnd } from "./paged_range.ts";
 import {
   AlreadyExistsError,
   DatastoreUnavailableError,
@@ -297,9 +298,19 @@ export class EtcdResourceStore implements ResourceStore {
     });
   }
 
+  /**
+   * Every key under `prefix`, read in pages of bounded size (the total never meets gRPC's
+   * receive limit); a single value over that limit is skipped with a warning.
+   */
   async #range(prefix: string): Promise<RawKv[]> {
-    const res = await this.#client.getAll().prefix(prefix).exec();
-    return res.kvs.map((kv) => ({ key: kv.key.toString(), value: kv.value.toString() }));
+    const { kvs } = await pagedRange(this.#client, prefix, prefixEnd(prefix), {
+      onOversized: (o) =>
+        this.#log.warning(
+          `Skipping etcd key ${o.key}: its value is ${describeBytes(o.bytes)}, more than ` +
+            `gRPC's receive limit${o.limit ? ` of ${o.limit} bytes` : ""}`,
+        ),
+    });
+    return kvs;
   }
 
   async #get(key: string): Promise<string | null> {

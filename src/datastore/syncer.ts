@@ -9,9 +9,16 @@
 import type { Etcd3, IWatchResponse, Watcher } from "etcd3";
 import type { Logger } from "../log/logger.ts";
 import { silentLogger } from "../log/logger.ts";
-import { connectionFailureReason } from "./connection.ts";
+import { connectionFailureReason, isConnectionError } from "./connection.ts";
 import { convertKeyValue, isAgentKey } from "./convert.ts";
 import { CALICO_V1_PREFIX } from "./keys.ts";
+import {
+  describeBytes,
+  isMessageTooLarge,
+  pagedRange,
+  prefixEnd,
+  tooLargeSizes,
+} from "./paged_range.ts";
 import type { ModelUpdate } from "./updates.ts";
 
 /** Receives each batch in order; the next batch waits until a returned promise settles. */
@@ -33,14 +40,12 @@ export interface SyncerOptions {
 }
 
 /** Why a watch ended. */
-type WatchEnd = { readonly kind: "broken"; readonly reason: string } | {
+type WatchEnd = {
+  readonly kind: "broken" | "cancelled";
+  readonly reason: string;
+} | {
   readonly kind: "timer" | "closed";
 };
-
-/** etcd's range end for a prefix: the prefix with its last byte incremented. */
-function _rangeEnd(prefix: string): string {
-  return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
-}
 
 /** See the module comment. Call start() once; close() stops everything and waits for it. */
 export class Syncer {
@@ -62,7 +67,8 @@ export class Syncer {
   #delivery: Promise<void> = Promise.resolve();
   #wake: (() => void) | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
-  #watcher: Watcher | undefined;
+  /** Cancels of old watchers still in flight (each bounded by RETIRE_TIMEOUT_MS). */
+  readonly #retiring = new Set<Promise<void>>();
 
   constructor(opts: SyncerOptions) {
     this.#client = opts.client;
@@ -86,12 +92,15 @@ export class Syncer {
     this.#loop = this.#run();
   }
 
-  /** Stops watching, clears timers, and waits for delivery of batches already queued. */
+  /**
+   * Stops watching, clears timers, and waits for delivery of batches already queued. Never
+   * waits on etcd for long: cancelling a watch is bounded (see #retire).
+   */
   async close(): Promise<void> {
     this.#closed = true;
     this.#wakeUp();
-    await this.#cancelWatcher();
     await this.#loop;
+    await Promise.all(this.#retiring);
     await this.#delivery;
   }
 
@@ -112,6 +121,7 @@ export class Syncer {
 
   async #run(): Promise<void> {
     let delay = this.#retryMin;
+    let watchDelay = this.#retryMin;
     let connectedOnce = false;
     while (!this.#closed) {
       let revision: number;
@@ -120,8 +130,7 @@ export class Syncer {
       } catch (e) {
         if (this.#closed) break;
         this.#log.warning(
-          `Cannot connect to etcd at ${this.#endpoints}: ${connectionFailureReason(e)}; ` +
-            `retrying in ${(delay / 1000).toFixed(1)} s`,
+          `${this.#describeFailure(e)}; retrying in ${(delay / 1000).toFixed(1)} s`,
         );
         await this.#sleep(delay);
         delay = Math.min(delay * 2, this.#retryMax);
@@ -133,37 +142,79 @@ export class Syncer {
       connectedOnce = true;
       delay = this.#retryMin;
       if (this.#closed) break;
+      const started = Date.now();
       const end = await this.#watch(revision);
-      if (end.kind === "broken" && !this.#closed) {
-        this.#log.warning(
-          `Lost watch on etcd at ${this.#endpoints} (${end.reason}); resyncing`,
-        );
+      if (this.#closed) break;
+      if (end.kind === "broken") {
+        this.#log.warning(`Lost watch on etcd at ${this.#endpoints} (${end.reason}); resyncing`);
+      } else if (end.kind === "cancelled") {
+        const why = await this.#whyCancelled(this.#seen + 1, end.reason);
+        this.#log.warning(`etcd at ${this.#endpoints} cancelled the watch (${why}); resyncing`);
       } else if (end.kind === "timer") {
-        this.#log.debug("Periodic datastore resync");
+        this.#log.info("Periodic datastore resync (ResyncIntervalSecs)");
       }
+      // A watch that fails as soon as it starts would otherwise make a tight loop of full
+      // reads against etcd: back off as for a failed read.
+      const failed = end.kind === "broken" || end.kind === "cancelled";
+      if (failed && Date.now() - started < QUICK_WATCH_FAILURE_MS) {
+        await this.#sleep(watchDelay);
+        watchDelay = Math.min(watchDelay * 2, this.#retryMax);
+      } else watchDelay = this.#retryMin;
     }
   }
 
-  /** Lists every key (paged, at one revision), diffs against the cache and delivers. */
+  /** One line on why a read failed: "Cannot connect" only when etcd could not be reached. */
+  #describeFailure(e: unknown): string {
+    if (isConnectionError(e)) {
+      return `Cannot connect to etcd at ${this.#endpoints}: ${connectionFailureReason(e)}`;
+    }
+    const msg = e instanceof Error ? e.message : String(e);
+    if (/compacted/i.test(msg)) {
+      return `Reading the datastore from etcd at ${this.#endpoints} failed: etcd compacted ` +
+        "the revision being read";
+    }
+    return `Reading the datastore from etcd at ${this.#endpoints} failed: ` +
+      connectionFailureReason(e);
+  }
+
+  /** Tells a compaction (the usual reason) apart from other server-side cancels. */
+  async #whyCancelled(from: number, reason: string): Promise<string> {
+    try {
+      await this.#client.get(CALICO_V1_PREFIX).revision(from).exists();
+    } catch (e) {
+      if (/compacted/i.test(e instanceof Error ? e.message : String(e))) {
+        return `its start revision ${from} has been compacted`;
+      }
+    }
+    return reason;
+  }
+
+  /**
+   * Lists every key (in pages of bounded size, at one revision), diffs against the cache and
+   * delivers. A value too large to receive is skipped with a warning naming its key and size
+   * (and so treated as missing), while everything else syncs.
+   */
   async #resync(): Promise<number> {
     const snapshot = new Map<string, string>();
-    let revision: string | undefined;
-    let start = CALICO_V1_PREFIX;
-    const end = _rangeEnd(CALICO_V1_PREFIX);
-    for (;;) {
-      let b = this.#client.getAll().inRange({ start, end }).limit(this.#pageSize);
-      if (revision !== undefined) b = b.revision(revision);
-      const res = await b.exec();
-      revision ??= res.header.revision;
-      for (const kv of res.kvs) {
-        const key = kv.key.toString();
-        if (isAgentKey(key)) snapshot.set(key, kv.value.toString());
-      }
-      const last = res.kvs[res.kvs.length - 1];
-      if (!res.more || !last) break;
-      start = last.key.toString() + "\0";
-    }
-    if (this.#closed) return Number(revision);
+    const { kvs, revision } = await pagedRange(
+      this.#client,
+      CALICO_V1_PREFIX,
+      prefixEnd(CALICO_V1_PREFIX),
+      {
+        pageSize: this.#pageSize,
+        onOversized: (o) => {
+          if (!isAgentKey(o.key)) return;
+          this.#log.warning(
+            `Skipping etcd key ${o.key}: its value is ${describeBytes(o.bytes)}, more than ` +
+              `gRPC's receive limit${
+                o.limit ? ` of ${o.limit} bytes` : ""
+              }; treating it as missing`,
+          );
+        },
+      },
+    );
+    for (const kv of kvs) if (isAgentKey(kv.key)) snapshot.set(kv.key, kv.value);
+    if (this.#closed) return revision;
     const batch: ModelUpdate[] = [];
     const keys = new Set([...this.#cache.keys(), ...snapshot.keys()]);
     for (const key of [...keys].sort()) {
@@ -173,9 +224,9 @@ export class Syncer {
       this.#apply(key, now ?? null, batch);
     }
     batch.push({ type: "inSync" });
-    this.#seen = Number(revision);
-    this.#deliver(batch, Number(revision));
-    return Number(revision);
+    this.#seen = revision;
+    this.#deliver(batch, revision);
+    return revision;
   }
 
   /** Updates the cache for one key and appends its update (with any warning logged). */
@@ -199,27 +250,38 @@ export class Syncer {
     });
   }
 
-  /** Watches from `revision + 1` until the watch breaks, the resync timer fires, or close. */
+  /**
+   * Watches from `revision + 1` until the watch breaks, etcd cancels it, the resync timer
+   * fires, or close. Resolves at once in every case: the old watcher is retired in the
+   * background, so neither the periodic resync nor shutdown ever waits on it.
+   */
   #watch(revision: number): Promise<WatchEnd> {
     return new Promise<WatchEnd>((resolve) => {
       let done = false;
+      const watcher = this.#client.watch().prefix(CALICO_V1_PREFIX)
+        .startRevision(String(revision + 1)).watcher();
       const finish = (end: WatchEnd) => {
         if (done) return;
         done = true;
         if (this.#timer !== undefined) clearTimeout(this.#timer);
         this.#timer = undefined;
         this.#wake = undefined;
-        this.#cancelWatcher().then(() => resolve(end));
+        this.#retire(watcher, end.kind === "cancelled");
+        resolve(end);
       };
-      const watcher = this.#client.watch().prefix(CALICO_V1_PREFIX)
-        .startRevision(String(revision + 1)).watcher();
-      this.#watcher = watcher;
       watcher.on("data", (res: IWatchResponse) => {
         if (done) return;
         this.#onWatchData(res);
       });
       watcher.on("disconnected", (e: Error) => finish({ kind: "broken", reason: _reason(e) }));
-      watcher.on("error", (e: Error) => finish({ kind: "broken", reason: _reason(e) }));
+      watcher.on("error", (e: Error) => {
+        const msg = e?.message ?? String(e);
+        // etcd3 reports a server-side cancel (compaction, ...) as `Watcher canceled: why`.
+        if (/Watcher cancel/i.test(msg)) {
+          const why = msg.replace(/^.*Watcher cancel+ed:?\s*/i, "").trim();
+          finish({ kind: "cancelled", reason: why || "etcd gave no reason" });
+        } else finish({ kind: "broken", reason: _reason(e) });
+      });
       watcher.on("end", () => finish({ kind: "broken", reason: "watch ended" }));
       this.#wake = () => finish({ kind: this.#closed ? "closed" : "timer" });
       if (this.#resyncMs > 0) {
@@ -248,19 +310,46 @@ export class Syncer {
     if (batch.length || revision > before) this.#deliver(batch, revision);
   }
 
-  async #cancelWatcher() {
-    const w = this.#watcher;
-    this.#watcher = undefined;
-    if (!w) return;
+  /**
+   * Stops listening to a watcher and cancels it on the server, without ever blocking on it.
+   * etcd3 forgets a watcher etcd cancelled, and cancelling that one again waits for an `end`
+   * event that never comes; so such a watcher is only dropped, and any other cancel is given
+   * at most RETIRE_TIMEOUT_MS (close() waits for that much, no more).
+   */
+  #retire(w: Watcher, cancelledByServer: boolean) {
     w.removeAllListeners("data");
+    w.removeAllListeners("disconnected");
+    w.removeAllListeners("end");
+    w.removeAllListeners("error");
     // etcd3 emits these while a cancel is in flight; nothing should react any more.
     w.on("error", () => {});
-    try {
-      await w.cancel();
-    } catch { /* the stream is already gone */ }
+    if (cancelledByServer) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    // Called now (not after an await): etcd3 re-dials a broken stream on the next tick
+    // unless the watcher is gone by then.
+    const cancel = w.cancel().catch(() => {/* the stream is already gone */});
+    const bounded = Promise.race([
+      cancel,
+      new Promise<void>((r) => timer = setTimeout(r, RETIRE_TIMEOUT_MS)),
+    ]).finally(() => {
+      clearTimeout(timer);
+      this.#retiring.delete(bounded);
+    });
+    this.#retiring.add(bounded);
   }
 }
 
+/** A watch ending sooner than this after it started counts as failing at once. */
+const QUICK_WATCH_FAILURE_MS = 1_000;
+
+/** The longest a watch cancel may take before the syncer stops waiting for it. */
+const RETIRE_TIMEOUT_MS = 1_000;
+
 function _reason(e: unknown): string {
+  if (isMessageTooLarge(e)) {
+    const { bytes, limit } = tooLargeSizes(e);
+    return `a watch response of ${describeBytes(bytes)} was over gRPC's receive limit` +
+      `${limit ? ` of ${limit} bytes` : ""}`;
+  }
   return connectionFailureReason(e);
 }

@@ -104,6 +104,11 @@ export class Agent implements AsyncDisposable {
     return `${this.logDir}/felix.log`;
   }
 
+  /** The agent's process id (`ip netns exec` and the launcher exec, so this is Deno's). */
+  get pid(): number {
+    return this.#child.pid;
+  }
+
   /** The exit status once the agent has exited. */
   get exited(): Deno.CommandStatus | undefined {
     return this.#exited;

@@ -16,6 +16,7 @@ import { type NetNs, run, type RunResult } from "./netns.ts";
 /** The repository root (for scripts/hostfence). */
 export const REPO_ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 export const HOSTFENCE = `${REPO_ROOT}/scripts/hostfence`;
+const WRITER = `${REPO_ROOT}/tests/harness/etcd_writer.ts`;
 
 export const READY_KEY = "/calico/v1/Ready";
 
@@ -71,6 +72,31 @@ export class TestDatastore {
   async keys(prefix = "/calico/"): Promise<string[]> {
     const r = await this.etcdctl(["get", prefix, "--prefix", "--keys-only"]);
     return r.stdout.split("\n").filter((l) => l !== "");
+  }
+
+  /**
+   * Bulk writes through tests/harness/etcd_writer.ts inside the etcd namespace: `repeat KEY
+   * COUNT BYTES`, or `puts` with `{"key","value"}` lines on stdin. Returns the last revision.
+   */
+  async bulk(args: readonly string[], stdin?: string): Promise<number> {
+    const r = await this.ns.exec([
+      Deno.execPath(),
+      "run",
+      "--quiet",
+      "--allow-all",
+      "--config",
+      `${REPO_ROOT}/deno.json`,
+      WRITER,
+      this.endpoint,
+      ...args,
+    ], stdin === undefined ? {} : { stdin });
+    return Number(r.stdout.trim());
+  }
+
+  /** Compacts etcd's history up to `revision` and defragments, as an operator's cron would. */
+  async compact(revision: number): Promise<void> {
+    await this.etcdctl(["compact", String(revision), "--physical"]);
+    await this.etcdctl(["defrag"]);
   }
 
   /** The current etcd revision. */

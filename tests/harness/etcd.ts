@@ -7,6 +7,8 @@ export interface EtcdServer extends AsyncDisposable {
   /** `http://127.0.0.1:PORT` */
   readonly endpoint: string;
   readonly dataDir: string;
+  /** The etcd process id (`ip netns exec` execs etcd), for SIGSTOP/SIGCONT fault tests. */
+  readonly pid: number;
   /** Stops the process (SIGTERM, then SIGKILL); the data dir is kept until dispose. */
   stop(): Promise<void>;
   /** Starts it again on the same address and data dir (for restart tests). */
@@ -22,6 +24,10 @@ export interface EtcdOptions {
   readonly port?: number;
   /** Serve clients over TLS and require client certificates signed by `caFile`. */
   readonly tls?: { readonly certFile: string; readonly keyFile: string; readonly caFile: string };
+  /** More etcd flags, e.g. `["--max-request-bytes=10485760"]`. */
+  readonly extraArgs?: readonly string[];
+  /** Member of a cluster: its name, peer port and the whole `--initial-cluster` list. */
+  readonly member?: { readonly name: string; readonly peerPort: number; readonly cluster: string };
 }
 
 /** True when an `etcd` binary is on PATH. */
@@ -106,13 +112,14 @@ class EtcdStartError extends Error {}
 async function _startEtcdOnce(opts: EtcdOptions): Promise<EtcdServer> {
   const host = opts.host ?? "127.0.0.1";
   const port = opts.port ?? (opts.netns ? 2379 : freePort());
-  const peerPort = opts.netns ? 2380 : freePort();
+  const peerPort = opts.member?.peerPort ?? (opts.netns ? 2380 : freePort());
+  const name = opts.member?.name ?? "hostfence-test";
   const dataDir = await Deno.makeTempDir({ prefix: "hostfence-etcd-" });
   const bracket = host.includes(":") ? `[${host}]` : host;
   const endpoint = `${opts.tls ? "https" : "http"}://${bracket}:${port}`;
   const etcdArgs = [
     "--name",
-    "hostfence-test",
+    name,
     "--data-dir",
     dataDir,
     "--listen-client-urls",
@@ -124,9 +131,12 @@ async function _startEtcdOnce(opts: EtcdOptions): Promise<EtcdServer> {
     "--initial-advertise-peer-urls",
     `http://${bracket}:${peerPort}`,
     "--initial-cluster",
-    `hostfence-test=http://${bracket}:${peerPort}`,
+    opts.member?.cluster ?? `${name}=http://${bracket}:${peerPort}`,
+    "--initial-cluster-token",
+    `hostfence-${Deno.pid}`,
     "--log-level",
     "error",
+    ...(opts.extraArgs ?? []),
     ...(opts.tls
       ? [
         "--cert-file",
@@ -178,6 +188,9 @@ async function _startEtcdOnce(opts: EtcdOptions): Promise<EtcdServer> {
   return {
     endpoint,
     dataDir,
+    get pid() {
+      return child!.pid;
+    },
     async stop() {
       if (!stopped) await stop();
       stopped = true;
@@ -191,6 +204,118 @@ async function _startEtcdOnce(opts: EtcdOptions): Promise<EtcdServer> {
     async [Symbol.asyncDispose]() {
       if (!stopped) await stop();
       stopped = true;
+      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+/** A throwaway etcd cluster; dispose stops every member and removes their data. */
+export interface EtcdCluster extends AsyncDisposable {
+  readonly members: readonly EtcdServer[];
+  /** Every member's client URL. */
+  readonly endpoints: readonly string[];
+}
+
+/**
+ * Starts one etcd member per address in `hosts` (inside `netns`, ports 2379/2380 each) or,
+ * without a namespace, on loopback with free ports; returns when every member answers.
+ */
+export async function startEtcdCluster(
+  opts: { readonly netns?: string; readonly hosts: readonly string[] },
+): Promise<EtcdCluster> {
+  const plan = opts.hosts.map((host, i) => ({
+    host,
+    name: `m${i}`,
+    port: opts.netns ? 2379 : freePort(),
+    peerPort: opts.netns ? 2380 : freePort(),
+  }));
+  const cluster = plan.map((m) => `${m.name}=http://${m.host}:${m.peerPort}`).join(",");
+  // All at once: no member is healthy until a quorum has formed.
+  const started = await Promise.allSettled(plan.map((m) =>
+    _startEtcdOnce({
+      ...(opts.netns ? { netns: opts.netns } : {}),
+      host: m.host,
+      port: m.port,
+      member: { name: m.name, peerPort: m.peerPort, cluster },
+    })
+  ));
+  const members = started.flatMap((r) => r.status === "fulfilled" ? [r.value] : []);
+  const failed = started.find((r) => r.status === "rejected");
+  if (failed) {
+    for (const m of members) await m[Symbol.asyncDispose]();
+    throw (failed as PromiseRejectedResult).reason;
+  }
+  return {
+    members,
+    endpoints: members.map((m) => m.endpoint),
+    async [Symbol.asyncDispose]() {
+      for (const m of members) await m[Symbol.asyncDispose]();
+    },
+  };
+}
+
+/** A running `etcd grpc-proxy`; dispose stops it and removes its data dir. */
+export interface GrpcProxy extends AsyncDisposable {
+  /** `http://ADDR:PORT`: what clients are given instead of the members. */
+  readonly endpoint: string;
+  readonly pid: number;
+}
+
+/**
+ * Starts etcd's own gRPC proxy (`etcd grpc-proxy start`, in Debian's etcd-server) in front of
+ * `endpoints`, listening on `host:port` (inside `netns` when given), and waits until it
+ * answers. It coalesces identical watches of its clients into one watch on the cluster.
+ */
+export async function startGrpcProxy(opts: {
+  readonly endpoints: readonly string[];
+  readonly host?: string;
+  readonly port?: number;
+  readonly netns?: string;
+}): Promise<GrpcProxy> {
+  const host = opts.host ?? "127.0.0.1";
+  const port = opts.port ?? (opts.netns ? 23790 : freePort());
+  const endpoint = `http://${host}:${port}`;
+  const dataDir = await Deno.makeTempDir({ prefix: "hostfence-grpc-proxy-" });
+  const args = [
+    "grpc-proxy",
+    "start",
+    `--endpoints=${opts.endpoints.map((e) => e.replace(/^https?:\/\//, "")).join(",")}`,
+    `--listen-addr=${host}:${port}`,
+    `--advertise-client-url=${host}:${port}`,
+    `--data-dir=${dataDir}`,
+  ];
+  const argv = opts.netns
+    ? ["ip", "netns", "exec", opts.netns, "etcd", ...args]
+    : ["etcd", ...args];
+  const child = new Deno.Command(argv[0]!, { args: argv.slice(1), stdout: "null", stderr: "piped" })
+    .spawn();
+  child.stderr.pipeTo(new WritableStream()).catch(() => {});
+  const stop = async () => {
+    try {
+      child.kill("SIGTERM");
+    } catch {
+      return;
+    }
+    const timer = setTimeout(() => {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* gone */ }
+    }, 5000);
+    await child.status;
+    clearTimeout(timer);
+  };
+  try {
+    await waitHealthy(endpoint, opts.netns, child, undefined);
+  } catch (err) {
+    await stop();
+    await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+    throw err;
+  }
+  return {
+    endpoint,
+    pid: child.pid,
+    async [Symbol.asyncDispose]() {
+      await stop();
       await Deno.remove(dataDir, { recursive: true }).catch(() => {});
     },
   };

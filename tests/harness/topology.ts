@@ -31,7 +31,7 @@
  * operator's management CIDR (198.18.0.0/24).
  */
 import { cleanLeftovers, NetNs, veth } from "./netns.ts";
-import { type EtcdServer, startEtcd } from "./etcd.ts";
+import { type EtcdCluster, type EtcdServer, startEtcd, startEtcdCluster } from "./etcd.ts";
 import { ProbeDaemon } from "./probe.ts";
 
 /** Every address the tests use, by name. */
@@ -63,6 +63,9 @@ export const ADDR = {
 
 export const ETCD_PORT = 2379;
 
+/** The members' addresses in E when the topology runs an etcd cluster. */
+export const ETCD_CLUSTER = ["198.18.0.1", "198.18.0.2", "198.18.0.3"] as const;
+
 export interface TopologyOptions {
   /** Also create h2 (on the management bridge and on R's segment). */
   readonly h2?: boolean;
@@ -70,6 +73,13 @@ export interface TopologyOptions {
   readonly forwarding?: boolean;
   /** Start etcd in E (default true). */
   readonly etcd?: boolean;
+  /**
+   * Run a three-member etcd cluster in E instead (198.18.0.1, .2 and .3, port 2379 each);
+   * `etcdEndpoint` then lists all three and `etcd` is the first member.
+   */
+  readonly etcdCluster?: boolean;
+  /** More flags for that etcd (e.g. a larger `--max-request-bytes`). */
+  readonly etcdArgs?: readonly string[];
   /** TCP/UDP ports every namespace's probe daemon serves (echo), v4 and v6. */
   readonly tcpPorts?: readonly number[];
   readonly udpPorts?: readonly number[];
@@ -95,6 +105,9 @@ export interface Topology extends AsyncDisposable {
   };
   /** etcd inside E at `http://198.18.0.1:2379` (absent when `etcd: false`). */
   readonly etcd?: EtcdServer;
+  /** Every etcd member (one unless `etcdCluster`). */
+  readonly etcdMembers: readonly EtcdServer[];
+  /** The client URL(s), comma-separated. */
   readonly etcdEndpoint: string;
   /** Every namespace, for loops. */
   readonly all: readonly NetNs[];
@@ -129,9 +142,11 @@ export async function buildTopology(opts: TopologyOptions = {}): Promise<Topolog
   const made: NetNs[] = [];
   const daemons: ProbeDaemon[] = [];
   let etcd: EtcdServer | undefined;
+  let cluster: EtcdCluster | undefined;
   const teardown = async () => {
     for (const d of daemons) await d.close().catch(() => {});
-    if (etcd) await Promise.resolve(etcd[Symbol.asyncDispose]()).catch(() => {});
+    if (cluster) await Promise.resolve(cluster[Symbol.asyncDispose]()).catch(() => {});
+    else if (etcd) await Promise.resolve(etcd[Symbol.asyncDispose]()).catch(() => {});
     for (const ns of made.reverse()) await ns.remove().catch(() => {});
   };
   try {
@@ -164,6 +179,7 @@ export async function buildTopology(opts: TopologyOptions = {}): Promise<Topolog
       ...(h2 ? ["link set m-h2 master br0", "link set m-h2 up"] : []),
       "addr add 198.18.0.1/24 dev br0",
       "addr add 2001:db8::1/64 dev br0 nodad",
+      ...(opts.etcdCluster ? ETCD_CLUSTER.slice(1).map((a) => `addr add ${a}/24 dev br0`) : []),
     ]);
     await r.ipBatch([
       "link set p-h1 master br0",
@@ -233,8 +249,16 @@ export async function buildTopology(opts: TopologyOptions = {}): Promise<Topolog
       start(w),
       h2 ? start(h2) : Promise.resolve(undefined),
     ]);
-    if (opts.etcd ?? true) {
-      etcd = await startEtcd({ netns: e.name, host: ADDR.etcd, port: ETCD_PORT });
+    if (opts.etcdCluster) {
+      cluster = await startEtcdCluster({ netns: e.name, hosts: ETCD_CLUSTER });
+      etcd = cluster.members[0];
+    } else if (opts.etcd ?? true) {
+      etcd = await startEtcd({
+        netns: e.name,
+        host: ADDR.etcd,
+        port: ETCD_PORT,
+        ...(opts.etcdArgs ? { extraArgs: opts.etcdArgs } : {}),
+      });
     }
     const all = made.slice();
     return {
@@ -247,7 +271,8 @@ export async function buildTopology(opts: TopologyOptions = {}): Promise<Topolog
       w,
       probe: { e: pe, h1: ph1, r: pr, r2: pr2, w: pw, ...(ph2 ? { h2: ph2 } : {}) },
       ...(etcd ? { etcd } : {}),
-      etcdEndpoint: `http://${ADDR.etcd}:${ETCD_PORT}`,
+      etcdMembers: cluster ? cluster.members : etcd ? [etcd] : [],
+      etcdEndpoint: cluster ? cluster.endpoints.join(",") : `http://${ADDR.etcd}:${ETCD_PORT}`,
       all,
       async [Symbol.asyncDispose]() {
         await teardown();

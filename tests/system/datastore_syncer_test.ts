@@ -425,3 +425,30 @@ Deno.test({
     assert.deepEqual(summary(s.col.all), ["hostEndpoint:h1/eth0=set", "config:A=1"]);
   },
 });
+
+Deno.test({
+  name: "the periodic resync runs on its timer while the watch hangs on a frozen etcd",
+  ignore,
+  fn: async () => {
+    await using etcd = await startEtcd();
+    await using s = setup(etcd.endpoint, { resyncIntervalMs: 500 });
+    s.syncer.start();
+    await s.col.waitFor("first inSync", () => s.col.inSyncCount() >= 1);
+    const from = s.sink.lines.length;
+    Deno.kill(etcd.pid, "SIGSTOP");
+    try {
+      // The watch sees nothing (etcd neither answers nor closes); the timer must still fire,
+      // and its resync then reports that etcd does not answer.
+      const deadline = Date.now() + 10_000;
+      const tried = () =>
+        s.sink.lines.slice(from).some((l) => l.includes("Periodic datastore resync")) &&
+        s.sink.lines.slice(from).some((l) => /Cannot connect to etcd .*timed out/.test(l));
+      while (!tried() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      assert.ok(tried(), `no periodic resync while etcd was frozen:\n${s.sink.lines.join("\n")}`);
+    } finally {
+      Deno.kill(etcd.pid, "SIGCONT");
+    }
+    await s.raw.put("/calico/v1/config/B").value("2");
+    await s.col.waitFor("config B", (all) => summary(all).includes("config:B=2"));
+  },
+});

@@ -6,6 +6,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { haveEtcd, startEtcd } from "../harness/etcd.ts";
 import { HOSTFENCE } from "../harness/datastore.ts";
+import { canUseNetns, NetNs } from "../harness/netns.ts";
 
 const ignore = Deno.env.get("CI") !== "true" && (!haveEtcd() || Deno.uid() !== 0);
 
@@ -160,6 +161,93 @@ Deno.test({
       });
       assertEquals(bad.code, 1, `connected to a server with the wrong certificate: ${bad.stdout}`);
       assert(bad.stderr.includes("Failed to get resources:"), bad.stderr);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "a TLS file that is not PEM, holds the wrong thing or does not match is refused at start",
+  ignore: ignore || !canUseNetns(),
+  async fn(t) {
+    const dir = await Deno.makeTempDir({ prefix: "hostfence-tlsbad-" });
+    try {
+      await makeCerts(dir);
+      await Deno.writeTextFile(`${dir}/text.pem`, "this is not a certificate\n");
+      const der = await sh(["openssl", "x509", "-in", "ca.crt", "-outform", "DER"], { cwd: dir });
+      const derOut = await new Deno.Command("openssl", {
+        args: ["x509", "-in", `${dir}/ca.crt`, "-outform", "DER"],
+        stdout: "piped",
+      }).output();
+      assert(der.code === 0 && derOut.success);
+      await Deno.writeFile(`${dir}/ca.der`, derOut.stdout);
+      const ca = await Deno.readTextFile(`${dir}/ca.crt`);
+      const broken = ca.replace(/\n[A-Za-z0-9+/]{20}/, "\n" + "A".repeat(20));
+      await Deno.writeTextFile(`${dir}/broken.crt`, broken);
+      const cases: { name: string; files: Record<string, string>; want: RegExp }[] = [
+        {
+          name: "CA file of plain text",
+          files: { ca: `${dir}/text.pem` },
+          want: /Invalid etcd CA certificate file \S+\/text\.pem: it is not PEM/,
+        },
+        {
+          name: "CA file in DER",
+          files: { ca: `${dir}/ca.der` },
+          want: /Invalid etcd CA certificate file \S+\/ca\.der: .*binary DER/,
+        },
+        {
+          name: "CA file that does not parse",
+          files: { ca: `${dir}/broken.crt` },
+          want: /Invalid etcd CA certificate file \S+\/broken\.crt: certificate 1 does not parse/,
+        },
+        {
+          name: "missing CA file",
+          files: { ca: `${dir}/missing.crt` },
+          want: /\/missing\.crt"?: .*(does not exist|No such file)/,
+        },
+        {
+          name: "certificate and key swapped",
+          files: { ca: `${dir}/ca.crt`, cert: `${dir}/client.key`, key: `${dir}/client.crt` },
+          want:
+            /Invalid etcd key file \S+\/client\.crt: it holds no private key \(found: CERTIFICATE\)/,
+        },
+        {
+          name: "a key of another certificate",
+          files: { ca: `${dir}/ca.crt`, cert: `${dir}/client.crt`, key: `${dir}/server.key` },
+          want:
+            /Invalid etcd key file \S+\/server\.key: it is not the private key of the certificate in \S+\/client\.crt/,
+        },
+      ];
+      await using ns = await NetNs.create("tls", `${Deno.pid}-tls`);
+      for (const c of cases) {
+        await t.step(`CLI: ${c.name}`, async () => {
+          const env: Record<string, string> = { ETCD_ENDPOINTS: "https://127.0.0.1:1" };
+          if (c.files.ca) env.ETCD_CA_CERT_FILE = c.files.ca;
+          if (c.files.cert) env.ETCD_CERT_FILE = c.files.cert;
+          if (c.files.key) env.ETCD_KEY_FILE = c.files.key;
+          const r = await sh([HOSTFENCE, "get", "policy"], { env });
+          assertEquals(r.code, 1, r.stdout);
+          const lines = r.stderr.trim().split("\n");
+          assertEquals(lines.length, 1, r.stderr);
+          assert(c.want.test(lines[0]!), lines[0]!);
+        });
+        await t.step(`agent: ${c.name}`, async () => {
+          const args = [
+            "agent",
+            "--felix-hostname=tls-test",
+            "--etcd-endpoints=https://127.0.0.1:1",
+            "--log-file-path=none",
+            ...(c.files.ca ? [`--etcd-ca-file=${c.files.ca}`] : []),
+            ...(c.files.cert ? [`--etcd-cert-file=${c.files.cert}`] : []),
+            ...(c.files.key ? [`--etcd-key-file=${c.files.key}`] : []),
+          ];
+          // In a namespace of its own, and killed after 20 s if it does not refuse to start.
+          const r = await sh(["timeout", "20", ...ns.wrap([HOSTFENCE, ...args])]);
+          assertEquals(r.code, 1, `agent exit code (124 = still running):\n${r.stderr}`);
+          assert(c.want.test(r.stderr), r.stderr);
+        });
+      }
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

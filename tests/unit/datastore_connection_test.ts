@@ -4,6 +4,7 @@ import {
   ConnectionConfigError,
   connectionFailureReason,
   connectionFromEnv,
+  createEtcdClient,
   parseCalicoctlConfig,
   parseEndpoints,
   readTlsCredentials,
@@ -161,9 +162,18 @@ Deno.test("config file resolution follows calicoctl", async (t) => {
 Deno.test("TLS credentials are read from the configured files", async () => {
   const dir = await Deno.makeTempDir({ prefix: "hostfence-tls-" });
   try {
-    await Deno.writeTextFile(`${dir}/ca.pem`, "CA");
-    await Deno.writeTextFile(`${dir}/cert.pem`, "CERT");
-    await Deno.writeTextFile(`${dir}/key.pem`, "KEY");
+    // A self-signed certificate serves as CA and as client certificate alike.
+    const made = new Deno.Command("openssl", {
+      args: ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+        .concat(["-days", "1", "-subj", "/CN=t", "-keyout", `${dir}/key.pem`])
+        .concat(["-out", `${dir}/cert.pem`]),
+      stdout: "null",
+      stderr: "null",
+    }).outputSync();
+    assert.ok(made.success, "openssl could not make a test certificate");
+    const certText = await Deno.readTextFile(`${dir}/cert.pem`);
+    const keyText = await Deno.readTextFile(`${dir}/key.pem`);
+    await Deno.writeTextFile(`${dir}/ca.pem`, certText);
     assert.equal(readTlsCredentials({ endpoints: ["http://a:1"] }), undefined);
     const creds = readTlsCredentials({
       endpoints: ["https://a:1"],
@@ -171,9 +181,14 @@ Deno.test("TLS credentials are read from the configured files", async () => {
       certFile: `${dir}/cert.pem`,
       keyFile: `${dir}/key.pem`,
     })!;
-    assert.equal(creds.rootCertificate.toString(), "CA");
-    assert.equal(creds.certChain?.toString(), "CERT");
-    assert.equal(creds.privateKey?.toString(), "KEY");
+    assert.equal(creds.rootCertificate.toString(), certText);
+    assert.equal(creds.certChain?.toString(), certText);
+    assert.equal(creds.privateKey?.toString(), keyText);
+    await Deno.writeTextFile(`${dir}/text.pem`, "CA");
+    assert.throws(
+      () => readTlsCredentials({ endpoints: ["https://a:1"], caCertFile: `${dir}/text.pem` }),
+      new RegExp(`Invalid etcd CA certificate file ${dir}/text.pem: it is not PEM`),
+    );
     assert.throws(
       () => readTlsCredentials({ endpoints: ["https://a:1"], caCertFile: `${dir}/nope.pem` }),
       new RegExp(`Cannot read etcd CA certificate file ${dir}/nope.pem`),
@@ -198,4 +213,20 @@ Deno.test("connection failures are summarised in a few words", () => {
     connectionFailureReason(new Error("4 DEADLINE_EXCEEDED: Deadline exceeded")),
     "timed out",
   );
+});
+
+Deno.test("keepalive pings only with several endpoints (grpc-proxy refuses them)", () => {
+  const options = (endpoints: string[]) => {
+    const client = createEtcdClient({ endpoints });
+    try {
+      const hosts = (client as unknown as {
+        pool: { hosts: { channelOptions?: Record<string, unknown> }[] };
+      }).pool.hosts;
+      return hosts.map((h) => h.channelOptions?.["grpc.keepalive_time_ms"]);
+    } finally {
+      client.close();
+    }
+  };
+  assert.deepEqual(options(["http://127.0.0.1:1"]), [undefined]);
+  assert.deepEqual(options(["http://127.0.0.1:1", "http://127.0.0.1:2"]), [10_000, 10_000]);
 });
