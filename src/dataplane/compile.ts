@@ -9,9 +9,10 @@
  *
  * - One element per rule conjunct (protocol x source CIDR x destination CIDR x ports), each
  *   with its own counter and owner, so per-policy counters survive compilation.
- * - nft refuses overlapping elements in an interval set. An element equal to one already in
- *   the run is dropped (the earlier rule keeps it: it would have matched first); one that
- *   partially overlaps goes into a second set of the same shape, looked up after the first.
+ * - Single keys go into a hashed set; ranges and prefixes into interval sets. nft refuses
+ *   overlapping elements in an interval set: an element equal to one already in the run is
+ *   dropped (the earlier rule keeps it: it would have matched first); one that partially
+ *   overlaps goes into a second interval set of the same shape, looked up after the first.
  * - A policy with no rules in a direction decides nothing and joins any run.
  * - A policy of the run's action whose rules cannot all be lookups (negations, ICMP,
  *   selectors, a rule matching everything, an IP version without CIDRs) keeps its chain and is
@@ -254,32 +255,57 @@ function shapeOf(
 export interface RunSet {
   readonly name: string;
   readonly shape: Shape;
+  /** Holds ranges or prefixes (`flags interval`); else every element is a single key. */
+  readonly interval: boolean;
   readonly owners: Map<string, RuleOwner>;
 }
 
 /**
- * Places a run's elements into sets: per shape in order of first appearance, each element in
- * the first set of its shape where it overlaps nothing. `setName(shapeId, copy)` names sets.
+ * Places a run's elements into sets: per shape in order of first appearance, single-key
+ * elements in one hashed set, elements with a range or prefix in the first interval set of
+ * their shape where they overlap nothing. Hashed sets are the cheaper lookup, and an interval
+ * concatenation is what `nft monitor` 1.0.6 crashes on when it prints many of them, so ranges
+ * get interval sets only when there are ranges. `setName(id, copy)` names sets.
  */
 export function placeRun(
   elements: Iterable<CompiledElement>,
-  setName: (shapeId: string, copy: number) => string,
+  setName: (id: string, copy: number) => string,
 ): RunSet[] {
-  const byShape = new Map<string, _Copy[]>();
+  const byShape = new Map<string, { points?: _Copy; ranges: _Copy[] }>();
   const order: _Copy[] = [];
   for (const el of elements) {
     let copies = byShape.get(el.shape.id);
-    if (copies === undefined) byShape.set(el.shape.id, copies = []);
-    if (copies.some((c) => c.owners.has(el.text))) continue; // same key: the earlier rule keeps it
-    let home = copies.find((c) => !c.overlaps(el));
-    if (home === undefined) {
-      home = new _Copy(setName(el.shape.id, copies.length), el.shape);
-      copies.push(home);
-      order.push(home);
+    if (copies === undefined) byShape.set(el.shape.id, copies = { ranges: [] });
+    if (copies.points?.owners.has(el.text) || copies.ranges.some((c) => c.owners.has(el.text))) {
+      continue; // same key: the earlier rule keeps it
+    }
+    let home: _Copy | undefined;
+    if (_isPoint(el)) {
+      home = copies.points;
+      if (home === undefined) {
+        home = copies.points = new _Copy(setName(el.shape.id, 0), el.shape, false);
+        order.push(home);
+      }
+    } else {
+      home = copies.ranges.find((c) => !c.overlaps(el));
+      if (home === undefined) {
+        home = new _Copy(setName(`${el.shape.id}.r`, copies.ranges.length), el.shape, true);
+        copies.ranges.push(home);
+        order.push(home);
+      }
     }
     home.add(el);
   }
-  return order.map((c) => ({ name: c.name, shape: c.shape, owners: c.owners }));
+  return order.map((c) => ({
+    name: c.name,
+    shape: c.shape,
+    interval: c.interval,
+    owners: c.owners,
+  }));
+}
+
+function _isPoint(el: CompiledElement): boolean {
+  return el.box.every(([lo, hi]) => lo === hi);
 }
 
 /** The name of compiled set `copy` of shape `shapeId` in run `run` of chain `chain`. */
@@ -298,7 +324,7 @@ class _Copy {
   /** Elements whose bucket fields are ranges: checked against everything. */
   readonly #wide: CompiledElement[] = [];
 
-  constructor(readonly name: string, readonly shape: Shape) {}
+  constructor(readonly name: string, readonly shape: Shape, readonly interval: boolean) {}
 
   overlaps(el: CompiledElement): boolean {
     const key = _bucketKey(el);

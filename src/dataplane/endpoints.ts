@@ -286,6 +286,7 @@ function policySection(
         type: rs.shape.type,
         elements: new Set(rs.owners.keys()),
         owners: rs.owners,
+        ...(rs.interval ? { interval: true } : {}),
       });
       const lookup: Match = { kind: "lookup", keys: rs.shape.keys, set: rs.name };
       lookups.push(

@@ -88,7 +88,8 @@ export function render(state: NftState, opts: RenderOptions = {}): string {
     blocks.push([
       `\tset ${set.name} {`,
       `\t\ttype ${set.type}`,
-      ...(set.owners === undefined ? [] : ["\t\tflags interval", "\t\tcounter"]),
+      ...(set.interval ? ["\t\tflags interval"] : []),
+      ...(set.owners === undefined ? [] : ["\t\tcounter"]),
       ...(elements.length > 0 ? [`\t\telements = { ${elements.join(", ")} }`] : []),
       "\t}",
     ]);
@@ -144,7 +145,9 @@ function addChain(c: NftChain): string {
 }
 
 function addSet(s: NftSet): string {
-  const flags = s.owners === undefined ? "" : " flags interval; counter;";
+  const flags = `${s.interval ? " flags interval;" : ""}${
+    s.owners === undefined ? "" : " counter;"
+  }`;
   return `add set ${TABLE_REF} ${s.name} { type ${s.type};${flags} }`;
 }
 

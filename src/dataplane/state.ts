@@ -60,6 +60,8 @@ export interface NftSet {
   readonly elements: ReadonlySet<string>;
   /** For compiled sets: which rule each element stands for (counters, explain). */
   readonly owners?: ReadonlyMap<string, RuleOwner>;
+  /** Elements are ranges or prefixes (`flags interval`). */
+  readonly interval?: boolean;
 }
 
 /** A verdict map from interface name to `jump <chain>`: the interface dispatch. */
