@@ -125,6 +125,7 @@ interface _ActiveUser {
 }
 
 const SELECTOR_CACHE_LIMIT = 50_000;
+const NO_PROFILES: readonly string[] = Object.freeze([]);
 
 /**
  * See the module comment. Every mutating method finishes the calculation before returning,
@@ -144,6 +145,7 @@ export class CalculationGraph implements HostStateSource {
   readonly #profiles = new Map<string, _Profile>();
   readonly #ipSets = new Map<string, _IpSet>();
   readonly #selectorCache = new Map<string, Selector>();
+  readonly #labelMaps = new Map<string, LabelMap>();
   readonly #warnedProfiles = new Set<string>();
 
   readonly #policyIndex: LabelIndex;
@@ -389,10 +391,12 @@ export class CalculationGraph implements HostStateSource {
       return;
     }
     const ips = _canonicalIps(data.ips);
-    const labels = effectiveLabelMap(data.own, data.profiles, (p) => this.#profiles.get(p));
+    const labels = this.#intern(
+      effectiveLabelMap(data.own, data.profiles, (p) => this.#profiles.get(p)),
+    );
     const ep: _Endpoint = {
       own: data.own,
-      profiles: [...data.profiles],
+      profiles: data.profiles.length === 0 ? NO_PROFILES : [...data.profiles],
       ips,
       labels,
       ...(localHep === undefined ? {} : { localHep }),
@@ -442,7 +446,9 @@ export class CalculationGraph implements HostStateSource {
   #relabelProfileUsers(profile: string) {
     for (const key of this.#endpointsByProfile.get(profile) ?? []) {
       const ep = this.#endpoints.get(key)!;
-      ep.labels = effectiveLabelMap(ep.own, ep.profiles, (p) => this.#profiles.get(p));
+      ep.labels = this.#intern(
+        effectiveLabelMap(ep.own, ep.profiles, (p) => this.#profiles.get(p)),
+      );
       this.#ipSetIndex.updateItem(key, ep.labels);
       if (ep.localHep !== undefined) this.#policyIndex.updateItem(ep.localHep, ep.labels);
     }
@@ -539,6 +545,23 @@ export class CalculationGraph implements HostStateSource {
     let p = this.#profiles.get(name);
     if (!p) this.#profiles.set(name, p = {});
     return p;
+  }
+
+  /**
+   * One shared map per distinct label set: thousands of endpoints usually carry a handful of
+   * label sets, and the index never mutates a map it was given.
+   */
+  #intern(labels: LabelMap): LabelMap {
+    let key = "";
+    for (const [k, v] of [...labels].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      key += `${k.length}:${k}${v.length}:${v}`;
+    }
+    let shared = this.#labelMaps.get(key);
+    if (shared === undefined) {
+      if (this.#labelMaps.size >= SELECTOR_CACHE_LIMIT) this.#labelMaps.clear();
+      this.#labelMaps.set(key, shared = labels);
+    }
+    return shared;
   }
 
   #parse(text: string): Selector {

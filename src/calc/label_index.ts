@@ -39,8 +39,8 @@ export interface LabelIndexStats {
 
 interface _Item {
   labels: LabelMap;
-  /** Ids of selectors currently matching this item. */
-  readonly matches: Set<string>;
+  /** Ids of selectors currently matching this item; absent while none (most items). */
+  matches: Set<string> | undefined;
 }
 
 interface _Sel {
@@ -93,7 +93,7 @@ export class LabelIndex {
     const changed: string[] = [];
     for (const [k, v] of labels) if (oldLabels.get(k) !== v) changed.push(k);
     for (const k of oldLabels.keys()) if (!labels.has(k)) changed.push(k);
-    const item: _Item = old ?? { labels, matches: new Set() };
+    const item: _Item = old ?? { labels, matches: undefined };
     item.labels = labels;
     if (!old) {
       this.#items.set(itemId, item);
@@ -126,7 +126,7 @@ export class LabelIndex {
     const item = this.#items.get(itemId);
     if (!item) return;
     for (const k of item.labels.keys()) removeFrom(this.#itemsByKey, k, itemId);
-    for (const s of [...item.matches]) this.#set(s, itemId, item, false);
+    for (const s of [...(item.matches ?? [])]) this.#set(s, itemId, item, false);
     this.#items.delete(itemId);
   }
 
@@ -195,11 +195,12 @@ export class LabelIndex {
     if (match === sel.matched.has(itemId)) return;
     if (match) {
       sel.matched.add(itemId);
-      item.matches.add(selectorId);
+      (item.matches ??= new Set()).add(selectorId);
       this.listener.onMatch(selectorId, itemId);
     } else {
       sel.matched.delete(itemId);
-      item.matches.delete(selectorId);
+      item.matches?.delete(selectorId);
+      if (item.matches?.size === 0) item.matches = undefined;
       this.listener.onUnmatch(selectorId, itemId);
     }
   }
