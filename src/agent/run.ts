@@ -22,7 +22,7 @@ import { createLogger, fileSink, type Logger, type Severity } from "../log/logge
 import { Agent } from "./agent.ts";
 import { NftDataplane, preferredRunner } from "../dataplane/mod.ts";
 import { InterfaceMonitor } from "./interfaces.ts";
-import { StatusReporting } from "../status/mod.ts";
+import { StatusReporting } from "../status/reporting.ts";
 import {
   ActivityRecorder,
   agentMetricsSource,

@@ -5,7 +5,6 @@
  */
 import { Buffer } from "node:buffer";
 import { isIP } from "node:net";
-import { parse as parseYaml } from "yaml";
 import { Etcd3, type IOptions } from "etcd3";
 import { credentials as grpcCredentials } from "@grpc/grpc-js";
 import { checkServerIdentity, type PeerCertificate } from "node:tls";
@@ -41,7 +40,8 @@ export interface ConnectionOptions {
   readonly env?: (name: string) => string | undefined;
 }
 
-const DEFAULT_AUTHORITY = "127.0.0.1:2379";
+/** etcd's address when nothing names one (calicoctl's default). */
+export const DEFAULT_AUTHORITY = "127.0.0.1:2379";
 const DEFAULT_SCHEME = "http";
 
 /** Splits a comma list of endpoints, adding `http://` where no scheme was given. */
@@ -75,13 +75,13 @@ function _envValue(env: (n: string) => string | undefined, name: string): string
 /** The connection settings in the environment, with calicoctl's defaults. */
 export function connectionFromEnv(env: (name: string) => string | undefined): ConnectionConfig {
   const datastoreType = _envValue(env, "DATASTORE_TYPE");
-  _checkDatastoreType(datastoreType, "environment variable DATASTORE_TYPE");
+  checkDatastoreType(datastoreType, "environment variable DATASTORE_TYPE");
   const scheme = _envValue(env, "ETCD_SCHEME") ?? DEFAULT_SCHEME;
   const endpointsText = _envValue(env, "ETCD_ENDPOINTS");
   const endpoints = endpointsText !== undefined
     ? parseEndpoints(endpointsText, scheme)
     : parseEndpoints(_envValue(env, "ETCD_AUTHORITY") ?? DEFAULT_AUTHORITY, scheme);
-  return _withOptional({ endpoints }, {
+  return withOptional({ endpoints }, {
     username: _envValue(env, "ETCD_USERNAME"),
     password: _envValue(env, "ETCD_PASSWORD"),
     keyFile: _envValue(env, "ETCD_KEY_FILE"),
@@ -90,7 +90,8 @@ export function connectionFromEnv(env: (name: string) => string | undefined): Co
   });
 }
 
-function _withOptional(
+/** `base` plus each of `optional` that is set (exactOptionalPropertyTypes-friendly). */
+export function withOptional(
   base: { endpoints: readonly string[] },
   extra: Record<string, string | undefined>,
 ): ConnectionConfig {
@@ -99,77 +100,12 @@ function _withOptional(
   return out as unknown as ConnectionConfig;
 }
 
-function _checkDatastoreType(value: string | undefined, where: string) {
+/** Throws ConnectionConfigError unless the datastore type is one hostfence speaks. */
+export function checkDatastoreType(value: string | undefined, where: string) {
   if (value === undefined || value === "etcdv2" || value === "etcdv3") return;
   throw new ConnectionConfigError(
     `Unsupported datastore type '${value}' in ${where}: hostfence only supports etcd`,
   );
-}
-
-const SPEC_FIELDS: Record<string, keyof ConnectionConfig | "datastoreType" | "endpoints"> = {
-  datastoreType: "datastoreType",
-  etcdEndpoints: "endpoints",
-  etcdUsername: "username",
-  etcdPassword: "password",
-  etcdKeyFile: "keyFile",
-  etcdCertFile: "certFile",
-  etcdCACertFile: "caCertFile",
-};
-
-/**
- * Decodes a calicoctl `calicoApiConfig` document (YAML or JSON) strictly: unknown fields
- * and wrong types are errors naming the field. Throws ConnectionConfigError.
- */
-export function parseCalicoctlConfig(text: string, path: string): ConnectionConfig {
-  const fail = (what: string): never => {
-    throw new ConnectionConfigError(`Error parsing config file ${path}: ${what}`);
-  };
-  let doc: unknown;
-  try {
-    doc = parseYaml(text);
-  } catch (e) {
-    fail((e as Error).message.split("\n")[0] ?? "invalid YAML");
-  }
-  if (doc === null || doc === undefined) doc = {};
-  if (typeof doc !== "object" || Array.isArray(doc)) fail("expected a calicoApiConfig object");
-  const top = doc as Record<string, unknown>;
-  for (const k of Object.keys(top)) {
-    if (!["apiVersion", "kind", "metadata", "spec"].includes(k)) fail(`unknown field '${k}'`);
-  }
-  if (top.apiVersion !== undefined && top.apiVersion !== "v1") {
-    fail(`apiVersion must be 'v1', got '${String(top.apiVersion)}'`);
-  }
-  if (top.kind !== undefined && top.kind !== "calicoApiConfig") {
-    fail(`kind must be 'calicoApiConfig', got '${String(top.kind)}'`);
-  }
-  if (
-    top.metadata !== undefined && top.metadata !== null &&
-    (typeof top.metadata !== "object" || Array.isArray(top.metadata) ||
-      Object.keys(top.metadata).length > 0)
-  ) {
-    fail("metadata must be an empty object");
-  }
-  const spec = top.spec ?? {};
-  if (typeof spec !== "object" || spec === null || Array.isArray(spec)) {
-    fail("spec must be an object");
-  }
-  const values: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(spec as Record<string, unknown>)) {
-    const target = SPEC_FIELDS[k];
-    if (target === undefined) fail(`unknown field 'spec.${k}'`);
-    if (v === null || v === undefined) continue;
-    if (typeof v !== "string") fail(`field 'spec.${k}' must be a string, got ${JSON.stringify(v)}`);
-    values[target as string] = v === "" ? undefined : v as string;
-  }
-  _checkDatastoreType(values.datastoreType, `config file ${path}`);
-  const endpoints = parseEndpoints(values.endpoints ?? DEFAULT_AUTHORITY);
-  return _withOptional({ endpoints }, {
-    username: values.username,
-    password: values.password,
-    keyFile: values.keyFile,
-    certFile: values.certFile,
-    caCertFile: values.caCertFile,
-  });
 }
 
 /**
@@ -191,7 +127,10 @@ export async function resolveConnectionConfig(
       throw new ConnectionConfigError(`Error reading config file: ${path}`);
     }
   }
-  base = text !== undefined ? parseCalicoctlConfig(text, path) : connectionFromEnv(env);
+  // The YAML parser is loaded only when there is a file to read: the agent never needs it.
+  base = text !== undefined
+    ? (await import("./calicoctl_config.ts")).parseCalicoctlConfig(text, path)
+    : connectionFromEnv(env);
   if (opts.endpoints !== undefined) base = { ...base, endpoints: parseEndpoints(opts.endpoints) };
   return base;
 }

@@ -5,11 +5,11 @@ import {
   connectionFailureReason,
   connectionFromEnv,
   createEtcdClient,
-  parseCalicoctlConfig,
   parseEndpoints,
   readTlsCredentials,
   resolveConnectionConfig,
 } from "../../src/datastore/connection.ts";
+import { parseCalicoctlConfig } from "../../src/datastore/calicoctl_config.ts";
 
 const envOf = (vars: Record<string, string>) => (n: string) => vars[n];
 
