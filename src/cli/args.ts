@@ -18,6 +18,12 @@ export const DATASTORE_OPTIONS: OptionSpec = {
   help: { type: "boolean", short: "h" },
 };
 
+/**
+ * The largest input (`-f FILE` or standard input) read unless `--max-input-bytes` says
+ * otherwise: it bounds the time and memory a mistaken or hostile file can take (issue 10).
+ */
+export const DEFAULT_MAX_INPUT_BYTES = 64 * 1024 * 1024;
+
 /** A command line that does not fit the command's usage; main prints `message()`. */
 export class InvalidOptionError extends Error {
   override name = "InvalidOptionError";
