@@ -25,6 +25,7 @@ import type {
 import { RESOURCE_KINDS } from "./resources.ts";
 import { canonicalCidr, canonicalIp } from "./ip.ts";
 import type { YamlNode } from "./yaml_positions.ts";
+import { resolveAlias } from "./yaml_aliases.ts";
 
 /** A decode problem at one node; `path` is the field path inside the resource. */
 export class DecodeFailure extends Error {
@@ -113,7 +114,7 @@ class YamlReader {
   /** Resolves aliases; `null` for an absent value or a YAML null. */
   deref(node: YamlNode): YamlNode | null {
     let n = node;
-    if (isAlias(n)) n = n.resolve(this.doc) ?? null;
+    if (isAlias(n)) n = resolveAlias(n, this.doc) ?? null;
     if (n === undefined || n === null) return null;
     if (isScalar(n) && n.value === null) return null;
     return n;

@@ -15,6 +15,7 @@ import {
 } from "./decode.ts";
 import { formatIssue, formatIssues, validateResource } from "./validate.ts";
 import { nodeAtPath, positionOf } from "./yaml_positions.ts";
+import { aliasOverLimit, MAX_ALIAS_NODES } from "./yaml_aliases.ts";
 
 export interface LocatedResource {
   readonly resource: Resource;
@@ -58,6 +59,16 @@ export function parseResources(text: string, source: string): LocatedResource[] 
       throw new ResourceInputError(
         `${source}:${line}:${col}: YAML syntax error: ${_firstLine(err.message)}`,
         { source, line, column: col },
+      );
+    }
+    const alias = aliasOverLimit(doc);
+    if (alias) {
+      const pos = positionOf(alias, lc);
+      throw new ResourceInputError(
+        `${_where(source, pos)}: YAML alias limit exceeded: aliases stand for more than ` +
+          `${MAX_ALIAS_NODES} nodes (at alias *${_short(alias.source)}); write the values out ` +
+          "or use fewer aliases",
+        _position(source, pos),
       );
     }
   }
@@ -154,6 +165,10 @@ function _describe(kind: string, name: string | undefined): string {
 
 function _ident(kind: string, name: string | undefined): { kind: string; name?: string } {
   return name ? { kind, name } : { kind };
+}
+
+function _short(s: string): string {
+  return s.length > 40 ? s.slice(0, 40) + "..." : s;
 }
 
 function _firstLine(s: string): string {

@@ -822,6 +822,14 @@ Deno.test({
           await cli(["apply", "-f", "-", "--max-input-bytes=2K"], big),
           /^Failed to execute command: Cannot read file '-': larger than the input limit of 2048 bytes/,
         );
+        // One rule anchored and aliased 20k times (200 KB): refused at the alias over the limit.
+        const bomb =
+          policyYaml(`alias-${s}`, "    ingress:\n    - &r {action: allow, protocol: tcp}\n") +
+          "    - *r\n".repeat(20_000);
+        fails(
+          await cli(["create", "-f", "-"], bomb),
+          /^Failed to execute command: <stdin>:2009:7: YAML alias limit exceeded: aliases stand for more than 10000 nodes \(at alias \*r\)/,
+        );
         assert.deepEqual(await dump(raw), before, "refused input wrote nothing");
         ok(
           await cli(["apply", "-f", "-", "--max-input-bytes=8K"], big),
