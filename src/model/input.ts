@@ -12,10 +12,12 @@ import {
   listResourceItems,
   type ResourceItem,
   UnknownResourceType,
+  yamlTreeView,
 } from "./decode.ts";
 import { formatIssue, formatIssues, validateResource } from "./validate.ts";
 import { nodeAtPath, positionOf } from "./yaml_positions.ts";
 import { aliasOverLimit, MAX_ALIAS_NODES } from "./yaml_aliases.ts";
+import { fastParseDocuments, plainTreeView } from "./fast_yaml.ts";
 
 export interface LocatedResource {
   readonly resource: Resource;
@@ -48,6 +50,43 @@ export class ResourceInputError extends Error {
  * unknown field or wrong type (checked for every resource first), then validation.
  */
 export function parseResources(text: string, source: string): LocatedResource[] {
+  return _parseFast(text, source) ?? parseResourcesWithPositions(text, source);
+}
+
+/**
+ * The fast path (issue 10): plain values from fast_yaml.ts through the same decoder and
+ * validation. Undefined when the fast parser gives up or anything is wrong, so that
+ * parseResourcesWithPositions reports it; positions of good resources are found only if asked for.
+ */
+function _parseFast(text: string, source: string): LocatedResource[] | undefined {
+  const docs = fastParseDocuments(text);
+  if (docs === undefined) return undefined;
+  const resources: Resource[] = [];
+  try {
+    for (const doc of docs) {
+      for (const item of listResourceItems(doc, plainTreeView)) {
+        resources.push(decodeResourceItem(item, plainTreeView));
+      }
+    }
+  } catch {
+    return undefined;
+  }
+  if (resources.some((r) => validateResource(r).length > 0)) return undefined;
+  let located: LocatedResource[] | undefined;
+  return resources.map((resource, i) => ({
+    resource,
+    get position() {
+      located ??= parseResourcesWithPositions(text, source);
+      return located[i]!.position;
+    },
+  }));
+}
+
+/**
+ * parseResources on the `yaml` package's document tree: slower and larger, but every error
+ * gets its line and column. Exported for tests and the benchmark, which compare the paths.
+ */
+export function parseResourcesWithPositions(text: string, source: string): LocatedResource[] {
   const lc = new LineCounter();
   const docs: Document.Parsed[] = Array.from(
     parseAllDocuments(text, { lineCounter: lc, prettyErrors: false }),
@@ -77,13 +116,13 @@ export function parseResources(text: string, source: string): LocatedResource[] 
   for (const doc of docs) {
     let items: ResourceItem[];
     try {
-      items = listResourceItems(doc.contents, doc);
+      items = listResourceItems(doc.contents, yamlTreeView(doc));
     } catch (e) {
       throw _wrapDecode(e, source, lc, undefined);
     }
     for (const item of items) {
       try {
-        decoded.push({ item, doc, resource: decodeResourceItem(item, doc) });
+        decoded.push({ item, doc, resource: decodeResourceItem(item, yamlTreeView(doc)) });
       } catch (e) {
         throw _wrapDecode(e, source, lc, item);
       }
