@@ -49,6 +49,7 @@ import {
 } from "./resolve_interfaces.ts";
 import { effectiveLabelMap } from "./effective_labels.ts";
 import { addTo, removeFrom } from "./_multimap.ts";
+import { quote } from "../log/quote.ts";
 
 export type { EndpointStatus, InterfaceInfo } from "./resolve_interfaces.ts";
 
@@ -476,7 +477,7 @@ export class CalculationGraph {
       };
     } catch (err) {
       this.#log.warning(
-        `Policy ${JSON.stringify(name)} has an invalid selector (${_message(err)}); ` +
+        `Policy ${quote(name)} has an invalid selector (${_message(err)}); ` +
           "treating it as missing",
       );
       return undefined;
@@ -494,7 +495,7 @@ export class CalculationGraph {
         rules = resolveRules(value.ingress, value.egress, this.#src);
       } catch (err) {
         this.#log.warning(
-          `Profile ${JSON.stringify(name)} has an invalid rule selector (${_message(err)}); ` +
+          `Profile ${quote(name)} has an invalid rule selector (${_message(err)}); ` +
             "treating it as missing",
         );
       }
@@ -614,7 +615,7 @@ export class CalculationGraph {
         const rules = this.#profiles.get(n)?.rules;
         if (!rules && !this.#warnedProfiles.has(n)) {
           this.#warnedProfiles.add(n);
-          this.#log.warning(`${MSG_DUMMY_PROFILE} Profile: ${JSON.stringify(n)}`);
+          this.#log.warning(`${MSG_DUMMY_PROFILE} Profile: ${quote(n)}`);
         }
         wanted.set(`r:${n}`, rules);
       }

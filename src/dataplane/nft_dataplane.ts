@@ -10,6 +10,7 @@ import { type ChainCounter, chainCounters, parseCounters } from "./counters.ts";
 import { TABLE_REF } from "./names.ts";
 import { planUpdate, render } from "./render.ts";
 import type { NftState } from "./state.ts";
+import { quote } from "../log/quote.ts";
 
 /** Runs nft. `run` feeds a script to `nft -f -`; `listTable` is `nft -j list table` or null. */
 export interface NftRunner {
@@ -89,7 +90,7 @@ export class NftApplyError extends Error {
     const first = stderr.split("\n").find((l) => /Error:/.test(l))?.trim() ?? stderr.trim();
     super(
       `The nft transaction was rejected: ${first || "nft failed without a message"}` +
-        (line !== undefined ? ` (script line ${line}: ${JSON.stringify(lineText ?? "")})` : ""),
+        (line !== undefined ? ` (script line ${line}: ${quote(lineText ?? "")})` : ""),
     );
   }
 }

@@ -10,6 +10,7 @@ import { Etcd3, type IOptions } from "etcd3";
 import { credentials as grpcCredentials } from "@grpc/grpc-js";
 import { checkServerIdentity, type PeerCertificate } from "node:tls";
 import { DatastoreUnavailableError } from "./store.ts";
+import { quote } from "../log/quote.ts";
 
 /** Everything needed to reach etcd. Endpoints always carry their scheme. */
 export interface ConnectionConfig {
@@ -157,7 +158,7 @@ export function parseCalicoctlConfig(text: string, path: string): ConnectionConf
     const target = SPEC_FIELDS[k];
     if (target === undefined) fail(`unknown field 'spec.${k}'`);
     if (v === null || v === undefined) continue;
-    if (typeof v !== "string") fail(`field 'spec.${k}' must be a string, got ${JSON.stringify(v)}`);
+    if (typeof v !== "string") fail(`field 'spec.${k}' must be a string, got ${quote(v)}`);
     values[target as string] = v === "" ? undefined : v as string;
   }
   _checkDatastoreType(values.datastoreType, `config file ${path}`);

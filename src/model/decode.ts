@@ -26,6 +26,7 @@ import { RESOURCE_KINDS } from "./resources.ts";
 import { canonicalCidr, canonicalIp } from "./ip.ts";
 import type { YamlNode } from "./yaml_positions.ts";
 import { resolveAlias } from "./yaml_aliases.ts";
+import { clip, quote } from "../log/quote.ts";
 
 /** A decode problem at one node; `path` is the field path inside the resource. */
 export class DecodeFailure extends Error {
@@ -375,7 +376,7 @@ class YamlReader {
         if (!reader) {
           const known = Object.keys(fields);
           throw new DecodeFailure(
-            `field in document is not recognized or is in the wrong location: ${name}` +
+            `field in document is not recognized or is in the wrong location: ${clip(name)}` +
               (known.length ? ` (expected one of: ${known.join(", ")})` : ""),
             pair.key,
             fieldPath,
@@ -500,7 +501,9 @@ class YamlReader {
       if (lo === undefined && hi <= 0xffffffff) return hi;
       if (lo !== undefined && hi <= 0xffff && lo <= 0xffff) return hi * 65536 + lo;
       throw new DecodeFailure(
-        `invalid AS number '${text}' (expected 0-4294967295 or the dotted form A.B)`,
+        `invalid AS number ${
+          quote(text, { quote: "'" })
+        } (expected 0-4294967295 or the dotted form A.B)`,
         n,
         path,
       );
@@ -515,7 +518,7 @@ class YamlReader {
     const v = this.view.value(n);
     if (!this.view.isScalar(n) || typeof v !== "string") throw this.typeError(n, path, "string");
     const c = canonicalIp(v);
-    if (c === undefined) throw new DecodeFailure(`invalid IP address: ${v}`, n, path);
+    if (c === undefined) throw new DecodeFailure(`invalid IP address: ${clip(v)}`, n, path);
     return c;
   }
 
@@ -526,7 +529,7 @@ class YamlReader {
     const v = this.view.value(n);
     if (!this.view.isScalar(n) || typeof v !== "string") throw this.typeError(n, path, "string");
     const c = canonicalCidr(v);
-    if (c === undefined) throw new DecodeFailure(`invalid CIDR address: ${v}`, n, path);
+    if (c === undefined) throw new DecodeFailure(`invalid CIDR address: ${clip(v)}`, n, path);
     return c;
   }
 
@@ -536,7 +539,7 @@ class YamlReader {
     if (s === undefined) return undefined;
     const m = parseMac(s);
     if (m === undefined) {
-      throw new DecodeFailure(`address ${s}: invalid MAC address`, this.deref(node), path);
+      throw new DecodeFailure(`address ${clip(s)}: invalid MAC address`, this.deref(node), path);
     }
     return m;
   }

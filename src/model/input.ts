@@ -18,6 +18,7 @@ import { formatIssue, formatIssues, validateResource } from "./validate.ts";
 import { nodeAtPath, positionOf } from "./yaml_positions.ts";
 import { aliasOverLimit, MAX_ALIAS_NODES } from "./yaml_aliases.ts";
 import { fastParseDocuments, plainTreeView } from "./fast_yaml.ts";
+import { quote } from "../log/quote.ts";
 
 export interface LocatedResource {
   readonly resource: Resource;
@@ -199,7 +200,7 @@ function _position(
 }
 
 function _describe(kind: string, name: string | undefined): string {
-  return name ? `${kind} ${JSON.stringify(name)}` : kind;
+  return name ? `${kind} ${quote(name)}` : kind;
 }
 
 function _ident(kind: string, name: string | undefined): { kind: string; name?: string } {
