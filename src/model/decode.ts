@@ -100,8 +100,13 @@ export function listResourceItems(top: YamlNode, view: TreeView): ResourceItem[]
 
 /** Strictly decodes one listed item into its typed resource. Throws DecodeFailure. */
 export function decodeResourceItem(item: ResourceItem, view: TreeView): Resource {
-  return new YamlReader(view).resource(item.node, item.kind);
+  let reader = readers.get(view);
+  if (!reader) readers.set(view, reader = new YamlReader(view));
+  return reader.resource(item.node, item.kind);
 }
+
+/** One reader per view, so its field tables are built once per document, not per resource. */
+const readers = new WeakMap<TreeView, YamlReader>();
 
 type Reader<T> = (node: YamlNode, path: string) => T | undefined;
 type Fields = Record<string, Reader<unknown>>;
@@ -319,43 +324,52 @@ class YamlReader {
   }
 
   rule(node: YamlNode, path: string): Rule {
+    const r = this.struct(node, path, "v1.Rule", this.#ruleFields());
+    return { action: "", ...r } as unknown as Rule;
+  }
+
+  // A rule's field readers, built once per reader: rules are most of a large file, and
+  // building them per rule was a good part of its decoding time (issue 10).
+  #rules: Fields | undefined;
+  #ruleFields(): Fields {
+    if (this.#rules) return this.#rules;
+    const ports = (x: YamlNode, q: string) =>
+      this.list(x, q, "[]numorstring.Port", (y, r) => this.port(y, r) ?? 0);
+    const cidr = (x: YamlNode, q: string) => this.cidr(x, q);
+    const cidrs = (x: YamlNode, q: string) => this.list(x, q, "[]*net.IPNet", cidr);
+    const str = (x: YamlNode, q: string) => this.str(x, q);
+    const entityFields: Fields = {
+      tag: str,
+      net: cidr,
+      nets: cidrs,
+      selector: str,
+      ports,
+      notTag: str,
+      notNet: cidr,
+      notNets: cidrs,
+      notSelector: str,
+      notPorts: ports,
+    };
     const entity = (n: YamlNode, p: string) => {
-      const ports = (x: YamlNode, q: string) =>
-        this.list(x, q, "[]numorstring.Port", (y, r) => this.port(y, r) ?? 0);
-      const cidrs = (x: YamlNode, q: string) =>
-        this.list(x, q, "[]*net.IPNet", (y, r) => this.cidr(y, r));
-      const str = (x: YamlNode, q: string) => this.str(x, q);
-      const e = this.struct(n, p, "v1.EntityRule", {
-        tag: str,
-        net: (x, q) => this.cidr(x, q),
-        nets: cidrs,
-        selector: str,
-        ports,
-        notTag: str,
-        notNet: (x, q) => this.cidr(x, q),
-        notNets: cidrs,
-        notSelector: str,
-        notPorts: ports,
-      });
+      const e = this.struct(n, p, "v1.EntityRule", entityFields);
       // An empty side matches everything; calicoctl prints it as `{}`, we store it absent.
       return e && Object.keys(e).length ? e : undefined;
     };
-    const icmp = (n: YamlNode, p: string) =>
-      this.struct(n, p, "v1.ICMPFields", {
-        type: (x, q) => this.int(x, q, "int"),
-        code: (x, q) => this.int(x, q, "int"),
-      });
-    const r = this.struct(node, path, "v1.Rule", {
-      action: (n, p) => this.str(n, p),
-      ipVersion: (n, p) => this.int(n, p, "int"),
-      protocol: (n, p) => this.protocol(n, p),
+    const int = (x: YamlNode, q: string) => this.int(x, q, "int");
+    const icmpFields: Fields = { type: int, code: int };
+    const icmp = (n: YamlNode, p: string) => this.struct(n, p, "v1.ICMPFields", icmpFields);
+    const protocol = (n: YamlNode, p: string) => this.protocol(n, p);
+    this.#rules = {
+      action: str,
+      ipVersion: int,
+      protocol,
       icmp,
-      notProtocol: (n, p) => this.protocol(n, p),
+      notProtocol: protocol,
       notICMP: icmp,
       source: entity,
       destination: entity,
-    });
-    return { action: "", ...r } as unknown as Rule;
+    };
+    return this.#rules;
   }
 
   // --- generic shapes ------------------------------------------------------------------

@@ -116,14 +116,15 @@ export function parseResourcesWithPositions(text: string, source: string): Locat
   const decoded: { item: ResourceItem; doc: Document.Parsed; resource: Resource }[] = [];
   for (const doc of docs) {
     let items: ResourceItem[];
+    const view = yamlTreeView(doc);
     try {
-      items = listResourceItems(doc.contents, yamlTreeView(doc));
+      items = listResourceItems(doc.contents, view);
     } catch (e) {
       throw _wrapDecode(e, source, lc, undefined);
     }
     for (const item of items) {
       try {
-        decoded.push({ item, doc, resource: decodeResourceItem(item, yamlTreeView(doc)) });
+        decoded.push({ item, doc, resource: decodeResourceItem(item, view) });
       } catch (e) {
         throw _wrapDecode(e, source, lc, item);
       }
