@@ -18,7 +18,7 @@ import { formatIssue, formatIssues, validateResource } from "./validate.ts";
 import { nodeAtPath, positionOf } from "./yaml_positions.ts";
 import { aliasOverLimit, MAX_ALIAS_NODES } from "./yaml_aliases.ts";
 import { fastParseDocuments, plainTreeView } from "./fast_yaml.ts";
-import { quote } from "../log/quote.ts";
+import { clip, quote } from "../log/quote.ts";
 
 export interface LocatedResource {
   readonly resource: Resource;
@@ -106,7 +106,7 @@ export function parseResourcesWithPositions(text: string, source: string): Locat
       const pos = positionOf(alias, lc);
       throw new ResourceInputError(
         `${_where(source, pos)}: YAML alias limit exceeded: aliases stand for more than ` +
-          `${MAX_ALIAS_NODES} nodes (at alias *${_short(alias.source)}); write the values out ` +
+          `${MAX_ALIAS_NODES} nodes (at alias *${clip(alias.source, 40)}); write the values out ` +
           "or use fewer aliases",
         _position(source, pos),
       );
@@ -206,10 +206,6 @@ function _describe(kind: string, name: string | undefined): string {
 
 function _ident(kind: string, name: string | undefined): { kind: string; name?: string } {
   return name ? { kind, name } : { kind };
-}
-
-function _short(s: string): string {
-  return s.length > 40 ? s.slice(0, 40) + "..." : s;
 }
 
 function _firstLine(s: string): string {
