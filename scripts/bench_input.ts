@@ -5,15 +5,16 @@
  * process so its peak RSS (VmHWM) is its own; times are medians of several runs in that
  * process. Baseline, measured in the same run on the same data: `JSON.parse` of the JSON
  * text. `before` is the `yaml` document-tree path every input took before the fast path
- * (still used to report errors). Prints a table (wall-clock and CPU-time MB/s, as the host may
- * be busy); asserts nothing.
+ * (still used to report errors); `hostfence-error` is the same YAML with one bad value in
+ * its last policy, which must be found and reported with its line and column. Prints a
+ * table (wall-clock and CPU-time MB/s, as the host may be busy); asserts nothing.
  *   deno run -A scripts/bench_input.ts [--runs N] [--sizes 1,5,20] [--no-before]
  */
 import { formatResources } from "../src/model/output.ts";
 import type { Resource } from "../src/model/resources.ts";
 import { median } from "./_bench.ts";
 
-type Mode = "hostfence" | "before" | "baseline";
+type Mode = "hostfence" | "hostfence-error" | "before" | "baseline";
 
 /** `n` policies shaped like real ones: a selector, two ingress rules, one egress rule. */
 function policies(n: number): Resource[] {
@@ -53,7 +54,9 @@ function peakRssMb(): number {
 /** Child: parse `file` `runs` times the way `mode` says; print `{ms, rss}` as JSON. */
 async function child(file: string, mode: Mode, runs: number): Promise<void> {
   const { decodeInputBytes } = await import("../src/model/input_text.ts");
-  const { parseResources, parseResourcesWithPositions } = await import("../src/model/input.ts");
+  const { parseResources, parseResourcesWithPositions, ResourceInputError } = await import(
+    "../src/model/input.ts"
+  );
   const { default: process } = await import("node:process");
   const bytes = await Deno.readFile(file);
   const times: number[] = [], cpu: number[] = [];
@@ -64,7 +67,15 @@ async function child(file: string, mode: Mode, runs: number): Promise<void> {
     const text = decodeInputBytes(bytes, file);
     if (mode === "baseline") count = (JSON.parse(text) as unknown[]).length;
     else if (mode === "before") count = parseResourcesWithPositions(text, file).length;
-    else count = parseResources(text, file).length;
+    else if (mode === "hostfence-error") {
+      try {
+        parseResources(text, file);
+        throw new Error("the broken input was accepted");
+      } catch (e) {
+        if (!(e instanceof ResourceInputError)) throw e;
+        count = -1;
+      }
+    } else count = parseResources(text, file).length;
     times.push(performance.now() - t0);
     const c = process.cpuUsage(c0);
     cpu.push((c.user + c.system) / 1000);
@@ -100,11 +111,20 @@ async function main() {
   try {
     for (const mb of sizes) {
       const yamlFile = `${dir}/${mb}.yaml`, jsonFile = `${dir}/${mb}.json`;
-      await Deno.writeTextFile(yamlFile, inputOfSize(mb, "yaml"));
+      const yaml = inputOfSize(mb, "yaml");
+      await Deno.writeTextFile(yamlFile, yaml);
+      // The same list with one bad action in its last policy: the error has to be found.
+      const brokenFile = `${dir}/${mb}-error.yaml`;
+      const last = yaml.lastIndexOf("action: allow");
+      await Deno.writeTextFile(
+        brokenFile,
+        yaml.slice(0, last) + "action: allw" + yaml.slice(last + 13),
+      );
       await Deno.writeTextFile(jsonFile, inputOfSize(mb, "json"));
       const base = await runChild(jsonFile, "baseline", runs);
       const cases: [string, string, Mode][] = [
         ["yaml", yamlFile, "hostfence"],
+        ["yaml", brokenFile, "hostfence-error"],
         ["json", jsonFile, "hostfence"],
       ];
       // The old path is slow: at 20 MB one run takes most of a minute and GBs of memory.
@@ -120,7 +140,7 @@ async function main() {
           `${(size / 1e6).toFixed(1)} MB`,
           format,
           mode === "baseline" ? "baseline: JSON.parse" : mode,
-          String(r.count),
+          r.count < 0 ? "error" : String(r.count),
           r.ms.toFixed(0),
           mbs.toFixed(1),
           (size / 1e6 / (r.cpuMs / 1000)).toFixed(1),

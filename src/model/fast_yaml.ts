@@ -97,6 +97,73 @@ export function fastParseDocuments(text: string): YamlNode[] | undefined {
   }
 }
 
+/**
+ * For a text that is one YAML document holding a block sequence (`- item` per resource, the
+ * shape of `get -o yaml` output): the 0-based line of each item's dash. Undefined for any
+ * other shape. Used on errors, to parse only the item at fault with positions (see
+ * input.ts), which keeps finding an error in a large file fast and small.
+ */
+export function blockSequenceItemLines(text: string): number[] | undefined {
+  const starts: number[] = [];
+  let depth = 0;
+  let docs: unknown[];
+  try {
+    docs = jsyaml.loadAll(text, null, {
+      schema: SCHEMA,
+      listener: (event: string, state: { position: number }) => {
+        if (event === "open" && ++depth === 2) starts.push(state.position);
+        if (event === "close") depth--;
+      },
+    });
+  } catch {
+    return undefined;
+  }
+  const root = docs[0];
+  if (docs.length !== 1 || !Array.isArray(root) || root.length !== starts.length) return undefined;
+  const dashes: number[] = [];
+  for (const at of starts) {
+    const dash = text.lastIndexOf("-", at - 1);
+    const lineStart = text.lastIndexOf("\n", dash) + 1;
+    if (dash < 0 || !/^[ \t\r\n]*$/.test(text.slice(dash + 1, at))) return undefined;
+    if (!/^[ ]*$/.test(text.slice(lineStart, dash))) return undefined;
+    dashes.push(dash);
+  }
+  const lines: number[] = [];
+  let line = 0, pos = 0;
+  for (const dash of dashes) {
+    for (
+      let nl = text.indexOf("\n", pos);
+      nl !== -1 && nl < dash;
+      nl = text.indexOf("\n", nl + 1)
+    ) {
+      line++;
+      pos = nl + 1;
+    }
+    if (lines.length && line <= lines[lines.length - 1]!) return undefined;
+    lines.push(line);
+  }
+  return lines;
+}
+
+/**
+ * `text` with every top-level item but `keep` replaced by `- ~` (null, which decodes to
+ * nothing) and its other lines left empty: the item at fault keeps its lines, columns and
+ * index, so errors found in it read exactly as in the whole file. Undefined when the text is
+ * not one block sequence.
+ */
+export function onlyItem(text: string, keep: number): string | undefined {
+  const dashLines = blockSequenceItemLines(text);
+  if (dashLines === undefined || keep >= dashLines.length) return undefined;
+  const lines = text.split("\n");
+  for (let j = 0; j < dashLines.length; j++) {
+    if (j === keep) continue;
+    const from = dashLines[j]!, to = j + 1 < dashLines.length ? dashLines[j + 1]! : lines.length;
+    lines[from] = lines[from]!.replace(/^([ ]*)-.*$/, "$1- ~");
+    for (let k = from + 1; k < to; k++) lines[k] = "";
+  }
+  return lines.join("\n");
+}
+
 function _isMap(n: YamlNode): boolean {
   return typeof n === "object" && n !== null && !Array.isArray(n) && !(n instanceof YamlLiteral);
 }

@@ -17,7 +17,7 @@ import {
 import { formatIssue, formatIssues, validateResource } from "./validate.ts";
 import { nodeAtPath, positionOf } from "./yaml_positions.ts";
 import { aliasOverLimit, MAX_ALIAS_NODES } from "./yaml_aliases.ts";
-import { fastParseDocuments, plainTreeView } from "./fast_yaml.ts";
+import { fastParseDocuments, onlyItem, plainTreeView } from "./fast_yaml.ts";
 import { clip, quote } from "../log/quote.ts";
 
 export interface LocatedResource {
@@ -51,28 +51,57 @@ export class ResourceInputError extends Error {
  * unknown field or wrong type (checked for every resource first), then validation.
  */
 export function parseResources(text: string, source: string): LocatedResource[] {
-  return _parseFast(text, source) ?? parseResourcesWithPositions(text, source);
+  const fast = _parseFast(text, source);
+  if (Array.isArray(fast)) return fast;
+  if (fast?.failedItem !== undefined) {
+    // Locate the error in the one item at fault, not the whole (maybe large) file.
+    const reduced = onlyItem(text, fast.failedItem);
+    if (reduced !== undefined) {
+      try {
+        parseResourcesWithPositions(reduced, source);
+      } catch (e) {
+        if (e instanceof ResourceInputError) throw e;
+      }
+    }
+  }
+  return parseResourcesWithPositions(text, source);
 }
 
 /**
  * The fast path (issue 10): plain values from fast_yaml.ts through the same decoder and
- * validation. Undefined when the fast parser gives up or anything is wrong, so that
- * parseResourcesWithPositions reports it; positions of good resources are found only if asked for.
+ * validation. On success the resources, whose positions are found only if asked for;
+ * otherwise undefined, or the index of the top-level item at fault when the file is one
+ * sequence, so that parseResourcesWithPositions reports the problem.
  */
-function _parseFast(text: string, source: string): LocatedResource[] | undefined {
+function _parseFast(
+  text: string,
+  source: string,
+): LocatedResource[] | { failedItem?: number } | undefined {
   const docs = fastParseDocuments(text);
   if (docs === undefined) return undefined;
+  // Each top-level item of a single sequence separately, to know which one is at fault.
+  const tops = docs.length === 1 && Array.isArray(docs[0]) ? docs[0] as unknown[] : docs;
+  // In the order of the positions path, so the item at fault is the one it would report:
+  // every item's kind first, then every item's fields, then validation.
+  const items: ResourceItem[] = [];
+  const from: number[] = [];
   const resources: Resource[] = [];
+  let top = 0;
   try {
-    for (const doc of docs) {
-      for (const item of listResourceItems(doc, plainTreeView)) {
-        resources.push(decodeResourceItem(item, plainTreeView));
+    for (; top < tops.length; top++) {
+      for (const item of listResourceItems(tops[top], plainTreeView)) {
+        items.push(item);
+        from.push(top);
       }
     }
+    for (const item of items) resources.push(decodeResourceItem(item, plainTreeView));
   } catch {
-    return undefined;
+    if (tops === docs) return undefined;
+    // Listing failed at `top`, or decoding at the item after the last resource decoded.
+    return { failedItem: top < tops.length ? top : from[resources.length]! };
   }
-  if (resources.some((r) => validateResource(r).length > 0)) return undefined;
+  const bad = resources.findIndex((r) => validateResource(r).length > 0);
+  if (bad >= 0) return tops === docs ? undefined : { failedItem: from[bad]! };
   let located: LocatedResource[] | undefined;
   return resources.map((resource, i) => ({
     resource,

@@ -10,7 +10,7 @@ import {
   parseResources,
   parseResourcesWithPositions,
 } from "../../src/model/input.ts";
-import { fastParseDocuments } from "../../src/model/fast_yaml.ts";
+import { fastParseDocuments, onlyItem } from "../../src/model/fast_yaml.ts";
 import { formatResources } from "../../src/model/output.ts";
 import { seedFailsafePolicy, seedHostEndpointByName, seedNode } from "../fixtures/seed_examples.ts";
 
@@ -240,4 +240,39 @@ Deno.test("random mutations of resource files: both paths agree", () => {
   }
   // The comparison means something only if the fast parser took a good share of them.
   assert.ok(taken > runs / 4, `fast parser took ${taken} of ${runs}`);
+});
+
+Deno.test("an error in one item of a long list is located in that item alone", async (t) => {
+  const item = (i: number, action = "allow") =>
+    `- apiVersion: v1\n  kind: policy\n  metadata:\n    name: p${i}\n  spec:\n` +
+    `    selector: has(a)\n    ingress:\n    - action: ${action}\n`;
+  const list = (bad: number, action: string) =>
+    Array.from({ length: 300 }, (_, i) => item(i, i === bad ? action : "allow")).join("");
+  const cases: [string, string, number][] = [
+    ["a validation error", list(250, "allw"), 250],
+    ["a decoding error", list(3, "[x]"), 3],
+    [
+      "an unknown kind",
+      list(0, "allow").replace(
+        "kind: policy\n  metadata:\n    name: p7\n",
+        "kind: polcy\n  metadata:\n    name: p7\n",
+      ),
+      7,
+    ],
+  ];
+  for (const [name, text, bad] of cases) {
+    await t.step(name, () => {
+      const reduced = onlyItem(text, bad);
+      assert.ok(reduced !== undefined);
+      assert.equal(reduced.split("\n").length, text.split("\n").length, "same lines");
+      assert.ok(reduced.length < text.length / 5, "the other items are gone");
+      assert.throws(() => parseResourcesWithPositions(reduced, "t.yaml"));
+      agree(text, name);
+    });
+  }
+  await t.step("other shapes are not cut", () => {
+    assert.equal(onlyItem("apiVersion: v1\nkind: node\n", 0), undefined);
+    assert.equal(onlyItem("[{a: 1}, {b: 2}]\n", 0), undefined);
+    assert.equal(onlyItem("- a\n---\n- b\n", 0), undefined);
+  });
 });
