@@ -69,9 +69,10 @@ const SCHEMA = jsyaml.FAILSAFE_SCHEMA.extend({
 /**
  * Texts the fast parser must not take: directives (`%YAML 1.1` changes the schema), the
  * core tags (`!!int`) and verbatim tags (local tags `!x` make js-yaml fail anyway), and
- * explicit (`? `) or collection keys. Matches inside strings only cost the fast path.
+ * explicit (`? `) or collection keys, and `:#` (js-yaml reads `"key":#x` as a comment where
+ * the `yaml` package finds an error). Matches inside strings only cost the fast path.
  */
-const UNUSUAL = /^%|!!|!<|^[ \t-]*\?(?:[ \t]|$)|[\]}][ \t]*:(?:[ \t\r\n]|$)/m;
+const UNUSUAL = /^%|!!|!<|:#|^[ \t-]*\?(?:[ \t]|$)|[\]}][ \t]*:(?:[ \t\r\n]|$)/m;
 
 /**
  * Gives up at the first alias: js-yaml shares the anchored value, and aliases of aliases
@@ -98,70 +99,74 @@ export function fastParseDocuments(text: string): YamlNode[] | undefined {
 }
 
 /**
- * For a text that is one YAML document holding a block sequence (`- item` per resource, the
- * shape of `get -o yaml` output): the 0-based line of each item's dash. Undefined for any
- * other shape. Used on errors, to parse only the item at fault with positions (see
- * input.ts), which keeps finding an error in a large file fast and small.
+ * For a text that is one YAML document holding a sequence (block, as `get -o yaml` prints,
+ * or flow, as JSON): where each item's text starts and ends ([start, end) offsets, leading
+ * and trailing blanks left out). Undefined for any other shape. Used on errors, to parse
+ * only the item at fault with positions (see input.ts), which keeps finding an error in a
+ * large file fast and small.
  */
-export function blockSequenceItemLines(text: string): number[] | undefined {
-  const starts: number[] = [];
-  let depth = 0;
+export function sequenceItemSpans(text: string): [number, number][] | undefined {
+  // The items are the nodes at depth 2, or 3 where js-yaml wraps the root (flow style).
+  const byDepth: [number, number][][] = [[], [], [], []];
+  const open: [number, number][] = [];
   let docs: unknown[];
   try {
     docs = jsyaml.loadAll(text, null, {
       schema: SCHEMA,
       listener: (event: string, state: { position: number }) => {
-        if (event === "open" && ++depth === 2) starts.push(state.position);
-        if (event === "close") depth--;
+        if (event === "open") {
+          const span: [number, number] = [state.position, -1];
+          byDepth[open.length + 1]?.push(span);
+          open.push(span);
+        } else {
+          open.pop()![1] = state.position;
+        }
       },
     });
   } catch {
     return undefined;
   }
   const root = docs[0];
-  if (docs.length !== 1 || !Array.isArray(root) || root.length !== starts.length) return undefined;
-  const dashes: number[] = [];
-  for (const at of starts) {
-    const dash = text.lastIndexOf("-", at - 1);
-    const lineStart = text.lastIndexOf("\n", dash) + 1;
-    if (dash < 0 || !/^[ \t\r\n]*$/.test(text.slice(dash + 1, at))) return undefined;
-    if (!/^[ ]*$/.test(text.slice(lineStart, dash))) return undefined;
-    dashes.push(dash);
-  }
-  const lines: number[] = [];
-  let line = 0, pos = 0;
-  for (const dash of dashes) {
-    for (
-      let nl = text.indexOf("\n", pos);
-      nl !== -1 && nl < dash;
-      nl = text.indexOf("\n", nl + 1)
-    ) {
-      line++;
-      pos = nl + 1;
+  if (docs.length !== 1 || !Array.isArray(root)) return undefined;
+  const spans = [byDepth[2]!, byDepth[3]!].find((s) => s.length === root.length);
+  if (spans === undefined) return undefined;
+  let prevEnd = 0;
+  for (const span of spans) {
+    let [from, to] = span;
+    // Skip the blanks and comments js-yaml reads as part of the node on either side.
+    for (;;) {
+      while (from < to && /\s/.test(text[from]!)) from++;
+      if (text[from] !== "#") break;
+      const nl = text.indexOf("\n", from);
+      from = nl < 0 ? to : nl + 1;
     }
-    if (lines.length && line <= lines[lines.length - 1]!) return undefined;
-    lines.push(line);
+    while (to > from && /\s/.test(text[to - 1]!)) to--;
+    if (to < 0 || from < prevEnd) return undefined;
+    span[0] = from;
+    span[1] = to;
+    prevEnd = to;
   }
-  return lines;
+  return spans;
 }
 
 /**
- * `text` with every top-level item but `keep` replaced by `- ~` (null, which decodes to
- * nothing) and its other lines left empty: the item at fault keeps its lines, columns and
- * index, so errors found in it read exactly as in the whole file. Undefined when the text is
- * not one block sequence.
+ * `text` with every item of its top-level sequence but `keep` turned into `~` (null, which
+ * decodes to nothing) followed by blanks, newlines kept: every offset, line and column stays
+ * where it was, so errors found in the kept item read exactly as in the whole file.
+ * Undefined when the text is not one sequence.
  */
 export function onlyItem(text: string, keep: number): string | undefined {
-  const dashLines = blockSequenceItemLines(text);
-  if (dashLines === undefined || keep >= dashLines.length) return undefined;
-  const lines = text.split("\n");
-  for (let j = 0; j < dashLines.length; j++) {
-    if (j === keep) continue;
-    const from = dashLines[j]!, to = j + 1 < dashLines.length ? dashLines[j + 1]! : lines.length;
-    lines[from] = lines[from]!.replace(/^([ ]*)-.*$/, "$1- ~");
-    for (let k = from + 1; k < to; k++) lines[k] = "";
-  }
-  return lines.join("\n");
+  const spans = sequenceItemSpans(text);
+  if (spans === undefined || keep >= spans.length) return undefined;
+  const parts: string[] = [];
+  let at = 0;
+  spans.forEach(([from, to], j) => {
+    if (j === keep || to <= from) return;
+    parts.push(text.slice(at, from), "~", text.slice(from + 1, to).replace(/[^\n\r]/g, " "));
+    at = to;
+  });
+  parts.push(text.slice(at));
+  return parts.join("");
 }
 
 function _isMap(n: YamlNode): boolean {

@@ -53,7 +53,7 @@ export class ResourceInputError extends Error {
 export function parseResources(text: string, source: string): LocatedResource[] {
   const fast = _parseFast(text, source);
   if (Array.isArray(fast)) return fast;
-  if (fast?.failedItem !== undefined) {
+  if (fast?.failedItem !== undefined && text.length >= ONLY_ITEM_MIN_CHARS) {
     // Locate the error in the one item at fault, not the whole (maybe large) file.
     const reduced = onlyItem(text, fast.failedItem);
     if (reduced !== undefined) {
@@ -66,6 +66,14 @@ export function parseResources(text: string, source: string): LocatedResource[] 
   }
   return parseResourcesWithPositions(text, source);
 }
+
+/**
+ * From this size on, an error found by the fast path in one item of a list is located by
+ * parsing that item alone with positions (see onlyItem). Below it the whole file is parsed
+ * with positions, which also reports a YAML syntax error that js-yaml let through in another
+ * item before the error in this one; in a large file that first error may come second.
+ */
+const ONLY_ITEM_MIN_CHARS = 64 * 1024;
 
 /**
  * The fast path (issue 10): plain values from fast_yaml.ts through the same decoder and

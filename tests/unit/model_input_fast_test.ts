@@ -181,6 +181,10 @@ const SLOW: [string, string][] = [
     "apiVersion: v1\nkind: hostEndpoint\nmetadata:\n  name: e\n  node: n\n  labels:\n    ? a\n    : b\nspec: {interfaceName: eth0}\n",
   ],
   [
+    "a comment right after a JSON key",
+    '{"apiVersion": "v1", "kind": "node", "metadata": {"name":#"x"\n}}\n',
+  ],
+  [
     "a syntax error",
     "apiVersion: v1\nkind: policy\nmetadata:\n  name: x\nspec:\n  selector: a: b\n",
   ],
@@ -246,8 +250,9 @@ Deno.test("an error in one item of a long list is located in that item alone", a
   const item = (i: number, action = "allow") =>
     `- apiVersion: v1\n  kind: policy\n  metadata:\n    name: p${i}\n  spec:\n` +
     `    selector: has(a)\n    ingress:\n    - action: ${action}\n`;
+  const parse = (text: string) => parseResources(text, "t.yaml").map((l) => l.resource);
   const list = (bad: number, action: string) =>
-    Array.from({ length: 300 }, (_, i) => item(i, i === bad ? action : "allow")).join("");
+    Array.from({ length: 1000 }, (_, i) => item(i, i === bad ? action : "allow")).join("");
   const cases: [string, string, number][] = [
     ["a validation error", list(250, "allw"), 250],
     ["a decoding error", list(3, "[x]"), 3],
@@ -264,15 +269,22 @@ Deno.test("an error in one item of a long list is located in that item alone", a
     await t.step(name, () => {
       const reduced = onlyItem(text, bad);
       assert.ok(reduced !== undefined);
-      assert.equal(reduced.split("\n").length, text.split("\n").length, "same lines");
-      assert.ok(reduced.length < text.length / 5, "the other items are gone");
+      assert.equal(reduced.length, text.length, "every offset kept");
+      assert.equal(reduced.split("\n").length, text.split("\n").length, "every line kept");
+      assert.equal(reduced.split("apiVersion").length, 2, "the other items are gone");
       assert.throws(() => parseResourcesWithPositions(reduced, "t.yaml"));
       agree(text, name);
     });
   }
+  await t.step("a JSON list keeps every offset", () => {
+    const json = formatResources(parse(list(-1, "allow")), "json");
+    const broken = json.replace('"name": "p42"', '"name": "p42", "x": 1');
+    assert.equal(onlyItem(broken, 42)!.length, broken.length);
+    agree(broken, "an unknown field in item 42 of a JSON list");
+  });
   await t.step("other shapes are not cut", () => {
     assert.equal(onlyItem("apiVersion: v1\nkind: node\n", 0), undefined);
-    assert.equal(onlyItem("[{a: 1}, {b: 2}]\n", 0), undefined);
+    assert.equal(onlyItem("[{a: 1}, {b: 2}]\n", 0), "[{a: 1}, ~     ]\n");
     assert.equal(onlyItem("- a\n---\n- b\n", 0), undefined);
   });
 });
