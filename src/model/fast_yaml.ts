@@ -151,18 +151,31 @@ export function sequenceItemSpans(text: string): [number, number][] | undefined 
 
 /**
  * `text` with every item of its top-level sequence but `keep` turned into `~` (null, which
- * decodes to nothing) followed by blanks, newlines kept: every offset, line and column stays
- * where it was, so errors found in the kept item read exactly as in the whole file.
- * Undefined when the text is not one sequence.
+ * decodes to nothing), keeping only their line breaks: the kept item's lines, and its
+ * columns, stay where they were, so errors found in it read exactly as in the whole file,
+ * while the text to parse shrinks to about one line per item. Undefined when the text is
+ * not one sequence.
  */
 export function onlyItem(text: string, keep: number): string | undefined {
   const spans = sequenceItemSpans(text);
   if (spans === undefined || keep >= spans.length) return undefined;
+  // Left of the kept item on its first line, blanked text becomes spaces (columns kept).
+  const keepFrom = spans[keep]![0];
+  const keepLine = text.lastIndexOf("\n", keepFrom) + 1;
   const parts: string[] = [];
   let at = 0;
   spans.forEach(([from, to], j) => {
     if (j === keep || to <= from) return;
-    parts.push(text.slice(at, from), "~", text.slice(from + 1, to).replace(/[^\n\r]/g, " "));
+    parts.push(text.slice(at, from), "~");
+    if (j < keep && to > keepLine) {
+      const cut = Math.max(from + 1, keepLine);
+      parts.push(
+        text.slice(from + 1, cut).replace(/[^\n\r]+/g, ""),
+        text.slice(cut, to).replace(/[^\n\r]/g, " "),
+      );
+    } else {
+      parts.push(text.slice(from + 1, to).replace(/[^\n\r]+/g, ""));
+    }
     at = to;
   });
   parts.push(text.slice(at));
