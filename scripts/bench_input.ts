@@ -170,7 +170,8 @@ async function main() {
   console.log(
     `input benchmark: read + UTF-8 + parse + decode + validate; median of ${runs} runs per ` +
       "case, each case in its own process (peak RSS includes the runtime, about 40-60 MB);\n" +
-      "MB/s is wall clock, MB/s of CPU divides by the process's CPU time (steadier on a busy host)",
+      "MB/s is wall clock; MB/s of CPU divides by the process's CPU time on all its threads " +
+      "(the garbage collector works in parallel, so it can be the lower one)",
   );
   console.log(line(head));
   for (const r of rows) console.log(line(r));
