@@ -14,6 +14,7 @@ import {
 } from "../datastore/store.ts";
 import { type LocatedResource, parseResources, ResourceInputError } from "../model/input.ts";
 import { decodeInputBytes, InvalidUtf8Error } from "../model/input_text.ts";
+import { quote } from "../log/quote.ts";
 import { formatResources, formatTable } from "../model/output.ts";
 import type { Resource, ResourceKind } from "../model/resources.ts";
 import {
@@ -82,8 +83,8 @@ export function maxInputBytes(p: ParsedCommand): number {
   const n = m && scale ? Number(m[1]) * scale : NaN;
   if (!Number.isSafeInteger(n) || n <= 0) {
     throw new CommandFailure(
-      `Failed to execute command: invalid --max-input-bytes '${text}': expected a positive ` +
-        "number of bytes, optionally with a K, M or G suffix (e.g. 200M)",
+      `Failed to execute command: invalid --max-input-bytes ${quote(text, { quote: "'" })}: ` +
+        "expected a positive number of bytes, optionally with a K, M or G suffix (e.g. 200M)",
     );
   }
   return n;
