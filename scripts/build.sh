@@ -55,7 +55,8 @@ version=$(sed -nE 's/^[[:space:]]*"version":[[:space:]]*"([^"]+)".*/\1/p' deno.j
 # What the program may do, and why:
 #   net          etcd (endpoints come from config), the health and metrics listeners
 #   read         config files, etcd TLS material, and the files the CLI is given with -f
-#   write        the log file: LogFilePath must lie under /var/log/calico
+#   write        the log file: LogFilePath must lie under /var/log/calico; and the agent's
+#                one-per-namespace lock file under /run/hostfence
 #   env          FELIX_* variables (the config source above the file) and ETCD_* for the CLI
 #   sys=hostname FelixHostname defaults to the OS host name
 #   run=nft,ip   programming nftables and listing/monitoring interfaces
@@ -63,7 +64,7 @@ version=$(sed -nE 's/^[[:space:]]*"version":[[:space:]]*"([^"]+)".*/\1/p' deno.j
 PERMISSIONS=(
   --allow-net
   --allow-read
-  --allow-write=/var/log/calico
+  --allow-write=/var/log/calico,/run/hostfence
   --allow-env
   --allow-sys=hostname
   --allow-run=nft,ip

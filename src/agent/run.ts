@@ -20,6 +20,13 @@ import { createEtcdClient } from "../datastore/connection.ts";
 import { Syncer } from "../datastore/syncer.ts";
 import { createLogger, fileSink, type Logger, type Severity } from "../log/logger.ts";
 import { Agent } from "./agent.ts";
+import {
+  acquireAgentLock,
+  type AgentLock,
+  AgentLockHeld,
+  agentLockPath,
+  currentNetns,
+} from "./lock.ts";
 import { NftDataplane, preferredRunner } from "../dataplane/mod.ts";
 import { InterfaceMonitor } from "./interfaces.ts";
 import { StatusReporting } from "../status/reporting.ts";
@@ -136,6 +143,23 @@ export async function runAgent(args: string[]): Promise<number> {
   for (const line of describeConfig({ config, sources: first.sources })) {
     root.child("config").info(line);
   }
+
+  // One agent per network namespace (issue 10): a second one refuses before touching nft.
+  let lock: AgentLock | undefined;
+  const lockPath = agentLockPath(currentNetns());
+  try {
+    lock = acquireAgentLock(lockPath, config.felixHostname);
+  } catch (err) {
+    if (err instanceof AgentLockHeld) {
+      log.fatal(err.message);
+      return 1;
+    }
+    log.warning(
+      `Cannot take the agent lock ${lockPath} (${(err as Error).message}); ` +
+        "running without protection against a second agent",
+    );
+  }
+  using _held = lock;
 
   const { runner, description } = preferredRunner();
   log.info(`Programming nftables through ${description}`);

@@ -52,6 +52,7 @@ import {
 } from "./resolve_interfaces.ts";
 import { effectiveLabelMap } from "./effective_labels.ts";
 import { addTo, removeFrom } from "./_multimap.ts";
+import { quote } from "../log/quote.ts";
 
 export type { EndpointStatus, InterfaceInfo } from "./resolve_interfaces.ts";
 
@@ -513,7 +514,7 @@ export class CalculationGraph implements HostStateSource {
       };
     } catch (err) {
       this.#log.warning(
-        `Policy ${JSON.stringify(name)} has an invalid selector (${_message(err)}); ` +
+        `Policy ${quote(name)} has an invalid selector (${_message(err)}); ` +
           "treating it as missing",
       );
       return undefined;
@@ -531,7 +532,7 @@ export class CalculationGraph implements HostStateSource {
         rules = resolveRules(value.ingress, value.egress, this.#src);
       } catch (err) {
         this.#log.warning(
-          `Profile ${JSON.stringify(name)} has an invalid rule selector (${_message(err)}); ` +
+          `Profile ${quote(name)} has an invalid rule selector (${_message(err)}); ` +
             "treating it as missing",
         );
       }
@@ -671,7 +672,7 @@ export class CalculationGraph implements HostStateSource {
         const rules = this.#profiles.get(n)?.rules;
         if (!rules && !this.#warnedProfiles.has(n)) {
           this.#warnedProfiles.add(n);
-          this.#log.warning(`${MSG_DUMMY_PROFILE} Profile: ${JSON.stringify(n)}`);
+          this.#log.warning(`${MSG_DUMMY_PROFILE} Profile: ${quote(n)}`);
         }
         wanted.set(`r:${n}`, rules);
       }

@@ -18,6 +18,14 @@ export const DATASTORE_OPTIONS: OptionSpec = {
   help: { type: "boolean", short: "h" },
 };
 
+/**
+ * The largest input (`-f FILE` or standard input) read unless `--max-input-bytes` says
+ * otherwise: it bounds the time and memory a mistaken or hostile file can take (issue 10).
+ * 16 MiB holds some 30,000 policies and takes well under 1 GB to read; reading takes about
+ * 30-60 times the input in memory, so raise it knowingly.
+ */
+export const DEFAULT_MAX_INPUT_BYTES = 16 * 1024 * 1024;
+
 /** A command line that does not fit the command's usage; main prints `message()`. */
 export class InvalidOptionError extends Error {
   override name = "InvalidOptionError";

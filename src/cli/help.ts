@@ -2,6 +2,7 @@
  * Help texts, one per command. They are checked against golden files
  * (tests/golden/cli/*.txt) so a change in wording shows up in review.
  */
+import { DEFAULT_MAX_INPUT_BYTES } from "./args.ts";
 
 const KINDS = `Resource types (case-insensitive; plurals and short names accepted):
   node               (no)
@@ -26,7 +27,11 @@ const CONN_OPTIONS = `      --etcd-endpoints=<URLS>  Comma-separated etcd endpoi
 
 const FILE_OPTION =
   `  -f, --filename=<FILE>        YAML or JSON file holding the resources; '-' reads
-                               standard input.`;
+                               standard input.
+      --max-input-bytes=<N>    Refuse a file or standard input larger than N bytes
+                               (suffixes K, M, G; default ${
+    DEFAULT_MAX_INPUT_BYTES / 1024 ** 2
+  }M).`;
 
 /** `hostfence --help` */
 export const TOP_HELP =

@@ -13,11 +13,14 @@ import {
   type ResourceStore,
 } from "../datastore/store.ts";
 import { type LocatedResource, parseResources, ResourceInputError } from "../model/input.ts";
+import { decodeInputBytes, InvalidUtf8Error } from "../model/input_text.ts";
+import { quote } from "../log/quote.ts";
 import { formatResources, formatTable } from "../model/output.ts";
 import type { Resource, ResourceKind } from "../model/resources.ts";
 import {
   connectionOptions,
   DATASTORE_OPTIONS,
+  DEFAULT_MAX_INPUT_BYTES,
   InvalidOptionError,
   type OptionSpec,
   parseCommand,
@@ -25,11 +28,15 @@ import {
   stringFlag,
 } from "./args.ts";
 import { errorText } from "./error_text.ts";
-import type { CliIo } from "./io.ts";
+import { type CliIo, InputTooLargeError } from "./io.ts";
 import { kindFromArgument, unknownKindMessage } from "./kinds.ts";
 import { sharedKind, writeReport, type WriteVerb } from "./results.ts";
 
-const FILE_OPTION: OptionSpec = { filename: { type: "string", short: "f" } };
+const FILE_OPTION: OptionSpec = {
+  filename: { type: "string", short: "f" },
+  "max-input-bytes": { type: "string" },
+};
+
 const ID_OPTIONS: OptionSpec = {
   node: { type: "string", short: "n" },
   orchestrator: { type: "string" },
@@ -64,14 +71,38 @@ class CommandFailure extends Error {
 export { errorText };
 
 /**
- * Reads `-f FILE` (`-` = standard input, named `<stdin>` in messages) and decodes and
- * validates every resource. Throws CommandFailure with `Failed to execute command: ...`.
+ * `--max-input-bytes N`: a whole number of bytes, optionally with a K, M or G suffix
+ * (powers of 1024); the default when absent. Throws CommandFailure for anything else.
  */
-async function loadResources(path: string, io: CliIo): Promise<LocatedResource[]> {
-  let text: string;
+export function maxInputBytes(p: ParsedCommand): number {
+  const text = stringFlag(p, "max-input-bytes");
+  if (text === undefined) return DEFAULT_MAX_INPUT_BYTES;
+  const m = /^([0-9]{1,15})([KMG]?)$/i.exec(text.trim());
+  const scale = { "": 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[(m?.[2] ?? "").toUpperCase()];
+  const n = m && scale ? Number(m[1]) * scale : NaN;
+  if (!Number.isSafeInteger(n) || n <= 0) {
+    throw new CommandFailure(
+      `Failed to execute command: invalid --max-input-bytes ${quote(text, { quote: "'" })}: ` +
+        "expected a positive number of bytes, optionally with a K, M or G suffix (e.g. 200M)",
+    );
+  }
+  return n;
+}
+
+/**
+ * Reads `-f FILE` (`-` = standard input, named `<stdin>` in messages), at most `maxBytes`
+ * of it, checks that it is UTF-8, and decodes and validates every resource. Throws
+ * CommandFailure with `Failed to execute command: ...`.
+ */
+async function loadResources(
+  path: string,
+  io: CliIo,
+  maxBytes: number,
+): Promise<LocatedResource[]> {
+  let bytes: Uint8Array;
   const source = path === "-" ? "<stdin>" : path;
   try {
-    text = path === "-" ? await io.readStdin() : await io.readFile(path);
+    bytes = path === "-" ? await io.readStdin(maxBytes) : await io.readFile(path, maxBytes);
   } catch (e) {
     const reason = e instanceof Deno.errors.NotFound
       ? "no such file"
@@ -79,13 +110,16 @@ async function loadResources(path: string, io: CliIo): Promise<LocatedResource[]
       ? "permission denied"
       : e instanceof Deno.errors.IsADirectory
       ? "is a directory"
+      : e instanceof InputTooLargeError
+      ? `larger than the input limit of ${e.maxBytes} bytes ` +
+        "(raise it with --max-input-bytes, e.g. --max-input-bytes=512M)"
       : errorText(e);
     throw new CommandFailure(`Failed to execute command: Cannot read file '${path}': ${reason}`);
   }
   try {
-    return parseResources(text, source);
+    return parseResources(decodeInputBytes(bytes, source), source);
   } catch (e) {
-    if (e instanceof ResourceInputError) {
+    if (e instanceof ResourceInputError || e instanceof InvalidUtf8Error) {
       throw new CommandFailure(`Failed to execute command: ${e.message}`);
     }
     throw e;
@@ -149,7 +183,7 @@ export async function runWriteCommand(
     } else {
       if (file === undefined || p.positionals.length > 0) throw new InvalidOptionError(argv);
       const skip = p.values["skip-exists"] === true;
-      items = (await loadResources(file, io)).map(({ resource }) => ({
+      items = (await loadResources(file, io, maxInputBytes(p))).map(({ resource }) => ({
         kind: resource.kind,
         run: (store) => writeOne(verb, store, resource, skip),
       }));
@@ -201,7 +235,7 @@ async function deleteItems(
   const idFlags = ["node", "orchestrator", "workload"].some((f) => p.values[f] !== undefined);
   if (file !== undefined) {
     if (p.positionals.length > 0 || idFlags) throw new InvalidOptionError(argv);
-    return (await loadResources(file, io)).map(({ resource }) => ({
+    return (await loadResources(file, io, maxInputBytes(p))).map(({ resource }) => ({
       kind: resource.kind,
       run: del(resourceId(resource)),
     }));
@@ -306,7 +340,7 @@ export async function runGetCommand(
     if (file !== undefined) {
       const idFlags = ["node", "orchestrator", "workload"].some((f) => p.values[f] !== undefined);
       if (p.positionals.length > 0 || idFlags) throw new InvalidOptionError(argv);
-      const located = await loadResources(file, io);
+      const located = await loadResources(file, io, maxInputBytes(p));
       if (located.length === 0) throw new CommandFailure("No resources specified in file");
       queries = located.map(({ resource }) => ({
         kind: resource.kind,

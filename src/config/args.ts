@@ -5,6 +5,7 @@
  */
 import { envName, IGNORED_PARAMS, kebabName, lookupParam, PARAM_LIST } from "./params.ts";
 import { DEFAULT_CONFIG_FILE } from "./resolve.ts";
+import { quote } from "../log/quote.ts";
 
 /** The parsed agent command line. */
 export interface AgentArgs {
@@ -59,7 +60,7 @@ export function parseAgentArgs(args: readonly string[]): AgentArgs {
       if (eq >= 0) inline = arg.slice(eq + 1);
     } else {
       throw new AgentArgsError(
-        `Unexpected argument ${JSON.stringify(arg)}: the agent takes only --flags ` +
+        `Unexpected argument ${quote(arg)}: the agent takes only --flags ` +
           `(see hostfence agent --help)`,
       );
     }
@@ -68,7 +69,7 @@ export function parseAgentArgs(args: readonly string[]): AgentArgs {
     const hit = isConfigFile ? undefined : lookupParam(squashed);
     if (!isConfigFile && (hit === undefined || hit.kind === "unknown")) {
       throw new AgentArgsError(
-        `Unknown flag ${JSON.stringify("--" + flag)} (see hostfence agent --help)`,
+        `Unknown flag ${quote("--" + flag)} (see hostfence agent --help)`,
       );
     }
     const name = hit?.kind === "param"

@@ -3,6 +3,7 @@
  * of every section, so this returns a flat list of entries in file order; the resolver decides
  * what duplicates mean. Pure: it sees text, never the file.
  */
+import { quote } from "../log/quote.ts";
 
 /** One `key = value` line. */
 export interface IniEntry {
@@ -70,7 +71,7 @@ export function parseIni(text: string, path: string): IniEntry[] {
         path,
         lineNo,
         indent + 1,
-        `expected "key = value" or "[section]", found ${JSON.stringify(line)}`,
+        `expected "key = value" or "[section]", found ${quote(line)}`,
       );
     }
     const key = line.slice(0, eq).trim();

@@ -16,6 +16,7 @@ import {
   paramSpec,
 } from "./params.ts";
 import { ConfigValueError, type ParseContext } from "./types.ts";
+import { quote } from "../log/quote.ts";
 
 /** Everything `resolveConfig` reads; all plain data except the optional file check. */
 export interface ConfigInputs {
@@ -151,9 +152,7 @@ function parseValue(spec: ParamSpec<unknown>, value: string, ctx: ParseContext):
 }
 
 function invalidLine(spec: ParamSpec<unknown>, raw: RawValue, reason: string): string {
-  return `Invalid value for ${spec.name} from ${raw.source}: ${
-    JSON.stringify(raw.value)
-  }: ${reason}`;
+  return `Invalid value for ${spec.name} from ${raw.source}: ${quote(raw.value)}: ${reason}`;
 }
 
 function collectLocal(c: Collector, inputs: ConfigInputs): string | undefined {
@@ -247,7 +246,7 @@ export function resolveConfig(inputs: ConfigInputs): ConfigResolution {
         const p = parseValue(spec, inputs.detectedHostname || "none", ctx);
         if (!p.ok) {
           fatal ??= `FelixHostname is not set and the OS host name ` +
-            `${JSON.stringify(inputs.detectedHostname)} cannot be used: ${p.reason}`;
+            `${quote(inputs.detectedHostname)} cannot be used: ${p.reason}`;
           continue;
         }
         values[spec.field] = p.value;
@@ -291,7 +290,7 @@ export function resolveConfig(inputs: ConfigInputs): ConfigResolution {
 function crossCheck(cfg: FelixConfig, sources: ReadonlyMap<string, string>): string | undefined {
   if (cfg.datastoreType !== "etcdv2") {
     return `Unsupported value for DatastoreType from ${sources.get("DatastoreType")}: ` +
-      `${JSON.stringify(cfg.datastoreType)}: hostfence supports etcdv2 only`;
+      `${quote(cfg.datastoreType)}: hostfence supports etcdv2 only`;
   }
   if (cfg.etcdEndpoints.length === 0 && (cfg.etcdAddr === "" || cfg.etcdScheme === "")) {
     return "No etcd location configured: set EtcdEndpoints (or EtcdScheme and EtcdAddr)";
@@ -341,7 +340,9 @@ export function describeSource(
   if (!spec) throw new RangeError(`Unknown config param ${JSON.stringify(param)}`);
   const value = spec.type.format(resolved.config[spec.field]);
   const source = resolved.sources.get(spec.name) ?? "default";
-  return `Parameter ${spec.name} (${spec.description}) has value '${value}' read from ${source}`;
+  return `Parameter ${spec.name} (${spec.description}) has value ${
+    quote(value, { quote: "'" })
+  } read from ${source}`;
 }
 
 /** Start-up lines for every parameter, in table order. */

@@ -10,6 +10,7 @@ import { DesiredTable } from "./desired.ts";
 import { TABLE_FAMILY, TABLE_NAME, TABLE_REF } from "./names.ts";
 import { planChanges, planUpdate, render } from "./render.ts";
 import type { NftState } from "./state.ts";
+import { quote } from "../log/quote.ts";
 
 /** Runs nft. `run` feeds a script to `nft -f -`; `listTable` is `nft -j list table` or null. */
 export interface NftRunner {
@@ -94,7 +95,7 @@ export class NftApplyError extends Error {
     const first = stderr.split("\n").find((l) => /Error:/.test(l))?.trim() ?? stderr.trim();
     super(
       `The nft transaction was rejected: ${first || "nft failed without a message"}` +
-        (line !== undefined ? ` (script line ${line}: ${JSON.stringify(lineText ?? "")})` : ""),
+        (line !== undefined ? ` (script line ${line}: ${quote(lineText ?? "")})` : ""),
     );
   }
 }

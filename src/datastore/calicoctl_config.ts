@@ -3,6 +3,7 @@
  * parser is loaded only when there is such a file to read (the agent never has one).
  */
 import { parse as parseYaml } from "yaml";
+import { quote } from "../log/quote.ts";
 import {
   checkDatastoreType,
   type ConnectionConfig,
@@ -64,7 +65,7 @@ export function parseCalicoctlConfig(text: string, path: string): ConnectionConf
     const target = SPEC_FIELDS[k];
     if (target === undefined) fail(`unknown field 'spec.${k}'`);
     if (v === null || v === undefined) continue;
-    if (typeof v !== "string") fail(`field 'spec.${k}' must be a string, got ${JSON.stringify(v)}`);
+    if (typeof v !== "string") fail(`field 'spec.${k}' must be a string, got ${quote(v)}`);
     values[target as string] = v === "" ? undefined : v as string;
   }
   checkDatastoreType(values.datastoreType, `config file ${path}`);

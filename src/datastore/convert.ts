@@ -18,6 +18,7 @@ import {
 } from "./decode.ts";
 import { type ParsedKey, parseKey } from "./keys.ts";
 import type { ModelUpdate } from "./updates.ts";
+import { quote } from "../log/quote.ts";
 
 /** The `name` rule of spec 1.2, which the backend applies to HEP `profile_ids`. */
 const NAME_RE = /^[a-zA-Z0-9_.-]{1,128}$/;
@@ -46,7 +47,9 @@ function _checkRuleActions(rules: readonly { action: string }[] | undefined, dir
   (rules ?? []).forEach((r, i) => {
     if (!BACKEND_ACTIONS.has(r.action)) {
       throw new _Invalid(
-        `error with field Action = '${r.action}' (${dir}[${i}]: action must be one of ` +
+        `error with field Action = ${
+          quote(r.action, { quote: "'" })
+        } (${dir}[${i}]: action must be one of ` +
           `allow, deny, log, next-tier or empty)`,
       );
     }
@@ -112,7 +115,9 @@ function _decode(k: ParsedKey, raw: string): ModelUpdate {
       for (const p of hep.spec.profiles ?? []) {
         if (!NAME_RE.test(p)) {
           throw new _Invalid(
-            `error with field ProfileIDs = '${p}' (profile ID does not match the name rule)`,
+            `error with field ProfileIDs = ${
+              quote(p, { quote: "'" })
+            } (profile ID does not match the name rule)`,
           );
         }
       }
@@ -153,7 +158,11 @@ function _decode(k: ParsedKey, raw: string): ModelUpdate {
       const tags = decodeProfileTags(raw);
       for (const t of tags) {
         if (!NAME_RE.test(t)) {
-          throw new _Invalid(`error with field Tags = '${t}' (tag does not match the name rule)`);
+          throw new _Invalid(
+            `error with field Tags = ${
+              quote(t, { quote: "'" })
+            } (tag does not match the name rule)`,
+          );
         }
       }
       _validate({ kind: "profile", metadata: { name: k.name, tags }, spec: {} });
@@ -190,14 +199,17 @@ export function convertKeyValue(key: string, raw: string | null): Converted | un
     return { update: _decode(k, raw) };
   } catch (e) {
     if (e instanceof BackendParseError) {
-      return { update: gone, warning: `Failed to parse value for ${key}: ${e.message}; '${raw}'` };
+      return {
+        update: gone,
+        warning: `Failed to parse value for ${key}: ${e.message}; ${quote(raw, { quote: "'" })}`,
+      };
     }
     if (e instanceof _Invalid) {
       return {
         update: gone,
         warning: `Validation failed for ${
           DESCRIPTIONS[k.type] ?? k.type
-        } ${key}, treating as missing: ${e.message}; '${raw}'`,
+        } ${key}, treating as missing: ${e.message}; ${quote(raw, { quote: "'" })}`,
       };
     }
     throw e;

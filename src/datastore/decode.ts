@@ -20,6 +20,7 @@ import type {
 } from "../model/resources.ts";
 import { formatCidr, formatIp, networkOf, parseCidr, parseIp } from "../model/ip.ts";
 import type { BgpField } from "./keys.ts";
+import { clip, quote } from "../log/quote.ts";
 
 /** The stored value is not JSON, or a field has the wrong type: "Failed to parse value". */
 export class BackendParseError extends SyntaxError {
@@ -33,8 +34,7 @@ function _fail(msg: string): never {
 }
 
 function _show(v: unknown): string {
-  const s = JSON.stringify(v);
-  return s === undefined ? String(v) : s.length > 60 ? s.slice(0, 57) + "..." : s;
+  return quote(v, { max: 60 });
 }
 
 /** JSON.parse with our error type. */
@@ -42,7 +42,7 @@ export function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {
-    return _fail(`invalid JSON: ${(e as Error).message}`);
+    return _fail(`invalid JSON: ${clip((e as Error).message)}`);
   }
 }
 

@@ -63,6 +63,7 @@ import {
   type ResourceId,
   type ResourceStore,
 } from "./store.ts";
+import { quote } from "../log/quote.ts";
 
 /** The identifiers of a resource, as the store's error messages name them. */
 export function resourceId(r: Resource): ResourceId {
@@ -322,7 +323,9 @@ export class EtcdResourceStore implements ResourceStore {
     try {
       return fn();
     } catch (e) {
-      this.#log.warning(`Failed to parse value for ${key}: ${(e as Error).message}; '${raw}'`);
+      this.#log.warning(
+        `Failed to parse value for ${key}: ${(e as Error).message}; ${quote(raw, { quote: "'" })}`,
+      );
       return undefined;
     }
   }

@@ -33,6 +33,24 @@ export function formatLine(now: Date, severity: Severity, module: string, messag
   return `${stamp} [${severity}][${Deno.pid}] ${module}: ${message}`;
 }
 
+/**
+ * The longest message written as it is. Values in messages are already cut and escaped
+ * (quote.ts); this is the backstop so that no message, however built, makes a huge log line
+ * or sends control characters to a terminal.
+ */
+export const LOG_MAX_MESSAGE_CHARS = 8192;
+
+/** Control characters other than newline and tab, escaped (a backstop, as for length). */
+// deno-lint-ignore no-control-regex -- matching control characters is the point
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+
+function _bounded(message: string): string {
+  const m = message.length <= LOG_MAX_MESSAGE_CHARS
+    ? message
+    : `${message.slice(0, LOG_MAX_MESSAGE_CHARS)}... (message cut: ${message.length} characters)`;
+  return m.replace(CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
 class SinkLogger implements Logger {
   constructor(
     private readonly sinks: readonly LogSink[],
@@ -43,7 +61,7 @@ class SinkLogger implements Logger {
     let line: string | undefined;
     for (const sink of this.sinks) {
       if (sink.severity === null || RANK[severity] < RANK[sink.severity]) continue;
-      line ??= formatLine(this.clock(), severity, this.module, message);
+      line ??= formatLine(this.clock(), severity, this.module, _bounded(message));
       sink.write(line);
     }
   }

@@ -25,6 +25,8 @@ import type {
 import { RESOURCE_KINDS } from "./resources.ts";
 import { canonicalCidr, canonicalIp } from "./ip.ts";
 import type { YamlNode } from "./yaml_positions.ts";
+import { resolveAlias } from "./yaml_aliases.ts";
+import { clip, quote } from "../log/quote.ts";
 
 /** A decode problem at one node; `path` is the field path inside the resource. */
 export class DecodeFailure extends Error {
@@ -80,13 +82,13 @@ function _kindHint(env: Envelope): string {
  * of objects (kinds may be mixed), or a `<kind>List` object with `items` (also inside a
  * sequence). Throws DecodeFailure or UnknownResourceType.
  */
-export function listResourceItems(top: YamlNode, doc: Document): ResourceItem[] {
-  const r = new YamlReader(doc);
+export function listResourceItems(top: YamlNode, view: TreeView): ResourceItem[] {
+  const r = new YamlReader(view);
   const node = r.deref(top);
   if (node === null) return [];
-  if (isSeq(node)) {
+  if (view.isSeq(node)) {
     const out: ResourceItem[] = [];
-    node.items.forEach((item, i) => {
+    view.items(node).forEach((item, i) => {
       const n = r.deref(item);
       if (n === null) return;
       out.push(...r.expandObject(n, `[${i}]`));
@@ -97,54 +99,103 @@ export function listResourceItems(top: YamlNode, doc: Document): ResourceItem[] 
 }
 
 /** Strictly decodes one listed item into its typed resource. Throws DecodeFailure. */
-export function decodeResourceItem(item: ResourceItem, doc: Document): Resource {
-  return new YamlReader(doc).resource(item.node, item.kind);
+export function decodeResourceItem(item: ResourceItem, view: TreeView): Resource {
+  let reader = readers.get(view);
+  if (!reader) readers.set(view, reader = new YamlReader(view));
+  return reader.resource(item.node, item.kind);
 }
+
+/** One reader per view, so its field tables are built once per document, not per resource. */
+const readers = new WeakMap<TreeView, YamlReader>();
 
 type Reader<T> = (node: YamlNode, path: string) => T | undefined;
 type Fields = Record<string, Reader<unknown>>;
 type Obj = Record<string, unknown>;
 
+/**
+ * How the decoder sees a parsed document, so one decoder serves both parsers: the `yaml`
+ * package's node tree (positions for error messages) and the plain values of the fast
+ * parser (see fast_yaml.ts).
+ */
+export interface TreeView {
+  /** Resolves aliases; `null` for an absent value or a YAML null. */
+  deref(node: YamlNode): YamlNode | null;
+  isMap(node: YamlNode): boolean;
+  isSeq(node: YamlNode): boolean;
+  isScalar(node: YamlNode): boolean;
+  /** A map's entries in file order. */
+  pairs(node: YamlNode): readonly { readonly key: YamlNode; readonly value: YamlNode }[];
+  /** A sequence's items. */
+  items(node: YamlNode): readonly YamlNode[];
+  /** A scalar's value: string, number, boolean or null. */
+  value(node: YamlNode): unknown;
+  /** A scalar as text: strings as they are, other plain scalars as written in the file. */
+  text(node: YamlNode): string;
+}
+
+/** The view over one document of the `yaml` package. */
+export function yamlTreeView(doc: Document): TreeView {
+  return {
+    deref(node) {
+      let n = node;
+      if (isAlias(n)) n = resolveAlias(n, doc) ?? null;
+      if (n === undefined || n === null) return null;
+      if (isScalar(n) && n.value === null) return null;
+      return n;
+    },
+    isMap: (n) => isMap(n),
+    isSeq: (n) => isSeq(n),
+    isScalar: (n) => isScalar(n),
+    pairs: (n) => (n as YAMLMap).items,
+    items: (n) => (n as YAMLSeq).items,
+    value: (n) => (n as { value: unknown }).value,
+    text: (n) => _scalarText(n as { value: unknown; source?: string }),
+  };
+}
+
 /** Strict readers over one document's nodes. */
 class YamlReader {
   #depth = 0;
-  constructor(readonly doc: Document) {}
+  constructor(readonly view: TreeView) {}
 
   /** Resolves aliases; `null` for an absent value or a YAML null. */
   deref(node: YamlNode): YamlNode | null {
-    let n = node;
-    if (isAlias(n)) n = n.resolve(this.doc) ?? null;
-    if (n === undefined || n === null) return null;
-    if (isScalar(n) && n.value === null) return null;
-    return n;
+    return this.view.deref(node);
   }
 
   // --- envelope ------------------------------------------------------------------------
 
   envelope(node: YamlNode, path: string): Envelope {
-    if (!isMap(node)) {
+    if (!this.view.isMap(node)) {
       throw new DecodeFailure(
-        `cannot unmarshal ${_jsonType(node)} into a resource: expected an object with ` +
+        `cannot unmarshal ${_jsonType(node, this.view)} into a resource: expected an object with ` +
           "apiVersion, kind, metadata and spec",
         node,
         path,
       );
     }
     const get = (key: string): YamlNode | null => {
-      const p = node.items.find((p) => isScalar(p.key) && String(p.key.value) === key);
+      const p = this.#find(node, key);
       return p ? this.deref(p.value) : null;
     };
     const text = (n: YamlNode | null): string =>
-      n !== null && isScalar(n) && n.value !== null ? _scalarText(n) : "";
+      n !== null && this.view.isScalar(n) && this.view.value(n) !== null ? this.view.text(n) : "";
     const meta = get("metadata");
     let name: string | undefined;
-    if (meta !== null && isMap(meta)) {
-      const p = meta.items.find((p) => isScalar(p.key) && String(p.key.value) === "name");
+    if (meta !== null && this.view.isMap(meta)) {
+      const p = this.#find(meta, "name");
       const v = p ? this.deref(p.value) : null;
-      if (v !== null && isScalar(v)) name = _scalarText(v);
+      if (v !== null && this.view.isScalar(v)) name = this.view.text(v);
     }
     const env = { kind: text(get("kind")), apiVersion: text(get("apiVersion")) };
     return name !== undefined && name !== "" ? { ...env, name } : env;
+  }
+
+  /** The entry of map `node` whose scalar key reads `key`. */
+  #find(node: YamlNode, key: string) {
+    return this.view.pairs(node).find((p) =>
+      this.view.isScalar(p.key) && String(this.view.value(p.key)) === key
+    );
   }
 
   expandObject(node: YamlNode, path: string): ResourceItem[] {
@@ -273,43 +324,52 @@ class YamlReader {
   }
 
   rule(node: YamlNode, path: string): Rule {
+    const r = this.struct(node, path, "v1.Rule", this.#ruleFields());
+    return { action: "", ...r } as unknown as Rule;
+  }
+
+  // A rule's field readers, built once per reader: rules are most of a large file, and
+  // building them per rule was a good part of its decoding time (issue 10).
+  #rules: Fields | undefined;
+  #ruleFields(): Fields {
+    if (this.#rules) return this.#rules;
+    const ports = (x: YamlNode, q: string) =>
+      this.list(x, q, "[]numorstring.Port", (y, r) => this.port(y, r) ?? 0);
+    const cidr = (x: YamlNode, q: string) => this.cidr(x, q);
+    const cidrs = (x: YamlNode, q: string) => this.list(x, q, "[]*net.IPNet", cidr);
+    const str = (x: YamlNode, q: string) => this.str(x, q);
+    const entityFields: Fields = {
+      tag: str,
+      net: cidr,
+      nets: cidrs,
+      selector: str,
+      ports,
+      notTag: str,
+      notNet: cidr,
+      notNets: cidrs,
+      notSelector: str,
+      notPorts: ports,
+    };
     const entity = (n: YamlNode, p: string) => {
-      const ports = (x: YamlNode, q: string) =>
-        this.list(x, q, "[]numorstring.Port", (y, r) => this.port(y, r) ?? 0);
-      const cidrs = (x: YamlNode, q: string) =>
-        this.list(x, q, "[]*net.IPNet", (y, r) => this.cidr(y, r));
-      const str = (x: YamlNode, q: string) => this.str(x, q);
-      const e = this.struct(n, p, "v1.EntityRule", {
-        tag: str,
-        net: (x, q) => this.cidr(x, q),
-        nets: cidrs,
-        selector: str,
-        ports,
-        notTag: str,
-        notNet: (x, q) => this.cidr(x, q),
-        notNets: cidrs,
-        notSelector: str,
-        notPorts: ports,
-      });
+      const e = this.struct(n, p, "v1.EntityRule", entityFields);
       // An empty side matches everything; calicoctl prints it as `{}`, we store it absent.
       return e && Object.keys(e).length ? e : undefined;
     };
-    const icmp = (n: YamlNode, p: string) =>
-      this.struct(n, p, "v1.ICMPFields", {
-        type: (x, q) => this.int(x, q, "int"),
-        code: (x, q) => this.int(x, q, "int"),
-      });
-    const r = this.struct(node, path, "v1.Rule", {
-      action: (n, p) => this.str(n, p),
-      ipVersion: (n, p) => this.int(n, p, "int"),
-      protocol: (n, p) => this.protocol(n, p),
+    const int = (x: YamlNode, q: string) => this.int(x, q, "int");
+    const icmpFields: Fields = { type: int, code: int };
+    const icmp = (n: YamlNode, p: string) => this.struct(n, p, "v1.ICMPFields", icmpFields);
+    const protocol = (n: YamlNode, p: string) => this.protocol(n, p);
+    this.#rules = {
+      action: str,
+      ipVersion: int,
+      protocol,
       icmp,
-      notProtocol: (n, p) => this.protocol(n, p),
+      notProtocol: protocol,
       notICMP: icmp,
       source: entity,
       destination: entity,
-    });
-    return { action: "", ...r } as unknown as Rule;
+    };
+    return this.#rules;
   }
 
   // --- generic shapes ------------------------------------------------------------------
@@ -318,19 +378,19 @@ class YamlReader {
   struct(node: YamlNode, path: string, goType: string, fields: Fields): Obj | undefined {
     const n = this.deref(node);
     if (n === null) return undefined;
-    if (!isMap(n)) throw this.typeError(n, path, goType);
+    if (!this.view.isMap(n)) throw this.typeError(n, path, goType);
     if (++this.#depth > 64) throw new DecodeFailure("document is nested too deeply", n, path);
     try {
       const out: Obj = {};
-      for (const pair of (n as YAMLMap).items) {
+      for (const pair of this.view.pairs(n)) {
         const key = this.deref(pair.key);
-        const name = key !== null && isScalar(key) ? _scalarText(key) : "";
+        const name = key !== null && this.view.isScalar(key) ? this.view.text(key) : "";
         const reader = Object.hasOwn(fields, name) ? fields[name] : undefined;
         const fieldPath = path ? `${path}.${name}` : name;
         if (!reader) {
           const known = Object.keys(fields);
           throw new DecodeFailure(
-            `field in document is not recognized or is in the wrong location: ${name}` +
+            `field in document is not recognized or is in the wrong location: ${clip(name)}` +
               (known.length ? ` (expected one of: ${known.join(", ")})` : ""),
             pair.key,
             fieldPath,
@@ -349,8 +409,8 @@ class YamlReader {
   list<T>(node: YamlNode, path: string, goType: string, item: Reader<T>): T[] | undefined {
     const n = this.deref(node);
     if (n === null) return undefined;
-    if (!isSeq(n)) throw this.typeError(n, path, goType);
-    const out = (n as YAMLSeq).items.map((x, i) => {
+    if (!this.view.isSeq(n)) throw this.typeError(n, path, goType);
+    const out = this.view.items(n).map((x, i) => {
       const v = item(x, `${path}[${i}]`);
       return v === undefined ? ("" as T) : v;
     });
@@ -361,12 +421,12 @@ class YamlReader {
   stringMap(node: YamlNode, path: string): Record<string, string> | undefined {
     const n = this.deref(node);
     if (n === null) return undefined;
-    if (!isMap(n)) throw this.typeError(n, path, "map[string]string");
+    if (!this.view.isMap(n)) throw this.typeError(n, path, "map[string]string");
     const out: Record<string, string> = {};
-    for (const pair of (n as YAMLMap).items) {
+    for (const pair of this.view.pairs(n)) {
       const key = this.deref(pair.key);
-      const name = key !== null && isScalar(key) ? _scalarText(key) : "";
-      if (key !== null && !isScalar(key)) throw this.typeError(key, path, "string");
+      const name = key !== null && this.view.isScalar(key) ? this.view.text(key) : "";
+      if (key !== null && !this.view.isScalar(key)) throw this.typeError(key, path, "string");
       _setOwn(out, name, this.str(pair.value, `${path}.${name}`, true) ?? "");
     }
     return Object.keys(out).length ? out : undefined;
@@ -378,25 +438,27 @@ class YamlReader {
   str(node: YamlNode, path: string, keepEmpty = false): string | undefined {
     const n = this.deref(node);
     if (n === null) return keepEmpty ? "" : undefined;
-    if (!isScalar(n)) throw this.typeError(n, path, "string");
-    const s = _scalarText(n);
+    if (!this.view.isScalar(n)) throw this.typeError(n, path, "string");
+    const s = this.view.text(n);
     return s === "" && !keepEmpty ? undefined : s;
   }
 
   bool(node: YamlNode, path: string): true | undefined {
     const n = this.deref(node);
     if (n === null) return undefined;
-    if (!isScalar(n) || typeof n.value !== "boolean") throw this.typeError(n, path, "bool");
-    return n.value ? true : undefined;
+    const v = this.view.value(n);
+    if (!this.view.isScalar(n) || typeof v !== "boolean") throw this.typeError(n, path, "bool");
+    return v ? true : undefined;
   }
 
   float(node: YamlNode, path: string): number | undefined {
     const n = this.deref(node);
     if (n === null) return undefined;
-    if (!isScalar(n) || typeof n.value !== "number" || !Number.isFinite(n.value)) {
+    const v = this.view.value(n);
+    if (!this.view.isScalar(n) || typeof v !== "number" || !Number.isFinite(v)) {
       throw this.typeError(n, path, "float64");
     }
-    return n.value;
+    return v;
   }
 
   /** An integer of a Go type (`int`, `uint8`, `uint16`, `uint32`) with its range. */
@@ -404,21 +466,22 @@ class YamlReader {
     const n = this.deref(node);
     if (n === null) return undefined;
     const [lo, hi] = _INT_RANGES[goType];
+    const v = this.view.value(n);
     if (
-      !isScalar(n) || typeof n.value !== "number" || !Number.isInteger(n.value) ||
-      n.value < lo || n.value > hi
+      !this.view.isScalar(n) || typeof v !== "number" || !Number.isInteger(v) || v < lo || v > hi
     ) {
       throw this.typeError(n, path, goType);
     }
-    return n.value;
+    return v;
   }
 
   /** numorstring.Port: a number, a numeric string or "min:max" (spec 1.2 decode messages). */
   port(node: YamlNode, path: string): Port | undefined {
     const n = this.deref(node);
     if (n === null) return 0;
-    if (isScalar(n) && typeof n.value === "string") {
-      const r = parsePortString(n.value);
+    const v = this.view.value(n);
+    if (this.view.isScalar(n) && typeof v === "string") {
+      const r = parsePortString(v);
       if (typeof r === "string") throw new DecodeFailure(r, n, path);
       return r;
     }
@@ -429,10 +492,11 @@ class YamlReader {
   protocol(node: YamlNode, path: string): Rule["protocol"] | undefined {
     const n = this.deref(node);
     if (n === null) return undefined;
-    if (isScalar(n) && typeof n.value === "string") {
-      if (/^[0-9]+$/.test(n.value) && Number(n.value) <= 255) return Number(n.value);
+    const v = this.view.value(n);
+    if (this.view.isScalar(n) && typeof v === "string") {
+      if (/^[0-9]+$/.test(v) && Number(v) <= 255) return Number(v);
       // Anything else is kept as written; validation reports "protocol name invalid".
-      return n.value as Rule["protocol"];
+      return v as Rule["protocol"];
     }
     return this.int(n, path, "uint8");
   }
@@ -442,15 +506,18 @@ class YamlReader {
     const n = this.deref(node);
     if (n === null) return undefined;
     // Numbers like 1.10 read by YAML as floats are the dotted form written without quotes.
-    const dotted = isScalar(n) && typeof n.value === "number" && !Number.isInteger(n.value);
-    if (isScalar(n) && (typeof n.value === "string" || dotted)) {
-      const text = _scalarText(n);
+    const v = this.view.value(n);
+    const dotted = this.view.isScalar(n) && typeof v === "number" && !Number.isInteger(v);
+    if (this.view.isScalar(n) && (typeof v === "string" || dotted)) {
+      const text = this.view.text(n);
       const m = /^([0-9]+)(?:\.([0-9]+))?$/.exec(text);
       const hi = m ? Number(m[1]) : NaN, lo = m?.[2] !== undefined ? Number(m[2]) : undefined;
       if (lo === undefined && hi <= 0xffffffff) return hi;
       if (lo !== undefined && hi <= 0xffff && lo <= 0xffff) return hi * 65536 + lo;
       throw new DecodeFailure(
-        `invalid AS number '${text}' (expected 0-4294967295 or the dotted form A.B)`,
+        `invalid AS number ${
+          quote(text, { quote: "'" })
+        } (expected 0-4294967295 or the dotted form A.B)`,
         n,
         path,
       );
@@ -462,9 +529,10 @@ class YamlReader {
   ip(node: YamlNode, path: string): string | undefined {
     const n = this.deref(node);
     if (n === null) return undefined;
-    if (!isScalar(n) || typeof n.value !== "string") throw this.typeError(n, path, "string");
-    const c = canonicalIp(n.value);
-    if (c === undefined) throw new DecodeFailure(`invalid IP address: ${n.value}`, n, path);
+    const v = this.view.value(n);
+    if (!this.view.isScalar(n) || typeof v !== "string") throw this.typeError(n, path, "string");
+    const c = canonicalIp(v);
+    if (c === undefined) throw new DecodeFailure(`invalid IP address: ${clip(v)}`, n, path);
     return c;
   }
 
@@ -472,9 +540,10 @@ class YamlReader {
   cidr(node: YamlNode, path: string): string | undefined {
     const n = this.deref(node);
     if (n === null) return undefined;
-    if (!isScalar(n) || typeof n.value !== "string") throw this.typeError(n, path, "string");
-    const c = canonicalCidr(n.value);
-    if (c === undefined) throw new DecodeFailure(`invalid CIDR address: ${n.value}`, n, path);
+    const v = this.view.value(n);
+    if (!this.view.isScalar(n) || typeof v !== "string") throw this.typeError(n, path, "string");
+    const c = canonicalCidr(v);
+    if (c === undefined) throw new DecodeFailure(`invalid CIDR address: ${clip(v)}`, n, path);
     return c;
   }
 
@@ -484,14 +553,14 @@ class YamlReader {
     if (s === undefined) return undefined;
     const m = parseMac(s);
     if (m === undefined) {
-      throw new DecodeFailure(`address ${s}: invalid MAC address`, this.deref(node), path);
+      throw new DecodeFailure(`address ${clip(s)}: invalid MAC address`, this.deref(node), path);
     }
     return m;
   }
 
   typeError(node: YamlNode, path: string, goType: string): DecodeFailure {
-    const t = _jsonType(node);
-    const shown = t === "number" && isScalar(node) ? `number ${_scalarText(node)}` : t;
+    const t = _jsonType(node, this.view);
+    const shown = t === "number" && this.view.isScalar(node) ? `number ${this.view.text(node)}` : t;
     return new DecodeFailure(
       `cannot unmarshal ${shown} into Go value of type ${goType}`,
       node,
@@ -556,11 +625,11 @@ function _goKind(kind: ResourceKind): string {
 }
 
 /** The JSON type name Go's decoder would report for a node. */
-function _jsonType(node: YamlNode): string {
-  if (isMap(node)) return "object";
-  if (isSeq(node)) return "array";
-  if (isScalar(node)) {
-    const v = node.value;
+function _jsonType(node: YamlNode, view: TreeView): string {
+  if (view.isMap(node)) return "object";
+  if (view.isSeq(node)) return "array";
+  if (view.isScalar(node)) {
+    const v = view.value(node);
     if (typeof v === "number") return "number";
     if (typeof v === "boolean") return "bool";
     if (v === null) return "null";
@@ -578,5 +647,9 @@ function _scalarText(n: { value: unknown; source?: string }): string {
 
 /** Assigns an own enumerable property even for keys like `__proto__`. */
 function _setOwn(o: Obj, key: string, value: unknown): void {
+  if (key !== "__proto__") {
+    o[key] = value;
+    return;
+  }
   Object.defineProperty(o, key, { value, enumerable: true, writable: true, configurable: true });
 }

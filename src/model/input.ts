@@ -12,9 +12,13 @@ import {
   listResourceItems,
   type ResourceItem,
   UnknownResourceType,
+  yamlTreeView,
 } from "./decode.ts";
 import { formatIssue, formatIssues, validateResource } from "./validate.ts";
 import { nodeAtPath, positionOf } from "./yaml_positions.ts";
+import { aliasOverLimit, MAX_ALIAS_NODES } from "./yaml_aliases.ts";
+import { fastParseDocuments, onlyItem, plainTreeView } from "./fast_yaml.ts";
+import { clip, quote } from "../log/quote.ts";
 
 export interface LocatedResource {
   readonly resource: Resource;
@@ -47,6 +51,80 @@ export class ResourceInputError extends Error {
  * unknown field or wrong type (checked for every resource first), then validation.
  */
 export function parseResources(text: string, source: string): LocatedResource[] {
+  const fast = _parseFast(text, source);
+  if (Array.isArray(fast)) return fast;
+  if (fast?.failedItem !== undefined && text.length >= ONLY_ITEM_MIN_CHARS) {
+    // Locate the error in the one item at fault, not the whole (maybe large) file.
+    const reduced = onlyItem(text, fast.failedItem);
+    if (reduced !== undefined) {
+      try {
+        parseResourcesWithPositions(reduced, source);
+      } catch (e) {
+        if (e instanceof ResourceInputError) throw e;
+      }
+    }
+  }
+  return parseResourcesWithPositions(text, source);
+}
+
+/**
+ * From this size on, an error found by the fast path in one item of a list is located by
+ * parsing that item alone with positions (see onlyItem). Below it the whole file is parsed
+ * with positions, which also reports a YAML syntax error that js-yaml let through in another
+ * item before the error in this one; in a large file that first error may come second.
+ */
+const ONLY_ITEM_MIN_CHARS = 64 * 1024;
+
+/**
+ * The fast path (issue 10): plain values from fast_yaml.ts through the same decoder and
+ * validation. On success the resources, whose positions are found only if asked for;
+ * otherwise undefined, or the index of the top-level item at fault when the file is one
+ * sequence, so that parseResourcesWithPositions reports the problem.
+ */
+function _parseFast(
+  text: string,
+  source: string,
+): LocatedResource[] | { failedItem?: number } | undefined {
+  const docs = fastParseDocuments(text);
+  if (docs === undefined) return undefined;
+  // Each top-level item of a single sequence separately, to know which one is at fault.
+  const tops = docs.length === 1 && Array.isArray(docs[0]) ? docs[0] as unknown[] : docs;
+  // In the order of the positions path, so the item at fault is the one it would report:
+  // every item's kind first, then every item's fields, then validation.
+  const items: ResourceItem[] = [];
+  const from: number[] = [];
+  const resources: Resource[] = [];
+  let top = 0;
+  try {
+    for (; top < tops.length; top++) {
+      for (const item of listResourceItems(tops[top], plainTreeView)) {
+        items.push(item);
+        from.push(top);
+      }
+    }
+    for (const item of items) resources.push(decodeResourceItem(item, plainTreeView));
+  } catch {
+    if (tops === docs) return undefined;
+    // Listing failed at `top`, or decoding at the item after the last resource decoded.
+    return { failedItem: top < tops.length ? top : from[resources.length]! };
+  }
+  const bad = resources.findIndex((r) => validateResource(r).length > 0);
+  if (bad >= 0) return tops === docs ? undefined : { failedItem: from[bad]! };
+  let located: LocatedResource[] | undefined;
+  return resources.map((resource, i) => ({
+    resource,
+    get position() {
+      located ??= parseResourcesWithPositions(text, source);
+      return located[i]!.position;
+    },
+  }));
+}
+
+/**
+ * parseResources on the `yaml` package's document tree: slower and larger, but every error
+ * gets its line and column. Exported for tests and the benchmark, which compare the paths.
+ */
+export function parseResourcesWithPositions(text: string, source: string): LocatedResource[] {
   const lc = new LineCounter();
   const docs: Document.Parsed[] = Array.from(
     parseAllDocuments(text, { lineCounter: lc, prettyErrors: false }),
@@ -60,19 +138,30 @@ export function parseResources(text: string, source: string): LocatedResource[] 
         { source, line, column: col },
       );
     }
+    const alias = aliasOverLimit(doc);
+    if (alias) {
+      const pos = positionOf(alias, lc);
+      throw new ResourceInputError(
+        `${_where(source, pos)}: YAML alias limit exceeded: aliases stand for more than ` +
+          `${MAX_ALIAS_NODES} nodes (at alias *${clip(alias.source, 40)}); write the values out ` +
+          "or use fewer aliases",
+        _position(source, pos),
+      );
+    }
   }
 
   const decoded: { item: ResourceItem; doc: Document.Parsed; resource: Resource }[] = [];
   for (const doc of docs) {
     let items: ResourceItem[];
+    const view = yamlTreeView(doc);
     try {
-      items = listResourceItems(doc.contents, doc);
+      items = listResourceItems(doc.contents, view);
     } catch (e) {
       throw _wrapDecode(e, source, lc, undefined);
     }
     for (const item of items) {
       try {
-        decoded.push({ item, doc, resource: decodeResourceItem(item, doc) });
+        decoded.push({ item, doc, resource: decodeResourceItem(item, view) });
       } catch (e) {
         throw _wrapDecode(e, source, lc, item);
       }
@@ -149,7 +238,7 @@ function _position(
 }
 
 function _describe(kind: string, name: string | undefined): string {
-  return name ? `${kind} ${JSON.stringify(name)}` : kind;
+  return name ? `${kind} ${quote(name)}` : kind;
 }
 
 function _ident(kind: string, name: string | undefined): { kind: string; name?: string } {

@@ -25,6 +25,7 @@ import type {
 } from "./resources.ts";
 import { cidrContains, type IpAddress, isSingleAddress, parseCidr, parseIp } from "./ip.ts";
 import { parseSelector, SelectorSyntaxError } from "../selector/mod.ts";
+import { quote } from "../log/quote.ts";
 
 /** One failed check, in calicoctl's terms: `error with field NAME = 'VALUE' (REASON)`. */
 export interface ValidationIssue {
@@ -101,7 +102,7 @@ export function formatIssues(issues: readonly ValidationIssue[]): string {
 export function formatIssue(issue: ValidationIssue): string {
   let s = issue.value === undefined || issue.value === null
     ? issue.field
-    : `${issue.field} = '${formatGoValue(issue.value)}'`;
+    : `${issue.field} = ${quote(formatGoValue(issue.value), { quote: "'" })}`;
   if (issue.reason) s += ` (${issue.reason})`;
   return s;
 }
@@ -242,7 +243,7 @@ function _policy(r: PolicyResource, out: ValidationIssue[]): void {
         path: "spec.types",
         field: "PolicySpec.Types",
         value: types,
-        reason: `'${t}' type specified more than once`,
+        reason: `${quote(t, { quote: "'" })} type specified more than once`,
       });
     }
     seen.add(t);
@@ -586,7 +587,9 @@ function _labels(out: ValidationIssue[], path: string, labels: Labels | undefine
         path: `${path}.${k}`,
         field: "Labels",
         value: labels,
-        reason: `label key '${k}' must be 1-512 characters from a-z, A-Z, 0-9, '.', '_', '/', '-'`,
+        reason: `label key ${
+          quote(k, { quote: "'" })
+        } must be 1-512 characters from a-z, A-Z, 0-9, '.', '_', '/', '-'`,
       });
       return;
     }
@@ -595,7 +598,10 @@ function _labels(out: ValidationIssue[], path: string, labels: Labels | undefine
         path: `${path}.${k}`,
         field: "Labels",
         value: labels,
-        reason: `value '${v}' of label '${k}' must be empty or at most 63 characters from ` +
+        reason:
+          `value ${quote(v, { quote: "'" })} of label ${
+            quote(k, { quote: "'" })
+          } must be empty or at most 63 characters from ` +
           "a-z, A-Z, 0-9, '.', '_', '-' ending with a letter or digit",
       });
       return;

@@ -4,6 +4,7 @@
  * document tree.
  */
 import { type Document, isAlias, isMap, isScalar, isSeq, type LineCounter } from "yaml";
+import { resolveAlias } from "./yaml_aliases.ts";
 
 /** A YAML node (or pair key) as the `yaml` package gives it to us. */
 export type YamlNode = unknown;
@@ -21,7 +22,7 @@ export function positionOf(
 
 /** Follows an alias to its anchored node; other nodes are returned unchanged. */
 export function deref(node: YamlNode, doc: Document): YamlNode {
-  if (isAlias(node)) return node.resolve(doc) ?? node;
+  if (isAlias(node)) return resolveAlias(node, doc) ?? node;
   return node;
 }
 

@@ -3,6 +3,7 @@
  * scanner and parser can throw it without importing the module's public face (which imports
  * them), and carries the selector text and the failing offset for callers that point at it.
  */
+import { quote } from "../log/quote.ts";
 
 /** A selector that does not parse; `position` is the 0-based character offset. */
 export class SelectorSyntaxError extends SyntaxError {
@@ -19,7 +20,8 @@ export class SelectorSyntaxError extends SyntaxError {
 /**
  * Builds the error with the module's message shape:
  * `Selector "role = 'db'" is invalid at position 5: expected "=="`. The selector is quoted as
- * a JSON string so newlines and quotes inside it stay visible on one log line.
+ * a JSON string so newlines and quotes inside it stay visible on one log line, and cut
+ * when long (see quote.ts).
  */
 export function selectorSyntaxError(
   selector: string,
@@ -27,7 +29,7 @@ export function selectorSyntaxError(
   expected: string,
 ): SelectorSyntaxError {
   return new SelectorSyntaxError(
-    `Selector ${JSON.stringify(selector)} is invalid at position ${position}: ${expected}`,
+    `Selector ${quote(selector)} is invalid at position ${position}: ${expected}`,
     selector,
     position,
   );

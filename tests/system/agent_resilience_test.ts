@@ -1,8 +1,9 @@
 /**
- * The agent under failure: etcd going away and coming back, and nft failing. In both the
- * rules already programmed must keep being enforced, and changes must land once the failure
- * is gone.
+ * The agent under failure: etcd going away and coming back, nft failing, and a second agent
+ * started beside it. In all of them the rules already programmed must keep being enforced,
+ * and changes must land once the failure is gone.
  */
+import { Agent } from "../harness/agent.ts";
 import { assert } from "../harness/assert.ts";
 import { expectAll } from "../harness/probe.ts";
 import { ADDR } from "../harness/topology.ts";
@@ -100,5 +101,56 @@ exec '${nft}' "$@"
     } finally {
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     }
+  },
+});
+
+Deno.test({
+  name:
+    "a second agent in the same namespace refuses to start, naming the lock and the first's pid",
+  ignore: AGENT_TESTS_IGNORED,
+  async fn() {
+    await using site = await openSite();
+    const { probe } = site;
+    const h1 = ADDR.h1Eth0;
+    await site.apply(hep0(), allowPorts(80));
+    const first = site.agent;
+    const pid = await first.waitFor(
+      "the first agent's start line",
+      (l) => /Starting hostfence agent for host 'h1' \(pid (\d+)\)/.exec(l)?.[1],
+    );
+
+    await using second = await Agent.start({
+      ns: site.topo.h1,
+      etcdEndpoint: site.topo.etcdEndpoint,
+    });
+    const refusal = await second.waitForLog(/already running/, 30_000);
+    assert(
+      new RegExp(
+        `\\[FATAL\\].*Another hostfence agent is already running in this network namespace ` +
+          `\\(pid ${pid} host h1; lock /run/hostfence/agent\\.net-\\d+\\.lock\\)`,
+      ).test(refusal),
+      `refusal line: ${refusal}`,
+    );
+    const deadline = Date.now() + 15_000;
+    while (second.exited === undefined && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert(second.exited !== undefined && second.exited.code !== 0, "the second agent exits 1");
+    const said = second.lines.filter((l) => /\[(WARNING|ERROR|FATAL)\]/.test(l));
+    assert(said.length === 1, `one line, not:\n${said.join("\n")}`);
+    assert(!second.hasLogged(/Connecting to etcd|Dataplane in sync/), second.tail());
+
+    // The first agent was not disturbed: it keeps enforcing and applying changes.
+    assert(first.exited === undefined, `first agent exited:\n${first.tail()}`);
+    await site.apply(hep0(), allowPorts(80, 81));
+    await expectAll([
+      ["R -> h1 tcp/81 after the refusal", probe.r.tcp(h1, 81), "allow"],
+      ["R -> h1 tcp/443", probe.r.tcp(h1, 443), "drop"],
+    ]);
+
+    // The kernel drops the lock with the process, even on kill -9: a new agent starts.
+    await first.crash();
+    const next = await site.restartAgent();
+    assert(!next.hasLogged(/already running/), next.tail());
   },
 });

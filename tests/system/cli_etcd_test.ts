@@ -45,7 +45,7 @@ const DEAD = `http://127.0.0.1:${deadPort()}`;
 /** Runs `hostfence ARGS` with `stdin`; never throws on a non-zero exit. */
 async function hostfence(
   args: readonly string[],
-  opts: { stdin?: string; env?: Record<string, string> } = {},
+  opts: { stdin?: string | Uint8Array; env?: Record<string, string> } = {},
 ): Promise<Result> {
   const child = new Deno.Command(HOSTFENCE, {
     args: [...args],
@@ -55,8 +55,12 @@ async function hostfence(
     env: { NO_COLOR: "1", ...opts.env },
   }).spawn();
   const w = child.stdin.getWriter();
-  await w.write(new TextEncoder().encode(opts.stdin ?? ""));
-  await w.close();
+  const input = opts.stdin ?? "";
+  // A child that refuses early stops reading: a broken pipe is then expected, not a failure.
+  await w.write(typeof input === "string" ? new TextEncoder().encode(input) : input).catch(
+    () => {},
+  );
+  await w.close().catch(() => {});
   const o = await child.output();
   const dec = new TextDecoder();
   return { code: o.code, out: dec.decode(o.stdout), err: dec.decode(o.stderr) };
@@ -64,7 +68,11 @@ async function hostfence(
 
 /** A CLI bound to one etcd endpoint, reaching it the way `via` says. */
 function cliFor(endpoint: string) {
-  return (args: readonly string[], stdin?: string, via: Via = "env"): Promise<Result> => {
+  return (
+    args: readonly string[],
+    stdin?: string | Uint8Array,
+    via: Via = "env",
+  ): Promise<Result> => {
     if (via === "flag") {
       return hostfence([...args, "--etcd-endpoints", endpoint], {
         ...(stdin !== undefined ? { stdin } : {}),
@@ -764,6 +772,73 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test({
+  name: "hostile input (bad UTF-8, oversized, alias bombs) is refused and writes nothing",
+  ignore,
+  fn: () =>
+    withEtcd(async (cli, raw) => {
+      const s = suffix();
+      const enc = new TextEncoder();
+      const before = await dump(raw);
+      const head = policyYaml(`utf8-${s}`).replace("has(host-endpoint)", "role == 'a");
+      const [pre, post] = head.split("role == 'a");
+      const bad = new Uint8Array([
+        ...enc.encode(pre + "role == 'a"),
+        0xff,
+        0xfe,
+        ...enc.encode("'" + post),
+      ]);
+      const line = pre!.split("\n").length;
+      const column = pre!.split("\n").at(-1)!.length + "role == 'a".length + 1;
+      fails(
+        await cli(["create", "-f", "-"], bad),
+        new RegExp(
+          `^Failed to execute command: <stdin>:${line}:${column}: invalid UTF-8: byte 0xff`,
+        ),
+        "create -f - with bytes ff fe",
+      );
+      const dir = await Deno.makeTempDir();
+      try {
+        await Deno.writeFile(`${dir}/bad.yaml`, bad);
+        fails(
+          await cli(["apply", "-f", `${dir}/bad.yaml`]),
+          new RegExp(
+            `^Failed to execute command: ${dir}/bad\\.yaml:${line}:${column}: invalid UTF-8`,
+          ),
+          "apply -f FILE with bytes ff fe",
+        );
+
+        // Over the limit: refused with the flag named; raising the limit lets it through.
+        const big = policyYaml(`big-${s}`) + `# ${"x".repeat(4000)}\n`;
+        await Deno.writeTextFile(`${dir}/big.yaml`, big);
+        fails(
+          await cli(["apply", "-f", `${dir}/big.yaml`, "--max-input-bytes=2K"]),
+          `Failed to execute command: Cannot read file '${dir}/big.yaml': larger than the input ` +
+            "limit of 2048 bytes (raise it with --max-input-bytes, e.g. --max-input-bytes=512M)\n",
+        );
+        fails(
+          await cli(["apply", "-f", "-", "--max-input-bytes=2K"], big),
+          /^Failed to execute command: Cannot read file '-': larger than the input limit of 2048 bytes/,
+        );
+        // One rule anchored and aliased 20k times (200 KB): refused at the alias over the limit.
+        const bomb =
+          policyYaml(`alias-${s}`, "    ingress:\n    - &r {action: allow, protocol: tcp}\n") +
+          "    - *r\n".repeat(20_000);
+        fails(
+          await cli(["create", "-f", "-"], bomb),
+          /^Failed to execute command: <stdin>:2009:7: YAML alias limit exceeded: aliases stand for more than 10000 nodes \(at alias \*r\)/,
+        );
+        assert.deepEqual(await dump(raw), before, "refused input wrote nothing");
+        ok(
+          await cli(["apply", "-f", "-", "--max-input-bytes=8K"], big),
+          "Successfully applied 1 'policy' resource(s)\n",
+        );
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    }),
 });
 
 Deno.test("the installed command prints help, version and option errors", async (t) => {

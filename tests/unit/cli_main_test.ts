@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { COMMAND_HELP, main, VERSION_LINE } from "../../src/cli/main.ts";
-import type { CliIo } from "../../src/cli/io.ts";
+import { type CliIo, readBounded } from "../../src/cli/io.ts";
+import { DEFAULT_MAX_INPUT_BYTES } from "../../src/cli/args.ts";
 import {
   AlreadyExistsError,
   DatastoreUnavailableError,
@@ -110,17 +111,30 @@ interface Run {
   opened: ConnectionOptions[];
 }
 
-function harness(store = new MemoryStore(), files: Record<string, string> = {}) {
-  const run = async (args: string[], stdin = "", openError?: Error): Promise<Run> => {
+/** Bytes as a stream read through the real bounded reader, as processIo reads them. */
+function streamOf(data: string | Uint8Array, maxBytes: number): Promise<Uint8Array> {
+  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+  return readBounded(new Blob([bytes as Uint8Array<ArrayBuffer>]).stream(), maxBytes);
+}
+
+function harness(
+  store = new MemoryStore(),
+  files: Record<string, string | Uint8Array> = {},
+) {
+  const run = async (
+    args: string[],
+    stdin: string | Uint8Array = "",
+    openError?: Error,
+  ): Promise<Run> => {
     let out = "";
     let err = "";
     const opened: ConnectionOptions[] = [];
     const io: CliIo = {
       out: (t) => void (out += t),
       err: (t) => void (err += t),
-      readStdin: () => Promise.resolve(stdin),
-      readFile: (p) =>
-        p in files ? Promise.resolve(files[p]!) : Promise.reject(new Deno.errors.NotFound(p)),
+      readStdin: (max) => streamOf(stdin, max),
+      readFile: (p, max) =>
+        p in files ? streamOf(files[p]!, max) : Promise.reject(new Deno.errors.NotFound(p)),
       openStore: (o) => {
         opened.push(o);
         if (openError) return Promise.reject(openError);
@@ -319,6 +333,63 @@ Deno.test("bad input is reported before the datastore is contacted", async (t) =
     assert.equal(r.err, "No resources specified in file\n");
   });
   assert.equal(store.calls.length, 0);
+});
+
+Deno.test("hostile input: bad UTF-8, oversized input and alias bombs are refused", async (t) => {
+  const enc = new TextEncoder();
+  const policyBytes = (selector: Uint8Array) =>
+    new Uint8Array([
+      ...enc.encode("apiVersion: v1\nkind: policy\nmetadata:\n  name: p\nspec:\n  selector: "),
+      ...selector,
+      ...enc.encode("\n"),
+    ]);
+  const badUtf8 = policyBytes(new Uint8Array([...enc.encode("role == 'a"), 0xff, 0xfe, 0x27]));
+  const { run, store } = harness(new MemoryStore(), { "/x/bad.yaml": badUtf8 });
+
+  await t.step(
+    "invalid UTF-8 on standard input names line and column, writes nothing",
+    async () => {
+      const r = await run(["create", "-f", "-"], badUtf8);
+      assert.deepEqual([r.code, r.out], [1, ""]);
+      assert.equal(
+        r.err,
+        "Failed to execute command: <stdin>:6:23: invalid UTF-8: byte 0xff at offset 76 " +
+          "(input must be UTF-8 text)\n",
+      );
+      assert.deepEqual(r.opened, []);
+    },
+  );
+  await t.step("invalid UTF-8 in a file, for every verb", async () => {
+    for (const verb of ["create", "apply", "replace", "delete", "get"]) {
+      const r = await run([verb, "-f", "/x/bad.yaml"]);
+      assert.equal(r.code, 1, verb);
+      assert.match(r.err, /^Failed to execute command: \/x\/bad\.yaml:6:23: invalid UTF-8/, verb);
+      assert.deepEqual(r.opened, [], verb);
+    }
+  });
+  await t.step("input over the limit is refused, and --max-input-bytes raises it", async () => {
+    const text = "apiVersion: v1\nkind: node\nmetadata:\n  name: n1\n" + "#".repeat(200) + "\n";
+    let r = await run(["apply", "-f", "-", "--max-input-bytes", "100"], text);
+    assert.equal(r.code, 1);
+    assert.equal(
+      r.err,
+      "Failed to execute command: Cannot read file '-': larger than the input limit of 100 " +
+        "bytes (raise it with --max-input-bytes, e.g. --max-input-bytes=512M)\n",
+    );
+    assert.deepEqual(r.opened, []);
+    r = await run(["apply", "-f", "-", "--max-input-bytes=1K"], text);
+    assert.deepEqual([r.code, r.err], [0, ""]);
+    r = await run(["apply", "-f", "-", "--max-input-bytes=lots"], text);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /^Failed to execute command: invalid --max-input-bytes 'lots'/);
+  });
+  await t.step("the default limit applies without the flag", async () => {
+    const big = new Uint8Array(DEFAULT_MAX_INPUT_BYTES + 1).fill(0x23);
+    const r = await run(["create", "-f", "-"], big);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /larger than the input limit of \d+ bytes/);
+  });
+  assert.deepEqual(store.calls, ["apply n1"]);
 });
 
 Deno.test("get prints tables, yaml and json; nothing found is not an error", async (t) => {

@@ -869,3 +869,41 @@ spec:
     );
   });
 });
+
+Deno.test("YAML aliases are resolved in linear time and bounded", async (t) => {
+  const aliased = (n: number) =>
+    "- apiVersion: v1\n  kind: policy\n  metadata:\n    name: p0\n  spec:\n    ingress:\n" +
+    "    - &r {action: allow, protocol: tcp}\n" + "    - *r\n".repeat(n - 1);
+
+  await t.step("a few aliases decode to copies of the anchored value", () => {
+    const [p] = parse(aliased(3));
+    assert.equal(p?.kind, "policy");
+    assert.deepEqual(
+      (p?.spec as { readonly ingress?: readonly unknown[] }).ingress,
+      Array(3).fill({ action: "allow", protocol: "tcp" }),
+    );
+  });
+
+  await t.step("20k aliases of one rule are refused at the alias over the limit", () => {
+    const e = fails(aliased(20_000), "big.yaml");
+    assert.match(
+      e.message,
+      /^big\.yaml:2008:7: YAML alias limit exceeded: aliases stand for more than 10000 nodes \(at alias \*r\)/,
+    );
+    assert.deepEqual(e.position, { source: "big.yaml", line: 2008, column: 7 });
+  });
+
+  await t.step("aliases of aliases (exponential expansion) are refused", () => {
+    let text = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+    for (let i = 1; i < 12; i++) {
+      text += `a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(", ")}]\n`;
+    }
+    const e = fails(text + "apiVersion: v1\nkind: node\n");
+    assert.match(e.message, /^test\.yaml:\d+:\d+: YAML alias limit exceeded/);
+  });
+
+  await t.step("an alias inside the node it names is refused", () => {
+    const e = fails("apiVersion: v1\nkind: node\nmetadata: &m {name: *m}\n");
+    assert.match(e.message, /^test\.yaml:3:21: YAML alias limit exceeded/);
+  });
+});

@@ -6,6 +6,7 @@
  */
 import { type LabelLookup, parseSelector, SelectorSyntaxError } from "../../src/selector/mod.ts";
 import { labelLookup } from "../../src/selector/labels.ts";
+import { quote } from "../../src/log/quote.ts";
 
 /** mulberry32: small, fast, and reproducible from its seed. */
 function rng(seed: number): () => number {
@@ -246,7 +247,8 @@ function checkOutcome(text: string, counts: { ok: number; bad: number }): void {
     if (!Number.isInteger(p) || p < 0 || p > text.length) {
       throw new Error(`${JSON.stringify(text)}: position ${p} outside 0..${text.length}`);
     }
-    const head = `Selector ${JSON.stringify(text)} is invalid at position ${p}: expected `;
+    // Quoted as JSON, cut after QUOTE_MAX_CHARS characters (issue 10: long values in logs).
+    const head = `Selector ${quote(text)} is invalid at position ${p}: expected `;
     if (!e.message.startsWith(head) || e.selector !== text) {
       throw new Error(`${JSON.stringify(text)}: bad message ${JSON.stringify(e.message)}`);
     }
