@@ -32,7 +32,13 @@ import { DesiredTable, planChanges } from "../src/dataplane/mod.ts";
 import type { ModelUpdate } from "../src/datastore/updates.ts";
 import { createLogger, memorySink } from "../src/log/logger.ts";
 import { median, time, timeAsync } from "./_bench.ts";
-import { allowTcp, FIXTURE_IFACES, remoteDb, scaleFixture, webPolicy } from "./_scale_fixture.ts";
+import {
+  allowTcp,
+  FIXTURE_IFACES,
+  remoteDb,
+  scaleFixture,
+  webPolicy,
+} from "../tests/fixtures/scale_fixture.ts";
 
 const IFACES = 50;
 const POLICIES = 500;

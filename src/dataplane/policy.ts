@@ -5,6 +5,7 @@
  * sets, so no scratch marks are needed; each selector becomes a named set per family.
  */
 import type { ResolvedEntity, ResolvedRule, RuleSet } from "../calc/host_state.ts";
+import { DENY_ALL } from "../calc/rules.ts";
 import type { Port, Protocol } from "../model/resources.ts";
 import { cidrsOfFamily } from "./_cidr.ts";
 import type { BuildContext } from "./context.ts";
@@ -253,28 +254,14 @@ export function policyChain(
   };
 }
 
-const NONE: ResolvedEntity = {
-  nets: [],
-  notNets: [],
-  ipSets: [],
-  notIpSets: [],
-  ports: [],
-  notPorts: [],
-};
-
-/** A profile the calculation did not supply is treated like an unknown one: deny-all. */
-const DENY: RuleSet = {
-  ingress: [{ action: "deny", source: NONE, destination: NONE }],
-  egress: [{ action: "deny", source: NONE, destination: NONE }],
-};
-
 /** A profile's two chains, inbound then outbound. */
 export function profileChains(
   name: string,
   rules: RuleSet | undefined,
   ctx: BuildContext,
 ): [NftChain, NftChain] {
-  const rs = rules ?? DENY;
+  // A profile the calculation did not supply is treated like an unknown one: deny-all.
+  const rs = rules ?? DENY_ALL;
   const li = { kind: "profile", name, direction: "ingress" } as const;
   const lo = { kind: "profile", name, direction: "egress" } as const;
   return [

@@ -10,6 +10,12 @@ import { DesiredTable, planChanges, render } from "../../src/dataplane/mod.ts";
 import { createLogger, memorySink } from "../../src/log/logger.ts";
 import { DEFAULT_CONFIG } from "../fixtures/dataplane_scenarios.ts";
 import { IFACES, RandomUpdates } from "../fixtures/random_updates.ts";
+import {
+  allowFromSelector,
+  allowTcp,
+  webHostEndpoint,
+  webPolicy,
+} from "../fixtures/scale_fixture.ts";
 
 function graph(compileMinRun: number) {
   const g = new CalculationGraph({
@@ -48,28 +54,8 @@ for (const compileMinRun of [0, 1, 2]) {
 Deno.test("a remote endpoint's address change is one element line per set", () => {
   const g = graph(4);
   g.applyUpdates([
-    {
-      type: "policy",
-      name: "from-db",
-      value: {
-        kind: "policy",
-        metadata: { name: "from-db" },
-        spec: {
-          selector: "role == 'web'",
-          ingress: [{ action: "allow", protocol: "tcp", source: { selector: "role == 'db'" } }],
-        },
-      },
-    },
-    {
-      type: "hostEndpoint",
-      node: "h1",
-      name: "web",
-      value: {
-        kind: "hostEndpoint",
-        metadata: { name: "web", node: "h1", labels: { role: "web" } },
-        spec: { interfaceName: "eth0" },
-      },
-    },
+    webPolicy("from-db", 10, allowFromSelector("role == 'db'")),
+    webHostEndpoint(),
   ]);
   g.takeChanges();
   const table = DesiredTable.build(g.hostState());
@@ -98,49 +84,12 @@ Deno.test("a remote endpoint's address change is one element line per set", () =
 
 Deno.test("opening a port before many compiled policies and a selector allow is one element line", () => {
   const g = graph(4);
-  const pol = (name: string, order: number, port: number) => ({
-    type: "policy" as const,
-    name,
-    value: {
-      kind: "policy" as const,
-      metadata: { name },
-      spec: {
-        order,
-        selector: "role == 'web'",
-        ingress: [{
-          action: "allow" as const,
-          protocol: "tcp" as const,
-          destination: { ports: [port] },
-        }],
-      },
-    },
-  });
+  const pol = (name: string, order: number, port: number) => webPolicy(name, order, allowTcp(port));
   g.applyUpdates([
-    {
-      type: "hostEndpoint",
-      node: "h1",
-      name: "web",
-      value: {
-        kind: "hostEndpoint",
-        metadata: { name: "web", node: "h1", labels: { role: "web" } },
-        spec: { interfaceName: "eth0" },
-      },
-    },
+    webHostEndpoint(),
     ...Array.from({ length: 50 }, (_, i) => pol(`filler-${i}`, 1000 + i, 20000 + i)),
     // An allow from a selector cannot be a lookup, but being an allow it stays in the run.
-    {
-      type: "policy",
-      name: "db-clients",
-      value: {
-        kind: "policy",
-        metadata: { name: "db-clients" },
-        spec: {
-          order: 500,
-          selector: "role == 'web'",
-          ingress: [{ action: "allow", protocol: "tcp", source: { selector: "role == 'db'" } }],
-        },
-      },
-    },
+    webPolicy("db-clients", 500, allowFromSelector("role == 'db'")),
   ]);
   g.takeChanges();
   const table = DesiredTable.build(g.hostState());
