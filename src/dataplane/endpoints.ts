@@ -152,51 +152,13 @@ export function endpointObjects(
       ? endpointNames.fromHost(i.iface)
       : endpointNames.toHost(i.iface);
     const pols = dir === "ingress" ? i.normal.ingress : i.normal.egress;
-    const profs = i.profiles.map(
-      dir === "ingress" ? policyNames.profileIn : policyNames.profileOut,
-    );
-    const dropOwner = (reason: "no policy allowed" | "no profile allowed" | "default drop") =>
-      ({
-        kind: "endpointDrop",
-        iface: i.iface,
-        hostEndpoint: i.hostEndpoint,
-        direction: dir,
-        reason,
-      }) as const;
-    const profileReason = profs.length > 0 ? "no profile allowed" : "default drop";
     add(
       name,
       dir,
       "filter",
       dir,
       dir === "ingress" ? DISPATCH_MAPS.filterFrom : DISPATCH_MAPS.filterTo,
-      [
-        ESTABLISHED,
-        ...ndp,
-        ...invalid,
-        rule(
-          [],
-          [],
-          jump(dir === "ingress" ? FAILSAFE_CHAINS.filterIn : FAILSAFE_CHAINS.filterOut),
-        ),
-        ...section(pols, dir, "filter", name),
-        ...(pols.length > 0
-          ? [
-            rule(
-              [markIsClear(ctx.pass)],
-              [COUNTER],
-              DROP,
-              `${i.iface} ${dir}: no policy allowed`,
-              dropOwner("no policy allowed"),
-            ),
-          ]
-          : []),
-        ...profs.flatMap((c) => [
-          rule([], [], jump(c)),
-          rule([markIsSet(ctx.accept)], [], RETURN),
-        ]),
-        rule([], [COUNTER], DROP, `${i.iface} ${dir}: ${profileReason}`, dropOwner(profileReason)),
-      ],
+      filterChainRules(i, dir, section(pols, dir, "filter", name), ctx),
     );
   }
   return {
@@ -211,9 +173,53 @@ export function endpointObjects(
 }
 
 /**
+ * A normal (filter) endpoint chain, spec 5.4 steps 1-14: conntrack, NDP, invalid, failsafe,
+ * then the policies (`policies`, built by policySection), the drop when policies applied and
+ * none allowed, the profiles, and the final drop.
+ */
+function filterChainRules(
+  i: PolicedInterface,
+  dir: NftDirection,
+  policies: readonly NftRule[],
+  ctx: BuildContext,
+): NftRule[] {
+  const profs = i.profiles.map(dir === "ingress" ? policyNames.profileIn : policyNames.profileOut);
+  const pols = dir === "ingress" ? i.normal.ingress : i.normal.egress;
+  const drop = (reason: "no policy allowed" | "no profile allowed" | "default drop") => ({
+    kind: "endpointDrop" as const,
+    iface: i.iface,
+    hostEndpoint: i.hostEndpoint,
+    direction: dir,
+    reason,
+  });
+  const profileReason = profs.length > 0 ? "no profile allowed" : "default drop";
+  return [
+    ESTABLISHED,
+    ...(ctx.ndp ? [NDP_RULE] : []),
+    ...(ctx.cfg.disableConntrackInvalidCheck ? [] : [INVALID]),
+    rule([], [], jump(dir === "ingress" ? FAILSAFE_CHAINS.filterIn : FAILSAFE_CHAINS.filterOut)),
+    ...policies,
+    ...(pols.length > 0
+      ? [
+        rule(
+          [markIsClear(ctx.pass)],
+          [COUNTER],
+          DROP,
+          `${i.iface} ${dir}: no policy allowed`,
+          drop("no policy allowed"),
+        ),
+      ]
+      : []),
+    ...profs.flatMap((c) => [rule([], [], jump(c)), rule([markIsSet(ctx.accept)], [], RETURN)]),
+    rule([], [COUNTER], DROP, `${i.iface} ${dir}: ${profileReason}`, drop(profileReason)),
+  ];
+}
+
+/**
  * Steps 4-9 of spec 5.4 for one ordered policy list, shared by all stages: clear A (and P
  * when there are policies), then for each policy, while P is clear, jump to it and return once
- * it set A. Runs of compilable policies (compile.ts) become set lookups instead.
+ * it set A. Runs of policies of one action (compile.ts) become set lookups instead; a run
+ * built before with the same members and rule sets is reused as it is.
  */
 function policySection(
   names: readonly string[],
@@ -232,90 +238,76 @@ function policySection(
   const sets: NftSet[] = [];
   const jumps: string[] = [];
   const chainOf = dir === "ingress" ? policyNames.policyIn : policyNames.policyOut;
-  const allowed: Statement[] = stage === "raw"
-    ? [setMarkBits(A), { kind: "notrack" }]
-    : [setMarkBits(A)];
   const afterJump: NftRule = stage === "raw"
     ? rule([markIsSet(A)], [{ kind: "notrack" }], RETURN)
     : rule([markIsSet(A)], [], RETURN);
-  let runs = 0;
-
   const emitJumps = (members: readonly string[]) => {
     for (const n of members) {
       rules.push(rule([markIsClear(P)], [], jump(chainOf(n))), afterJump);
       jumps.push(n);
     }
   };
-  const emitRun = (members: readonly string[], action: "allow" | "deny") => {
-    const run = runs++;
-    const key = compiledSetName(chain, run, "", 0);
-    const ruleSets = members.map(policyRules);
+  let run = 0;
+  for (const seg of groupRuns(names, dir, policyRules, ctx)) {
+    if (seg.action === undefined) {
+      emitJumps(seg.members);
+      continue;
+    }
+    const index = run++;
+    const key = compiledSetName(chain, index, "", 0);
+    const ruleSets = seg.members.map(policyRules);
     const prev = previousRuns?.get(key);
-    const built = prev !== undefined && prev.action === action &&
-        _sameList(prev.members, members) && _sameList(prev.rules, ruleSets)
+    const built = prev !== undefined && prev.action === seg.action &&
+        _sameList(prev.members, seg.members) && _sameList(prev.rules, ruleSets)
       ? prev
-      : compileRun(
-        members,
-        ruleSets,
-        action,
-        (shape, copy) => compiledSetName(chain, run, shape, copy),
-      );
+      : compileRun(seg.members, ruleSets, seg.action, {
+        dir,
+        stage,
+        ctx,
+        setName: (shape, copy) => compiledSetName(chain, index, shape, copy),
+      });
     runsOut.set(key, built);
     sets.push(...built.sets);
     rules.push(...built.lookups);
     emitJumps(built.jumped);
-  };
-  const compileRun = (
-    members: readonly string[],
-    ruleSets: readonly (RuleSet | undefined)[],
-    action: "allow" | "deny",
-    setName: (shape: string, copy: number) => string,
-  ): CompiledRun => {
-    const elements: CompiledElement[] = [];
-    const jumped: string[] = [];
-    members.forEach((n, k) => {
-      const c = compilePolicy(n, ruleSets[k] ?? NO_RULES, dir, ctx)!;
-      if (c.elements === undefined) jumped.push(n);
-      else elements.push(...c.elements);
-    });
-    const runSets: NftSet[] = [];
-    const lookups: NftRule[] = [];
-    for (const rs of placeRun(elements, setName)) {
-      runSets.push({
-        name: rs.name,
-        type: rs.shape.type,
-        elements: new Set(rs.owners.keys()),
-        owners: rs.owners,
-        ...(rs.interval ? { interval: true } : {}),
-      });
-      const lookup: Match = { kind: "lookup", keys: rs.shape.keys, set: rs.name };
-      lookups.push(
-        action === "allow"
-          ? rule([markIsClear(P), lookup], allowed, RETURN)
-          : rule([markIsClear(P), lookup], [], DROP),
-      );
-    }
-    return { action, members, rules: ruleSets, sets: runSets, lookups, jumped };
-  };
+  }
+  return { rules, sets, jumps };
+}
 
-  // Group into maximal runs of policies whose rules all take one action; `none` joins any run.
+/** A stretch of a policy list: a run to compile (with its action) or policies to jump to. */
+interface _Segment {
+  readonly members: readonly string[];
+  readonly action?: "allow" | "deny";
+}
+
+/**
+ * Splits an ordered policy list into maximal runs of policies whose rules all take one action
+ * (a policy without rules in this direction joins any run). Runs shorter than
+ * NftablesCompileMinRun, and policies of mixed action, are left as jumps; a run of policies
+ * without rules decides nothing and is left out.
+ */
+function groupRuns(
+  names: readonly string[],
+  dir: NftDirection,
+  policyRules: RulesOf,
+  ctx: BuildContext,
+): _Segment[] {
+  if (ctx.compileMinRun === 0) return [{ members: names }];
+  const out: _Segment[] = [];
   let members: string[] = [];
   let action: "allow" | "deny" | undefined;
   const close = () => {
     if (members.length === 0) return;
-    if (ctx.compileMinRun === 0 || members.length < ctx.compileMinRun) emitJumps(members);
-    // A run of policies without rules in this direction decides nothing: it is left out.
-    else if (action !== undefined) emitRun(members, action);
+    if (members.length < ctx.compileMinRun) out.push({ members });
+    else if (action !== undefined) out.push({ members, action });
     members = [];
     action = undefined;
   };
   for (const n of names) {
-    const c = ctx.compileMinRun > 0
-      ? compilePolicy(n, policyRules(n) ?? NO_RULES, dir, ctx)
-      : undefined;
+    const c = compilePolicy(n, policyRules(n) ?? NO_RULES, dir, ctx);
     if (c === undefined) {
       close();
-      emitJumps([n]);
+      out.push({ members: [n] });
       continue;
     }
     if (c.action !== "none" && action !== undefined && c.action !== action) close();
@@ -323,7 +315,50 @@ function policySection(
     if (c.action !== "none") action = c.action;
   }
   close();
-  return { rules, sets, jumps };
+  return out;
+}
+
+/** Compiles one run: its members' elements placed into sets, one lookup rule per set. */
+function compileRun(
+  members: readonly string[],
+  ruleSets: readonly (RuleSet | undefined)[],
+  action: "allow" | "deny",
+  o: {
+    readonly dir: NftDirection;
+    readonly stage: NftStage;
+    readonly ctx: BuildContext;
+    readonly setName: (shape: string, copy: number) => string;
+  },
+): CompiledRun {
+  const { accept: A, pass: P } = o.ctx;
+  const allowed: Statement[] = o.stage === "raw"
+    ? [setMarkBits(A), { kind: "notrack" }]
+    : [setMarkBits(A)];
+  const elements: CompiledElement[] = [];
+  const jumped: string[] = [];
+  members.forEach((n, k) => {
+    const c = compilePolicy(n, ruleSets[k] ?? NO_RULES, o.dir, o.ctx)!;
+    if (c.elements === undefined) jumped.push(n);
+    else elements.push(...c.elements);
+  });
+  const sets: NftSet[] = [];
+  const lookups: NftRule[] = [];
+  for (const rs of placeRun(elements, o.setName)) {
+    sets.push({
+      name: rs.name,
+      type: rs.shape.type,
+      elements: new Set(rs.owners.keys()),
+      owners: rs.owners,
+      ...(rs.interval ? { interval: true } : {}),
+    });
+    const lookup: Match = { kind: "lookup", keys: rs.shape.keys, set: rs.name };
+    lookups.push(
+      action === "allow"
+        ? rule([markIsClear(P), lookup], allowed, RETURN)
+        : rule([markIsClear(P), lookup], [], DROP),
+    );
+  }
+  return { action, members, rules: ruleSets, sets, lookups, jumped };
 }
 
 function _sameList<T>(a: readonly T[], b: readonly T[]): boolean {
