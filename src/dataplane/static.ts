@@ -133,7 +133,10 @@ export const DISPATCH_ORDER: readonly string[] = [
   DISPATCH_MAPS.filterTo,
 ];
 
-/** The base chains, in render order. */
+/**
+ * The base chains, in render order. Long on purpose: one entry per hook, kept together so the
+ * whole hook layout reads as one table beside the module comment that explains it.
+ */
 export function baseChains(ctx: BuildContext): NftChain[] {
   const cfg = ctx.cfg;
   const A = ctx.accept;
