@@ -22,6 +22,7 @@ import { createLogger, fileSink, type Logger, type Severity } from "../log/logge
 import { Agent } from "./agent.ts";
 import { NftDataplane, preferredRunner } from "../dataplane/mod.ts";
 import { InterfaceMonitor } from "./interfaces.ts";
+import { RollbackKeeper } from "./rollback.ts";
 import { StatusReporting } from "../status/mod.ts";
 import {
   ActivityRecorder,
@@ -238,6 +239,9 @@ export async function runAgent(args: string[]): Promise<number> {
   await monitor.start();
   syncer.start();
   status.start();
+  // Rolls back changes made with --confirm-within that nobody confirmed in time.
+  const rollbacks = new RollbackKeeper({ client, hostname, log: root.child("confirm") });
+  rollbacks.start();
 
   const stopped = Promise.withResolvers<string>();
   const onSignal = (name: string) => () => stopped.resolve(name);
@@ -260,6 +264,7 @@ export async function runAgent(args: string[]): Promise<number> {
     Deno.exit(0);
   }, SHUTDOWN_GRACE_MS);
   await servers.close();
+  await rollbacks.close();
   await monitor.close();
   await syncer.close();
   await agent.close();

@@ -97,7 +97,7 @@ interface KeyWrite {
 }
 
 /** The primary key (the one create/replace test) and every key a write touches. */
-function _writesFor(r: Resource): { primary: string; writes: KeyWrite[] } {
+export function _writesFor(r: Resource): { primary: string; writes: KeyWrite[] } {
   switch (r.kind) {
     case "policy": {
       const key = policyKey(r.metadata.name);
@@ -141,7 +141,7 @@ function _writesFor(r: Resource): { primary: string; writes: KeyWrite[] } {
 }
 
 /** The key ranges a delete removes: `[key, isPrefix]`. */
-function _deleteRanges(id: ResourceId): [string, boolean][] {
+export function _deleteRanges(id: ResourceId): [string, boolean][] {
   switch (id.kind) {
     case "policy": {
       const k = policyKey(id.name);
