@@ -24,6 +24,7 @@ import { NftDataplane, preferredRunner } from "../dataplane/mod.ts";
 import { InterfaceMonitor } from "./interfaces.ts";
 import { RollbackKeeper } from "./rollback.ts";
 import { StatusReporting } from "../status/mod.ts";
+import { WouldDropReporter } from "../status/would_drop.ts";
 import {
   ActivityRecorder,
   agentMetricsSource,
@@ -236,6 +237,15 @@ export async function runAgent(args: string[]): Promise<number> {
     { log: root.child("observe") },
   );
   await servers.configure(config);
+  // PolicyAuditMode's would-drop counts, for `hostfence status`.
+  const wouldDrops = new WouldDropReporter({
+    client,
+    hostname,
+    read: nftCounterReader(runner, () => dataplane.programmed, () => recorder.programmed),
+    active: () => config.policyAuditMode,
+    log: root.child("status"),
+  });
+  wouldDrops.start();
   await monitor.start();
   syncer.start();
   status.start();
@@ -265,6 +275,7 @@ export async function runAgent(args: string[]): Promise<number> {
   }, SHUTDOWN_GRACE_MS);
   await servers.close();
   await rollbacks.close();
+  await wouldDrops.close();
   await monitor.close();
   await syncer.close();
   await agent.close();

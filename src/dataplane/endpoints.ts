@@ -6,6 +6,7 @@
  */
 import type { PolicedInterface, RuleSet } from "../calc/host_state.ts";
 import { type CompiledElement, compiledSetName, compilePolicy, placeRun } from "./compile.ts";
+import { auditing, auditStatements, auditTail } from "./audit.ts";
 import type { BuildContext } from "./context.ts";
 import { objectName } from "./names.ts";
 import { policyNames } from "./policy.ts";
@@ -21,6 +22,7 @@ import {
   type NftRule,
   RETURN,
   rule,
+  type RuleOwner,
   setMarkBits,
   type Statement,
 } from "./rule.ts";
@@ -58,6 +60,8 @@ export interface EndpointObjects {
  */
 export interface CompiledRun {
   readonly action: "allow" | "deny";
+  /** Built under PolicyAuditMode (its deny lookups log and accept). */
+  readonly audit: boolean;
   readonly members: readonly string[];
   readonly rules: readonly (RuleSet | undefined)[];
   readonly sets: readonly NftSet[];
@@ -181,21 +185,18 @@ export function endpointObjects(
         ),
         ...section(pols, dir, "filter", name),
         ...(pols.length > 0
-          ? [
-            rule(
-              [markIsClear(ctx.pass)],
-              [COUNTER],
-              DROP,
-              `${i.iface} ${dir}: no policy allowed`,
-              dropOwner("no policy allowed"),
-            ),
-          ]
+          ? endpointDrop(
+            [markIsClear(ctx.pass)],
+            `${i.iface} ${dir}: no policy allowed`,
+            dropOwner("no policy allowed"),
+            ctx,
+          )
           : []),
         ...profs.flatMap((c) => [
           rule([], [], jump(c)),
           rule([markIsSet(ctx.accept)], [], RETURN),
         ]),
-        rule([], [COUNTER], DROP, `${i.iface} ${dir}: ${profileReason}`, dropOwner(profileReason)),
+        ...endpointDrop([], `${i.iface} ${dir}: ${profileReason}`, dropOwner(profileReason), ctx),
       ],
     );
   }
@@ -208,6 +209,20 @@ export function endpointObjects(
     profiles: i.profiles,
     runs,
   };
+}
+
+/** An endpoint's counted drop, or under PolicyAuditMode its counted, logged would-drop. */
+function endpointDrop(
+  match: Match[],
+  comment: string,
+  owner: Extract<RuleOwner, { kind: "endpointDrop" }>,
+  ctx: BuildContext,
+): NftRule[] {
+  if (!auditing(ctx)) return [rule(match, [COUNTER], DROP, comment, owner)];
+  return [
+    rule(match, auditStatements(ctx), undefined, comment, { ...owner, audit: true }),
+    ...auditTail(ctx, comment),
+  ];
 }
 
 /**
@@ -227,6 +242,7 @@ function policySection(
 ): { rules: NftRule[]; sets: NftSet[]; jumps: string[] } {
   const A = ctx.accept;
   const P = ctx.pass;
+  const audit = auditing(ctx);
   if (names.length === 0) return { rules: [rule([], [clearMarkBits(A)])], sets: [], jumps: [] };
   const rules: NftRule[] = [rule([], [clearMarkBits(A | P)])];
   const sets: NftSet[] = [];
@@ -251,7 +267,7 @@ function policySection(
     const key = compiledSetName(chain, run, "", 0);
     const ruleSets = members.map(policyRules);
     const prev = previousRuns?.get(key);
-    const built = prev !== undefined && prev.action === action &&
+    const built = prev !== undefined && prev.action === action && prev.audit === audit &&
         _sameList(prev.members, members) && _sameList(prev.rules, ruleSets)
       ? prev
       : compileRun(
@@ -288,13 +304,17 @@ function policySection(
         owners: rs.owners,
       });
       const lookup: Match = { kind: "lookup", keys: rs.shape.keys, set: rs.name };
-      lookups.push(
-        action === "allow"
-          ? rule([markIsClear(P), lookup], allowed, RETURN)
-          : rule([markIsClear(P), lookup], [], DROP),
-      );
+      if (action === "allow") lookups.push(rule([markIsClear(P), lookup], allowed, RETURN));
+      else if (!audit) lookups.push(rule([markIsClear(P), lookup], [], DROP));
+      else {
+        // The set's elements count per policy rule; the log names the run.
+        lookups.push(
+          rule([markIsClear(P), lookup], auditStatements(ctx, false)),
+          ...auditTail(ctx, `${dir} policies ${members.join(", ")}`),
+        );
+      }
     }
-    return { action, members, rules: ruleSets, sets: runSets, lookups, jumped };
+    return { action, audit, members, rules: ruleSets, sets: runSets, lookups, jumped };
   };
 
   // Group into maximal runs of policies whose rules all take one action; `none` joins any run.
