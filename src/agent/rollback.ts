@@ -116,6 +116,9 @@ export class RollbackKeeper {
         return;
       case "pending":
         return;
+      case "busy":
+        this.#log.warning(`Change ${id}: its resources kept changing while rolling back; retrying`);
+        return;
       case "invalid":
         if (!this.#invalid.has(id)) {
           this.#invalid.add(id);

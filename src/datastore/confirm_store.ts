@@ -66,7 +66,9 @@ export type RollbackOutcome =
   /** The guard is still there: not expired. */
   | { readonly kind: "pending" }
   /** The record does not decode; left in place for an operator. */
-  | { readonly kind: "invalid"; readonly error: string };
+  | { readonly kind: "invalid"; readonly error: string }
+  /** The change's resources kept moving during every attempt; the next pass tries again. */
+  | { readonly kind: "busy" };
 
 const ATTEMPTS = 5;
 
@@ -316,6 +318,6 @@ export class ConfirmStore {
       if (res.succeeded) return { kind: "restored", record, plan };
       // Lost to another agent (record gone) or a resource moved meanwhile: look again.
     }
-    return { kind: "gone" };
+    return { kind: "busy" };
   }
 }
