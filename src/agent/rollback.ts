@@ -4,11 +4,13 @@
  * rollback happens as long as any agent runs, including one started after the deadline;
  * the rollback is one etcd transaction only one of them can win (confirm_store.ts).
  *
- * It polls the small record/guard prefix (two keys-only range reads) rather than watching:
- * a poll needs no reconnect or compaction handling, survives etcd restarts by itself, and
- * at one read pair per second per agent costs etcd next to nothing.
+ * Each agent watches the guard keys: a guard's lease expiring deletes it, and the delete event
+ * starts a check within a moment (a little random delay spreads the agents' transactions).
+ * A check also runs at start (an agent started after a deadline rolls back at once), after
+ * the watch reconnects, and every `scanMs` as a safety net for anything a watch missed; a
+ * check is two keys-only range reads of a prefix that is empty most of the time.
  */
-import type { Etcd3 } from "etcd3";
+import type { Etcd3, Watcher } from "etcd3";
 import {
   describeRestore,
   GUARD_PREFIX,
@@ -22,8 +24,8 @@ export interface RollbackKeeperOptions {
   readonly client: Etcd3;
   readonly hostname: string;
   readonly log: Logger;
-  /** How often to look for expired changes; default 1000 ms. */
-  readonly pollMs?: number;
+  /** Safety-net period of full checks (the watch handles the rest); default 30 s. */
+  readonly scanMs?: number;
 }
 
 /** The IDs of records whose guard is gone, from the two key lists. Pure. */
@@ -34,18 +36,21 @@ export function expiredIds(recordKeys: readonly string[], guardKeys: readonly st
   );
 }
 
-/** Polls for expired changes and rolls them back. */
+/** Watches for expired changes and rolls them back. */
 export class RollbackKeeper {
   readonly #client: Etcd3;
   readonly #store: ConfirmStore;
   readonly #hostname: string;
   readonly #log: Logger;
-  readonly #pollMs: number;
+  readonly #scanMs: number;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #soon: ReturnType<typeof setTimeout> | undefined;
+  #watcher: Watcher | undefined;
   #running: Promise<void> | undefined;
+  #again = false;
   #closed = false;
   #failing = false;
-  /** Records already reported as unreadable (reported once, not every poll). */
+  /** Records already reported as unreadable (reported once, not every pass). */
   readonly #invalid = new Set<string>();
 
   constructor(opts: RollbackKeeperOptions) {
@@ -53,18 +58,43 @@ export class RollbackKeeper {
     this.#store = new ConfirmStore(opts.client);
     this.#hostname = opts.hostname;
     this.#log = opts.log;
-    this.#pollMs = opts.pollMs ?? 1000;
+    this.#scanMs = opts.scanMs ?? 30_000;
   }
 
   start(): void {
-    this.#tick();
+    const w = this.#client.watch().prefix(GUARD_PREFIX).watcher();
+    this.#watcher = w;
+    w.on("delete", () => this.#checkSoon());
+    w.on("connected", () => this.#check());
+    // etcd3 reconnects by itself; a watch etcd cancelled is caught up by the periodic check.
+    w.on("error", () => {});
+    this.#check();
   }
 
-  #tick(): void {
+  /** A check after a short random delay, so agents woken by one event do not all collide. */
+  #checkSoon(): void {
+    if (this.#closed || this.#soon !== undefined) return;
+    this.#soon = setTimeout(() => {
+      this.#soon = undefined;
+      this.#check();
+    }, 50 + Math.floor(Math.random() * 200));
+  }
+
+  /** Runs a scan now, or right after the one running; then re-arms the safety timer. */
+  #check(): void {
     if (this.#closed) return;
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#running = this.scan().finally(() => {
       this.#running = undefined;
-      if (!this.#closed) this.#timer = setTimeout(() => this.#tick(), this.#pollMs);
+      if (this.#closed) return;
+      if (this.#again) {
+        this.#again = false;
+        this.#check();
+      } else this.#timer = setTimeout(() => this.#check(), this.#scanMs);
     });
   }
 
@@ -131,6 +161,19 @@ export class RollbackKeeper {
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
-    await this.#running;
+    if (this.#soon !== undefined) clearTimeout(this.#soon);
+    const w = this.#watcher;
+    if (w !== undefined) {
+      w.removeAllListeners();
+      w.on("error", () => {});
+      // Never wait long on an etcd that does not answer.
+      let t: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        w.cancel().catch(() => {}),
+        new Promise<void>((r) => t = setTimeout(r, 1000)),
+      ]);
+      clearTimeout(t);
+    }
+    // A check in flight is not waited for: its transaction is atomic, and etcd may not answer.
   }
 }
