@@ -5,7 +5,7 @@
 import { ConnectionConfigError } from "../datastore/connection.ts";
 import { ConfirmStore, type PendingChange } from "../datastore/confirm_store.ts";
 import { EtcdResourceStore } from "../datastore/etcd_store.ts";
-import type { ResourceStore } from "../datastore/store.ts";
+import { DatastoreUnavailableError, type ResourceStore } from "../datastore/store.ts";
 import { connectionOptions, DATASTORE_OPTIONS, InvalidOptionError, parseCommand } from "./args.ts";
 import type { CliIo } from "./io.ts";
 import { CommandFailure, failure } from "./resource_cmds.ts";
@@ -42,42 +42,56 @@ export async function runConfirmCommand(
       if (!(store instanceof EtcdResourceStore)) {
         throw new CommandFailure("confirm needs the etcd datastore");
       }
-      const cs = new ConfirmStore(store.client);
-      let id = given;
-      if (id === undefined) {
-        const waiting = (await cs.pending()).filter((c) => !c.expired);
-        if (waiting.length === 0) {
-          throw new CommandFailure("Failed to confirm: no change is waiting for confirmation");
-        }
-        if (waiting.length > 1) {
-          throw new CommandFailure(
-            `Failed to confirm: ${waiting.length} changes are waiting; name one:\n` +
-              describePending(waiting),
-          );
-        }
-        id = waiting[0]!.record.id;
-      }
-      const result = await cs.confirm(id);
-      if (result === "confirmed") {
-        io.out(`Confirmed change ${id}: it stays\n`);
-        return 0;
-      }
-      if (result === "expired") {
-        throw new CommandFailure(
-          `Failed to confirm change ${id}: its confirm window has ended; ` +
-            "the agents are rolling it back",
-        );
-      }
-      const others = await cs.pending();
-      throw new CommandFailure(
-        `Failed to confirm change ${id}: no such change (never made, already confirmed, or ` +
-          "rolled back)" +
-          (others.length > 0 ? `; changes waiting:\n${describePending(others)}` : ""),
-      );
+      return await store.withClient((client) => confirmChange(new ConfirmStore(client), given, io))
+        .catch((e) => {
+          if (e instanceof DatastoreUnavailableError) {
+            throw new CommandFailure(`Failed to confirm: ${e.message}`);
+          }
+          throw e;
+        });
     } finally {
       await store.close();
     }
   } catch (e) {
     return failure(io, e);
   }
+}
+
+/** Confirms `given`, or the only change waiting; CommandFailure for every refusal. */
+async function confirmChange(
+  cs: ConfirmStore,
+  given: string | undefined,
+  io: CliIo,
+): Promise<number> {
+  let id = given;
+  if (id === undefined) {
+    const waiting = (await cs.pending()).filter((c) => !c.expired);
+    if (waiting.length === 0) {
+      throw new CommandFailure("Failed to confirm: no change is waiting for confirmation");
+    }
+    if (waiting.length > 1) {
+      throw new CommandFailure(
+        `Failed to confirm: ${waiting.length} changes are waiting; name one:\n` +
+          describePending(waiting),
+      );
+    }
+    id = waiting[0]!.record.id;
+  }
+  const result = await cs.confirm(id);
+  if (result === "confirmed") {
+    io.out(`Confirmed change ${id}: it stays\n`);
+    return 0;
+  }
+  if (result === "expired") {
+    throw new CommandFailure(
+      `Failed to confirm change ${id}: its confirm window has ended; ` +
+        "the agents are rolling it back",
+    );
+  }
+  const others = await cs.pending();
+  throw new CommandFailure(
+    `Failed to confirm change ${id}: no such change (never made, already confirmed, or ` +
+      "rolled back)" +
+      (others.length > 0 ? `; changes waiting:\n${describePending(others)}` : ""),
+  );
 }

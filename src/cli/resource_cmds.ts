@@ -5,7 +5,7 @@
  */
 import { ConnectionConfigError } from "../datastore/connection.ts";
 import { DurationError, parseConfirmWithin } from "../datastore/confirm_record.ts";
-import { ConfirmCommitError, type ConfirmItem, ConfirmStore } from "../datastore/confirm_store.ts";
+import { type ConfirmItem, ConfirmStore } from "../datastore/confirm_store.ts";
 import { EtcdResourceStore, resourceId } from "../datastore/etcd_store.ts";
 import {
   AlreadyExistsError,
@@ -265,14 +265,12 @@ async function writeConfirmable(
     if (items.some((i) => i.kind === "node")) await store.ensureInitialized();
     let result;
     try {
-      result = await new ConfirmStore(store.client).commit(
-        items.map((i) => i.change),
-        verb,
-        ttlSecs,
+      result = await store.withClient((client) =>
+        new ConfirmStore(client).commit(items.map((i) => i.change), verb, ttlSecs)
       );
     } catch (e) {
-      if (!(e instanceof ConfirmCommitError)) throw e;
-      return report(io, writeReport(verb, { ...base, handled: 0, error: e.message }));
+      // Nothing was written, whatever failed: report it like a first-item failure.
+      return report(io, writeReport(verb, { ...base, handled: 0, error: errorText(e) }));
     }
     const r = writeReport(verb, { ...base, handled: items.length });
     io.out(r.stdout);

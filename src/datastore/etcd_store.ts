@@ -214,6 +214,14 @@ export class EtcdResourceStore implements ResourceStore {
     }
   }
 
+  /**
+   * Runs `fn` on the client with this store's error mapping: connection failures become one
+   * DatastoreUnavailableError naming the endpoints (for commit-confirm's own transactions).
+   */
+  withClient<T>(fn: (client: Etcd3) => Promise<T>): Promise<T> {
+    return this.#guard(() => fn(this.#client));
+  }
+
   /** One cheap read that proves etcd answers; throws DatastoreUnavailableError otherwise. */
   checkConnection(): Promise<void> {
     return this.#guard(async () => {

@@ -113,6 +113,29 @@ Deno.test({
         assertSame(await ds.keys("/calico/"), before, "keys after refused commands");
       });
 
+      await t.step("an unreachable etcd is reported as the plain commands report it", async () => {
+        // Port 1 on E's own loopback: refused at once, inside the test's namespace.
+        const nowhere = "--etcd-endpoints=http://127.0.0.1:1";
+        const r = await ds.cli(
+          ["apply", "-f", "-", "--confirm-within", "60s", nowhere],
+          toYaml([dropSsh]),
+        );
+        assertEquals(r.code, 1, "apply --confirm-within without etcd");
+        assertEquals(
+          r.stderr,
+          "Failed to apply 'policy' resource: Cannot connect to etcd at http://127.0.0.1:1: " +
+            "connection refused\n",
+          "apply error",
+        );
+        const c = await ds.cli(["confirm", nowhere]);
+        assertEquals(c.code, 1, "confirm without etcd");
+        assertEquals(
+          c.stderr,
+          "Failed to confirm: Cannot connect to etcd at http://127.0.0.1:1: connection refused\n",
+          "confirm error",
+        );
+      });
+
       await t.step("an unconfirmed change that cuts ssh is rolled back by one agent", async () => {
         const id = await confirmable(ds, "apply", [dropSsh], "5s");
         await site.sync();
