@@ -101,11 +101,30 @@ const FAILSAFE_POLICY_YAML = seedFailsafePolicy({
 
 const WEBSERVER_POLICY_YAML = seedWebserverPolicy();
 
+/**
+ * Step 6's mistake: the failsafe policy replaced by a "tidied" copy that lost its ssh rule,
+ * written with --confirm-within so the agents undo it when nobody confirms.
+ */
+const FAILSAFE_WITHOUT_SSH_YAML = FAILSAFE_POLICY_YAML.replace(
+  / {4}- action: allow\n {6}protocol: tcp\n {6}source:\n {8}net: "[^"]+"\n {6}destination:\n {8}ports: \[22\]\n/,
+  "",
+);
+/** How long step 6 leaves for a confirmation that never comes. */
+const CONFIRM_WITHIN = "5s";
+
 // ---------------------------------------------------------------------------------------------
 // The connections probed after every step, and what the guide says each step does to them.
 
 /** Column names, in step order. */
-const STEP_NAMES = ["start", "node", "hep", "failsafe", "webserver", "no-failsafe"] as const;
+const STEP_NAMES = [
+  "start",
+  "node",
+  "hep",
+  "failsafe",
+  "webserver",
+  "no-failsafe",
+  "rollback",
+] as const;
 
 interface Connection {
   readonly label: string;
@@ -127,43 +146,43 @@ const CONNECTIONS: readonly Connection[] = [
     label: label("ssh", "tcp/22", "web-client", "eth0"),
     from: "client",
     probe: tcp(ADDR.hostEth0, 22),
-    expect: "PPPPPD",
+    expect: "PPPPPDD",
   },
   {
     label: label("ssh", "tcp/22", "mgmt-peer", "mgmt0"),
     from: "peer",
     probe: tcp(ADDR.hostMgmt, 22),
-    expect: "PPPPPP",
+    expect: "PPPPPPP",
   },
   {
     label: label("http", "tcp/80", "web-client", "eth0"),
     from: "client",
     probe: tcp(ADDR.hostEth0, 80),
-    expect: "PPDDPP",
+    expect: "PPDDPPP",
   },
   {
     label: label("http", "tcp/8080", "web-client", "eth0"),
     from: "client",
     probe: tcp(ADDR.hostEth0, 8080),
-    expect: "PPDDDD",
+    expect: "PPDDDDD",
   },
   {
     label: label("ping", "icmp", "web-client", "eth0"),
     from: "client",
     probe: (p) => p.ping(ADDR.hostEth0, PROBE_TIMEOUT_MS),
-    expect: "PPDPPP",
+    expect: "PPDPPPP",
   },
   {
     label: label("http", "tcp/80", "web-client", "eth0 (IPv6)"),
     from: "client",
     probe: tcp(ADDR.hostEth0v6, 80),
-    expect: "PPDDPP",
+    expect: "PPDDPPP",
   },
   {
     label: label("http", "tcp/8080", "mgmt-peer", "mgmt0"),
     from: "peer",
     probe: tcp(ADDR.hostMgmt, 8080),
-    expect: "PPDDDD",
+    expect: "PPDDDDD",
   },
 ];
 
@@ -181,6 +200,9 @@ const STEP_EXPLAINED: Record<(typeof STEP_NAMES)[number], string> = {
     "from anyone, IPv4 and IPv6; tcp/8080 stays dropped.",
   "no-failsafe": "FailsafeInboundHostPorts=none, applied live: ssh now needs a policy, so " +
     "only the management peer gets in (by policy 'failsafe').",
+  "rollback": `'failsafe' replaced by a copy without its ssh rule, --confirm-within ` +
+    `${CONFIRM_WITHIN}: ssh from the management peer was cut, nobody confirmed, and the ` +
+    "agent restored the previous policy by itself.",
 };
 
 function expectedAt(c: Connection, step: number): Expect {
@@ -536,6 +558,26 @@ async function walkThrough(
   await syncAndShow(agent, operator, from);
   await probeAll(probes, results, 5);
   stepDone(5);
+
+  // Step 6 ----------------------------------------------------------------------------------
+  heading("Step 6  A change that cuts ssh, made with --confirm-within and never confirmed");
+  from = agent.mark();
+  const change = await operator.hostfence(
+    ["replace", "-f", "-", "--confirm-within", CONFIRM_WITHIN],
+    FAILSAFE_WITHOUT_SSH_YAML,
+  );
+  const id = /^Change ID: (\S+)$/m.exec(change.stdout)?.[1];
+  if (id === undefined) throw new Error("replace --confirm-within printed no change ID");
+  await syncAndShow(agent, operator, from);
+  const cut = await tcp(ADDR.hostMgmt, 22)(probes.peer);
+  say(`  ssh from mgmt-peer now: ${verdictWord(cut.verdict)} (the operator is locked out)`);
+  if (cut.verdict !== "drop") throw new Error("the change did not cut ssh from mgmt-peer");
+  say(`  Nobody runs 'hostfence confirm ${id}'; after ${CONFIRM_WITHIN} the agent rolls it back:`);
+  from = agent.mark();
+  const rolledBack = await agent.waitForLog(new RegExp(`Rolled back change ${id} `), 30_000);
+  await syncAndShow(agent, operator, from, [rolledBack]);
+  await probeAll(probes, results, 6);
+  stepDone(6);
 }
 
 /** Waits until the agent has programmed every write so far; shows what it logged meanwhile. */
@@ -548,7 +590,7 @@ async function syncAndShow(
   const rev = await operator.fence();
   await agent.waitForRevision(rev, 30_000);
   const interesting =
-    /in sync at revision|wait-for-ready|Config parameter|Validation failed|\[(WARNING|ERROR|FATAL)\]/;
+    /in sync at revision|wait-for-ready|Config parameter|Validation failed|Rolled back|\[(WARNING|ERROR|FATAL)\]/;
   const lines = agent.lines.slice(from).filter((l) =>
     interesting.test(l) && !/Waiting for the datastore/.test(l)
   );

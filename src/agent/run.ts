@@ -29,7 +29,9 @@ import {
 } from "./lock.ts";
 import { NftDataplane, preferredRunner } from "../dataplane/mod.ts";
 import { InterfaceMonitor } from "./interfaces.ts";
+import { RollbackKeeper } from "./rollback.ts";
 import { StatusReporting } from "../status/reporting.ts";
+import { WouldDropReporter } from "../status/would_drop.ts";
 import {
   ActivityRecorder,
   agentMetricsSource,
@@ -259,9 +261,21 @@ export async function runAgent(args: string[]): Promise<number> {
     { log: root.child("observe") },
   );
   await servers.configure(config);
+  // PolicyAuditMode's would-drop counts, for `hostfence status`.
+  const wouldDrops = new WouldDropReporter({
+    client,
+    hostname,
+    read: nftCounterReader(runner, () => dataplane.programmed, () => recorder.programmed),
+    active: () => config.policyAuditMode,
+    log: root.child("status"),
+  });
+  wouldDrops.start();
   await monitor.start();
   syncer.start();
   status.start();
+  // Rolls back changes made with --confirm-within that nobody confirmed in time.
+  const rollbacks = new RollbackKeeper({ client, hostname, log: root.child("confirm") });
+  rollbacks.start();
 
   const stopped = Promise.withResolvers<string>();
   const onSignal = (name: string) => () => stopped.resolve(name);
@@ -283,11 +297,15 @@ export async function runAgent(args: string[]): Promise<number> {
     );
     Deno.exit(0);
   }, SHUTDOWN_GRACE_MS);
+  // Bounded (1 s) and run beside the other closes, so a frozen etcd delays nothing.
+  const rollbacksClosed = rollbacks.close();
+  await wouldDrops.close();
   await servers.close();
   await monitor.close();
   await syncer.close();
   await agent.close();
   await status.close();
+  await rollbacksClosed;
   client.close();
   clearTimeout(watchdog);
   return 0;

@@ -30,6 +30,12 @@ export interface DataplaneConfig {
    * lookups, so a packet's cost does not grow with the run. 0 turns it off; default 4.
    */
   readonly compileMinRun?: number;
+  /**
+   * PolicyAuditMode: every drop host-endpoint policy would make (deny rules, "no policy
+   * allowed", "no profile allowed", default drop) is counted, logged (rate-limited) and
+   * accepted instead. Failsafes and untracked allows are unchanged. Absent = off.
+   */
+  readonly policyAuditMode?: boolean;
 }
 
 /** One side of a rule with selectors and tags replaced by IP-set ids. */

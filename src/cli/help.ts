@@ -33,6 +33,12 @@ const FILE_OPTION =
     DEFAULT_MAX_INPUT_BYTES / 1024 ** 2
   }M).`;
 
+const CONFIRM_OPTION = `      --confirm-within=<DURATION>
+                               Commit-confirm: write the whole change at once and
+                               roll it back unless 'hostfence confirm <ID>' runs
+                               within DURATION (60s, 2m, 1m30s, 1h; 2s to 24h).
+                               Prints the change ID.`;
+
 /** `hostfence --help` */
 export const TOP_HELP =
   `hostfence: host-endpoint security for Linux hosts, compatible with Calico 2.x
@@ -49,6 +55,7 @@ Resource commands (calicoctl v1 compatible):
   delete    Delete resources named in a file or on the command line.
   get       Show resources as a table, YAML or JSON.
   config    Set, unset or show Felix configuration stored in etcd.
+  confirm   Keep a change made with --confirm-within.
 
 Host commands:
   agent     Run the host agent: watch etcd and program the nftables ruleset.
@@ -81,6 +88,7 @@ Examples:
 
 Options:
 ${FILE_OPTION}
+${CONFIRM_OPTION}
       --skip-exists            Count a resource that already exists as a success
                                and leave it unchanged.
 ${CONN_OPTIONS}
@@ -116,6 +124,7 @@ Examples:
 
 Options:
 ${FILE_OPTION}
+${CONFIRM_OPTION}
 ${CONN_OPTIONS}
 
 Description:
@@ -139,6 +148,7 @@ Examples:
 
 Options:
 ${FILE_OPTION}
+${CONFIRM_OPTION}
 ${CONN_OPTIONS}
 
 Description:
@@ -172,6 +182,7 @@ Examples:
 
 Options:
 ${FILE_OPTION}
+${CONFIRM_OPTION}
   -n, --node=<NODE>            Node of a hostEndpoint or workloadEndpoint.
       --orchestrator=<ORCH>    Orchestrator of a workloadEndpoint.
       --workload=<WORKLOAD>    Workload of a workloadEndpoint.
@@ -273,6 +284,36 @@ Description:
   The agent applies a changed value without restarting. A node's own value wins
   over the global one; unsetting it returns the node to the global value.
   'config get' prints the value, or '(unset)'.
+
+${CONNECTION}`;
+
+/** `hostfence confirm --help` */
+export const CONFIRM_HELP = `Keep a change made with --confirm-within.
+
+Usage:
+  hostfence confirm [<ID>] [--etcd-endpoints=<URLS>] [--config=<FILE>]
+
+Examples:
+  # Apply a policy; it is rolled back unless confirmed within two minutes.
+  hostfence apply -f ./policy.yaml --confirm-within 2m
+
+  # Still reachable? Keep it.
+  hostfence confirm 3f9c0a1e
+
+Options:
+${CONN_OPTIONS}
+
+Description:
+  'create', 'apply', 'replace' and 'delete' with --confirm-within=<DURATION>
+  write the change together with a rollback record (the previous value of every
+  key the change writes) and a guard key on an etcd lease of that duration, and
+  print the change ID. 'confirm <ID>' removes the record and the guard: the
+  change stays. Without an ID it confirms the only change waiting, or lists them.
+
+  If nobody confirms in time, the hostfence agents roll the change back: one of
+  them restores the previous values of the resources that still hold what the
+  change wrote (a resource edited since is left alone, and logged) and logs what
+  it restored. An agent that starts after the deadline rolls back at start.
 
 ${CONNECTION}`;
 

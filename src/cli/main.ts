@@ -9,6 +9,7 @@ import { invalidOptionMessage, wantsHelp } from "./args.ts";
 import {
   APPLY_HELP,
   CONFIG_HELP,
+  CONFIRM_HELP,
   CREATE_HELP,
   DELETE_HELP,
   GET_HELP,
@@ -30,6 +31,7 @@ export const COMMAND_HELP: Readonly<Record<string, string>> = {
   delete: DELETE_HELP,
   get: GET_HELP,
   config: CONFIG_HELP,
+  confirm: CONFIRM_HELP,
   version: VERSION_HELP,
   render: RENDER_HELP + "\n",
   status: STATUS_HELP.endsWith("\n") ? STATUS_HELP : STATUS_HELP + "\n",
@@ -51,6 +53,7 @@ export const COMMANDS: Readonly<Record<string, () => Promise<Runner>>> = {
   delete: () => writeCommand("delete"),
   get: async () => (await import("./resource_cmds.ts")).runGetCommand,
   config: async () => (await import("./config_cmd.ts")).runConfigCommand,
+  confirm: async () => (await import("./confirm_cmd.ts")).runConfirmCommand,
   render: async () => {
     const { runRender } = await import("../agent/render_cmd.ts");
     return (_argv, rest) => runRender(rest);

@@ -4,7 +4,9 @@
  * failure, and report with calicoctl's result lines (spec 1.1, 1.10).
  */
 import { ConnectionConfigError } from "../datastore/connection.ts";
-import { resourceId } from "../datastore/etcd_store.ts";
+import { DurationError, parseConfirmWithin } from "../datastore/confirm_record.ts";
+import { type ConfirmItem, ConfirmStore } from "../datastore/confirm_store.ts";
+import { EtcdResourceStore, resourceId } from "../datastore/etcd_store.ts";
 import {
   AlreadyExistsError,
   type ListFilter,
@@ -30,7 +32,7 @@ import {
 import { errorText } from "./error_text.ts";
 import { type CliIo, InputTooLargeError } from "./io.ts";
 import { kindFromArgument, unknownKindMessage } from "./kinds.ts";
-import { sharedKind, writeReport, type WriteVerb } from "./results.ts";
+import { confirmNotice, sharedKind, writeReport, type WriteVerb } from "./results.ts";
 
 const FILE_OPTION: OptionSpec = {
   filename: { type: "string", short: "f" },
@@ -43,14 +45,23 @@ const ID_OPTIONS: OptionSpec = {
   workload: { type: "string" },
 };
 
+/** Flags every write command takes: `--confirm-within DURATION` (commit-confirm). */
+const SAFETY_OPTIONS: OptionSpec = { "confirm-within": { type: "string" } };
+
 const WRITE_OPTIONS: Record<WriteVerb, OptionSpec> = {
-  create: { ...DATASTORE_OPTIONS, ...FILE_OPTION, "skip-exists": { type: "boolean" } },
-  apply: { ...DATASTORE_OPTIONS, ...FILE_OPTION },
-  replace: { ...DATASTORE_OPTIONS, ...FILE_OPTION },
+  create: {
+    ...DATASTORE_OPTIONS,
+    ...FILE_OPTION,
+    ...SAFETY_OPTIONS,
+    "skip-exists": { type: "boolean" },
+  },
+  apply: { ...DATASTORE_OPTIONS, ...FILE_OPTION, ...SAFETY_OPTIONS },
+  replace: { ...DATASTORE_OPTIONS, ...FILE_OPTION, ...SAFETY_OPTIONS },
   delete: {
     ...DATASTORE_OPTIONS,
     ...FILE_OPTION,
     ...ID_OPTIONS,
+    ...SAFETY_OPTIONS,
     "skip-not-exists": { type: "boolean" },
   },
 };
@@ -158,10 +169,24 @@ function kindArgument(text: string, prefix: string): ResourceKind {
   return kind;
 }
 
-/** One unit of work for a write command: what it is called and what to do. */
+/** One unit of work for a write command: what it is called, what to do, and as data. */
 interface WriteItem {
   readonly kind: string;
   run(store: ResourceStore): Promise<void>;
+  /** The same work for a confirmable change (written in one transaction with the rest). */
+  readonly change: ConfirmItem;
+}
+
+/** `--confirm-within`, in seconds, or undefined; a bad duration is a CommandFailure. */
+function confirmWithin(p: ParsedCommand): number | undefined {
+  const text = stringFlag(p, "confirm-within");
+  if (text === undefined) return undefined;
+  try {
+    return parseConfirmWithin(text);
+  } catch (e) {
+    if (e instanceof DurationError) throw new CommandFailure(e.message);
+    throw e;
+  }
 }
 
 /**
@@ -177,6 +202,7 @@ export async function runWriteCommand(
   try {
     const p = parseCommand(argv, args, WRITE_OPTIONS[verb]);
     const file = stringFlag(p, "filename");
+    const confirmSecs = confirmWithin(p);
     let items: WriteItem[];
     if (verb === "delete") {
       items = await deleteItems(argv, p, file, io);
@@ -186,6 +212,7 @@ export async function runWriteCommand(
       items = (await loadResources(file, io, maxInputBytes(p))).map(({ resource }) => ({
         kind: resource.kind,
         run: (store) => writeOne(verb, store, resource, skip),
+        change: { op: verb, resource, skipExists: skip },
       }));
     }
     const singleKind = sharedKind(items.map((i) => i.kind));
@@ -193,6 +220,9 @@ export async function runWriteCommand(
     if (items.length === 0) return report(io, writeReport(verb, { ...base, handled: 0 }));
 
     const store = await openStore(p, io);
+    if (confirmSecs !== undefined) {
+      return await writeConfirmable(verb, store, items, confirmSecs, base, io);
+    }
     let handled = 0;
     let error: string | undefined;
     try {
@@ -233,17 +263,56 @@ async function deleteItems(
     }
   };
   const idFlags = ["node", "orchestrator", "workload"].some((f) => p.values[f] !== undefined);
+  const item = (kind: string, id: ResourceId): WriteItem => ({
+    kind,
+    run: del(id),
+    change: { op: "delete", id, skipNotExists: skip },
+  });
   if (file !== undefined) {
     if (p.positionals.length > 0 || idFlags) throw new InvalidOptionError(argv);
-    return (await loadResources(file, io, maxInputBytes(p))).map(({ resource }) => ({
-      kind: resource.kind,
-      run: del(resourceId(resource)),
-    }));
+    return (await loadResources(file, io, maxInputBytes(p))).map(({ resource }) =>
+      item(resource.kind, resourceId(resource))
+    );
   }
   const [kindText, name, ...extra] = p.positionals;
   if (kindText === undefined || extra.length > 0) throw new InvalidOptionError(argv);
   const kind = kindArgument(kindText, "Failed to execute command");
-  return [{ kind, run: del(idFromArguments(kind, name, p)) }];
+  return [item(kind, idFromArguments(kind, name, p))];
+}
+
+/**
+ * `--confirm-within`: the whole change, its rollback record and the leased guard in one
+ * transaction (all or nothing), then the change ID and how to keep it.
+ */
+async function writeConfirmable(
+  verb: WriteVerb,
+  store: ResourceStore,
+  items: readonly WriteItem[],
+  ttlSecs: number,
+  base: { total: number; singleKind?: string },
+  io: CliIo,
+): Promise<number> {
+  try {
+    if (!(store instanceof EtcdResourceStore)) {
+      throw new CommandFailure("--confirm-within needs the etcd datastore");
+    }
+    if (items.some((i) => i.kind === "node")) await store.ensureInitialized();
+    let result;
+    try {
+      result = await store.withClient((client) =>
+        new ConfirmStore(client).commit(items.map((i) => i.change), verb, ttlSecs)
+      );
+    } catch (e) {
+      // Nothing was written, whatever failed: report it like a first-item failure.
+      return report(io, writeReport(verb, { ...base, handled: 0, error: errorText(e) }));
+    }
+    const r = writeReport(verb, { ...base, handled: items.length });
+    io.out(r.stdout);
+    io.out(confirmNotice(result.id, result.deadline));
+    return 0;
+  } finally {
+    await store.close();
+  }
 }
 
 async function writeOne(

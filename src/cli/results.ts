@@ -65,3 +65,13 @@ export function sharedKind(kinds: readonly string[]): string | undefined {
   const first = kinds[0];
   return first !== undefined && kinds.every((k) => k === first) ? first : undefined;
 }
+
+/**
+ * What `--confirm-within` prints after the result line: the change ID, the deadline and the
+ * command that keeps the change (scripts read the ID from the first line's last word).
+ */
+export function confirmNotice(id: string, deadline: Date): string {
+  const at = deadline.toISOString().replace(/\.\d+Z$/, "Z");
+  return `Change ID: ${id}\n` +
+    `The change is rolled back at ${at} unless confirmed with: hostfence confirm ${id}\n`;
+}

@@ -22,6 +22,7 @@ export function toDataplaneConfig(cfg: FelixConfig): DataplaneConfig {
     hostEndpointAllowNDP: cfg.hostEndpointAllowNDP,
     markMask: cfg.iptablesMarkMask >>> 0,
     compileMinRun: cfg.nftablesCompileMinRun,
+    ...(cfg.policyAuditMode ? { policyAuditMode: true } : {}),
   };
 }
 
@@ -40,6 +41,7 @@ export const DATAPLANE_PARAMS: ReadonlySet<string> = new Set([
   "HostEndpointAllowNDP",
   "IptablesMarkMask",
   "NftablesCompileMinRun",
+  "PolicyAuditMode",
 ]);
 
 /** The packet marks carved out of the mask (spec 5.13); scratch marks exist only if bits remain. */

@@ -47,6 +47,8 @@ export interface FelixConfig {
   readonly iptablesMarkMask: number;
   readonly logPrefix: string;
   readonly disableConntrackInvalidCheck: boolean;
+  /** Audit mode: would-be drops by host-endpoint policy are counted, logged and accepted. */
+  readonly policyAuditMode: boolean;
   readonly ipv6Support: boolean;
   /** Seconds between re-reads and repairs of our nftables table; 0 disables. */
   readonly nftablesRefreshInterval: number;
@@ -222,6 +224,12 @@ export const PARAMS: ParamTable = {
   disableConntrackInvalidCheck: {
     name: "DisableConntrackInvalidCheck",
     description: "Do not drop conntrack-INVALID packets",
+    type: boolType,
+    default: false,
+  },
+  policyAuditMode: {
+    name: "PolicyAuditMode",
+    description: "Count, log and accept packets host-endpoint policy would drop",
     type: boolType,
     default: false,
   },

@@ -105,7 +105,16 @@ function _compile(
     const r = rules[i]!;
     if (r.action !== action) return undefined;
     if (elements === undefined) continue;
-    const els = ruleElements(r, { kind: "policy", name, direction, rule: i + 1 }, ctx);
+    // Under audit a deny's elements count would-drops (its lookup logs and accepts).
+    const audit = action === "deny" && ctx.cfg.policyAuditMode === true;
+    const owner: RuleOwner = {
+      kind: "policy",
+      name,
+      direction,
+      rule: i + 1,
+      ...(audit ? { audit: true } : {}),
+    };
+    const els = ruleElements(r, owner, ctx);
     if (els === undefined) elements = undefined;
     else elements.push(...els);
   }

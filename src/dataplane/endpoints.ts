@@ -6,6 +6,7 @@
  */
 import type { PolicedInterface, RuleSet } from "../calc/host_state.ts";
 import { type CompiledElement, compiledSetName, compilePolicy, placeRun } from "./compile.ts";
+import { auditing, auditStatements, auditTail } from "./audit.ts";
 import type { BuildContext } from "./context.ts";
 import { objectName } from "./names.ts";
 import { policyNames } from "./policy.ts";
@@ -21,6 +22,7 @@ import {
   type NftRule,
   RETURN,
   rule,
+  type RuleOwner,
   setMarkBits,
   type Statement,
 } from "./rule.ts";
@@ -58,6 +60,8 @@ export interface EndpointObjects {
  */
 export interface CompiledRun {
   readonly action: "allow" | "deny";
+  /** Built under PolicyAuditMode: a deny run counts and logs instead of dropping. */
+  readonly audit: boolean;
   readonly members: readonly string[];
   readonly rules: readonly (RuleSet | undefined)[];
   readonly sets: readonly NftSet[];
@@ -200,18 +204,29 @@ function filterChainRules(
     rule([], [], jump(dir === "ingress" ? FAILSAFE_CHAINS.filterIn : FAILSAFE_CHAINS.filterOut)),
     ...policies,
     ...(pols.length > 0
-      ? [
-        rule(
-          [markIsClear(ctx.pass)],
-          [COUNTER],
-          DROP,
-          `${i.iface} ${dir}: no policy allowed`,
-          drop("no policy allowed"),
-        ),
-      ]
+      ? endpointDrop(
+        [markIsClear(ctx.pass)],
+        `${i.iface} ${dir}: no policy allowed`,
+        drop("no policy allowed"),
+        ctx,
+      )
       : []),
     ...profs.flatMap((c) => [rule([], [], jump(c)), rule([markIsSet(ctx.accept)], [], RETURN)]),
-    rule([], [COUNTER], DROP, `${i.iface} ${dir}: ${profileReason}`, drop(profileReason)),
+    ...endpointDrop([], `${i.iface} ${dir}: ${profileReason}`, drop(profileReason), ctx),
+  ];
+}
+
+/** An endpoint's counted drop, or under PolicyAuditMode its counted, logged would-drop. */
+function endpointDrop(
+  match: Match[],
+  comment: string,
+  owner: Extract<RuleOwner, { kind: "endpointDrop" }>,
+  ctx: BuildContext,
+): NftRule[] {
+  if (!auditing(ctx)) return [rule(match, [COUNTER], DROP, comment, owner)];
+  return [
+    rule(match, auditStatements(ctx), undefined, comment, { ...owner, audit: true }),
+    ...auditTail(ctx, comment),
   ];
 }
 
@@ -258,7 +273,8 @@ function policySection(
     const ruleSets = seg.members.map(policyRules);
     const prev = previousRuns?.get(key);
     const built = prev !== undefined && prev.action === seg.action &&
-        _sameList(prev.members, seg.members) && _sameList(prev.rules, ruleSets)
+        prev.audit === auditing(ctx) && _sameList(prev.members, seg.members) &&
+        _sameList(prev.rules, ruleSets)
       ? prev
       : compileRun(seg.members, ruleSets, seg.action, {
         dir,
@@ -331,6 +347,7 @@ function compileRun(
   },
 ): CompiledRun {
   const { accept: A, pass: P } = o.ctx;
+  const audit = auditing(o.ctx);
   const allowed: Statement[] = o.stage === "raw"
     ? [setMarkBits(A), { kind: "notrack" }]
     : [setMarkBits(A)];
@@ -352,13 +369,17 @@ function compileRun(
       ...(rs.interval ? { interval: true } : {}),
     });
     const lookup: Match = { kind: "lookup", keys: rs.shape.keys, set: rs.name };
-    lookups.push(
-      action === "allow"
-        ? rule([markIsClear(P), lookup], allowed, RETURN)
-        : rule([markIsClear(P), lookup], [], DROP),
-    );
+    if (action === "allow") lookups.push(rule([markIsClear(P), lookup], allowed, RETURN));
+    else if (!audit) lookups.push(rule([markIsClear(P), lookup], [], DROP));
+    else {
+      // The set's elements count per policy rule; the log names the run.
+      lookups.push(
+        rule([markIsClear(P), lookup], auditStatements(o.ctx, false)),
+        ...auditTail(o.ctx, `${o.dir} policies ${members.join(", ")}`),
+      );
+    }
   }
-  return { action, members, rules: ruleSets, sets, lookups, jumped };
+  return { action, audit, members, rules: ruleSets, sets, lookups, jumped };
 }
 
 function _sameList<T>(a: readonly T[], b: readonly T[]): boolean {

@@ -8,6 +8,7 @@ import type { ResolvedEntity, ResolvedRule, RuleSet } from "../calc/host_state.t
 import { DENY_ALL } from "../calc/rules.ts";
 import type { Port, Protocol } from "../model/resources.ts";
 import { cidrsOfFamily } from "./_cidr.ts";
+import { auditing, auditStatements, auditTail } from "./audit.ts";
 import type { BuildContext } from "./context.ts";
 import { objectName, quoteLogPrefix } from "./names.ts";
 import {
@@ -128,23 +129,28 @@ export function policyRules(
   const logPrefix = quoteLogPrefix(ctx.cfg.logPrefix);
   rules.forEach((r, i) => {
     const comment = `${label.kind} ${label.name} ${label.direction} rule ${i + 1}`;
+    const audit = r.action === "deny" && auditing(ctx);
     const owner: RuleOwner = {
       kind: label.kind,
       name: label.name,
       direction: label.direction,
       rule: i + 1,
+      ...(audit ? { audit: true } : {}),
     };
-    const tail = actionTail(r.action, ctx, logPrefix);
+    const tail = audit
+      ? { statements: auditStatements(ctx), verdict: undefined }
+      : actionTail(r.action, ctx, logPrefix);
     const finish = (match: Match[]) =>
       rule(match, tail.statements, tail.verdict, comment, r.action === "log" ? undefined : owner);
     if (isFamilyNeutral(r)) {
       out.push(finish(matchParts(r, undefined)));
-      return;
+    } else {
+      for (const fam of ctx.families) {
+        const match = familyMatch(r, fam);
+        if (match !== undefined) out.push(finish(match));
+      }
     }
-    for (const fam of ctx.families) {
-      const match = familyMatch(r, fam);
-      if (match !== undefined) out.push(finish(match));
-    }
+    if (audit) out.push(...auditTail(ctx, comment));
   });
   return out;
 }

@@ -82,7 +82,13 @@ export type Statement =
   | { readonly kind: "markAnd"; readonly keep: number }
   | { readonly kind: "notrack" }
   /** `log prefix "..."` (prefix already quoted). */
-  | { readonly kind: "log"; readonly quotedPrefix: string };
+  | { readonly kind: "log"; readonly quotedPrefix: string }
+  /**
+   * `limit rate N/UNIT`: the rest of the rule runs for at most N packets per unit; past it
+   * the rule stops there (as if it had not matched), so put it after the statements that
+   * must always run.
+   */
+  | { readonly kind: "limit"; readonly rate: number; readonly per: "second" | "minute" };
 
 /** How a rule ends; absent when evaluation goes on with the next rule. */
 export type Verdict =
@@ -98,12 +104,16 @@ export type Verdict =
  * `explain` names it. Rules without an owner (marks, dispatch, conntrack) count for no one.
  */
 export type RuleOwner =
-  /** Rule `rule` (1-based) of a policy's or profile's rule list in one direction. */
+  /**
+   * Rule `rule` (1-based) of a policy's or profile's rule list in one direction. `audit`: a
+   * deny rule under PolicyAuditMode, whose packets are would-drops (counted, then accepted).
+   */
   | {
     readonly kind: "policy" | "profile";
     readonly name: string;
     readonly direction: "ingress" | "egress";
     readonly rule: number;
+    readonly audit?: true;
   }
   /** The drop at the end of an endpoint's filter chain. */
   | {
@@ -112,6 +122,8 @@ export type RuleOwner =
     readonly hostEndpoint: string;
     readonly direction: "ingress" | "egress";
     readonly reason: "no policy allowed" | "no profile allowed" | "default drop";
+    /** Under PolicyAuditMode: counted as a would-drop and accepted. */
+    readonly audit?: true;
   }
   /** A failsafe port accept. */
   | { readonly kind: "failsafe"; readonly direction: "ingress" | "egress" };

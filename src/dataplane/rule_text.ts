@@ -108,6 +108,8 @@ function statementText(s: Statement): string {
       return "notrack";
     case "log":
       return `log prefix ${s.quotedPrefix}`;
+    case "limit":
+      return `limit rate ${s.rate}/${s.per}`;
   }
 }
 

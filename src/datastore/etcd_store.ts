@@ -98,7 +98,7 @@ interface KeyWrite {
 }
 
 /** The primary key (the one create/replace test) and every key a write touches. */
-function _writesFor(r: Resource): { primary: string; writes: KeyWrite[] } {
+export function _writesFor(r: Resource): { primary: string; writes: KeyWrite[] } {
   switch (r.kind) {
     case "policy": {
       const key = policyKey(r.metadata.name);
@@ -142,7 +142,7 @@ function _writesFor(r: Resource): { primary: string; writes: KeyWrite[] } {
 }
 
 /** The key ranges a delete removes: `[key, isPrefix]`. */
-function _deleteRanges(id: ResourceId): [string, boolean][] {
+export function _deleteRanges(id: ResourceId): [string, boolean][] {
   switch (id.kind) {
     case "policy": {
       const k = policyKey(id.name);
@@ -213,6 +213,14 @@ export class EtcdResourceStore implements ResourceStore {
       if (isConnectionError(e)) throw unavailableError(this.#conn, e);
       throw e;
     }
+  }
+
+  /**
+   * Runs `fn` on the client with this store's error mapping: connection failures become one
+   * DatastoreUnavailableError naming the endpoints (for commit-confirm's own transactions).
+   */
+  withClient<T>(fn: (client: Etcd3) => Promise<T>): Promise<T> {
+    return this.#guard(() => fn(this.#client));
   }
 
   /** One cheap read that proves etcd answers; throws DatastoreUnavailableError otherwise. */

@@ -7,6 +7,7 @@
  */
 import type { HostState } from "../calc/host_state.ts";
 import type { NftRunner } from "../dataplane/nft_dataplane.ts";
+import type { RuleOwner } from "../dataplane/rule.ts";
 import type { NftDirection, NftState } from "../dataplane/state.ts";
 import {
   type ElementCounter,
@@ -37,10 +38,35 @@ export interface EndpointDropCounter {
   readonly bytes: number;
 }
 
+/**
+ * Under PolicyAuditMode, packets that would have been dropped (and were accepted): by a
+ * policy's or profile's deny rules, or at the end of an endpoint's chain (`reason`).
+ */
+export type WouldDropCounter =
+  | {
+    readonly by: "policy";
+    readonly policy: string;
+    readonly class: PolicyClass;
+    readonly direction: NftDirection;
+    readonly packets: number;
+    readonly bytes: number;
+  }
+  | {
+    readonly by: "endpoint";
+    readonly iface: string;
+    readonly hostEndpoint: string;
+    readonly direction: NftDirection;
+    readonly reason: string;
+    readonly packets: number;
+    readonly bytes: number;
+  };
+
 /** Everything one counter read yields. */
 export interface CounterReading {
   readonly policies: readonly PolicyCounter[];
   readonly endpointDrops: readonly EndpointDropCounter[];
+  /** Audit mode's would-drops; absent or empty when audit mode is off. */
+  readonly wouldDrops?: readonly WouldDropCounter[];
 }
 
 /** What a reading is when nothing is programmed yet. */
@@ -98,7 +124,49 @@ export function attributeCounters(
       if (o.kind === "policy" || o.kind === "profile") policyEntry(o.kind, o.name, o.direction);
     }
   }
+  // Every audited rule and element is listed, at zero until it counts.
+  const would = new Map<string, { entry: WouldDropCounter; packets: number; bytes: number }>();
+  const wouldEntry = (o: RuleOwner) => {
+    if (!("audit" in o) || o.audit !== true) return undefined;
+    const key = o.kind === "endpointDrop"
+      ? `e\0${o.iface}\0${o.direction}\0${o.reason}`
+      : `${o.kind}\0${o.name}\0${o.direction}`;
+    let e = would.get(key);
+    if (e === undefined) {
+      const entry: WouldDropCounter = o.kind === "endpointDrop"
+        ? {
+          by: "endpoint",
+          iface: o.iface,
+          hostEndpoint: o.hostEndpoint,
+          direction: o.direction,
+          reason: o.reason,
+          packets: 0,
+          bytes: 0,
+        }
+        : {
+          by: "policy",
+          policy: o.name,
+          class: o.kind === "profile" ? "profile" : classes.get(o.name) ?? "normal",
+          direction: o.direction,
+          packets: 0,
+          bytes: 0,
+        };
+      would.set(key, e = { entry, packets: 0, bytes: 0 });
+    }
+    return e;
+  };
+  for (const chain of nft.chains.values()) {
+    for (const r of chain.rules) if (r.owner) wouldEntry(r.owner);
+  }
+  for (const set of nft.sets.values()) {
+    for (const o of set.owners?.values() ?? []) wouldEntry(o);
+  }
   for (const { owner, packets, bytes } of ownerCounters(rules, elements, nft)) {
+    const w = wouldEntry(owner);
+    if (w !== undefined) {
+      w.packets += packets;
+      w.bytes += bytes;
+    }
     let sum: { packets: number; bytes: number } | undefined;
     if (owner.kind === "policy" || owner.kind === "profile") {
       sum = policyEntry(owner.kind, owner.name, owner.direction);
@@ -120,6 +188,15 @@ export function attributeCounters(
       packets: d.packets,
       bytes: d.bytes,
     })),
+    ...(would.size > 0
+      ? {
+        wouldDrops: [...would.values()].map((w) => ({
+          ...w.entry,
+          packets: w.packets,
+          bytes: w.bytes,
+        })),
+      }
+      : {}),
   };
 }
 

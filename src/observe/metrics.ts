@@ -11,7 +11,7 @@ import process from "node:process";
 import type { AgentStatus } from "../agent/agent.ts";
 import type { HostState } from "../calc/host_state.ts";
 import type { ActivityRecorder, ActivitySnapshot } from "./activity.ts";
-import { cachedReader, type CounterReading } from "./counters.ts";
+import { cachedReader, type CounterReading, type WouldDropCounter } from "./counters.ts";
 import { CONTENT_TYPE, encodeText, type MetricFamily, type Sample } from "./exposition.ts";
 import { textResponse } from "./health.ts";
 
@@ -240,6 +240,41 @@ function _counterFamilies(c: CounterReading | undefined): MetricFamily[] {
       help: "Bytes a policed interface dropped by default deny.",
       type: "counter",
       samples: drop.map((d) => ({ labels: epLabels(d), value: d.bytes })),
+    },
+    ..._wouldDropFamilies(c?.wouldDrops ?? []),
+  ];
+}
+
+/** PolicyAuditMode's families; none while audit mode is off (nothing is audited). */
+function _wouldDropFamilies(would: readonly WouldDropCounter[]): MetricFamily[] {
+  if (would.length === 0) return [];
+  const pol = would.filter((w) => w.by === "policy");
+  const ep = would.filter((w) => w.by === "endpoint");
+  return [
+    {
+      name: "hostfence_policy_would_drop_packets_total",
+      help: "PolicyAuditMode: packets a deny rule of this policy or profile (class profile) " +
+        "would have dropped; they were accepted.",
+      type: "counter",
+      samples: pol.map((p) => ({
+        labels: { policy: p.policy, direction: p.direction, class: p.class },
+        value: p.packets,
+      })),
+    },
+    {
+      name: "hostfence_endpoint_would_drop_packets_total",
+      help: "PolicyAuditMode: packets a policed interface would have dropped because no " +
+        "policy or profile allowed them (reason); they were accepted.",
+      type: "counter",
+      samples: ep.map((d) => ({
+        labels: {
+          interface: d.iface,
+          host_endpoint: d.hostEndpoint,
+          direction: d.direction,
+          reason: d.reason,
+        },
+        value: d.packets,
+      })),
     },
   ];
 }

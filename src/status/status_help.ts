@@ -33,4 +33,9 @@ Description:
     ENDPOINTS    each host endpoint of the node with the status its agent reported:
                  up, down, error, or unknown (EndpointReportingEnabled is off, or the
                  agent has not reported it).
+
+  With PolicyAuditMode on, a second table lists the packets each node accepted
+  that policy would have dropped: per policy or profile (its deny rules) and per
+  host endpoint (no policy allowed, no profile allowed, default drop), as the
+  agent last published them (every 5 s). With -o json: each node's wouldDrops.
 `;

@@ -11,6 +11,7 @@ import {
   parseStatusReport,
   type StatusReport,
 } from "./report.ts";
+import { parseWouldDrops, type WouldDropEntry } from "./would_drop.ts";
 
 /**
  * `live`: the lease-bound `status` key exists, so the agent reported within its TTL.
@@ -33,6 +34,8 @@ export interface NodeStatusView {
   readonly report?: StatusReport;
   /** Host endpoints of the node (from `/calico/v1`), by name. */
   readonly endpoints: readonly EndpointView[];
+  /** PolicyAuditMode's would-drop counts the agent published; absent when audit is off. */
+  readonly wouldDrops?: readonly WouldDropEntry[];
 }
 
 /**
@@ -62,6 +65,7 @@ export function buildStatusView(
   const status = new Map<string, string>();
   const last = new Map<string, string>();
   const epStatus = new Map<string, Map<string, EndpointStatus | undefined>>();
+  const would = new Map<string, WouldDropEntry[]>();
   for (const [key, value] of Object.entries(felixValues)) {
     if (!key.startsWith(FELIX_HOST_PREFIX)) continue;
     const parts = key.slice(FELIX_HOST_PREFIX.length).split("/");
@@ -70,7 +74,10 @@ export function buildStatusView(
     nodeOf(node);
     if (parts.length === 2 && parts[1] === "status") status.set(node, value);
     else if (parts.length === 2 && parts[1] === "last_reported_status") last.set(node, value);
-    else if (parts.length === 3 && parts[1] === "endpoint" && parts[2]) {
+    else if (parts.length === 2 && parts[1] === "would_drop") {
+      const w = parseWouldDrops(value);
+      if (w !== undefined && w.length > 0) would.set(node, w);
+    } else if (parts.length === 3 && parts[1] === "endpoint" && parts[2]) {
       let m = epStatus.get(node);
       if (!m) epStatus.set(node, m = new Map());
       m.set(unescapeName(parts[2]), parseEndpointStatus(value));
@@ -91,7 +98,14 @@ export function buildStatusView(
       name,
       status: statuses?.get(name) ?? "unknown",
     }));
-    return report ? { node, heartbeat, report, endpoints } : { node, heartbeat, endpoints };
+    const w = would.get(node);
+    return {
+      node,
+      heartbeat,
+      ...(report ? { report } : {}),
+      endpoints,
+      ...(w ? { wouldDrops: w } : {}),
+    };
   });
 }
 
@@ -138,7 +152,20 @@ export function formatStatusTable(nodes: readonly NodeStatusView[], now: Date): 
         : n.endpoints.map((e) => `${e.name}=${e.status}`).join(", "),
     ]);
   }
-  return tabwriter(rows);
+  return tabwriter(rows) + _wouldDropTable(nodes);
+}
+
+/** PolicyAuditMode's section, only when some node reports would-drops. */
+function _wouldDropTable(nodes: readonly NodeStatusView[]): string {
+  const rows: string[][] = [["NODE", "WOULD DROP", "DIRECTION", "REASON", "PACKETS"]];
+  for (const n of nodes) {
+    for (const w of n.wouldDrops ?? []) {
+      rows.push([n.node, w.by, w.direction, w.reason ?? "deny rule", String(w.packets)]);
+    }
+  }
+  if (rows.length === 1) return "";
+  return "\nPolicyAuditMode: packets accepted that policy would have dropped\n" +
+    tabwriter(rows);
 }
 
 /** The same view as a JSON array (2-space indent, one trailing newline). */
@@ -151,6 +178,7 @@ export function formatStatusJson(nodes: readonly NodeStatusView[], now: Date): s
     uptimeSecs: n.report?.uptime ?? null,
     firstUpdate: n.report?.first_update ?? null,
     endpoints: n.endpoints.map((e) => ({ name: e.name, status: e.status })),
+    ...(n.wouldDrops ? { wouldDrops: n.wouldDrops } : {}),
   }));
   return JSON.stringify(out, null, 2) + "\n";
 }

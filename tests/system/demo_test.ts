@@ -14,15 +14,18 @@ import { AGENT_TESTS_IGNORED } from "../harness/scenario.ts";
 
 const DEMO = `${REPO_ROOT}/scripts/demo.sh`;
 
-/** The guide's prediction for every connection, after steps 0-5 (written out independently). */
+/**
+ * The guide's prediction for every connection, after steps 0-5 (written out independently),
+ * and after step 6: an unconfirmed change rolled back, so everything is as after step 5.
+ */
 const EXPECTED_TABLE: Record<string, string> = {
-  "ssh tcp/22 web-client -> eth0": "PASS PASS PASS PASS PASS DROP",
-  "ssh tcp/22 mgmt-peer -> mgmt0": "PASS PASS PASS PASS PASS PASS",
-  "http tcp/80 web-client -> eth0": "PASS PASS DROP DROP PASS PASS",
-  "http tcp/8080 web-client -> eth0": "PASS PASS DROP DROP DROP DROP",
-  "ping icmp web-client -> eth0": "PASS PASS DROP PASS PASS PASS",
-  "http tcp/80 web-client -> eth0 (IPv6)": "PASS PASS DROP DROP PASS PASS",
-  "http tcp/8080 mgmt-peer -> mgmt0": "PASS PASS DROP DROP DROP DROP",
+  "ssh tcp/22 web-client -> eth0": "PASS PASS PASS PASS PASS DROP DROP",
+  "ssh tcp/22 mgmt-peer -> mgmt0": "PASS PASS PASS PASS PASS PASS PASS",
+  "http tcp/80 web-client -> eth0": "PASS PASS DROP DROP PASS PASS PASS",
+  "http tcp/8080 web-client -> eth0": "PASS PASS DROP DROP DROP DROP DROP",
+  "ping icmp web-client -> eth0": "PASS PASS DROP PASS PASS PASS PASS",
+  "http tcp/80 web-client -> eth0 (IPv6)": "PASS PASS DROP DROP PASS PASS PASS",
+  "http tcp/8080 mgmt-peer -> mgmt0": "PASS PASS DROP DROP DROP DROP DROP",
 };
 
 /** The results table the demo printed: normalised row label -> cells joined by spaces. */
@@ -88,7 +91,7 @@ Deno.test({
     assert(!output.includes("\x1b["), "Colour codes in output that is not a terminal");
 
     const { header, rows } = parseTable(r.stdout);
-    assertEquals(header, "connection 0 1 2 3 4 5", "Table header");
+    assertEquals(header, "connection 0 1 2 3 4 5 6", "Table header");
     for (const [label, want] of Object.entries(EXPECTED_TABLE)) {
       assertEquals(rows.get(label), want, `Row '${label}'`);
     }
@@ -103,6 +106,9 @@ Deno.test({
         /Successfully created 2 'hostEndpoint' resource\(s\)/,
         /Successfully created 1 'policy' resource\(s\)[\s\S]*Successfully created 1 'policy'/,
         /Config parameter FailsafeInboundHostPorts changed/,
+        /Successfully replaced 1 'policy' resource\(s\)\s+Change ID: [0-9a-f]+/,
+        /ssh from mgmt-peer now: DROP \(the operator is locked out\)/,
+        /Rolled back change [0-9a-f]+ .*Policy\(name=failsafe\) \(restored its previous value\)/,
         /removed its nftables table \(my-host's ruleset is empty again\)/,
         /5 namespaces deleted/,
       ]

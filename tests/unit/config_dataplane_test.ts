@@ -64,7 +64,7 @@ Deno.test("changed parameters show up in the dataplane config", () => {
 Deno.test("DATAPLANE_PARAMS names real parameters", () => {
   const names = new Set(PARAM_LIST.map((p) => p.name));
   for (const n of DATAPLANE_PARAMS) assert.ok(names.has(n), n);
-  assert.equal(DATAPLANE_PARAMS.size, 10);
+  assert.equal(DATAPLANE_PARAMS.size, 11);
 });
 
 Deno.test("marks come from the lowest set bits: accept, pass, scratch0, scratch1", () => {

@@ -1,0 +1,179 @@
+/**
+ * The agent's half of commit-confirm: finds changes whose confirm window has passed (a
+ * record whose leased guard key is gone) and rolls them back. Every agent does this, so a
+ * rollback happens as long as any agent runs, including one started after the deadline;
+ * the rollback is one etcd transaction only one of them can win (confirm_store.ts).
+ *
+ * Each agent watches the guard keys: a guard's lease expiring deletes it, and the delete event
+ * starts a check within a moment (a little random delay spreads the agents' transactions).
+ * A check also runs at start (an agent started after a deadline rolls back at once), after
+ * the watch reconnects, and every `scanMs` as a safety net for anything a watch missed; a
+ * check is two keys-only range reads of a prefix that is empty most of the time.
+ */
+import type { Etcd3, Watcher } from "etcd3";
+import {
+  describeRestore,
+  GUARD_PREFIX,
+  idOfKey,
+  RECORD_PREFIX,
+} from "../datastore/confirm_record.ts";
+import { ConfirmStore, type RollbackOutcome } from "../datastore/confirm_store.ts";
+import type { Logger } from "../log/logger.ts";
+
+export interface RollbackKeeperOptions {
+  readonly client: Etcd3;
+  readonly hostname: string;
+  readonly log: Logger;
+  /** Safety-net period of full checks (the watch handles the rest); default 30 s. */
+  readonly scanMs?: number;
+}
+
+/** The IDs of records whose guard is gone, from the two key lists. Pure. */
+export function expiredIds(recordKeys: readonly string[], guardKeys: readonly string[]): string[] {
+  const guarded = new Set(guardKeys.map((k) => idOfKey(k)?.id));
+  return recordKeys.map((k) => idOfKey(k)?.id).filter((id): id is string =>
+    id !== undefined && !guarded.has(id)
+  );
+}
+
+/** Watches for expired changes and rolls them back. */
+export class RollbackKeeper {
+  readonly #client: Etcd3;
+  readonly #store: ConfirmStore;
+  readonly #hostname: string;
+  readonly #log: Logger;
+  readonly #scanMs: number;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #soon: ReturnType<typeof setTimeout> | undefined;
+  #watcher: Watcher | undefined;
+  #running: Promise<void> | undefined;
+  #again = false;
+  #closed = false;
+  #failing = false;
+  /** Records already reported as unreadable (reported once, not every pass). */
+  readonly #invalid = new Set<string>();
+
+  constructor(opts: RollbackKeeperOptions) {
+    this.#client = opts.client;
+    this.#store = new ConfirmStore(opts.client);
+    this.#hostname = opts.hostname;
+    this.#log = opts.log;
+    this.#scanMs = opts.scanMs ?? 30_000;
+  }
+
+  start(): void {
+    const w = this.#client.watch().prefix(GUARD_PREFIX).watcher();
+    this.#watcher = w;
+    w.on("delete", () => this.#checkSoon());
+    w.on("connected", () => this.#check());
+    // etcd3 reconnects by itself; a watch etcd cancelled is caught up by the periodic check.
+    w.on("error", () => {});
+    this.#check();
+  }
+
+  /** A check after a short random delay, so agents woken by one event do not all collide. */
+  #checkSoon(): void {
+    if (this.#closed || this.#soon !== undefined) return;
+    this.#soon = setTimeout(() => {
+      this.#soon = undefined;
+      this.#check();
+    }, 50 + Math.floor(Math.random() * 200));
+  }
+
+  /** Runs a scan now, or right after the one running; then re-arms the safety timer. */
+  #check(): void {
+    if (this.#closed) return;
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#running = this.scan().finally(() => {
+      this.#running = undefined;
+      if (this.#closed) return;
+      if (this.#again) {
+        this.#again = false;
+        this.#check();
+      } else this.#timer = setTimeout(() => this.#check(), this.#scanMs);
+    });
+  }
+
+  /** One pass: rolls back every expired change. Never throws (etcd away: next pass). */
+  async scan(): Promise<void> {
+    try {
+      // Guards first: a change confirmed between the two reads then has neither key, never
+      // a record without a guard.
+      const guards = await this.#client.getAll().prefix(GUARD_PREFIX).keys();
+      const records = await this.#client.getAll().prefix(RECORD_PREFIX).keys();
+      for (const id of expiredIds(records, guards)) {
+        if (this.#closed) return;
+        this.#report(id, await this.#store.rollback(id));
+      }
+      if (this.#failing) this.#log.info("Checking for unconfirmed changes works again");
+      this.#failing = false;
+    } catch (e) {
+      if (!this.#failing) {
+        this.#log.warning(`Cannot check for unconfirmed changes: ${(e as Error).message}`);
+      }
+      this.#failing = true;
+    }
+  }
+
+  #report(id: string, out: RollbackOutcome): void {
+    switch (out.kind) {
+      case "restored": {
+        const { record, plan } = out;
+        for (const l of plan.leave) {
+          this.#log.warning(
+            `Change ${id} was not confirmed, but ${l.resource} was edited after it ` +
+              `(${l.key} changed since); left it alone`,
+          );
+        }
+        const restored = plan.restore.length > 0
+          ? plan.restore.map(describeRestore).join("; ")
+          : "nothing (every resource was edited since)";
+        this.#log.info(
+          `Rolled back change ${id} (${record.verb} at ${record.createdAt}, not confirmed by ` +
+            `${record.deadline}) as agent ${this.#hostname}: ${restored}`,
+        );
+        return;
+      }
+      case "gone":
+        this.#log.info(
+          `Change ${id} expired unconfirmed, but another agent had already rolled it back; ` +
+            "nothing to do",
+        );
+        return;
+      case "pending":
+        return;
+      case "busy":
+        this.#log.warning(`Change ${id}: its resources kept changing while rolling back; retrying`);
+        return;
+      case "invalid":
+        if (!this.#invalid.has(id)) {
+          this.#invalid.add(id);
+          this.#log.error(`Cannot roll back change ${id}: ${out.error}; left in place`);
+        }
+        return;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#soon !== undefined) clearTimeout(this.#soon);
+    const w = this.#watcher;
+    if (w !== undefined) {
+      w.removeAllListeners();
+      w.on("error", () => {});
+      // Never wait long on an etcd that does not answer.
+      let t: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        w.cancel().catch(() => {}),
+        new Promise<void>((r) => t = setTimeout(r, 1000)),
+      ]);
+      clearTimeout(t);
+    }
+    // A check in flight is not waited for: its transaction is atomic, and etcd may not answer.
+  }
+}
