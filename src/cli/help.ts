@@ -48,6 +48,7 @@ Resource commands (calicoctl v1 compatible):
 Host commands:
   agent     Run the host agent: watch etcd and program the nftables ruleset.
   render    Print the nftables ruleset the agent would program for a node.
+  explain   Explain why a packet is allowed or dropped on a node, stage by stage.
   status    Show every node's agent heartbeat and its host endpoints' states.
 
 Other:
