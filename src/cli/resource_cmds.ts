@@ -28,6 +28,7 @@ import { errorText } from "./error_text.ts";
 import type { CliIo } from "./io.ts";
 import { kindFromArgument, unknownKindMessage } from "./kinds.ts";
 import { sharedKind, writeReport, type WriteVerb } from "./results.ts";
+import { type Change, LOCKOUT_OPTIONS, LockoutFlagError, lockoutRefusal } from "./lockout_guard.ts";
 
 const FILE_OPTION: OptionSpec = { filename: { type: "string", short: "f" } };
 const ID_OPTIONS: OptionSpec = {
@@ -37,13 +38,19 @@ const ID_OPTIONS: OptionSpec = {
 };
 
 const WRITE_OPTIONS: Record<WriteVerb, OptionSpec> = {
-  create: { ...DATASTORE_OPTIONS, ...FILE_OPTION, "skip-exists": { type: "boolean" } },
-  apply: { ...DATASTORE_OPTIONS, ...FILE_OPTION },
-  replace: { ...DATASTORE_OPTIONS, ...FILE_OPTION },
+  create: {
+    ...DATASTORE_OPTIONS,
+    ...FILE_OPTION,
+    ...LOCKOUT_OPTIONS,
+    "skip-exists": { type: "boolean" },
+  },
+  apply: { ...DATASTORE_OPTIONS, ...FILE_OPTION, ...LOCKOUT_OPTIONS },
+  replace: { ...DATASTORE_OPTIONS, ...FILE_OPTION, ...LOCKOUT_OPTIONS },
   delete: {
     ...DATASTORE_OPTIONS,
     ...FILE_OPTION,
     ...ID_OPTIONS,
+    ...LOCKOUT_OPTIONS,
     "skip-not-exists": { type: "boolean" },
   },
 };
@@ -127,6 +134,8 @@ function kindArgument(text: string, prefix: string): ResourceKind {
 /** One unit of work for a write command: what it is called and what to do. */
 interface WriteItem {
   readonly kind: string;
+  /** What it changes, for the lockout check. */
+  readonly change: Change;
   run(store: ResourceStore): Promise<void>;
 }
 
@@ -151,6 +160,7 @@ export async function runWriteCommand(
       const skip = p.values["skip-exists"] === true;
       items = (await loadResources(file, io)).map(({ resource }) => ({
         kind: resource.kind,
+        change: { kind: "write", verb, resource },
         run: (store) => writeOne(verb, store, resource, skip),
       }));
     }
@@ -162,6 +172,15 @@ export async function runWriteCommand(
     let handled = 0;
     let error: string | undefined;
     try {
+      // Lockout check (issue 8): refused changes write nothing.
+      let refusal;
+      try {
+        refusal = await lockoutRefusal(p, store, items.map((i) => i.change));
+      } catch (e) {
+        if (e instanceof LockoutFlagError) throw new CommandFailure(e.message);
+        throw e;
+      }
+      if (refusal !== undefined) throw new CommandFailure(refusal);
       for (const item of items) {
         try {
           await item.run(store);
@@ -203,13 +222,15 @@ async function deleteItems(
     if (p.positionals.length > 0 || idFlags) throw new InvalidOptionError(argv);
     return (await loadResources(file, io)).map(({ resource }) => ({
       kind: resource.kind,
+      change: { kind: "delete", id: resourceId(resource) },
       run: del(resourceId(resource)),
     }));
   }
   const [kindText, name, ...extra] = p.positionals;
   if (kindText === undefined || extra.length > 0) throw new InvalidOptionError(argv);
   const kind = kindArgument(kindText, "Failed to execute command");
-  return [{ kind, run: del(idFromArguments(kind, name, p)) }];
+  const id = idFromArguments(kind, name, p);
+  return [{ kind, change: { kind: "delete", id }, run: del(id) }];
 }
 
 async function writeOne(
