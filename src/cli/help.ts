@@ -31,7 +31,7 @@ const FILE_OPTION =
 /** The lockout check's options (issue 8), shared by every writing command. */
 const LOCKOUT_OPTIONS = `      --force                  Write even when the lockout check refuses.
       --keep-open=<PROTO:PORT> Inbound port that must stay open, e.g. tcp:22 (repeatable);
-                               default: each node's FailsafeInboundHostPorts, else tcp:22.
+                               default: tcp failsafe inbound ports, else tcp:22.
       --management-source=<CIDR>
                                Where management traffic comes from (repeatable);
                                default: this machine's own addresses.`;

@@ -13,7 +13,7 @@ import type { ModelUpdate } from "../datastore/updates.ts";
 import { familyOf, formatIp, networkOf, parseCidr } from "../model/ip.ts";
 
 export interface LockoutOptions {
-  /** Ports to keep open; default: each node's configured failsafe inbound ports (before). */
+  /** Ports to keep open; default: each node's configured TCP failsafe inbound ports (before). */
   readonly keepOpen?: readonly PortSpec[];
   /** Source CIDRs management traffic comes from; each is tried at its first and last host. */
   readonly sources: readonly string[];
@@ -75,10 +75,10 @@ export async function lockoutCheck(
   for (const node of nodes) {
     const b = await computeNodeState(before, node, { local: false });
     const a = await computeNodeState(after, node, { local: false });
+    // Management is TCP (ssh and the like); udp failsafes (DHCP replies) are not checked.
+    const tcpFailsafes = b.host.config.failsafeInbound.filter((p) => p.protocol === "tcp");
     const ports = opts.keepOpen ??
-      (b.host.config.failsafeInbound.length > 0
-        ? b.host.config.failsafeInbound
-        : [{ protocol: "tcp", port: 22 } as const]);
+      (tcpFailsafes.length > 0 ? tcpFailsafes : [{ protocol: "tcp", port: 22 } as const]);
     const ifaces = new Map(b.interfaces.map((i) => [i.name, i]));
     for (const i of a.interfaces) if (!ifaces.has(i.name)) ifaces.set(i.name, i);
     for (const [name, info] of [...ifaces].sort(([x], [y]) => x.localeCompare(y))) {

@@ -8,10 +8,10 @@ import type { PortSpec } from "../calc/host_state.ts";
 import { listInterfaces } from "../agent/interfaces.ts";
 import { convertKeyValue } from "../datastore/convert.ts";
 import { deleteRanges, writesFor } from "../datastore/etcd_store.ts";
-import { globalConfigKey, hostConfigKey } from "../datastore/keys.ts";
+import { globalConfigKey, hostConfigKey, missingIdentifier } from "../datastore/keys.ts";
 import type { ResourceId, ResourceStore } from "../datastore/store.ts";
 import type { ModelUpdate } from "../datastore/updates.ts";
-import { canonicalCidr, canonicalIp, familyOf } from "../model/ip.ts";
+import { canonicalIp, familyOf, normaliseCidr } from "../model/ip.ts";
 import type { Resource } from "../model/resources.ts";
 import { listFlag, type OptionSpec, type ParsedCommand } from "./args.ts";
 import { formatFindings, lockoutCheck } from "./lockout.ts";
@@ -53,7 +53,7 @@ export function parseKeepOpen(text: string): PortSpec {
 
 /** A CIDR or address, canonical. */
 export function parseManagementSource(text: string): string {
-  const c = text.includes("/") ? canonicalCidr(text) : canonicalIp(text);
+  const c = text.includes("/") ? normaliseCidr(text) : canonicalIp(text);
   if (c === undefined) {
     throw new LockoutFlagError(`--management-source '${text}' is not a CIDR or an IP address`);
   }
@@ -94,6 +94,7 @@ export function applyChanges(
         else after.set(w.key, w.value);
       }
     } else if (c.kind === "delete") {
+      if (missingIdentifier(c.id) !== undefined) continue; // the store refuses it, by name
       for (const [key, isPrefix] of deleteRanges(c.id)) {
         for (const k of [...after.keys()]) {
           if (isPrefix ? k.startsWith(key) : k === key) after.delete(k);
@@ -135,7 +136,13 @@ export async function lockoutRefusal(
   if (store.snapshot === undefined || changes.length === 0) return undefined;
   const sources = given.length > 0 ? given : await defaultManagementSources();
   if (sources.length === 0) return undefined;
-  const before = await store.snapshot();
+  let before;
+  try {
+    before = await store.snapshot();
+  } catch {
+    // The datastore cannot be read: the write that follows fails with the usual message.
+    return undefined;
+  }
   const after = applyChanges(before, changes);
   const findings = await lockoutCheck(toUpdates(before), toUpdates(after), {
     sources,

@@ -12,7 +12,6 @@ import { ADDR } from "../harness/topology.ts";
 
 const SSH_KEY = "/calico/v1/policy/tier/default/policy/ssh";
 
-const MGMT = [ADDR.mgmtCidr, "2001:db8::/64"];
 const ssh = (nets: string[]) =>
   policy("ssh", {
     order: 10,
@@ -42,20 +41,20 @@ Deno.test({
     // Set-up: with the default failsafes nothing can close tcp/22, so these pass.
     let r = await cli(
       ["apply", "-f", "-"],
-      toYaml([hep0({ ips: [ADDR.h1Eth0] }), ssh(MGMT), web(80)]),
+      toYaml([hep0({ ips: [ADDR.h1Eth0] }), ssh([ADDR.mgmtCidr]), web(80)]),
     );
     assert.equal(r.code, 0, r.stderr);
 
-    // Removing the failsafes would close udp/68 (a failsafe port nothing else allows)...
+    // Removing the failsafes would close ssh from E's IPv6 address (the policy allows IPv4)...
     r = await cli(["config", "set", "FailsafeInboundHostPorts", "none", "--node", "h1"]);
     assert.equal(r.code, 1, r.stdout);
     assert.match(r.stderr, /^Refusing to write: the change would cut management access/);
     assert.match(
       r.stderr,
-      /node h1 interface eth0 \(host endpoint hep0\): inbound udp\/68 from 198\.18\.0\.1, 2001:db8::1 would be closed: DROP: no policy allowed it \(end of the policies of host endpoint hep0\)/,
+      /node h1 interface eth0 \(host endpoint hep0\): inbound tcp\/22 from 2001:db8::1 would be closed: DROP: no policy allowed it \(end of the policies of host endpoint hep0\)/,
     );
     assert.equal(await get("/calico/v1/host/h1/config/FailsafeInboundHostPorts"), "");
-    // ...but with only tcp/22 to keep open, the ssh policy keeps it open: written.
+    // ...but when management comes from the IPv4 network only, it stays open: written.
     r = await cli([
       "config",
       "set",
@@ -63,8 +62,8 @@ Deno.test({
       "none",
       "--node",
       "h1",
-      "--keep-open",
-      "tcp:22",
+      "--management-source",
+      ADDR.mgmtCidr,
     ]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal((await get("/calico/v1/host/h1/config/FailsafeInboundHostPorts")).trim(), "none");
@@ -77,7 +76,7 @@ Deno.test({
     assert.equal(lines.length, 2, r.stderr);
     assert.match(
       lines[1]!,
-      /^  node h1 interface eth0 \(host endpoint hep0\): inbound tcp\/22 from 198\.18\.0\.1, 2001:db8::1 would be closed: DROP: no policy allowed it/,
+      /^ {2}node h1 interface eth0 \(host endpoint hep0\): inbound tcp\/22 from 198\.18\.0\.1 would be closed: DROP: no policy allowed it/,
     );
     assert.equal(await get(SSH_KEY), before, "nothing written");
 
@@ -85,7 +84,7 @@ Deno.test({
     // check (written, so put back right after).
     r = await cli(["apply", "-f", "-", "--keep-open", "tcp:80"], toYaml([ssh(["198.18.5.0/24"])]));
     assert.equal(r.code, 0, r.stderr);
-    r = await cli(["apply", "-f", "-", "--force"], toYaml([ssh(MGMT)]));
+    r = await cli(["apply", "-f", "-", "--force"], toYaml([ssh([ADDR.mgmtCidr])]));
     assert.equal(r.code, 0, r.stderr);
 
     // --force writes the closing change.
