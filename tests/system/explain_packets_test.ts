@@ -278,6 +278,53 @@ for (
         wrong.length === 0,
         `explain disagrees with the kernel (seed ${seed}):\n${wrong.join("\n")}`,
       );
+
+      // The text form, and what makes no sense: exit 1 with one clear line, as the CLI runs it.
+      const text = await site.ds.cli([
+        "explain",
+        "--node",
+        "h1",
+        "--in",
+        "eth0",
+        "--src",
+        ADDR.rOutside,
+        "--dst",
+        ADDR.h1Eth0,
+        "tcp",
+        "81",
+      ]);
+      assert(text.code === 0, text.stderr);
+      assert(
+        text.stdout.includes(
+          "  pre-DNAT         DROP by policy pd rule 1 (ingress: deny tcp from 198.18.9.0/24 to port 81)",
+        ) && text.stdout.includes("Verdict: DROP by policy pd rule 1"),
+        text.stdout,
+      );
+      const bad: [string[], RegExp][] = [
+        [["--node", "nobody", "--in", "eth0"], /node 'nobody' does not exist in the datastore/],
+        [
+          ["--node", "h1", "--in", "eth7"],
+          /interface 'eth7' \(--in\) is not an interface of node 'h1' \(known: eth0, eth1/,
+        ],
+        [
+          ["--node", "h1", "--out", "eth0", "--forward", "eth0", "eth1"],
+          /give only one of --in, --out and --forward/,
+        ],
+      ];
+      for (const [args, want] of bad) {
+        const b = await site.ds.cli([
+          "explain",
+          ...args,
+          "--src",
+          ADDR.r,
+          "--dst",
+          ADDR.h1Eth0,
+          "tcp",
+          "22",
+        ]);
+        assert(b.code === 1 && b.stdout === "", `${args.join(" ")}: exit ${b.code}`);
+        assert(want.test(b.stderr) && b.stderr.trim().split("\n").length === 1, b.stderr);
+      }
     },
   });
 }
