@@ -228,80 +228,59 @@ class _Tracer {
     return out;
   }
 
+  /**
+   * One endpoint's stages. Whether a stage was reached is read from the trace (its endpoint
+   * chain was entered or not), never inferred: a failsafe accept in raw or mangle, for one,
+   * ends only that base chain, and the filter stage still sees the packet.
+   */
   #endpoint(iface: string, dir: "ingress" | "egress", p: Packet): EndpointExplanation {
     const pi = this.#ifaces.get(iface);
     if (pi === undefined) return { direction: dir, iface, stages: [] };
     const stages: StageResult[] = [];
-    let decided = false;
-    const rawApplies = dir === "ingress" || p.path === "output";
-    if (rawApplies) {
-      const r = this.#stage(pi, "raw", dir, decided);
-      stages.push(...r.stages);
-      decided ||= r.decided;
-    }
-    if (dir === "ingress") {
-      const r = this.#stage(pi, "mangle", dir, decided);
-      stages.push(...r.stages);
-      decided ||= r.decided;
-    }
-    stages.push(...this.#filter(pi, dir, decided));
+    // raw-output runs for packets the host sends; forwarded packets meet raw on ingress only.
+    if (dir === "ingress" || p.path === "output") stages.push(this.#stage(pi, "raw", dir));
+    if (dir === "ingress") stages.push(this.#stage(pi, "mangle", dir));
+    stages.push(...this.#filter(pi, dir));
     return { direction: dir, iface, hostEndpoint: pi.hostEndpoint, stages };
   }
 
-  #stage(
-    pi: PolicedInterface,
-    stage: "raw" | "mangle",
-    dir: "ingress" | "egress",
-    before: boolean,
-  ): { stages: StageResult[]; decided: boolean } {
+  #stage(pi: PolicedInterface, stage: "raw" | "mangle", dir: "ingress" | "egress"): StageResult {
     const name: StageName = stage === "raw" ? "untracked" : "pre-DNAT";
     const chain = this.#chainOf(pi.iface, stage, dir);
     if (chain === undefined) {
       const text = `no ${name} policy applies to host endpoint ${pi.hostEndpoint}`;
-      return { stages: [{ stage: name, result: "none", text }], decided: false };
+      return { stage: name, result: "none", text };
     }
     const steps = this.#visits.get(chain.name);
-    if (before || steps === undefined) {
-      return {
-        stages: [{ stage: name, result: "not reached", text: "not reached" }],
-        decided: before,
-      };
-    }
+    if (steps === undefined) return { stage: name, result: "not reached", text: "not reached" };
     const d = this.#decide(steps);
     if (d === undefined) {
       const pols = stage === "raw"
         ? (dir === "ingress" ? pi.untracked.ingress : pi.untracked.egress)
         : pi.preDnat.ingress;
       return {
-        stages: [{
-          stage: name,
-          result: "no match",
-          text: `no ${name} policy decided (${pols.join(", ")}); on to the next stage`,
-        }],
-        decided: false,
+        stage: name,
+        result: "no match",
+        text: `no ${name} policy decided (${pols.join(", ")}); on to the next stage`,
       };
     }
     if (d.stage === "failsafe") {
-      return {
-        stages: [{ ...d, stage: "failsafe", text: `${d.text}, in the ${name} stage` }],
-        decided: true,
-      };
+      // Ends this base chain only; the packet goes on to the later stages.
+      return { ...d, stage: name, text: `${d.text}; on to the next stage` };
     }
-    return { stages: [{ ...d, stage: name }], decided: d.result !== "PASS" };
+    return { ...d, stage: name };
   }
 
-  #filter(pi: PolicedInterface, dir: "ingress" | "egress", before: boolean): StageResult[] {
+  #filter(pi: PolicedInterface, dir: "ingress" | "egress"): StageResult[] {
     const chain = this.#chainOf(pi.iface, "filter", dir)!;
     const steps = this.#visits.get(chain.name);
     const pols = dir === "ingress" ? pi.normal.ingress : pi.normal.egress;
     const stages = new Map<StageName, StageResult>();
     const set = (s: StageResult) => stages.set(s.stage, s);
-    const reached = !before && steps !== undefined;
-    const walk = steps ?? [];
+    const reached = steps !== undefined;
+    // Decisions in order; a pass goes on to the profiles.
+    const decisions = this.#decisions(steps ?? []);
     let i = 0;
-    // Walk decisions in order; a pass goes on to the profiles.
-    let decisions: StageResult[] = [];
-    if (reached) decisions = this.#decisions(walk);
     for (; i < decisions.length; i++) {
       set(decisions[i]!);
       if (decisions[i]!.result !== "PASS") break;
@@ -450,15 +429,17 @@ class _Tracer {
     p: Packet,
   ): { text: string; owner?: RuleOwner } {
     const verdict = this.ev.verdict === "accept" ? "ALLOW" : "DROP";
-    // The deciding stage: the last endpoint's first stage that allowed or dropped.
+    // The deciding stage: the first drop; else the last allow (raw and mangle failsafe
+    // accepts are followed by the filter stage's own decision).
     let found: StageResult | undefined;
     for (const e of endpoints) {
-      const d = e.stages.find((s) => s.result === "ALLOW" || s.result === "DROP");
-      if (d !== undefined && d.result === "DROP") {
-        found = d;
+      const drop = e.stages.find((s) => s.result === "DROP");
+      if (drop !== undefined) {
+        found = drop;
         break;
       }
-      if (d !== undefined) found = d;
+      const allows = e.stages.filter((s) => s.result === "ALLOW");
+      if (allows.length > 0) found = allows[allows.length - 1];
     }
     if (found !== undefined && found.result === verdict) {
       return { text: found.text, ...(found.owner ? { owner: found.owner } : {}) };

@@ -27,6 +27,7 @@ const CASES: [string, number, string][] = [
   ["default_drop", 0, "--in cali1 --src 198.18.3.2 --dst 198.18.3.1 tcp 9091"],
   ["untracked_memcached", 0, "--in eth0 --src 198.18.0.20 --dst 198.18.1.1 tcp 11211"],
   ["pre_dnat", 0, "--in eth0 --src 198.19.0.20 --dst 198.18.1.1 tcp 9091"],
+  ["all_classes", 0, "--in eth0 --src 198.19.0.20 --dst 198.18.1.1 tcp 22"],
   ["profile_pass", 0, "--in eth0 --src 198.19.0.20 --dst 198.18.1.1 tcp 443"],
   ["profile_pass", 0, "--in eth0 --src 198.19.0.20 --dst 198.18.1.1 tcp 444"],
   ["icmp", 0, "--in eth0 --src 198.18.0.20 --dst 198.18.1.1 icmp 3 2"],
