@@ -37,6 +37,19 @@ function rng(seed: number): () => number {
 }
 
 const RESOURCES = [
+  // A workload endpoint that only lends R's addresses to a selector (its interface does not
+  // exist), so policies can match R by selector: named set membership, plain and negated.
+  {
+    kind: "workloadEndpoint",
+    metadata: {
+      name: "peer",
+      workload: "peer",
+      orchestrator: "test",
+      node: "h1",
+      labels: { peer: "true" },
+    },
+    spec: { interfaceName: "cali9", ipNetworks: [`${ADDR.r}/32`, `${ADDR.r6}/128`] },
+  },
   hep("hep0", {
     iface: "eth0",
     ips: [ADDR.h1Eth0, ADDR.h1Eth0v6],
@@ -92,6 +105,18 @@ const RESOURCES = [
         destination: { ports: [8080] },
       },
       { action: "allow", protocol: "udp", destination: { ports: [53, 9091] } },
+      {
+        action: "allow",
+        protocol: "tcp",
+        source: { selector: "peer == 'true'" },
+        destination: { ports: [999] },
+      },
+      {
+        action: "allow",
+        protocol: "tcp",
+        source: { notSelector: "peer == 'true'" },
+        destination: { ports: [8081] },
+      },
     ],
     egress: [
       { action: "allow", protocol: "tcp", destination: { ports: [80, 2222, 8080] } },
@@ -243,6 +268,7 @@ for (
         table.includes("@c-") === (Object.keys(flags).length > 0),
         "compiled set lookups exactly in the compiled mode",
       );
+      assert(table.includes("@s4-") && table.includes("@s6-"), "selector sets are in use");
       const used = new Set<number>();
       const packets = Array.from({ length: PACKETS }, () => {
         let sport: number;
