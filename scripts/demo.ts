@@ -553,7 +553,17 @@ async function walkThrough(
   // Step 5 ----------------------------------------------------------------------------------
   heading("Step 5  Disable the inbound failsafe ports");
   from = agent.mark();
-  await operator.hostfence(["config", "set", "FailsafeInboundHostPorts", "none", "--raw=felix"]);
+  // The lockout check (issue 8) is told where management comes from: the IPv4 network the
+  // failsafe policy allows ssh from (by default it would use all of mgmt-peer's addresses).
+  await operator.hostfence([
+    "config",
+    "set",
+    "FailsafeInboundHostPorts",
+    "none",
+    "--raw=felix",
+    "--management-source",
+    ADDR.mgmtCidr,
+  ]);
   await operator.hostfence(["config", "get", "FailsafeInboundHostPorts", "--raw=felix"]);
   await syncAndShow(agent, operator, from);
   await probeAll(probes, results, 5);

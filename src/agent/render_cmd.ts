@@ -5,19 +5,11 @@
  * `--interface` options when given, and otherwise from the node's host endpoints' names.
  */
 import { parseArgs } from "node:util";
-import { CalculationGraph } from "../calc/graph.ts";
 import type { InterfaceInfo } from "../calc/graph.ts";
-import { detectHostname, resolveConfig, toDataplaneConfig } from "../config/mod.ts";
-import {
-  ConnectionConfigError,
-  createEtcdClient,
-  resolveConnectionConfig,
-} from "../datastore/connection.ts";
-import { Syncer } from "../datastore/syncer.ts";
-import type { ModelUpdate } from "../datastore/updates.ts";
-import { buildNftState, render } from "../dataplane/mod.ts";
+import { ConnectionConfigError, resolveConnectionConfig } from "../datastore/connection.ts";
+import { render } from "../dataplane/mod.ts";
 import { createLogger, screenSink } from "../log/logger.ts";
-import { listInterfaces } from "./interfaces.ts";
+import { computeNodeState, NodeStateError, readSnapshot } from "./node_state.ts";
 import { RENDER_HELP } from "./render_help.ts";
 
 export { RENDER_HELP };
@@ -83,101 +75,17 @@ export async function runRender(args: string[]): Promise<number> {
     throw err;
   }
 
-  // One snapshot through the agent's own syncer, then stop.
-  const client = createEtcdClient(conn);
-  const updates: ModelUpdate[] = [];
-  const synced = Promise.withResolvers<void>();
-  let failures = 0;
-  const syncLog = createLogger([{
-    severity: "WARNING",
-    write: (line) => {
-      // The syncer retries forever; a dry run gives up after the first connection failures.
-      if (/connect|unavailable|refused|deadline/i.test(line) && ++failures >= 2) {
-        synced.reject(new Error(`Cannot read the datastore at ${conn.endpoints.join(",")}`));
-      } else {
-        console.error(line);
-      }
-    },
-  }], "syncer");
-  const syncer = new Syncer({
-    client,
-    endpoints: conn.endpoints,
-    log: syncLog,
-    retryMinMs: 200,
-    retryMaxMs: 500,
-    onUpdates: (batch) => {
-      updates.push(...batch);
-      if (batch.some((u) => u.type === "inSync")) synced.resolve();
-    },
-  });
-  syncer.start();
-  const timeout = setTimeout(
-    () =>
-      synced.reject(new Error(`Timed out reading the datastore at ${conn.endpoints.join(",")}`)),
-    10_000,
-  );
+  let state;
   try {
-    await synced.promise;
+    const updates = await readSnapshot(conn);
+    state = await computeNodeState(updates, node, { ...(explicit ? { explicit } : {}), log });
   } catch (err) {
-    console.error(`hostfence render: ${(err as Error).message}`);
-    return 1;
-  } finally {
-    clearTimeout(timeout);
-    await syncer.close();
-    client.close();
-  }
-
-  const global = new Map<string, string>();
-  const host = new Map<string, string>();
-  for (const u of updates) {
-    if (u.type !== "config") continue;
-    if (u.node !== undefined && u.node !== node) continue;
-    const map = u.node === undefined ? global : host;
-    if (u.value === null) map.delete(u.name);
-    else map.set(u.name, u.value);
-  }
-  const env = Object.fromEntries(
-    Object.entries(Deno.env.toObject()).filter(([k]) => /^felix_/i.test(k)),
-  );
-  const resolved = resolveConfig({
-    flags: new Map([["FelixHostname", node]]),
-    env,
-    datastoreGlobal: global,
-    datastoreHost: host,
-    detectedHostname: node,
-  });
-  if (resolved.fatal !== undefined || resolved.config === undefined) {
-    console.error(`hostfence render: ${resolved.fatal ?? "configuration could not be resolved"}`);
-    return 1;
-  }
-  for (const w of resolved.warnings) log.warning(w);
-
-  const calc = new CalculationGraph({
-    hostname: node,
-    dataplaneConfig: toDataplaneConfig(resolved.config),
-    log,
-  });
-  calc.applyUpdates(updates);
-  let interfaces = explicit;
-  if (!interfaces && node === detectHostname(Deno.env.toObject())) {
-    interfaces = await listInterfaces();
-  }
-  if (!interfaces) {
-    interfaces = [];
-    for (const u of updates) {
-      if (u.type !== "hostEndpoint" || u.node !== node || !u.value) continue;
-      const name = u.value.spec.interfaceName;
-      if (name) {
-        interfaces.push({ name, up: true, addrs: [...(u.value.spec.expectedIPs ?? [])] });
-      } else {
-        log.warning(
-          `Host endpoint ${u.name} has no interfaceName; pass --interface NAME=ADDR to say ` +
-            "which interface carries its expected IPs",
-        );
-      }
+    if (err instanceof NodeStateError) {
+      console.error(`hostfence render: ${err.message}`);
+      return 1;
     }
+    throw err;
   }
-  calc.setInterfaces(interfaces);
-  console.log(render(buildNftState(calc.hostState())).trimEnd());
+  console.log(render(state.state).trimEnd());
   return 0;
 }

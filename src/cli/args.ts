@@ -8,7 +8,7 @@ import type { ConnectionOptions } from "../datastore/connection.ts";
 /** The flags a command declares, in parseArgs' own format. */
 export type OptionSpec = Record<
   string,
-  { type: "string" | "boolean"; short?: string }
+  { type: "string" | "boolean"; short?: string; multiple?: boolean }
 >;
 
 /** Flags every datastore command takes: where etcd is, and help. */
@@ -43,7 +43,7 @@ export function invalidOptionMessage(argv: readonly string[]): string {
 
 /** Parsed flags (strings and booleans) and positional arguments. */
 export interface ParsedCommand {
-  readonly values: Readonly<Record<string, string | boolean | undefined>>;
+  readonly values: Readonly<Record<string, string | boolean | string[] | undefined>>;
   readonly positionals: readonly string[];
 }
 
@@ -72,10 +72,12 @@ export function parseCommand(
   const seen = new Set<string>();
   for (const t of parsed.tokens ?? []) {
     if (t.kind !== "option") continue;
-    if (seen.has(t.name)) throw new InvalidOptionError(argv, `--${t.name} given twice`);
+    if (seen.has(t.name) && !options[t.name]?.multiple) {
+      throw new InvalidOptionError(argv, `--${t.name} given twice`);
+    }
     seen.add(t.name);
   }
-  return { values: parsed.values, positionals: parsed.positionals };
+  return { values: parsed.values as ParsedCommand["values"], positionals: parsed.positionals };
 }
 
 /** True when `-h`/`--help` is among the arguments (checked before strict parsing). */
@@ -91,6 +93,12 @@ export function wantsHelp(args: readonly string[]): boolean {
 export function stringFlag(p: ParsedCommand, name: string): string | undefined {
   const v = p.values[name];
   return typeof v === "string" ? v : undefined;
+}
+
+/** A repeatable string flag's values (empty when not given). */
+export function listFlag(p: ParsedCommand, name: string): string[] {
+  const v = p.values[name];
+  return Array.isArray(v) ? v : typeof v === "string" ? [v] : [];
 }
 
 /** The connection flags of a parsed datastore command. */

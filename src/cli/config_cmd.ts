@@ -17,9 +17,11 @@ import type { CliIo } from "./io.ts";
 import { lookupParam } from "../config/params.ts";
 import { CommandFailure, errorText, failure } from "./resource_cmds.ts";
 import { ConnectionConfigError } from "../datastore/connection.ts";
+import { type Change, LOCKOUT_OPTIONS, LockoutFlagError, lockoutRefusal } from "./lockout_guard.ts";
 
 const CONFIG_OPTIONS: OptionSpec = {
   ...DATASTORE_OPTIONS,
+  ...LOCKOUT_OPTIONS,
   node: { type: "string", short: "n" },
   raw: { type: "string" },
 };
@@ -133,6 +135,26 @@ export async function runConfigCommand(
       throw e;
     }
     try {
+      if (action !== "get") {
+        // Lockout check (issue 8): the setting's writes are recorded first, then judged.
+        const changes: Change[] = [];
+        const dry = {
+          setFelixConfig: (name: string, value: string | null, n?: string) => {
+            changes.push({ kind: "config", name, value, ...(n !== undefined ? { node: n } : {}) });
+            return Promise.resolve();
+          },
+        } as unknown as ResourceStore;
+        if (action === "set") await setting.set(dry, rest[0]!, node);
+        else await setting.unset(dry, node);
+        let refusal;
+        try {
+          refusal = await lockoutRefusal(p, store, changes);
+        } catch (e) {
+          if (e instanceof LockoutFlagError) throw new CommandFailure(e.message);
+          throw e;
+        }
+        if (refusal !== undefined) throw new CommandFailure(refusal);
+      }
       if (action === "set") await setting.set(store, rest[0]!, node);
       else if (action === "unset") await setting.unset(store, node);
       else io.out((await setting.get(store, node)) + "\n");

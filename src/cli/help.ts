@@ -39,6 +39,25 @@ const CONFIRM_OPTION = `      --confirm-within=<DURATION>
                                within DURATION (60s, 2m, 1m30s, 1h; 2s to 24h).
                                Prints the change ID.`;
 
+/** The lockout check's options (issue 8), shared by every writing command. */
+const LOCKOUT_OPTIONS = `      --force                  Write even when the lockout check refuses.
+      --keep-open=<PROTO:PORT> Inbound port that must stay open, e.g. tcp:22 (repeatable);
+                               default: tcp failsafe inbound ports, else tcp:22.
+      --management-source=<CIDR>
+                               Where management traffic comes from (repeatable);
+                               default: this machine's own addresses.`;
+
+/** What the lockout check does, for the Description of every writing command. */
+const LOCKOUT = `Lockout check:
+  Before writing, the change is run through the agents' own calculation for
+  every node with host endpoints. If the --keep-open ports, open now from the
+  --management-source addresses on a host endpoint interface, would be closed
+  after the change, nothing is written: one line per node and interface says
+  what would close it, and the exit status is 1. --force (or --confirm-within)
+  skips the check. The default sources are this machine's addresses, because
+  hostfence is usually run where the nodes are managed from; a CIDR is tried
+  at its first and last host address.`;
+
 /** `hostfence --help` */
 export const TOP_HELP =
   `hostfence: host-endpoint security for Linux hosts, compatible with Calico 2.x
@@ -60,6 +79,7 @@ Resource commands (calicoctl v1 compatible):
 Host commands:
   agent     Run the host agent: watch etcd and program the nftables ruleset.
   render    Print the nftables ruleset the agent would program for a node.
+  explain   Explain why a packet is allowed or dropped on a node, stage by stage.
   status    Show every node's agent heartbeat and its host endpoints' states.
 
 Other:
@@ -91,6 +111,7 @@ ${FILE_OPTION}
 ${CONFIRM_OPTION}
       --skip-exists            Count a resource that already exists as a success
                                and leave it unchanged.
+${LOCKOUT_OPTIONS}
 ${CONN_OPTIONS}
 
 Description:
@@ -104,6 +125,8 @@ Description:
 
   A file holds one resource, a list of resources, a <kind>List with 'items', or
   several YAML documents separated by '---'.
+
+${LOCKOUT}
 
 ${KINDS}
 ${CONNECTION}`;
@@ -125,6 +148,7 @@ Examples:
 Options:
 ${FILE_OPTION}
 ${CONFIRM_OPTION}
+${LOCKOUT_OPTIONS}
 ${CONN_OPTIONS}
 
 Description:
@@ -132,6 +156,8 @@ Description:
   is then written in file order, created when absent and replaced as a whole
   when present (fields left out of the file are removed, not merged).
   Processing stops at the first failure.
+
+${LOCKOUT}
 
 ${KINDS}
 ${CONNECTION}`;
@@ -149,6 +175,7 @@ Examples:
 Options:
 ${FILE_OPTION}
 ${CONFIRM_OPTION}
+${LOCKOUT_OPTIONS}
 ${CONN_OPTIONS}
 
 Description:
@@ -156,6 +183,8 @@ Description:
   must already exist ('resource does not exist' otherwise) and is replaced as a
   whole. Resources are handled in file order; processing stops at the first
   failure.
+
+${LOCKOUT}
 
 ${KINDS}
 ${CONNECTION}`;
@@ -187,6 +216,7 @@ ${CONFIRM_OPTION}
       --orchestrator=<ORCH>    Orchestrator of a workloadEndpoint.
       --workload=<WORKLOAD>    Workload of a workloadEndpoint.
       --skip-not-exists        Count a resource that does not exist as a success.
+${LOCKOUT_OPTIONS}
 ${CONN_OPTIONS}
 
 Description:
@@ -194,6 +224,8 @@ Description:
   endpoints); the spec in a file is ignored. Resources are deleted in file order
   and processing stops at the first failure. A resource that does not exist
   fails with 'resource does not exist' unless --skip-not-exists is given.
+
+${LOCKOUT}
 
 ${KINDS}
 ${CONNECTION}`;
@@ -271,6 +303,7 @@ Options:
                                /calico/v1/host/<NODE>/config/<NAME> with --node).
                                The value is not checked here: the agent reports a
                                bad value in its log and keeps its previous one.
+${LOCKOUT_OPTIONS}
 ${CONN_OPTIONS}
 
 Description:
@@ -284,6 +317,8 @@ Description:
   The agent applies a changed value without restarting. A node's own value wins
   over the global one; unsetting it returns the node to the global value.
   'config get' prints the value, or '(unset)'.
+
+${LOCKOUT}
 
 ${CONNECTION}`;
 

@@ -4,6 +4,7 @@
  * exit code; the process wrapper (main.ts at the repository root) exits with it.
  */
 import { RENDER_HELP } from "../agent/render_help.ts";
+import { EXPLAIN_HELP } from "../explain/explain_help.ts";
 import { STATUS_HELP } from "../status/status_help.ts";
 import { invalidOptionMessage, wantsHelp } from "./args.ts";
 import {
@@ -34,6 +35,7 @@ export const COMMAND_HELP: Readonly<Record<string, string>> = {
   confirm: CONFIRM_HELP,
   version: VERSION_HELP,
   render: RENDER_HELP + "\n",
+  explain: EXPLAIN_HELP + "\n",
   status: STATUS_HELP.endsWith("\n") ? STATUS_HELP : STATUS_HELP + "\n",
 };
 
@@ -57,6 +59,10 @@ export const COMMANDS: Readonly<Record<string, () => Promise<Runner>>> = {
   render: async () => {
     const { runRender } = await import("../agent/render_cmd.ts");
     return (_argv, rest) => runRender(rest);
+  },
+  explain: async () => {
+    const { runExplain } = await import("../explain/explain_cmd.ts");
+    return (_argv, rest, io) => runExplain(rest, io);
   },
   status: async () => {
     const { runStatus } = await import("../status/status_cmd.ts");

@@ -38,6 +38,7 @@ const FILE_OPTION: OptionSpec = {
   filename: { type: "string", short: "f" },
   "max-input-bytes": { type: "string" },
 };
+import { type Change, LOCKOUT_OPTIONS, LockoutFlagError, lockoutRefusal } from "./lockout_guard.ts";
 
 const ID_OPTIONS: OptionSpec = {
   node: { type: "string", short: "n" },
@@ -53,15 +54,17 @@ const WRITE_OPTIONS: Record<WriteVerb, OptionSpec> = {
     ...DATASTORE_OPTIONS,
     ...FILE_OPTION,
     ...SAFETY_OPTIONS,
+    ...LOCKOUT_OPTIONS,
     "skip-exists": { type: "boolean" },
   },
-  apply: { ...DATASTORE_OPTIONS, ...FILE_OPTION, ...SAFETY_OPTIONS },
-  replace: { ...DATASTORE_OPTIONS, ...FILE_OPTION, ...SAFETY_OPTIONS },
+  apply: { ...DATASTORE_OPTIONS, ...FILE_OPTION, ...SAFETY_OPTIONS, ...LOCKOUT_OPTIONS },
+  replace: { ...DATASTORE_OPTIONS, ...FILE_OPTION, ...SAFETY_OPTIONS, ...LOCKOUT_OPTIONS },
   delete: {
     ...DATASTORE_OPTIONS,
     ...FILE_OPTION,
     ...ID_OPTIONS,
     ...SAFETY_OPTIONS,
+    ...LOCKOUT_OPTIONS,
     "skip-not-exists": { type: "boolean" },
   },
 };
@@ -172,6 +175,8 @@ function kindArgument(text: string, prefix: string): ResourceKind {
 /** One unit of work for a write command: what it is called, what to do, and as data. */
 interface WriteItem {
   readonly kind: string;
+  /** What it changes, for the lockout check. */
+  readonly lockout: Change;
   run(store: ResourceStore): Promise<void>;
   /** The same work for a confirmable change (written in one transaction with the rest). */
   readonly change: ConfirmItem;
@@ -211,6 +216,7 @@ export async function runWriteCommand(
       const skip = p.values["skip-exists"] === true;
       items = (await loadResources(file, io, maxInputBytes(p))).map(({ resource }) => ({
         kind: resource.kind,
+        lockout: { kind: "write", verb, resource },
         run: (store) => writeOne(verb, store, resource, skip),
         change: { op: verb, resource, skipExists: skip },
       }));
@@ -226,6 +232,15 @@ export async function runWriteCommand(
     let handled = 0;
     let error: string | undefined;
     try {
+      // Lockout check (issue 8): refused changes write nothing.
+      let refusal;
+      try {
+        refusal = await lockoutRefusal(p, store, items.map((i) => i.lockout));
+      } catch (e) {
+        if (e instanceof LockoutFlagError) throw new CommandFailure(e.message);
+        throw e;
+      }
+      if (refusal !== undefined) throw new CommandFailure(refusal);
       for (const item of items) {
         try {
           await item.run(store);
@@ -265,6 +280,7 @@ async function deleteItems(
   const idFlags = ["node", "orchestrator", "workload"].some((f) => p.values[f] !== undefined);
   const item = (kind: string, id: ResourceId): WriteItem => ({
     kind,
+    lockout: { kind: "delete", id },
     run: del(id),
     change: { op: "delete", id, skipNotExists: skip },
   });

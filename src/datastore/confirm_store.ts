@@ -7,7 +7,7 @@
  */
 import type { Etcd3, IOperation } from "etcd3";
 import type { Resource } from "../model/resources.ts";
-import { _deleteRanges, _writesFor, checkIdentifiers, resourceId } from "./etcd_store.ts";
+import { checkIdentifiers, deleteRanges, resourceId, writesFor } from "./etcd_store.ts";
 import { renderResourceKey } from "./keys.ts";
 import {
   type ChangeRecord,
@@ -149,7 +149,7 @@ export class ConfirmStore {
     const groups: { resource: string; keys: KeyChange[] }[] = [];
     for (const [i, item] of items.entries()) {
       if (item.op === "delete") {
-        const found = await readRanges(this.client, _deleteRanges(item.id));
+        const found = await readRanges(this.client, deleteRanges(item.id));
         const label = renderResourceKey(item.id);
         if (found.size === 0) {
           if (item.skipNotExists) continue;
@@ -163,7 +163,7 @@ export class ConfirmStore {
         groups.push({ resource: label, keys });
         continue;
       }
-      const { primary, writes } = _writesFor(item.resource);
+      const { primary, writes } = writesFor(item.resource);
       const label = renderResourceKey(resourceId(item.resource));
       const current = new Map<string, CurrentKv>();
       for (const w of writes) {

@@ -34,6 +34,7 @@ import {
   bgpHostDir,
   bgpKey,
   birdIpKey,
+  CALICO_V1_PREFIX,
   CLUSTER_GUID_KEY,
   globalConfigKey,
   HOST_PREFIX,
@@ -92,13 +93,13 @@ export function checkIdentifiers(id: ResourceId): void {
 }
 
 /** One write: `value: null` deletes the key. */
-interface KeyWrite {
+export interface KeyWrite {
   readonly key: string;
   readonly value: string | null;
 }
 
 /** The primary key (the one create/replace test) and every key a write touches. */
-export function _writesFor(r: Resource): { primary: string; writes: KeyWrite[] } {
+export function writesFor(r: Resource): { primary: string; writes: KeyWrite[] } {
   switch (r.kind) {
     case "policy": {
       const key = policyKey(r.metadata.name);
@@ -142,7 +143,7 @@ export function _writesFor(r: Resource): { primary: string; writes: KeyWrite[] }
 }
 
 /** The key ranges a delete removes: `[key, isPrefix]`. */
-export function _deleteRanges(id: ResourceId): [string, boolean][] {
+export function deleteRanges(id: ResourceId): [string, boolean][] {
   switch (id.kind) {
     case "policy": {
       const k = policyKey(id.name);
@@ -253,7 +254,7 @@ export class EtcdResourceStore implements ResourceStore {
   async create(resource: Resource): Promise<void> {
     const id = resourceId(resource);
     checkIdentifiers(id);
-    const { primary, writes } = _writesFor(resource);
+    const { primary, writes } = writesFor(resource);
     await this.#guard(async () => {
       if (resource.kind === "node") await this.ensureInitialized();
       const res = await this.#client.if(primary, "Create", "==", 0)
@@ -267,7 +268,7 @@ export class EtcdResourceStore implements ResourceStore {
   async replace(resource: Resource): Promise<void> {
     const id = resourceId(resource);
     checkIdentifiers(id);
-    const { primary, writes } = _writesFor(resource);
+    const { primary, writes } = writesFor(resource);
     await this.#guard(async () => {
       if (resource.kind === "node") await this.ensureInitialized();
       const res = await this.#client.if(primary, "Create", ">", 0)
@@ -281,7 +282,7 @@ export class EtcdResourceStore implements ResourceStore {
   async apply(resource: Resource): Promise<void> {
     const id = resourceId(resource);
     checkIdentifiers(id);
-    const { primary, writes } = _writesFor(resource);
+    const { primary, writes } = writesFor(resource);
     await this.#guard(async () => {
       if (resource.kind === "node") await this.ensureInitialized();
       // A compare that always holds: the writes still land in one transaction.
@@ -291,7 +292,7 @@ export class EtcdResourceStore implements ResourceStore {
 
   async delete(id: ResourceId): Promise<void> {
     checkIdentifiers(id);
-    const ranges = _deleteRanges(id);
+    const ranges = deleteRanges(id);
     await this.#guard(async () => {
       const ops = ranges.map(([key, isPrefix]) =>
         isPrefix ? this.#client.delete().prefix(key) : this.#client.delete().key(key)
@@ -336,6 +337,13 @@ export class EtcdResourceStore implements ResourceStore {
       );
       return undefined;
     }
+  }
+
+  /** Every key and value under /calico/v1/ (what the agents' syncers read), for dry runs. */
+  snapshot(): Promise<Map<string, string>> {
+    return this.#guard(async () =>
+      new Map((await this.#range(CALICO_V1_PREFIX)).map((kv) => [kv.key, kv.value]))
+    );
   }
 
   list(kind: ResourceKind, filter: ListFilter = {}): Promise<Resource[]> {

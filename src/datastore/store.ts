@@ -50,5 +50,10 @@ export interface ResourceStore {
   /** Raw Felix config (`/calico/v1/config/<name>` or per-host). `null` value unsets. */
   setFelixConfig(name: string, value: string | null, node?: string): Promise<void>;
   getFelixConfig(name: string, node?: string): Promise<string | undefined>;
+  /**
+   * Every key and value under /calico/v1/, for the CLI's lockout check (a dry run of a change
+   * through the agents' own conversion and calculation). Stores without it skip that check.
+   */
+  snapshot?(): Promise<Map<string, string>>;
   close(): Promise<void>;
 }

@@ -599,7 +599,17 @@ async function commandsAndFlags(
   ok(await cli(["config", "set", "FailsafeInboundHostPorts", "tcp:22,udp:68", "--raw=felix"]), "");
   ok(
     await cli(
-      ["config", "set", "FailsafeInboundHostPorts", "none", "--raw=felix", "--node", node],
+      // --force: the node's host endpoint has no policy, so the lockout check would refuse.
+      [
+        "config",
+        "set",
+        "FailsafeInboundHostPorts",
+        "none",
+        "--raw=felix",
+        "--node",
+        node,
+        "--force",
+      ],
       undefined,
       "flag",
     ),

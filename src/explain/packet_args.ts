@@ -1,0 +1,177 @@
+/**
+ * `hostfence explain` arguments -> a packet for the interpreter. Pure, so every way a packet
+ * description can make no sense gets its own clear message (tested without etcd).
+ */
+import { parseArgs } from "node:util";
+import { canonicalIp, familyOf } from "../model/ip.ts";
+import type { Packet } from "../dataplane/evaluate.ts";
+
+/** A packet description that makes no sense; the message says which part and why. */
+export class PacketArgsError extends Error {}
+
+export interface ExplainArgs {
+  readonly help: boolean;
+  readonly node?: string;
+  readonly packet?: Packet;
+  readonly interfaces: readonly string[];
+  readonly etcdEndpoints?: string;
+  readonly config?: string;
+  readonly output: "text" | "json";
+}
+
+/** Source port used when `--sport` is not given: an ephemeral port, as a client would pick. */
+export const DEFAULT_SPORT = 40000;
+
+function port(text: string, what: string): number {
+  if (!/^[0-9]{1,5}$/.test(text) || Number(text) < 1 || Number(text) > 65535) {
+    throw new PacketArgsError(`${what} '${text}' is not a port (1-65535)`);
+  }
+  return Number(text);
+}
+
+function byte(text: string, what: string): number {
+  if (!/^[0-9]{1,3}$/.test(text) || Number(text) > 255) {
+    throw new PacketArgsError(`${what} '${text}' is not a number 0-255`);
+  }
+  return Number(text);
+}
+
+function ifname(text: string, flag: string): string {
+  if (!/^[a-zA-Z0-9_.@:-]{1,15}$/.test(text)) {
+    throw new PacketArgsError(`${flag} '${text}' is not an interface name`);
+  }
+  return text;
+}
+
+/** Parses the command line after `explain`. */
+export function parseExplainArgs(argv: readonly string[]): ExplainArgs {
+  // `--forward IN OUT` takes two values, which parseArgs cannot express: take it out first.
+  const args: string[] = [];
+  let forward: [string, string] | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--forward") {
+      const inIf = argv[i + 1];
+      const outIf = argv[i + 2];
+      if (
+        inIf === undefined || outIf === undefined || inIf.startsWith("-") || outIf.startsWith("-")
+      ) {
+        throw new PacketArgsError("--forward needs two interfaces: --forward IN OUT");
+      }
+      if (forward !== undefined) throw new PacketArgsError("--forward is given twice");
+      forward = [ifname(inIf, "--forward"), ifname(outIf, "--forward")];
+      i += 2;
+    } else args.push(a);
+  }
+  let values;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args,
+      options: {
+        node: { type: "string" },
+        in: { type: "string" },
+        out: { type: "string" },
+        src: { type: "string" },
+        dst: { type: "string" },
+        sport: { type: "string" },
+        interface: { type: "string", multiple: true },
+        "etcd-endpoints": { type: "string" },
+        config: { type: "string", short: "c" },
+        output: { type: "string", short: "o" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+      allowPositionals: true,
+    }));
+  } catch (err) {
+    throw new PacketArgsError(`Invalid option: ${(err as Error).message}`);
+  }
+  const output = values.output ?? "text";
+  if (output !== "text" && output !== "json") {
+    throw new PacketArgsError(`-o '${output}' is not an output format (text or json)`);
+  }
+  const common = {
+    interfaces: values.interface ?? [],
+    ...(values["etcd-endpoints"] ? { etcdEndpoints: values["etcd-endpoints"] } : {}),
+    ...(values.config ? { config: values.config } : {}),
+    output,
+  } as const;
+  if (values.help) return { help: true, ...common };
+  if (!values.node) throw new PacketArgsError("--node NAME is required");
+
+  // Path: exactly one of --in, --out, --forward.
+  const given = [values.in, values.out, forward].filter((x) => x !== undefined).length;
+  if (given !== 1) {
+    throw new PacketArgsError(
+      given === 0
+        ? "say where the packet goes: --in IFACE (to the host), --out IFACE (from the host) " +
+          "or --forward IN OUT"
+        : "give only one of --in, --out and --forward (a forwarded packet is --forward IN OUT)",
+    );
+  }
+  const path: Packet["path"] = forward ? "forward" : values.in !== undefined ? "input" : "output";
+  const iif = forward?.[0] ?? (values.in !== undefined ? ifname(values.in, "--in") : undefined);
+  const oif = forward?.[1] ?? (values.out !== undefined ? ifname(values.out, "--out") : undefined);
+  if (forward && forward[0] === forward[1]) {
+    throw new PacketArgsError(`--forward ${forward[0]} ${forward[1]}: in and out are the same`);
+  }
+
+  // Addresses: both, one family.
+  if (values.src === undefined || values.dst === undefined) {
+    throw new PacketArgsError("--src ADDR and --dst ADDR are both required");
+  }
+  const src = canonicalIp(values.src);
+  const dst = canonicalIp(values.dst);
+  if (src === undefined) throw new PacketArgsError(`--src '${values.src}' is not an IP address`);
+  if (dst === undefined) throw new PacketArgsError(`--dst '${values.dst}' is not an IP address`);
+  const family = familyOf(src)!;
+  if (familyOf(dst) !== family) {
+    throw new PacketArgsError(
+      `--src ${src} is IPv${family} but --dst ${dst} is IPv${
+        familyOf(dst)
+      }: one packet has one family`,
+    );
+  }
+
+  // Protocol words.
+  const [word, ...rest] = positionals;
+  if (word === undefined) {
+    throw new PacketArgsError("say the protocol: tcp PORT, udp PORT or icmp [TYPE [CODE]]");
+  }
+  const w = word.toLowerCase();
+  let l4: Pick<Packet, "protocol" | "sport" | "dport" | "icmpType" | "icmpCode">;
+  if (w === "tcp" || w === "udp") {
+    if (rest.length !== 1) {
+      throw new PacketArgsError(`${w} needs exactly one destination port: ${w} PORT`);
+    }
+    l4 = {
+      protocol: w === "tcp" ? 6 : 17,
+      sport: values.sport === undefined ? DEFAULT_SPORT : port(values.sport, "--sport"),
+      dport: port(rest[0]!, `${w} port`),
+    };
+  } else if (w === "icmp" || w === "icmpv6") {
+    if (values.sport !== undefined) throw new PacketArgsError(`--sport makes no sense for ${w}`);
+    if (w === "icmpv6" && family === 4) {
+      throw new PacketArgsError("icmpv6 needs IPv6 addresses (icmp with IPv6 addresses is ICMPv6)");
+    }
+    if (rest.length > 2) throw new PacketArgsError(`${w} takes at most a type and a code`);
+    const type = rest[0] === undefined ? (family === 4 ? 8 : 128) : byte(rest[0], `${w} type`);
+    const code = rest[1] === undefined ? 0 : byte(rest[1], `${w} code`);
+    l4 = { protocol: family === 4 ? 1 : 58, icmpType: type, icmpCode: code };
+  } else {
+    throw new PacketArgsError(
+      `'${word}' is not a protocol here: use tcp PORT, udp PORT or icmp [TYPE [CODE]]`,
+    );
+  }
+  const packet: Packet = {
+    path,
+    ...(iif !== undefined ? { iif } : {}),
+    ...(oif !== undefined ? { oif } : {}),
+    family,
+    src,
+    dst,
+    ...l4,
+  };
+  return { help: false, node: values.node, packet, ...common };
+}
