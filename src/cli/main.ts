@@ -3,10 +3,10 @@
  * commands, `config`, `version`, and the host-side `agent` and `render`. `main` returns the
  * exit code; the process wrapper (main.ts at the repository root) exits with it.
  */
-import { RENDER_HELP } from "../agent/render_help.ts";
-import { EXPLAIN_HELP } from "../explain/explain_help.ts";
-import { STATUS_HELP } from "../status/status_help.ts";
-import { invalidOptionMessage, wantsHelp } from "./args.ts";
+import { RENDER_HELP } from "../cmd/render_help.ts";
+import { EXPLAIN_HELP } from "../cmd/explain_help.ts";
+import { STATUS_HELP } from "../cmd/status_help.ts";
+import { invalidOptionMessage, wantsHelp } from "../cmd/args.ts";
 import {
   APPLY_HELP,
   CONFIG_HELP,
@@ -17,9 +17,9 @@ import {
   REPLACE_HELP,
   TOP_HELP,
   VERSION_HELP,
-} from "./help.ts";
-import { errorText } from "./error_text.ts";
-import { type CliIo, processIo } from "./io.ts";
+} from "../cmd/help.ts";
+import { errorText } from "../cmd/error_text.ts";
+import { type CliIo, processIo } from "../cmd/io.ts";
 import { buildFormLine, VERSION_LINE } from "./version.ts";
 
 export { VERSION_LINE };
@@ -53,29 +53,29 @@ export const COMMANDS: Readonly<Record<string, () => Promise<Runner>>> = {
   apply: () => writeCommand("apply"),
   replace: () => writeCommand("replace"),
   delete: () => writeCommand("delete"),
-  get: async () => (await import("./resource_cmds.ts")).runGetCommand,
-  config: async () => (await import("./config_cmd.ts")).runConfigCommand,
-  confirm: async () => (await import("./confirm_cmd.ts")).runConfirmCommand,
+  get: async () => (await import("../cmd/resources.ts")).runGetCommand,
+  config: async () => (await import("../cmd/config.ts")).runConfigCommand,
+  confirm: async () => (await import("../cmd/confirm.ts")).runConfirmCommand,
   render: async () => {
-    const { runRender } = await import("../agent/render_cmd.ts");
+    const { runRender } = await import("../cmd/render.ts");
     return (_argv, rest) => runRender(rest);
   },
   explain: async () => {
-    const { runExplain } = await import("../explain/explain_cmd.ts");
+    const { runExplain } = await import("../cmd/explain.ts");
     return (_argv, rest, io) => runExplain(rest, io);
   },
   status: async () => {
-    const { runStatus } = await import("../status/status_cmd.ts");
+    const { runStatus } = await import("../cmd/status.ts");
     return (_argv, rest, io) => runStatus(rest, io);
   },
   agent: async () => {
-    const { runAgent } = await import("../agent/run.ts");
+    const { runAgent } = await import("../cmd/agent.ts");
     return (_argv, rest) => runAgent(rest);
   },
 };
 
 async function writeCommand(verb: "create" | "apply" | "replace" | "delete"): Promise<Runner> {
-  const { runWriteCommand } = await import("./resource_cmds.ts");
+  const { runWriteCommand } = await import("../cmd/resources.ts");
   return (argv, rest, io) => runWriteCommand(verb, argv, rest, io);
 }
 

@@ -9,7 +9,7 @@ import type { InterfaceInfo } from "../calc/graph.ts";
 import { ConnectionConfigError, resolveConnectionConfig } from "../datastore/connection.ts";
 import { render } from "../dataplane/mod.ts";
 import { createLogger, screenSink } from "../log/logger.ts";
-import { computeNodeState, NodeStateError, readSnapshot } from "./node_state.ts";
+import { computeNodeState, NodeStateError, readSnapshot } from "../agent/node_state.ts";
 import { RENDER_HELP } from "./render_help.ts";
 
 export { RENDER_HELP };

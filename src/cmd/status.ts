@@ -13,7 +13,7 @@ import {
   parseCommand,
   stringFlag,
   wantsHelp,
-} from "../cli/args.ts";
+} from "./args.ts";
 import {
   type ConnectionConfig,
   ConnectionConfigError,
@@ -24,7 +24,7 @@ import {
   unavailableError,
 } from "../datastore/connection.ts";
 import { FELIX_HOST_PREFIX, HOST_PREFIX } from "../datastore/keys.ts";
-import { buildStatusView, formatStatusJson, formatStatusTable } from "./status_view.ts";
+import { buildStatusView, formatStatusJson, formatStatusTable } from "../status/status_view.ts";
 import { STATUS_HELP } from "./status_help.ts";
 
 export { STATUS_HELP };

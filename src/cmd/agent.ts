@@ -19,17 +19,17 @@ import {
 import { createEtcdClient } from "../datastore/connection.ts";
 import { Syncer } from "../datastore/syncer.ts";
 import { createLogger, fileSink, type Logger, type Severity } from "../log/logger.ts";
-import { Agent } from "./agent.ts";
+import { Agent } from "../agent/agent.ts";
 import {
   acquireAgentLock,
   type AgentLock,
   AgentLockHeld,
   agentLockPath,
   currentNetns,
-} from "./lock.ts";
+} from "../agent/lock.ts";
 import { NftDataplane, preferredRunner } from "../dataplane/mod.ts";
-import { InterfaceMonitor } from "./interfaces.ts";
-import { RollbackKeeper } from "./rollback.ts";
+import { InterfaceMonitor } from "../agent/interfaces.ts";
+import { RollbackKeeper } from "../agent/rollback.ts";
 import { StatusReporting } from "../status/reporting.ts";
 import { WouldDropReporter } from "../status/would_drop.ts";
 import {

@@ -8,7 +8,7 @@ import { EtcdResourceStore } from "../datastore/etcd_store.ts";
 import { DatastoreUnavailableError, type ResourceStore } from "../datastore/store.ts";
 import { connectionOptions, DATASTORE_OPTIONS, InvalidOptionError, parseCommand } from "./args.ts";
 import type { CliIo } from "./io.ts";
-import { CommandFailure, failure } from "./resource_cmds.ts";
+import { CommandFailure, failure } from "./resources.ts";
 
 /** One line per pending change, for the "which one?" errors. */
 export function describePending(list: readonly PendingChange[]): string {

@@ -15,7 +15,7 @@ import {
 } from "./args.ts";
 import type { CliIo } from "./io.ts";
 import { lookupParam } from "../config/params.ts";
-import { CommandFailure, errorText, failure } from "./resource_cmds.ts";
+import { CommandFailure, errorText, failure } from "./resources.ts";
 import { ConnectionConfigError } from "../datastore/connection.ts";
 import { type Change, LOCKOUT_OPTIONS, LockoutFlagError, lockoutRefusal } from "./lockout_guard.ts";
 
