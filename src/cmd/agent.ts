@@ -1,7 +1,9 @@
 /**
- * `hostfence agent`: wires the stages together and owns the process's I/O edges (arguments,
+ * `hostfence agent`: assembles the library stages and owns the process's I/O edges (arguments,
  * environment, files, etcd, signals). Flow: config -> logging -> etcd syncer -> calculation ->
- * nftables, plus the interface monitor feeding the calculation.
+ * nftables, plus the interface monitor feeding the calculation; status reporting, observation
+ * and rollbacks watch beside it. Each step below is one named function; runAgent reads as
+ * the list of them.
  */
 import { CalculationGraph } from "../calc/graph.ts";
 import {
@@ -16,6 +18,7 @@ import {
   resolveConfig,
   toDataplaneConfig,
 } from "../config/mod.ts";
+import type { Etcd3 } from "etcd3";
 import { createEtcdClient } from "../datastore/connection.ts";
 import { Syncer } from "../datastore/syncer.ts";
 import { createLogger, fileSink, type Logger, type Severity } from "../log/logger.ts";
@@ -27,7 +30,7 @@ import {
   agentLockPath,
   currentNetns,
 } from "../agent/lock.ts";
-import { NftDataplane, preferredRunner } from "../dataplane/mod.ts";
+import { NftDataplane, type NftRunner, preferredRunner } from "../dataplane/mod.ts";
 import { InterfaceMonitor } from "../agent/interfaces.ts";
 import { RollbackKeeper } from "../agent/rollback.ts";
 import { StatusReporting } from "../status/reporting.ts";
@@ -38,6 +41,7 @@ import {
   nftCounterReader,
   ObserveServers,
 } from "../observe/mod.ts";
+import { processIo, type Streams } from "./io.ts";
 
 const encoder = new TextEncoder();
 
@@ -89,29 +93,76 @@ class LogSinks {
   }
 }
 
-/** Entry point of `hostfence agent`; returns the exit code. */
-export async function runAgent(args: string[]): Promise<number> {
+/** The streams the agent command writes its own messages to (logs go to the sinks). */
+type AgentIo = Streams;
+
+/** The command line, parsed; undefined after printing help or an error (exit code given). */
+type Parsed = ReturnType<typeof parseAgentArgs>;
+
+/** `hostfence agent ARGS` (ARGS without the command word); returns the exit code. */
+export async function runAgent(args: string[], io: AgentIo = processIo()): Promise<number> {
+  const parsed = parseCommandLine(args, io);
+  if (typeof parsed === "number") return parsed;
+  const settings = await loadSettings(parsed, io);
+  if (typeof settings === "number") return settings;
+  const logs = startLogging(settings);
+
+  // One agent per network namespace (issue 10): a second one refuses before touching nft.
+  const lock = takeLock(settings.live.config.felixHostname, logs.log);
+  if (lock === "held") return 1;
+  using _held = lock;
+
+  const { runner, description } = preferredRunner();
+  logs.log.info(`Programming nftables through ${description}`);
+  const dataplane = new NftDataplane(runner);
+  if (parsed.cleanup) return await removeTable(dataplane, logs.log);
+
+  const stages = await assemble(settings, logs, runner, dataplane);
+  if (stages === undefined) return 1;
+  await start(stages);
+  await stop(stages, await signalled(), logs.log);
+  return 0;
+}
+
+/** Parses the flags; prints help or the error and gives the exit code instead. */
+function parseCommandLine(args: string[], io: AgentIo): Parsed | number {
   let parsed;
   try {
     parsed = parseAgentArgs(args);
   } catch (err) {
     if (err instanceof AgentArgsError) {
-      console.error(`hostfence agent: ${err.message}`);
-      console.error("Use 'hostfence agent --help' for the list of parameters.");
+      io.err(`hostfence agent: ${err.message}\n`);
+      io.err("Use 'hostfence agent --help' for the list of parameters.\n");
       return 1;
     }
     throw err;
   }
   if (parsed.help) {
-    console.log(agentHelpText());
+    io.out(agentHelpText() + "\n");
     return 0;
   }
+  return parsed;
+}
 
+/** The configuration: local sources now, etcd's later through `resolveWith`. */
+interface Settings {
+  readonly local: Awaited<ReturnType<typeof loadLocalConfig>>;
+  readonly first: ConfigResolution;
+  readonly resolveWith: (
+    global: ReadonlyMap<string, string>,
+    host: ReadonlyMap<string, string>,
+  ) => ConfigResolution;
+  /** The configuration in force; replaced when etcd changes it. */
+  readonly live: { config: FelixConfig };
+}
+
+/** Loads the local config (file, environment, flags); a bad value never starts the agent. */
+async function loadSettings(parsed: Parsed, io: AgentIo): Promise<Settings | number> {
   let local;
   try {
     local = await loadLocalConfig(parsed.configFile ? { configFile: parsed.configFile } : {});
   } catch (err) {
-    console.error(`hostfence agent: ${(err as Error).message}`);
+    io.err(`hostfence agent: ${(err as Error).message}\n`);
     return 1;
   }
   const resolveWith = (
@@ -127,11 +178,20 @@ export async function runAgent(args: string[]): Promise<number> {
   const first = resolveWith(new Map(), new Map());
   if (first.fatal !== undefined || first.config === undefined) {
     // Die-on-fail: a bad local value never starts the agent, so no rules change.
-    console.error(`hostfence agent: ${first.fatal ?? "configuration could not be resolved"}`);
+    io.err(`hostfence agent: ${first.fatal ?? "configuration could not be resolved"}\n`);
     return 1;
   }
-  let config = first.config;
+  return { local, first, resolveWith, live: { config: first.config } };
+}
 
+interface Logs {
+  readonly sinks: LogSinks;
+  readonly root: Logger;
+  readonly log: Logger;
+}
+
+/** Opens the screen and file logs and logs the warnings and the configuration in force. */
+function startLogging({ local, first, live: { config } }: Settings): Logs {
   const sinks = new LogSinks(config);
   const fileWarning = sinks.configure(config);
   const root = createLogger([sinks.screen, sinks.file], "hostfence");
@@ -145,40 +205,66 @@ export async function runAgent(args: string[]): Promise<number> {
   for (const line of describeConfig({ config, sources: first.sources })) {
     root.child("config").info(line);
   }
+  return { sinks, root, log };
+}
 
-  // One agent per network namespace (issue 10): a second one refuses before touching nft.
-  let lock: AgentLock | undefined;
+/** The per-namespace lock; "held" when another agent has it, undefined when unusable. */
+function takeLock(hostname: string, log: Logger): AgentLock | undefined | "held" {
   const lockPath = agentLockPath(currentNetns());
   try {
-    lock = acquireAgentLock(lockPath, config.felixHostname);
+    return acquireAgentLock(lockPath, hostname);
   } catch (err) {
     if (err instanceof AgentLockHeld) {
       log.fatal(err.message);
-      return 1;
+      return "held";
     }
     log.warning(
       `Cannot take the agent lock ${lockPath} (${(err as Error).message}); ` +
         "running without protection against a second agent",
     );
+    return undefined;
   }
-  using _held = lock;
+}
 
-  const { runner, description } = preferredRunner();
-  log.info(`Programming nftables through ${description}`);
-  const dataplane = new NftDataplane(runner);
-  if (parsed.cleanup) {
-    try {
-      await dataplane.cleanup();
-      log.info(
-        "Removed the hostfence nftables table; this host's interfaces are no longer policed",
-      );
-      return 0;
-    } catch (err) {
-      log.error(`Cleanup failed: ${(err as Error).message}`);
-      return 1;
-    }
+/** `--cleanup`: removes the table and exits. */
+async function removeTable(dataplane: NftDataplane, log: Logger): Promise<number> {
+  try {
+    await dataplane.cleanup();
+    log.info(
+      "Removed the hostfence nftables table; this host's interfaces are no longer policed",
+    );
+    return 0;
+  } catch (err) {
+    log.error(`Cleanup failed: ${(err as Error).message}`);
+    return 1;
   }
+}
 
+/** Everything that runs until the agent stops, in the order it starts. */
+interface Stages {
+  readonly client: Etcd3;
+  readonly agent: Agent;
+  readonly syncer: Syncer;
+  readonly monitor: InterfaceMonitor;
+  readonly servers: ObserveServers;
+  readonly status: StatusReporting;
+  readonly wouldDrops: WouldDropReporter;
+  readonly rollbacks: RollbackKeeper;
+}
+
+/**
+ * Builds the stages and connects them: syncer and interface monitor feed the agent (calculation
+ * -> nftables) and the endpoint status; observation and would-drop counts read the programmed
+ * rules; config changes from etcd reach the logs, the servers and the status reporting.
+ * Undefined (after logging why) when the etcd client cannot be set up.
+ */
+async function assemble(
+  { resolveWith, live }: Settings,
+  { sinks, root, log }: Logs,
+  runner: NftRunner,
+  dataplane: NftDataplane,
+): Promise<Stages | undefined> {
+  const config = live.config;
   const hostname = config.felixHostname;
   log.info(`Starting hostfence agent for host '${hostname}' (pid ${Deno.pid})`);
   const calc = new CalculationGraph({
@@ -187,11 +273,9 @@ export async function runAgent(args: string[]): Promise<number> {
     log: root.child("calc"),
   });
   const recorder = new ActivityRecorder();
-  // Both are built once the agent exists, but the agent's config callback needs them.
-  // deno-lint-ignore prefer-const
-  let servers: ObserveServers | undefined;
-  // deno-lint-ignore prefer-const
-  let reporting: StatusReporting | undefined;
+  // The servers and the status reporting are built once the agent exists, so the agent's
+  // config callback reaches them through this list.
+  const configListeners: ((cfg: FelixConfig) => void)[] = [];
   const agent = new Agent({
     hostname,
     config,
@@ -203,11 +287,10 @@ export async function runAgent(args: string[]): Promise<number> {
     // snapshot's garbage is collected at once and its pages go back to the system.
     onFirstProgram: () => (globalThis as { gc?: () => void }).gc?.(),
     onConfigChange: (cfg) => {
-      config = cfg;
+      live.config = cfg;
       const w = sinks.configure(cfg);
       if (w) log.warning(w);
-      void servers?.configure(cfg);
-      reporting?.setConfig(cfg);
+      for (const listener of configListeners) listener(cfg);
     },
   });
 
@@ -224,11 +307,10 @@ export async function runAgent(args: string[]): Promise<number> {
   } catch (err) {
     log.fatal(`Cannot set up the etcd client: ${(err as Error).message}`);
     await agent.close();
-    return 1;
+    return undefined;
   }
   log.info(`Connecting to etcd at ${endpoints.join(",")}`);
   const status = new StatusReporting({ client, hostname, config, log: root.child("status") });
-  reporting = status;
   const reportEndpoints = () => status.syncFrom(calc, agent.status().inSync);
   const syncer = new Syncer({
     client,
@@ -248,7 +330,7 @@ export async function runAgent(args: string[]): Promise<number> {
     },
     root.child("ifaces"),
   );
-  servers = new ObserveServers(
+  const servers = new ObserveServers(
     agentMetricsSource({
       agent,
       recorder,
@@ -260,23 +342,31 @@ export async function runAgent(args: string[]): Promise<number> {
     }),
     { log: root.child("observe") },
   );
+  configListeners.push((cfg) => void servers.configure(cfg), (cfg) => status.setConfig(cfg));
   await servers.configure(config);
   // PolicyAuditMode's would-drop counts, for `hostfence status`.
   const wouldDrops = new WouldDropReporter({
     client,
     hostname,
     read: nftCounterReader(runner, () => dataplane.programmed, () => recorder.programmed),
-    active: () => config.policyAuditMode,
+    active: () => live.config.policyAuditMode,
     log: root.child("status"),
   });
-  wouldDrops.start();
-  await monitor.start();
-  syncer.start();
-  status.start();
   // Rolls back changes made with --confirm-within that nobody confirmed in time.
   const rollbacks = new RollbackKeeper({ client, hostname, log: root.child("confirm") });
-  rollbacks.start();
+  return { client, agent, syncer, monitor, servers, status, wouldDrops, rollbacks };
+}
+/** Starts the stages: would-drop counts, interfaces, the etcd watch, status, rollbacks. */
+async function start(s: Stages): Promise<void> {
+  s.wouldDrops.start();
+  await s.monitor.start();
+  s.syncer.start();
+  s.status.start();
+  s.rollbacks.start();
+}
 
+/** Waits for SIGTERM or SIGINT; gives its name. */
+async function signalled(): Promise<string> {
   const stopped = Promise.withResolvers<string>();
   const onSignal = (name: string) => () => stopped.resolve(name);
   const handlers: [Deno.Signal, () => void][] = [
@@ -285,10 +375,15 @@ export async function runAgent(args: string[]): Promise<number> {
   ];
   for (const [sig, h] of handlers) Deno.addSignalListener(sig, h);
   const why = await stopped.promise;
+  for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
+  return why;
+}
+
+/** Stops every stage, leaving the programmed rules in place; never hangs on a silent etcd. */
+async function stop(s: Stages, why: string, log: Logger): Promise<void> {
   log.info(
     `Received ${why}; stopping. The programmed rules stay in place (use --cleanup to remove them)`,
   );
-  for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
   // Shutdown must not hang on an etcd that does not answer: the rules are already in place.
   const watchdog = setTimeout(() => {
     log.warning(
@@ -298,17 +393,16 @@ export async function runAgent(args: string[]): Promise<number> {
     Deno.exit(0);
   }, SHUTDOWN_GRACE_MS);
   // Bounded (1 s) and run beside the other closes, so a frozen etcd delays nothing.
-  const rollbacksClosed = rollbacks.close();
-  await wouldDrops.close();
-  await servers.close();
-  await monitor.close();
-  await syncer.close();
-  await agent.close();
-  await status.close();
+  const rollbacksClosed = s.rollbacks.close();
+  await s.wouldDrops.close();
+  await s.servers.close();
+  await s.monitor.close();
+  await s.syncer.close();
+  await s.agent.close();
+  await s.status.close();
   await rollbacksClosed;
-  client.close();
+  s.client.close();
   clearTimeout(watchdog);
-  return 0;
 }
 
 export type { Logger };

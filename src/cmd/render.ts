@@ -10,6 +10,7 @@ import { ConnectionConfigError, resolveConnectionConfig } from "../datastore/con
 import { render } from "../dataplane/mod.ts";
 import { createLogger, screenSink } from "../log/logger.ts";
 import { computeNodeState, NodeStateError, readSnapshot } from "../agent/node_state.ts";
+import { processIo, type Streams } from "./io.ts";
 import { RENDER_HELP } from "./render_help.ts";
 
 export { RENDER_HELP };
@@ -23,8 +24,8 @@ export function parseInterfaceSpec(spec: string): InterfaceInfo {
   return { name, up: true, addrs: addrs ? addrs.split(",").map((a) => a.trim()) : [] };
 }
 
-/** Entry point of `hostfence render`; returns the exit code. */
-export async function runRender(args: string[]): Promise<number> {
+/** `hostfence render ARGS` (ARGS without the command word); returns the exit code. */
+export async function runRender(args: string[], io: Streams = processIo()): Promise<number> {
   let values;
   try {
     ({ values } = parseArgs({
@@ -40,23 +41,23 @@ export async function runRender(args: string[]): Promise<number> {
       allowPositionals: false,
     }));
   } catch (err) {
-    console.error(`Invalid option: ${(err as Error).message}. Use 'hostfence render --help'.`);
+    io.err(`Invalid option: ${(err as Error).message}. Use 'hostfence render --help'.\n`);
     return 1;
   }
   if (values.help) {
-    console.log(RENDER_HELP);
+    io.out(RENDER_HELP + "\n");
     return 0;
   }
   const node = values.node;
   if (!node) {
-    console.error("hostfence render: --node NAME is required");
+    io.err("hostfence render: --node NAME is required\n");
     return 1;
   }
   let explicit: InterfaceInfo[] | undefined;
   try {
     explicit = values.interface?.map(parseInterfaceSpec);
   } catch (err) {
-    console.error(`hostfence render: ${(err as Error).message}`);
+    io.err(`hostfence render: ${(err as Error).message}\n`);
     return 1;
   }
 
@@ -69,7 +70,7 @@ export async function runRender(args: string[]): Promise<number> {
     });
   } catch (err) {
     if (err instanceof ConnectionConfigError) {
-      console.error(err.message);
+      io.err(err.message + "\n");
       return 1;
     }
     throw err;
@@ -81,11 +82,11 @@ export async function runRender(args: string[]): Promise<number> {
     state = await computeNodeState(updates, node, { ...(explicit ? { explicit } : {}), log });
   } catch (err) {
     if (err instanceof NodeStateError) {
-      console.error(`hostfence render: ${err.message}`);
+      io.err(`hostfence render: ${err.message}\n`);
       return 1;
     }
     throw err;
   }
-  console.log(render(state.state).trimEnd());
+  io.out(render(state.state).trimEnd() + "\n");
   return 0;
 }
