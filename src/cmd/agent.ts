@@ -259,11 +259,76 @@ interface Stages {
  * Undefined (after logging why) when the etcd client cannot be set up.
  */
 async function assemble(
-  { resolveWith, live }: Settings,
-  { sinks, root, log }: Logs,
+  settings: Settings,
+  logs: Logs,
   runner: NftRunner,
   dataplane: NftDataplane,
 ): Promise<Stages | undefined> {
+  const { live: { config } } = settings;
+  const { root, log } = logs;
+  const hostname = config.felixHostname;
+  const recorder = new ActivityRecorder();
+  const { calc, agent, configListeners } = buildAgent(settings, logs, dataplane, recorder);
+  const client = openClient(config, log);
+  if (client === undefined) {
+    await agent.close();
+    return undefined;
+  }
+  const status = new StatusReporting({ client, hostname, config, log: root.child("status") });
+  const reportEndpoints = () => status.syncFrom(calc, agent.status().inSync);
+  const syncer = new Syncer({
+    client,
+    endpoints: etcdEndpointsOf(config),
+    log: root.child("syncer"),
+    resyncIntervalMs: config.resyncIntervalSecs * 1000,
+    onUpdates: (batch, revision) => {
+      recorder.recordBatch(batch);
+      agent.handleUpdates(batch, revision);
+      reportEndpoints();
+    },
+  });
+  const monitor = new InterfaceMonitor(
+    (list) => {
+      agent.handleInterfaces(list);
+      reportEndpoints();
+    },
+    root.child("ifaces"),
+  );
+  const programmed = () => dataplane.programmed;
+  const servers = new ObserveServers(
+    agentMetricsSource({
+      agent,
+      recorder,
+      counters: nftCounterReader(runner, programmed, () => recorder.programmed),
+    }),
+    { log: root.child("observe") },
+  );
+  configListeners.push((cfg) => void servers.configure(cfg), (cfg) => status.setConfig(cfg));
+  await servers.configure(config);
+  // PolicyAuditMode's would-drop counts, for `hostfence status`.
+  const wouldDrops = new WouldDropReporter({
+    client,
+    hostname,
+    read: nftCounterReader(runner, programmed, () => recorder.programmed),
+    active: () => settings.live.config.policyAuditMode,
+    log: root.child("status"),
+  });
+  // Rolls back changes made with --confirm-within that nobody confirmed in time.
+  const rollbacks = new RollbackKeeper({ client, hostname, log: root.child("confirm") });
+  return { client, agent, syncer, monitor, servers, status, wouldDrops, rollbacks };
+}
+
+/**
+ * The calculation and the agent loop over the (instrumented) dataplane. The servers and the
+ * status reporting are built after the agent, so its config callback reaches them through
+ * `configListeners`, filled once they exist (no change arrives before the syncer starts).
+ */
+function buildAgent(
+  { resolveWith, live }: Settings,
+  { sinks, root, log }: Logs,
+  dataplane: NftDataplane,
+  recorder: ActivityRecorder,
+) {
   const config = live.config;
   const hostname = config.felixHostname;
   log.info(`Starting hostfence agent for host '${hostname}' (pid ${Deno.pid})`);
@@ -272,9 +337,6 @@ async function assemble(
     dataplaneConfig: toDataplaneConfig(config),
     log: root.child("calc"),
   });
-  const recorder = new ActivityRecorder();
-  // The servers and the status reporting are built once the agent exists, so the agent's
-  // config callback reaches them through this list.
   const configListeners: ((cfg: FelixConfig) => void)[] = [];
   const agent = new Agent({
     hostname,
@@ -293,7 +355,11 @@ async function assemble(
       for (const listener of configListeners) listener(cfg);
     },
   });
+  return { calc, agent, configListeners };
+}
 
+/** The etcd client for the configured endpoints and TLS files; undefined (logged) if unusable. */
+function openClient(config: FelixConfig, log: Logger): Etcd3 | undefined {
   const endpoints = etcdEndpointsOf(config);
   const conn = {
     endpoints,
@@ -306,56 +372,12 @@ async function assemble(
     client = createEtcdClient(conn);
   } catch (err) {
     log.fatal(`Cannot set up the etcd client: ${(err as Error).message}`);
-    await agent.close();
     return undefined;
   }
   log.info(`Connecting to etcd at ${endpoints.join(",")}`);
-  const status = new StatusReporting({ client, hostname, config, log: root.child("status") });
-  const reportEndpoints = () => status.syncFrom(calc, agent.status().inSync);
-  const syncer = new Syncer({
-    client,
-    endpoints,
-    log: root.child("syncer"),
-    resyncIntervalMs: config.resyncIntervalSecs * 1000,
-    onUpdates: (batch, revision) => {
-      recorder.recordBatch(batch);
-      agent.handleUpdates(batch, revision);
-      reportEndpoints();
-    },
-  });
-  const monitor = new InterfaceMonitor(
-    (list) => {
-      agent.handleInterfaces(list);
-      reportEndpoints();
-    },
-    root.child("ifaces"),
-  );
-  const servers = new ObserveServers(
-    agentMetricsSource({
-      agent,
-      recorder,
-      counters: nftCounterReader(
-        runner,
-        () => dataplane.programmed,
-        () => recorder.programmed,
-      ),
-    }),
-    { log: root.child("observe") },
-  );
-  configListeners.push((cfg) => void servers.configure(cfg), (cfg) => status.setConfig(cfg));
-  await servers.configure(config);
-  // PolicyAuditMode's would-drop counts, for `hostfence status`.
-  const wouldDrops = new WouldDropReporter({
-    client,
-    hostname,
-    read: nftCounterReader(runner, () => dataplane.programmed, () => recorder.programmed),
-    active: () => live.config.policyAuditMode,
-    log: root.child("status"),
-  });
-  // Rolls back changes made with --confirm-within that nobody confirmed in time.
-  const rollbacks = new RollbackKeeper({ client, hostname, log: root.child("confirm") });
-  return { client, agent, syncer, monitor, servers, status, wouldDrops, rollbacks };
+  return client;
 }
+
 /** Starts the stages: would-drop counts, interfaces, the etcd watch, status, rollbacks. */
 async function start(s: Stages): Promise<void> {
   s.wouldDrops.start();
