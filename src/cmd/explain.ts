@@ -11,7 +11,7 @@ import { createLogger, screenSink } from "../log/logger.ts";
 import type { CliIo } from "./io.ts";
 import { explain, formatExplanation } from "../explain/explain.ts";
 import { EXPLAIN_HELP } from "./explain_help.ts";
-import { PacketArgsError, parseExplainArgs } from "../explain/packet_args.ts";
+import { PacketArgsError, parseExplainArgs } from "./explain_args.ts";
 
 /** Entry point of `hostfence explain`; returns the exit code. */
 export async function runExplain(args: string[], io: CliIo): Promise<number> {
