@@ -48,7 +48,7 @@ export interface AgentOptions {
   readonly onConfigChange?: (config: FelixConfig, changed: readonly string[]) => void;
   /**
    * Called once the first full program has succeeded: the start-up snapshot's garbage can go
-   * (run.ts runs a full garbage collection, so the resident size settles at once).
+   * (src/cmd/agent.ts runs a full garbage collection, so the resident size settles at once).
    */
   readonly onFirstProgram?: () => void;
   /** Wait-for-ready reminder period; default 2 s. */

@@ -3,10 +3,10 @@
  * commands, `config`, `version`, and the host-side `agent` and `render`. `main` returns the
  * exit code; the process wrapper (main.ts at the repository root) exits with it.
  */
-import { RENDER_HELP } from "../agent/render_help.ts";
-import { EXPLAIN_HELP } from "../explain/explain_help.ts";
-import { STATUS_HELP } from "../status/status_help.ts";
-import { invalidOptionMessage, wantsHelp } from "./args.ts";
+import { RENDER_HELP } from "../cmd/render_help.ts";
+import { EXPLAIN_HELP } from "../cmd/explain_help.ts";
+import { STATUS_HELP } from "../cmd/status_help.ts";
+import { invalidOptionMessage, wantsHelp } from "../cmd/args.ts";
 import {
   APPLY_HELP,
   CONFIG_HELP,
@@ -17,9 +17,9 @@ import {
   REPLACE_HELP,
   TOP_HELP,
   VERSION_HELP,
-} from "./help.ts";
-import { errorText } from "./error_text.ts";
-import { type CliIo, processIo } from "./io.ts";
+} from "../cmd/help.ts";
+import { errorText } from "../cmd/error_text.ts";
+import { type CliIo, type Command, processIo } from "../cmd/io.ts";
 import { buildFormLine, VERSION_LINE } from "./version.ts";
 
 export { VERSION_LINE };
@@ -39,51 +39,32 @@ export const COMMAND_HELP: Readonly<Record<string, string>> = {
   status: STATUS_HELP.endsWith("\n") ? STATUS_HELP : STATUS_HELP + "\n",
 };
 
-/** A command's code: the whole command line, the arguments after the command, the streams. */
-type Runner = (argv: readonly string[], rest: string[], io: CliIo) => Promise<number>;
-
 /**
  * The commands that do work, each loaded on first use: `version` and `--help` must answer as
  * fast as Deno starts, so nothing here is imported until its command runs (the etcd client
  * and gRPC, YAML, the calculation and the dataplane are most of the start-up time).
- * src/cli/warm.ts loads them all to fill Deno's code cache.
+ * src/cli/warm.ts loads them all to fill Deno's code cache. Each is a Command of src/cmd:
+ * `(args after the command word, io) => exit code`.
  */
-export const COMMANDS: Readonly<Record<string, () => Promise<Runner>>> = {
-  create: () => writeCommand("create"),
-  apply: () => writeCommand("apply"),
-  replace: () => writeCommand("replace"),
-  delete: () => writeCommand("delete"),
-  get: async () => (await import("./resource_cmds.ts")).runGetCommand,
-  config: async () => (await import("./config_cmd.ts")).runConfigCommand,
-  confirm: async () => (await import("./confirm_cmd.ts")).runConfirmCommand,
-  render: async () => {
-    const { runRender } = await import("../agent/render_cmd.ts");
-    return (_argv, rest) => runRender(rest);
-  },
-  explain: async () => {
-    const { runExplain } = await import("../explain/explain_cmd.ts");
-    return (_argv, rest, io) => runExplain(rest, io);
-  },
-  status: async () => {
-    const { runStatus } = await import("../status/status_cmd.ts");
-    return (_argv, rest, io) => runStatus(rest, io);
-  },
-  agent: async () => {
-    const { runAgent } = await import("../agent/run.ts");
-    return (_argv, rest) => runAgent(rest);
-  },
+export const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
+  create: async () => (await import("../cmd/resources.ts")).runCreate,
+  apply: async () => (await import("../cmd/resources.ts")).runApply,
+  replace: async () => (await import("../cmd/resources.ts")).runReplace,
+  delete: async () => (await import("../cmd/resources.ts")).runDelete,
+  get: async () => (await import("../cmd/resources.ts")).runGet,
+  config: async () => (await import("../cmd/config.ts")).runConfig,
+  confirm: async () => (await import("../cmd/confirm.ts")).runConfirm,
+  render: async () => (await import("../cmd/render.ts")).runRender,
+  explain: async () => (await import("../cmd/explain.ts")).runExplain,
+  status: async () => (await import("../cmd/status.ts")).runStatus,
+  agent: async () => (await import("../cmd/agent.ts")).runAgent,
 };
 
-async function writeCommand(verb: "create" | "apply" | "replace" | "delete"): Promise<Runner> {
-  const { runWriteCommand } = await import("./resource_cmds.ts");
-  return (argv, rest, io) => runWriteCommand(verb, argv, rest, io);
-}
-
 /** Loads and runs one command of COMMANDS. */
-async function runCommand(command: string, argv: readonly string[], rest: string[], io: CliIo) {
+async function runCommand(command: string, rest: string[], io: CliIo) {
   const load = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
   if (load === undefined) throw new Error(`no code for command '${command}'`);
-  return await (await load())(argv, rest, io);
+  return await (await load())(rest, io);
 }
 
 /**
@@ -133,7 +114,7 @@ async function dispatch(argv: readonly string[], io: CliIo): Promise<number> {
       io.out(VERSION_LINE + "\n" + (command === "version" ? buildFormLine() + "\n" : ""));
       return 0;
     case "agent":
-      return await runCommand(command, argv, rest, io);
+      return await runCommand(command, rest, io);
   }
   const help = COMMAND_HELP[command];
   if (help === undefined || !Object.hasOwn(COMMAND_HELP, command)) {
@@ -144,5 +125,5 @@ async function dispatch(argv: readonly string[], io: CliIo): Promise<number> {
     io.out(help);
     return 0;
   }
-  return await runCommand(command, argv, rest, io);
+  return await runCommand(command, rest, io);
 }

@@ -6,6 +6,7 @@
  * calculation works on them. Optional fields are absent rather than empty so that a
  * resource read back from etcd prints as it was written.
  */
+import type { Labels } from "../selector/labels.ts";
 
 /** The resource kinds hostfence accepts, spelled as in calicoctl files. */
 export type ResourceKind =
@@ -23,8 +24,8 @@ export const RESOURCE_KINDS: readonly ResourceKind[] = [
   "workloadEndpoint",
 ];
 
-/** Label maps: keys and values as validated by the label rules of spec 1.2. */
-export type Labels = Readonly<Record<string, string>>;
+/** Label maps (defined beside the selector code that reads them, so selector need not import model). */
+export type { Labels };
 
 /** A single port or an inclusive range; `min === max` is never stored as a range. */
 export type Port = number | { readonly min: number; readonly max: number };

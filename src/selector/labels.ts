@@ -2,8 +2,10 @@
  * Label lookups for selector evaluation: effective labels with profile inheritance (spec 3.4)
  * and the selector a rule's `tag` stands for.
  */
-import type { Labels } from "../model/resources.ts";
 import type { LabelLookup } from "./mod.ts";
+
+/** Label maps: keys and values as validated by the label rules of spec 1.2. */
+export type Labels = Readonly<Record<string, string>>;
 
 /** What inheritance needs from a profile: its labels and its tags. */
 export interface LabelSource {

@@ -34,7 +34,6 @@ export {
   type StatusReportingOptions,
 } from "./reporting.ts";
 export { ManualScheduler, realScheduler, type Scheduler } from "./scheduler.ts";
-export { runStatus, STATUS_HELP, type StatusIo } from "./status_cmd.ts";
 export {
   buildStatusView,
   formatDuration,

@@ -180,7 +180,7 @@ Deno.test({
         // `version` loads none of these: only the warm-up at unpacking can have cached them.
         const gen = `${rt}/deno_dir/gen/file/var/lib/${RUNTIME_SUBDIR}/${digest}/app`;
         for (
-          const m of ["src/agent/run.ts", "src/cli/resource_cmds.ts", "src/datastore/syncer.ts"]
+          const m of ["src/cmd/agent.ts", "src/cmd/resources.ts", "src/datastore/syncer.ts"]
         ) {
           await Deno.stat(`${gen}/${m}.js`);
         }

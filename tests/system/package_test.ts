@@ -202,7 +202,7 @@ Deno.test({
           const lib = `${root}/usr/lib/hostfence`;
           const w = await run([`${lib}/warm-cache`], { allowFail: true });
           assertEquals(w.code, 0, `warm-cache exit code (stderr: ${w.stderr})`);
-          for (const m of ["src/agent/run.ts", "src/cli/resource_cmds.ts", "src/cli/main.ts"]) {
+          for (const m of ["src/cmd/agent.ts", "src/cmd/resources.ts", "src/cli/main.ts"]) {
             await Deno.stat(`${lib}/deno_dir/gen/file${lib}/app/${m}.js`);
           }
         }

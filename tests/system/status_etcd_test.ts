@@ -14,7 +14,7 @@ import {
   etcdEndpointStatusStore,
 } from "../../src/status/endpoint_status.ts";
 import { parseStatusReport } from "../../src/status/report.ts";
-import { runStatus } from "../../src/status/status_cmd.ts";
+import { runStatus } from "../../src/cmd/status.ts";
 
 const ignore = !haveEtcd();
 const STATUS = "/calico/felix/v1/host/h1/status";

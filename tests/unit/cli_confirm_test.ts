@@ -5,8 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { main } from "../../src/cli/main.ts";
-import type { CliIo } from "../../src/cli/io.ts";
-import { confirmNotice } from "../../src/cli/results.ts";
+import type { CliIo } from "../../src/cmd/io.ts";
+import { confirmNotice } from "../../src/cmd/results.ts";
 
 const POLICY = `- apiVersion: v1
   kind: policy

@@ -3,7 +3,7 @@
  * converted like the syncer converts them, judged by the interpreter; and its flag parsing.
  */
 import assert from "node:assert/strict";
-import { formatFindings, lockoutCheck, sampleAddresses } from "../../src/cli/lockout.ts";
+import { formatFindings, lockoutCheck, sampleAddresses } from "../../src/lockout/lockout.ts";
 import {
   applyChanges,
   type Change,
@@ -11,7 +11,7 @@ import {
   parseKeepOpen,
   parseManagementSource,
   toUpdates,
-} from "../../src/cli/lockout_guard.ts";
+} from "../../src/cmd/lockout_guard.ts";
 import { parseResources } from "../../src/model/input.ts";
 
 function writes(yaml: string): Change[] {

@@ -5,8 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { COMMAND_HELP, main, VERSION_LINE } from "../../src/cli/main.ts";
-import { type CliIo, readBounded } from "../../src/cli/io.ts";
-import { DEFAULT_MAX_INPUT_BYTES } from "../../src/cli/args.ts";
+import { type CliIo, readBounded } from "../../src/cmd/io.ts";
+import { DEFAULT_MAX_INPUT_BYTES } from "../../src/cmd/args.ts";
 import {
   AlreadyExistsError,
   DatastoreUnavailableError,

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { sharedKind, writeReport } from "../../src/cli/results.ts";
-import { kindFromArgument, unknownKindMessage } from "../../src/cli/kinds.ts";
-import { invalidOptionMessage, parseCommand, wantsHelp } from "../../src/cli/args.ts";
-import { parseOutputFormat } from "../../src/cli/resource_cmds.ts";
+import { sharedKind, writeReport } from "../../src/cmd/results.ts";
+import { kindFromArgument, unknownKindMessage } from "../../src/cmd/kinds.ts";
+import { invalidOptionMessage, parseCommand, wantsHelp } from "../../src/cmd/args.ts";
+import { parseOutputFormat } from "../../src/cmd/resources.ts";
 
 Deno.test({
   name: "write commands report calicoctl's result lines and exit codes",

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { buildNftState } from "../../src/dataplane/mod.ts";
 import type { Packet } from "../../src/dataplane/evaluate.ts";
 import { explain, formatExplanation } from "../../src/explain/explain.ts";
-import { PacketArgsError, parseExplainArgs } from "../../src/explain/packet_args.ts";
+import { PacketArgsError, parseExplainArgs } from "../../src/cmd/explain_args.ts";
 import { hostState, iface, ruleSet, SCENARIOS } from "../fixtures/dataplane_scenarios.ts";
 
 const update = Deno.env.get("UPDATE_GOLDEN") === "1";

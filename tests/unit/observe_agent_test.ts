@@ -1,6 +1,6 @@
 /**
  * Health and metrics wired to the REAL Agent loop (fake calculation and dataplane, the way
- * run.ts is to wire them): wait-for-ready is live but not ready, the first apply makes it
+ * src/cmd/agent.ts is to wire them): wait-for-ready is live but not ready, the first apply makes it
  * ready, a failed apply shows in the failure counter while the agent stays ready, and the
  * syncer's batches show as resyncs and updates.
  */
@@ -63,7 +63,7 @@ Deno.test("health and metrics follow the real agent loop through start-up and a 
     retryMinMs: 20,
     retryMaxMs: 20,
   });
-  // What run.ts does in the syncer's callback.
+  // What src/cmd/agent.ts does in the syncer's callback.
   const deliver = (batch: ModelUpdate[], revision: number) => {
     recorder.recordBatch(batch);
     agent.handleUpdates(batch, revision);

@@ -10,7 +10,7 @@ import {
   formatStatusJson,
   formatStatusTable,
 } from "../../src/status/status_view.ts";
-import { runStatus, STATUS_HELP } from "../../src/status/status_cmd.ts";
+import { runStatus, STATUS_HELP } from "../../src/cmd/status.ts";
 
 const NOW = new Date("2017-10-01T12:00:12Z");
 const report = (time: string, uptime: number, first = false) =>

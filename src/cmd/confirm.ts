@@ -7,8 +7,8 @@ import { ConfirmStore, type PendingChange } from "../datastore/confirm_store.ts"
 import { EtcdResourceStore } from "../datastore/etcd_store.ts";
 import { DatastoreUnavailableError, type ResourceStore } from "../datastore/store.ts";
 import { connectionOptions, DATASTORE_OPTIONS, InvalidOptionError, parseCommand } from "./args.ts";
-import type { CliIo } from "./io.ts";
-import { CommandFailure, failure } from "./resource_cmds.ts";
+import type { CliIo, Command } from "./io.ts";
+import { CommandFailure, failure } from "./resources.ts";
 
 /** One line per pending change, for the "which one?" errors. */
 export function describePending(list: readonly PendingChange[]): string {
@@ -18,7 +18,10 @@ export function describePending(list: readonly PendingChange[]): string {
   ).join("\n");
 }
 
-/** `hostfence confirm ...`; returns the exit code. */
+/** `hostfence confirm ARGS` (ARGS without the command word); returns the exit code. */
+export const runConfirm: Command = (args, io) => runConfirmCommand(["confirm", ...args], args, io);
+
+/** `hostfence confirm ...` given the whole command line too; returns the exit code. */
 export async function runConfirmCommand(
   argv: readonly string[],
   args: readonly string[],

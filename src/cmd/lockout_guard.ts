@@ -14,7 +14,7 @@ import type { ModelUpdate } from "../datastore/updates.ts";
 import { canonicalIp, familyOf, normaliseCidr } from "../model/ip.ts";
 import type { Resource } from "../model/resources.ts";
 import { listFlag, type OptionSpec, type ParsedCommand } from "./args.ts";
-import { formatFindings, lockoutCheck } from "./lockout.ts";
+import { formatFindings, lockoutCheck } from "../lockout/lockout.ts";
 
 /** The flags every writing command takes for the check. */
 export const LOCKOUT_OPTIONS: OptionSpec = {

@@ -1,10 +1,10 @@
 /**
- * `hostfence explain` arguments -> a packet for the interpreter. Pure, so every way a packet
+ * `hostfence explain` arguments -> a packet for the interpreter (src/explain). Pure, so every way a packet
  * description can make no sense gets its own clear message (tested without etcd).
  */
-import { parseArgs } from "node:util";
 import { canonicalIp, familyOf } from "../model/ip.ts";
 import type { Packet } from "../dataplane/evaluate.ts";
+import { InvalidOptionError, listFlag, type OptionSpec, parseCommand, stringFlag } from "./args.ts";
 
 /** A packet description that makes no sense; the message says which part and why. */
 export class PacketArgsError extends Error {}
@@ -43,7 +43,21 @@ function ifname(text: string, flag: string): string {
   return text;
 }
 
-/** Parses the command line after `explain`. */
+const EXPLAIN_OPTIONS: OptionSpec = {
+  node: { type: "string" },
+  in: { type: "string" },
+  out: { type: "string" },
+  src: { type: "string" },
+  dst: { type: "string" },
+  sport: { type: "string" },
+  interface: { type: "string", multiple: true },
+  "etcd-endpoints": { type: "string" },
+  config: { type: "string", short: "c" },
+  output: { type: "string", short: "o" },
+  help: { type: "boolean", short: "h" },
+};
+
+/** Parses the command line after `explain` with the CLI's one parser (src/cmd/args.ts). */
 export function parseExplainArgs(argv: readonly string[]): ExplainArgs {
   // `--forward IN OUT` takes two values, which parseArgs cannot express: take it out first.
   const args: string[] = [];
@@ -63,30 +77,27 @@ export function parseExplainArgs(argv: readonly string[]): ExplainArgs {
       i += 2;
     } else args.push(a);
   }
-  let values;
-  let positionals: string[];
+  let p;
   try {
-    ({ values, positionals } = parseArgs({
-      args,
-      options: {
-        node: { type: "string" },
-        in: { type: "string" },
-        out: { type: "string" },
-        src: { type: "string" },
-        dst: { type: "string" },
-        sport: { type: "string" },
-        interface: { type: "string", multiple: true },
-        "etcd-endpoints": { type: "string" },
-        config: { type: "string", short: "c" },
-        output: { type: "string", short: "o" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-      allowPositionals: true,
-    }));
+    p = parseCommand(["explain", ...argv], args, EXPLAIN_OPTIONS, { lastWins: true });
   } catch (err) {
-    throw new PacketArgsError(`Invalid option: ${(err as Error).message}`);
+    if (!(err instanceof InvalidOptionError)) throw err;
+    throw new PacketArgsError(`Invalid option: ${err.reason}`);
   }
+  const positionals = p.positionals;
+  const values = {
+    node: stringFlag(p, "node"),
+    in: stringFlag(p, "in"),
+    out: stringFlag(p, "out"),
+    src: stringFlag(p, "src"),
+    dst: stringFlag(p, "dst"),
+    sport: stringFlag(p, "sport"),
+    interface: p.values.interface === undefined ? undefined : listFlag(p, "interface"),
+    "etcd-endpoints": stringFlag(p, "etcd-endpoints"),
+    config: stringFlag(p, "config"),
+    output: stringFlag(p, "output"),
+    help: p.values.help === true,
+  };
   const output = values.output ?? "text";
   if (output !== "text" && output !== "json") {
     throw new PacketArgsError(`-o '${output}' is not an output format (text or json)`);

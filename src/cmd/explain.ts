@@ -4,14 +4,14 @@
  */
 import type { InterfaceInfo } from "../calc/graph.ts";
 import { computeNodeState, NodeStateError, readSnapshot } from "../agent/node_state.ts";
-import { parseInterfaceSpec } from "../agent/render_cmd.ts";
+import { parseInterfaceSpec } from "./render.ts";
 import { ConnectionConfigError, resolveConnectionConfig } from "../datastore/connection.ts";
 import { openResourceStore } from "../datastore/etcd_store.ts";
 import { createLogger, screenSink } from "../log/logger.ts";
-import type { CliIo } from "../cli/io.ts";
-import { explain, formatExplanation } from "./explain.ts";
+import type { CliIo } from "./io.ts";
+import { explain, formatExplanation } from "../explain/explain.ts";
 import { EXPLAIN_HELP } from "./explain_help.ts";
-import { PacketArgsError, parseExplainArgs } from "./packet_args.ts";
+import { PacketArgsError, parseExplainArgs } from "./explain_args.ts";
 
 /** Entry point of `hostfence explain`; returns the exit code. */
 export async function runExplain(args: string[], io: CliIo): Promise<number> {

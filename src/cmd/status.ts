@@ -13,7 +13,7 @@ import {
   parseCommand,
   stringFlag,
   wantsHelp,
-} from "../cli/args.ts";
+} from "./args.ts";
 import {
   type ConnectionConfig,
   ConnectionConfigError,
@@ -24,7 +24,8 @@ import {
   unavailableError,
 } from "../datastore/connection.ts";
 import { FELIX_HOST_PREFIX, HOST_PREFIX } from "../datastore/keys.ts";
-import { buildStatusView, formatStatusJson, formatStatusTable } from "./status_view.ts";
+import { buildStatusView, formatStatusJson, formatStatusTable } from "../status/status_view.ts";
+import { processIo, type Streams } from "./io.ts";
 import { STATUS_HELP } from "./status_help.ts";
 
 export { STATUS_HELP };
@@ -35,11 +36,8 @@ const STATUS_OPTIONS: OptionSpec = {
   output: { type: "string", short: "o" },
 };
 
-/** Where the command writes; the CLI's CliIo fits. */
-export interface StatusIo {
-  out(text: string): void;
-  err(text: string): void;
-}
+/** Where the command writes: the CLI's two streams. */
+export type StatusIo = Streams;
 
 export interface StatusCommandOptions {
   /** The wall clock for ages; default now. */
@@ -49,19 +47,6 @@ export interface StatusCommandOptions {
   /** Path tried when `-c` is not given; default calicoctl's. */
   readonly defaultConfigFile?: string;
 }
-
-const encoder = new TextEncoder();
-
-function _writeAll(file: { writeSync(p: Uint8Array): number }, text: string): void {
-  let bytes = encoder.encode(text);
-  while (bytes.length > 0) bytes = bytes.subarray(file.writeSync(bytes));
-}
-
-/** Standard output and standard error. */
-export const processStatusIo: StatusIo = {
-  out: (text) => _writeAll(Deno.stdout, text),
-  err: (text) => _writeAll(Deno.stderr, text),
-};
 
 /** The raw keys the view is built from. */
 export interface StatusKeys {
@@ -87,7 +72,7 @@ export async function readStatusKeys(client: Etcd3, node?: string): Promise<Stat
  */
 export async function runStatus(
   args: string[],
-  io: StatusIo = processStatusIo,
+  io: StatusIo = processIo(),
   opts: StatusCommandOptions = {},
 ): Promise<number> {
   const argv = ["status", ...args];

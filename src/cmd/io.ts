@@ -28,6 +28,15 @@ export interface CliIo {
   openStore(opts: ConnectionOptions): Promise<ResourceStore>;
 }
 
+/** The two streams: all that commands which read no input and open no store write to. */
+export type Streams = Pick<CliIo, "out" | "err">;
+
+/**
+ * One command of the CLI: the arguments after its name and the process's edges; gives the
+ * exit code. Every command in src/cmd has this shape, so each is tested the same way.
+ */
+export type Command = (args: string[], io: CliIo) => Promise<number>;
+
 /** An input file or standard input larger than the limit (`--max-input-bytes`). */
 export class InputTooLargeError extends Error {
   constructor(readonly maxBytes: number) {

@@ -13,9 +13,9 @@ import {
   parseCommand,
   stringFlag,
 } from "./args.ts";
-import type { CliIo } from "./io.ts";
+import type { CliIo, Command } from "./io.ts";
 import { lookupParam } from "../config/params.ts";
-import { CommandFailure, errorText, failure } from "./resource_cmds.ts";
+import { CommandFailure, errorText, failure } from "./resources.ts";
 import { ConnectionConfigError } from "../datastore/connection.ts";
 import { type Change, LOCKOUT_OPTIONS, LockoutFlagError, lockoutRefusal } from "./lockout_guard.ts";
 
@@ -110,7 +110,10 @@ function settingFor(name: string, raw: string | undefined): ConfigSetting {
   }
 }
 
-/** `hostfence config ...`; returns the exit code. */
+/** `hostfence config ARGS` (ARGS without the command word); returns the exit code. */
+export const runConfig: Command = (args, io) => runConfigCommand(["config", ...args], args, io);
+
+/** `hostfence config ...` given the whole command line too; returns the exit code. */
 export async function runConfigCommand(
   argv: readonly string[],
   args: readonly string[],

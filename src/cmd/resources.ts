@@ -30,7 +30,7 @@ import {
   stringFlag,
 } from "./args.ts";
 import { errorText } from "./error_text.ts";
-import { type CliIo, InputTooLargeError } from "./io.ts";
+import { type CliIo, type Command, InputTooLargeError } from "./io.ts";
 import { kindFromArgument, unknownKindMessage } from "./kinds.ts";
 import { confirmNotice, sharedKind, writeReport, type WriteVerb } from "./results.ts";
 
@@ -192,6 +192,17 @@ function confirmWithin(p: ParsedCommand): number | undefined {
     if (e instanceof DurationError) throw new CommandFailure(e.message);
     throw e;
   }
+}
+
+/** `hostfence create|apply|replace|delete|get ARGS` (ARGS without the command word). */
+export const runCreate: Command = (args, io) => runWrite("create", args, io);
+export const runApply: Command = (args, io) => runWrite("apply", args, io);
+export const runReplace: Command = (args, io) => runWrite("replace", args, io);
+export const runDelete: Command = (args, io) => runWrite("delete", args, io);
+export const runGet: Command = (args, io) => runGetCommand(["get", ...args], args, io);
+
+function runWrite(verb: WriteVerb, args: string[], io: CliIo): Promise<number> {
+  return runWriteCommand(verb, [verb, ...args], args, io);
 }
 
 /**

@@ -47,27 +47,39 @@ export interface ParsedCommand {
   readonly positionals: readonly string[];
 }
 
+/** How strict parseCommand is beyond the option table; the defaults suit the resource commands. */
+export interface ParseRules {
+  /** Positional arguments allowed (default true); when false one is an error. */
+  readonly positionals?: boolean;
+  /** A single-valued flag given twice keeps the last value instead of failing (default false). */
+  readonly lastWins?: boolean;
+}
+
 /**
  * Parses `args` (after the command words) against `options`. `argv` is the full command
- * line for the error message. Throws InvalidOptionError on an unknown flag, a missing
- * value, a value given to a boolean flag, or a flag given twice.
+ * line for the error message. Throws InvalidOptionError (`reason` says what is wrong) on an
+ * unknown flag, a missing value, a value given to a boolean flag, or a flag given twice.
  */
 export function parseCommand(
   argv: readonly string[],
   args: readonly string[],
   options: OptionSpec,
+  rules: ParseRules = {},
 ): ParsedCommand {
   let parsed;
   try {
     parsed = parseArgs({
       args: [...args],
       options,
-      allowPositionals: true,
+      allowPositionals: rules.positionals ?? true,
       strict: true,
       tokens: true,
     });
   } catch (e) {
     throw new InvalidOptionError(argv, (e as Error).message);
+  }
+  if (rules.lastWins) {
+    return { values: parsed.values as ParsedCommand["values"], positionals: parsed.positionals };
   }
   const seen = new Set<string>();
   for (const t of parsed.tokens ?? []) {

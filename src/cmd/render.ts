@@ -4,12 +4,13 @@
  * touching the kernel. Interfaces come from this machine when NAME is this host, from
  * `--interface` options when given, and otherwise from the node's host endpoints' names.
  */
-import { parseArgs } from "node:util";
 import type { InterfaceInfo } from "../calc/graph.ts";
 import { ConnectionConfigError, resolveConnectionConfig } from "../datastore/connection.ts";
 import { render } from "../dataplane/mod.ts";
 import { createLogger, screenSink } from "../log/logger.ts";
-import { computeNodeState, NodeStateError, readSnapshot } from "./node_state.ts";
+import { computeNodeState, NodeStateError, readSnapshot } from "../agent/node_state.ts";
+import { InvalidOptionError, listFlag, type OptionSpec, parseCommand, stringFlag } from "./args.ts";
+import { processIo, type Streams } from "./io.ts";
 import { RENDER_HELP } from "./render_help.ts";
 
 export { RENDER_HELP };
@@ -23,53 +24,58 @@ export function parseInterfaceSpec(spec: string): InterfaceInfo {
   return { name, up: true, addrs: addrs ? addrs.split(",").map((a) => a.trim()) : [] };
 }
 
-/** Entry point of `hostfence render`; returns the exit code. */
-export async function runRender(args: string[]): Promise<number> {
-  let values;
+const RENDER_OPTIONS: OptionSpec = {
+  node: { type: "string" },
+  interface: { type: "string", multiple: true },
+  "etcd-endpoints": { type: "string" },
+  config: { type: "string", short: "c" },
+  help: { type: "boolean", short: "h" },
+};
+
+/** `hostfence render ARGS` (ARGS without the command word); returns the exit code. */
+export async function runRender(args: string[], io: Streams = processIo()): Promise<number> {
+  let p;
   try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        node: { type: "string" },
-        interface: { type: "string", multiple: true },
-        "etcd-endpoints": { type: "string" },
-        config: { type: "string", short: "c" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
+    p = parseCommand(["render", ...args], args, RENDER_OPTIONS, {
+      positionals: false,
+      lastWins: true,
+    });
   } catch (err) {
-    console.error(`Invalid option: ${(err as Error).message}. Use 'hostfence render --help'.`);
+    if (!(err instanceof InvalidOptionError)) throw err;
+    io.err(`Invalid option: ${err.reason}. Use 'hostfence render --help'.\n`);
     return 1;
   }
-  if (values.help) {
-    console.log(RENDER_HELP);
+  if (p.values.help === true) {
+    io.out(RENDER_HELP + "\n");
     return 0;
   }
-  const node = values.node;
+  const node = stringFlag(p, "node");
   if (!node) {
-    console.error("hostfence render: --node NAME is required");
+    io.err("hostfence render: --node NAME is required\n");
     return 1;
   }
   let explicit: InterfaceInfo[] | undefined;
   try {
-    explicit = values.interface?.map(parseInterfaceSpec);
+    explicit = p.values.interface === undefined
+      ? undefined
+      : listFlag(p, "interface").map(parseInterfaceSpec);
   } catch (err) {
-    console.error(`hostfence render: ${(err as Error).message}`);
+    io.err(`hostfence render: ${(err as Error).message}\n`);
     return 1;
   }
 
   const log = createLogger([screenSink("WARNING")], "render");
+  const endpoints = stringFlag(p, "etcd-endpoints");
+  const configFile = stringFlag(p, "config");
   let conn;
   try {
     conn = await resolveConnectionConfig({
-      ...(values["etcd-endpoints"] ? { endpoints: values["etcd-endpoints"] } : {}),
-      ...(values.config ? { configFile: values.config } : {}),
+      ...(endpoints ? { endpoints } : {}),
+      ...(configFile ? { configFile } : {}),
     });
   } catch (err) {
     if (err instanceof ConnectionConfigError) {
-      console.error(err.message);
+      io.err(err.message + "\n");
       return 1;
     }
     throw err;
@@ -81,11 +87,11 @@ export async function runRender(args: string[]): Promise<number> {
     state = await computeNodeState(updates, node, { ...(explicit ? { explicit } : {}), log });
   } catch (err) {
     if (err instanceof NodeStateError) {
-      console.error(`hostfence render: ${err.message}`);
+      io.err(`hostfence render: ${err.message}\n`);
       return 1;
     }
     throw err;
   }
-  console.log(render(state.state).trimEnd());
+  io.out(render(state.state).trimEnd() + "\n");
   return 0;
 }
