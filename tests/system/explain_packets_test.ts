@@ -21,20 +21,9 @@ import {
   type Site,
 } from "../harness/scenario.ts";
 import { ADDR, DEFAULT_TCP_PORTS, DEFAULT_UDP_PORTS } from "../harness/topology.ts";
+import { prng as rng } from "../fixtures/prng.ts";
 
 const PACKETS = Number(Deno.env.get("EXPLAIN_PACKETS") ?? "80");
-
-/** mulberry32: small, seedable, good enough to pick test packets. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const RESOURCES = [
   // A workload endpoint that only lends R's addresses to a selector (its interface does not

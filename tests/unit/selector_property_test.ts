@@ -7,18 +7,7 @@
 import { type LabelLookup, parseSelector, SelectorSyntaxError } from "../../src/selector/mod.ts";
 import { labelLookup } from "../../src/selector/labels.ts";
 import { quote } from "../../src/log/quote.ts";
-
-/** mulberry32: small, fast, and reproducible from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng as rng } from "../fixtures/prng.ts";
 
 type Ref = (labels: ReadonlyMap<string, string>) => boolean;
 interface Gen {
