@@ -79,3 +79,32 @@ for (const compileMinRun of [0, 1]) {
     },
   });
 }
+
+Deno.test({
+  name: "a change after someone deleted our table programs the whole table at once",
+  ignore,
+  async fn() {
+    await using ns = await NetNs.create("gone");
+    const g = new CalculationGraph({
+      hostname: "h1",
+      dataplaneConfig: DEFAULT_CONFIG,
+      log: createLogger([memorySink("ERROR")], "calc"),
+    });
+    g.setInterfaces(IFACES);
+    const gen = new RandomUpdates(7);
+    const dp = new NftDataplane(commandRunner({ netns: ns.name }));
+    g.applyUpdates(gen.batch(20));
+    await dp.apply(g);
+    await ns.exec(["nft", "delete", "table", "inet", "hostfence"]);
+    // The next change would be a small incremental transaction against a table that is gone.
+    let r;
+    do {
+      g.applyUpdates(gen.batch(3));
+      r = await dp.apply(g);
+    } while (!r.changed);
+    assert.ok(r.recovered !== undefined, "the incremental transaction was refused first");
+    assert.ok(r.script.startsWith("add table inet hostfence\ndelete table inet hostfence\n"));
+    const listed = await ns.exec(["nft", "list", "table", "inet", "hostfence"]);
+    assert.ok(listed.stdout.includes("chain filter-input"), "the whole table is back");
+  },
+});
