@@ -6,7 +6,6 @@
  */
 import type { ResourceStore } from "../datastore/store.ts";
 import {
-  connectionOptions,
   DATASTORE_OPTIONS,
   InvalidOptionError,
   type OptionSpec,
@@ -15,8 +14,7 @@ import {
 } from "./args.ts";
 import type { CliIo, Command } from "./io.ts";
 import { lookupParam } from "../config/params.ts";
-import { CommandFailure, errorText, failure } from "./resources.ts";
-import { ConnectionConfigError } from "../datastore/connection.ts";
+import { CommandFailure, errorText, failure, openStore } from "./resources.ts";
 import { type Change, LOCKOUT_OPTIONS, LockoutFlagError, lockoutRefusal } from "./lockout_guard.ts";
 
 const CONFIG_OPTIONS: OptionSpec = {
@@ -130,13 +128,7 @@ export async function runConfigCommand(
     if (node === "") throw new InvalidOptionError(argv);
     const setting = settingFor(name, stringFlag(p, "raw"));
 
-    let store: ResourceStore;
-    try {
-      store = await io.openStore(connectionOptions(p));
-    } catch (e) {
-      if (e instanceof ConnectionConfigError) throw new CommandFailure(e.message);
-      throw e;
-    }
+    const store = await openStore(p, io);
     try {
       if (action !== "get") {
         // Lockout check (issue 8): the setting's writes are recorded first, then judged.

@@ -2,13 +2,12 @@
  * `hostfence confirm [ID]`: keeps a change made with `--confirm-within` (removes its rollback
  * record and guard). Without an ID it confirms the only change waiting, or lists them.
  */
-import { ConnectionConfigError } from "../datastore/connection.ts";
 import { ConfirmStore, type PendingChange } from "../datastore/confirm_store.ts";
 import { EtcdResourceStore } from "../datastore/etcd_store.ts";
-import { DatastoreUnavailableError, type ResourceStore } from "../datastore/store.ts";
-import { connectionOptions, DATASTORE_OPTIONS, InvalidOptionError, parseCommand } from "./args.ts";
+import { DatastoreUnavailableError } from "../datastore/store.ts";
+import { DATASTORE_OPTIONS, InvalidOptionError, parseCommand } from "./args.ts";
 import type { CliIo, Command } from "./io.ts";
-import { CommandFailure, failure } from "./resources.ts";
+import { CommandFailure, failure, openStore } from "./resources.ts";
 
 /** One line per pending change, for the "which one?" errors. */
 export function describePending(list: readonly PendingChange[]): string {
@@ -34,13 +33,7 @@ export async function runConfirmCommand(
     if (given !== undefined && !/^[0-9A-Za-z-]{1,64}$/.test(given)) {
       throw new CommandFailure(`Failed to confirm: '${given}' is not a change ID`);
     }
-    let store: ResourceStore;
-    try {
-      store = await io.openStore(connectionOptions(p));
-    } catch (e) {
-      if (e instanceof ConnectionConfigError) throw new CommandFailure(e.message);
-      throw e;
-    }
+    const store = await openStore(p, io);
     try {
       if (!(store instanceof EtcdResourceStore)) {
         throw new CommandFailure("confirm needs the etcd datastore");

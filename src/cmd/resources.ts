@@ -141,7 +141,7 @@ async function loadResources(
 }
 
 /** Opens the store; unusable connection settings become a CommandFailure. */
-async function openStore(p: ParsedCommand, io: CliIo): Promise<ResourceStore> {
+export async function openStore(p: ParsedCommand, io: CliIo): Promise<ResourceStore> {
   try {
     return await io.openStore(connectionOptions(p));
   } catch (e) {
