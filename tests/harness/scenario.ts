@@ -59,6 +59,11 @@ export function policy(name: string, spec: Record<string, unknown>): Res {
   return { kind: "policy", metadata: { name }, spec: { selector: "has(host-endpoint)", ...spec } };
 }
 
+/** Policy `p` allowing inbound tcp to `ports` on every host endpoint (the fault tests' baseline). */
+export function allowPorts(...ports: number[]): Res {
+  return policy("p", { ingress: [{ action: "allow", protocol: "tcp", destination: { ports } }] });
+}
+
 export function profile(
   name: string,
   spec: Record<string, unknown>,

@@ -5,10 +5,7 @@
 import { assert } from "../harness/assert.ts";
 import { expectAll } from "../harness/probe.ts";
 import { ADDR } from "../harness/topology.ts";
-import { AGENT_TESTS_IGNORED, hep0, openSite, policy, toYaml } from "../harness/scenario.ts";
-
-const allowPorts = (...ports: number[]) =>
-  policy("p", { ingress: [{ action: "allow", protocol: "tcp", destination: { ports } }] });
+import { AGENT_TESTS_IGNORED, allowPorts, hep0, openSite, toYaml } from "../harness/scenario.ts";
 
 Deno.test({
   name: "a watch cancelled by compaction is noticed and resynced; SIGTERM then exits",

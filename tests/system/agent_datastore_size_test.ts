@@ -6,12 +6,9 @@
 import { assert } from "../harness/assert.ts";
 import { expectAll } from "../harness/probe.ts";
 import { ADDR } from "../harness/topology.ts";
-import { AGENT_TESTS_IGNORED, hep0, openSite, policy } from "../harness/scenario.ts";
+import { AGENT_TESTS_IGNORED, allowPorts, hep0, openSite } from "../harness/scenario.ts";
 
 const POLICY_PREFIX = "/calico/v1/policy/tier/default/policy/";
-
-const allowPorts = (...ports: number[]) =>
-  policy("p", { ingress: [{ action: "allow", protocol: "tcp", destination: { ports } }] });
 
 /** `n` valid policies of about 5 KB each that select nothing here, as etcd writer lines. */
 function bulkPolicies(n: number): string {

@@ -8,15 +8,12 @@ import { expectAll } from "../harness/probe.ts";
 import { ADDR, ETCD_CLUSTER } from "../harness/topology.ts";
 import {
   AGENT_TESTS_IGNORED,
+  allowPorts,
   hep0,
   openSite,
-  policy,
   type Site,
   toYaml,
 } from "../harness/scenario.ts";
-
-const allowPorts = (...ports: number[]) =>
-  policy("p", { ingress: [{ action: "allow", protocol: "tcp", destination: { ports } }] });
 
 /** Indexes of the members the agent in h1 has a TCP connection to (from `ss`). */
 async function agentMembers(site: Site): Promise<number[]> {

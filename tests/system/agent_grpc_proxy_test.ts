@@ -9,11 +9,15 @@ import { Agent } from "../harness/agent.ts";
 import { startGrpcProxy } from "../harness/etcd.ts";
 import { expectAll } from "../harness/probe.ts";
 import { ADDR } from "../harness/topology.ts";
-import { AGENT_TESTS_IGNORED, hep, hep0, openSite, policy, toYaml } from "../harness/scenario.ts";
+import {
+  AGENT_TESTS_IGNORED,
+  allowPorts,
+  hep,
+  hep0,
+  openSite,
+  toYaml,
+} from "../harness/scenario.ts";
 import type { NetNs } from "../harness/netns.ts";
-
-const allowPorts = (...ports: number[]) =>
-  policy("p", { ingress: [{ action: "allow", protocol: "tcp", destination: { ports } }] });
 
 /**
  * Our table as nft lists it, without counters and handles, its chains, sets and maps in name

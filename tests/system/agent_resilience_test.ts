@@ -7,10 +7,7 @@ import { Agent } from "../harness/agent.ts";
 import { assert } from "../harness/assert.ts";
 import { expectAll } from "../harness/probe.ts";
 import { ADDR } from "../harness/topology.ts";
-import { AGENT_TESTS_IGNORED, hep0, openSite, policy, toYaml } from "../harness/scenario.ts";
-
-const allowPorts = (...ports: number[]) =>
-  policy("p", { ingress: [{ action: "allow", protocol: "tcp", destination: { ports } }] });
+import { AGENT_TESTS_IGNORED, allowPorts, hep0, openSite, toYaml } from "../harness/scenario.ts";
 
 Deno.test({
   name: "rules stay enforced while etcd is down, and later changes are applied",
