@@ -162,20 +162,7 @@ async function _startEtcdOnce(opts: EtcdOptions): Promise<EtcdServer> {
     // Drain stderr so etcd never blocks on a full pipe.
     child.stderr.pipeTo(new WritableStream()).catch(() => {});
   };
-  const stop = async () => {
-    try {
-      child.kill("SIGTERM");
-    } catch {
-      return;
-    }
-    const timer = setTimeout(() => {
-      try {
-        child.kill("SIGKILL");
-      } catch { /* already gone */ }
-    }, 5000);
-    await child.status;
-    clearTimeout(timer);
-  };
+  const stop = () => terminate(child);
   spawn();
   try {
     await waitHealthy(endpoint, opts.netns, child!, opts.tls);
@@ -290,20 +277,7 @@ export async function startGrpcProxy(opts: {
   const child = new Deno.Command(argv[0]!, { args: argv.slice(1), stdout: "null", stderr: "piped" })
     .spawn();
   child.stderr.pipeTo(new WritableStream()).catch(() => {});
-  const stop = async () => {
-    try {
-      child.kill("SIGTERM");
-    } catch {
-      return;
-    }
-    const timer = setTimeout(() => {
-      try {
-        child.kill("SIGKILL");
-      } catch { /* gone */ }
-    }, 5000);
-    await child.status;
-    clearTimeout(timer);
-  };
+  const stop = () => terminate(child);
   try {
     await waitHealthy(endpoint, opts.netns, child, undefined);
   } catch (err) {
@@ -319,4 +293,20 @@ export async function startGrpcProxy(opts: {
       await Deno.remove(dataDir, { recursive: true }).catch(() => {});
     },
   };
+}
+
+/** SIGTERM, then SIGKILL after 5 s; resolves once the process is gone (at once if it was). */
+async function terminate(child: Deno.ChildProcess): Promise<void> {
+  try {
+    child.kill("SIGTERM");
+  } catch {
+    return;
+  }
+  const timer = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already gone */ }
+  }, 5000);
+  await child.status;
+  clearTimeout(timer);
 }
