@@ -17,7 +17,7 @@ import { addressesOfFamily } from "./_cidr.ts";
 import { type BuildContext, buildContext } from "./context.ts";
 import { type EndpointObjects, endpointObjects } from "./endpoints.ts";
 import { policyChain, policyNames, profileChains } from "./policy.ts";
-import { baseChains, DISPATCH_ORDER, failsafeChains } from "./static.ts";
+import { baseChains, DISPATCH_ORDER, failsafeChains, type StageUse, stageUse } from "./static.ts";
 import type { NftChain, NftMap, NftSet, NftState } from "./state.ts";
 
 /** What one update touched: names with their previous value (undefined: did not exist). */
@@ -90,6 +90,8 @@ export class DesiredTable {
   readonly #policyRefs = new Map<string, number>();
   readonly #profileRefs = new Map<string, number>();
   readonly #state: NftState;
+  /** The optional stages the base chains now hook (follows the dispatch maps). */
+  #stages: StageUse | undefined;
 
   private constructor(ctx: BuildContext) {
     this.ctx = ctx;
@@ -113,7 +115,7 @@ export class DesiredTable {
     for (const c of failsafeChains(t.ctx)) t.#chains.set(c.name, c);
     for (const id of [...host.ipSets.keys()].sort()) t.#addIpSet(id, host.ipSets.get(id), ignored);
     for (const i of host.interfaces) t.#setEndpoint(i.iface, i, view, ignored);
-    for (const c of baseChains(t.ctx)) t.#chains.set(c.name, c);
+    t.#syncBaseChains(ignored);
     t.#addMissingSets();
     return t;
   }
@@ -140,6 +142,7 @@ export class DesiredTable {
     const ifaces = new Set(changes.interfaces);
     for (const p of changes.policies) for (const i of this.#policyUsers.get(p) ?? []) ifaces.add(i);
     for (const i of ifaces) this.#setEndpoint(i, view.interface(i), view, out);
+    if (ifaces.size > 0) this.#syncBaseChains(out);
     for (const p of changes.policies) {
       if (this.#policyRefs.has(`i:${p}`)) {
         this.#putChain(policyChain(p, "ingress", view.policy(p), this.ctx), out);
@@ -154,6 +157,23 @@ export class DesiredTable {
       }
     }
     return out;
+  }
+
+  /** Hooks a stage when its first endpoint appears and unhooks it when its last one goes. */
+  #syncBaseChains(out: TableChanges) {
+    const use = stageUse((map) => this.#maps.get(map)?.size ?? 0);
+    const was = this.#stages;
+    if (
+      was !== undefined && was.rawIn === use.rawIn && was.rawOut === use.rawOut &&
+      was.mangleIn === use.mangleIn
+    ) return;
+    this.#stages = use;
+    const next = baseChains(this.ctx, use);
+    const keep = new Set(next.map((c) => c.name));
+    for (const old of baseChains(this.ctx)) {
+      if (!keep.has(old.name) && this.#chains.has(old.name)) this.#dropChain(old.name, out);
+    }
+    for (const c of next) this.#putChain(c, out);
   }
 
   #putChain(c: NftChain, out: TableChanges) {

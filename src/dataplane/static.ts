@@ -134,10 +134,40 @@ export const DISPATCH_ORDER: readonly string[] = [
 ];
 
 /**
+ * Which optional stages some endpoint uses (its dispatch map has an entry). A stage nothing
+ * uses is not hooked at all: every hook costs each packet a chain walk, and the untracked and
+ * pre-DNAT stages are rare, so a host without them pays only for the filter hooks.
+ */
+export interface StageUse {
+  /** `raw-prerouting`: some endpoint has untracked ingress policy. */
+  readonly rawIn: boolean;
+  /** `raw-output`: some endpoint has untracked egress policy. */
+  readonly rawOut: boolean;
+  /** `mangle-prerouting`: some endpoint has pre-DNAT policy. */
+  readonly mangleIn: boolean;
+}
+
+/** Every optional stage hooked (hand-built states and tests that want the whole layout). */
+export const ALL_STAGES: StageUse = { rawIn: true, rawOut: true, mangleIn: true };
+
+/** The stages the dispatch maps call for: a stage is hooked while its map has an entry. */
+export function stageUse(mapSize: (map: string) => number): StageUse {
+  return {
+    rawIn: mapSize(DISPATCH_MAPS.rawFrom) > 0,
+    rawOut: mapSize(DISPATCH_MAPS.rawTo) > 0,
+    mangleIn: mapSize(DISPATCH_MAPS.mangleFrom) > 0,
+  };
+}
+
+/**
  * The base chains, in render order. Long on purpose: one entry per hook, kept together so the
  * whole hook layout reads as one table beside the module comment that explains it.
+ *
+ * The accept mark A is set only by the untracked and pre-DNAT stages; where neither is
+ * hooked, the filter chains neither test nor keep it, and clear every mark bit themselves (the
+ * raw stage no longer does it for them), so a stray bit from elsewhere never passes a packet.
  */
-export function baseChains(ctx: BuildContext): NftChain[] {
+export function baseChains(ctx: BuildContext, use: StageUse = ALL_STAGES): NftChain[] {
   const cfg = ctx.cfg;
   const A = ctx.accept;
   const mask = cfg.markMask >>> 0;
@@ -165,7 +195,9 @@ export function baseChains(ctx: BuildContext): NftChain[] {
     owner: { kind: "static" },
     rules,
   });
-  return [
+  const earlyIn = use.rawIn || use.mangleIn;
+  const chains: (NftChain | false)[] = [
+    use.rawIn &&
     base(BASE_CHAINS.rawPrerouting, { hook: "prerouting", priority: "raw" }, "untracked ingress", [
       ...v6Off,
       clearAll,
@@ -173,13 +205,14 @@ export function baseChains(ctx: BuildContext): NftChain[] {
       dispatch("in", DISPATCH_MAPS.rawFrom),
       allowedBy("untracked policy"),
     ]),
+    use.rawOut &&
     base(BASE_CHAINS.rawOutput, { hook: "output", priority: "raw" }, "untracked egress", [
       ...v6Off,
       clearAll,
       dispatch("out", DISPATCH_MAPS.rawTo),
       allowedBy("untracked policy"),
     ]),
-    base(
+    use.mangleIn && base(
       BASE_CHAINS.manglePrerouting,
       { hook: "prerouting", priority: "mangle" },
       "pre-DNAT ingress",
@@ -194,7 +227,7 @@ export function baseChains(ctx: BuildContext): NftChain[] {
     ),
     base(BASE_CHAINS.filterInput, { hook: "input", priority: "filter" }, "host endpoint ingress", [
       ...v6Off,
-      acceptOnA,
+      ...(earlyIn ? [acceptOnA] : []),
       ...wl.flatMap((w) => [
         rule([iif(w), established], [], ACCEPT, "workload to host, reply"),
         // Felix's cali-wl-to-host allows these before the default action: without them a
@@ -230,21 +263,31 @@ export function baseChains(ctx: BuildContext): NftChain[] {
           rule([iif(w)], [], ACCEPT, "from workload: not host endpoint policy"),
           rule([oif(w)], [], ACCEPT, "to workload: not host endpoint policy"),
         ]),
-        rule([], [clearMarkBits(mask & ~A)], undefined, "keep the accept mark of raw and mangle"),
-        dispatch("in", DISPATCH_MAPS.filterFrom, [markIsClear(A)]),
+        ...(earlyIn
+          ? [
+            rule(
+              [],
+              [clearMarkBits(mask & ~A)],
+              undefined,
+              "keep the accept mark of raw and mangle",
+            ),
+            dispatch("in", DISPATCH_MAPS.filterFrom, [markIsClear(A)]),
+          ]
+          : [clearAll, dispatch("in", DISPATCH_MAPS.filterFrom)]),
         dispatch("out", DISPATCH_MAPS.filterTo),
         allowedBy("policy"),
       ],
     ),
     base(BASE_CHAINS.filterOutput, { hook: "output", priority: "filter" }, "host endpoint egress", [
       ...v6Off,
-      acceptOnA,
+      ...(use.rawOut ? [acceptOnA] : []),
       ...wl.map((w) => rule([oif(w)], [], RETURN, "host to workload: not policed")),
       clearAll,
       dispatch("out", DISPATCH_MAPS.filterTo),
       allowedBy("policy"),
     ]),
   ];
+  return chains.filter((c): c is NftChain => c !== false);
 }
 
 /** Set on every endpoint chain's allow path: `meta mark set meta mark | A`. */

@@ -205,9 +205,19 @@ Deno.test("notrack in raw makes later chains see an untracked packet", () => {
   const state = buildNftState(SCENARIOS.untracked_memcached!);
   const e = evaluate(state, tcpIn(11211));
   assert.equal(e.ct, "untracked");
-  assert.deepEqual(e.hooks.map((h) => h.chain), [
-    "raw-prerouting",
+  // No pre-DNAT policy on this host: the mangle stage is not hooked at all.
+  assert.deepEqual(e.hooks.map((h) => h.chain), ["raw-prerouting", "filter-input"]);
+});
+
+Deno.test("a stage is hooked only while some endpoint uses it", () => {
+  const hooked = (name: string) =>
+    [...buildNftState(SCENARIOS[name]!).chains.values()].filter((c) => c.hook).map((c) => c.name);
+  assert.deepEqual(hooked("default_drop"), ["filter-input", "filter-forward", "filter-output"]);
+  assert.deepEqual(hooked("pre_dnat"), [
     "mangle-prerouting",
     "filter-input",
+    "filter-forward",
+    "filter-output",
   ]);
+  assert(hooked("untracked_memcached").includes("raw-prerouting"));
 });
