@@ -190,6 +190,9 @@ function _runChain(ctx: _Ctx, name: string, depth: number): "accept" | "drop" | 
       case "return":
         step("return");
         return "return";
+      case "goto":
+        step("jump", v.chain);
+        return _runChain(ctx, v.chain, depth + 1);
       case "jump":
       case "vmap": {
         let target: string | undefined = v.kind === "jump" ? v.chain : undefined;

@@ -96,6 +96,8 @@ export type Verdict =
   | { readonly kind: "drop" }
   | { readonly kind: "return" }
   | { readonly kind: "jump"; readonly chain: string }
+  /** `goto CHAIN`: that chain's end or `return` ends the calling chain too. */
+  | { readonly kind: "goto"; readonly chain: string }
   /** `iifname vmap @MAP` / `oifname vmap @MAP`: the interface dispatch. */
   | { readonly kind: "vmap"; readonly dir: "in" | "out"; readonly map: string };
 
@@ -162,6 +164,11 @@ export const RETURN: Verdict = { kind: "return" };
 /** `jump CHAIN`. */
 export function jump(chain: string): Verdict {
   return { kind: "jump", chain };
+}
+
+/** `goto CHAIN`. */
+export function goto(chain: string): Verdict {
+  return { kind: "goto", chain };
 }
 
 /** Matches packets carrying all of `bits`. */

@@ -120,7 +120,8 @@ function verdictText(v: Verdict): string {
     case "return":
       return v.kind;
     case "jump":
-      return `jump ${v.chain}`;
+    case "goto":
+      return `${v.kind} ${v.chain}`;
     case "vmap":
       return `${v.dir === "in" ? "iifname" : "oifname"} vmap @${v.map}`;
   }

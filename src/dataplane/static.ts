@@ -28,6 +28,7 @@ import {
   clearMarkBits,
   COUNTER,
   DROP,
+  goto,
   markIsClear,
   markIsSet,
   type Match,
@@ -41,6 +42,8 @@ import type { NftChain, NftDirection, NftHook, NftStage } from "./state.ts";
 
 /** Names of the fixed objects, exported for tests and the drift check. */
 export const BASE_CHAINS = {
+  /** Not hooked: filter-input's `goto` for workload interfaces (one test per packet, not three). */
+  workloadToHost: "wl-to-host",
   rawPrerouting: "raw-prerouting",
   rawOutput: "raw-output",
   manglePrerouting: "mangle-prerouting",
@@ -195,8 +198,35 @@ export function baseChains(ctx: BuildContext, use: StageUse = ALL_STAGES): NftCh
     owner: { kind: "static" },
     rules,
   });
+  // Felix's cali-wl-to-host allows ICMPv6 ND/MLD before the default action: without it a
+  // workload cannot resolve its gateway's IPv6 address or take part in MLD.
+  const workloadToHost: NftChain = {
+    name: BASE_CHAINS.workloadToHost,
+    comment: "workload to host",
+    owner: { kind: "static" },
+    rules: [
+      rule([established], [], ACCEPT, "workload to host, reply"),
+      ...(cfg.ipv6Support
+        ? [
+          rule(
+            [{ kind: "icmpType", family: 6, types: [130, 131, 132, 133, 135, 136] }],
+            [],
+            ACCEPT,
+            "workload to host, ICMPv6 ND/MLD",
+          ),
+        ]
+        : []),
+      rule(
+        [],
+        toHost.statements,
+        toHost.verdict,
+        `DefaultEndpointToHostAction ${cfg.defaultEndpointToHostAction}`,
+      ),
+    ],
+  };
   const earlyIn = use.rawIn || use.mangleIn;
   const chains: (NftChain | false)[] = [
+    wl.length > 0 && workloadToHost,
     use.rawIn &&
     base(BASE_CHAINS.rawPrerouting, { hook: "prerouting", priority: "raw" }, "untracked ingress", [
       ...v6Off,
@@ -228,27 +258,7 @@ export function baseChains(ctx: BuildContext, use: StageUse = ALL_STAGES): NftCh
     base(BASE_CHAINS.filterInput, { hook: "input", priority: "filter" }, "host endpoint ingress", [
       ...v6Off,
       ...(earlyIn ? [acceptOnA] : []),
-      ...wl.flatMap((w) => [
-        rule([iif(w), established], [], ACCEPT, "workload to host, reply"),
-        // Felix's cali-wl-to-host allows these before the default action: without them a
-        // workload cannot resolve its gateway's IPv6 address or take part in MLD.
-        ...(cfg.ipv6Support
-          ? [
-            rule(
-              [iif(w), { kind: "icmpType", family: 6, types: [130, 131, 132, 133, 135, 136] }],
-              [],
-              ACCEPT,
-              "workload to host, ICMPv6 ND/MLD",
-            ),
-          ]
-          : []),
-        rule(
-          [iif(w)],
-          toHost.statements,
-          toHost.verdict,
-          `DefaultEndpointToHostAction ${cfg.defaultEndpointToHostAction}`,
-        ),
-      ]),
+      ...wl.map((w) => rule([iif(w)], [], goto(BASE_CHAINS.workloadToHost), "workload interface")),
       clearAll,
       dispatch("in", DISPATCH_MAPS.filterFrom),
       allowedBy("policy"),

@@ -464,7 +464,7 @@ class _Tracer {
     const last = this.#last;
     const baseChain: NftChain | undefined = last ? this.state.chains.get(last.chain) : undefined;
     if (
-      last !== undefined && baseChain?.hook !== undefined &&
+      last !== undefined && baseChain?.owner.kind === "static" &&
       ["accept", "drop", "return"].includes(last.outcome)
     ) {
       const why = last.rule.comment ?? ruleText(last.rule);

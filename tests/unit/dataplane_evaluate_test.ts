@@ -221,3 +221,16 @@ Deno.test("a stage is hooked only while some endpoint uses it", () => {
   ]);
   assert(hooked("untracked_memcached").includes("raw-prerouting"));
 });
+
+Deno.test("a return in a chain entered by goto ends the calling base chain", () => {
+  // DefaultEndpointToHostAction RETURN: wl-to-host's return must not come back to filter-input
+  // (whose dispatch and mark test would then run), it ends filter-input: the policy accepts.
+  const state = buildNftState(SCENARIOS.endpoint_to_host_return!);
+  const e = evaluate(state, tcpIn(9091, { iif: "cali1" }));
+  assert.equal(e.verdict, "accept");
+  const input = e.hooks.find((h) => h.chain === "filter-input")!;
+  assert.deepEqual(
+    input.steps.map((s) => [s.chain, s.outcome]),
+    [["filter-input", "jump"], ["wl-to-host", "return"]],
+  );
+});

@@ -152,19 +152,23 @@ Deno.test("CIDR lists are normalised: host bits cleared, nested ones dropped, fa
 });
 
 Deno.test("DefaultEndpointToHostAction decides workload-to-host traffic", () => {
-  const rule = (s: string) => chainRules(render(buildNftState(SCENARIOS[s]!)), "filter-input");
+  const text = (s: string) => render(buildNftState(SCENARIOS[s]!));
+  const input = (s: string) => chainRules(text(s), "filter-input");
+  const wl = (s: string) => chainRules(text(s), "wl-to-host");
+  // One prefix test per packet in filter-input; the goto makes wl-to-host's end the base chain's.
   assert(
-    rule("default_drop").includes(
-      'iifname "cali*" counter drop comment "DefaultEndpointToHostAction DROP"',
+    input("default_drop").includes('iifname "cali*" goto wl-to-host comment "workload interface"'),
+  );
+  assert(wl("default_drop").includes('counter drop comment "DefaultEndpointToHostAction DROP"'));
+  assert(
+    input("endpoint_to_host_accept").some((r) => r.startsWith('iifname "tap*" goto wl-to-host')),
+  );
+  assert(
+    wl("endpoint_to_host_accept").includes(
+      'counter accept comment "DefaultEndpointToHostAction ACCEPT"',
     ),
   );
-  const acc = rule("endpoint_to_host_accept");
   assert(
-    acc.includes('iifname "tap*" counter accept comment "DefaultEndpointToHostAction ACCEPT"'),
-  );
-  assert(
-    rule("endpoint_to_host_return").includes(
-      'iifname "cali*" return comment "DefaultEndpointToHostAction RETURN"',
-    ),
+    wl("endpoint_to_host_return").includes('return comment "DefaultEndpointToHostAction RETURN"'),
   );
 });
