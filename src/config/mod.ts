@@ -1,4 +1,13 @@
 /** Public surface of the agent's configuration (Felix parameters, spec 4). */
+export {
+  type FailsafePort,
+  failsafePort,
+  FailsafeSyntaxError,
+  formatFailsafePort,
+  formatFailsafePorts,
+  parseFailsafePort,
+  parseFailsafePorts,
+} from "./failsafe.ts";
 export { bitCount, ConfigValueError, type ParamType, type ParseContext } from "./types.ts";
 export {
   envName,
