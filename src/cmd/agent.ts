@@ -7,17 +7,15 @@
  */
 import { CalculationGraph } from "../calc/graph.ts";
 import {
-  AgentArgsError,
-  agentHelpText,
   type ConfigResolution,
   describeConfig,
   etcdEndpointsOf,
   type FelixConfig,
   loadLocalConfig,
-  parseAgentArgs,
   resolveConfig,
   toDataplaneConfig,
 } from "../config/mod.ts";
+import { AgentArgsError, agentHelpText, parseAgentArgs } from "./agent_args.ts";
 import type { Etcd3 } from "etcd3";
 import { createEtcdClient } from "../datastore/connection.ts";
 import { Syncer } from "../datastore/syncer.ts";

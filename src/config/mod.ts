@@ -35,6 +35,5 @@ export {
   formatParam,
   resolveConfig,
 } from "./resolve.ts";
-export { type AgentArgs, AgentArgsError, agentHelpText, parseAgentArgs } from "./args.ts";
 export { allocateMarks, DATAPLANE_PARAMS, type MarkBits, toDataplaneConfig } from "./dataplane.ts";
 export { detectHostname, fileExists, loadLocalConfig, type LocalConfig } from "./load.ts";
