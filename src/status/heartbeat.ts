@@ -99,7 +99,7 @@ export interface HeartbeatOptions extends HeartbeatTiming {
   readonly firstDelayMs?: number;
   /** Timers, and the wall clock for the `time` field. */
   readonly clock?: Clock;
-  /** Seconds since the agent started; default: since the process started. */
+  /** Seconds since the agent started; default: the clock's now() in seconds (the real clock counts from process start). */
   readonly uptime?: () => number;
 }
 
@@ -129,7 +129,7 @@ export class HeartbeatReporter {
     this.#store = opts.store;
     this.#log = opts.log;
     this.#clock = opts.clock ?? realClock;
-    this.#uptime = opts.uptime ?? (() => performance.now() / 1000);
+    this.#uptime = opts.uptime ?? (() => this.#clock.now() / 1000);
     this.#firstDelayMs = opts.firstDelayMs ?? DEFAULT_FIRST_REPORT_DELAY_MS;
     this.#timing = { intervalSecs: opts.intervalSecs, ttlSecs: opts.ttlSecs };
   }
