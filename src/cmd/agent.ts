@@ -274,7 +274,7 @@ async function assemble(
   const { live: { config } } = settings;
   const { root, log } = logs;
   const hostname = config.felixHostname;
-  const recorder = new ActivityRecorder();
+  const recorder = new ActivityRecorder({ now: () => clock.now() });
   const { calc, agent, configListeners } = buildAgent(settings, logs, dataplane, recorder, clock);
   const client = openClient(config, log);
   if (client === undefined) {
