@@ -92,6 +92,23 @@ Deno.test({
         ["h1 -> R v6 tcp/2379", probe.h1.tcp(ADDR.r6, 2379), "drop"],
         ["h1 -> R udp/53", probe.h1.udp(ADDR.r, 53), "allow"],
       ]);
+      // explain reads the same key and agrees with the packets.
+      for (const [dst, verdict] of [[ADDR.r, "ALLOW"], [ADDR.h2Eth0, "DROP"]] as const) {
+        const x = await site.ds.cli([
+          "explain",
+          "--node=h1",
+          "--out=eth0",
+          `--src=${h1}`,
+          `--dst=${dst}`,
+          "tcp",
+          "2379",
+        ]);
+        assert(x.code === 0, `explain failed: ${x.stderr}`);
+        assert(x.stdout.includes(`Verdict: ${verdict}`), x.stdout);
+        if (verdict === "ALLOW") {
+          assert(x.stdout.includes("failsafe outbound port tcp/2379 to 198.18.1.2 "), x.stdout);
+        }
+      }
     });
 
     await t.step("a bad entry stops the agent with one line, no rules change", async () => {
