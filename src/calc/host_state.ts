@@ -10,12 +10,22 @@ export interface PortSpec {
   readonly port: number;
 }
 
+/**
+ * One failsafe entry (FailsafeInboundHostPorts/FailsafeOutboundHostPorts): a port, and in
+ * Calico 3's form a network. `net`, when present, is canonical `addr/len` text with host bits
+ * cleared; an inbound failsafe then accepts only from it, an outbound one only to it, and only
+ * in its address family. Absent = any address of either family.
+ */
+export interface FailsafePort extends PortSpec {
+  readonly net?: string;
+}
+
 /** Dataplane-relevant Felix parameters (spec 4.2), already parsed and defaulted. */
 export interface DataplaneConfig {
   /** Workload interface prefixes (InterfacePrefix), e.g. ["cali"]. */
   readonly interfacePrefixes: readonly string[];
-  readonly failsafeInbound: readonly PortSpec[];
-  readonly failsafeOutbound: readonly PortSpec[];
+  readonly failsafeInbound: readonly FailsafePort[];
+  readonly failsafeOutbound: readonly FailsafePort[];
   readonly defaultEndpointToHostAction: "DROP" | "RETURN" | "ACCEPT";
   readonly logPrefix: string;
   readonly disableConntrackInvalidCheck: boolean;

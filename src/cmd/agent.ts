@@ -7,17 +7,15 @@
  */
 import { CalculationGraph } from "../calc/graph.ts";
 import {
-  AgentArgsError,
-  agentHelpText,
   type ConfigResolution,
   describeConfig,
   etcdEndpointsOf,
   type FelixConfig,
   loadLocalConfig,
-  parseAgentArgs,
   resolveConfig,
   toDataplaneConfig,
 } from "../config/mod.ts";
+import { AgentArgsError, agentHelpText, parseAgentArgs } from "./agent_args.ts";
 import type { Etcd3 } from "etcd3";
 import { createEtcdClient } from "../datastore/connection.ts";
 import { Syncer } from "../datastore/syncer.ts";
@@ -41,6 +39,7 @@ import {
   nftCounterReader,
   ObserveServers,
 } from "../observe/mod.ts";
+import { type Clock, realClock } from "../time/clock.ts";
 import { processIo, type Streams } from "./io.ts";
 
 const encoder = new TextEncoder();
@@ -99,8 +98,15 @@ type AgentIo = Streams;
 /** The command line, parsed; undefined after printing help or an error (exit code given). */
 type Parsed = ReturnType<typeof parseAgentArgs>;
 
-/** `hostfence agent ARGS` (ARGS without the command word); returns the exit code. */
-export async function runAgent(args: string[], io: AgentIo = processIo()): Promise<number> {
+/**
+ * `hostfence agent ARGS` (ARGS without the command word); returns the exit code. Every stage
+ * takes its time and timers from `clock`, the one place time enters the agent.
+ */
+export async function runAgent(
+  args: string[],
+  io: AgentIo = processIo(),
+  clock: Clock = realClock,
+): Promise<number> {
   const parsed = parseCommandLine(args, io);
   if (typeof parsed === "number") return parsed;
   const settings = await loadSettings(parsed, io);
@@ -117,10 +123,10 @@ export async function runAgent(args: string[], io: AgentIo = processIo()): Promi
   const dataplane = new NftDataplane(runner);
   if (parsed.cleanup) return await removeTable(dataplane, logs.log);
 
-  const stages = await assemble(settings, logs, runner, dataplane);
+  const stages = await assemble(settings, logs, runner, dataplane, clock);
   if (stages === undefined) return 1;
   await start(stages);
-  await stop(stages, await signalled(), logs.log);
+  await stop(stages, await signalled(), logs.log, clock);
   return 0;
 }
 
@@ -263,24 +269,32 @@ async function assemble(
   logs: Logs,
   runner: NftRunner,
   dataplane: NftDataplane,
+  clock: Clock,
 ): Promise<Stages | undefined> {
   const { live: { config } } = settings;
   const { root, log } = logs;
   const hostname = config.felixHostname;
-  const recorder = new ActivityRecorder();
-  const { calc, agent, configListeners } = buildAgent(settings, logs, dataplane, recorder);
+  const recorder = new ActivityRecorder({ now: () => clock.now() });
+  const { calc, agent, configListeners } = buildAgent(settings, logs, dataplane, recorder, clock);
   const client = openClient(config, log);
   if (client === undefined) {
     await agent.close();
     return undefined;
   }
-  const status = new StatusReporting({ client, hostname, config, log: root.child("status") });
+  const status = new StatusReporting({
+    client,
+    hostname,
+    config,
+    log: root.child("status"),
+    clock,
+  });
   const reportEndpoints = () => status.syncFrom(calc, agent.status().inSync);
   const syncer = new Syncer({
     client,
     endpoints: etcdEndpointsOf(config),
     log: root.child("syncer"),
     resyncIntervalMs: config.resyncIntervalSecs * 1000,
+    clock,
     onUpdates: (batch, revision) => {
       recorder.recordBatch(batch);
       agent.handleUpdates(batch, revision);
@@ -293,6 +307,7 @@ async function assemble(
       reportEndpoints();
     },
     root.child("ifaces"),
+    { clock },
   );
   const programmed = () => dataplane.programmed;
   const servers = new ObserveServers(
@@ -312,9 +327,10 @@ async function assemble(
     read: nftCounterReader(runner, programmed, () => recorder.programmed),
     active: () => settings.live.config.policyAuditMode,
     log: root.child("status"),
+    clock,
   });
   // Rolls back changes made with --confirm-within that nobody confirmed in time.
-  const rollbacks = new RollbackKeeper({ client, hostname, log: root.child("confirm") });
+  const rollbacks = new RollbackKeeper({ client, hostname, log: root.child("confirm"), clock });
   return { client, agent, syncer, monitor, servers, status, wouldDrops, rollbacks };
 }
 
@@ -328,6 +344,7 @@ function buildAgent(
   { sinks, root, log }: Logs,
   dataplane: NftDataplane,
   recorder: ActivityRecorder,
+  clock: Clock,
 ) {
   const config = live.config;
   const hostname = config.felixHostname;
@@ -345,6 +362,7 @@ function buildAgent(
     calc,
     dataplane: recorder.instrument(dataplane),
     log,
+    clock,
     // With V8's gc exposed (scripts/hostfence and the builds pass --expose-gc), the start-up
     // snapshot's garbage is collected at once and its pages go back to the system.
     onFirstProgram: () => (globalThis as { gc?: () => void }).gc?.(),
@@ -402,12 +420,12 @@ async function signalled(): Promise<string> {
 }
 
 /** Stops every stage, leaving the programmed rules in place; never hangs on a silent etcd. */
-async function stop(s: Stages, why: string, log: Logger): Promise<void> {
+async function stop(s: Stages, why: string, log: Logger, clock: Clock): Promise<void> {
   log.info(
     `Received ${why}; stopping. The programmed rules stay in place (use --cleanup to remove them)`,
   );
   // Shutdown must not hang on an etcd that does not answer: the rules are already in place.
-  const watchdog = setTimeout(() => {
+  const watchdog = clock.setTimeout(() => {
     log.warning(
       `Shutdown did not finish within ${SHUTDOWN_GRACE_MS / 1000} s (etcd not answering?); ` +
         "exiting now, rules left in place",
@@ -424,7 +442,7 @@ async function stop(s: Stages, why: string, log: Logger): Promise<void> {
   await s.status.close();
   await rollbacksClosed;
   s.client.close();
-  clearTimeout(watchdog);
+  clock.clearTimeout(watchdog);
 }
 
 export type { Logger };

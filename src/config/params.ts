@@ -4,7 +4,7 @@
  * iptables, ipset or OpenStack code. Everything else about configuration (sources, precedence,
  * flags, help) is driven from this table, so adding a parameter is one entry here plus one field.
  */
-import type { PortSpec } from "../calc/host_state.ts";
+import type { FailsafePort } from "../calc/host_state.ts";
 import type { Severity } from "../log/logger.ts";
 import {
   authorityType,
@@ -41,8 +41,8 @@ export interface FelixConfig {
   readonly etcdCertFile: string;
   readonly etcdCaFile: string;
   readonly interfacePrefix: readonly string[];
-  readonly failsafeInboundHostPorts: readonly PortSpec[];
-  readonly failsafeOutboundHostPorts: readonly PortSpec[];
+  readonly failsafeInboundHostPorts: readonly FailsafePort[];
+  readonly failsafeOutboundHostPorts: readonly FailsafePort[];
   readonly defaultEndpointToHostAction: "DROP" | "RETURN" | "ACCEPT" | "";
   readonly iptablesMarkMask: number;
   readonly logPrefix: string;

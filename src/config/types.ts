@@ -4,7 +4,12 @@
  * what was wrong, so the resolver can name the parameter, the source and the value around it.
  * Pure: existence checks on files go through a callback the caller passes in.
  */
-import type { PortSpec } from "../calc/host_state.ts";
+import {
+  type FailsafePort,
+  FailsafeSyntaxError,
+  formatFailsafePorts,
+  parseFailsafePorts,
+} from "./failsafe.ts";
 import type { Severity } from "../log/logger.ts";
 
 /** A raw value that does not fit its parameter's syntax; the message is the reason only. */
@@ -258,34 +263,22 @@ export const ifaceListType: ParamType<readonly string[]> = {
 };
 
 /**
- * Felix failsafe port lists: `proto:port` or a bare `port` (meaning tcp), comma separated,
- * spaces trimmed, empty items skipped; proto is `tcp` or `udp` in any case. Exact duplicates are
- * dropped (first wins) so the dataplane can put the list straight into an nft set.
+ * Felix failsafe port lists (failsafe.ts has the syntax): `proto:port`, a bare `port` (tcp) or
+ * Calico 3's `proto:net:port` (`tcp:[2001:db8::/32]:22` for IPv6), comma separated, spaces
+ * trimmed, empty items skipped, exact duplicates dropped (first wins).
  */
-export const portListType: ParamType<readonly PortSpec[]> = {
+export const portListType: ParamType<readonly FailsafePort[]> = {
   syntax: "port-list",
   parse(raw) {
-    const out: PortSpec[] = [];
-    const seen = new Set<string>();
-    for (const part of raw.split(",")) {
-      const item = part.trim();
-      if (item === "") continue;
-      const pieces = item.split(":").map((s) => s.trim());
-      if (pieces.length > 2) return fail(`"${item}" must be <protocol>:<port> or <port>`);
-      const protoText = pieces.length === 2 ? (pieces[0] ?? "").toLowerCase() : "tcp";
-      if (protoText !== "tcp" && protoText !== "udp") {
-        return fail(`unknown protocol "${pieces[0]}" in "${item}" (expected tcp or udp)`);
-      }
-      const port = checkPortText(pieces[pieces.length - 1] ?? "");
-      const key = `${protoText}:${port}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      out.push({ protocol: protoText, port });
+    try {
+      return parseFailsafePorts(raw);
+    } catch (err) {
+      if (err instanceof FailsafeSyntaxError) return fail(err.message);
+      throw err;
     }
-    return out;
   },
   zero: [],
-  format: (v) => v.length === 0 ? "none" : v.map((p) => `${p.protocol}:${p.port}`).join(","),
+  format: formatFailsafePorts,
 };
 
 /**

@@ -19,7 +19,8 @@
  *   established/related packets (Felix's per-workload chains accept those before the default
  *   action, so host-initiated flows to workloads keep working); host->workload is not policed.
  */
-import type { PortSpec } from "../calc/host_state.ts";
+import type { FailsafePort } from "../calc/host_state.ts";
+import { cidrsOfFamily } from "./_cidr.ts";
 import type { BuildContext } from "./context.ts";
 import { quoteIfPrefix } from "./names.ts";
 import { portIntervals } from "./policy.ts";
@@ -67,31 +68,39 @@ export const FAILSAFE_CHAINS = {
   rawOut: "raw-failsafe-out",
 } as const;
 
-/** The failsafe chains (spec 5.3, 5.7): terminal accepts that no policy can override. */
+/**
+ * The failsafe chains (spec 5.3, 5.7): terminal accepts that no policy can override. An entry
+ * with a net (Calico 3's `tcp:198.18.0.0/24:22`) accepts only from that net (inbound list) or
+ * to it (outbound list), and its replies only the other way round.
+ */
 export function failsafeChains(ctx: BuildContext): NftChain[] {
   const cfg = ctx.cfg;
   const owner = (stage: NftStage, direction: NftDirection) =>
     ({ kind: "failsafe", stage, direction }) as const;
+  const inbound = (ports: "s" | "d", comment: string, direction: NftDirection) =>
+    failsafeRules(ctx, cfg.failsafeInbound, ports, ports === "d" ? "s" : "d", comment, direction);
+  const outbound = (ports: "s" | "d", comment: string, direction: NftDirection) =>
+    failsafeRules(ctx, cfg.failsafeOutbound, ports, ports, comment, direction);
   return [
     {
       name: FAILSAFE_CHAINS.filterIn,
       comment: "failsafe inbound ports (filter, mangle)",
       owner: owner("filter", "ingress"),
-      rules: failsafeRules(cfg.failsafeInbound, "d", "failsafe in", "ingress"),
+      rules: inbound("d", "failsafe in", "ingress"),
     },
     {
       name: FAILSAFE_CHAINS.filterOut,
       comment: "failsafe outbound ports (filter)",
       owner: owner("filter", "egress"),
-      rules: failsafeRules(cfg.failsafeOutbound, "d", "failsafe out", "egress"),
+      rules: outbound("d", "failsafe out", "egress"),
     },
     {
       name: FAILSAFE_CHAINS.rawIn,
       comment: "failsafe inbound dports and outbound sports (raw)",
       owner: owner("raw", "ingress"),
       rules: [
-        ...failsafeRules(cfg.failsafeInbound, "d", "failsafe in", "ingress"),
-        ...failsafeRules(cfg.failsafeOutbound, "s", "failsafe in (reply to outbound)", "ingress"),
+        ...inbound("d", "failsafe in", "ingress"),
+        ...outbound("s", "failsafe in (reply to outbound)", "ingress"),
       ],
     },
     {
@@ -99,30 +108,55 @@ export function failsafeChains(ctx: BuildContext): NftChain[] {
       comment: "failsafe outbound dports and inbound sports (raw)",
       owner: owner("raw", "egress"),
       rules: [
-        ...failsafeRules(cfg.failsafeOutbound, "d", "failsafe out", "egress"),
-        ...failsafeRules(cfg.failsafeInbound, "s", "failsafe out (reply to inbound)", "egress"),
+        ...outbound("d", "failsafe out", "egress"),
+        ...inbound("s", "failsafe out (reply to inbound)", "egress"),
       ],
     },
   ];
 }
 
+/**
+ * One accept per protocol for the entries without a net (a port set), then one per protocol
+ * and net, in the order the nets first appear. `portSide` is where the listed port sits in the
+ * packet, `netSide` where the net's address does. A net of a family the table does not police
+ * (IPv6 with Ipv6Support off) gives no rule.
+ */
 function failsafeRules(
-  list: readonly PortSpec[],
-  side: "s" | "d",
+  ctx: BuildContext,
+  list: readonly FailsafePort[],
+  portSide: "s" | "d",
+  netSide: "s" | "d",
   comment: string,
   direction: NftDirection,
 ): NftRule[] {
   const out: NftRule[] = [];
+  const accept = (match: Match[]) =>
+    rule(match, [COUNTER], ACCEPT, comment, { kind: "failsafe", direction });
+  const portsMatch = (proto: "tcp" | "udp", ports: number[]): Match => ({
+    kind: "ports",
+    via: proto,
+    side: portSide,
+    ranges: portIntervals(ports),
+    negate: false,
+  });
+  const nets = [...new Set(list.flatMap((p) => p.net === undefined ? [] : [p.net]))];
   for (const proto of ["tcp", "udp"] as const) {
-    const ports = list.filter((p) => p.protocol === proto).map((p) => p.port);
-    if (ports.length === 0) continue;
-    out.push(rule(
-      [{ kind: "ports", via: proto, side, ranges: portIntervals(ports), negate: false }],
-      [COUNTER],
-      ACCEPT,
-      comment,
-      { kind: "failsafe", direction },
-    ));
+    const ports = list.filter((p) => p.protocol === proto && p.net === undefined)
+      .map((p) => p.port);
+    if (ports.length > 0) out.push(accept([portsMatch(proto, ports)]));
+  }
+  for (const proto of ["tcp", "udp"] as const) {
+    for (const net of nets) {
+      const family = net.includes(":") ? 6 : 4;
+      if (!ctx.families.includes(family)) continue;
+      const ports = list.filter((p) => p.protocol === proto && p.net === net).map((p) => p.port);
+      if (ports.length === 0) continue;
+      const cidrs = cidrsOfFamily([net], family);
+      out.push(accept([
+        { kind: "addrs", family, side: netSide, cidrs, negate: false },
+        portsMatch(proto, ports),
+      ]));
+    }
   }
   return out;
 }

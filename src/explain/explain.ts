@@ -391,11 +391,16 @@ class _Tracer {
         const p = this.packet;
         const port = `${PROTO_NAMES[p.protocol]}/${side === "destination" ? p.dport : p.sport}`;
         const what = side === "destination" ? param : `replies of ${param}`;
+        // Calico 3's form with a net: say which network the failsafe is limited to.
+        const a = s.rule.match.find((x) => x.kind === "addrs");
+        const net = a?.kind === "addrs"
+          ? ` ${a.side === "s" ? "from" : "to"} ${a.cidrs.join(", ")}`
+          : "";
         return {
           stage: "failsafe",
           result: "ALLOW",
           text: `ALLOW by failsafe ${owner.direction === "ingress" ? "inbound" : "outbound"} ` +
-            `port ${port} (${what})`,
+            `port ${port}${net} (${what})`,
           owner,
         };
       }

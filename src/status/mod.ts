@@ -33,7 +33,6 @@ export {
   StatusReporting,
   type StatusReportingOptions,
 } from "./reporting.ts";
-export { ManualScheduler, realScheduler, type Scheduler } from "./scheduler.ts";
 export {
   buildStatusView,
   formatDuration,

@@ -14,6 +14,7 @@ import type {
 import { resolveConfig, toDataplaneConfig } from "../../src/config/mod.ts";
 import type { ModelUpdate } from "../../src/datastore/updates.ts";
 import { createLogger, memorySink } from "../../src/log/logger.ts";
+import { ManualClock } from "../../src/time/clock.ts";
 
 function resolver(global: ReadonlyMap<string, string>, host: ReadonlyMap<string, string>) {
   return resolveConfig({
@@ -54,9 +55,11 @@ class FakeCalc implements Calculation {
 class FakeDataplane implements Dataplane {
   applied: number[] = [];
   failNext = 0;
+  /** Real time an apply takes; 0 with a ManualClock, whose tests wait for no real time. */
+  delayMs = 5;
   /** Records the calculation's generation at each apply (the agent passes the calculation). */
   async apply(source: HostStateSource) {
-    await new Promise((r) => setTimeout(r, 5));
+    if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
     if (this.failNext > 0) {
       this.failNext--;
       throw new Error("nft: /dev/stdin:3:1-5: Error: syntax error");
@@ -69,11 +72,12 @@ class FakeDataplane implements Dataplane {
   }
 }
 
-function setup(opts: { retryMinMs?: number } = {}) {
+function setup(opts: { retryMinMs?: number; clock?: ManualClock } = {}) {
   const sink = memorySink("DEBUG");
   const log = createLogger([sink], "agent");
   const calc = new FakeCalc();
   const dataplane = new FakeDataplane();
+  if (opts.clock) dataplane.delayMs = 0;
   const first = resolver(new Map(), new Map());
   const agent = new Agent({
     hostname: "h1",
@@ -85,6 +89,7 @@ function setup(opts: { retryMinMs?: number } = {}) {
     waitLogMs: 20,
     retryMinMs: opts.retryMinMs ?? 10,
     retryMaxMs: 40,
+    ...(opts.clock ? { clock: opts.clock } : {}),
   });
   return { agent, calc, dataplane, lines: sink.lines };
 }
@@ -186,14 +191,25 @@ Deno.test("Ready going false keeps the rules and stops applying until it is true
 });
 
 Deno.test("a failed apply is logged, keeps the old rules and is retried with backoff", async () => {
-  const { agent, dataplane, lines } = setup({ retryMinMs: 10 });
+  // On a manual clock: with real timers this test failed on a loaded machine (150 ms of
+  // waiting did not always cover two retries).
+  const clock = new ManualClock();
+  const { agent, dataplane, lines } = setup({ retryMinMs: 10, clock });
   try {
     dataplane.failNext = 2;
     agent.handleUpdates([{ type: "ready", value: true }, { type: "inSync" }], 1);
-    await tick(150);
-    const errors = lines.filter((l) => l.includes("[ERROR]"));
-    assertEquals(errors.length, 2);
-    assert(errors[0]!.includes("syntax error"), "quotes nft's message");
+    await clock.advance(0);
+    const errors = () => lines.filter((l) => l.includes("[ERROR]"));
+    assertEquals(errors().length, 1);
+    await clock.advance(9);
+    assertEquals(errors().length, 1, "no retry before 10 ms");
+    await clock.advance(1);
+    assertEquals(errors().length, 2, "the retry after 10 ms fails too");
+    await clock.advance(19);
+    assertEquals(dataplane.applied.length, 0, "the next retry waits twice as long");
+    await clock.advance(1);
+    assertEquals(errors().length, 2);
+    assert(errors()[0]!.includes("syntax error"), "quotes nft's message");
     assertEquals(dataplane.applied.length, 1);
     assertEquals(agent.status().applyFailures, 2);
   } finally {

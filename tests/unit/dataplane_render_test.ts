@@ -172,3 +172,13 @@ Deno.test("DefaultEndpointToHostAction decides workload-to-host traffic", () => 
     wl("endpoint_to_host_return").includes('return comment "DefaultEndpointToHostAction RETURN"'),
   );
 });
+
+Deno.test("a failsafe net of a family that is not policed gives no rule", () => {
+  const s = SCENARIOS.failsafe_nets!;
+  const text = render(buildNftState({ ...s, config: { ...s.config, ipv6Support: false } }));
+  assert(!text.includes("ip6 saddr 2001:db8:0:1::/64"), "no IPv6 failsafe rule");
+  assert.deepEqual(chainRules(text, "failsafe-in"), [
+    'udp dport 68 counter accept comment "failsafe in"',
+    'ip saddr 198.18.0.0/24 tcp dport { 22, 2222 } counter accept comment "failsafe in"',
+  ]);
+});
