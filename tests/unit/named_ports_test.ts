@@ -16,7 +16,13 @@ import type { ModelUpdate } from "../../src/datastore/updates.ts";
 import { compilePolicy } from "../../src/dataplane/compile.ts";
 import { buildContext } from "../../src/dataplane/context.ts";
 import { evaluate, type Packet } from "../../src/dataplane/evaluate.ts";
-import { buildNftState, DesiredTable, planChanges, render } from "../../src/dataplane/mod.ts";
+import {
+  buildNftState,
+  chainNames,
+  DesiredTable,
+  planChanges,
+  render,
+} from "../../src/dataplane/mod.ts";
 import { createLogger, memorySink } from "../../src/log/logger.ts";
 import type {
   EndpointPort,
@@ -234,6 +240,34 @@ Deno.test("changing a declared port changes members by one each, and only those"
   g.applyUpdates([hep("db1", "h2", ["198.18.2.1"], { role: "x" }, [])]);
   assert.deepEqual(g.hostState().ipSets.get(ALL_HTTP)!.v4, ["198.18.1.1 . tcp . 8080"]);
   assert.deepEqual(g.hostState().ipSets.get(DB_HTTP)!.v4, []);
+});
+
+Deno.test("a declared port change programs as element lines only", () => {
+  const g = graph();
+  g.applyUpdates([WEB, DB, NAMED]);
+  g.takeChanges();
+  const table = DesiredTable.build(g.hostState());
+  g.applyUpdates([
+    hep("db1", "h2", ["198.18.2.1", "2001:db8:2::1"], { role: "db" }, [
+      { name: "http", protocol: "tcp", port: 9091 },
+    ]),
+  ]);
+  const lines = planChanges(table.update(g.view(), g.takeChanges()), table.state).trim()
+    .split("\n").sort();
+  const name = chainNames.set;
+  assert.deepEqual(
+    lines,
+    [
+      `add element inet hostfence ${name(ALL_HTTP, 4)} { 198.18.2.1 . tcp . 9091 }`,
+      `add element inet hostfence ${name(ALL_HTTP, 6)} { 2001:db8:2::1 . tcp . 9091 }`,
+      `add element inet hostfence ${name(DB_HTTP, 4)} { 198.18.2.1 . tcp . 9091 }`,
+      `add element inet hostfence ${name(DB_HTTP, 6)} { 2001:db8:2::1 . tcp . 9091 }`,
+      `delete element inet hostfence ${name(ALL_HTTP, 4)} { 198.18.2.1 . tcp . 9090 }`,
+      `delete element inet hostfence ${name(ALL_HTTP, 6)} { 2001:db8:2::1 . tcp . 9090 }`,
+      `delete element inet hostfence ${name(DB_HTTP, 4)} { 198.18.2.1 . tcp . 9090 }`,
+      `delete element inet hostfence ${name(DB_HTTP, 6)} { 2001:db8:2::1 . tcp . 9090 }`,
+    ].sort(),
+  );
 });
 
 Deno.test("a named-port policy renders exactly its golden ruleset", async () => {
