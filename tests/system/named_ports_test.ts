@@ -8,6 +8,9 @@
 import assert from "node:assert/strict";
 import { encodeHostEndpoint, encodePolicy } from "../../src/datastore/encode.ts";
 import { hostEndpointKey, policyKey } from "../../src/datastore/keys.ts";
+import { namedPortSetId } from "../../src/calc/rules.ts";
+import { chainNames } from "../../src/dataplane/mod.ts";
+import { parseSelector } from "../../src/selector/mod.ts";
 import type { EndpointPort, HostEndpointResource } from "../../src/model/resources.ts";
 import { expectAll } from "../harness/probe.ts";
 import { AGENT_TESTS_IGNORED, openSite, type Site } from "../harness/scenario.ts";
@@ -80,6 +83,36 @@ Deno.test({
       assert.match(get.stdout, /ports:\n {4}- name: http\n {6}port: 8080\n {6}protocol: tcp\n/);
     });
 
+    await t.step("negated and mixed: deny everything but http and 80, then allow", async () => {
+      // From here on the policy drops tcp unless it is port 80 or this endpoint's http port:
+      // the kernel's `!= @set` lookup, and one nft rule per alternative.
+      await site.ds.put(
+        policyKey("web-http"),
+        encodePolicy({
+          kind: "policy",
+          metadata: { name: "web-http" },
+          spec: {
+            selector: "role == 'web'",
+            order: 10,
+            ingress: [
+              { action: "deny", protocol: "tcp", destination: { notPorts: ["http", 80] } },
+              { action: "allow", protocol: "tcp", destination: { ports: [81, "http"] } },
+              { action: "allow", protocol: "tcp", destination: { ports: [80] } },
+            ],
+          },
+        }),
+      );
+      await site.sync();
+      await expectAll([
+        ["R -> h1 tcp/8080 (http)", probe.r.tcp(ADDR.h1Eth0, 8080), "allow"],
+        ["R -> h1 tcp/80", probe.r.tcp(ADDR.h1Eth0, 80), "allow"],
+        ["R -> h1 tcp/81 (denied before its allow)", probe.r.tcp(ADDR.h1Eth0, 81), "drop"],
+        ["R -> h1 tcp/8081", probe.r.tcp(ADDR.h1Eth0, 8081), "drop"],
+        ["R -> h1 v6 tcp/8080 (http)", probe.r.tcp(ADDR.h1Eth0v6, 8080), "allow"],
+        ["R -> h1 v6 tcp/8081", probe.r.tcp(ADDR.h1Eth0v6, 8081), "drop"],
+      ]);
+    });
+
     await t.step("the endpoint now declares http = tcp/8081: the opening moves", async () => {
       await putHep(site, [{ name: "http", protocol: "tcp", port: 8081 }]);
       await expectAll([
@@ -88,6 +121,11 @@ Deno.test({
         ["R -> h1 v6 tcp/8080", probe.r.tcp(ADDR.h1Eth0v6, 8080), "drop"],
         ["R -> h1 v6 tcp/8081 (http)", probe.r.tcp(ADDR.h1Eth0v6, 8081), "allow"],
       ]);
+      // The kernel's named-port set holds the new triple (the change was element lines).
+      const set = chainNames.set(namedPortSetId(parseSelector("all()"), "tcp", "http"), 4);
+      const listed = await site.topo.h1.exec(["nft", "list", "set", "inet", "hostfence", set]);
+      assert.match(listed.stdout, /198\.18\.1\.1 \. tcp \. 8081/);
+      assert.doesNotMatch(listed.stdout, /8080/);
     });
 
     await t.step("no port named http any more: nothing opens", async () => {
@@ -95,6 +133,7 @@ Deno.test({
       await expectAll([
         ["R -> h1 tcp/8080", probe.r.tcp(ADDR.h1Eth0, 8080), "drop"],
         ["R -> h1 tcp/8081 (admin, not http)", probe.r.tcp(ADDR.h1Eth0, 8081), "drop"],
+        ["R -> h1 tcp/80 (still open)", probe.r.tcp(ADDR.h1Eth0, 80), "allow"],
       ]);
     });
   },

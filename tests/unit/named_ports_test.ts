@@ -347,6 +347,51 @@ Deno.test("numeric and named ports in one rule: either matches, a log runs once"
   assert.equal(evaluate(state, tcpIn("198.18.1.1", 444)).verdict, "drop");
 });
 
+Deno.test("source ports: the packet's source address and port are looked up", () => {
+  const s = stateOf([
+    WEB,
+    DB,
+    pol("from-db-http", [
+      {
+        action: "allow",
+        protocol: "tcp",
+        source: { selector: "role == 'db'", ports: ["http"] },
+      },
+    ]),
+  ]);
+  const state = buildNftState(s);
+  const from = (src: string, sport: number) =>
+    evaluate(state, { ...tcpIn("198.18.1.1", 5000), src, sport }).verdict;
+  assert.equal(from("198.18.2.1", 9090), "accept");
+  assert.equal(from("198.18.2.1", 9091), "drop");
+  // web1 declares http too, but the side's selector is role == 'db'.
+  assert.equal(from("198.18.1.1", 8080), "drop");
+  assert.match(render(state), / ip saddr \. meta l4proto \. th sport @s4-n_/);
+});
+
+Deno.test("audit mode: a named-port deny counts once and accepts", () => {
+  const g = new CalculationGraph({
+    hostname: "h1",
+    dataplaneConfig: { ...DEFAULT_CONFIG, policyAuditMode: true },
+    log: createLogger([memorySink("ERROR")], "calc"),
+  });
+  g.setInterfaces(IFACES);
+  g.applyUpdates([
+    WEB,
+    pol("deny-http", [
+      { action: "deny", protocol: "tcp", destination: { ports: [8080, "http"] } },
+      { action: "allow" },
+    ]),
+  ]);
+  const run = evaluate(buildNftState(g.hostState()), tcpIn("198.18.1.1", 8080));
+  assert.equal(run.verdict, "accept");
+  const counted = run.hooks.flatMap((h) => h.steps).filter((st) => {
+    const o = st.rule.owner;
+    return o !== undefined && "audit" in o && o.audit === true;
+  });
+  assert.equal(counted.length, 1, "8080 is numeric and named: one would-drop");
+});
+
 Deno.test("a policy with a named port is never compiled into set lookups", () => {
   const s = stateOf([WEB, DB, NAMED]);
   const ctx = buildContext({ ...DEFAULT_CONFIG, compileMinRun: 1 });
