@@ -30,6 +30,21 @@ async function putHep(site: Site, ports: EndpointPort[]): Promise<void> {
   await site.sync();
 }
 
+/** `explain`, reading the same etcd, agrees with the kernel packet by packet. */
+async function explainAgrees(site: Site): Promise<void> {
+  for (const [src, dst] of [[ADDR.r, ADDR.h1Eth0], [ADDR.r6, ADDR.h1Eth0v6]] as const) {
+    for (const port of [80, 81, 8080, 8081]) {
+      const ex = await site.ds.cli([
+        ...["explain", "--node", "h1", "--in", "eth0", "--src", src, "--dst", dst],
+        ...["tcp", String(port)],
+      ]);
+      const said = /^Verdict: (ALLOW|DROP)/m.exec(ex.stdout)?.[1];
+      const got = (await site.probe.r.tcp(dst, port)).verdict;
+      assert.equal(said, got === "allow" ? "ALLOW" : "DROP", `${dst} tcp/${port}: ${ex.stdout}`);
+    }
+  }
+}
+
 Deno.test({
   name: "a named port opens the declared port on the declaring endpoint, live",
   ignore: AGENT_TESTS_IGNORED,
@@ -57,6 +72,7 @@ Deno.test({
         ["R -> h1 v6 tcp/8080 (http)", probe.r.tcp(ADDR.h1Eth0v6, 8080), "allow"],
         ["R -> h1 v6 tcp/8081", probe.r.tcp(ADDR.h1Eth0v6, 8081), "drop"],
       ]);
+      await explainAgrees(site);
     });
 
     await t.step("explain and get read the same named port", async () => {
@@ -111,6 +127,7 @@ Deno.test({
         ["R -> h1 v6 tcp/8080 (http)", probe.r.tcp(ADDR.h1Eth0v6, 8080), "allow"],
         ["R -> h1 v6 tcp/8081", probe.r.tcp(ADDR.h1Eth0v6, 8081), "drop"],
       ]);
+      await explainAgrees(site);
     });
 
     await t.step("the endpoint now declares http = tcp/8081: the opening moves", async () => {
