@@ -6,6 +6,7 @@
 import type { EntityRule, Port, Rule } from "../model/resources.ts";
 import type { Selector } from "../selector/mod.ts";
 import { makeUniqueId } from "../selector/unique_id.ts";
+import { endpointPortProtocol } from "../model/validate.ts";
 import type {
   NamedPortRef,
   NumericPort,
@@ -58,10 +59,7 @@ export function namedPortSetId(selector: Selector, protocol: string, name: strin
  * else tcp (Felix's default; v1 validation allows ports only with tcp or udp anyway).
  */
 export function namedPortProtocol(rule: Rule): NamedPortProtocol {
-  const p = rule.protocol;
-  if (p === "udp" || p === 17) return "udp";
-  if (p === "sctp" || p === 132) return "sctp";
-  return "tcp";
+  return endpointPortProtocol(rule.protocol) ?? "tcp";
 }
 
 const EMPTY_ENTITY: ResolvedEntity = {
