@@ -5,15 +5,16 @@
  * endpoint objects, an IP-set member one element. Every update returns what it touched, with
  * each touched object's previous version, which is all the planner (plan.ts) needs.
  */
-import type {
-  HostChanges,
-  HostState,
-  HostStateSource,
-  HostView,
-  IpSetMembers,
-  PolicedInterface,
+import {
+  type HostChanges,
+  type HostState,
+  type HostStateSource,
+  type HostView,
+  type IpSetMembers,
+  isNamedPortSet,
+  type PolicedInterface,
 } from "../calc/host_state.ts";
-import { addressesOfFamily } from "./_cidr.ts";
+import { addressesOfFamily, namedPortElementsOfFamily, namedPortSetType } from "./_cidr.ts";
 import { type BuildContext, buildContext } from "./context.ts";
 import { type EndpointObjects, endpointObjects } from "./endpoints.ts";
 import { policyChain, policyNames, profileChains } from "./policy.ts";
@@ -198,13 +199,16 @@ export class DesiredTable {
   }
 
   #addIpSet(id: string, members: IpSetMembers | undefined, out: TableChanges) {
+    const named = isNamedPortSet(id);
     for (const fam of this.ctx.families) {
       const name = policyNames.set(id, fam);
+      const list = fam === 4 ? members?.v4 ?? [] : members?.v6 ?? [];
       const elements = new Set(
-        addressesOfFamily(fam === 4 ? members?.v4 ?? [] : members?.v6 ?? [], fam),
+        named ? namedPortElementsOfFamily(list, fam) : addressesOfFamily(list, fam),
       );
       this.#members.set(name, elements);
-      this.#putSet({ name, type: fam === 4 ? "ipv4_addr" : "ipv6_addr", ipSet: id, elements }, out);
+      const type = named ? namedPortSetType(fam) : fam === 4 ? "ipv4_addr" : "ipv6_addr";
+      this.#putSet({ name, type, ipSet: id, elements }, out);
     }
   }
 
@@ -221,7 +225,9 @@ export class DesiredTable {
       const name = policyNames.set(id, fam);
       const members = this.#members.get(name);
       if (members === undefined) continue; // a family we do not render
-      const text = addressesOfFamily([addr], fam)[0];
+      const text = isNamedPortSet(id)
+        ? namedPortElementsOfFamily([addr], fam)[0]
+        : addressesOfFamily([addr], fam)[0];
       if (text === undefined || members.has(text) === present) continue;
       let e = out.elements.get(name);
       if (e === undefined) out.elements.set(name, e = { add: new Set(), del: new Set() });
@@ -319,12 +325,16 @@ export class DesiredTable {
     for (const c of this.#chains.values()) {
       for (const r of c.rules) {
         for (const m of r.match) {
-          if (m.kind !== "addrSet" || this.#sets.has(m.set)) continue;
+          if ((m.kind !== "addrSet" && m.kind !== "namedPort") || this.#sets.has(m.set)) continue;
           const elements = new Set<string>();
           this.#members.set(m.set, elements);
           this.#sets.set(m.set, {
             name: m.set,
-            type: m.family === 4 ? "ipv4_addr" : "ipv6_addr",
+            type: m.kind === "namedPort"
+              ? namedPortSetType(m.family)
+              : m.family === 4
+              ? "ipv4_addr"
+              : "ipv6_addr",
             elements,
           });
         }

@@ -4,7 +4,7 @@
  * update touched; `planUpdate` diffs two whole states (config changes, tests). All pure, so
  * the text the agent applies is exactly what tests and the dry run see.
  */
-import { addressesOfFamily } from "./_cidr.ts";
+import { addressesOfFamily, namedPortElementsOfFamily, namedPortSetType } from "./_cidr.ts";
 import type { TableChanges } from "./desired.ts";
 import { noTableChanges } from "./desired.ts";
 import { quoteComment, quoteIfname, TABLE_FAMILY, TABLE_REF } from "./names.ts";
@@ -45,7 +45,7 @@ function compareKeys(a: [number, string, number], b: [number, string, number]): 
 
 /** Sort key of a set: IP sets by id then family, then the rest by name. */
 function setKey(s: NftSet): [number, string, number] {
-  if (s.ipSet !== undefined) return [0, s.ipSet, s.type === "ipv4_addr" ? 0 : 1];
+  if (s.ipSet !== undefined) return [0, s.ipSet, s.type.startsWith("ipv4_addr") ? 0 : 1];
   return [s.owners === undefined ? 1 : 2, s.name, 0];
 }
 
@@ -63,6 +63,8 @@ export function orderedSets(state: NftState): NftSet[] {
 export function setElementTexts(s: NftSet): string[] {
   if (s.type === "ipv4_addr") return addressesOfFamily([...s.elements], 4);
   if (s.type === "ipv6_addr") return addressesOfFamily([...s.elements], 6);
+  if (s.type === namedPortSetType(4)) return namedPortElementsOfFamily([...s.elements], 4);
+  if (s.type === namedPortSetType(6)) return namedPortElementsOfFamily([...s.elements], 6);
   return [...s.elements];
 }
 

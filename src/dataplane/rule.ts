@@ -64,6 +64,17 @@ export type Match =
   | { readonly kind: "mark"; readonly bits: number; readonly set: boolean }
   /** `iifname "eth0"` / `oifname "cali*"` (`name` already quoted for nft). */
   | { readonly kind: "ifname"; readonly dir: "in" | "out"; readonly quoted: string }
+  /**
+   * `ip daddr . meta l4proto . th dport @n4-...` (or `!=`): the packet's address, protocol and
+   * port on one side, looked up in a named-port set (`ADDR . PROTO . PORT` elements).
+   */
+  | {
+    readonly kind: "namedPort";
+    readonly family: Family;
+    readonly side: Side;
+    readonly set: string;
+    readonly negate: boolean;
+  }
   /** `meta l4proto . th dport @c-...`: one lookup in a compiled set (compile.ts). */
   | { readonly kind: "lookup"; readonly keys: readonly LookupKey[]; readonly set: string };
 

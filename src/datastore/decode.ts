@@ -5,6 +5,7 @@
  */
 import type {
   Action,
+  EndpointPort,
   EntityRule,
   HostEndpointResource,
   IcmpFields,
@@ -94,7 +95,10 @@ function _stringMap(v: unknown, field: string): Record<string, string> {
   return out;
 }
 
-/** Parses a stored port: a number, a numeric string, or `"a:b"`. */
+/**
+ * Parses a stored port: a number, a numeric string, `"a:b"`, or any other string without a
+ * colon, which is a named port (libcalico-go's PortFromString; the validator checks the name).
+ */
 export function decodePort(v: unknown, field: string): Port {
   if (typeof v === "number") {
     if (!Number.isInteger(v) || v < 0 || v > 65535) {
@@ -102,9 +106,10 @@ export function decodePort(v: unknown, field: string): Port {
     }
     return v;
   }
-  if (typeof v !== "string") _fail(`field '${field}' must be a port number or range`);
+  if (typeof v !== "string") _fail(`field '${field}' must be a port number, range or name`);
   const s = v as string;
   if (/^\d+$/.test(s)) return decodePort(Number(s), field);
+  if (s !== "" && !s.includes(":")) return s;
   const m = /^(\d+):(\d+)$/.exec(s);
   if (!m) _fail(`invalid port format (${s}) in field '${field}'`);
   const min = Number(m![1]), max = Number(m![2]);
@@ -245,7 +250,28 @@ export function decodeHostEndpoint(node: string, name: string, text: string): Ho
   if (ips.length) spec.expectedIPs = ips;
   const profiles = _opt(o, "profile_ids", _stringList);
   if (profiles?.length) spec.profiles = profiles;
+  const ports = _opt(o, "ports", _endpointPorts);
+  if (ports?.length) spec.ports = ports;
   return { kind: "hostEndpoint", metadata, spec } as unknown as HostEndpointResource;
+}
+
+/**
+ * A host endpoint's `ports` as libcalico-go's backend stored them (`model.EndpointPort`:
+ * `{"name": ..., "protocol": ..., "port": ...}`, the protocol lower-cased by its v3 -> v1
+ * conversion; other cases are read as lower case too). Values are checked by the validator.
+ */
+function _endpointPorts(v: unknown, field: string): EndpointPort[] {
+  if (!Array.isArray(v)) _fail(`field '${field}' must be a list, got ${_show(v)}`);
+  return (v as unknown[]).map((x, i) => {
+    const f = `${field}[${i}]`;
+    const o = _object(x, f);
+    const protocol = _opt(o, "protocol", decodeProtocol) ?? "";
+    return {
+      name: _opt(o, "name", _string) ?? "",
+      protocol: (typeof protocol === "string" ? protocol.toLowerCase() : protocol) as Protocol,
+      port: _opt(o, "port", _int) ?? 0,
+    };
+  });
 }
 
 const POLICY_TYPES: readonly string[] = ["ingress", "egress"];

@@ -18,9 +18,9 @@ import type { BgpField } from "./keys.ts";
 
 type Json = Record<string, unknown>;
 
-/** A port as stored: a number for one port, `"a:b"` for a range. */
+/** A port as stored: a number for one port, `"a:b"` for a range, a named port's name. */
 export function encodePort(p: Port): number | string {
-  if (typeof p === "number") return p;
+  if (typeof p === "number" || typeof p === "string") return p;
   return p.min === p.max ? p.min : `${p.min}:${p.max}`;
 }
 
@@ -141,6 +141,10 @@ export function encodeHostEndpoint(h: HostEndpointResource): string {
     expected_ipv6_addrs: v6.length ? v6 : undefined,
     labels: labels && Object.keys(labels).length ? labels : undefined,
     profile_ids: h.spec.profiles?.length ? [...h.spec.profiles] : undefined,
+    // libcalico-go's model.EndpointPort, field order as Go wrote it.
+    ports: h.spec.ports?.length
+      ? h.spec.ports.map((p) => ({ name: p.name, protocol: p.protocol, port: p.port }))
+      : undefined,
   }));
 }
 

@@ -144,7 +144,11 @@ Deno.test("ports and protocols decode from every stored form", () => {
   assert.deepEqual(decodePort("8000:8080", "p"), { min: 8000, max: 8080 });
   assert.equal(decodePort("7:7", "p"), 7);
   assert.throws(() => decodePort("9:8", "p"), BackendParseError);
-  assert.throws(() => decodePort("abc", "p"), /invalid port format \(abc\)/);
+  // A string without a colon is a named port (libcalico-go's PortFromString); the
+  // validator checks the name. A malformed range still fails to parse.
+  assert.equal(decodePort("http", "p"), "http");
+  assert.throws(() => decodePort("a:b:c", "p"), /invalid port format \(a:b:c\)/);
+  assert.throws(() => decodePort("", "p"), /invalid port format/);
   assert.throws(() => decodePort(70000, "p"), BackendParseError);
   assert.equal(decodeRule({ protocol: "6" }).protocol, 6);
   assert.equal(decodeRule({ protocol: 17 }).protocol, 17);
