@@ -15,10 +15,10 @@
  * second pair (hf, Pf), wired the same way without an agent, carries the packet-rate floors.
  */
 import { parseArgs } from "node:util";
-import { NetNs, removeNetns, run, veth } from "../tests/harness/netns.ts";
-import { type EtcdServer, startEtcd } from "../tests/harness/etcd.ts";
-import { Agent, IN_SYNC_RE } from "../tests/harness/agent.ts";
-import { HOSTFENCE, REPO_ROOT } from "../tests/harness/datastore.ts";
+import { NetNs, removeNetns, run, veth } from "../netlab/netns.ts";
+import { type EtcdServer, startEtcd } from "../netlab/etcd.ts";
+import { Agent, IN_SYNC_RE } from "../netlab/agent.ts";
+import { HOSTFENCE, REPO_ROOT } from "../netlab/paths.ts";
 import { Helper, nowMs } from "./bench_agent/rpc.ts";
 import {
   BURST_BASE,

@@ -4,10 +4,10 @@
  * write, so a scenario reads like the oracle row it checks.
  */
 import { stringify } from "yaml";
-import { Agent, type AgentOptions } from "./agent.ts";
+import { Agent, type AgentOptions } from "../../netlab/agent.ts";
 import { TestDatastore } from "./datastore.ts";
-import { haveEtcd } from "./etcd.ts";
-import { canUseNetns, haveCommand } from "./netns.ts";
+import { haveEtcd } from "../../netlab/etcd.ts";
+import { canUseNetns, haveCommand } from "../../netlab/netns.ts";
 import { buildTopology, type Topology, type TopologyOptions } from "./topology.ts";
 
 /** True when agent system tests cannot run here (they are then `ignore`d). */

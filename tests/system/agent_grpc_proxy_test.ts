@@ -5,9 +5,9 @@
  * packets, and changes landing on every host.
  */
 import { assert, assertEquals } from "../harness/assert.ts";
-import { Agent } from "../harness/agent.ts";
-import { startGrpcProxy } from "../harness/etcd.ts";
-import { expectAll } from "../harness/probe.ts";
+import { Agent } from "../../netlab/agent.ts";
+import { startGrpcProxy } from "../../netlab/etcd.ts";
+import { expectAll } from "../../netlab/probe.ts";
 import { ADDR } from "../harness/topology.ts";
 import {
   AGENT_TESTS_IGNORED,
@@ -17,7 +17,7 @@ import {
   openSite,
   toYaml,
 } from "../harness/scenario.ts";
-import type { NetNs } from "../harness/netns.ts";
+import type { NetNs } from "../../netlab/netns.ts";
 
 /**
  * Our table as nft lists it, without counters and handles, its chains, sets and maps in name

@@ -6,7 +6,7 @@
  */
 import { ok as assert } from "node:assert/strict";
 import { AGENT_TESTS_IGNORED, hep, openSite } from "../harness/scenario.ts";
-import type { Verdict } from "../harness/probe.ts";
+import type { Verdict } from "../../netlab/probe.ts";
 import { ADDR } from "../harness/topology.ts";
 
 /** Polls `probe` until it gives `want` or `ms` pass; returns how long it took. */

@@ -6,9 +6,9 @@
  * "another source routed via eth0" -> 198.18.9.2 (R's second address).
  */
 import { assert, assertMatch } from "../harness/assert.ts";
-import { expectAll } from "../harness/probe.ts";
+import { expectAll } from "../../netlab/probe.ts";
 import { ADDR } from "../harness/topology.ts";
-import { HOSTFENCE } from "../harness/datastore.ts";
+import { HOSTFENCE } from "../../netlab/paths.ts";
 import {
   AGENT_TESTS_IGNORED,
   hep,

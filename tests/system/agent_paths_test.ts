@@ -4,7 +4,7 @@
  * to another host's expectedIPs, live policy edits under an established flow, and IPv6
  * neighbour discovery on a protected interface (HostEndpointAllowNDP, spec 0').
  */
-import { expectAll } from "../harness/probe.ts";
+import { expectAll } from "../../netlab/probe.ts";
 import { ADDR } from "../harness/topology.ts";
 import {
   AGENT_TESTS_IGNORED,

@@ -16,9 +16,9 @@
  * unchanged (package_test.ts relies on the same).
  */
 import { assert, assertEquals, assertIncludes, assertMatch } from "../harness/assert.ts";
-import { startAgent } from "../harness/agent.ts";
-import { haveEtcd, startEtcd } from "../harness/etcd.ts";
-import { canUseNetns, NetNs, run } from "../harness/netns.ts";
+import { startAgent } from "../../netlab/agent.ts";
+import { haveEtcd, startEtcd } from "../../netlab/etcd.ts";
+import { canUseNetns, NetNs, run } from "../../netlab/netns.ts";
 import { TABLE_REF } from "../../src/dataplane/names.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import type { Etcd3 } from "etcd3";
 import { parse as parseYaml } from "yaml";
-import { haveEtcd, startEtcd } from "../harness/etcd.ts";
+import { haveEtcd, startEtcd } from "../../netlab/etcd.ts";
 import { createEtcdClient } from "../../src/datastore/connection.ts";
 import {
   seedFailsafePolicy,
@@ -16,7 +16,7 @@ import {
   seedHostEndpointByName,
   seedNode,
   seedWebserverPolicy,
-} from "../fixtures/seed_examples.ts";
+} from "../../netlab/guide_examples.ts";
 
 const ignore = !haveEtcd();
 const ROOT = new URL("../../", import.meta.url).pathname;

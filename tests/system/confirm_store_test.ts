@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import type { Etcd3 } from "etcd3";
-import { haveEtcd, startEtcd } from "../harness/etcd.ts";
+import { haveEtcd, startEtcd } from "../../netlab/etcd.ts";
 import { createEtcdClient } from "../../src/datastore/connection.ts";
 import { ConfirmCommitError, ConfirmStore } from "../../src/datastore/confirm_store.ts";
 import { guardKey, recordKey } from "../../src/datastore/confirm_record.ts";

@@ -6,9 +6,9 @@
  * start; a resource edited after the change is left alone and logged.
  */
 import { assert, assertEquals, assertIncludes } from "../harness/assert.ts";
-import { Agent } from "../harness/agent.ts";
+import { Agent } from "../../netlab/agent.ts";
 import type { TestDatastore } from "../harness/datastore.ts";
-import { expectAll } from "../harness/probe.ts";
+import { expectAll } from "../../netlab/probe.ts";
 import { ADDR } from "../harness/topology.ts";
 import {
   AGENT_TESTS_IGNORED,

@@ -1,7 +1,7 @@
 /** EtcdResourceStore against a real etcd: operations, error texts, keys, races, failures. */
 import assert from "node:assert/strict";
 import type { Etcd3 } from "etcd3";
-import { haveEtcd, startEtcd } from "../harness/etcd.ts";
+import { haveEtcd, startEtcd } from "../../netlab/etcd.ts";
 import { type ConnectionConfig, createEtcdClient } from "../../src/datastore/connection.ts";
 import { EtcdResourceStore, openResourceStore } from "../../src/datastore/etcd_store.ts";
 import {

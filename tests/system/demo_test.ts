@@ -8,8 +8,8 @@
  * `ip netns exec`, so after the demo exits no process may still carry it.
  */
 import { assert, assertEquals } from "../harness/assert.ts";
-import { REPO_ROOT } from "../harness/datastore.ts";
-import { haveCommand, run } from "../harness/netns.ts";
+import { REPO_ROOT } from "../../netlab/paths.ts";
+import { haveCommand, run } from "../../netlab/netns.ts";
 import { AGENT_TESTS_IGNORED } from "../harness/scenario.ts";
 
 const DEMO = `${REPO_ROOT}/scripts/demo.sh`;

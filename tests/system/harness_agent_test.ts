@@ -5,7 +5,7 @@
  * and cleaned up.
  */
 import { assert, assertEquals } from "../harness/assert.ts";
-import { Agent, AgentWaitError } from "../harness/agent.ts";
+import { Agent, AgentWaitError } from "../../netlab/agent.ts";
 import { TestDatastore } from "../harness/datastore.ts";
 import { AGENT_TESTS_IGNORED } from "../harness/scenario.ts";
 import { buildTopology } from "../harness/topology.ts";

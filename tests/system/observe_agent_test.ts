@@ -7,7 +7,7 @@
  * all of h1's interfaces), never from the machine's own namespace.
  */
 import { assert, assertEquals } from "../harness/assert.ts";
-import { expectAll } from "../harness/probe.ts";
+import { expectAll } from "../../netlab/probe.ts";
 import { ADDR } from "../harness/topology.ts";
 import { AGENT_TESTS_IGNORED, hep0, node, openSite, policy, toYaml } from "../harness/scenario.ts";
 

@@ -10,7 +10,7 @@
  * build_test.ts builds once.
  */
 import { assert, assertEquals, assertIncludes, assertMatch } from "../harness/assert.ts";
-import { canUseNetns, haveCommand, NetNs, run } from "../harness/netns.ts";
+import { canUseNetns, haveCommand, NetNs, run } from "../../netlab/netns.ts";
 import { resolveConfig } from "../../src/config/mod.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
