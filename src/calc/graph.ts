@@ -42,7 +42,12 @@ import {
   type PolicyPlacement,
   sameEndpointPolicies,
 } from "./policy_order.ts";
-import { DENY_ALL, type ResolvedRules, resolveRules, type SelectorSource } from "./rules.ts";
+import {
+  DENY_ALL,
+  type ResolvedRules,
+  resolveRules,
+  type SelectorSource,
+} from "./resolve_rules.ts";
 import {
   type EndpointStatus,
   type HepPlacement,

@@ -5,7 +5,7 @@
  * run without root and system tests can aim the real binary at a network namespace.
  */
 import type { HostState, HostStateSource } from "../calc/host_state.ts";
-import { type ChainCounter, chainCounters, parseCounters } from "./counters.ts";
+import { type ChainCounter, chainCounters, parseCounters } from "./nft_counters.ts";
 import { DesiredTable } from "./desired.ts";
 import { TABLE_FAMILY, TABLE_NAME, TABLE_REF } from "./names.ts";
 import { planChanges, planUpdate, render } from "./render.ts";

@@ -5,7 +5,7 @@
  * sets, so no scratch marks are needed; each selector becomes a named set per family.
  */
 import type { ResolvedEntity, ResolvedRule, RuleSet } from "../calc/host_state.ts";
-import { DENY_ALL } from "../calc/rules.ts";
+import { DENY_ALL } from "../calc/resolve_rules.ts";
 import type { Port, Protocol } from "../model/resources.ts";
 import { cidrsOfFamily } from "./_cidr.ts";
 import { auditing, auditStatements, auditTail } from "./audit.ts";

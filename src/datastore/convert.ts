@@ -15,7 +15,7 @@ import {
   decodeWorkloadEndpoint,
   parseJson,
   unknownPolicyTypes,
-} from "./decode.ts";
+} from "./backend_decode.ts";
 import { type ParsedKey, parseKey } from "./keys.ts";
 import type { ModelUpdate } from "./updates.ts";
 import { quote } from "../log/quote.ts";

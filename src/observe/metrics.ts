@@ -11,7 +11,7 @@ import process from "node:process";
 import type { AgentStatus } from "../agent/agent.ts";
 import type { HostState } from "../calc/host_state.ts";
 import type { ActivityRecorder, ActivitySnapshot } from "./activity.ts";
-import { cachedReader, type CounterReading, type WouldDropCounter } from "./counters.ts";
+import { cachedReader, type CounterReading, type WouldDropCounter } from "./counter_metrics.ts";
 import { CONTENT_TYPE, encodeText, type MetricFamily, type Sample } from "./exposition.ts";
 import { textResponse } from "./health.ts";
 

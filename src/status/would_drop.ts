@@ -7,7 +7,7 @@
 import type { Etcd3 } from "etcd3";
 import { FELIX_HOST_PREFIX } from "../datastore/keys.ts";
 import type { Logger } from "../log/logger.ts";
-import type { CounterReading, WouldDropCounter } from "../observe/counters.ts";
+import type { CounterReading, WouldDropCounter } from "../observe/counter_metrics.ts";
 
 /** One would-drop count as stored and shown. */
 export interface WouldDropEntry {

@@ -7,7 +7,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { CalculationGraph, type InterfaceInfo } from "../../src/calc/graph.ts";
 import type { HostState, PolicedInterface } from "../../src/calc/host_state.ts";
-import { DENY_ALL } from "../../src/calc/rules.ts";
+import { DENY_ALL } from "../../src/calc/resolve_rules.ts";
 import type { ModelUpdate } from "../../src/datastore/updates.ts";
 import { createLogger, memorySink } from "../../src/log/logger.ts";
 import type { Labels, PolicyResource, Rule } from "../../src/model/resources.ts";

@@ -1,7 +1,12 @@
 import { deepStrictEqual as assertEquals, throws as assertThrows } from "node:assert/strict";
 import { canonicalIp, compareIps, sortIps } from "../../src/calc/_addr.ts";
 import { comparePolicies, placePolicies } from "../../src/calc/policy_order.ts";
-import { DENY_ALL, resolveRule, resolveRules, type SelectorSource } from "../../src/calc/rules.ts";
+import {
+  DENY_ALL,
+  resolveRule,
+  resolveRules,
+  type SelectorSource,
+} from "../../src/calc/resolve_rules.ts";
 import { resolveInterfaces } from "../../src/calc/resolve_interfaces.ts";
 import { effectiveLabelMap } from "../../src/calc/effective_labels.ts";
 import { parseSelector, type Selector } from "../../src/selector/mod.ts";

@@ -16,7 +16,7 @@ import {
   encodeProfile,
   encodeRule,
   encodeWorkloadEndpoint,
-} from "../../src/datastore/encode.ts";
+} from "../../src/datastore/backend_encode.ts";
 import {
   BackendParseError,
   decodeHostEndpoint,
@@ -27,7 +27,7 @@ import {
   decodeRule,
   decodeWorkloadEndpoint,
   parseAsNumber,
-} from "../../src/datastore/decode.ts";
+} from "../../src/datastore/backend_decode.ts";
 
 const fullRule: Rule = {
   action: "pass",

@@ -15,7 +15,7 @@ import {
   parseCounters,
   parseElementCounters,
   type RuleCounter,
-} from "../dataplane/counters.ts";
+} from "../dataplane/nft_counters.ts";
 
 /** Which kind of rule list a counter belongs to (spec 5.2): a policy's class, or a profile. */
 export type PolicyClass = "normal" | "untracked" | "preDNAT" | "profile";
