@@ -11,7 +11,7 @@ import type { ConfigResolution, FelixConfig } from "../config/mod.ts";
 import { changedParams, DATAPLANE_PARAMS, toDataplaneConfig } from "../config/mod.ts";
 import type { ModelUpdate } from "../datastore/updates.ts";
 import type { Logger } from "../log/logger.ts";
-import type { InterfaceInfo } from "./interfaces.ts";
+import type { InterfaceInfo } from "../calc/resolve_interfaces.ts";
 
 /** What the loop needs of the calculation stage: updates in, desired state and changes out. */
 export interface Calculation extends HostStateSource {

@@ -4,15 +4,8 @@
  * interface comes up. Reading is `ip -j addr show`; changes are noticed through
  * `ip monitor link address` (debounced) with a slow poll as a safety net.
  */
+import type { InterfaceInfo } from "../calc/resolve_interfaces.ts";
 import type { Logger } from "../log/logger.ts";
-
-/** One link as the calculation sees it. */
-export interface InterfaceInfo {
-  readonly name: string;
-  readonly up: boolean;
-  /** Addresses without prefix length, as `ip` prints them. */
-  readonly addrs: readonly string[];
-}
 
 interface IpAddrJson {
   ifname?: unknown;
