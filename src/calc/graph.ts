@@ -58,6 +58,7 @@ import {
 import { effectiveLabelMap } from "./effective_labels.ts";
 import { addTo, removeFrom } from "./_multimap.ts";
 import { quote } from "../log/quote.ts";
+import { sameList } from "../util/same_list.ts";
 
 export type { EndpointStatus, InterfaceInfo } from "./resolve_interfaces.ts";
 
@@ -438,11 +439,11 @@ export class CalculationGraph implements HostStateSource {
     } else {
       if (
         hep.placement.interfaceName !== placement.interfaceName ||
-        !_sameStrings(hep.placement.expectedIPs, placement.expectedIPs)
+        !sameList(hep.placement.expectedIPs, placement.expectedIPs)
       ) {
         this.#resolutionDirty = true;
       }
-      if (!_sameStrings(hep.profiles, ep.profiles)) this.#dirtyHeps.add(localHep);
+      if (!sameList(hep.profiles, ep.profiles)) this.#dirtyHeps.add(localHep);
       hep.placement = placement;
       hep.profiles = ep.profiles;
     }
@@ -795,16 +796,12 @@ function _canonicalIps(raw: readonly string[]): CanonicalIp[] {
 }
 
 function _sameIps(a: readonly CanonicalIp[], b: readonly CanonicalIp[]): boolean {
-  return a.length === b.length && a.every((x, i) => x.text === b[i]!.text);
-}
-
-function _sameStrings(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
+  return sameList(a, b, (x, y) => x.text === y.text);
 }
 
 function _samePlacement(a: PolicyPlacement, b: PolicyPlacement): boolean {
   return a.order === b.order && a.doNotTrack === b.doNotTrack && a.preDNAT === b.preDNAT &&
-    _sameStrings(a.types ?? [], b.types ?? []);
+    sameList(a.types ?? [], b.types ?? []);
 }
 
 function _sameMap<V>(a: ReadonlyMap<string, V>, b: ReadonlyMap<string, V>): boolean {

@@ -28,6 +28,7 @@ import {
 } from "./rule.ts";
 import { DISPATCH_MAPS, FAILSAFE_CHAINS } from "./static.ts";
 import type { NftChain, NftDirection, NftSet, NftStage } from "./state.ts";
+import { sameList } from "../util/same_list.ts";
 
 /** Chain names of an endpoint's objects. */
 export const endpointNames = {
@@ -273,8 +274,8 @@ function policySection(
     const ruleSets = seg.members.map(policyRules);
     const prev = previousRuns?.get(key);
     const built = prev !== undefined && prev.action === seg.action &&
-        prev.audit === auditing(ctx) && _sameList(prev.members, seg.members) &&
-        _sameList(prev.rules, ruleSets)
+        prev.audit === auditing(ctx) && sameList(prev.members, seg.members) &&
+        sameList(prev.rules, ruleSets)
       ? prev
       : compileRun(seg.members, ruleSets, seg.action, {
         dir,
@@ -380,10 +381,4 @@ function compileRun(
     }
   }
   return { action, audit, members, rules: ruleSets, sets, lookups, jumped };
-}
-
-function _sameList<T>(a: readonly T[], b: readonly T[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
