@@ -41,12 +41,6 @@ export const DENY_ALL: RuleSet = Object.freeze({
   ]),
 }) as RuleSet;
 
-/** The empty rule set (no selectors). */
-export const NO_RULES: ResolvedRules = Object.freeze({
-  ruleSet: Object.freeze({ ingress: [], egress: [] }),
-  selectors: new Map(),
-});
-
 /**
  * Resolves the two rule lists of a policy or profile. Throws (SelectorSyntaxError from the
  * source) when a rule's selector or tag does not parse, so the caller can treat the whole

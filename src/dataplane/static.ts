@@ -34,7 +34,6 @@ import {
   type NftRule,
   RETURN,
   rule,
-  setMarkBits,
   type Statement,
 } from "./rule.ts";
 import type { NftChain, NftDirection, NftHook, NftStage } from "./state.ts";
@@ -245,9 +244,4 @@ export function baseChains(ctx: BuildContext): NftChain[] {
       allowedBy("policy"),
     ]),
   ];
-}
-
-/** Set on every endpoint chain's allow path: `meta mark set meta mark | A`. */
-export function setAccept(ctx: BuildContext): Statement {
-  return setMarkBits(ctx.accept);
 }

@@ -18,7 +18,7 @@ import type {
   Rule,
   WorkloadEndpointResource,
 } from "../model/resources.ts";
-import { formatCidr, formatIp, networkOf, parseCidr, parseIp } from "../model/ip.ts";
+import { formatCidr, formatIp, parseCidr, parseIp } from "../model/ip.ts";
 import type { BgpField } from "./keys.ts";
 import { clip, quote } from "../log/quote.ts";
 
@@ -441,10 +441,4 @@ export function decodeNode(name: string, texts: NodeKeyTexts): NodeResource {
     if (refs.length) spec.orchRefs = refs;
   }
   return { kind: "node", metadata: { name }, spec } as unknown as NodeResource;
-}
-
-/** Network text of a CIDR (exported for tests of the normalisation rule). */
-export function networkText(cidr: string): string | undefined {
-  const c = parseCidr(cidr);
-  return c ? formatCidr(networkOf(c)) : undefined;
 }

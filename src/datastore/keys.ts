@@ -87,16 +87,6 @@ export function felixLastReportedStatusKey(node: string): string {
 export function hostEndpointStatusKey(node: string, name: string): string {
   return `${FELIX_HOST_PREFIX}${node}/endpoint/${escapeName(name)}`;
 }
-export function workloadEndpointStatusKey(
-  node: string,
-  orchestrator: string,
-  workload: string,
-  name: string,
-): string {
-  return `${FELIX_HOST_PREFIX}${node}/workload/${escapeName(orchestrator)}/${
-    escapeName(workload)
-  }/endpoint/${escapeName(name)}`;
-}
 
 /** What a key under `/calico/v1/` names; keys the agent does not use parse to `null`. */
 export type ParsedKey =
