@@ -34,6 +34,7 @@ import {
 import { policyKey, READY_KEY } from "../src/datastore/keys.ts";
 import { Table } from "./bench_agent/table.ts";
 import { percentile } from "./bench_agent/stats.ts";
+import { errorMessage } from "../src/util/error_message.ts";
 
 const args = parseArgs({
   args: Deno.args,
@@ -89,7 +90,7 @@ const HERE = new URL(".", import.meta.url).pathname;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const say = (s: string) => console.error(`bench_agent: ${s}`);
-const msg = (e: unknown) => (e instanceof Error ? e.message : String(e)).split("\n")[0]!;
+const msg = (e: unknown) => (errorMessage(e)).split("\n")[0]!;
 
 // ---------------------------------------------------------------------------------------------
 // Everything created is tracked here and removed by teardown(), also on Ctrl-C.

@@ -47,6 +47,7 @@ import {
   renderTable,
   verdictWord,
 } from "./demo_table.ts";
+import { errorMessage } from "../src/util/error_message.ts";
 
 /** Every address of the demo network. */
 const ADDR = {
@@ -235,7 +236,7 @@ class Teardown {
         try {
           report.push((await a.undo()) ?? a.what);
         } catch (e) {
-          report.push(`FAILED: ${a.what}: ${e instanceof Error ? e.message : String(e)}`);
+          report.push(`FAILED: ${a.what}: ${errorMessage(e)}`);
         }
       }
       return report;
@@ -751,7 +752,7 @@ async function main(): Promise<number> {
     if (interrupted) return await new Promise<number>(() => {}); // the handler exits
     if (completed > 0) printResults(results, completed);
     say();
-    say(paint.red(`Demo failed: ${e instanceof Error ? e.message : String(e)}`));
+    say(paint.red(`Demo failed: ${errorMessage(e)}`));
     code = 1;
   }
   if (interrupted) return await new Promise<number>(() => {});

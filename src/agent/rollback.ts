@@ -19,6 +19,7 @@ import {
 } from "../datastore/confirm_record.ts";
 import { ConfirmStore, type RollbackOutcome } from "../datastore/confirm_store.ts";
 import type { Logger } from "../log/logger.ts";
+import { errorMessage } from "../util/error_message.ts";
 
 export interface RollbackKeeperOptions {
   readonly client: Etcd3;
@@ -113,7 +114,7 @@ export class RollbackKeeper {
       this.#failing = false;
     } catch (e) {
       if (!this.#failing) {
-        this.#log.warning(`Cannot check for unconfirmed changes: ${(e as Error).message}`);
+        this.#log.warning(`Cannot check for unconfirmed changes: ${errorMessage(e)}`);
       }
       this.#failing = true;
     }

@@ -59,6 +59,7 @@ import { effectiveLabelMap } from "./effective_labels.ts";
 import { addTo, removeFrom } from "./_multimap.ts";
 import { quote } from "../log/quote.ts";
 import { sameList } from "../util/same_list.ts";
+import { errorMessage } from "../util/error_message.ts";
 
 export type { EndpointStatus, InterfaceInfo } from "./resolve_interfaces.ts";
 
@@ -520,7 +521,7 @@ export class CalculationGraph implements HostStateSource {
       };
     } catch (err) {
       this.#log.warning(
-        `Policy ${quote(name)} has an invalid selector (${_message(err)}); ` +
+        `Policy ${quote(name)} has an invalid selector (${errorMessage(err)}); ` +
           "treating it as missing",
       );
       return undefined;
@@ -538,7 +539,7 @@ export class CalculationGraph implements HostStateSource {
         rules = resolveRules(value.ingress, value.egress, this.#src);
       } catch (err) {
         this.#log.warning(
-          `Profile ${quote(name)} has an invalid rule selector (${_message(err)}); ` +
+          `Profile ${quote(name)} has an invalid rule selector (${errorMessage(err)}); ` +
             "treating it as missing",
         );
       }
@@ -808,8 +809,4 @@ function _sameMap<V>(a: ReadonlyMap<string, V>, b: ReadonlyMap<string, V>): bool
   if (a.size !== b.size) return false;
   for (const [k, v] of a) if (b.get(k) !== v) return false;
   return true;
-}
-
-function _message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -14,7 +14,8 @@ import {
 } from "./args.ts";
 import type { CliIo, Command } from "./io.ts";
 import { lookupParam } from "../config/params.ts";
-import { CommandFailure, errorText, failure, openStore } from "./resources.ts";
+import { CommandFailure, failure, openStore } from "./resources.ts";
+import { errorMessage } from "../util/error_message.ts";
 import { type Change, LOCKOUT_OPTIONS, LockoutFlagError, lockoutRefusal } from "./lockout_guard.ts";
 
 const CONFIG_OPTIONS: OptionSpec = {
@@ -155,7 +156,7 @@ export async function runConfigCommand(
       else io.out((await setting.get(store, node)) + "\n");
     } catch (e) {
       if (e instanceof CommandFailure) throw e;
-      throw new CommandFailure(`Error executing command: ${errorText(e)}`);
+      throw new CommandFailure(`Error executing command: ${errorMessage(e)}`);
     } finally {
       await store.close();
     }

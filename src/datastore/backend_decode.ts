@@ -22,6 +22,7 @@ import type {
 import { formatCidr, formatIp, parseCidr, parseIp } from "../model/ip.ts";
 import type { BgpField } from "./keys.ts";
 import { clip, quote } from "../log/quote.ts";
+import { errorMessage } from "../util/error_message.ts";
 
 /** The stored value is not JSON, or a field has the wrong type: "Failed to parse value". */
 export class BackendParseError extends SyntaxError {
@@ -43,7 +44,7 @@ export function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {
-    return _fail(`invalid JSON: ${clip((e as Error).message)}`);
+    return _fail(`invalid JSON: ${clip(errorMessage(e))}`);
   }
 }
 

@@ -19,6 +19,7 @@ import {
 import { type ParsedKey, parseKey } from "./keys.ts";
 import type { ModelUpdate } from "./updates.ts";
 import { quote } from "../log/quote.ts";
+import { errorMessage } from "../util/error_message.ts";
 
 /** The `name` rule of spec 1.2, which the backend applies to HEP `profile_ids`. */
 const NAME_RE = /^[a-zA-Z0-9_.-]{1,128}$/;
@@ -38,7 +39,7 @@ function _validate(resource: Resource): void {
   try {
     issues = validateResource(resource);
   } catch (e) {
-    throw new _Invalid(`validator failed: ${(e as Error).message}`);
+    throw new _Invalid(`validator failed: ${errorMessage(e)}`);
   }
   if (issues.length) throw new _Invalid(formatIssues(issues));
 }

@@ -14,6 +14,7 @@ import type { ActivityRecorder, ActivitySnapshot } from "./activity.ts";
 import { cachedReader, type CounterReading, type WouldDropCounter } from "./counter_metrics.ts";
 import { CONTENT_TYPE, encodeText, type MetricFamily, type Sample } from "./exposition.ts";
 import { textResponse } from "./health.ts";
+import { errorMessage } from "../util/error_message.ts";
 
 /** Process figures; any field the platform cannot supply is left out. */
 export interface ProcessStats {
@@ -364,7 +365,7 @@ export function metricsHandler(
       body = encodeText(await collectMetrics(source, counterErrors));
     } catch (err) {
       opts.onError?.(err);
-      return textResponse(500, `Cannot collect metrics: ${(err as Error).message}\n`, req);
+      return textResponse(500, `Cannot collect metrics: ${errorMessage(err)}\n`, req);
     }
     return new Response(req.method === "HEAD" ? null : body, {
       status: 200,
