@@ -1,5 +1,5 @@
 /**
- * The host's links and addresses, as the calculation needs them (spec 5.1): every link,
+ * The host's links and addresses, as the calculation needs them: every link,
  * including down ones and ones without addresses, so a host endpoint is secured before its
  * interface comes up. Reading is `ip -j addr show`; changes are noticed through
  * `ip monitor link address` (debounced) with a slow poll as a safety net.

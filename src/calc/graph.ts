@@ -1,6 +1,6 @@
 /**
  * The calculation graph: typed datastore updates plus the host's interfaces in, the desired
- * HostState for the dataplane out (spec 3.4, 5.1, 5.2, 5.12, 5.16). Pure: no I/O, no clock;
+ * HostState for the dataplane out. Pure: no I/O, no clock;
  * the agent feeds it and asks for the result.
  *
  * It is incremental because the datastore is cluster-wide (every host's endpoints feed the IP
@@ -349,7 +349,7 @@ export class CalculationGraph implements HostStateSource {
     return c;
   }
 
-  /** Status of every local host endpoint, by name (spec 5.1). */
+  /** Status of every local host endpoint, by name. */
   endpointStatuses(): Map<string, EndpointStatus> {
     return new Map(this.#resolution.statuses);
   }

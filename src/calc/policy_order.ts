@@ -1,7 +1,8 @@
 /**
- * Which policies apply where, in what order (spec 1.5 order semantics, 5.2 classes and
- * directions). Pure functions over the few policy fields that matter, so the graph can
- * recompute one endpoint's lists without touching anything else.
+ * Which policies apply where, in what order (ascending `order`, then name; missing order last),
+ * split by class (untracked, pre-DNAT, normal) and direction. Pure functions over the few policy
+ * fields that matter, so the graph can recompute one endpoint's lists without touching anything
+ * else.
  */
 import type { PolicyType } from "../model/resources.ts";
 import type { EndpointPolicies } from "./host_state.ts";

@@ -1,5 +1,5 @@
 /**
- * Rule resolution (spec 1.6): datastore rules become dataplane rules with every selector and
+ * Rule resolution: datastore rules become dataplane rules with every selector and
  * tag replaced by an IP-set id, so the dataplane never parses selectors. Everything else is
  * kept as data; the dataplane filters by IP family.
  */
@@ -11,7 +11,7 @@ import type { ResolvedEntity, ResolvedRule, RuleSet } from "./host_state.ts";
 export interface SelectorSource {
   /** Parses selector text; throws SelectorSyntaxError on bad text. */
   selector(text: string): Selector;
-  /** The selector a `tag: T` stands for, `has(T)` (spec 3.4); throws on a bad tag. */
+  /** The selector a `tag: T` stands for, `has(T)`; throws on a bad tag. */
   tag(tag: string): Selector;
 }
 

@@ -1,6 +1,6 @@
 /**
  * `hostfence config set|unset|get NAME [VALUE] [--node N] [--raw=felix]`: Felix
- * configuration keys in etcd (spec 1.10, 2.1). With `--raw=felix` the name and value are
+ * configuration keys in etcd. With `--raw=felix` the name and value are
  * stored as given; without it, NAME is calicoctl's `logLevel` or one of the agent's own
  * parameters (any case, stored under its canonical name); hostfence has no BGP component.
  */

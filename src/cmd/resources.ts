@@ -1,7 +1,7 @@
 /**
  * `create`, `apply`, `replace`, `delete` and `get`: read and check the whole input first,
  * then talk to the datastore one resource at a time in file order, stopping at the first
- * failure, and report with calicoctl's result lines (spec 1.1, 1.10).
+ * failure, and report with calicoctl's result lines.
  */
 import { ConnectionConfigError } from "../datastore/connection.ts";
 import { DurationError, parseConfirmWithin } from "../datastore/confirm_record.ts";

@@ -1,7 +1,8 @@
 /**
  * Command-line flags of `hostfence agent`: every parameter as `--<kebab-case-name>=VALUE` or
  * `--<kebab-case-name> VALUE`, plus `--config-file`/`-c`, `--cleanup` and `--help`/`-h`. Flags sit
- * above the environment in precedence (section 0'). Pure: parses an argument list, builds help.
+ * above the environment in precedence (README "Agent configuration"). Pure: parses an argument
+ * list, builds help.
  */
 import { envName, IGNORED_PARAMS, kebabName, lookupParam, PARAM_LIST } from "./params.ts";
 import { DEFAULT_CONFIG_FILE } from "./resolve.ts";

@@ -1,5 +1,5 @@
 /**
- * Turns every source of Felix configuration into one `FelixConfig` (spec 4.1 and section 0'):
+ * Turns every source of Felix configuration into one `FelixConfig`:
  * command-line flags > `FELIX_*` environment > INI file > etcd per-host > etcd global > default.
  * Pure: the caller hands in the raw text of each source; this returns the config or the one line
  * explaining why there is none, plus the warnings and notes to log. The agent calls it again
@@ -303,7 +303,7 @@ function crossCheck(cfg: FelixConfig, sources: ReadonlyMap<string, string>): str
   return undefined;
 }
 
-/** The etcd URLs to connect to: EtcdEndpoints, else `EtcdScheme://EtcdAddr` (spec 4.3 step 2). */
+/** The etcd URLs to connect to: EtcdEndpoints, else `EtcdScheme://EtcdAddr`, as Felix does. */
 export function etcdEndpointsOf(cfg: FelixConfig): string[] {
   return cfg.etcdEndpoints.length > 0
     ? [...cfg.etcdEndpoints]

@@ -1,6 +1,6 @@
 /**
- * Per-endpoint objects: for one policed interface, its chains for each stage and direction
- * (spec 5.4), the compiled sets of its policy runs, and its dispatch-map entries. Everything an
+ * Per-endpoint objects: for one policed interface, its chains for each stage and direction,
+ * the compiled sets of its policy runs, and its dispatch-map entries. Everything an
  * endpoint needs is built here from its policy lists alone, so a change to one endpoint or one
  * of its policies rebuilds just this.
  */
@@ -89,7 +89,7 @@ const ESTABLISHED = rule(
 );
 const INVALID = rule([{ kind: "ctState", states: ["invalid"] }], [], DROP);
 
-/** Builds one endpoint's objects. Raw and mangle chains exist only for endpoints with policy of that class (spec 5.8, 5.9). */
+/** Builds one endpoint's objects. Raw and mangle chains exist only for endpoints with policy of that class. */
 export function endpointObjects(
   i: PolicedInterface,
   policyRules: RulesOf,
@@ -178,9 +178,9 @@ export function endpointObjects(
 }
 
 /**
- * A normal (filter) endpoint chain, spec 5.4 steps 1-14: conntrack, NDP, invalid, failsafe,
- * then the policies (`policies`, built by policySection), the drop when policies applied and
- * none allowed, the profiles, and the final drop.
+ * A normal (filter) endpoint chain, in Felix's order (rules/endpoints.go): conntrack, NDP,
+ * invalid, failsafe, then the policies (`policies`, built by policySection), the drop when
+ * policies applied and none allowed, the profiles, and the final drop.
  */
 function filterChainRules(
   i: PolicedInterface,
@@ -232,10 +232,10 @@ function endpointDrop(
 }
 
 /**
- * Steps 4-9 of spec 5.4 for one ordered policy list, shared by all stages: clear A (and P
- * when there are policies), then for each policy, while P is clear, jump to it and return once
- * it set A. Runs of policies of one action (compile.ts) become set lookups instead; a run
- * built before with the same members and rule sets is reused as it is.
+ * The policy part of an endpoint chain (Felix's rules/endpoints.go) for one ordered policy list,
+ * shared by all stages: clear A (and P when there are policies), then for each policy, while P is
+ * clear, jump to it and return once it set A. Runs of policies of one action (compile.ts) become
+ * set lookups instead; a run built before with the same members and rule sets is reused as it is.
  */
 function policySection(
   names: readonly string[],

@@ -1,5 +1,5 @@
 /**
- * Policy and profile rules (spec 1.6, 5.5) as typed nft rules, and the shared per-policy and
+ * Policy and profile rules as typed nft rules, and the shared per-policy and
  * per-profile chains. Source and destination always mean the packet's source and destination
  * address/port, whatever the direction. Multiple CIDRs and ports become anonymous interval
  * sets, so no scratch marks are needed; each selector becomes a named set per family.
@@ -118,7 +118,7 @@ export interface RuleListLabel {
 /**
  * The nft rules for one rule list, in order. Each rule becomes one nft rule when it is
  * family-neutral, else one per rendered family; a family is skipped when the rule's version
- * differs or when filtering a non-empty CIDR field to that family empties it (spec 1.6).
+ * differs or when filtering a non-empty CIDR field to that family empties it.
  */
 export function policyRules(
   rules: readonly ResolvedRule[],

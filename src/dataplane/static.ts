@@ -13,7 +13,7 @@
  * - With Ipv6Support off, each base chain returns IPv6 at once: IPv6 is not policed at all.
  * - Failsafe chains are shared: `failsafe-in`/`failsafe-out` for filter (mangle reuses
  *   `failsafe-in`, its list is the same inbound dports), `raw-failsafe-in`/`-out` with the
- *   reversed-port extras of spec 5.3.
+ *   reversed-port extras Felix adds there (the same ports as source ports, for replies).
  * - Workload interfaces (InterfacePrefix): forwarded traffic touching them is accepted before
  *   HEP dispatch; workload->host gets DefaultEndpointToHostAction, preceded by an accept of
  *   established/related packets (Felix's per-workload chains accept those before the default
@@ -63,7 +63,7 @@ export const FAILSAFE_CHAINS = {
   rawOut: "raw-failsafe-out",
 } as const;
 
-/** The failsafe chains (spec 5.3, 5.7): terminal accepts that no policy can override. */
+/** The failsafe chains: terminal accepts that no policy can override. */
 export function failsafeChains(ctx: BuildContext): NftChain[] {
   const cfg = ctx.cfg;
   const owner = (stage: NftStage, direction: NftDirection) =>

@@ -1,5 +1,5 @@
 /**
- * The libcalico-go v1 backend JSON (spec 2.2) → resources. Pure. Decoding is strict about
+ * The libcalico-go v1 backend JSON → resources. Pure. Decoding is strict about
  * types (a string where a number belongs is an error naming the field) and lenient about
  * unknown keys, as Go's JSON decoder was. Value checks are the model's (src/model/validate.ts),
  * which convert.ts applies to what this returns before the agent sees it.

@@ -21,7 +21,7 @@ import type { ModelUpdate } from "./updates.ts";
 import { quote } from "../log/quote.ts";
 import { errorMessage } from "../util/error_message.ts";
 
-/** The `name` rule of spec 1.2, which the backend applies to HEP `profile_ids`. */
+/** libcalico-go's `name` validation rule, which the backend applies to HEP `profile_ids`. */
 const NAME_RE = /^[a-zA-Z0-9_.-]{1,128}$/;
 const BACKEND_ACTIONS = new Set(["allow", "deny", "log", "pass"]);
 

@@ -1,5 +1,5 @@
 /**
- * The libcalico-go v1 etcd key layout (spec 2.1), kept on etcd v3 as flat keys with the same
+ * The libcalico-go v1 etcd key layout, kept on etcd v3 as flat keys with the same
  * paths, so tools that know Calico's layout find everything where they expect it.
  * Pure: building keys, escaping names, and parsing a key back into what it names.
  */
@@ -152,7 +152,7 @@ export function parseKey(key: string): ParsedKey | null {
 }
 
 /**
- * calicoctl's rendering of a resource key in error messages (spec 1.10): `Policy(name=p)`,
+ * calicoctl's rendering of a resource key in error messages: `Policy(name=p)`,
  * `HostEndpoint(node=h, name=n)`, `ProfileTags(name=p)`, `Node(name=n)`, ...
  */
 export function renderResourceKey(id: ResourceId): string {

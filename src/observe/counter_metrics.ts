@@ -17,7 +17,7 @@ import {
   type RuleCounter,
 } from "../dataplane/nft_counters.ts";
 
-/** Which kind of rule list a counter belongs to (spec 5.2): a policy's class, or a profile. */
+/** Which kind of rule list a counter belongs to: a policy's class, or a profile. */
 export type PolicyClass = "normal" | "untracked" | "preDNAT" | "profile";
 
 /** Packets and bytes that matched a counted rule of one policy or profile in one direction. */

@@ -1,5 +1,5 @@
 /**
- * `GET /metrics`: the agent's state as Prometheus metrics (spec 4.2 PrometheusMetricsEnabled).
+ * `GET /metrics`: the agent's state as Prometheus metrics (PrometheusMetricsEnabled).
  * Every scrape builds the families afresh from a MetricsSource, so there is no registry to
  * keep in step with the agent. Names follow Felix's where Felix had one, with `felix_`
  * replaced by `hostfence_` (`felix_resync_state` -> `hostfence_resync_state`,

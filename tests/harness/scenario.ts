@@ -46,7 +46,7 @@ export function hep(name: string, o: HepOptions): Res {
   };
 }
 
-/** HEP0 of the oracle (spec 7): eth0 of h1, labels host-endpoint=true, role=web. */
+/** HEP0 of the oracle: eth0 of h1, labels host-endpoint=true, role=web. */
 export function hep0(extra: Partial<HepOptions> = {}): Res {
   return hep("hep0", {
     iface: "eth0",

@@ -1,5 +1,5 @@
 /**
- * Host endpoints follow the host's interfaces and addresses as they come and go (spec 5.1):
+ * Host endpoints follow the host's interfaces and addresses as they come and go:
  * an expectedIPs endpoint starts policing an interface as soon as the address appears and
  * stops when it goes; an interfaceName endpoint polices its interface from its first packet,
  * even when the link is created (or re-created) after the endpoint.

@@ -1,5 +1,5 @@
 /**
- * Calculation graph scenarios. Setup S0 of spec section 7 unless a test says otherwise:
+ * Calculation graph scenarios. Setup S0 (below) unless a test says otherwise:
  * host h1 with lo, eth0 (10.0.0.1, fd00::1), eth1 (192.168.1.1), workload cali123; HEP0 =
  * hep0 {node h1, interfaceName eth0, labels {host-endpoint: "true", role: web}}; policies
  * select `has(host-endpoint)`. Each test lists the expected HostState pieces.

@@ -169,7 +169,7 @@ Deno.test("Effective labels: own, then profiles in order, labels before tags", (
   assertEquals(Object.fromEntries(m), { x: "own", zone: "a", db: "", web: "" });
 });
 
-Deno.test("Interface resolution (spec 5.1)", async (t) => {
+Deno.test("Interface resolution", async (t) => {
   const ifaces = [
     { name: "lo", up: true, addrs: ["127.0.0.1", "::1"] },
     { name: "eth0", up: true, addrs: ["10.0.0.1", "fd00::1"] },

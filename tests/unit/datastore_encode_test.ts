@@ -1,4 +1,4 @@
-/** Resources ↔ the libcalico-go v1 backend JSON (spec 2.2), field by field. */
+/** Resources ↔ the libcalico-go v1 backend JSON, field by field. */
 import assert from "node:assert/strict";
 import type {
   HostEndpointResource,
@@ -215,7 +215,7 @@ function policy(spec: Partial<PolicyResource["spec"]>, name = "p"): PolicyResour
   return { kind: "policy", metadata: { name }, spec: { selector: "", ...spec } };
 }
 
-Deno.test("policy types default at write time (spec 1.5, C9)", () => {
+Deno.test("policy types default at write time (as libcalico-go does)", () => {
   const allow: Rule = { action: "allow" };
   assert.deepEqual(defaultPolicyTypes(policy({}).spec), ["ingress"]);
   assert.deepEqual(defaultPolicyTypes(policy({ ingress: [allow] }).spec), ["ingress"]);

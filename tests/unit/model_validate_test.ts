@@ -1,6 +1,6 @@
 /**
- * Field validation (spec 1.2 with the 0' changes): every rule, with calicoctl's field
- * names and reasons, and calicoctl's rendering of one or several issues.
+ * Field validation (libcalico-go v1's validator, with dotted interface names allowed): every rule,
+ * with calicoctl's field names and reasons, and calicoctl's rendering of one or several issues.
  */
 import assert from "node:assert/strict";
 import { formatIssues, validateResource, type ValidationIssue } from "../../src/model/validate.ts";

@@ -1,4 +1,4 @@
-/** Canonical text and unique ids (spec 3.3), including Calico's published test vectors. */
+/** Canonical text and unique ids, including Calico's published test vectors. */
 import { parseSelector } from "../../src/selector/mod.ts";
 import { makeUniqueId, selectorUniqueId } from "../../src/selector/unique_id.ts";
 import { compareCodePoints, normaliseSet } from "../../src/selector/ast.ts";
@@ -50,7 +50,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "canonical text follows the spec 3.3 rules",
+  name: "canonical text follows Calico's rules",
   fn: async (t) => {
     const cases: [string, string][] = [
       ["   ", "all()"],

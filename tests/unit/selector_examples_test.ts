@@ -1,6 +1,7 @@
 /**
- * The worked examples of spec 3.6 over label sets A-D, the invalid selectors of 3.6 (less the
- * two that spec 0' makes valid), the 0' additions, and the shape of syntax errors.
+ * Worked selector examples over label sets A-D, invalid selectors (less the two that hostfence
+ * makes valid: newlines as whitespace, keys beginning `in`/`not` on the left of a comparison),
+ * hostfence's additions (`contains`, `starts with`, `ends with`), and the shape of syntax errors.
  */
 import { parseSelector, SelectorSyntaxError } from "../../src/selector/mod.ts";
 import { effectiveLabels, labelLookup } from "../../src/selector/labels.ts";
@@ -26,7 +27,7 @@ const B = labelLookup({ role: "web", env: "dev", tier: "frontend" });
 const C = labelLookup({});
 const D = effectiveLabels({ role: "db" }, [{ labels: { zone: "a", role: "web" }, tags: ["gold"] }]);
 
-/** [selector, A, B, C, D] as in the spec 3.6 table. */
+/** [selector, A, B, C, D] with the expected result on each label set. */
 const EXAMPLES: readonly [string, boolean, boolean, boolean, boolean][] = [
   ["", true, true, true, true],
   ["all()", true, true, true, true],
@@ -55,7 +56,7 @@ const EXAMPLES: readonly [string, boolean, boolean, boolean, boolean][] = [
 ];
 
 Deno.test({
-  name: "the 24 worked examples of spec 3.6 evaluate as tabled on label sets A-D",
+  name: "the 24 worked examples evaluate as tabled on label sets A-D",
   fn: async (t) => {
     assertEquals(EXAMPLES.length, 24, "example count");
     for (const [i, [text, a, b, c, d]] of EXAMPLES.entries()) {
@@ -86,7 +87,7 @@ Deno.test({
   },
 });
 
-/** Invalid selectors of spec 3.6 that stay invalid, with where the parser should stop. */
+/** Invalid Calico selectors that stay invalid, with where the parser should stop. */
 const INVALID: readonly [string, number][] = [
   ['role = "db"', 5],
   ["role == db", 8],
@@ -105,7 +106,7 @@ const INVALID: readonly [string, number][] = [
 ];
 
 Deno.test({
-  name: "the invalid selectors of spec 3.6 raise SelectorSyntaxError at the offending position",
+  name: "the invalid selectors raise SelectorSyntaxError at the offending position",
   fn: async (t) => {
     for (const [text, position] of INVALID) {
       await t.step(JSON.stringify(text), () => {
@@ -207,7 +208,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "spec 0': label keys beginning with in/not work on the left of a comparison",
+  name: "hostfence: label keys beginning with in/not work on the left of a comparison",
   fn: async (t) => {
     const L = labelLookup({
       "in-zone": "x",
@@ -243,7 +244,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "spec 0': newlines and carriage returns count as whitespace",
+  name: "hostfence: newlines and carriage returns count as whitespace",
   fn: () => {
     const text = 'role == "db"\n  && (env == "prod"\r\n  || has(\ntier\n))\n';
     const sel = parseSelector(text);
@@ -266,7 +267,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "spec 0': contains, starts with and ends with; a missing label is false",
+  name: "hostfence: contains, starts with and ends with; a missing label is false",
   fn: async (t) => {
     const L = labelLookup({ host: "web-01.example", empty: "" });
     const cases: [string, string, boolean][] = [

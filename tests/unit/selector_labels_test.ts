@@ -1,4 +1,4 @@
-/** Effective labels with profile inheritance (spec 3.4) and the tag selector. */
+/** Effective labels with profile inheritance and the tag selector. */
 import { effectiveLabels, labelLookup, tagSelector } from "../../src/selector/labels.ts";
 import { parseSelector } from "../../src/selector/mod.ts";
 
