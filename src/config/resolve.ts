@@ -193,7 +193,9 @@ function collectLocal(c: Collector, inputs: ConfigInputs): string | undefined {
 /**
  * Resolves the configuration. Never throws for bad input: a die-on-fail parameter with a bad
  * value, a malformed INI file, a missing host name or an unsupported datastore make `fatal`
- * one line; other bad values fall back to their default with a warning.
+ * one line; other bad values fall back to their default with a warning. Long on purpose: it is
+ * the precedence procedure in order (local sources, per-host keys, global keys, then one pass
+ * over the parameter table), read top to bottom.
  */
 export function resolveConfig(inputs: ConfigInputs): ConfigResolution {
   const c: Collector = { warnings: [], notes: [], byField: new Map() };

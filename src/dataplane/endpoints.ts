@@ -89,7 +89,11 @@ const ESTABLISHED = rule(
 );
 const INVALID = rule([{ kind: "ctState", states: ["invalid"] }], [], DROP);
 
-/** Builds one endpoint's objects. Raw and mangle chains exist only for endpoints with policy of that class. */
+/**
+ * Builds one endpoint's objects. Raw and mangle chains exist only for endpoints with policy of
+ * that class. Long on purpose: the four stage blocks read as a table of what an endpoint gets,
+ * and splitting them would pass the same six accumulators around.
+ */
 export function endpointObjects(
   i: PolicedInterface,
   policyRules: RulesOf,

@@ -139,6 +139,11 @@ export class ConfirmStore {
     }
   }
 
+  /**
+   * One attempt at the guarded transaction; undefined when a key changed meanwhile. Long on
+   * purpose: the compares are built from the same `seen` map the reads filled, so what is
+   * checked cannot drift from what was read.
+   */
   async #tryCommit(
     id: string,
     lease: string,

@@ -96,6 +96,7 @@ export function workloadEndpointId(
   return `${k.node}/${k.orchestrator}/${k.workload}/${k.name}`;
 }
 
+/** One case per key type, as a table; long because the key layout has that many kinds. */
 function _decode(k: ParsedKey, raw: string): ModelUpdate {
   switch (k.type) {
     case "ready":

@@ -237,6 +237,7 @@ class YamlReader {
 
   // --- resources -----------------------------------------------------------------------
 
+  /** One block of fields per kind, as a table; long until one field table drives it. */
   resource(node: YamlNode, kind: ResourceKind): Resource {
     const goKind = _goKind(kind);
     const envelope = (metadata: Fields, spec: Fields): Obj =>

@@ -347,6 +347,7 @@ function _rules(out: ValidationIssue[], path: string, rules: readonly Rule[] | u
   (rules ?? []).forEach((r, i) => _rule(out, `${path}[${i}]`, r ?? ({} as Rule)));
 }
 
+/** One check per Rule field in calicoctl's order; long until one field table drives it. */
 function _rule(out: ValidationIssue[], path: string, r: Rule): void {
   if (typeof r.action !== "string" || !ACTION_RE.test(r.action)) {
     out.push({
