@@ -12,7 +12,8 @@ import { changedParams, DATAPLANE_PARAMS, toDataplaneConfig } from "../config/mo
 import type { ModelUpdate } from "../datastore/updates.ts";
 import type { Logger } from "../log/logger.ts";
 import { type Clock, realClock, type TimerHandle } from "../time/clock.ts";
-import type { InterfaceInfo } from "./interfaces.ts";
+import type { InterfaceInfo } from "../calc/resolve_interfaces.ts";
+import { errorMessage } from "../util/error_message.ts";
 
 /** What the loop needs of the calculation stage: updates in, desired state and changes out. */
 export interface Calculation extends HostStateSource {
@@ -241,7 +242,7 @@ export class Agent {
         );
       }
     } catch (err) {
-      this.#log.error(`Periodic nftables refresh failed: ${message(err)}`);
+      this.#log.error(`Periodic nftables refresh failed: ${errorMessage(err)}`);
     }
   }
 
@@ -325,7 +326,7 @@ export class Agent {
       this.#retryDelay = Math.min(delay * 2, this.#opts.retryMaxMs ?? 30_000);
       this.#log.error(
         `Failed to program nftables, keeping the previous rules; retrying in ${delay} ms: ${
-          message(err)
+          errorMessage(err)
         }`,
       );
       this.#retryTimer = this.#clock.setTimeout(() => {
@@ -360,7 +361,3 @@ const INFORMATIONAL_PARAMS: ReadonlySet<string> = new Set([
   "ClusterType",
   "CalicoVersion",
 ]);
-
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}

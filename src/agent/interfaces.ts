@@ -1,19 +1,12 @@
 /**
- * The host's links and addresses, as the calculation needs them (spec 5.1): every link,
+ * The host's links and addresses, as the calculation needs them: every link,
  * including down ones and ones without addresses, so a host endpoint is secured before its
  * interface comes up. Reading is `ip -j addr show`; changes are noticed through
  * `ip monitor link address` (debounced) with a slow poll as a safety net.
  */
+import type { InterfaceInfo } from "../calc/resolve_interfaces.ts";
 import type { Logger } from "../log/logger.ts";
 import { type Clock, realClock, type TimerHandle } from "../time/clock.ts";
-
-/** One link as the calculation sees it. */
-export interface InterfaceInfo {
-  readonly name: string;
-  readonly up: boolean;
-  /** Addresses without prefix length, as `ip` prints them. */
-  readonly addrs: readonly string[];
-}
 
 interface IpAddrJson {
   ifname?: unknown;

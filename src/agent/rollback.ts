@@ -20,6 +20,7 @@ import {
 import { ConfirmStore, type RollbackOutcome } from "../datastore/confirm_store.ts";
 import type { Logger } from "../log/logger.ts";
 import { type Clock, realClock, type TimerHandle } from "../time/clock.ts";
+import { errorMessage } from "../util/error_message.ts";
 
 export interface RollbackKeeperOptions {
   readonly client: Etcd3;
@@ -118,7 +119,7 @@ export class RollbackKeeper {
       this.#failing = false;
     } catch (e) {
       if (!this.#failing) {
-        this.#log.warning(`Cannot check for unconfirmed changes: ${(e as Error).message}`);
+        this.#log.warning(`Cannot check for unconfirmed changes: ${errorMessage(e)}`);
       }
       this.#failing = true;
     }

@@ -1,6 +1,6 @@
 /**
  * The calculation graph: typed datastore updates plus the host's interfaces in, the desired
- * HostState for the dataplane out (spec 3.4, 5.1, 5.2, 5.12, 5.16). Pure: no I/O, no clock;
+ * HostState for the dataplane out. Pure: no I/O, no clock;
  * the agent feeds it and asks for the result.
  *
  * It is incremental because the datastore is cluster-wide (every host's endpoints feed the IP
@@ -56,7 +56,7 @@ import {
   type ResolvedRules,
   resolveRules,
   type SelectorSource,
-} from "./rules.ts";
+} from "./resolve_rules.ts";
 import {
   type EndpointStatus,
   type HepPlacement,
@@ -67,6 +67,8 @@ import {
 import { effectiveLabelMap } from "./effective_labels.ts";
 import { addTo, removeFrom } from "./_multimap.ts";
 import { quote } from "../log/quote.ts";
+import { sameList } from "../util/same_list.ts";
+import { errorMessage } from "../util/error_message.ts";
 
 export type { EndpointStatus, InterfaceInfo } from "./resolve_interfaces.ts";
 
@@ -375,7 +377,7 @@ export class CalculationGraph implements HostStateSource {
     return c;
   }
 
-  /** Status of every local host endpoint, by name (spec 5.1). */
+  /** Status of every local host endpoint, by name. */
   endpointStatuses(): Map<string, EndpointStatus> {
     return new Map(this.#resolution.statuses);
   }
@@ -470,11 +472,11 @@ export class CalculationGraph implements HostStateSource {
     } else {
       if (
         hep.placement.interfaceName !== placement.interfaceName ||
-        !_sameStrings(hep.placement.expectedIPs, placement.expectedIPs)
+        !sameList(hep.placement.expectedIPs, placement.expectedIPs)
       ) {
         this.#resolutionDirty = true;
       }
-      if (!_sameStrings(hep.profiles, ep.profiles)) this.#dirtyHeps.add(localHep);
+      if (!sameList(hep.profiles, ep.profiles)) this.#dirtyHeps.add(localHep);
       hep.placement = placement;
       hep.profiles = ep.profiles;
     }
@@ -551,7 +553,7 @@ export class CalculationGraph implements HostStateSource {
       };
     } catch (err) {
       this.#log.warning(
-        `Policy ${quote(name)} has an invalid selector (${_message(err)}); ` +
+        `Policy ${quote(name)} has an invalid selector (${errorMessage(err)}); ` +
           "treating it as missing",
       );
       return undefined;
@@ -569,7 +571,7 @@ export class CalculationGraph implements HostStateSource {
         rules = resolveRules(value.ingress, value.egress, this.#src);
       } catch (err) {
         this.#log.warning(
-          `Profile ${quote(name)} has an invalid rule selector (${_message(err)}); ` +
+          `Profile ${quote(name)} has an invalid rule selector (${errorMessage(err)}); ` +
             "treating it as missing",
         );
       }
@@ -894,24 +896,16 @@ function _canonicalIps(raw: readonly string[]): CanonicalIp[] {
 }
 
 function _sameIps(a: readonly CanonicalIp[], b: readonly CanonicalIp[]): boolean {
-  return a.length === b.length && a.every((x, i) => x.text === b[i]!.text);
-}
-
-function _sameStrings(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
+  return sameList(a, b, (x, y) => x.text === y.text);
 }
 
 function _samePlacement(a: PolicyPlacement, b: PolicyPlacement): boolean {
   return a.order === b.order && a.doNotTrack === b.doNotTrack && a.preDNAT === b.preDNAT &&
-    _sameStrings(a.types ?? [], b.types ?? []);
+    sameList(a.types ?? [], b.types ?? []);
 }
 
 function _sameMap<V>(a: ReadonlyMap<string, V>, b: ReadonlyMap<string, V>): boolean {
   if (a.size !== b.size) return false;
   for (const [k, v] of a) if (b.get(k) !== v) return false;
   return true;
-}
-
-function _message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

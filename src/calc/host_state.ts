@@ -20,7 +20,7 @@ export interface FailsafePort extends PortSpec {
   readonly net?: string;
 }
 
-/** Dataplane-relevant Felix parameters (spec 4.2), already parsed and defaulted. */
+/** Dataplane-relevant Felix parameters, already parsed and defaulted. */
 export interface DataplaneConfig {
   /** Workload interface prefixes (InterfacePrefix), e.g. ["cali"]. */
   readonly interfacePrefixes: readonly string[];
@@ -109,7 +109,7 @@ export interface RuleSet {
   readonly egress: readonly ResolvedRule[];
 }
 
-/** Ordered policy names for one endpoint, split by class and direction (spec 5.2). */
+/** Ordered policy names for one endpoint, split by class and direction. */
 export interface EndpointPolicies {
   readonly untracked: { readonly ingress: readonly string[]; readonly egress: readonly string[] };
   readonly preDnat: { readonly ingress: readonly string[] };
@@ -118,7 +118,7 @@ export interface EndpointPolicies {
   readonly profiles: readonly string[];
 }
 
-/** A host interface that a local host endpoint resolved to (spec 5.1). */
+/** A host interface that a local host endpoint resolved to. */
 export interface PolicedInterface extends EndpointPolicies {
   readonly iface: string;
   /** The winning host endpoint's name. */

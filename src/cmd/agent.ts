@@ -41,6 +41,7 @@ import {
 } from "../observe/mod.ts";
 import { type Clock, realClock } from "../time/clock.ts";
 import { processIo, type Streams } from "./io.ts";
+import { errorMessage } from "../util/error_message.ts";
 
 const encoder = new TextEncoder();
 
@@ -83,7 +84,7 @@ class LogSinks {
           this.#fileWrite = sink.write;
         } catch (err) {
           this.file.severity = null;
-          return `Cannot open log file ${cfg.logFilePath}: ${(err as Error).message}`;
+          return `Cannot open log file ${cfg.logFilePath}: ${errorMessage(err)}`;
         }
       }
     }
@@ -168,7 +169,7 @@ async function loadSettings(parsed: Parsed, io: AgentIo): Promise<Settings | num
   try {
     local = await loadLocalConfig(parsed.configFile ? { configFile: parsed.configFile } : {});
   } catch (err) {
-    io.err(`hostfence agent: ${(err as Error).message}\n`);
+    io.err(`hostfence agent: ${errorMessage(err)}\n`);
     return 1;
   }
   const resolveWith = (
@@ -225,7 +226,7 @@ function takeLock(hostname: string, log: Logger): AgentLock | undefined | "held"
       return "held";
     }
     log.warning(
-      `Cannot take the agent lock ${lockPath} (${(err as Error).message}); ` +
+      `Cannot take the agent lock ${lockPath} (${errorMessage(err)}); ` +
         "running without protection against a second agent",
     );
     return undefined;
@@ -241,7 +242,7 @@ async function removeTable(dataplane: NftDataplane, log: Logger): Promise<number
     );
     return 0;
   } catch (err) {
-    log.error(`Cleanup failed: ${(err as Error).message}`);
+    log.error(`Cleanup failed: ${errorMessage(err)}`);
     return 1;
   }
 }
@@ -389,7 +390,7 @@ function openClient(config: FelixConfig, log: Logger): Etcd3 | undefined {
   try {
     client = createEtcdClient(conn);
   } catch (err) {
-    log.fatal(`Cannot set up the etcd client: ${(err as Error).message}`);
+    log.fatal(`Cannot set up the etcd client: ${errorMessage(err)}`);
     return undefined;
   }
   log.info(`Connecting to etcd at ${endpoints.join(",")}`);

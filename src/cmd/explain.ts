@@ -12,6 +12,7 @@ import type { CliIo } from "./io.ts";
 import { explain, formatExplanation } from "../explain/explain.ts";
 import { EXPLAIN_HELP } from "./explain_help.ts";
 import { PacketArgsError, parseExplainArgs } from "./explain_args.ts";
+import { errorMessage } from "../util/error_message.ts";
 
 /** Entry point of `hostfence explain`; returns the exit code. */
 export async function runExplain(args: string[], io: CliIo): Promise<number> {
@@ -60,7 +61,7 @@ export async function runExplain(args: string[], io: CliIo): Promise<number> {
     ns = await computeNodeState(updates, node, { ...(explicit ? { explicit } : {}), log });
   } catch (err) {
     if (err instanceof NodeStateError) return fail(err.message);
-    const msg = (err as Error).message ?? String(err);
+    const msg = errorMessage(err);
     if (/unavailable|connect|refused|deadline/i.test(msg)) {
       return fail(`Cannot read the datastore at ${conn.endpoints.join(",")}`);
     }

@@ -59,24 +59,7 @@ const EXPLAIN_OPTIONS: OptionSpec = {
 
 /** Parses the command line after `explain` with the CLI's one parser (src/cmd/args.ts). */
 export function parseExplainArgs(argv: readonly string[]): ExplainArgs {
-  // `--forward IN OUT` takes two values, which parseArgs cannot express: take it out first.
-  const args: string[] = [];
-  let forward: [string, string] | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === "--forward") {
-      const inIf = argv[i + 1];
-      const outIf = argv[i + 2];
-      if (
-        inIf === undefined || outIf === undefined || inIf.startsWith("-") || outIf.startsWith("-")
-      ) {
-        throw new PacketArgsError("--forward needs two interfaces: --forward IN OUT");
-      }
-      if (forward !== undefined) throw new PacketArgsError("--forward is given twice");
-      forward = [ifname(inIf, "--forward"), ifname(outIf, "--forward")];
-      i += 2;
-    } else args.push(a);
-  }
+  const { args, forward } = _takeForward(argv);
   let p;
   try {
     p = parseCommand(["explain", ...argv], args, EXPLAIN_OPTIONS, { lastWins: true });
@@ -84,7 +67,6 @@ export function parseExplainArgs(argv: readonly string[]): ExplainArgs {
     if (!(err instanceof InvalidOptionError)) throw err;
     throw new PacketArgsError(`Invalid option: ${err.reason}`);
   }
-  const positionals = p.positionals;
   const values = {
     node: stringFlag(p, "node"),
     in: stringFlag(p, "in"),
@@ -111,70 +93,9 @@ export function parseExplainArgs(argv: readonly string[]): ExplainArgs {
   if (values.help) return { help: true, ...common };
   if (!values.node) throw new PacketArgsError("--node NAME is required");
 
-  // Path: exactly one of --in, --out, --forward.
-  const given = [values.in, values.out, forward].filter((x) => x !== undefined).length;
-  if (given !== 1) {
-    throw new PacketArgsError(
-      given === 0
-        ? "say where the packet goes: --in IFACE (to the host), --out IFACE (from the host) " +
-          "or --forward IN OUT"
-        : "give only one of --in, --out and --forward (a forwarded packet is --forward IN OUT)",
-    );
-  }
-  const path: Packet["path"] = forward ? "forward" : values.in !== undefined ? "input" : "output";
-  const iif = forward?.[0] ?? (values.in !== undefined ? ifname(values.in, "--in") : undefined);
-  const oif = forward?.[1] ?? (values.out !== undefined ? ifname(values.out, "--out") : undefined);
-  if (forward && forward[0] === forward[1]) {
-    throw new PacketArgsError(`--forward ${forward[0]} ${forward[1]}: in and out are the same`);
-  }
-
-  // Addresses: both, one family.
-  if (values.src === undefined || values.dst === undefined) {
-    throw new PacketArgsError("--src ADDR and --dst ADDR are both required");
-  }
-  const src = canonicalIp(values.src);
-  const dst = canonicalIp(values.dst);
-  if (src === undefined) throw new PacketArgsError(`--src '${values.src}' is not an IP address`);
-  if (dst === undefined) throw new PacketArgsError(`--dst '${values.dst}' is not an IP address`);
-  const family = familyOf(src)!;
-  if (familyOf(dst) !== family) {
-    throw new PacketArgsError(
-      `--src ${src} is IPv${family} but --dst ${dst} is IPv${
-        familyOf(dst)
-      }: one packet has one family`,
-    );
-  }
-
-  // Protocol words.
-  const [word, ...rest] = positionals;
-  if (word === undefined) {
-    throw new PacketArgsError("say the protocol: tcp PORT, udp PORT or icmp [TYPE [CODE]]");
-  }
-  const w = word.toLowerCase();
-  let l4: Pick<Packet, "protocol" | "sport" | "dport" | "icmpType" | "icmpCode">;
-  if (w === "tcp" || w === "udp") {
-    if (rest.length !== 1) {
-      throw new PacketArgsError(`${w} needs exactly one destination port: ${w} PORT`);
-    }
-    l4 = {
-      protocol: w === "tcp" ? 6 : 17,
-      sport: values.sport === undefined ? DEFAULT_SPORT : port(values.sport, "--sport"),
-      dport: port(rest[0]!, `${w} port`),
-    };
-  } else if (w === "icmp" || w === "icmpv6") {
-    if (values.sport !== undefined) throw new PacketArgsError(`--sport makes no sense for ${w}`);
-    if (w === "icmpv6" && family === 4) {
-      throw new PacketArgsError("icmpv6 needs IPv6 addresses (icmp with IPv6 addresses is ICMPv6)");
-    }
-    if (rest.length > 2) throw new PacketArgsError(`${w} takes at most a type and a code`);
-    const type = rest[0] === undefined ? (family === 4 ? 8 : 128) : byte(rest[0], `${w} type`);
-    const code = rest[1] === undefined ? 0 : byte(rest[1], `${w} code`);
-    l4 = { protocol: family === 4 ? 1 : 58, icmpType: type, icmpCode: code };
-  } else {
-    throw new PacketArgsError(
-      `'${word}' is not a protocol here: use tcp PORT, udp PORT or icmp [TYPE [CODE]]`,
-    );
-  }
+  const { path, iif, oif } = _path(values.in, values.out, forward);
+  const { src, dst, family } = _addresses(values.src, values.dst);
+  const l4 = _layer4(p.positionals, values.sport, family);
   const packet: Packet = {
     path,
     ...(iif !== undefined ? { iif } : {}),
@@ -185,4 +106,111 @@ export function parseExplainArgs(argv: readonly string[]): ExplainArgs {
     ...l4,
   };
   return { help: false, node: values.node, packet, ...common };
+}
+
+/** `--forward IN OUT` takes two values, which parseArgs cannot express: takes it out first. */
+function _takeForward(
+  argv: readonly string[],
+): { args: string[]; forward: [string, string] | undefined } {
+  const args: string[] = [];
+  let forward: [string, string] | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--forward") {
+      const inIf = argv[i + 1];
+      const outIf = argv[i + 2];
+      if (
+        inIf === undefined || outIf === undefined || inIf.startsWith("-") || outIf.startsWith("-")
+      ) {
+        throw new PacketArgsError("--forward needs two interfaces: --forward IN OUT");
+      }
+      if (forward !== undefined) throw new PacketArgsError("--forward is given twice");
+      forward = [ifname(inIf, "--forward"), ifname(outIf, "--forward")];
+      i += 2;
+    } else args.push(a);
+  }
+  return { args, forward };
+}
+
+/** The packet's path: exactly one of --in, --out, --forward. */
+function _path(
+  inIf: string | undefined,
+  outIf: string | undefined,
+  forward: [string, string] | undefined,
+): { path: Packet["path"]; iif: string | undefined; oif: string | undefined } {
+  const given = [inIf, outIf, forward].filter((x) => x !== undefined).length;
+  if (given !== 1) {
+    throw new PacketArgsError(
+      given === 0
+        ? "say where the packet goes: --in IFACE (to the host), --out IFACE (from the host) " +
+          "or --forward IN OUT"
+        : "give only one of --in, --out and --forward (a forwarded packet is --forward IN OUT)",
+    );
+  }
+  const path: Packet["path"] = forward ? "forward" : inIf !== undefined ? "input" : "output";
+  const iif = forward?.[0] ?? (inIf !== undefined ? ifname(inIf, "--in") : undefined);
+  const oif = forward?.[1] ?? (outIf !== undefined ? ifname(outIf, "--out") : undefined);
+  if (forward && forward[0] === forward[1]) {
+    throw new PacketArgsError(`--forward ${forward[0]} ${forward[1]}: in and out are the same`);
+  }
+  return { path, iif, oif };
+}
+
+/** --src and --dst: both given, both addresses, one family. */
+function _addresses(
+  srcText: string | undefined,
+  dstText: string | undefined,
+): { src: string; dst: string; family: 4 | 6 } {
+  if (srcText === undefined || dstText === undefined) {
+    throw new PacketArgsError("--src ADDR and --dst ADDR are both required");
+  }
+  const src = canonicalIp(srcText);
+  const dst = canonicalIp(dstText);
+  if (src === undefined) throw new PacketArgsError(`--src '${srcText}' is not an IP address`);
+  if (dst === undefined) throw new PacketArgsError(`--dst '${dstText}' is not an IP address`);
+  const family = familyOf(src)!;
+  if (familyOf(dst) !== family) {
+    throw new PacketArgsError(
+      `--src ${src} is IPv${family} but --dst ${dst} is IPv${
+        familyOf(dst)
+      }: one packet has one family`,
+    );
+  }
+  return { src, dst, family };
+}
+
+/** The protocol words (`tcp PORT`, `udp PORT`, `icmp [TYPE [CODE]]`) and --sport. */
+function _layer4(
+  positionals: readonly string[],
+  sport: string | undefined,
+  family: 4 | 6,
+): Pick<Packet, "protocol" | "sport" | "dport" | "icmpType" | "icmpCode"> {
+  const [word, ...rest] = positionals;
+  if (word === undefined) {
+    throw new PacketArgsError("say the protocol: tcp PORT, udp PORT or icmp [TYPE [CODE]]");
+  }
+  const w = word.toLowerCase();
+  if (w === "tcp" || w === "udp") {
+    if (rest.length !== 1) {
+      throw new PacketArgsError(`${w} needs exactly one destination port: ${w} PORT`);
+    }
+    return {
+      protocol: w === "tcp" ? 6 : 17,
+      sport: sport === undefined ? DEFAULT_SPORT : port(sport, "--sport"),
+      dport: port(rest[0]!, `${w} port`),
+    };
+  }
+  if (w === "icmp" || w === "icmpv6") {
+    if (sport !== undefined) throw new PacketArgsError(`--sport makes no sense for ${w}`);
+    if (w === "icmpv6" && family === 4) {
+      throw new PacketArgsError("icmpv6 needs IPv6 addresses (icmp with IPv6 addresses is ICMPv6)");
+    }
+    if (rest.length > 2) throw new PacketArgsError(`${w} takes at most a type and a code`);
+    const type = rest[0] === undefined ? (family === 4 ? 8 : 128) : byte(rest[0], `${w} type`);
+    const code = rest[1] === undefined ? 0 : byte(rest[1], `${w} code`);
+    return { protocol: family === 4 ? 1 : 58, icmpType: type, icmpCode: code };
+  }
+  throw new PacketArgsError(
+    `'${word}' is not a protocol here: use tcp PORT, udp PORT or icmp [TYPE [CODE]]`,
+  );
 }

@@ -1,7 +1,7 @@
 /**
  * Resource kinds as operators type them on the command line: case-insensitive, singular or
  * plural, with calicoctl's short aliases (`hep`, `pol`, `wep`, ...). Files keep the exact
- * spelling (spec 1.1); only command-line arguments go through here. Pure.
+ * spelling; only command-line arguments go through here. Pure.
  */
 import { RESOURCE_KINDS, type ResourceKind } from "../model/resources.ts";
 

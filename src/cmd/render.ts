@@ -12,6 +12,7 @@ import { computeNodeState, NodeStateError, readSnapshot } from "../agent/node_st
 import { InvalidOptionError, listFlag, type OptionSpec, parseCommand, stringFlag } from "./args.ts";
 import { processIo, type Streams } from "./io.ts";
 import { RENDER_HELP } from "./render_help.ts";
+import { errorMessage } from "../util/error_message.ts";
 
 export { RENDER_HELP };
 
@@ -60,7 +61,7 @@ export async function runRender(args: string[], io: Streams = processIo()): Prom
       ? undefined
       : listFlag(p, "interface").map(parseInterfaceSpec);
   } catch (err) {
-    io.err(`hostfence render: ${(err as Error).message}\n`);
+    io.err(`hostfence render: ${errorMessage(err)}\n`);
     return 1;
   }
 

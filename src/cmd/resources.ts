@@ -1,7 +1,7 @@
 /**
  * `create`, `apply`, `replace`, `delete` and `get`: read and check the whole input first,
  * then talk to the datastore one resource at a time in file order, stopping at the first
- * failure, and report with calicoctl's result lines (spec 1.1, 1.10).
+ * failure, and report with calicoctl's result lines.
  */
 import { ConnectionConfigError } from "../datastore/connection.ts";
 import { DurationError, parseConfirmWithin } from "../datastore/confirm_record.ts";
@@ -29,7 +29,7 @@ import {
   type ParsedCommand,
   stringFlag,
 } from "./args.ts";
-import { errorText } from "./error_text.ts";
+import { errorMessage } from "../util/error_message.ts";
 import { type CliIo, type Command, InputTooLargeError } from "./io.ts";
 import { kindFromArgument, unknownKindMessage } from "./kinds.ts";
 import { confirmNotice, sharedKind, writeReport, type WriteVerb } from "./results.ts";
@@ -81,9 +81,6 @@ class CommandFailure extends Error {
   override name = "CommandFailure";
 }
 
-/** The text of an error for the operator: its message, never a stack (error_text.ts). */
-export { errorText };
-
 /**
  * `--max-input-bytes N`: a whole number of bytes, optionally with a K, M or G suffix
  * (powers of 1024); the default when absent. Throws CommandFailure for anything else.
@@ -127,7 +124,7 @@ async function loadResources(
       : e instanceof InputTooLargeError
       ? `larger than the input limit of ${e.maxBytes} bytes ` +
         "(raise it with --max-input-bytes, e.g. --max-input-bytes=512M)"
-      : errorText(e);
+      : errorMessage(e);
     throw new CommandFailure(`Failed to execute command: Cannot read file '${path}': ${reason}`);
   }
   try {
@@ -256,7 +253,7 @@ export async function runWriteCommand(
         try {
           await item.run(store);
         } catch (e) {
-          error = errorText(e);
+          error = errorMessage(e);
           break;
         }
         handled++;
@@ -331,7 +328,7 @@ async function writeConfirmable(
       );
     } catch (e) {
       // Nothing was written, whatever failed: report it like a first-item failure.
-      return report(io, writeReport(verb, { ...base, handled: 0, error: errorText(e) }));
+      return report(io, writeReport(verb, { ...base, handled: 0, error: errorMessage(e) }));
     }
     const r = writeReport(verb, { ...base, handled: items.length });
     io.out(r.stdout);
@@ -454,7 +451,7 @@ export async function runGetCommand(
       try {
         renderGetOutput([], kinds, format);
       } catch (e) {
-        throw new CommandFailure(`Failed to get resources: ${errorText(e)}`);
+        throw new CommandFailure(`Failed to get resources: ${errorMessage(e)}`);
       }
     }
 
@@ -463,7 +460,7 @@ export async function runGetCommand(
     try {
       for (const q of queries) found.push(...await store.list(q.kind, q.filter));
     } catch (e) {
-      throw new CommandFailure(`Failed to get resources: ${errorText(e)}`);
+      throw new CommandFailure(`Failed to get resources: ${errorMessage(e)}`);
     } finally {
       await store.close();
     }

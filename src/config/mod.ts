@@ -1,4 +1,4 @@
-/** Public surface of the agent's configuration (Felix parameters, spec 4). */
+/** Public surface of the agent's configuration (Felix parameters; README "Agent configuration"). */
 export {
   type FailsafePort,
   failsafePort,

@@ -1,8 +1,9 @@
 /**
- * The table of Felix parameters hostfence understands (spec 4.2 plus the hostfence additions of
- * section 0'), and the ones it accepts but ignores because they only mean something to Felix's
- * iptables, ipset or OpenStack code. Everything else about configuration (sources, precedence,
- * flags, help) is driven from this table, so adding a parameter is one entry here plus one field.
+ * The table of Felix parameters hostfence understands (Felix 2.6's host-endpoint parameters plus
+ * hostfence's own, listed in README "Agent configuration"), and the ones it accepts but ignores
+ * because they only mean something to Felix's iptables, ipset or OpenStack code. Everything else
+ * about configuration (sources, precedence, flags, help) is driven from this table, so adding a
+ * parameter is one entry here plus one field.
  */
 import type { FailsafePort } from "../calc/host_state.ts";
 import type { Severity } from "../log/logger.ts";
@@ -450,8 +451,9 @@ export function paramSpec(name: string): (ParamSpec<unknown> & { field: ParamFie
 }
 
 /**
- * Felix name to command-line flag name: `FailsafeInboundHostPorts` -> `failsafe-inbound-host-ports`,
- * `Ipv6Support` -> `ipv6-support`, `ReportingTTLSecs` -> `reporting-ttl-secs`.
+ * Felix name to command-line flag name: `FailsafeInboundHostPorts` ->
+ * `failsafe-inbound-host-ports`, `Ipv6Support` -> `ipv6-support`, `ReportingTTLSecs` ->
+ * `reporting-ttl-secs`.
  */
 export function kebabName(name: string): string {
   return name

@@ -1,5 +1,5 @@
 /**
- * Value types of Felix configuration parameters (spec 4.1, 4.2): one small parser per syntax.
+ * Value types of Felix configuration parameters: one small parser per syntax.
  * Each parser turns raw text into a typed value or throws a `ConfigValueError` whose message says
  * what was wrong, so the resolver can name the parameter, the source and the value around it.
  * Pure: existence checks on files go through a callback the caller passes in.
@@ -314,7 +314,7 @@ export function bitCount(n: number): number {
 
 /**
  * IptablesMarkMask: a 32-bit unsigned integer in decimal, `0x` hex or `0o`/leading-`0` octal,
- * with at least two bits set (the accept and pass marks need one bit each, spec 5.13).
+ * with at least two bits set (the accept and pass marks need one bit each).
  */
 export const markMaskType: ParamType<number> = {
   syntax: "mark-bitmask",

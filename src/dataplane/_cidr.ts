@@ -1,6 +1,6 @@
 /**
  * CIDR helpers for rendering: rule CIDRs arrive as operators wrote them (source CIDRs keep host
- * bits, bare addresses mean /32 or /128, spec 1.6), but an nft interval set wants network
+ * bits, bare addresses mean /32 or /128), but an nft interval set wants network
  * addresses and rejects overlapping elements, so lists are normalised here. Parsing and
  * printing are src/model/ip.ts's; this file only adds nft's needs. Private to src/dataplane.
  */

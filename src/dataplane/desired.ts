@@ -37,11 +37,6 @@ export function noTableChanges(): TableChanges {
   return { chains: new Map(), sets: new Map(), elements: new Map(), dispatch: new Map() };
 }
 
-/** True when `c` touched nothing. */
-export function isEmpty(c: TableChanges): boolean {
-  return c.chains.size + c.sets.size + c.elements.size + c.dispatch.size === 0;
-}
-
 interface _Endpoint {
   readonly pi: PolicedInterface;
   readonly objects: EndpointObjects;

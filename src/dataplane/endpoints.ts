@@ -1,6 +1,6 @@
 /**
- * Per-endpoint objects: for one policed interface, its chains for each stage and direction
- * (spec 5.4), the compiled sets of its policy runs, and its dispatch-map entries. Everything an
+ * Per-endpoint objects: for one policed interface, its chains for each stage and direction,
+ * the compiled sets of its policy runs, and its dispatch-map entries. Everything an
  * endpoint needs is built here from its policy lists alone, so a change to one endpoint or one
  * of its policies rebuilds just this.
  */
@@ -28,6 +28,7 @@ import {
 } from "./rule.ts";
 import { DISPATCH_MAPS, FAILSAFE_CHAINS } from "./static.ts";
 import type { NftChain, NftDirection, NftSet, NftStage } from "./state.ts";
+import { sameList } from "../util/same_list.ts";
 
 /** Chain names of an endpoint's objects. */
 export const endpointNames = {
@@ -88,7 +89,11 @@ const ESTABLISHED = rule(
 );
 const INVALID = rule([{ kind: "ctState", states: ["invalid"] }], [], DROP);
 
-/** Builds one endpoint's objects. Raw and mangle chains exist only for endpoints with policy of that class (spec 5.8, 5.9). */
+/**
+ * Builds one endpoint's objects. Raw and mangle chains exist only for endpoints with policy of
+ * that class. Long on purpose: the four stage blocks read as a table of what an endpoint gets,
+ * and splitting them would pass the same six accumulators around.
+ */
 export function endpointObjects(
   i: PolicedInterface,
   policyRules: RulesOf,
@@ -177,9 +182,9 @@ export function endpointObjects(
 }
 
 /**
- * A normal (filter) endpoint chain, spec 5.4 steps 1-14: conntrack, NDP, invalid, failsafe,
- * then the policies (`policies`, built by policySection), the drop when policies applied and
- * none allowed, the profiles, and the final drop.
+ * A normal (filter) endpoint chain, in Felix's order (rules/endpoints.go): conntrack, NDP,
+ * invalid, failsafe, then the policies (`policies`, built by policySection), the drop when
+ * policies applied and none allowed, the profiles, and the final drop.
  */
 function filterChainRules(
   i: PolicedInterface,
@@ -231,10 +236,10 @@ function endpointDrop(
 }
 
 /**
- * Steps 4-9 of spec 5.4 for one ordered policy list, shared by all stages: clear A (and P
- * when there are policies), then for each policy, while P is clear, jump to it and return once
- * it set A. Runs of policies of one action (compile.ts) become set lookups instead; a run
- * built before with the same members and rule sets is reused as it is.
+ * The policy part of an endpoint chain (Felix's rules/endpoints.go) for one ordered policy list,
+ * shared by all stages: clear A (and P when there are policies), then for each policy, while P is
+ * clear, jump to it and return once it set A. Runs of policies of one action (compile.ts) become
+ * set lookups instead; a run built before with the same members and rule sets is reused as it is.
  */
 function policySection(
   names: readonly string[],
@@ -273,8 +278,8 @@ function policySection(
     const ruleSets = seg.members.map(policyRules);
     const prev = previousRuns?.get(key);
     const built = prev !== undefined && prev.action === seg.action &&
-        prev.audit === auditing(ctx) && _sameList(prev.members, seg.members) &&
-        _sameList(prev.rules, ruleSets)
+        prev.audit === auditing(ctx) && sameList(prev.members, seg.members) &&
+        sameList(prev.rules, ruleSets)
       ? prev
       : compileRun(seg.members, ruleSets, seg.action, {
         dir,
@@ -380,10 +385,4 @@ function compileRun(
     }
   }
   return { action, audit, members, rules: ruleSets, sets, lookups, jumped };
-}
-
-function _sameList<T>(a: readonly T[], b: readonly T[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

@@ -1,11 +1,11 @@
 /**
- * Policy and profile rules (spec 1.6, 5.5) as typed nft rules, and the shared per-policy and
+ * Policy and profile rules as typed nft rules, and the shared per-policy and
  * per-profile chains. Source and destination always mean the packet's source and destination
  * address/port, whatever the direction. Multiple CIDRs and ports become anonymous interval
  * sets, so no scratch marks are needed; each selector becomes a named set per family.
  */
 import type { NumericPort, ResolvedEntity, ResolvedRule, RuleSet } from "../calc/host_state.ts";
-import { DENY_ALL } from "../calc/rules.ts";
+import { DENY_ALL } from "../calc/resolve_rules.ts";
 import type { Protocol } from "../model/resources.ts";
 import { cidrsOfFamily } from "./_cidr.ts";
 import { auditing, auditStatements, auditTail } from "./audit.ts";
@@ -124,7 +124,7 @@ export interface RuleListLabel {
 /**
  * The nft rules for one rule list, in order. Each rule becomes one nft rule when it is
  * family-neutral, else one per rendered family; a family is skipped when the rule's version
- * differs or when filtering a non-empty CIDR field to that family empties it (spec 1.6).
+ * differs or when filtering a non-empty CIDR field to that family empties it.
  * A side with named ports matches its numeric ports OR any named-port set; nft has no OR
  * across different lookups, so such a rule becomes one nft rule per alternative, each
  * excluding the ones before it (`th dport != 80`, `... != @set`), so a packet matches at

@@ -11,6 +11,7 @@ import { quoteComment, quoteIfname, TABLE_FAMILY, TABLE_REF } from "./names.ts";
 import { ruleText } from "./rule_text.ts";
 import { BASE_CHAINS, DISPATCH_ORDER, FAILSAFE_CHAINS } from "./static.ts";
 import type { NftChain, NftHook, NftMap, NftSet, NftState } from "./state.ts";
+import { sameList } from "../util/same_list.ts";
 
 const BASE_ORDER: readonly string[] = Object.values(BASE_CHAINS);
 const FAILSAFE_ORDER: readonly string[] = Object.values(FAILSAFE_CHAINS);
@@ -154,11 +155,7 @@ function addSet(s: NftSet): string {
 }
 
 function sameRules(a: NftChain, b: NftChain): boolean {
-  if (a.rules.length !== b.rules.length) return false;
-  for (let i = 0; i < a.rules.length; i++) {
-    if (ruleText(a.rules[i]!) !== ruleText(b.rules[i]!)) return false;
-  }
-  return true;
+  return sameList(a.rules, b.rules, (x, y) => ruleText(x) === ruleText(y));
 }
 
 function sameHook(a: NftHook | undefined, b: NftHook | undefined): boolean {

@@ -13,7 +13,7 @@
  * - With Ipv6Support off, each base chain returns IPv6 at once: IPv6 is not policed at all.
  * - Failsafe chains are shared: `failsafe-in`/`failsafe-out` for filter (mangle reuses
  *   `failsafe-in`, its list is the same inbound dports), `raw-failsafe-in`/`-out` with the
- *   reversed-port extras of spec 5.3.
+ *   reversed-port extras Felix adds there (the same ports as source ports, for replies).
  * - Workload interfaces (InterfacePrefix): forwarded traffic touching them is accepted before
  *   HEP dispatch; workload->host gets DefaultEndpointToHostAction, preceded by an accept of
  *   established/related packets (Felix's per-workload chains accept those before the default
@@ -36,7 +36,6 @@ import {
   type NftRule,
   RETURN,
   rule,
-  setMarkBits,
   type Statement,
 } from "./rule.ts";
 import type { NftChain, NftDirection, NftHook, NftStage } from "./state.ts";
@@ -69,9 +68,9 @@ export const FAILSAFE_CHAINS = {
 } as const;
 
 /**
- * The failsafe chains (spec 5.3, 5.7): terminal accepts that no policy can override. An entry
- * with a net (Calico 3's `tcp:198.18.0.0/24:22`) accepts only from that net (inbound list) or
- * to it (outbound list), and its replies only the other way round.
+ * The failsafe chains: terminal accepts that no policy can override. An entry with a net
+ * (Calico 3's `tcp:198.18.0.0/24:22`) accepts only from that net (inbound list) or to it
+ * (outbound list), and its replies only the other way round.
  */
 export function failsafeChains(ctx: BuildContext): NftChain[] {
   const cfg = ctx.cfg;
@@ -332,9 +331,4 @@ export function baseChains(ctx: BuildContext, use: StageUse = ALL_STAGES): NftCh
     ]),
   ];
   return chains.filter((c): c is NftChain => c !== false);
-}
-
-/** Set on every endpoint chain's allow path: `meta mark set meta mark | A`. */
-export function setAccept(ctx: BuildContext): Statement {
-  return setMarkBits(ctx.accept);
 }

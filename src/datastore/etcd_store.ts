@@ -20,14 +20,14 @@ import {
   decodePolicy,
   decodeProfile,
   decodeWorkloadEndpoint,
-} from "./decode.ts";
+} from "./backend_decode.ts";
 import {
   encodeHostEndpoint,
   encodeNode,
   encodePolicy,
   encodeProfile,
   encodeWorkloadEndpoint,
-} from "./encode.ts";
+} from "./backend_encode.ts";
 import {
   BGP_HOST_PREFIX,
   type BgpField,

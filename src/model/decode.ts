@@ -3,7 +3,7 @@
  * into the typed model. Works on the `yaml` package's nodes (not plain JS values) so every
  * failure names the node it came from.
  *
- * Behaviour follows calicoctl v1 (spec 1.1): the envelope is read loosely first (kind and
+ * Behaviour follows calicoctl v1: the envelope is read loosely first (kind and
  * apiVersion), then the body strictly: unknown fields and wrong types are errors, in Go's
  * words (`cannot unmarshal string into Go value of type float64`). As with Go's decoder via
  * YAML->JSON conversion, a YAML number or boolean where a string belongs is taken as its
@@ -237,6 +237,7 @@ class YamlReader {
 
   // --- resources -----------------------------------------------------------------------
 
+  /** One block of fields per kind, as a table; long until one field table drives it. */
   resource(node: YamlNode, kind: ResourceKind): Resource {
     const goKind = _goKind(kind);
     const envelope = (metadata: Fields, spec: Fields): Obj =>
@@ -475,7 +476,7 @@ class YamlReader {
     return v;
   }
 
-  /** numorstring.Port: a number, a numeric string or "min:max" (spec 1.2 decode messages). */
+  /** numorstring.Port: a number, a numeric string or "min:max" (calicoctl's decode messages). */
   port(node: YamlNode, path: string): Port | undefined {
     const n = this.deref(node);
     if (n === null) return 0;
@@ -578,7 +579,7 @@ const _INT_RANGES = {
 
 /**
  * calicoctl's PortFromString: `"80"` -> 80, `"8000:8080"` -> a range (`"5:5"` -> 5), or the
- * error text of spec 1.2 (`invalid port format (…)` and friends) as a string.
+ * error text of libcalico-go's validator (`invalid port format (…)` and friends) as a string.
  */
 export function parsePortString(s: string): Port | string {
   const single = _uint16(s);

@@ -1,5 +1,5 @@
 /**
- * Reading resources from calicoctl-style YAML/JSON files (spec 1.1): parse every document,
+ * Reading resources from calicoctl-style YAML/JSON files: parse every document,
  * expand sequences and `...List` kinds, decode each resource strictly, then validate each.
  * Every failure becomes a ResourceInputError whose message keeps calicoctl's own wording
  * (so operators can grep it) and adds where it is: file, line:column, resource and field.

@@ -1,5 +1,5 @@
 /**
- * Printing resources the way calicoctl v1 `get` did (spec 1.10): YAML and JSON documents
+ * Printing resources the way calicoctl v1 `get` did: YAML and JSON documents
  * (always a list) and the `ps`/`wide`/`custom-columns` tables.
  *
  * The printed object follows the Go v1 API structs: JSON keys in struct declaration order,

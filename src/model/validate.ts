@@ -1,6 +1,6 @@
 /**
- * Field validation of resources: the rules of libcalico-go v1's validator (spec 1.2) with
- * the hostfence changes of section 0' (`interfaceName` may contain dots).
+ * Field validation of resources: the rules of libcalico-go v1's validator with
+ * hostfence's one change (`interfaceName` may contain dots, for VLAN interfaces).
  *
  * Each failed check becomes a ValidationIssue carrying calicoctl's field name (the Go struct
  * field name, e.g. `InterfaceName`, or the name the Go struct-level check reported, e.g.
@@ -389,6 +389,7 @@ function _rules(out: ValidationIssue[], path: string, rules: readonly Rule[] | u
   (rules ?? []).forEach((r, i) => _rule(out, `${path}[${i}]`, r ?? ({} as Rule)));
 }
 
+/** One check per Rule field in calicoctl's order; long until one field table drives it. */
 function _rule(out: ValidationIssue[], path: string, r: Rule): void {
   if (typeof r.action !== "string" || !ACTION_RE.test(r.action)) {
     out.push({

@@ -1,6 +1,6 @@
 /**
- * Per-endpoint status reports (spec 6, EndpointReportingEnabled): each local host endpoint's
- * combined status (`up`/`down`/`error`, spec 5.1) kept in
+ * Per-endpoint status reports (EndpointReportingEnabled): each local host endpoint's
+ * combined status (`up`/`down`/`error`) kept in
  * `/calico/felix/v1/host/<h>/endpoint/<escaped name>` as `{"status":"..."}`.
  *
  * Felix's rules, kept here: at most one write per EndpointReportingDelaySecs; a change

@@ -1,5 +1,5 @@
 /**
- * The agent's process heartbeat (spec 2.5, 6): shortly after start and then every
+ * The agent's process heartbeat: shortly after start and then every
  * ReportingIntervalSecs, write `/calico/felix/v1/host/<h>/status` bound to an etcd lease of
  * ReportingTTLSecs (so it vanishes when the agent dies) and `last_reported_status` without
  * one (so an operator can see when a dead agent was last alive). The schedule is pure logic

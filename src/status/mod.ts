@@ -1,5 +1,5 @@
 /**
- * Status reporting (spec 2.5, 6): the agent's heartbeat and endpoint statuses in etcd, and
+ * Status reporting: the agent's heartbeat and endpoint statuses in etcd, and
  * the `hostfence status` command that reads them back.
  */
 export {

@@ -15,7 +15,7 @@ import { EtcdHeartbeatStore, HeartbeatReporter, type HeartbeatStore } from "./he
 import type { EndpointStatus } from "./report.ts";
 import type { Clock } from "../time/clock.ts";
 
-/** The reporting parameters (spec 4.2); FelixConfig has them all. */
+/** The reporting parameters; FelixConfig has them all. */
 export interface ReportingConfig {
   readonly reportingIntervalSecs: number;
   readonly reportingTTLSecs: number;

@@ -8,7 +8,8 @@ import type { Etcd3 } from "etcd3";
 import { FELIX_HOST_PREFIX } from "../datastore/keys.ts";
 import type { Logger } from "../log/logger.ts";
 import { type Clock, realClock, type TimerHandle } from "../time/clock.ts";
-import type { CounterReading, WouldDropCounter } from "../observe/counters.ts";
+import type { CounterReading, WouldDropCounter } from "../observe/counter_metrics.ts";
+import { errorMessage } from "../util/error_message.ts";
 
 /** One would-drop count as stored and shown. */
 export interface WouldDropEntry {
@@ -120,7 +121,7 @@ export class WouldDropReporter {
       this.#failing = false;
     } catch (e) {
       if (!this.#failing) {
-        this.#o.log.warning(`Cannot publish would-drop counts: ${(e as Error).message}`);
+        this.#o.log.warning(`Cannot publish would-drop counts: ${errorMessage(e)}`);
       }
       this.#failing = true;
     }

@@ -9,9 +9,9 @@
  * topology's echo server on tcp/22 and tcp/2222 in h1.
  */
 import { assert } from "../harness/assert.ts";
-import { expectAll } from "../harness/probe.ts";
+import { expectAll } from "../../netlab/probe.ts";
 import { ADDR } from "../harness/topology.ts";
-import { HOSTFENCE } from "../harness/datastore.ts";
+import { HOSTFENCE } from "../../netlab/paths.ts";
 import { AGENT_TESTS_IGNORED, hep0, openSite, policy, type Site } from "../harness/scenario.ts";
 
 const denyAll = policy("deny-all", {

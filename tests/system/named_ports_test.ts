@@ -6,13 +6,13 @@
  * live. `explain` and `get -o yaml` read the same data.
  */
 import assert from "node:assert/strict";
-import { encodeHostEndpoint, encodePolicy } from "../../src/datastore/encode.ts";
+import { encodeHostEndpoint, encodePolicy } from "../../src/datastore/backend_encode.ts";
 import { hostEndpointKey, policyKey } from "../../src/datastore/keys.ts";
-import { namedPortSetId } from "../../src/calc/rules.ts";
+import { namedPortSetId } from "../../src/calc/resolve_rules.ts";
 import { chainNames } from "../../src/dataplane/mod.ts";
 import { parseSelector } from "../../src/selector/mod.ts";
 import type { EndpointPort, HostEndpointResource } from "../../src/model/resources.ts";
-import { expectAll } from "../harness/probe.ts";
+import { expectAll } from "../../netlab/probe.ts";
 import { AGENT_TESTS_IGNORED, openSite, type Site } from "../harness/scenario.ts";
 import { ADDR } from "../harness/topology.ts";
 

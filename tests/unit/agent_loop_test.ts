@@ -15,6 +15,7 @@ import { resolveConfig, toDataplaneConfig } from "../../src/config/mod.ts";
 import type { ModelUpdate } from "../../src/datastore/updates.ts";
 import { createLogger, memorySink } from "../../src/log/logger.ts";
 import { ManualClock } from "../../src/time/clock.ts";
+import { hostEndpointDeleted } from "../fixtures/resources.ts";
 
 function resolver(global: ReadonlyMap<string, string>, host: ReadonlyMap<string, string>) {
   return resolveConfig({
@@ -95,17 +96,11 @@ function setup(opts: { retryMinMs?: number; clock?: ManualClock } = {}) {
 }
 
 const tick = (ms = 30) => new Promise((r) => setTimeout(r, ms));
-const hep = (name: string): ModelUpdate => ({
-  type: "hostEndpoint",
-  node: "h1",
-  name,
-  value: null,
-});
 
 Deno.test("nothing is programmed before Ready is true and the snapshot is complete", async () => {
   const { agent, dataplane, lines } = setup();
   try {
-    agent.handleUpdates([hep("a"), { type: "inSync" }], 5);
+    agent.handleUpdates([hostEndpointDeleted("a"), { type: "inSync" }], 5);
     await tick(60);
     assertEquals(dataplane.applied.length, 0);
     assert(
@@ -126,7 +121,7 @@ Deno.test("a burst of batches is coalesced into few applies, the last state winn
   const { agent, calc, dataplane } = setup();
   try {
     agent.handleUpdates([{ type: "ready", value: true }, { type: "inSync" }], 1);
-    for (let i = 0; i < 20; i++) agent.handleUpdates([hep(`e${i}`)], 2 + i);
+    for (let i = 0; i < 20; i++) agent.handleUpdates([hostEndpointDeleted(`e${i}`)], 2 + i);
     await tick(80);
     assert(dataplane.applied.length <= 3, `applies: ${dataplane.applied.length}`);
     assertEquals(dataplane.applied.at(-1), calc.generation);
@@ -142,7 +137,7 @@ Deno.test("a sustained stream of writes backs off: few applies, the last one soo
     agent.handleUpdates([{ type: "ready", value: true }, { type: "inSync" }], 1);
     await tick(80); // quiet: the next change is applied at once
     const quiet = dataplane.applied.length;
-    agent.handleUpdates([hep("lone")], 2);
+    agent.handleUpdates([hostEndpointDeleted("lone")], 2);
     const start = performance.now();
     while (dataplane.applied.length === quiet && performance.now() - start < 2000) await tick(2);
     assertEquals(dataplane.applied.length, quiet + 1, "a change on a quiet host is applied alone");
@@ -152,7 +147,7 @@ Deno.test("a sustained stream of writes backs off: few applies, the last one soo
     let rev = 3;
     const end = performance.now() + 1200;
     while (performance.now() < end) {
-      agent.handleUpdates([hep(`e${rev}`)], rev++);
+      agent.handleUpdates([hostEndpointDeleted(`e${rev}`)], rev++);
       await tick(3);
     }
     const lastWrite = performance.now();
@@ -178,7 +173,7 @@ Deno.test("Ready going false keeps the rules and stops applying until it is true
     await tick();
     const before = dataplane.applied.length;
     agent.handleUpdates([{ type: "ready", value: false }], 2);
-    agent.handleUpdates([hep("x")], 3);
+    agent.handleUpdates([hostEndpointDeleted("x")], 3);
     await tick(60);
     assertEquals(dataplane.applied.length, before);
     assert(lines.some((l) => l.includes("[WARNING]") && l.includes("became unready")));

@@ -54,7 +54,8 @@ Deno.test("starting the CLI loads only the dispatcher, its help texts and the ve
   // npm: etcd3, gRPC and YAML; src/: the agent, the datastore, calculation and dataplane.
   const heavy = loaded.filter((s) =>
     s.startsWith("npm:") ||
-    (s.startsWith("src/") && !/^src\/(cli\/|cmd\/(args|io|error_text|help)\.ts$)/.test(s) &&
+    (s.startsWith("src/") &&
+      !/^src\/(cli\/|cmd\/(args|io|help)\.ts$|util\/error_message\.ts$)/.test(s) &&
       !s.endsWith("_help.ts"))
   );
   assert.deepEqual(heavy, [], `loaded at start-up: ${loaded.join(", ")}`);

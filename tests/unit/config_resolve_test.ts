@@ -1,4 +1,4 @@
-/** Resolving Felix config from flags, environment, INI file and etcd (spec 4.1, section 0'). */
+/** Resolving Felix config from flags, environment, INI file and etcd. */
 import assert from "node:assert/strict";
 import {
   changedParams,

@@ -1,8 +1,8 @@
 /**
- * The NftState interpreter on the golden scenarios: each packet's verdict is what spec 5
- * (and the oracle rows the system tests prove with real packets) says, with compilation off,
- * at its default, and with every run compiled (NftablesCompileMinRun 1), so compiled set
- * lookups are judged like the policy chains they replace.
+ * The NftState interpreter on the golden scenarios: each packet's verdict is what Felix's
+ * host-endpoint semantics (and the oracle rows the system tests prove with real packets) says,
+ * with compilation off, at its default, and with every run compiled (NftablesCompileMinRun 1), so
+ * compiled set lookups are judged like the policy chains they replace.
  */
 import assert from "node:assert/strict";
 import type { HostState } from "../../src/calc/host_state.ts";

@@ -91,7 +91,7 @@ Deno.test("untracked allow sets the accept mark and notracks in raw only", () =>
   assert.ok(text.includes('elements = { "eth0" : jump raw-th-eth0 }'));
 });
 
-Deno.test("a rule is skipped for a family its CIDRs do not cover (spec 1.6)", () => {
+Deno.test("a rule is skipped for a family its CIDRs do not cover", () => {
   const state = hostState({
     interfaces: [iface("eth0", "h", { normal: { ingress: ["p"] } })],
     policies: {

@@ -8,10 +8,10 @@
 import assert from "node:assert/strict";
 import { CalculationGraph, type InterfaceInfo } from "../../src/calc/graph.ts";
 import { type HostState, isNamedPortSet } from "../../src/calc/host_state.ts";
-import { namedPortSetId } from "../../src/calc/rules.ts";
+import { namedPortSetId } from "../../src/calc/resolve_rules.ts";
 import { convertKeyValue } from "../../src/datastore/convert.ts";
-import { decodeHostEndpoint, decodeRule } from "../../src/datastore/decode.ts";
-import { encodeHostEndpoint, encodeRule } from "../../src/datastore/encode.ts";
+import { decodeHostEndpoint, decodeRule } from "../../src/datastore/backend_decode.ts";
+import { encodeHostEndpoint, encodeRule } from "../../src/datastore/backend_encode.ts";
 import type { ModelUpdate } from "../../src/datastore/updates.ts";
 import { compilePolicy } from "../../src/dataplane/compile.ts";
 import { buildContext } from "../../src/dataplane/context.ts";

@@ -1,5 +1,5 @@
 /**
- * Resources → the libcalico-go v1 backend JSON (spec 2.2). Pure. The output is what calicoctl
+ * Resources → the libcalico-go v1 backend JSON. Pure. The output is what calicoctl
  * v1 would have stored, so data written by hostfence reads the same in Calico's own tools.
  */
 import type {
@@ -94,7 +94,7 @@ function _rules(rs: readonly Rule[] | undefined): Json[] {
   return (rs ?? []).map(encodeRule);
 }
 
-/** libcalico-go's write-time `types` default (spec 1.5): by which rule lists are non-empty. */
+/** libcalico-go's write-time `types` default: by which rule lists are non-empty. */
 export function defaultPolicyTypes(spec: PolicyResource["spec"]): PolicyType[] {
   if (spec.types && spec.types.length > 0) return [...spec.types];
   const hasIn = (spec.ingress?.length ?? 0) > 0;

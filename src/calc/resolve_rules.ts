@@ -1,5 +1,5 @@
 /**
- * Rule resolution (spec 1.6): datastore rules become dataplane rules with every selector and
+ * Rule resolution: datastore rules become dataplane rules with every selector and
  * tag replaced by an IP-set id, so the dataplane never parses selectors. Everything else is
  * kept as data; the dataplane filters by IP family.
  */
@@ -19,7 +19,7 @@ import type {
 export interface SelectorSource {
   /** Parses selector text; throws SelectorSyntaxError on bad text. */
   selector(text: string): Selector;
-  /** The selector a `tag: T` stands for, `has(T)` (spec 3.4); throws on a bad tag. */
+  /** The selector a `tag: T` stands for, `has(T)`; throws on a bad tag. */
   tag(tag: string): Selector;
 }
 
@@ -80,13 +80,6 @@ export const DENY_ALL: RuleSet = Object.freeze({
     Object.freeze({ action: "deny", source: EMPTY_ENTITY, destination: EMPTY_ENTITY }),
   ]),
 }) as RuleSet;
-
-/** The empty rule set (no selectors). */
-export const NO_RULES: ResolvedRules = Object.freeze({
-  ruleSet: Object.freeze({ ingress: [], egress: [] }),
-  selectors: new Map(),
-  namedPorts: new Map(),
-});
 
 /**
  * Resolves the two rule lists of a policy or profile. Throws (SelectorSyntaxError from the

@@ -1,7 +1,8 @@
 /**
- * The libcalico-go v1 backend JSON (spec 2.2) → resources. Pure. Decoding is strict about
+ * The libcalico-go v1 backend JSON → resources. Pure. Decoding is strict about
  * types (a string where a number belongs is an error naming the field) and lenient about
- * unknown keys, as Go's JSON decoder was; value checks live in backend_validate.ts.
+ * unknown keys, as Go's JSON decoder was. Value checks are the model's (src/model/validate.ts),
+ * which convert.ts applies to what this returns before the agent sees it.
  */
 import type {
   Action,
@@ -19,9 +20,10 @@ import type {
   Rule,
   WorkloadEndpointResource,
 } from "../model/resources.ts";
-import { formatCidr, formatIp, networkOf, parseCidr, parseIp } from "../model/ip.ts";
+import { formatCidr, formatIp, parseCidr, parseIp } from "../model/ip.ts";
 import type { BgpField } from "./keys.ts";
 import { clip, quote } from "../log/quote.ts";
+import { errorMessage } from "../util/error_message.ts";
 
 /** The stored value is not JSON, or a field has the wrong type: "Failed to parse value". */
 export class BackendParseError extends SyntaxError {
@@ -43,7 +45,7 @@ export function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {
-    return _fail(`invalid JSON: ${clip((e as Error).message)}`);
+    return _fail(`invalid JSON: ${clip(errorMessage(e))}`);
   }
 }
 
@@ -467,10 +469,4 @@ export function decodeNode(name: string, texts: NodeKeyTexts): NodeResource {
     if (refs.length) spec.orchRefs = refs;
   }
   return { kind: "node", metadata: { name }, spec } as unknown as NodeResource;
-}
-
-/** Network text of a CIDR (exported for tests of the normalisation rule). */
-export function networkText(cidr: string): string | undefined {
-  const c = parseCidr(cidr);
-  return c ? formatCidr(networkOf(c)) : undefined;
 }
