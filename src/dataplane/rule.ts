@@ -64,6 +64,8 @@ export type Match =
   | { readonly kind: "mark"; readonly bits: number; readonly set: boolean }
   /** `iifname "eth0"` / `oifname "cali*"` (`name` already quoted for nft). */
   | { readonly kind: "ifname"; readonly dir: "in" | "out"; readonly quoted: string }
+  /** `iif 0` / `oif 0`: the packet has no input (output) device, i.e. it is not forwarded. */
+  | { readonly kind: "noDevice"; readonly dir: "in" | "out" }
   /** `meta l4proto . th dport @c-...`: one lookup in a compiled set (compile.ts). */
   | { readonly kind: "lookup"; readonly keys: readonly LookupKey[]; readonly set: string };
 
