@@ -503,3 +503,14 @@ Deno.test("Go durations", () => {
     "1h1m1s",
   ]);
 });
+
+Deno.test("the README's v3 section names every FelixConfiguration field and its parameter", async () => {
+  const readme = await Deno.readTextFile(new URL("../../README.md", import.meta.url));
+  const start = readme.indexOf("## Calico v3 manifests");
+  const section = readme.slice(start, readme.indexOf("\n## ", start + 1));
+  const { FELIX_FIELDS } = await import("../../src/model/v3/felix_config.ts");
+  for (const [field, f] of Object.entries(FELIX_FIELDS)) {
+    assert.ok(section.includes(`\`${field}\``), `README lacks ${field}`);
+    assert.ok(section.includes(f.param), `README lacks ${f.param}`);
+  }
+});
