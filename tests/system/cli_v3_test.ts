@@ -299,5 +299,14 @@ spec:
       assert.equal(p.code, 1);
       assert.match(p.err, /Profile "tagged" has tags.*print it with --api v1/);
     });
+
+    await t.step("delete -f takes v1 and v3 documents alike", async () => {
+      ok(
+        await cli(["delete", "-f", "-"], V1 + "---\n" + V3),
+        "Successfully deleted 7 resource(s)\n",
+      );
+      const keys = Object.keys(await dump("/calico/v1/"));
+      assert.deepEqual(keys.filter((k) => /endpoint|policy\/tier|web-v/.test(k)), []);
+    });
   },
 });
