@@ -197,7 +197,7 @@ interface WriteItem {
 /** The write item for one resource of a file (v1 or v3). */
 function writeItem(
   verb: Exclude<WriteVerb, "delete">,
-  r: ManifestResource,
+  { resource: r, v3Kind }: LocatedManifest,
   skip: boolean,
 ): WriteItem {
   if (r.kind === "felixConfiguration") {
@@ -209,7 +209,8 @@ function writeItem(
   }
   const resource = modelResource(r);
   return {
-    kind: resource.kind,
+    // Results name the kind as the file did (calicoctl v3 says 'GlobalNetworkPolicy').
+    kind: v3Kind ?? resource.kind,
     lockout: [{ kind: "write", verb, resource }],
     run: (store) => writeOne(verb, store, resource, skip),
     change: { op: verb, resource, skipExists: skip },
@@ -268,8 +269,8 @@ export async function runWriteCommand(
     } else {
       if (file === undefined || p.positionals.length > 0) throw new InvalidOptionError(argv);
       const skip = p.values["skip-exists"] === true;
-      items = (await loadResources(file, io, maxInputBytes(p))).map(({ resource }) =>
-        writeItem(verb, resource, skip)
+      items = (await loadResources(file, io, maxInputBytes(p))).map((located) =>
+        writeItem(verb, located, skip)
       );
     }
     const singleKind = sharedKind(items.map((i) => i.kind));
@@ -337,9 +338,9 @@ async function deleteItems(
   });
   if (file !== undefined) {
     if (p.positionals.length > 0 || idFlags) throw new InvalidOptionError(argv);
-    return (await loadResources(file, io, maxInputBytes(p))).map(({ resource }) => {
+    return (await loadResources(file, io, maxInputBytes(p))).map(({ resource, v3Kind }) => {
       if (resource.kind !== "felixConfiguration") {
-        return item(resource.kind, resourceId(modelResource(resource)));
+        return item(v3Kind ?? resource.kind, resourceId(modelResource(resource)));
       }
       const name = resource.metadata.name;
       return {
@@ -397,7 +398,8 @@ async function writeConfirmable(
         "--confirm-within cannot be used with FelixConfiguration (its keys are not one transaction)",
       );
     }
-    if (items.some((i) => i.kind === "node")) await store.ensureInitialized();
+    const writesNode = (c: Change) => c.kind === "write" && c.resource.kind === "node";
+    if (items.some((i) => i.lockout.some(writesNode))) await store.ensureInitialized();
     let result;
     try {
       result = await store.withClient((client) =>

@@ -34,6 +34,13 @@ export interface LocatedResource {
 export interface LocatedManifest {
   readonly resource: ManifestResource;
   readonly position: SourcePosition;
+  /** The kind as a projectcalico.org/v3 document wrote it (for calicoctl v3's messages). */
+  readonly v3Kind?: V3Kind;
+}
+
+/** `{ v3Kind }` for an item of a v3 document, else nothing. */
+function _v3Kind(item: ResourceItem): { v3Kind?: V3Kind } {
+  return isV3Kind(item.envelope.apiVersion, item.kind) ? { v3Kind: item.kind as V3Kind } : {};
 }
 
 /** v1 items through the v1 decoder, projectcalico.org/v3 items through v3/decode.ts. */
@@ -167,6 +174,7 @@ function _parseFast(
   let located: LocatedManifest[] | undefined;
   return resources.map((resource, i) => ({
     resource,
+    ..._v3Kind(items[i]!),
     get position() {
       located ??= _parseWithPositions(text, source);
       return located[i]!.position;
@@ -253,7 +261,7 @@ function _parseWithPositions(text: string, source: string): LocatedManifest[] {
         first.path,
       );
     }
-    return { resource, position: _position(source, positionOf(item.node, lc)) };
+    return { resource, position: _position(source, positionOf(item.node, lc)), ..._v3Kind(item) };
   });
 }
 

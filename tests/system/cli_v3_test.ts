@@ -215,6 +215,12 @@ spec:
   - web
 `,
       );
+      // Results name v3 kinds as the file wrote them, as calicoctl v3 does.
+      const one = (await cli(["get", "gnp", "web-v3", "-o", "yaml", "--api", "v3"])).out;
+      ok(
+        await cli(["apply", "-f", "-"], one),
+        "Successfully applied 1 'GlobalNetworkPolicy' resource(s)\n",
+      );
       const r = await cli(["get", "gnp", "-o", "yaml", "--api", "v2"]);
       assert.equal(r.code, 1);
       assert.match(r.err, /invalid --api 'v2' \(expected v1 or v3\)/);
