@@ -94,12 +94,14 @@ export function parseResources(text: string, source: string): LocatedResource[] 
 function _onlyModel(all: LocatedManifest[], source: string): LocatedResource[] {
   const other = all.findIndex((l) => !isModelResource(l.resource));
   if (other >= 0) {
-    const { resource, position } = all[other]!;
+    const { resource, position, v3Kind } = all[other]!;
     throw new ResourceInputError(
       `${
         _where(source, position.line ? position as { line: number; column: number } : undefined)
       }: ` +
-        `${resource.kind} ${quote(resource.metadata.name)} cannot be used here`,
+        `${v3Kind ?? resource.kind} ${quote(resource.metadata.name)} cannot be used here ` +
+        "(it is not a policy resource: FelixConfiguration is written by the CLI as Felix " +
+        "config keys, network sets need the network-set datastore)",
       position,
       { kind: resource.kind, name: resource.metadata.name },
     );

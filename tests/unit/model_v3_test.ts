@@ -294,7 +294,10 @@ items:
   });
 
   await t.step("parseResources (model only) refuses a FelixConfiguration", () => {
-    assert.throws(() => parseResources(FELIX, "f.yaml"), /felixConfiguration "default" cannot/);
+    assert.throws(
+      () => parseResources(FELIX, "f.yaml"),
+      /: f\.yaml:1:1: FelixConfiguration "default" cannot be used here \(it is not a policy resource/,
+    );
   });
 });
 
