@@ -442,7 +442,7 @@ Deno.test("refusals name file:line:col, the resource and the field", async (t) =
     [
       "HostEndpoint ports (named ports)",
       `${H}kind: HostEndpoint\nmetadata: {name: h}\nspec:\n  node: h1\n  ports: [{name: web, port: 80, protocol: TCP}]\n`,
-      /^v3\.yaml:6:3: HostEndpoint "h" spec\.ports: hostfence cannot honour field ports: named ports are not supported yet/,
+      /^v3\.yaml:6:10: HostEndpoint "h" spec\.ports: hostfence cannot honour field ports: named ports are not supported yet/,
     ],
     [
       "a bad label in labelsToApply (v1 validation, v3 path)",

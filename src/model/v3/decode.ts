@@ -34,7 +34,6 @@ const REFUSED: Readonly<Record<string, string>> = {
   services: "hostfence has no Kubernetes services",
   http: "hostfence does not match HTTP (no application layer policy)",
   performanceHints: "hostfence does not take performance hints",
-  ports: "named ports are not supported yet (issue 9, named ports)",
 };
 
 /** Metadata fields `calicoctl get` prints that only describe the stored object. */
@@ -88,6 +87,14 @@ class V3Decoder {
           interfaceName: str,
           expectedIPs: (n, p) => this.r.list(n, p, "[]string", (x, q) => this.r.ip(x, q)),
           profiles: strs,
+          ports: (_n, p) => {
+            throw new DecodeFailure(
+              "hostfence cannot honour field ports: named ports are not supported yet " +
+                "(issue 9, named ports)",
+              this.valueAt(node, ["spec", "ports"]),
+              p,
+            );
+          },
         });
         const { node: hostNode, ...spec } = specOf(o);
         const m = metaOf(o);
