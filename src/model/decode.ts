@@ -77,6 +77,9 @@ function _kindHint(env: Envelope): string {
   if (env.apiVersion !== "v1" && (RESOURCE_KINDS as readonly string[]).includes(env.kind)) {
     return " (hostfence reads calicoctl apiVersion v1 resources)";
   }
+  if ((V3_KINDS as readonly string[]).includes(env.kind)) {
+    return ` (${env.kind} is a ${V3_API_VERSION} kind: write apiVersion: ${V3_API_VERSION})`;
+  }
   if (!exact) {
     return ` (hostfence manages ${RESOURCE_KINDS.join(", ")} and their ...List forms)`;
   }
@@ -106,9 +109,7 @@ export function listResourceItems(top: YamlNode, view: TreeView): ResourceItem[]
 
 /** Strictly decodes one listed item into its typed resource. Throws DecodeFailure. */
 export function decodeResourceItem(item: ResourceItem, view: TreeView): Resource {
-  let reader = readers.get(view);
-  if (!reader) readers.set(view, reader = new YamlReader(view));
-  return reader.resource(item.node, item.kind as ResourceKind);
+  return readerFor(view).resource(item.node, item.kind as ResourceKind);
 }
 
 /** One reader per view, so its field tables are built once per document, not per resource. */

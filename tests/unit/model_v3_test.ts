@@ -480,6 +480,11 @@ Deno.test("refusals name file:line:col, the resource and the field", async (t) =
       /^v3\.yaml:5:22: .*reportingInterval: invalid value: must be a duration/,
     ],
     [
+      "a v3 kind with apiVersion v1",
+      `apiVersion: v1\nkind: GlobalNetworkPolicy\nmetadata: {name: x}\n`,
+      /^v3\.yaml:1:1: Unknown resource type \(GlobalNetworkPolicy\) and\/or version \(v1\) \(GlobalNetworkPolicy is a projectcalico.org\/v3 kind: write apiVersion: projectcalico.org\/v3\)$/,
+    ],
+    [
       "an unknown v3 kind",
       `${H}kind: NetworkPolicy\nmetadata: {name: x}\n`,
       /^v3\.yaml:1:1: Unknown resource type \(NetworkPolicy\) and\/or version \(projectcalico.org\/v3\) \(hostfence reads these projectcalico.org\/v3 kinds: HostEndpoint, GlobalNetworkPolicy/,
