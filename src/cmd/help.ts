@@ -10,9 +10,9 @@ const KINDS = `Resource types (case-insensitive; plurals and short names accepte
   policy             (pol; also globalNetworkPolicy, gnp)
   profile            (pro)
   workloadEndpoint   (wep)
-  felixConfiguration (felixconfig; get and delete only: Felix config keys)
+  felixConfiguration (felixconfig; Felix config keys, for get and delete)
 Files may also hold projectcalico.org/v3 HostEndpoint, GlobalNetworkPolicy,
-Profile, Node and FelixConfiguration resources (see README "Calico v3 manifests").
+Profile, Node and FelixConfiguration resources (README: Calico v3 manifests).
 `;
 
 const CONNECTION = `Datastore connection (first match wins for the endpoints):
