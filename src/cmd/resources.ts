@@ -556,9 +556,10 @@ export async function runGetCommand(
     }
     const api = apiFlag(p);
     const asV3 = api === "v3" || queries.some((q) => q.kind === "felixConfiguration");
-    if (asV3 && format.type === "table") {
+    // Tables look the same for v1 and v3; FelixConfiguration has none.
+    if (format.type === "table" && queries.some((q) => q.kind === "felixConfiguration")) {
       throw new CommandFailure(
-        "Failed to get resources: v3 resources print with -o yaml or -o json only",
+        "Failed to get resources: FelixConfiguration prints with -o yaml or -o json only",
       );
     }
     const kinds = queries.flatMap((q) => q.kind === "felixConfiguration" ? [] : [q.kind]);

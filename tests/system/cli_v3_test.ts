@@ -270,7 +270,11 @@ spec:
       );
       const table = await cli(["get", "felixconfiguration"]);
       assert.equal(table.code, 1);
-      assert.match(table.err, /print with -o yaml or -o json only/);
+      assert.match(table.err, /FelixConfiguration prints with -o yaml or -o json only/);
+      // Other tables look the same whatever --api says.
+      const heps = await cli(["get", "hep", "--api", "v3"]);
+      assert.equal(heps.out, (await cli(["get", "hep"])).out);
+      assert.match(heps.out, /^NODE +NAME\n/);
     });
 
     await t.step("refusals write nothing and name file:line:col and field", async () => {
