@@ -546,10 +546,13 @@ export class CalculationGraph implements HostStateSource {
       ? s.egress ?? []
       : [];
     try {
+      const rules = resolveRules(inRules, outRules, this.#src);
       return {
         selector: this.#parse(s.selector),
         placement,
-        rules: resolveRules(inRules, outRules, this.#src),
+        rules: s.applyOnForward === false
+          ? { ...rules, ruleSet: { ...rules.ruleSet, notOnForward: true } }
+          : rules,
       };
     } catch (err) {
       this.#log.warning(

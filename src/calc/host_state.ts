@@ -107,6 +107,11 @@ export interface ResolvedRule {
 export interface RuleSet {
   readonly ingress: readonly ResolvedRule[];
   readonly egress: readonly ResolvedRule[];
+  /**
+   * Set for a policy with `applyOnForward: false` (Calico 3): the dataplane leaves it out of
+   * the forward path. Absent for every v1 policy, which keeps polices forwarded traffic too.
+   */
+  readonly notOnForward?: true;
 }
 
 /** Ordered policy names for one endpoint, split by class and direction. */

@@ -167,7 +167,7 @@ export function endpointObjects(
       "filter",
       dir,
       dir === "ingress" ? DISPATCH_MAPS.filterFrom : DISPATCH_MAPS.filterTo,
-      filterChainRules(i, dir, section(pols, dir, "filter", name), ctx),
+      filterChainRules(i, dir, section(pols, dir, "filter", name), ctx, policyRules),
     );
   }
   return {
@@ -191,6 +191,7 @@ function filterChainRules(
   dir: NftDirection,
   policies: readonly NftRule[],
   ctx: BuildContext,
+  policyRules: RulesOf,
 ): NftRule[] {
   const profs = i.profiles.map(dir === "ingress" ? policyNames.profileIn : policyNames.profileOut);
   const pols = dir === "ingress" ? i.normal.ingress : i.normal.egress;
@@ -202,6 +203,9 @@ function filterChainRules(
     reason,
   });
   const profileReason = profs.length > 0 ? "no profile allowed" : "default drop";
+  // When no policy applies on the forward path, forwarded packets go on to the profiles as
+  // if the endpoint had no policy (applyOnForward: false on every one of them).
+  const onlyLocal = pols.length > 0 && pols.every((n) => policyRules(n)?.notOnForward);
   return [
     ESTABLISHED,
     ...(ctx.ndp ? [NDP_RULE] : []),
@@ -210,7 +214,7 @@ function filterChainRules(
     ...policies,
     ...(pols.length > 0
       ? endpointDrop(
-        [markIsClear(ctx.pass)],
+        [...(onlyLocal ? [notForwarded(dir)] : []), markIsClear(ctx.pass)],
         `${i.iface} ${dir}: no policy allowed`,
         drop("no policy allowed"),
         ctx,
@@ -219,6 +223,15 @@ function filterChainRules(
     ...profs.flatMap((c) => [rule([], [], jump(c)), rule([markIsSet(ctx.accept)], [], RETURN)]),
     ...endpointDrop([], `${i.iface} ${dir}: ${profileReason}`, drop(profileReason), ctx),
   ];
+}
+
+/**
+ * Matches packets that are not being forwarded, in an endpoint chain of direction `dir`: the
+ * forward hook runs the ingress chain of the input interface and the egress chain of the
+ * output one, and only there are both devices set (the kernel reads a missing one's index as 0).
+ */
+function notForwarded(dir: NftDirection): Match {
+  return { kind: "noDevice", dir: dir === "ingress" ? "out" : "in" };
 }
 
 /** An endpoint's counted drop, or under PolicyAuditMode its counted, logged would-drop. */
@@ -263,7 +276,8 @@ function policySection(
     : rule([markIsSet(A)], [], RETURN);
   const emitJumps = (members: readonly string[]) => {
     for (const n of members) {
-      rules.push(rule([markIsClear(P)], [], jump(chainOf(n))), afterJump);
+      const local = stage === "filter" && policyRules(n)?.notOnForward ? [notForwarded(dir)] : [];
+      rules.push(rule([...local, markIsClear(P)], [], jump(chainOf(n))), afterJump);
       jumps.push(n);
     }
   };
@@ -325,7 +339,9 @@ function groupRuns(
     action = undefined;
   };
   for (const n of names) {
-    const c = compilePolicy(n, policyRules(n) ?? NO_RULES, dir, ctx);
+    // A policy kept off the forward path is a conditional jump, never part of a set lookup.
+    const rs = policyRules(n);
+    const c = rs?.notOnForward ? undefined : compilePolicy(n, rs ?? NO_RULES, dir, ctx);
     if (c === undefined) {
       close();
       out.push({ members: [n] });

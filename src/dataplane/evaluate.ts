@@ -319,6 +319,8 @@ export function matches(
       return m.states.includes(ctx.ct);
     case "mark":
       return m.set ? (ctx.mark & m.bits) >>> 0 === m.bits >>> 0 : (ctx.mark & m.bits) === 0;
+    case "noDevice":
+      return (m.dir === "in" ? p.iif : p.oif) === undefined;
     case "ifname":
       return _ifMatch(m.quoted, m.dir === "in" ? p.iif : p.oif);
     case "namedPort": {

@@ -77,6 +77,8 @@ function matchText(m: Match): string {
       return `ct state ${m.states.join(",")}`;
     case "mark":
       return `meta mark & ${hex(m.bits)} == ${m.set ? hex(m.bits) : "0"}`;
+    case "noDevice":
+      return `${m.dir === "in" ? "iif" : "oif"} 0`;
     case "ifname":
       return `${m.dir === "in" ? "iifname" : "oifname"} ${m.quoted}`;
     case "namedPort":

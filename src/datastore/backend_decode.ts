@@ -307,6 +307,9 @@ export function decodePolicy(
   if (untracked) spec.doNotTrack = true;
   const preDNAT = _opt(o, "pre_dnat", _bool);
   if (preDNAT) spec.preDNAT = true;
+  // Only policies written with an explicit applyOnForward (v3 input) store it.
+  const applyOnForward = _opt(o, "apply_on_forward", _bool);
+  if (applyOnForward !== undefined) spec.applyOnForward = applyOnForward;
   const types = _opt(o, "types", _stringList) ?? [];
   spec.types = types.length
     ? types as PolicyType[]

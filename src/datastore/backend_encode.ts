@@ -116,6 +116,7 @@ export function encodePolicy(p: PolicyResource): string {
     selector: p.spec.selector ?? "",
     untracked: p.spec.doNotTrack ? true : undefined,
     pre_dnat: p.spec.preDNAT ? true : undefined,
+    apply_on_forward: p.spec.applyOnForward,
     annotations: annotations && Object.keys(annotations).length ? annotations : undefined,
     types: defaultPolicyTypes(p.spec),
   }));

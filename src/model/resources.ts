@@ -121,6 +121,12 @@ export interface PolicyResource {
     readonly egress?: readonly Rule[];
     readonly doNotTrack?: boolean;
     readonly preDNAT?: boolean;
+    /**
+     * Calico 3's applyOnForward. Absent (every v1 policy) keeps hostfence's v1 behaviour: the
+     * policy also polices forwarded traffic. `false`: not used on the forward path; `true`:
+     * used. Pre-DNAT and untracked policies must set it (validate.ts).
+     */
+    readonly applyOnForward?: boolean;
   };
 }
 
@@ -156,6 +162,13 @@ export interface WorkloadEndpointResource {
     readonly interfaceName: string;
     readonly mac?: string;
   };
+}
+
+/** A labelled list of CIDRs that selectors match like endpoints (v3 GlobalNetworkSet). */
+export interface NetworkSetResource {
+  readonly kind: "networkSet";
+  readonly metadata: { readonly name: string; readonly labels?: Labels };
+  readonly spec: { readonly nets: readonly string[] };
 }
 
 export type Resource =

@@ -258,6 +258,14 @@ function _policy(r: PolicyResource, out: ValidationIssue[]): void {
       reason: "PreDNAT and DoNotTrack cannot both be true, for a given PolicySpec",
     });
   }
+  if ((s.doNotTrack || s.preDNAT) && s.applyOnForward === false) {
+    out.push({
+      path: "spec.applyOnForward",
+      field: "PolicySpec.ApplyOnForward",
+      value: false,
+      reason: "ApplyOnForward must be true if either PreDNAT or DoNotTrack is true",
+    });
+  }
   if (s.preDNAT && (s.egress ?? []).length > 0) {
     out.push({
       path: "spec.egress",
