@@ -51,6 +51,11 @@ export interface AgentOptions {
    * (src/cmd/agent.ts runs a full garbage collection, so the resident size settles at once).
    */
   readonly onFirstProgram?: () => void;
+  /**
+   * Why the datastore is not ready, for the wait-for-ready reminder when it is not about the
+   * etcd Ready flag (a local policy directory with no valid set of files yet).
+   */
+  readonly notReadyReason?: string;
   /** Wait-for-ready reminder period; default 2 s. */
   readonly waitLogMs?: number;
   /** Retry backoff after a failed apply: first delay, doubled up to the maximum. */
@@ -183,9 +188,10 @@ export class Agent {
 
   #remindWaiting() {
     if (this.#closed || this.#ready === true) return;
-    const why = this.#ready === undefined
-      ? "the global datastore 'Ready' flag is not set"
-      : "the global datastore 'Ready' flag is not true";
+    const why = this.#opts.notReadyReason ??
+      (this.#ready === undefined
+        ? "the global datastore 'Ready' flag is not set"
+        : "the global datastore 'Ready' flag is not true");
     this.#log.info(`Waiting for the datastore to be ready (wait-for-ready): ${why}`);
   }
 
