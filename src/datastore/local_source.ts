@@ -324,3 +324,25 @@ export class LocalSource implements DatastoreSource {
     }
   }
 }
+
+/**
+ * One snapshot of a policy directory as the agent's updates (ending with `inSync`), for
+ * `render` and `explain --policy-dir`. Throws PolicyDirError for a broken set or a
+ * missing directory.
+ */
+export async function readPolicyDirSnapshot(dir: string, node: string): Promise<ModelUpdate[]> {
+  let files;
+  try {
+    files = await readPolicyDir(dir, 16 * 1024 * 1024);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new PolicyDirError(`policy directory ${dir} does not exist`, { source: dir });
+    }
+    if (e instanceof PolicyDirError) throw e;
+    throw new PolicyDirError(`${dir}: ${(e as Error).message}`, { source: dir });
+  }
+  const set = loadPolicySet(files, node);
+  const updates = diffKeys(new Map(), set.keys, () => {});
+  updates.push({ type: "inSync" });
+  return updates;
+}
