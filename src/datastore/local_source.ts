@@ -198,7 +198,12 @@ export class LocalSource implements DatastoreSource {
     } catch (e) {
       if (this.#closed) return;
       if (e instanceof Deno.errors.NotFound) return this.#setMissing(true);
-      const msg = e instanceof PolicyDirError ? e.message : `${this.#dir}: ${(e as Error).message}`;
+      const text = e instanceof PolicyDirError
+        ? e.message
+        : `${this.#dir}: ${(e as Error).message}`;
+      // One line, so that grep finds the whole error (several fields come as a list).
+      const msg = text.split("\n").map((l) => l.replace(/^-\s+/, "").trim()).join(" ")
+        .replace(/: error with the following fields: /, ": error with the following fields: - ");
       this.#lastError = msg;
       this.#log.error(`Policy directory ${this.#dir} not applied, ${this.#keeping()}: ${msg}`);
       return;
