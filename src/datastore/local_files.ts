@@ -89,7 +89,8 @@ export function loadPolicySet(files: readonly PolicyFile[], node: string): Polic
           position,
         );
       }
-      const what = renderResourceKey(id);
+      // calicoctl names a profile by its tags key; here the resource itself is meant.
+      const what = r.kind === "profile" ? `Profile(name=${id.name})` : renderResourceKey(id);
       for (const w of writesFor(r).writes) {
         if (w.value === null) continue;
         const before = owners.get(w.key);

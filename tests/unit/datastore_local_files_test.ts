@@ -95,6 +95,11 @@ Deno.test("the same resource in two files is an error naming both", () => {
   );
   // Also within one file.
   assert.match(loadError([file("/p/a.yaml", POLICY + POLICY)]).message, /defined twice/);
+  const profile = "- apiVersion: v1\n  kind: profile\n  metadata:\n    name: p\n";
+  assert.match(
+    loadError([file("/p/a.yaml", profile), file("/p/b.yaml", profile)]).message,
+    /Profile\(name=p\) is defined twice: in \/p\/a\.yaml:1:3 and in \/p\/b\.yaml:1:3/,
+  );
   // The same name on two hosts is two resources.
   const two = loadPolicySet([
     file("a.yaml", HEP),
