@@ -10,7 +10,7 @@
  * validation, a missing identifier, the same resource twice) throws PolicyDirError, and the
  * caller keeps the last good set.
  */
-import { parseResources, ResourceInputError } from "../model/input.ts";
+import { type LocatedResource, parseResources, ResourceInputError } from "../model/input.ts";
 import { decodeInputBytes, InvalidUtf8Error } from "../model/input_text.ts";
 import type { Resource, SourcePosition } from "../model/resources.ts";
 import { quote } from "../log/quote.ts";
@@ -66,8 +66,11 @@ function describe(r: Resource): string {
  */
 export function loadPolicySet(files: readonly PolicyFile[], node: string): PolicySet {
   const keys = new Map<string, string>([[READY_KEY, "true"]]);
-  /** Which resource (and where) wrote each key, to name both sides of a clash. */
-  const owners = new Map<string, { what: string; at: SourcePosition }>();
+  /**
+   * Which resource wrote each key, to name both sides of a clash. Positions are looked up
+   * only for an error: on the CLI decoder's fast path they cost a second, slower parse.
+   */
+  const owners = new Map<string, { what: string; from: LocatedResource }>();
   let resources = 0;
   for (const file of files) {
     let located;
@@ -79,11 +82,12 @@ export function loadPolicySet(files: readonly PolicyFile[], node: string): Polic
       }
       throw new PolicyDirError(`${file.path}: ${(e as Error).message}`, { source: file.path });
     }
-    for (const { resource, position } of located) {
-      const r = withNode(resource, node);
+    for (const item of located) {
+      const r = withNode(item.resource, node);
       const id = resourceId(r);
       const missing = missingIdentifier(id);
       if (missing !== undefined) {
+        const position = item.position;
         throw new PolicyDirError(
           `${where(position)}: ${describe(r)}: insufficient identifiers, missing '${missing}'`,
           position,
@@ -95,16 +99,18 @@ export function loadPolicySet(files: readonly PolicyFile[], node: string): Polic
         if (w.value === null) continue;
         const before = owners.get(w.key);
         if (before !== undefined) {
+          const position = item.position;
+          const at = before.from.position;
           throw new PolicyDirError(
             before.what === what
-              ? `${where(position)}: ${what} is defined twice: in ${where(before.at)} and in ` +
+              ? `${where(position)}: ${what} is defined twice: in ${where(at)} and in ` +
                 `${where(position)} (each resource may appear in one place only)`
-              : `${where(position)}: ${what} and ${before.what} (${where(before.at)}) both set ` +
+              : `${where(position)}: ${what} and ${before.what} (${where(at)}) both set ` +
                 `${w.key}`,
             position,
           );
         }
-        owners.set(w.key, { what, at: position });
+        owners.set(w.key, { what, from: item });
         keys.set(w.key, w.value);
       }
       resources++;
