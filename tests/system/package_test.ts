@@ -12,6 +12,7 @@
 import { assert, assertEquals, assertIncludes, assertMatch } from "../harness/assert.ts";
 import { canUseNetns, haveCommand, NetNs, run } from "../harness/netns.ts";
 import { resolveConfig } from "../../src/config/mod.ts";
+import { loadPolicySet } from "../../src/datastore/local_files.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 const VERSION: string = JSON.parse(Deno.readTextFileSync(`${REPO}/deno.json`)).version;
@@ -103,7 +104,7 @@ Deno.test({
         const conffiles = (await out(["dpkg-deb", "-I", DEB, "conffiles"])).trim().split("\n");
         assertEquals(
           conffiles.sort().join(" "),
-          "/etc/calico/felix.cfg /etc/logrotate.d/hostfence",
+          "/etc/calico/felix.cfg /etc/hostfence/policy.d/example.yaml /etc/logrotate.d/hostfence",
           "conffiles",
         );
       });
@@ -138,7 +139,7 @@ Deno.test({
         const config = (await out(["rpm", "-qpc", RPM])).trim().split("\n").sort();
         assertEquals(
           config.join(" "),
-          "/etc/calico/felix.cfg /etc/logrotate.d/hostfence",
+          "/etc/calico/felix.cfg /etc/hostfence/policy.d/example.yaml /etc/logrotate.d/hostfence",
           "rpm -qpc",
         );
         const flags = await out([
@@ -216,6 +217,40 @@ Deno.test({
         assertEquals(h.code, 0, `--help exit code (stderr: ${h.stderr})`);
         assertIncludes(h.stdout, "agent", "--help output");
       });
+
+      await t.step(
+        "policy.d: a commented example, valid uncommented, read by the program",
+        async () => {
+          const dir = `${scratch}/root/etc/hostfence/policy.d`;
+          const text = await Deno.readTextFile(`${dir}/example.yaml`);
+          const lines = text.split("\n").filter((l) => l.trim() !== "");
+          for (const l of lines) assert(l.startsWith("#"), `example.yaml line not a comment: ${l}`);
+          const bytes = new TextEncoder().encode(text);
+          assertEquals(
+            loadPolicySet([{ path: "example.yaml", bytes }], "h").resources,
+            0,
+            "as shipped",
+          );
+          const from = lines.findIndex((l) => l.startsWith("# - "));
+          const yaml = lines.slice(from).map((l) => l.replace(/^# ?/, "")).join("\n");
+          const set = loadPolicySet([{
+            path: "example.yaml",
+            bytes: new TextEncoder().encode(yaml),
+          }], "h");
+          assertEquals(set.resources, 3, "resources in the uncommented example");
+          // The packaged program reads the directory (as the agent with DatastoreType=local does).
+          const r = await run([
+            `${scratch}/root/usr/bin/hostfence`,
+            "render",
+            "--policy-dir",
+            dir,
+            "--node",
+            "pkg-test",
+          ], { allowFail: true });
+          assertEquals(r.code, 0, `render --policy-dir exit code (stderr: ${r.stderr})`);
+          assertIncludes(r.stdout, "table inet hostfence", "render --policy-dir output");
+        },
+      );
 
       await t.step("the systemd unit: directives, and systemd-analyze verify", async () => {
         const unit = await Deno.readTextFile(`${scratch}/root${UNIT_DEB}`);
