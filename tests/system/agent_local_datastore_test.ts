@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { Agent } from "../harness/agent.ts";
+import { HOSTFENCE } from "../harness/datastore.ts";
 import { canUseNetns, haveCommand } from "../harness/netns.ts";
 import { type ProbeResult, type Verdict } from "../harness/probe.ts";
 import { ADDR, buildTopology } from "../harness/topology.ts";
@@ -74,6 +75,28 @@ Deno.test({
         assert.deepEqual(await verdicts(), { 80: "allow", 443: "drop", 8080: "drop" });
         assert(agent.hasLogged(/Read policy directory \S+: 2 files, 2 resources \(revision 1\)/));
         assert(!agent.hasLogged(/Connecting to etcd|Cannot connect to etcd/), agent.tail());
+      });
+
+      await t.step("explain --policy-dir agrees with the packets", async () => {
+        for (const [port, want] of [[80, "ALLOW"], [8080, "DROP"]] as const) {
+          const r = await topo.h1.exec([
+            HOSTFENCE,
+            "explain",
+            "--policy-dir",
+            dir,
+            "--node",
+            "h1",
+            "--in",
+            "eth0",
+            "--src",
+            ADDR.r,
+            "--dst",
+            ADDR.h1Eth0,
+            "tcp",
+            String(port),
+          ]);
+          assert.match(r.stdout, new RegExp(`^Verdict: ${want}`, "m"), `tcp/${port}`);
+        }
       });
 
       await t.step("an edited file changes the verdict live", async () => {
