@@ -124,6 +124,8 @@ export class LocalSource implements DatastoreSource {
   #pollTimer: ReturnType<typeof setInterval> | undefined;
   #resyncTimer: ReturnType<typeof setInterval> | undefined;
   #missing = false;
+  /** The directory itself was created or removed: watch it afresh (its inode may be reused). */
+  #rewatch = false;
   #lastError: string | undefined;
 
   constructor(opts: LocalSourceOptions) {
@@ -274,9 +276,17 @@ export class LocalSource implements DatastoreSource {
     } catch {
       return;
     }
-    if (this.#dirWatcher !== undefined && ino === this.#dirIno) return;
-    this.#closeWatcher(this.#dirWatcher);
-    this.#dirWatcher = undefined;
+    if (this.#dirWatcher !== undefined && ino === this.#dirIno && !this.#rewatch) return;
+    this.#rewatch = false;
+    if (this.#dirWatcher !== undefined) {
+      this.#closeWatcher(this.#dirWatcher);
+      this.#dirWatcher = undefined;
+      // Deno shares one inotify instance among watchers and drops a path's watch only after
+      // the close is processed: watching the same path again at once would silently get the
+      // dead watch of the removed directory.
+      await new Promise((r) => setTimeout(r, 20));
+      if (this.#closed) return;
+    }
     try {
       const w = Deno.watchFs(this.#dir, { recursive: false });
       this.#dirWatcher = w;
@@ -304,7 +314,11 @@ export class LocalSource implements DatastoreSource {
     try {
       const w = Deno.watchFs(parent, { recursive: false });
       this.#parentWatcher = w;
-      this.#pump(w, (ev) => ev.paths.some((p) => p === this.#dir), () => {});
+      this.#pump(w, (ev) => {
+        const ours = ev.paths.some((p) => p === this.#dir);
+        if (ours) this.#rewatch = true;
+        return ours;
+      }, () => {});
     } catch {
       // No parent to watch: a missing directory is polled instead.
     }

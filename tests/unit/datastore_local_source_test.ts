@@ -201,6 +201,23 @@ Deno.test("a removed directory keeps the last good set; re-created, it is read a
   assert.deepEqual(ports(h.batches[2]!), [82]);
 });
 
+Deno.test("a directory removed and re-created at once (no read in between) is watched afresh", async () => {
+  await using h = await harness();
+  await Deno.mkdir(h.dir);
+  await Deno.writeTextFile(`${h.dir}/web.yaml`, policy(80));
+  h.source.start();
+  await h.until("the first set", () => h.batches.length === 1);
+  // As `rm -rf d && mkdir d && cp ...` does: well within one debounce interval.
+  await Deno.remove(h.dir, { recursive: true });
+  await Deno.mkdir(h.dir);
+  await Deno.writeTextFile(`${h.dir}/web.yaml`, policy(81));
+  await h.until("the new directory's set", () => h.batches.length === 2);
+  assert.deepEqual(ports(h.batches[1]!), [81]);
+  await Deno.writeTextFile(`${h.dir}/web.yaml`, policy(82));
+  await h.until("an edit in the new directory", () => h.batches.length === 3);
+  assert.deepEqual(ports(h.batches[2]!), [82]);
+});
+
 Deno.test("a directory that does not exist yet at start is waited for", async () => {
   await using h = await harness();
   h.source.start();
