@@ -177,7 +177,10 @@ export class Agent {
     const was = this.#ready;
     this.#ready = value;
     if (value && was !== true) {
-      this.#log.info("Datastore is ready (/calico/v1/Ready is true); leaving wait-for-ready");
+      const why = this.#opts.notReadyReason === undefined
+        ? "/calico/v1/Ready is true"
+        : "a valid set of resource files was read";
+      this.#log.info(`Datastore is ready (${why}); leaving wait-for-ready`);
     } else if (!value && was === true) {
       this.#log.warning(
         "Datastore became unready (/calico/v1/Ready is no longer true): keeping the current " +

@@ -126,6 +126,13 @@ Deno.test("a local policy directory's agent says why it waits, not the etcd flag
     const waits = lines.filter((l) => l.includes("wait-for-ready"));
     assert(waits.length >= 1, "a wait-for-ready line");
     assert(waits.every((l) => l.endsWith(`(wait-for-ready): ${reason}`)), waits.join("\n"));
+    agent.handleUpdates([{ type: "ready", value: true }, { type: "inSync" }], 1);
+    assert(
+      lines.some((l) =>
+        l.endsWith("a valid set of resource files was read); leaving wait-for-ready")
+      ),
+      lines.join("\n"),
+    );
   } finally {
     await agent.close();
   }
