@@ -18,6 +18,9 @@
  * only ever changed inside my-host's namespace. Everything is removed at the end, also on
  * Ctrl-C (SIGINT/SIGTERM) or error.
  *
+ * A short second part (scripts/demo_local.ts) runs the agent again without etcd, on a
+ * directory of policy files, in two namespaces of its own.
+ *
  * Arguments: `--group G` (namespace names are `hft-G-<role>`; G starts with a live pid so
  * parallel test runs leave them alone) and `--workdir DIR` (removed at the end; TMPDIR points
  * there so etcd's data and the agent's log land inside it).
@@ -48,6 +51,7 @@ import {
   verdictWord,
 } from "./demo_table.ts";
 import { errorMessage } from "../src/util/error_message.ts";
+import { localDatastorePart } from "./demo_local.ts";
 
 /** Every address of the demo network. */
 const ADDR = {
@@ -745,6 +749,8 @@ async function main(): Promise<number> {
     const net = await buildNetwork(group, teardown);
     await walkThrough(net, teardown, results, (n) => completed = n + 1);
     if (!printResults(results, completed)) code = 1;
+    const local = { group, paint, say, heading, showAgentLines, teardown };
+    if (!(await localDatastorePart(local))) code = 1;
   } catch (e) {
     // Ctrl-C reaches the whole process group: a child may die of it (exit 130) before our own
     // signal listener runs. Give the signal a moment to arrive so it is reported as such.

@@ -53,6 +53,11 @@ export interface AgentOptions {
    * (src/cmd/agent.ts runs a full garbage collection, so the resident size settles at once).
    */
   readonly onFirstProgram?: () => void;
+  /**
+   * Why the datastore is not ready, for the wait-for-ready reminder when it is not about the
+   * etcd Ready flag (a local policy directory with no valid set of files yet).
+   */
+  readonly notReadyReason?: string;
   /** Wait-for-ready reminder period; default 2 s. */
   readonly waitLogMs?: number;
   /** Retry backoff after a failed apply: first delay, doubled up to the maximum. */
@@ -178,7 +183,10 @@ export class Agent {
     const was = this.#ready;
     this.#ready = value;
     if (value && was !== true) {
-      this.#log.info("Datastore is ready (/calico/v1/Ready is true); leaving wait-for-ready");
+      const why = this.#opts.notReadyReason === undefined
+        ? "/calico/v1/Ready is true"
+        : "a valid set of resource files was read";
+      this.#log.info(`Datastore is ready (${why}); leaving wait-for-ready`);
     } else if (!value && was === true) {
       this.#log.warning(
         "Datastore became unready (/calico/v1/Ready is no longer true): keeping the current " +
@@ -189,9 +197,10 @@ export class Agent {
 
   #remindWaiting() {
     if (this.#closed || this.#ready === true) return;
-    const why = this.#ready === undefined
-      ? "the global datastore 'Ready' flag is not set"
-      : "the global datastore 'Ready' flag is not true";
+    const why = this.#opts.notReadyReason ??
+      (this.#ready === undefined
+        ? "the global datastore 'Ready' flag is not set"
+        : "the global datastore 'Ready' flag is not true");
     this.#log.info(`Waiting for the datastore to be ready (wait-for-ready): ${why}`);
   }
 

@@ -1,24 +1,20 @@
 /**
  * `hostfence agent`: assembles the library stages and owns the process's I/O edges (arguments,
- * environment, files, etcd, signals). Flow: config -> logging -> etcd syncer -> calculation ->
- * nftables, plus the interface monitor feeding the calculation; status reporting, observation
- * and rollbacks watch beside it. Each step below is one named function; runAgent reads as
- * the list of them.
+ * environment, files, signals). Flow: config -> logging -> datastore source (the etcd syncer,
+ * or a local policy directory) -> calculation -> nftables, plus the interface monitor feeding
+ * the calculation; observation watches beside it, and on etcd also status reporting and
+ * rollbacks (agent_etcd.ts, loaded only for etcd). Each step below is one named function;
+ * runAgent reads as the list of them.
  */
 import { CalculationGraph } from "../calc/graph.ts";
 import {
   type ConfigResolution,
   describeConfig,
-  etcdEndpointsOf,
   type FelixConfig,
   loadLocalConfig,
   resolveConfig,
   toDataplaneConfig,
 } from "../config/mod.ts";
-import { AgentArgsError, agentHelpText, parseAgentArgs } from "./agent_args.ts";
-import type { Etcd3 } from "etcd3";
-import { createEtcdClient } from "../datastore/connection.ts";
-import { Syncer } from "../datastore/syncer.ts";
 import { createLogger, fileSink, type Logger, type Severity } from "../log/logger.ts";
 import { Agent } from "../agent/agent.ts";
 import {
@@ -30,9 +26,6 @@ import {
 } from "../agent/lock.ts";
 import { NftDataplane, type NftRunner, preferredRunner } from "../dataplane/mod.ts";
 import { InterfaceMonitor } from "../agent/interfaces.ts";
-import { RollbackKeeper } from "../agent/rollback.ts";
-import { StatusReporting } from "../status/reporting.ts";
-import { WouldDropReporter } from "../status/would_drop.ts";
 import {
   ActivityRecorder,
   agentMetricsSource,
@@ -40,8 +33,10 @@ import {
   ObserveServers,
 } from "../observe/mod.ts";
 import { type Clock, realClock } from "../time/clock.ts";
-import { processIo, type Streams } from "./io.ts";
 import { errorMessage } from "../util/error_message.ts";
+import { AgentArgsError, agentHelpText, parseAgentArgs } from "./agent_args.ts";
+import { processIo, type Streams } from "./io.ts";
+import type { DatastoreBuilder, DatastoreStages } from "./agent_datastore.ts";
 
 const encoder = new TextEncoder();
 
@@ -249,21 +244,27 @@ async function removeTable(dataplane: NftDataplane, log: Logger): Promise<number
 
 /** Everything that runs until the agent stops, in the order it starts. */
 interface Stages {
-  readonly client: Etcd3;
   readonly agent: Agent;
-  readonly syncer: Syncer;
+  readonly datastore: DatastoreStages;
   readonly monitor: InterfaceMonitor;
   readonly servers: ObserveServers;
-  readonly status: StatusReporting;
-  readonly wouldDrops: WouldDropReporter;
-  readonly rollbacks: RollbackKeeper;
 }
 
 /**
- * Builds the stages and connects them: syncer and interface monitor feed the agent (calculation
- * -> nftables) and the endpoint status; observation and would-drop counts read the programmed
- * rules; config changes from etcd reach the logs, the servers and the status reporting.
- * Undefined (after logging why) when the etcd client cannot be set up.
+ * The builder of the configured datastore's stages, loaded on demand: the local directory
+ * never loads the etcd client (etcd3, gRPC).
+ */
+async function datastoreBuilder(config: FelixConfig): Promise<DatastoreBuilder> {
+  return config.datastoreType === "local"
+    ? (await import("./agent_local.ts")).localStages
+    : (await import("./agent_etcd.ts")).etcdStages;
+}
+
+/**
+ * Builds the stages and connects them: the datastore source and the interface monitor feed
+ * the agent (calculation -> nftables); observation reads the programmed rules; config changes
+ * from the datastore reach the logs, the servers and the datastore's own stages. Undefined
+ * (after logging why) when the datastore cannot be set up.
  */
 async function assemble(
   settings: Settings,
@@ -272,40 +273,20 @@ async function assemble(
   dataplane: NftDataplane,
   clock: Clock,
 ): Promise<Stages | undefined> {
-  const { live: { config } } = settings;
+  const { live } = settings;
   const { root, log } = logs;
-  const hostname = config.felixHostname;
   const recorder = new ActivityRecorder({ now: () => clock.now() });
   const { calc, agent, configListeners } = buildAgent(settings, logs, dataplane, recorder, clock);
-  const client = openClient(config, log);
-  if (client === undefined) {
+  const build = await datastoreBuilder(live.config);
+  const datastore = build({ live, root, log, runner, dataplane, recorder, calc, agent, clock });
+  if (datastore === undefined) {
     await agent.close();
     return undefined;
   }
-  const status = new StatusReporting({
-    client,
-    hostname,
-    config,
-    log: root.child("status"),
-    clock,
-  });
-  const reportEndpoints = () => status.syncFrom(calc, agent.status().inSync);
-  const syncer = new Syncer({
-    client,
-    endpoints: etcdEndpointsOf(config),
-    log: root.child("syncer"),
-    resyncIntervalMs: config.resyncIntervalSecs * 1000,
-    clock,
-    onUpdates: (batch, revision) => {
-      recorder.recordBatch(batch);
-      agent.handleUpdates(batch, revision);
-      reportEndpoints();
-    },
-  });
   const monitor = new InterfaceMonitor(
     (list) => {
       agent.handleInterfaces(list);
-      reportEndpoints();
+      datastore.afterInterfaces();
     },
     root.child("ifaces"),
     { clock },
@@ -319,20 +300,12 @@ async function assemble(
     }),
     { log: root.child("observe") },
   );
-  configListeners.push((cfg) => void servers.configure(cfg), (cfg) => status.setConfig(cfg));
-  await servers.configure(config);
-  // PolicyAuditMode's would-drop counts, for `hostfence status`.
-  const wouldDrops = new WouldDropReporter({
-    client,
-    hostname,
-    read: nftCounterReader(runner, programmed, () => recorder.programmed),
-    active: () => settings.live.config.policyAuditMode,
-    log: root.child("status"),
-    clock,
-  });
-  // Rolls back changes made with --confirm-within that nobody confirmed in time.
-  const rollbacks = new RollbackKeeper({ client, hostname, log: root.child("confirm"), clock });
-  return { client, agent, syncer, monitor, servers, status, wouldDrops, rollbacks };
+  configListeners.push(
+    (cfg) => void servers.configure(cfg),
+    (cfg) => datastore.setConfig(cfg),
+  );
+  await servers.configure(live.config);
+  return { agent, datastore, monitor, servers };
 }
 
 /**
@@ -367,6 +340,9 @@ function buildAgent(
     // With V8's gc exposed (scripts/hostfence and the builds pass --expose-gc), the start-up
     // snapshot's garbage is collected at once and its pages go back to the system.
     onFirstProgram: () => (globalThis as { gc?: () => void }).gc?.(),
+    ...(config.datastoreType === "local"
+      ? { notReadyReason: `no valid set of resource files read from ${config.policyDir} yet` }
+      : {}),
     onConfigChange: (cfg) => {
       live.config = cfg;
       const w = sinks.configure(cfg);
@@ -377,33 +353,10 @@ function buildAgent(
   return { calc, agent, configListeners };
 }
 
-/** The etcd client for the configured endpoints and TLS files; undefined (logged) if unusable. */
-function openClient(config: FelixConfig, log: Logger): Etcd3 | undefined {
-  const endpoints = etcdEndpointsOf(config);
-  const conn = {
-    endpoints,
-    ...(config.etcdKeyFile ? { keyFile: config.etcdKeyFile } : {}),
-    ...(config.etcdCertFile ? { certFile: config.etcdCertFile } : {}),
-    ...(config.etcdCaFile ? { caCertFile: config.etcdCaFile } : {}),
-  };
-  let client;
-  try {
-    client = createEtcdClient(conn);
-  } catch (err) {
-    log.fatal(`Cannot set up the etcd client: ${errorMessage(err)}`);
-    return undefined;
-  }
-  log.info(`Connecting to etcd at ${endpoints.join(",")}`);
-  return client;
-}
-
-/** Starts the stages: would-drop counts, interfaces, the etcd watch, status, rollbacks. */
+/** Starts the stages: interfaces first, then the datastore (and, on etcd, what runs beside it). */
 async function start(s: Stages): Promise<void> {
-  s.wouldDrops.start();
   await s.monitor.start();
-  s.syncer.start();
-  s.status.start();
-  s.rollbacks.start();
+  s.datastore.start();
 }
 
 /** Waits for SIGTERM or SIGINT; gives its name. */
@@ -433,16 +386,12 @@ async function stop(s: Stages, why: string, log: Logger, clock: Clock): Promise<
     );
     Deno.exit(0);
   }, SHUTDOWN_GRACE_MS);
-  // Bounded (1 s) and run beside the other closes, so a frozen etcd delays nothing.
-  const rollbacksClosed = s.rollbacks.close();
-  await s.wouldDrops.close();
+  await s.datastore.stopping();
   await s.servers.close();
   await s.monitor.close();
-  await s.syncer.close();
+  await s.datastore.source.close();
   await s.agent.close();
-  await s.status.close();
-  await rollbacksClosed;
-  s.client.close();
+  await s.datastore.close();
   clock.clearTimeout(watchdog);
 }
 

@@ -16,6 +16,8 @@ export interface ExplainArgs {
   readonly interfaces: readonly string[];
   readonly etcdEndpoints?: string;
   readonly config?: string;
+  /** Read the resources from this directory (DatastoreType=local) instead of etcd. */
+  readonly policyDir?: string;
   readonly output: "text" | "json";
 }
 
@@ -52,6 +54,7 @@ const EXPLAIN_OPTIONS: OptionSpec = {
   sport: { type: "string" },
   interface: { type: "string", multiple: true },
   "etcd-endpoints": { type: "string" },
+  "policy-dir": { type: "string" },
   config: { type: "string", short: "c" },
   output: { type: "string", short: "o" },
   help: { type: "boolean", short: "h" },
@@ -77,6 +80,7 @@ export function parseExplainArgs(argv: readonly string[]): ExplainArgs {
     interface: p.values.interface === undefined ? undefined : listFlag(p, "interface"),
     "etcd-endpoints": stringFlag(p, "etcd-endpoints"),
     config: stringFlag(p, "config"),
+    "policy-dir": stringFlag(p, "policy-dir"),
     output: stringFlag(p, "output"),
     help: p.values.help === true,
   };
@@ -88,6 +92,7 @@ export function parseExplainArgs(argv: readonly string[]): ExplainArgs {
     interfaces: values.interface ?? [],
     ...(values["etcd-endpoints"] ? { etcdEndpoints: values["etcd-endpoints"] } : {}),
     ...(values.config ? { config: values.config } : {}),
+    ...(values["policy-dir"] ? { policyDir: values["policy-dir"] } : {}),
     output,
   } as const;
   if (values.help) return { help: true, ...common };

@@ -32,7 +32,9 @@ import {
  * seconds; `none` gives the zero value (empty list/string, 0, false, `null` severity).
  */
 export interface FelixConfig {
-  readonly datastoreType: "etcdv2" | "kubernetes" | "";
+  readonly datastoreType: "etcdv2" | "local" | "kubernetes" | "";
+  /** The directory of YAML resource files read when DatastoreType is `local`. */
+  readonly policyDir: string;
   readonly felixHostname: string;
   /** Normalised `scheme://host:port`; when empty, `etcdScheme://etcdAddr` is used. */
   readonly etcdEndpoints: readonly string[];
@@ -108,9 +110,19 @@ type ParamTable = { readonly [K in keyof FelixConfig]: ParamSpec<FelixConfig[K]>
 export const PARAMS: ParamTable = {
   datastoreType: {
     name: "DatastoreType",
-    description: "Datastore type (hostfence supports etcdv2 only)",
-    type: oneOfType(["etcdv2", "kubernetes"] as const),
+    description: "Datastore type: etcdv2, or local (YAML files in PolicyDir, no etcd)",
+    type: oneOfType(["etcdv2", "local", "kubernetes"] as const),
     default: "etcdv2",
+    localOnly: true,
+    dieOnFail: true,
+    nonZero: true,
+  },
+  policyDir: {
+    name: "PolicyDir",
+    description: "Directory of resource files (*.yaml, *.yml) read when DatastoreType is local",
+    type: fileType(false),
+    default: "/etc/hostfence/policy.d",
+    localOnly: true,
     dieOnFail: true,
     nonZero: true,
   },

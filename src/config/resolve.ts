@@ -290,10 +290,11 @@ export function resolveConfig(inputs: ConfigInputs): ConfigResolution {
 
 /** Checks that span parameters (Felix's `Validate`), each as one line. */
 function crossCheck(cfg: FelixConfig, sources: ReadonlyMap<string, string>): string | undefined {
-  if (cfg.datastoreType !== "etcdv2") {
+  if (cfg.datastoreType !== "etcdv2" && cfg.datastoreType !== "local") {
     return `Unsupported value for DatastoreType from ${sources.get("DatastoreType")}: ` +
-      `${quote(cfg.datastoreType)}: hostfence supports etcdv2 only`;
+      `${quote(cfg.datastoreType)}: hostfence supports etcdv2 and local only`;
   }
+  if (cfg.datastoreType === "local") return undefined;
   if (cfg.etcdEndpoints.length === 0 && (cfg.etcdAddr === "" || cfg.etcdScheme === "")) {
     return "No etcd location configured: set EtcdEndpoints (or EtcdScheme and EtcdAddr)";
   }

@@ -111,6 +111,12 @@ Deno.test({
         /Rolled back change [0-9a-f]+ .*Policy\(name=failsafe\) \(restored its previous value\)/,
         /removed its nftables table \(my-host's ruleset is empty again\)/,
         /5 namespaces deleted/,
+        // Part 2: the agent on a policy directory, no etcd.
+        /Read policy directory \S+: 1 file, 2 resources \(revision 1\)/,
+        /not applied, keeping the last good state \(revision 2, 2 resources\): \S+\/10-web\.yaml:18:17: /,
+        /Without etcd: tcp\/80 PASS -> DROP -> DROP, tcp\/8080 DROP -> PASS -> PASS/,
+        /part 2 agent stopped and its nftables table removed \(solo's ruleset is empty again\)/,
+        /2 namespaces deleted \(hft-\S+-solo\*\)/,
       ]
     ) {
       assert(re.test(r.stdout), `Output lacks ${re}:\n${r.stdout}`);

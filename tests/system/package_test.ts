@@ -12,6 +12,7 @@
 import { assert, assertIncludes, assertMatch, assertStrictEquals } from "../harness/assert.ts";
 import { canUseNetns, haveCommand, NetNs, run } from "../../netlab/netns.ts";
 import { resolveConfig } from "../../src/config/mod.ts";
+import { loadPolicySet } from "../../src/datastore/local_files.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 const VERSION: string = JSON.parse(Deno.readTextFileSync(`${REPO}/deno.json`)).version;
@@ -107,7 +108,7 @@ Deno.test({
         const conffiles = (await out(["dpkg-deb", "-I", DEB, "conffiles"])).trim().split("\n");
         assertStrictEquals(
           conffiles.sort().join(" "),
-          "/etc/calico/felix.cfg /etc/logrotate.d/hostfence",
+          "/etc/calico/felix.cfg /etc/hostfence/policy.d/example.yaml /etc/logrotate.d/hostfence",
           "conffiles",
         );
       });
@@ -142,7 +143,7 @@ Deno.test({
         const config = (await out(["rpm", "-qpc", RPM])).trim().split("\n").sort();
         assertStrictEquals(
           config.join(" "),
-          "/etc/calico/felix.cfg /etc/logrotate.d/hostfence",
+          "/etc/calico/felix.cfg /etc/hostfence/policy.d/example.yaml /etc/logrotate.d/hostfence",
           "rpm -qpc",
         );
         const flags = await out([
@@ -220,6 +221,40 @@ Deno.test({
         assertStrictEquals(h.code, 0, `--help exit code (stderr: ${h.stderr})`);
         assertIncludes(h.stdout, "agent", "--help output");
       });
+
+      await t.step(
+        "policy.d: a commented example, valid uncommented, read by the program",
+        async () => {
+          const dir = `${scratch}/root/etc/hostfence/policy.d`;
+          const text = await Deno.readTextFile(`${dir}/example.yaml`);
+          const lines = text.split("\n").filter((l) => l.trim() !== "");
+          for (const l of lines) assert(l.startsWith("#"), `example.yaml line not a comment: ${l}`);
+          const bytes = new TextEncoder().encode(text);
+          assertStrictEquals(
+            loadPolicySet([{ path: "example.yaml", bytes }], "h").resources,
+            0,
+            "as shipped",
+          );
+          const from = lines.findIndex((l) => l.startsWith("# - "));
+          const yaml = lines.slice(from).map((l) => l.replace(/^# ?/, "")).join("\n");
+          const set = loadPolicySet([{
+            path: "example.yaml",
+            bytes: new TextEncoder().encode(yaml),
+          }], "h");
+          assertStrictEquals(set.resources, 3, "resources in the uncommented example");
+          // The packaged program reads the directory (as the agent with DatastoreType=local does).
+          const r = await run([
+            `${scratch}/root/usr/bin/hostfence`,
+            "render",
+            "--policy-dir",
+            dir,
+            "--node",
+            "pkg-test",
+          ], { allowFail: true });
+          assertStrictEquals(r.code, 0, `render --policy-dir exit code (stderr: ${r.stderr})`);
+          assertIncludes(r.stdout, "table inet hostfence", "render --policy-dir output");
+        },
+      );
 
       await t.step("the systemd unit: directives, and systemd-analyze verify", async () => {
         const unit = await Deno.readTextFile(`${scratch}/root${UNIT_DEB}`);

@@ -73,7 +73,7 @@ class FakeDataplane implements Dataplane {
   }
 }
 
-function setup(opts: { retryMinMs?: number; clock?: ManualClock } = {}) {
+function setup(opts: { retryMinMs?: number; clock?: ManualClock; notReadyReason?: string } = {}) {
   const sink = memorySink("DEBUG");
   const log = createLogger([sink], "agent");
   const calc = new FakeCalc();
@@ -91,6 +91,7 @@ function setup(opts: { retryMinMs?: number; clock?: ManualClock } = {}) {
     retryMinMs: opts.retryMinMs ?? 10,
     retryMaxMs: 40,
     ...(opts.clock ? { clock: opts.clock } : {}),
+    ...(opts.notReadyReason ? { notReadyReason: opts.notReadyReason } : {}),
   });
   return { agent, calc, dataplane, lines: sink.lines };
 }
@@ -112,6 +113,26 @@ Deno.test("nothing is programmed before Ready is true and the snapshot is comple
     assertEquals(dataplane.applied.length, 1);
     assert(lines.some((l) => l.includes("Dataplane in sync at revision 6")));
     assert(agent.status().programmed);
+  } finally {
+    await agent.close();
+  }
+});
+
+Deno.test("a local policy directory's agent says why it waits, not the etcd flag", async () => {
+  const reason = "no valid set of resource files read from /p yet";
+  const { agent, lines } = setup({ notReadyReason: reason });
+  try {
+    await tick(30);
+    const waits = lines.filter((l) => l.includes("wait-for-ready"));
+    assert(waits.length >= 1, "a wait-for-ready line");
+    assert(waits.every((l) => l.endsWith(`(wait-for-ready): ${reason}`)), waits.join("\n"));
+    agent.handleUpdates([{ type: "ready", value: true }, { type: "inSync" }], 1);
+    assert(
+      lines.some((l) =>
+        l.endsWith("a valid set of resource files was read); leaving wait-for-ready")
+      ),
+      lines.join("\n"),
+    );
   } finally {
     await agent.close();
   }

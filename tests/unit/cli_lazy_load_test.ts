@@ -72,3 +72,20 @@ Deno.test("every command with help has code behind the table, and loading it wor
     assert.equal(typeof await load(), "function", `${name} loads to a runner`);
   }
 });
+
+Deno.test("the agent with DatastoreType=local loads neither etcd3 nor gRPC", async () => {
+  const etcdish = (s: string) =>
+    /etcd3|grpc|protobuf/.test(s) || /src\/datastore\/(connection|syncer|etcd_store)\.ts$/.test(s);
+  for (
+    const [entry, inside] of [
+      ["src/cmd/agent.ts", "src/calc/graph.ts"],
+      ["src/cmd/agent_local.ts", "src/model/input.ts"],
+    ]
+  ) {
+    const loaded = [...await staticClosure(entry!)];
+    assert.deepEqual(loaded.filter(etcdish), [], `${entry} loads etcd code statically`);
+    assert.ok(loaded.some((s) => s.endsWith(inside!)), `the walk from ${entry} reached ${inside}`);
+  }
+  // The etcd path does load them (the check above can fail).
+  assert.ok([...await staticClosure("src/cmd/agent_etcd.ts")].some(etcdish));
+});
