@@ -8,6 +8,8 @@ import { parseManifests, parseResources, ResourceInputError } from "../../src/mo
 import { formatResources } from "../../src/model/output.ts";
 import type { ManifestResource } from "../../src/model/v3/types.ts";
 import { formatV3Resources, NoV3FormError } from "../../src/model/v3/output.ts";
+import { v1ApplyBackWarnings } from "../../src/model/v1_limits.ts";
+import type { Resource } from "../../src/model/resources.ts";
 import { formatGoDuration, parseGoDuration } from "../../src/model/v3/duration.ts";
 
 function parse(text: string, source = "v3.yaml"): ManifestResource[] {
@@ -424,6 +426,25 @@ Deno.test("v3 printing applies back unchanged and is byte-stable", async (t) => 
       "v1.yaml",
     ).map((l) => l.resource);
     assert.match(formatV3Resources(net, "yaml"), /nets:\n\s*- 198.18.0.0\/24/);
+  });
+
+  await t.step("v1 output of named ports cannot apply back: get warns, naming --api v3", () => {
+    const named = parse([HEP_PORTS, GNP_NAMED, HEP, GNP].join("---\n")) as Resource[];
+    assert.deepEqual(v1ApplyBackWarnings(named), [
+      'hostEndpoint "eth1-h1" (node h1) has named ports, which apiVersion v1 cannot apply ' +
+      "back; print it with --api v3",
+      'policy "named" has named ports, which apiVersion v1 cannot apply back; print it with ' +
+      "--api v3",
+    ]);
+    // The warning is true: v1 input refuses what v1 output printed.
+    assert.throws(
+      () => parseResources(formatResources(named.slice(0, 1), "yaml"), "v1.yaml"),
+      /spec\.ports: field in document is not recognized/,
+    );
+    assert.throws(
+      () => parseResources(formatResources(named.slice(1, 2), "yaml"), "v1.yaml"),
+      /invalid port format \(admin-ui\)/,
+    );
   });
 
   await t.step("v1 output of a v3-written policy is v1's unchanged form", () => {
