@@ -41,6 +41,7 @@ const FILE_OPTION: OptionSpec = {
 import { type Change, LOCKOUT_OPTIONS, LockoutFlagError, lockoutRefusal } from "./lockout_guard.ts";
 import { isModelResource, type ManifestResource } from "../model/v3/types.ts";
 import { formatV3Resources, NoV3FormError, v3KindOf } from "../model/v3/output.ts";
+import { v1ApplyBackWarnings } from "../model/v1_limits.ts";
 import {
   deleteFelixConfiguration,
   felixConfigurationChanges,
@@ -596,7 +597,11 @@ export async function runGetCommand(
       }
       return 0;
     }
-    io.out(renderGetOutput(found.filter(isModelResource), kinds, format));
+    const model = found.filter(isModelResource);
+    io.out(renderGetOutput(model, kinds, format));
+    if (format.type !== "table") {
+      for (const line of v1ApplyBackWarnings(model)) io.err(`Warning: ${line}\n`);
+    }
     return 0;
   } catch (e) {
     return failure(io, e);

@@ -2,8 +2,8 @@
  * projectcalico.org/v3 manifests through the real CLI and a real etcd (issue 9 part 1): a
  * file mixing v1 and v3 documents, the etcd layout (a v3 resource is stored byte-for-byte as
  * its v1 twin), round trips v3 -> etcd -> v3 and v1 -> etcd -> v1 that change neither the
- * printed text nor etcd, FelixConfiguration as Felix config keys, and refusals that write
- * nothing.
+ * printed text nor etcd (named ports too), FelixConfiguration as Felix config keys (failsafe
+ * entries with a net in the key's text form), and refusals that write nothing.
  */
 import assert from "node:assert/strict";
 import { haveEtcd, startEtcd } from "../../netlab/etcd.ts";
@@ -127,7 +127,10 @@ kind: FelixConfiguration
 metadata:
   name: default
 spec:
-  failsafeInboundHostPorts: [{protocol: TCP, port: 22}, {protocol: UDP, port: 68}]
+  failsafeInboundHostPorts:
+  - {protocol: TCP, port: 22, net: 198.18.0.0/24}
+  - {protocol: TCP, port: 22, net: "2001:db8::/64"}
+  - {protocol: UDP, port: 68}
   defaultEndpointToHostAction: Accept
   reportingInterval: 1m30s
 ---
@@ -137,6 +140,44 @@ metadata:
   name: node.h1
 spec:
   logSeverityScreen: Debug
+`;
+
+/** Named ports: declared by a host endpoint, named in a policy's and a profile's rules. */
+const NAMED = `apiVersion: projectcalico.org/v3
+kind: HostEndpoint
+metadata:
+  name: eth1-named
+spec:
+  node: h1
+  expectedIPs: ["198.18.2.1"]
+  ports:
+  - {name: http, protocol: TCP, port: 8080}
+  - {name: dns, protocol: UDP, port: 53}
+---
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata:
+  name: named
+spec:
+  selector: all()
+  applyOnForward: true
+  ingress:
+  - action: Allow
+    protocol: TCP
+    destination: {ports: [http, 443, "9000:9010"], notPorts: [admin]}
+  - action: Allow
+    protocol: UDP
+    source: {ports: [dns]}
+---
+apiVersion: projectcalico.org/v3
+kind: Profile
+metadata:
+  name: named
+spec:
+  egress:
+  - action: Allow
+    protocol: UDP
+    destination: {ports: [dns]}
 `;
 
 Deno.test({
@@ -196,6 +237,36 @@ Deno.test({
       });
     }
 
+    await t.step("named ports: v3 -> etcd -> v3 is byte-stable, yaml and json", async () => {
+      ok(await cli(["create", "-f", "-"], NAMED), "Successfully created 3 resource(s)\n");
+      const keys = await dump();
+      assert.match(
+        keys["/calico/v1/host/h1/endpoint/eth1-named"]!,
+        /"ports":\[\{"name":"http","protocol":"tcp","port":8080\},\{"name":"dns","protocol":"udp","port":53\}\]/,
+      );
+      assert.match(
+        keys["/calico/v1/policy/tier/default/policy/named"]!,
+        /"dst_ports":\["http",443,"9000:9010"\],"!dst_ports":\["admin"\]/,
+      );
+      const ids = [
+        ["hostendpoint", "eth1-named", "--node", "h1"],
+        ["globalnetworkpolicy", "named"],
+        ["profile", "named"],
+      ];
+      for (const id of ids) {
+        for (const format of ["yaml", "json"]) {
+          const get = () => cli(["get", ...id, "-o", format, "--api", "v3"]);
+          const text = (await get()).out;
+          assert.match(text, /http|dns/);
+          const before = await dump();
+          ok(await cli(["replace", "-f", "-"], text), /^Successfully replaced 1/);
+          assert.deepEqual(await dump(), before, `${id[0]} ${format}: etcd unchanged`);
+          assert.equal((await get()).out, text, `${id[0]} ${format}: text unchanged`);
+        }
+      }
+      ok(await cli(["delete", "-f", "-"], NAMED), "Successfully deleted 3 resource(s)\n");
+    });
+
     await t.step("get --api v3 prints v3, one resource as itself", async () => {
       ok(
         await cli(["get", "hep", "eth0-v3", "--node", "h1", "-o", "yaml", "--api", "v3"]),
@@ -227,16 +298,22 @@ spec:
     });
 
     await t.step("FelixConfiguration is Felix config keys, global and per host", async () => {
+      // The failsafe nets leave tcp/22 open from 198.18.0.0/24 only: the lockout check is
+      // told the operator manages from there (not from this machine's own addresses).
+      const mgmt = "--management-source=198.18.0.9";
       ok(
-        await cli(["create", "-f", "-"], FELIX),
+        await cli(["create", mgmt, "-f", "-"], FELIX),
         "Successfully created 2 'FelixConfiguration' resource(s)\n",
       );
       const keys = await dump("/calico/v1/");
-      assert.equal(keys["/calico/v1/config/FailsafeInboundHostPorts"], "tcp:22,udp:68");
+      assert.equal(
+        keys["/calico/v1/config/FailsafeInboundHostPorts"],
+        "tcp:198.18.0.0/24:22,tcp:[2001:db8::/64]:22,udp:68",
+      );
       assert.equal(keys["/calico/v1/config/DefaultEndpointToHostAction"], "ACCEPT");
       assert.equal(keys["/calico/v1/config/ReportingIntervalSecs"], "90");
       assert.equal(keys["/calico/v1/host/h1/config/LogSeverityScreen"], "DEBUG");
-      const again = await cli(["create", "-f", "-"], FELIX);
+      const again = await cli(["create", mgmt, "-f", "-"], FELIX);
       assert.equal(again.code, 1);
       assert.match(
         again.out + again.err,
@@ -246,7 +323,7 @@ spec:
       assert.match(text, /kind: FelixConfigurationList/);
       const before = await dump();
       ok(
-        await cli(["apply", "-f", "-"], text),
+        await cli(["apply", mgmt, "-f", "-"], text),
         "Successfully applied 2 'FelixConfiguration' resource(s)\n",
       );
       assert.equal((await cli(["get", "felixconfig", "-o", "yaml"])).out, text);
@@ -254,7 +331,7 @@ spec:
       // A whole-resource write: fields left out are unset.
       ok(
         await cli(
-          ["apply", "-f", "-"],
+          ["apply", mgmt, "-f", "-"],
           FELIX.split("---\n")[0]!.replace(/ {2}reportingInterval.*\n/, ""),
         ),
         /^Successfully applied 1/,

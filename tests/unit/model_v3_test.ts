@@ -8,6 +8,8 @@ import { parseManifests, parseResources, ResourceInputError } from "../../src/mo
 import { formatResources } from "../../src/model/output.ts";
 import type { ManifestResource } from "../../src/model/v3/types.ts";
 import { formatV3Resources, NoV3FormError } from "../../src/model/v3/output.ts";
+import { v1ApplyBackWarnings } from "../../src/model/v1_limits.ts";
+import type { Resource } from "../../src/model/resources.ts";
 import { formatGoDuration, parseGoDuration } from "../../src/model/v3/duration.ts";
 
 function parse(text: string, source = "v3.yaml"): ManifestResource[] {
@@ -68,6 +70,48 @@ spec:
   interfaceName: eth0
   expectedIPs: [198.18.1.1, "2001:db8:1::1"]
   profiles: [p1]
+`;
+
+/** Named ports: declared by a host endpoint, used by name in a policy's rules. */
+const HEP_PORTS = `${H}kind: HostEndpoint
+metadata:
+  name: eth1-h1
+  labels: {role: api}
+spec:
+  node: h1
+  expectedIPs: [198.18.1.1]
+  ports:
+  - {name: http, protocol: TCP, port: 8080}
+  - {name: dns, protocol: udp, port: 53}
+  - {name: sig, protocol: 132, port: 3868}
+`;
+
+const GNP_NAMED = `${H}kind: GlobalNetworkPolicy
+metadata:
+  name: named
+spec:
+  selector: role == 'api'
+  ingress:
+  - action: Allow
+    protocol: TCP
+    source:
+      ports: [http]
+    destination:
+      ports: [http, 443, "9000:9010"]
+      notPorts: [admin-ui]
+`;
+
+/** Failsafe entries with a net (Calico 3's ProtoPort.net), v4 and v6, and one without. */
+const FELIX_NETS = `${H}kind: FelixConfiguration
+metadata:
+  name: node.h1
+spec:
+  failsafeInboundHostPorts:
+  - {protocol: TCP, port: 22, net: 198.18.0.0/24}
+  - {protocol: TCP, port: 22, net: "2001:db8:5::/48"}
+  - {protocol: UDP, port: 68}
+  failsafeOutboundHostPorts:
+  - {protocol: UDP, port: 53, net: 198.18.0.53}
 `;
 
 const PROFILE = `${H}kind: Profile
@@ -174,6 +218,31 @@ spec:
     }]);
   });
 
+  await t.step("HostEndpoint spec.ports -> the model's named ports (protocol lower case)", () => {
+    assert.deepEqual(parse(HEP_PORTS), [{
+      kind: "hostEndpoint",
+      metadata: { name: "eth1-h1", node: "h1", labels: { role: "api" } },
+      spec: {
+        expectedIPs: ["198.18.1.1"],
+        ports: [
+          { name: "http", protocol: "tcp", port: 8080 },
+          { name: "dns", protocol: "udp", port: 53 },
+          { name: "sig", protocol: 132, port: 3868 },
+        ],
+      },
+    }]);
+  });
+
+  await t.step("a name in rule ports/notPorts is a named port beside numbers and ranges", () => {
+    const [p] = parse(GNP_NAMED);
+    assert.deepEqual((p as { spec: { ingress: unknown } }).spec.ingress, [{
+      action: "allow",
+      protocol: "tcp",
+      source: { ports: ["http"] },
+      destination: { ports: ["http", 443, { min: 9000, max: 9010 }], notPorts: ["admin-ui"] },
+    }]);
+  });
+
   await t.step("Profile -> profile (labelsToApply is the v1 profile's labels)", () => {
     assert.deepEqual(parse(PROFILE), [{
       kind: "profile",
@@ -227,6 +296,16 @@ spec:
           IptablesMarkMask: "4278190080",
           InterfacePrefix: "cali,tap",
           PolicyAuditMode: "true",
+        },
+      },
+    }]);
+    assert.deepEqual(parse(FELIX_NETS), [{
+      kind: "felixConfiguration",
+      metadata: { name: "node.h1" },
+      spec: {
+        values: {
+          FailsafeInboundHostPorts: "tcp:198.18.0.0/24:22,tcp:[2001:db8:5::/48]:22,udp:68",
+          FailsafeOutboundHostPorts: "udp:198.18.0.53/32:53",
         },
       },
     }]);
@@ -302,7 +381,8 @@ items:
 });
 
 Deno.test("v3 printing applies back unchanged and is byte-stable", async (t) => {
-  for (const [name, text] of Object.entries({ GNP, HEP, PROFILE, NODE, FELIX })) {
+  const all = { GNP, GNP_NAMED, HEP, HEP_PORTS, PROFILE, NODE, FELIX, FELIX_NETS };
+  for (const [name, text] of Object.entries(all)) {
     await t.step(name, () => {
       for (const format of ["yaml", "json"] as const) {
         const once = formatV3Resources(parse(text), format);
@@ -346,6 +426,25 @@ Deno.test("v3 printing applies back unchanged and is byte-stable", async (t) => 
       "v1.yaml",
     ).map((l) => l.resource);
     assert.match(formatV3Resources(net, "yaml"), /nets:\n\s*- 198.18.0.0\/24/);
+  });
+
+  await t.step("v1 output of named ports cannot apply back: get warns, naming --api v3", () => {
+    const named = parse([HEP_PORTS, GNP_NAMED, HEP, GNP].join("---\n")) as Resource[];
+    assert.deepEqual(v1ApplyBackWarnings(named), [
+      'hostEndpoint "eth1-h1" (node h1) has named ports, which apiVersion v1 cannot apply ' +
+      "back; print it with --api v3",
+      'policy "named" has named ports, which apiVersion v1 cannot apply back; print it with ' +
+      "--api v3",
+    ]);
+    // The warning is true: v1 input refuses what v1 output printed.
+    assert.throws(
+      () => parseResources(formatResources(named.slice(0, 1), "yaml"), "v1.yaml"),
+      /spec\.ports: field in document is not recognized/,
+    );
+    assert.throws(
+      () => parseResources(formatResources(named.slice(1, 2), "yaml"), "v1.yaml"),
+      /invalid port format \(admin-ui\)/,
+    );
   });
 
   await t.step("v1 output of a v3-written policy is v1's unchanged form", () => {
@@ -395,9 +494,16 @@ Deno.test("refusals name file:line:col, the resource and the field", async (t) =
       /^v3\.yaml:6:9: .*spec\.tier: hostfence has only the default tier, not "security"/,
     ],
     [
-      "a named port",
-      gnp("  ingress:\n  - action: Allow\n    protocol: TCP\n    destination: {ports: [http]}\n"),
-      /^v3\.yaml:9:27: .*destination\.ports\[0\]: named port "http": named ports are not supported yet/,
+      "a port name with a colon is a bad range, not a name",
+      gnp(
+        '  ingress:\n  - action: Allow\n    protocol: TCP\n    destination: {ports: ["http:80"]}\n',
+      ),
+      /^v3\.yaml:9:27: .*destination\.ports\[0\]: invalid minimum port number in range \(http:80\)/,
+    ],
+    [
+      "a named port with a protocol without ports (v1 validation, v3 path)",
+      gnp("  ingress:\n  - action: Allow\n    protocol: ICMP\n    destination: {ports: [http]}\n"),
+      /^v3\.yaml:9:26: .*destination\.ports: error with field Destination\.Ports = '\[http\]' \(protocol does not support ports\)/,
     ],
     [
       "a lower-case action",
@@ -440,9 +546,14 @@ Deno.test("refusals name file:line:col, the resource and the field", async (t) =
       /^v3\.yaml:5:3: Node "h" metadata\.resourceVersion: hostfence cannot honour/,
     ],
     [
-      "HostEndpoint ports (named ports)",
-      `${H}kind: HostEndpoint\nmetadata: {name: h}\nspec:\n  node: h1\n  ports: [{name: web, port: 80, protocol: TCP}]\n`,
-      /^v3\.yaml:6:10: HostEndpoint "h" spec\.ports: hostfence cannot honour field ports: named ports are not supported yet/,
+      "HostEndpoint ports: a protocol without ports, port 0 (validation, v3 paths)",
+      `${H}kind: HostEndpoint\nmetadata: {name: h}\nspec:\n  node: h1\n  expectedIPs: [198.18.1.1]\n  ports: [{name: web, port: 0, protocol: ICMP}]\n`,
+      /^v3\.yaml:7:\d+: HostEndpoint "h": error with the following fields:\n- {2}EndpointPort\.Protocol = 'icmp' \(EndpointPort protocol does not support ports\) \[spec\.ports\[0\]\.protocol, line 7:\d+\]\n- {2}EndpointPort\.Port = '0' \(port number must be between 1 and 65535\)/,
+    ],
+    [
+      "HostEndpoint ports: an unknown field in an entry",
+      `${H}kind: HostEndpoint\nmetadata: {name: h}\nspec:\n  node: h1\n  ports: [{name: web, port: 80, protocol: TCP, targetPort: 8080}]\n`,
+      /^v3\.yaml:6:\d+: HostEndpoint "h" spec\.ports\[0\]\.targetPort: field in document is not recognized/,
     ],
     [
       "a bad label in labelsToApply (v1 validation, v3 path)",
@@ -465,9 +576,14 @@ Deno.test("refusals name file:line:col, the resource and the field", async (t) =
       /^v3\.yaml:1:1: FelixConfiguration "other" metadata\.name: hostfence reads FelixConfiguration 'default'/,
     ],
     [
-      "a failsafe entry with a net",
-      `${H}kind: FelixConfiguration\nmetadata: {name: default}\nspec:\n  failsafeInboundHostPorts:\n  - {protocol: TCP, port: 22, net: 198.18.0.0/24}\n`,
-      /^v3\.yaml:6:36: .*failsafeInboundHostPorts\[0\]\.net: failsafe entries with a net are not supported yet/,
+      "a failsafe entry with a bad net",
+      `${H}kind: FelixConfiguration\nmetadata: {name: default}\nspec:\n  failsafeInboundHostPorts:\n  - {protocol: TCP, port: 22, net: 198.18.0.0/33}\n`,
+      /^v3\.yaml:6:36: .*failsafeInboundHostPorts\[0\]\.net: invalid net "198\.18\.0\.0\/33" \(expected a CIDR or IP address\)/,
+    ],
+    [
+      "a failsafe entry with a protocol failsafe rules do not have",
+      `${H}kind: FelixConfiguration\nmetadata: {name: default}\nspec:\n  failsafeInboundHostPorts:\n  - {protocol: SCTP, port: 22, net: 198.18.0.0/24}\n`,
+      /^v3\.yaml:6:16: .*failsafeInboundHostPorts\[0\]\.protocol: invalid protocol "SCTP" \(failsafe entries are TCP or UDP\)/,
     ],
     [
       "a bad FelixConfiguration value",

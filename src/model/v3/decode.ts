@@ -11,9 +11,10 @@ import {
   type TreeView,
   type YamlReader,
 } from "../decode.ts";
-import type { Action, PolicyType, Port, Protocol, Rule } from "../resources.ts";
+import type { Action, EndpointPort, PolicyType, Port, Protocol, Rule } from "../resources.ts";
 import type { YamlNode } from "../yaml_positions.ts";
 import { ConfigValueError } from "../../config/types.ts";
+import { failsafeNet } from "../../config/failsafe.ts";
 import { clip } from "../../log/quote.ts";
 import type { V3Kind } from "./kinds.ts";
 import { FELIX_FIELDS, felixValueToStored, type V3ProtoPort } from "./felix_config.ts";
@@ -87,14 +88,8 @@ class V3Decoder {
           interfaceName: str,
           expectedIPs: (n, p) => this.r.list(n, p, "[]string", (x, q) => this.r.ip(x, q)),
           profiles: strs,
-          ports: (_n, p) => {
-            throw new DecodeFailure(
-              "hostfence cannot honour field ports: named ports are not supported yet " +
-                "(issue 9, named ports)",
-              this.valueAt(node, ["spec", "ports"]),
-              p,
-            );
-          },
+          ports: (n, p) =>
+            this.r.list(n, p, "[]v3.EndpointPort", (x, q) => this.endpointPort(x, q)),
         });
         const { node: hostNode, ...spec } = specOf(o);
         const m = metaOf(o);
@@ -252,26 +247,42 @@ class V3Decoder {
     }
   }
 
-  /** `[{protocol: TCP, port: 22}]`; `net` needs CIDR failsafe support (issue 9, part 3). */
+  /** `[{protocol: TCP, port: 22, net: 198.18.0.0/24}]` (`net` optional; checked when stored). */
   protoPorts(node: YamlNode, path: string): V3ProtoPort[] | undefined {
     const n = this.r.deref(node);
     if (n === null) return undefined;
     if (this.r.view.isSeq(n) && this.r.view.items(n).length === 0) return [];
     return this.r.list(n, path, "[]v3.ProtoPort", (x, q) => {
       const p = this.struct(x, q, "v3.ProtoPort", {
-        protocol: (y, s) => this.r.str(y, s),
+        protocol: (y, s) => {
+          const text = this.r.str(y, s);
+          if (text !== undefined && !/^(tcp|udp)$/i.test(text)) {
+            throw new DecodeFailure(
+              `invalid protocol ${JSON.stringify(clip(text))} (failsafe entries are TCP or UDP)`,
+              this.r.deref(y),
+              s,
+            );
+          }
+          return text;
+        },
         port: (y, s) => this.r.int(y, s, "uint16"),
-        net: (y) => {
-          throw new DecodeFailure(
-            "failsafe entries with a net are not supported yet (issue 9, failsafe CIDRs)",
-            y,
-            `${q}.net`,
-          );
+        net: (y, s) => {
+          const text = this.r.str(y, s);
+          if (text !== undefined && text !== "" && failsafeNet(text) === undefined) {
+            throw new DecodeFailure(
+              `invalid net ${JSON.stringify(clip(text))} (expected a CIDR or IP address)`,
+              this.r.deref(y),
+              s,
+            );
+          }
+          return text;
         },
       }) ?? {};
+      const net = p.net as string | undefined;
       return {
         protocol: (p.protocol as string | undefined) ?? "TCP",
         port: (p.port as number) ?? 0,
+        ...(net === undefined || net === "" ? {} : { net }),
       };
     });
   }
@@ -317,20 +328,32 @@ class V3Decoder {
     return r as unknown as Rule;
   }
 
-  /** numorstring.Port: a number, "80", "80:90"; a name is a named port (refused for now). */
+  /**
+   * numorstring.Port: a number, "80", "80:90", or any other string without a colon, which is
+   * a named port (declared in host endpoints' `ports`; the validator checks the name).
+   */
   port(node: YamlNode, path: string): Port | undefined {
     const n = this.r.deref(node);
     const v = n === null ? undefined : this.r.view.value(n);
-    if (typeof v === "string" && !/^[0-9:]+$/.test(v)) {
-      throw new DecodeFailure(
-        `named port ${
-          JSON.stringify(clip(v))
-        }: named ports are not supported yet (issue 9, named ports)`,
-        n,
-        path,
-      );
-    }
+    if (typeof v === "string" && v !== "" && !/^[0-9]+$/.test(v) && !v.includes(":")) return v;
     return this.r.port(node, path) ?? 0;
+  }
+
+  /**
+   * v3.EndpointPort `{name, protocol, port}`: a port the host endpoint declares by name. A
+   * missing field reads as empty and the validator names it (as for stored ports).
+   */
+  endpointPort(node: YamlNode, path: string): EndpointPort {
+    const e = this.struct(node, path, "v3.EndpointPort", {
+      name: (n, p) => this.r.str(n, p),
+      protocol: (n, p) => this.protocol(n, p),
+      port: (n, p) => this.r.int(n, p, "uint16"),
+    }) ?? {};
+    return {
+      name: (e.name as string | undefined) ?? "",
+      protocol: (e.protocol as Protocol | undefined) ?? ("" as Protocol),
+      port: (e.port as number | undefined) ?? 0,
+    };
   }
 
   /** numorstring.Protocol: TCP, UDP, ICMP, ICMPv6, SCTP, UDPLite (or lower case), or 1-255. */

@@ -1,11 +1,17 @@
 /**
  * FelixConfiguration (v3) <-> Felix config keys: which v3 spec fields hostfence honours, the
  * Felix parameter each one sets (params.ts), and how a value is written in v3 (camelCase
- * names, `Drop`/`Accept`/`Return`, Go durations, failsafe ports as `{protocol, port}`) and as
- * stored in etcd (Felix's text: `DROP`, seconds, `tcp:22,udp:68`). Pure.
+ * names, `Drop`/`Accept`/`Return`, Go durations, failsafe ports as `{protocol, port, net}`) and
+ * as stored in etcd (Felix's text: `DROP`, seconds, `tcp:22,udp:198.18.0.0/24:68`). Pure.
  */
 import { paramSpec } from "../../config/params.ts";
 import { ConfigValueError } from "../../config/types.ts";
+import {
+  type FailsafePort,
+  failsafePort,
+  FailsafeSyntaxError,
+  formatFailsafePorts,
+} from "../../config/failsafe.ts";
 import { formatGoDuration, parseGoDuration } from "./duration.ts";
 
 /** How a v3 value is written. */
@@ -70,10 +76,11 @@ const SEVERITIES: Record<string, string> = {
   Fatal: "FATAL",
 };
 
-/** One failsafe entry as v3 writes it. */
+/** One failsafe entry as v3 writes it (Calico 3's ProtoPort; `net` limits the peers). */
 export interface V3ProtoPort {
   readonly protocol: string;
   readonly port: number;
+  readonly net?: string;
 }
 
 /** A decoded v3 value (before its form is applied). */
@@ -109,10 +116,14 @@ export function felixValueToStored(field: FelixField, value: V3FelixValue): stri
         _fail(`must be one of ${Object.keys(SEVERITIES).join(", ")}`);
       break;
     case "ports": {
+      // The same checks and normal form as the command line's text (config/failsafe.ts).
       const list = value as readonly V3ProtoPort[];
-      text = list.length === 0
-        ? "none"
-        : list.map((p) => `${p.protocol.toLowerCase()}:${p.port}`).join(",");
+      try {
+        text = formatFailsafePorts(list.map(failsafePort));
+      } catch (e) {
+        if (e instanceof FailsafeSyntaxError) _fail(e.message);
+        throw e;
+      }
       break;
     }
   }
@@ -149,9 +160,10 @@ export function felixValueFromStored(field: FelixField, text: string): V3FelixVa
     case "severity":
       return _key(SEVERITIES, parsed as string);
     case "ports":
-      return (parsed as readonly { protocol: string; port: number }[]).map((p) => ({
+      return (parsed as readonly FailsafePort[]).map((p) => ({
         protocol: p.protocol.toUpperCase(),
         port: p.port,
+        ...(p.net === undefined ? {} : { net: p.net }),
       }));
   }
 }

@@ -115,6 +115,11 @@ export function resourceToV3Object(r: ManifestResource): Obj {
       _put(spec, "interfaceName", r.spec.interfaceName);
       _put(spec, "expectedIPs", r.spec.expectedIPs);
       _put(spec, "profiles", r.spec.profiles);
+      _put(
+        spec,
+        "ports",
+        r.spec.ports?.map((p) => ({ name: p.name, protocol: _protocol(p.protocol), port: p.port })),
+      );
       break;
     case "policy":
       _put(meta, "name", r.metadata.name);
