@@ -10,6 +10,7 @@ const KINDS = `Resource types (case-insensitive; plurals and short names accepte
   policy             (pol)
   profile            (pro)
   workloadEndpoint   (wep)
+  networkSet         (netset)
 `;
 
 const CONNECTION = `Datastore connection (first match wins for the endpoints):
@@ -271,6 +272,7 @@ Description:
     profile           NAME; TAGS
     workloadEndpoint  NODE, ORCHESTRATOR, WORKLOAD, NAME; NETWORKS, NATS,
                       INTERFACE, PROFILES
+    networkSet        NAME; NETS, LABELS
 
 ${KINDS}
 ${CONNECTION}`;

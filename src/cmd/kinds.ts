@@ -14,6 +14,8 @@ const ALIASES: ReadonlyMap<string, ResourceKind> = new Map<string, ResourceKind>
   ...["workloadendpoint", "workloadendpoints", "wep", "weps"].map((a) =>
     [a, "workloadEndpoint"] as const
   ),
+  ...["networkset", "networksets", "netset", "netsets", "globalnetworkset", "globalnetworksets"]
+    .map((a) => [a, "networkSet"] as const),
 ]);
 
 /** The kind a command-line argument names, or undefined when it names none. */

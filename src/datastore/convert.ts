@@ -8,6 +8,7 @@ import { formatIssues, validateResource } from "../model/validate.ts";
 import {
   BackendParseError,
   decodeHostEndpoint,
+  decodeNetworkSet,
   decodePolicy,
   decodeProfileLabels,
   decodeProfileRules,
@@ -60,6 +61,7 @@ const DESCRIPTIONS: Record<string, string> = {
   hostEndpoint: "host endpoint",
   workloadEndpoint: "workload endpoint",
   policy: "policy",
+  networkSet: "network set",
   profileRules: "profile rules",
   profileTags: "profile tags",
   profileLabels: "profile labels",
@@ -79,6 +81,8 @@ function _nullUpdate(k: ParsedKey): ModelUpdate | undefined {
       return { type: "workloadEndpoint", id: workloadEndpointId(k), value: null };
     case "policy":
       return { type: "policy", name: k.name, value: null };
+    case "networkSet":
+      return { type: "networkSet", name: k.name, value: null };
     case "profileRules":
     case "profileTags":
     case "profileLabels":
@@ -142,6 +146,11 @@ function _decode(k: ParsedKey, raw: string): ModelUpdate {
       }
       _validate(pol);
       return { type: "policy", name: k.name, value: pol };
+    }
+    case "networkSet": {
+      const set = decodeNetworkSet(k.name, raw);
+      _validate(set);
+      return { type: "networkSet", name: k.name, value: set };
     }
     case "profileRules": {
       const rules = decodeProfileRules(raw);

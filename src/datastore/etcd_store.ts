@@ -16,6 +16,7 @@ import {
 } from "./connection.ts";
 import {
   decodeHostEndpoint,
+  decodeNetworkSet,
   decodeNode,
   decodePolicy,
   decodeProfile,
@@ -23,6 +24,7 @@ import {
 } from "./decode.ts";
 import {
   encodeHostEndpoint,
+  encodeNetworkSet,
   encodeNode,
   encodePolicy,
   encodeProfile,
@@ -42,6 +44,8 @@ import {
   hostDir,
   hostEndpointKey,
   missingIdentifier,
+  NETWORK_SET_PREFIX,
+  networkSetKey,
   nodeMetadataKey,
   orchRefsKey,
   parseKey,
@@ -114,6 +118,10 @@ export function writesFor(r: Resource): { primary: string; writes: KeyWrite[] } 
       const key = workloadEndpointKey(m.node, m.orchestrator, m.workload, m.name);
       return { primary: key, writes: [{ key, value: encodeWorkloadEndpoint(r) }] };
     }
+    case "networkSet": {
+      const key = networkSetKey(r.metadata.name);
+      return { primary: key, writes: [{ key, value: encodeNetworkSet(r) }] };
+    }
     case "profile": {
       const v = encodeProfile(r);
       const name = r.metadata.name;
@@ -157,6 +165,8 @@ export function deleteRanges(id: ResourceId): [string, boolean][] {
       const k = workloadEndpointKey(id.node!, id.orchestrator!, id.workload!, id.name);
       return [[k, false], [k + "/", true]];
     }
+    case "networkSet":
+      return [[networkSetKey(id.name), false]];
     case "profile":
       return [[profileDir(id.name), true]];
     case "node":
@@ -359,6 +369,8 @@ export class EtcdResourceStore implements ResourceStore {
           return await this.#listProfiles(filter);
         case "node":
           return await this.#listNodes(filter);
+        case "networkSet":
+          return await this.#listNetworkSets(filter);
       }
     });
   }
@@ -373,6 +385,20 @@ export class EtcdResourceStore implements ResourceStore {
       if (k?.type !== "policy") continue;
       const p = this.#decode(kv.key, kv.value, () => decodePolicy(k.name, kv.value));
       if (p) out.push(p);
+    }
+    return out;
+  }
+
+  async #listNetworkSets(f: ListFilter): Promise<Resource[]> {
+    const kvs = f.name !== undefined
+      ? (await this.#range(networkSetKey(f.name))).filter((kv) => kv.key === networkSetKey(f.name!))
+      : await this.#range(NETWORK_SET_PREFIX);
+    const out: Resource[] = [];
+    for (const kv of kvs) {
+      const k = parseKey(kv.key);
+      if (k?.type !== "networkSet") continue;
+      const n = this.#decode(kv.key, kv.value, () => decodeNetworkSet(k.name, kv.value));
+      if (n) out.push(n);
     }
     return out;
   }
