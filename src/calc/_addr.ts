@@ -4,7 +4,15 @@
  * into one canonical text (src/model/ip.ts: dotted quad, RFC 5952 IPv6) before they are
  * compared or put into an IP set. Private to src/calc.
  */
-import { formatIp, parseIp } from "../model/ip.ts";
+import {
+  type Cidr,
+  cidrContains,
+  formatIp,
+  isSingleAddress,
+  networkOf,
+  parseCidr,
+  parseIp,
+} from "../model/ip.ts";
 
 /** A canonical address and its family. */
 export interface CanonicalIp {
@@ -50,4 +58,66 @@ export function sortIps(texts: Iterable<string>): string[] {
     return x.b.length - y.b.length;
   });
   return keyed.map((k) => k.t);
+}
+
+/**
+ * A network set's net as an IP-set member: host bits cleared, a single address (/32, /128)
+ * written as the bare address so it shares its refcount with an endpoint's address, any
+ * other prefix as `addr/len`. Undefined for text that is not a CIDR.
+ */
+export function canonicalNet(raw: string): CanonicalIp | undefined {
+  const c = parseCidr(raw.trim());
+  if (c === undefined) return undefined;
+  const n = networkOf(c);
+  const text = isSingleAddress(n) ? formatIp(n.ip) : `${formatIp(n.ip)}/${n.prefix}`;
+  return { family: n.ip.family, text };
+}
+
+/** True for a member text that is a prefix (`addr/len`) rather than one address. */
+export function isPrefixMember(text: string): boolean {
+  return text.includes("/");
+}
+
+interface _Member {
+  readonly text: string;
+  readonly cidr: Cidr;
+}
+
+function _members(texts: Iterable<string>): _Member[] {
+  const out: _Member[] = [];
+  for (const text of texts) {
+    const cidr = parseCidr(text);
+    if (cidr !== undefined) out.push({ text, cidr });
+  }
+  out.sort((x, y) => {
+    if (x.cidr.ip.family !== y.cidr.ip.family) return x.cidr.ip.family - y.cidr.ip.family;
+    const a = x.cidr.ip.bytes, b = y.cidr.ip.bytes;
+    for (let i = 0; i < a.length; i++) {
+      const d = a[i]! - b[i]!;
+      if (d !== 0) return d;
+    }
+    return x.cidr.prefix - y.cidr.prefix;
+  });
+  return out;
+}
+
+/**
+ * The disjoint members of an IP set holding addresses and prefixes: every member inside
+ * another is left out (two CIDRs either nest or are disjoint, so what is left never
+ * overlaps, which an nft interval set requires), sorted by family, address and prefix.
+ * Members must be canonical (canonicalIp / canonicalNet texts).
+ */
+export function disjointMembers(texts: Iterable<string>): string[] {
+  const kept: _Member[] = [];
+  for (const m of _members(texts)) {
+    const last = kept[kept.length - 1];
+    if (last !== undefined && cidrContains(last.cidr, m.cidr.ip)) continue;
+    kept.push(m);
+  }
+  return kept.map((m) => m.text);
+}
+
+/** Canonical member texts (addresses and prefixes) sorted by family, address and prefix. */
+export function sortMembers(texts: Iterable<string>): string[] {
+  return _members(texts).map((m) => m.text);
 }

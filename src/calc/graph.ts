@@ -15,11 +15,16 @@
  *   stays until the last one goes, and a member change touches one entry;
  * - rule sets are resolved once per policy/profile update, and IP-set selectors are
  *   refcounted by the active policies and profiles using them.
+ * Network sets are items of the IP-set index only (rule selectors match them, a policy's own
+ * selector never does); their nets join the same refcounts as endpoint addresses. A set
+ * holding a prefix is handed out in disjoint form (a member inside another left out, as an
+ * nft interval set needs), and its member changes are the differences of that form, so the
+ * dataplane's element adds and deletes stay exact.
  * The per-host parts (interface resolution, which policies are active) are small and are
  * recomputed whole, only when something they depend on changed.
  */
 import type { Logger } from "../log/logger.ts";
-import type { Labels, PolicyResource, Rule } from "../model/resources.ts";
+import type { Labels, NetworkSetResource, PolicyResource, Rule } from "../model/resources.ts";
 import type { ModelUpdate } from "../datastore/updates.ts";
 import { parseSelector, type Selector } from "../selector/mod.ts";
 import { tagSelector } from "../selector/labels.ts";
@@ -34,7 +39,15 @@ import type {
   PolicedInterface,
   RuleSet,
 } from "./host_state.ts";
-import { type CanonicalIp, canonicalIp, sortIps } from "./_addr.ts";
+import {
+  type CanonicalIp,
+  canonicalIp,
+  canonicalNet,
+  disjointMembers,
+  isPrefixMember,
+  sortIps,
+  sortMembers,
+} from "./_addr.ts";
 import { LabelIndex, type LabelIndexStats, type LabelMap } from "./label_index.ts";
 import {
   governs,
@@ -115,8 +128,12 @@ interface _IpSet {
   readonly selector: Selector;
   /** Active policies/profiles using it. */
   refs: number;
-  /** Canonical address -> number of endpoints contributing it. */
+  /** Canonical address or prefix -> number of endpoints and network sets contributing it. */
   readonly members: Map<string, number>;
+  /** How many keys of `members` are prefixes; while 0, the members are their own disjoint form. */
+  prefixes: number;
+  /** The disjoint form of `members` (see disjointMembers) while `prefixes > 0`. */
+  disjoint: ReadonlySet<string> | undefined;
   view: IpSetMembers | undefined;
 }
 
@@ -148,6 +165,8 @@ export class CalculationGraph implements HostStateSource {
   readonly #selectorCache = new Map<string, Selector>();
   readonly #labelMaps = new Map<string, LabelMap>();
   readonly #warnedProfiles = new Set<string>();
+  /** Sets whose disjoint form must be recomputed at flush, with that form before the batch. */
+  readonly #disjointDirty = new Map<_IpSet, ReadonlySet<string>>();
 
   readonly #policyIndex: LabelIndex;
   readonly #ipSetIndex: LabelIndex;
@@ -248,6 +267,9 @@ export class CalculationGraph implements HostStateSource {
         case "policy":
           this.#updatePolicy(u.name, u.value);
           break;
+        case "networkSet":
+          this.#updateNetworkSet(u.name, u.value);
+          break;
         case "profileRules":
           this.#updateProfileRules(u.name, u.value);
           break;
@@ -303,7 +325,7 @@ export class CalculationGraph implements HostStateSource {
     const ipSets = new Map<string, IpSetMembers>();
     for (const id of [...this.#ipSets.keys()].sort()) {
       const set = this.#ipSets.get(id)!;
-      set.view ??= _membersView(set.members);
+      set.view ??= _membersView(set);
       ipSets.set(id, set.view);
     }
     this.#cached = {
@@ -330,7 +352,7 @@ export class CalculationGraph implements HostStateSource {
       ipSet: (id) => {
         const set = this.#ipSets.get(id);
         if (set === undefined) return undefined;
-        return set.view ??= _membersView(set.members);
+        return set.view ??= _membersView(set);
       },
     };
   }
@@ -373,6 +395,8 @@ export class CalculationGraph implements HostStateSource {
       profiles: readonly string[];
       ips: readonly string[];
       interfaceName?: string;
+      /** `ips` are a network set's CIDRs (members keep their prefix). */
+      nets?: boolean;
     } | null,
     localHep: string | undefined,
   ) {
@@ -391,7 +415,7 @@ export class CalculationGraph implements HostStateSource {
       }
       return;
     }
-    const ips = _canonicalIps(data.ips);
+    const ips = data.nets ? _canonicalNets(data.ips) : _canonicalIps(data.ips);
     const labels = this.#intern(
       effectiveLabelMap(data.own, data.profiles, (p) => this.#profiles.get(p)),
     );
@@ -442,6 +466,20 @@ export class CalculationGraph implements HostStateSource {
       hep.profiles = ep.profiles;
     }
     this.#policyIndex.updateItem(localHep, labels);
+  }
+
+  /** A network set is an IP-set item with its own labels and its nets as members. */
+  #updateNetworkSet(name: string, value: NetworkSetResource | null) {
+    this.#updateEndpoint(
+      `n/${name}`,
+      value === null ? null : {
+        own: value.metadata.labels ?? {},
+        profiles: NO_PROFILES,
+        ips: value.spec.nets ?? [],
+        nets: true,
+      },
+      undefined,
+    );
   }
 
   #relabelProfileUsers(profile: string) {
@@ -603,10 +641,54 @@ export class CalculationGraph implements HostStateSource {
     if (n === 0 || (n === 1 && delta === 1)) {
       set.view = undefined;
       this.#outputDirty = true;
+      const prefix = isPrefixMember(ip);
+      if (!this.#disjointDirty.has(set) && (set.prefixes > 0 || prefix)) {
+        // The disjoint form before this batch: kept while prefixes were there, else the keys
+        // as they were before this change (earlier changes of the batch are already reported).
+        let before = set.disjoint;
+        if (before === undefined) {
+          const keys = new Set(set.members.keys());
+          if (n > 0) keys.delete(ip);
+          else keys.add(ip);
+          before = keys;
+        }
+        this.#disjointDirty.set(set, before);
+      }
+      if (prefix) set.prefixes += n > 0 ? 1 : -1;
+      if (this.#disjointDirty.has(set)) return; // reported as differences at flush
       let m = this.#changes.members.get(set.selector.uniqueId);
       if (m === undefined) this.#changes.members.set(set.selector.uniqueId, m = new Map());
       m.set(ip, n > 0);
     }
+  }
+
+  /**
+   * Recomputes the disjoint form of every set a prefix touched in this batch and reports the
+   * elements that came and went, so a /32 swallowed by a new /24 is deleted as the /24 is
+   * added (and comes back when the /24 goes).
+   */
+  #flushDisjoint() {
+    for (const [set, before] of this.#disjointDirty) {
+      const id = set.selector.uniqueId;
+      if (this.#ipSets.get(id) !== set) continue; // dropped: the set itself is reported
+      const after: ReadonlySet<string> = set.prefixes > 0
+        ? new Set(disjointMembers(set.members.keys()))
+        : new Set(set.members.keys());
+      set.disjoint = set.prefixes > 0 ? after : undefined;
+      set.view = undefined;
+      let m = this.#changes.members.get(id);
+      for (const e of before) {
+        if (after.has(e)) continue;
+        if (m === undefined) this.#changes.members.set(id, m = new Map());
+        m.set(e, false);
+      }
+      for (const e of after) {
+        if (before.has(e)) continue;
+        if (m === undefined) this.#changes.members.set(id, m = new Map());
+        m.set(e, true);
+      }
+    }
+    this.#disjointDirty.clear();
   }
 
   // ---- the per-host stage ----------------------------------------------------------------
@@ -642,6 +724,7 @@ export class CalculationGraph implements HostStateSource {
       this.#structureDirty = false;
       this.#rebuildStructure();
     }
+    if (this.#disjointDirty.size > 0) this.#flushDisjoint();
     if (this.#outputDirty) {
       this.#outputDirty = false;
       this.#generation++;
@@ -725,7 +808,14 @@ export class CalculationGraph implements HostStateSource {
       set.refs++;
       return;
     }
-    this.#ipSets.set(sel.uniqueId, { selector: sel, refs: 1, members: new Map(), view: undefined });
+    this.#ipSets.set(sel.uniqueId, {
+      selector: sel,
+      refs: 1,
+      members: new Map(),
+      prefixes: 0,
+      disjoint: undefined,
+      view: undefined,
+    });
     this.#changes.ipSets.add(sel.uniqueId);
     this.#outputDirty = true;
     this.#ipSetIndex.addSelector(sel);
@@ -746,16 +836,17 @@ export class CalculationGraph implements HostStateSource {
  * A snapshot of a set's members, sorted only when read: the incremental path never reads it,
  * and sorting thousands of addresses on every member change would be most of a change's cost.
  */
-function _membersView(members: ReadonlyMap<string, number>): IpSetMembers {
-  const all = [...members.keys()];
+function _membersView(set: _IpSet): IpSetMembers {
+  const all = [...(set.disjoint ?? set.members.keys())];
+  const sort = set.disjoint === undefined ? sortIps : sortMembers;
   let v4: string[] | undefined;
   let v6: string[] | undefined;
   return {
     get v4() {
-      return v4 ??= sortIps(all.filter((ip) => !ip.includes(":")));
+      return v4 ??= sort(all.filter((ip) => !ip.includes(":")));
     },
     get v6() {
-      return v6 ??= sortIps(all.filter((ip) => ip.includes(":")));
+      return v6 ??= sort(all.filter((ip) => ip.includes(":")));
     },
   };
 }
@@ -784,6 +875,15 @@ function _canonicalIps(raw: readonly string[]): CanonicalIp[] {
   const out: CanonicalIp[] = [];
   for (const r of raw) {
     const c = canonicalIp(r);
+    if (c && !out.some((o) => o.text === c.text)) out.push(c);
+  }
+  return out;
+}
+
+function _canonicalNets(raw: readonly string[]): CanonicalIp[] {
+  const out: CanonicalIp[] = [];
+  for (const r of raw) {
+    const c = canonicalNet(r);
     if (c && !out.some((o) => o.text === c.text)) out.push(c);
   }
   return out;

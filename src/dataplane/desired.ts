@@ -13,7 +13,7 @@ import type {
   IpSetMembers,
   PolicedInterface,
 } from "../calc/host_state.ts";
-import { addressesOfFamily } from "./_cidr.ts";
+import { addressesOfFamily, cidrsOfFamily } from "./_cidr.ts";
 import { type BuildContext, buildContext } from "./context.ts";
 import { type EndpointObjects, endpointObjects } from "./endpoints.ts";
 import { policyChain, policyNames, profileChains } from "./policy.ts";
@@ -177,14 +177,19 @@ export class DesiredTable {
     this.#members.delete(name);
   }
 
+  /**
+   * A selector's set for each family. It is an interval set exactly while it holds a prefix
+   * (a network set's net): hashed sets are cheaper to change, and nft refuses a prefix in
+   * one. The calculation hands members over disjoint, as an interval set needs.
+   */
   #addIpSet(id: string, members: IpSetMembers | undefined, out: TableChanges) {
     for (const fam of this.ctx.families) {
       const name = policyNames.set(id, fam);
-      const elements = new Set(
-        addressesOfFamily(fam === 4 ? members?.v4 ?? [] : members?.v6 ?? [], fam),
-      );
+      const list = fam === 4 ? members?.v4 ?? [] : members?.v6 ?? [];
+      const interval = list.some(_isPrefix);
+      const elements = new Set(interval ? cidrsOfFamily(list, fam) : addressesOfFamily(list, fam));
       this.#members.set(name, elements);
-      this.#putSet({ name, type: fam === 4 ? "ipv4_addr" : "ipv6_addr", ipSet: id, elements }, out);
+      this.#putSet(_ipSet(name, fam, id, elements, interval), out);
     }
   }
 
@@ -196,12 +201,16 @@ export class DesiredTable {
   }
 
   #updateMembers(id: string, delta: ReadonlyMap<string, boolean>, out: TableChanges) {
+    const prefixed = new Set<string>();
     for (const [addr, present] of delta) {
       const fam = addr.includes(":") ? 6 : 4;
       const name = policyNames.set(id, fam);
       const members = this.#members.get(name);
       if (members === undefined) continue; // a family we do not render
-      const text = addressesOfFamily([addr], fam)[0];
+      if (_isPrefix(addr) || this.#sets.get(name)?.interval) prefixed.add(name);
+      const text = _isPrefix(addr)
+        ? cidrsOfFamily([addr], fam)[0]
+        : addressesOfFamily([addr], fam)[0];
       if (text === undefined || members.has(text) === present) continue;
       let e = out.elements.get(name);
       if (e === undefined) out.elements.set(name, e = { add: new Set(), del: new Set() });
@@ -212,6 +221,17 @@ export class DesiredTable {
         members.delete(text);
         if (!e.add.delete(text)) e.del.add(text);
       }
+    }
+    // A set that gained its first prefix or lost its last one changes kind (the planner
+    // programs the whole table for that; nft cannot change a set's flags in place).
+    for (const name of prefixed) {
+      const set = this.#sets.get(name);
+      const members = this.#members.get(name);
+      if (set === undefined || members === undefined) continue;
+      const interval = [...members].some(_isPrefix);
+      if (interval === (set.interval ?? false)) continue;
+      const fam = set.type === "ipv4_addr" ? 4 : 6;
+      this.#putSet(_ipSet(name, fam, id, members, interval), out);
     }
   }
 
@@ -311,6 +331,26 @@ export class DesiredTable {
       }
     }
   }
+}
+
+function _isPrefix(member: string): boolean {
+  return member.includes("/");
+}
+
+function _ipSet(
+  name: string,
+  fam: 4 | 6,
+  id: string,
+  elements: ReadonlySet<string>,
+  interval: boolean,
+): NftSet {
+  return {
+    name,
+    type: fam === 4 ? "ipv4_addr" : "ipv6_addr",
+    ipSet: id,
+    elements,
+    ...(interval ? { interval: true } : {}),
+  };
 }
 
 /** Every policy and profile name an interface lists. */

@@ -296,12 +296,20 @@ export function matches(
       if (p.family !== m.family) return false;
       const set = ctx.state.sets.get(m.set);
       if (set === undefined) throw new EvaluationError(`Set ${m.set} does not exist`);
-      let members = _setMembers.get(set);
-      if (members === undefined) {
-        members = new Set([...set.elements].map((e) => canonicalIp(e) ?? e));
-        _setMembers.set(set, members);
+      let hit: boolean;
+      if (set.interval) {
+        // Prefixes from network sets: read afresh (the live table changes its sets in place).
+        const ip = _addr(p, m.side);
+        hit = false;
+        for (const e of set.elements) if ((hit = cidrContains(_cidr(e), ip))) break;
+      } else {
+        let members = _setMembers.get(set);
+        if (members === undefined) {
+          members = new Set([...set.elements].map((e) => canonicalIp(e) ?? e));
+          _setMembers.set(set, members);
+        }
+        hit = members.has(canonicalIp(m.side === "s" ? p.src : p.dst) ?? "");
       }
-      const hit = members.has(canonicalIp(m.side === "s" ? p.src : p.dst) ?? "");
       return m.negate ? !hit : hit;
     }
     case "icmpType":

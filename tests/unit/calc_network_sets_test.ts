@@ -1,0 +1,299 @@
+/**
+ * Network sets in the calculation and the dataplane: rule selectors match them by label like
+ * endpoints (a policy's own selector never does), their nets join the same IP sets as
+ * endpoint addresses, in disjoint form (a member inside another left out, as an nft interval
+ * set needs), and an edit is element lines only. Random streams with network sets must give
+ * what a fresh calculation and a fresh table give.
+ */
+import assert from "node:assert/strict";
+import { CalculationGraph } from "../../src/calc/graph.ts";
+import type { HostState } from "../../src/calc/host_state.ts";
+import { DesiredTable, type NftState, planChanges, render } from "../../src/dataplane/mod.ts";
+import { evaluate } from "../../src/dataplane/evaluate.ts";
+import type { ModelUpdate } from "../../src/datastore/updates.ts";
+import { createLogger, memorySink } from "../../src/log/logger.ts";
+import { DEFAULT_CONFIG } from "../fixtures/dataplane_scenarios.ts";
+import { IFACES, RandomUpdates } from "../fixtures/random_updates.ts";
+import { allowFromSelector, webHostEndpoint, webPolicy } from "../fixtures/scale_fixture.ts";
+
+function graph(compileMinRun = 0) {
+  const g = new CalculationGraph({
+    hostname: "h1",
+    dataplaneConfig: { ...DEFAULT_CONFIG, compileMinRun },
+    log: createLogger([memorySink("ERROR")], "calc"),
+  });
+  g.setInterfaces(IFACES);
+  g.applyUpdates([{ type: "ready", value: true }]);
+  return g;
+}
+
+function netset(name: string, nets: string[] | null, role = "partner"): ModelUpdate {
+  return {
+    type: "networkSet",
+    name,
+    value: nets === null
+      ? null
+      : { kind: "networkSet", metadata: { name, labels: { role } }, spec: { nets } },
+  };
+}
+
+function remote(name: string, ip: string | null, role = "partner"): ModelUpdate {
+  return {
+    type: "hostEndpoint",
+    node: "h2",
+    name,
+    value: ip === null ? null : {
+      kind: "hostEndpoint",
+      metadata: { name, node: "h2", labels: { role } },
+      spec: { expectedIPs: [ip] },
+    },
+  };
+}
+
+/** The members of the only IP set. */
+function members(h: HostState): { v4: readonly string[]; v6: readonly string[] } {
+  assert.equal(h.ipSets.size, 1);
+  const m = [...h.ipSets.values()][0]!;
+  return { v4: [...m.v4], v6: [...m.v6] };
+}
+
+/** The member changes of the only IP set in a change report, sorted. */
+function memberDelta(g: CalculationGraph): [string, boolean][] {
+  const c = g.takeChanges();
+  assert.ok(c.members.size <= 1);
+  return [...([...c.members.values()][0] ?? new Map())].sort(([a], [b]) => a < b ? -1 : 1);
+}
+
+const PARTNERS = "role == 'partner'";
+
+Deno.test("a rule selector matches a network set by its labels; its nets become members", () => {
+  const g = graph();
+  g.applyUpdates([
+    webHostEndpoint(),
+    webPolicy("from-partners", 10, allowFromSelector(PARTNERS)),
+    netset("partners", ["198.18.5.0/24", "198.18.6.7", "2001:db8:5::/48"]),
+    netset("others", ["198.18.9.0/24"], "other"),
+  ]);
+  assert.deepEqual(members(g.hostState()), {
+    v4: ["198.18.5.0/24", "198.18.6.7"],
+    v6: ["2001:db8:5::/48"],
+  });
+});
+
+Deno.test("a policy's own selector never selects a network set", () => {
+  const g = graph();
+  g.applyUpdates([
+    netset("webby", ["198.18.5.0/24"], "web"),
+    {
+      type: "policy",
+      name: "p",
+      value: {
+        kind: "policy",
+        metadata: { name: "p" },
+        spec: { selector: "all()", ingress: [{ action: "allow" }] },
+      },
+    },
+  ]);
+  assert.deepEqual(g.policyEndpoints("p"), []);
+  assert.deepEqual(g.hostState().interfaces, []);
+  g.applyUpdates([webHostEndpoint()]);
+  assert.deepEqual(g.policyEndpoints("p"), ["web"]);
+});
+
+Deno.test("members are disjoint: covered addresses and prefixes leave and come back", async (t) => {
+  const g = graph();
+  g.applyUpdates([webHostEndpoint(), webPolicy("from-partners", 10, allowFromSelector(PARTNERS))]);
+  g.takeChanges();
+  await t.step("an endpoint address alone", () => {
+    g.applyUpdates([remote("r1", "198.18.5.9")]);
+    assert.deepEqual(memberDelta(g), [["198.18.5.9", true]]);
+  });
+  await t.step("a /24 over it swallows it", () => {
+    g.applyUpdates([netset("a", ["198.18.5.0/24"])]);
+    assert.deepEqual(memberDelta(g), [["198.18.5.0/24", true], ["198.18.5.9", false]]);
+    assert.deepEqual(members(g.hostState()).v4, ["198.18.5.0/24"]);
+  });
+  await t.step("a /16 around both swallows the /24", () => {
+    g.applyUpdates([netset("b", ["198.18.0.0/16"])]);
+    assert.deepEqual(memberDelta(g), [["198.18.0.0/16", true], ["198.18.5.0/24", false]]);
+  });
+  await t.step("an address inside is counted but changes nothing", () => {
+    g.applyUpdates([remote("r2", "198.18.7.7")]);
+    assert.deepEqual(memberDelta(g), []);
+    assert.deepEqual(members(g.hostState()).v4, ["198.18.0.0/16"]);
+  });
+  await t.step("the /16 going brings back what it covered", () => {
+    g.applyUpdates([netset("b", null)]);
+    assert.deepEqual(memberDelta(g), [
+      ["198.18.0.0/16", false],
+      ["198.18.5.0/24", true],
+      ["198.18.7.7", true],
+    ]);
+  });
+  await t.step("editing the /24 to two /25s (adjacent, not overlapping)", () => {
+    g.applyUpdates([netset("a", ["198.18.5.0/25", "198.18.5.128/25"])]);
+    assert.deepEqual(memberDelta(g), [
+      ["198.18.5.0/24", false],
+      ["198.18.5.0/25", true],
+      ["198.18.5.128/25", true],
+    ]);
+  });
+  await t.step("the last prefix going leaves plain addresses", () => {
+    g.applyUpdates([netset("a", null)]);
+    assert.deepEqual(memberDelta(g), [
+      ["198.18.5.0/25", false],
+      ["198.18.5.128/25", false],
+      ["198.18.5.9", true],
+    ]);
+    assert.deepEqual(members(g.hostState()).v4, ["198.18.5.9", "198.18.7.7"]);
+  });
+});
+
+Deno.test("nets are normalised: host bits cleared, /32 and /128 shared with endpoints", () => {
+  const g = graph();
+  g.applyUpdates([
+    webHostEndpoint(),
+    webPolicy("from-partners", 10, allowFromSelector(PARTNERS)),
+    netset("a", ["198.18.5.77/24", "198.18.6.7/32", "2001:db8:5::1/128", "2001:db8:6::9/64"]),
+    remote("r1", "198.18.6.7"),
+  ]);
+  assert.deepEqual(members(g.hostState()), {
+    v4: ["198.18.5.0/24", "198.18.6.7"],
+    v6: ["2001:db8:5::1", "2001:db8:6::/64"],
+  });
+  g.takeChanges();
+  // The endpoint still contributes 198.18.6.7 when the set goes.
+  g.applyUpdates([netset("a", null)]);
+  assert.deepEqual(memberDelta(g), [
+    ["198.18.5.0/24", false],
+    ["2001:db8:5::1", false],
+    ["2001:db8:6::/64", false],
+  ]);
+});
+
+/** Element lines only: no chain, set or dispatch line. */
+function elementLinesOnly(script: string): void {
+  for (const line of script.trim().split("\n")) {
+    assert.match(line, /^(add|delete) element inet hostfence s[46]-/, script);
+  }
+}
+
+Deno.test("editing a network set is element lines only; the set is an interval set", () => {
+  const g = graph();
+  g.applyUpdates([
+    webHostEndpoint(),
+    webPolicy("from-partners", 10, allowFromSelector(PARTNERS)),
+    netset("a", ["198.18.5.0/24", "2001:db8:5::/48"]),
+    remote("r1", "198.18.6.1"),
+  ]);
+  g.takeChanges();
+  const table = DesiredTable.build(g.hostState());
+  const text = render(table.state);
+  assert.match(
+    text,
+    /type ipv4_addr\n\t\tflags interval\n\t\telements = \{ 198\.18\.5\.0\/24, 198\.18\.6\.1 \}/,
+  );
+  assert.match(text, /type ipv6_addr\n\t\tflags interval\n\t\telements = \{ 2001:db8:5::\/48 \}/);
+  const step = (u: ModelUpdate) => {
+    g.applyUpdates([u]);
+    return planChanges(table.update(g.view(), g.takeChanges()), table.state);
+  };
+  const set4 = [...table.state.sets.values()].find((s) => s.type === "ipv4_addr")!.name;
+  const set6 = [...table.state.sets.values()].find((s) => s.type === "ipv6_addr")!.name;
+  const edit = step(netset("a", ["198.18.6.0/24", "2001:db8:5::/48", "2001:db8:7::/48"]));
+  elementLinesOnly(edit);
+  assert.equal(
+    edit,
+    `delete element inet hostfence ${set4} { 198.18.5.0/24, 198.18.6.1 }\n` +
+      `add element inet hostfence ${set4} { 198.18.6.0/24 }\n` +
+      `add element inet hostfence ${set6} { 2001:db8:7::/48 }\n`,
+  );
+  assert.equal(render(table.state), render(DesiredTable.build(g.hostState()).state));
+});
+
+Deno.test("a set's first prefix arriving, or its last leaving, reprograms the table once", () => {
+  const g = graph();
+  g.applyUpdates([
+    webHostEndpoint(),
+    webPolicy("from-partners", 10, allowFromSelector(PARTNERS)),
+    remote("r1", "198.18.6.1"),
+  ]);
+  g.takeChanges();
+  const table = DesiredTable.build(g.hostState());
+  assert.doesNotMatch(render(table.state), /flags interval/);
+  const step = (u: ModelUpdate) => {
+    g.applyUpdates([u]);
+    return planChanges(table.update(g.view(), g.takeChanges()), table.state);
+  };
+  const flip = step(netset("a", ["198.18.5.0/24"]));
+  assert.match(flip, /^add table inet hostfence\ndelete table inet hostfence\n/);
+  assert.match(flip, /flags interval/);
+  elementLinesOnly(step(netset("a", ["198.18.5.0/24", "198.18.8.0/24"])));
+  const back = step(netset("a", null));
+  assert.match(back, /^add table inet hostfence\n/);
+  assert.doesNotMatch(back, /flags interval/);
+});
+
+Deno.test("the interpreter looks packets up in interval sets by prefix", () => {
+  const g = graph();
+  g.applyUpdates([
+    webHostEndpoint(),
+    webPolicy("from-partners", 10, allowFromSelector(PARTNERS, 80)),
+    netset("a", ["198.18.5.0/24", "2001:db8:5::/48"]),
+  ]);
+  const state: NftState = DesiredTable.build(g.hostState()).state;
+  const verdict = (src: string, dst: string) =>
+    evaluate(state, {
+      path: "input",
+      iif: "eth0",
+      family: src.includes(":") ? 6 : 4,
+      src,
+      dst,
+      protocol: 6,
+      sport: 40000,
+      dport: 80,
+    }).verdict;
+  assert.equal(verdict("198.18.5.0", "198.18.0.1"), "accept");
+  assert.equal(verdict("198.18.5.255", "198.18.0.1"), "accept");
+  assert.equal(verdict("198.18.6.0", "198.18.0.1"), "drop");
+  assert.equal(verdict("198.18.4.255", "198.18.0.1"), "drop");
+  assert.equal(verdict("2001:db8:5:ffff::1", "2001:db8::1"), "accept");
+  assert.equal(verdict("2001:db8:6::1", "2001:db8::1"), "drop");
+});
+
+for (const compileMinRun of [0, 2]) {
+  Deno.test(`with network sets, incremental updates equal a fresh calculation and a fresh table (NftablesCompileMinRun ${compileMinRun})`, () => {
+    let prefixed = 0;
+    for (const seed of [11, 12, 13, 14, 15, 16]) {
+      const g = graph(compileMinRun);
+      const gen = new RandomUpdates(seed * 104729 + compileMinRun, { networkSets: true });
+      const current = new Map<string, ModelUpdate>();
+      g.takeChanges();
+      const table = DesiredTable.build(g.hostState());
+      for (let step = 0; step < 150; step++) {
+        const batch = gen.batch(step % 10 === 0 ? 12 : 3);
+        for (const u of batch) {
+          const key = u.type === "hostEndpoint"
+            ? `h/${u.node}/${u.name}`
+            : `${u.type}/${"name" in u ? u.name : ""}`;
+          current.set(key, u);
+        }
+        g.applyUpdates(batch);
+        planChanges(table.update(g.view(), g.takeChanges()), table.state);
+        const want = render(DesiredTable.build(g.hostState()).state);
+        assert.equal(render(table.state), want, `seed ${seed} step ${step}`);
+        if (step % 15 === 14) {
+          const fresh = graph(compileMinRun);
+          fresh.applyUpdates([...current.values()]);
+          assert.equal(
+            render(DesiredTable.build(fresh.hostState()).state),
+            want,
+            `seed ${seed} step ${step}: fresh calculation`,
+          );
+        }
+        if (/flags interval/.test(want)) prefixed++;
+      }
+    }
+    assert.ok(prefixed > 50, `interval sets were exercised (${prefixed} steps)`);
+  });
+}
