@@ -1,0 +1,231 @@
+/**
+ * Network sets end to end: written with the CLI into a real etcd, read by the real agent in h1,
+ * enforced by the kernel. A policy on eth0 allows tcp/8080 from the selector
+ * `role == 'partner'`, which matches a network set (and one remote host endpoint whose address
+ * lies inside the set's nets). Real packets from R, from addresses just inside and just outside
+ * the nets, v4 and v6, must get exactly that verdict; editing the set changes the verdicts
+ * live, and `nft monitor` in h1 shows that the edit was set elements only, no chain or rule.
+ */
+import { assert } from "../harness/assert.ts";
+import { expectAll } from "../harness/probe.ts";
+import { ADDR } from "../harness/topology.ts";
+import { HOSTFENCE } from "../harness/datastore.ts";
+import { AGENT_TESTS_IGNORED, hep, hep0, openSite, policy, type Res } from "../harness/scenario.ts";
+import { run } from "../harness/netns.ts";
+
+const PORT = 8080;
+
+/** Sources on R around the nets 198.18.1.4/30 and 2001:db8:1::4/126 (and the edited /30s). */
+const SOURCES = {
+  v4: [
+    "198.18.1.3",
+    "198.18.1.4",
+    "198.18.1.5",
+    "198.18.1.7",
+    "198.18.1.8",
+    "198.18.1.11",
+    "198.18.1.12",
+  ],
+  v6: [
+    "2001:db8:1::3",
+    "2001:db8:1::4",
+    "2001:db8:1::5",
+    "2001:db8:1::7",
+    "2001:db8:1::8",
+    "2001:db8:1::b",
+    "2001:db8:1::c",
+  ],
+};
+
+function partners(nets: string[]): Res {
+  return {
+    kind: "networkSet",
+    metadata: { name: "partners", labels: { role: "partner" } },
+    spec: { nets },
+  };
+}
+
+Deno.test({
+  name:
+    "a selector over a network set allows exactly its nets, and editing it changes only set elements",
+  ignore: AGENT_TESTS_IGNORED,
+  async fn(t) {
+    await using site = await openSite();
+    const { probe, ds, topo } = site;
+    await topo.r.ipBatch([
+      ...SOURCES.v4.filter((a) => a !== ADDR.r).map((a) => `addr add ${a}/24 dev br0`),
+      ...SOURCES.v6.filter((a) => a !== ADDR.r6).map((a) => `addr add ${a}/64 dev br0 nodad`),
+    ]);
+
+    /** Probes tcp/8080 on h1's eth0 from each source; `allowed` lists the sources that pass. */
+    const verdicts = (allowed: readonly string[]) =>
+      expectAll([...SOURCES.v4, ...SOURCES.v6].map((src) => {
+        const dst = src.includes(":") ? ADDR.h1Eth0v6 : ADDR.h1Eth0;
+        return [
+          `R ${src} -> ${dst} tcp/${PORT}`,
+          probe.r.tcp(dst, PORT, { source: src, timeoutMs: 700 }),
+          allowed.includes(src) ? "allow" : "drop",
+        ] as const;
+      }));
+
+    await t.step(
+      "the CLI writes a networkSet (overlapping nets) at /calico/v1/netset/partners",
+      async () => {
+        await site.apply(
+          hep0(),
+          policy("from-partners", {
+            ingress: [{
+              action: "allow",
+              protocol: "tcp",
+              source: { selector: "role == 'partner'" },
+              destination: { ports: [PORT] },
+            }],
+          }),
+          // A remote endpoint inside the nets: its /32 and the /30 must not overlap in nft.
+          hep("partner-box", {
+            node: "h9",
+            ips: ["198.18.1.5", "2001:db8:1::5"],
+            labels: { role: "partner" },
+          }),
+          partners(["198.18.1.4/30", "198.18.1.6", "2001:db8:1::4/126", "2001:db8:1::6/128"]),
+        );
+        const raw = await ds.get("/calico/v1/netset/partners");
+        assert(raw !== undefined, "the network set key was written");
+        const got = await ds.cli(["get", "netsets", "-o", "yaml"]);
+        assert(got.code === 0, got.stderr);
+        assert(
+          /kind: networkSet/.test(got.stdout) && /198\.18\.1\.4\/30/.test(got.stdout),
+          got.stdout,
+        );
+        const again = await ds.cli(["replace", "-f", "-"], got.stdout);
+        assert(again.code === 0, `get -o yaml output replaces back: ${again.stderr}`);
+      },
+    );
+
+    await t.step(
+      "sources inside the nets are allowed, just outside dropped (v4 and v6)",
+      async () => {
+        const listed = (await topo.h1.exec(["nft", "list", "table", "inet", "hostfence"])).stdout;
+        assert(/flags interval/.test(listed), "the selector's sets are interval sets");
+        await verdicts([
+          "198.18.1.4",
+          "198.18.1.5",
+          "198.18.1.7",
+          "2001:db8:1::4",
+          "2001:db8:1::5",
+          "2001:db8:1::7",
+        ]);
+      },
+    );
+
+    await t.step("explain agrees", async () => {
+      for (
+        const [src, want] of [["198.18.1.7", "ALLOW"], ["198.18.1.8", "DROP"], [
+          "2001:db8:1::4",
+          "ALLOW",
+        ], ["2001:db8:1::3", "DROP"]]
+      ) {
+        const dst = src!.includes(":") ? ADDR.h1Eth0v6 : ADDR.h1Eth0;
+        const r = await run(
+          ds.ns.wrap([
+            HOSTFENCE,
+            "explain",
+            "--node",
+            "h1",
+            "--in",
+            "eth0",
+            "--src",
+            src!,
+            "--dst",
+            dst,
+            "tcp",
+            String(PORT),
+          ]),
+          {
+            env: { ETCD_ENDPOINTS: ds.endpoint, NO_COLOR: "1" },
+            allowFail: true,
+          },
+        );
+        assert(
+          new RegExp(`^Verdict: ${want}`, "m").test(r.stdout),
+          `explain ${src}: ${r.stdout}${r.stderr}`,
+        );
+      }
+    });
+
+    await t.step(
+      "editing the nets changes the verdicts live; only set elements change",
+      async () => {
+        const chainsBefore = await chainsOnly(
+          site.topo.h1.wrap(["nft", "-a", "list", "table", "inet", "hostfence"]),
+        );
+        const monitor = new Deno.Command(site.topo.h1.wrap(["nft", "monitor"])[0]!, {
+          args: site.topo.h1.wrap(["nft", "monitor"]).slice(1),
+          stdout: "piped",
+          stderr: "null",
+        }).spawn();
+        const lines: string[] = [];
+        const reading = (async () => {
+          const dec = new TextDecoder();
+          let buf = "";
+          for await (const chunk of monitor.stdout) {
+            buf += dec.decode(chunk, { stream: true });
+            const parts = buf.split("\n");
+            buf = parts.pop()!;
+            lines.push(...parts.filter((l) => l.trim() !== ""));
+          }
+        })();
+        try {
+          await new Promise((r) => setTimeout(r, 300)); // let the monitor subscribe
+          await site.apply(partners(["198.18.1.8/30", "2001:db8:1::8/126"]));
+          await new Promise((r) => setTimeout(r, 300));
+        } finally {
+          monitor.kill("SIGTERM");
+          await monitor.status;
+          await reading;
+        }
+        assert(lines.length > 0, "nft monitor saw the edit");
+        const other = lines.filter((l) =>
+          !/^(add|delete) element inet hostfence s[46]-/.test(l) &&
+          !l.startsWith("# new generation")
+        );
+        assert(
+          other.length === 0,
+          `only set elements changed, but nft monitor saw:\n${lines.join("\n")}`,
+        );
+        const chainsAfter = await chainsOnly(
+          site.topo.h1.wrap(["nft", "-a", "list", "table", "inet", "hostfence"]),
+        );
+        assert(chainsAfter === chainsBefore, "chains and rule handles are the same after the edit");
+        // .5 and ::5 stay: the remote endpoint's own addresses come back when the /30 goes.
+        await verdicts([
+          "198.18.1.5",
+          "198.18.1.8",
+          "198.18.1.11",
+          "2001:db8:1::5",
+          "2001:db8:1::8",
+          "2001:db8:1::b",
+        ]);
+      },
+    );
+
+    await t.step("deleting the network set leaves only the endpoint's addresses", async () => {
+      await ds.deleteResource("networkSet", "partners");
+      await site.sync();
+      await verdicts(["198.18.1.5", "2001:db8:1::5"]);
+    });
+  },
+});
+
+/** `nft -a list table` without the sets and counter values: chains, rules and their handles. */
+async function chainsOnly(argv: string[]): Promise<string> {
+  const r = await run(argv);
+  const out: string[] = [];
+  let inSet = false;
+  for (const line of r.stdout.split("\n")) {
+    if (/^\t(set|map) /.test(line)) inSet = true;
+    if (!inSet) out.push(line.replace(/counter packets \d+ bytes \d+/g, "counter"));
+    if (inSet && line === "\t}") inSet = false;
+  }
+  return out.join("\n");
+}
