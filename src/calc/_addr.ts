@@ -6,7 +6,6 @@
  */
 import {
   type Cidr,
-  cidrContains,
   formatIp,
   isSingleAddress,
   networkOf,
@@ -73,11 +72,6 @@ export function canonicalNet(raw: string): CanonicalIp | undefined {
   return { family: n.ip.family, text };
 }
 
-/** True for a member text that is a prefix (`addr/len`) rather than one address. */
-export function isPrefixMember(text: string): boolean {
-  return text.includes("/");
-}
-
 interface _Member {
   readonly text: string;
   readonly cidr: Cidr;
@@ -99,22 +93,6 @@ function _members(texts: Iterable<string>): _Member[] {
     return x.cidr.prefix - y.cidr.prefix;
   });
   return out;
-}
-
-/**
- * The disjoint members of an IP set holding addresses and prefixes: every member inside
- * another is left out (two CIDRs either nest or are disjoint, so what is left never
- * overlaps, which an nft interval set requires), sorted by family, address and prefix.
- * Members must be canonical (canonicalIp / canonicalNet texts).
- */
-export function disjointMembers(texts: Iterable<string>): string[] {
-  const kept: _Member[] = [];
-  for (const m of _members(texts)) {
-    const last = kept[kept.length - 1];
-    if (last !== undefined && cidrContains(last.cidr, m.cidr.ip)) continue;
-    kept.push(m);
-  }
-  return kept.map((m) => m.text);
 }
 
 /** Canonical member texts (addresses and prefixes) sorted by family, address and prefix. */

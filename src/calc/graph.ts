@@ -39,15 +39,8 @@ import type {
   PolicedInterface,
   RuleSet,
 } from "./host_state.ts";
-import {
-  type CanonicalIp,
-  canonicalIp,
-  canonicalNet,
-  disjointMembers,
-  isPrefixMember,
-  sortIps,
-  sortMembers,
-} from "./_addr.ts";
+import { type CanonicalIp, canonicalIp, canonicalNet, sortIps, sortMembers } from "./_addr.ts";
+import { DisjointMembers, type ElementReport } from "./disjoint_members.ts";
 import { LabelIndex, type LabelIndexStats, type LabelMap } from "./label_index.ts";
 import {
   governs,
@@ -130,10 +123,10 @@ interface _IpSet {
   refs: number;
   /** Canonical address or prefix -> number of endpoints and network sets contributing it. */
   readonly members: Map<string, number>;
-  /** How many keys of `members` are prefixes; while 0, the members are their own disjoint form. */
-  prefixes: number;
-  /** The disjoint form of `members` (see disjointMembers) while `prefixes > 0`. */
-  disjoint: ReadonlySet<string> | undefined;
+  /** Its elements: the members, less those inside a network set's prefix. */
+  readonly disjoint: DisjointMembers;
+  /** Records an element change of this set in the pending change report. */
+  readonly report: ElementReport;
   view: IpSetMembers | undefined;
 }
 
@@ -165,8 +158,6 @@ export class CalculationGraph implements HostStateSource {
   readonly #selectorCache = new Map<string, Selector>();
   readonly #labelMaps = new Map<string, LabelMap>();
   readonly #warnedProfiles = new Set<string>();
-  /** Sets whose disjoint form must be recomputed at flush, with that form before the batch. */
-  readonly #disjointDirty = new Map<_IpSet, ReadonlySet<string>>();
 
   readonly #policyIndex: LabelIndex;
   readonly #ipSetIndex: LabelIndex;
@@ -641,54 +632,8 @@ export class CalculationGraph implements HostStateSource {
     if (n === 0 || (n === 1 && delta === 1)) {
       set.view = undefined;
       this.#outputDirty = true;
-      const prefix = isPrefixMember(ip);
-      if (!this.#disjointDirty.has(set) && (set.prefixes > 0 || prefix)) {
-        // The disjoint form before this batch: kept while prefixes were there, else the keys
-        // as they were before this change (earlier changes of the batch are already reported).
-        let before = set.disjoint;
-        if (before === undefined) {
-          const keys = new Set(set.members.keys());
-          if (n > 0) keys.delete(ip);
-          else keys.add(ip);
-          before = keys;
-        }
-        this.#disjointDirty.set(set, before);
-      }
-      if (prefix) set.prefixes += n > 0 ? 1 : -1;
-      if (this.#disjointDirty.has(set)) return; // reported as differences at flush
-      let m = this.#changes.members.get(set.selector.uniqueId);
-      if (m === undefined) this.#changes.members.set(set.selector.uniqueId, m = new Map());
-      m.set(ip, n > 0);
+      set.disjoint.change(ip, n > 0, set.members, set.report);
     }
-  }
-
-  /**
-   * Recomputes the disjoint form of every set a prefix touched in this batch and reports the
-   * elements that came and went, so a /32 swallowed by a new /24 is deleted as the /24 is
-   * added (and comes back when the /24 goes).
-   */
-  #flushDisjoint() {
-    for (const [set, before] of this.#disjointDirty) {
-      const id = set.selector.uniqueId;
-      if (this.#ipSets.get(id) !== set) continue; // dropped: the set itself is reported
-      const after: ReadonlySet<string> = set.prefixes > 0
-        ? new Set(disjointMembers(set.members.keys()))
-        : new Set(set.members.keys());
-      set.disjoint = set.prefixes > 0 ? after : undefined;
-      set.view = undefined;
-      let m = this.#changes.members.get(id);
-      for (const e of before) {
-        if (after.has(e)) continue;
-        if (m === undefined) this.#changes.members.set(id, m = new Map());
-        m.set(e, false);
-      }
-      for (const e of after) {
-        if (before.has(e)) continue;
-        if (m === undefined) this.#changes.members.set(id, m = new Map());
-        m.set(e, true);
-      }
-    }
-    this.#disjointDirty.clear();
   }
 
   // ---- the per-host stage ----------------------------------------------------------------
@@ -724,7 +669,6 @@ export class CalculationGraph implements HostStateSource {
       this.#structureDirty = false;
       this.#rebuildStructure();
     }
-    if (this.#disjointDirty.size > 0) this.#flushDisjoint();
     if (this.#outputDirty) {
       this.#outputDirty = false;
       this.#generation++;
@@ -812,8 +756,12 @@ export class CalculationGraph implements HostStateSource {
       selector: sel,
       refs: 1,
       members: new Map(),
-      prefixes: 0,
-      disjoint: undefined,
+      disjoint: new DisjointMembers(),
+      report: (element, present) => {
+        let m = this.#changes.members.get(sel.uniqueId);
+        if (m === undefined) this.#changes.members.set(sel.uniqueId, m = new Map());
+        m.set(element, present);
+      },
       view: undefined,
     });
     this.#changes.ipSets.add(sel.uniqueId);
@@ -837,8 +785,9 @@ export class CalculationGraph implements HostStateSource {
  * and sorting thousands of addresses on every member change would be most of a change's cost.
  */
 function _membersView(set: _IpSet): IpSetMembers {
-  const all = [...(set.disjoint ?? set.members.keys())];
-  const sort = set.disjoint === undefined ? sortIps : sortMembers;
+  const elements = set.disjoint.elements;
+  const all = [...(elements ?? set.members.keys())];
+  const sort = elements === undefined ? sortIps : sortMembers;
   let v4: string[] | undefined;
   let v6: string[] | undefined;
   return {
