@@ -6,7 +6,7 @@
  * addresses and churn by one: an address costs a look at the set's prefixes (few), only a
  * prefix coming or going looks at every member. Private to src/calc.
  */
-import { type Cidr, cidrContains, parseCidr } from "../model/ip.ts";
+import { type Cidr, parseCidr } from "../model/ip.ts";
 
 /** Called for every element that appears (`true`) or disappears (`false`). */
 export type ElementReport = (element: string, present: boolean) => void;
@@ -96,9 +96,19 @@ export class DisjointMembers {
   }
 }
 
-/** `inner` lies within `outer` (equal counts as within). */
+/**
+ * `inner` lies within `outer` (equal counts as within). Compares the leading bits in place:
+ * this runs once per member when a prefix comes or goes, so it must not allocate.
+ */
 function _inside(inner: Cidr, outer: Cidr): boolean {
-  return outer.prefix <= inner.prefix && cidrContains(outer, inner.ip);
+  if (outer.prefix > inner.prefix || outer.ip.family !== inner.ip.family) return false;
+  const a = outer.ip.bytes, b = inner.ip.bytes;
+  const whole = outer.prefix >> 3;
+  for (let i = 0; i < whole; i++) if (a[i] !== b[i]) return false;
+  const rest = outer.prefix & 7;
+  if (rest === 0) return true;
+  const mask = (0xff << (8 - rest)) & 0xff;
+  return (a[whole]! & mask) === (b[whole]! & mask);
 }
 
 const _parsed = new Map<string, Cidr>();

@@ -424,11 +424,13 @@ export class CalculationGraph implements HostStateSource {
       // Sets already matching this endpoint swap its old addresses for the new ones.
       const gone = old.ips.filter((a) => !ips.some((b) => b.text === a.text));
       const added = ips.filter((a) => !old.ips.some((b) => b.text === a.text));
+      // New ones first: a network set edited from a /16 to its two /17s then never uncovers
+      // (and re-covers) the addresses inside, which would be two element changes each.
       for (const selId of this.#ipSetIndex.matchesOf(key)) {
         const set = this.#ipSets.get(selId);
         if (!set) continue;
-        for (const a of gone) this.#bump(set, a.text, -1);
         for (const a of added) this.#bump(set, a.text, 1);
+        for (const a of gone) this.#bump(set, a.text, -1);
       }
     }
     this.#ipSetIndex.updateItem(key, labels);

@@ -82,6 +82,8 @@ export class DesiredTable {
   readonly #sets = new Map<string, NftSet>();
   /** IP-set members per set name, mutated in place (sets of thousands change by one). */
   readonly #members = new Map<string, Set<string>>();
+  /** IP-set name -> how many of its members are prefixes (it is an interval set while > 0). */
+  readonly #prefixCounts = new Map<string, number>();
   readonly #maps = new Map<string, Map<string, string>>();
   readonly #endpoints = new Map<string, _Endpoint>();
   /** Policy / profile name -> interfaces listing it, to find the endpoints a change touches. */
@@ -175,6 +177,7 @@ export class DesiredTable {
     _record(out.sets, name, this.#sets.get(name));
     this.#sets.delete(name);
     this.#members.delete(name);
+    this.#prefixCounts.delete(name);
   }
 
   /**
@@ -189,6 +192,9 @@ export class DesiredTable {
       const interval = list.some(_isPrefix);
       const elements = new Set(interval ? cidrsOfFamily(list, fam) : addressesOfFamily(list, fam));
       this.#members.set(name, elements);
+      let prefixes = 0;
+      if (interval) { for (const e of elements) if (_isPrefix(e)) prefixes++; }
+      this.#prefixCounts.set(name, prefixes);
       this.#putSet(_ipSet(name, fam, id, elements, interval), out);
     }
   }
@@ -207,10 +213,8 @@ export class DesiredTable {
       const name = policyNames.set(id, fam);
       const members = this.#members.get(name);
       if (members === undefined) continue; // a family we do not render
-      if (_isPrefix(addr) || this.#sets.get(name)?.interval) prefixed.add(name);
-      const text = _isPrefix(addr)
-        ? cidrsOfFamily([addr], fam)[0]
-        : addressesOfFamily([addr], fam)[0];
+      const prefix = _isPrefix(addr);
+      const text = prefix ? cidrsOfFamily([addr], fam)[0] : addressesOfFamily([addr], fam)[0];
       if (text === undefined || members.has(text) === present) continue;
       let e = out.elements.get(name);
       if (e === undefined) out.elements.set(name, e = { add: new Set(), del: new Set() });
@@ -221,6 +225,10 @@ export class DesiredTable {
         members.delete(text);
         if (!e.add.delete(text)) e.del.add(text);
       }
+      if (prefix) {
+        this.#prefixCounts.set(name, (this.#prefixCounts.get(name) ?? 0) + (present ? 1 : -1));
+        prefixed.add(name);
+      }
     }
     // A set that gained its first prefix or lost its last one changes kind (the planner
     // programs the whole table for that; nft cannot change a set's flags in place).
@@ -228,7 +236,7 @@ export class DesiredTable {
       const set = this.#sets.get(name);
       const members = this.#members.get(name);
       if (set === undefined || members === undefined) continue;
-      const interval = [...members].some(_isPrefix);
+      const interval = (this.#prefixCounts.get(name) ?? 0) > 0;
       if (interval === (set.interval ?? false)) continue;
       const fam = set.type === "ipv4_addr" ? 4 : 6;
       this.#putSet(_ipSet(name, fam, id, members, interval), out);
