@@ -99,6 +99,8 @@ interface Row {
   readonly change: string;
   readonly ms: number;
   readonly baseline: number;
+  /** Part 2: the change needed no transaction (an address inside a prefix). */
+  readonly idle?: boolean;
 }
 
 function print(title: string, rows: readonly Row[]): void {
@@ -108,7 +110,7 @@ function print(title: string, rows: readonly Row[]): void {
     r.variant,
     r.change,
     r.ms.toFixed(3),
-    r.baseline > 0 ? `${(r.ms / r.baseline).toFixed(2)}x` : "-",
+    r.idle ? "no transaction" : r.baseline > 0 ? `${(r.ms / r.baseline).toFixed(2)}x` : "-",
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   const line = (c: string[]) =>
@@ -178,11 +180,13 @@ async function nftRows(netns: string): Promise<Row[]> {
         await dp.apply(g); // the full program, untimed
         const [a, b] = changesOf(n, v, kind);
         const samples: number[] = [];
+        let idle = true;
         for (let r = 0; r < Math.max(5, Math.ceil(RUNS / 3)) * 2; r++) {
           g.applyUpdates([r % 2 === 0 ? a : b]);
           samples.push(
             await timeAsync(async () => {
               const res = await dp.apply(g);
+              if (res.changed) idle = false;
               if (res.recovered !== undefined || res.script.startsWith("add table")) {
                 throw new Error(`not an incremental transaction: ${res.script.slice(0, 200)}`);
               }
@@ -197,6 +201,7 @@ async function nftRows(netns: string): Promise<Row[]> {
           change: kind === "endpoint" ? "one endpoint comes or goes" : "network set edited",
           ms,
           baseline,
+          idle,
         });
       }
     }
