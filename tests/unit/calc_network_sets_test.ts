@@ -321,3 +321,29 @@ Deno.test("splitting a covering prefix is three element changes, however many ad
     ["198.19.128.0/17", true],
   ]);
 });
+
+Deno.test("a notSelector over a network set denies everything outside its nets", () => {
+  const g = graph();
+  g.applyUpdates([
+    webHostEndpoint(),
+    webPolicy("only-partners", 10, { action: "deny", source: { notSelector: PARTNERS } }),
+    webPolicy("then-allow", 20, { action: "allow" }),
+    netset("a", ["198.18.5.0/24", "2001:db8:5::/48"]),
+  ]);
+  const state = DesiredTable.build(g.hostState()).state;
+  const verdict = (src: string) =>
+    evaluate(state, {
+      path: "input",
+      iif: "eth0",
+      family: src.includes(":") ? 6 : 4,
+      src,
+      dst: src.includes(":") ? "2001:db8::1" : "198.18.0.1",
+      protocol: 17,
+      sport: 40000,
+      dport: 53,
+    }).verdict;
+  assert.equal(verdict("198.18.5.77"), "accept");
+  assert.equal(verdict("198.18.6.77"), "drop");
+  assert.equal(verdict("2001:db8:5::77"), "accept");
+  assert.equal(verdict("2001:db8:6::77"), "drop");
+});
