@@ -65,12 +65,21 @@ export function sortIps(texts: Iterable<string>): string[] {
  * other prefix as `addr/len`. Undefined for text that is not a CIDR.
  */
 export function canonicalNet(raw: string): CanonicalIp | undefined {
+  if (_nets.has(raw)) return _nets.get(raw);
   const c = parseCidr(raw.trim());
-  if (c === undefined) return undefined;
-  const n = networkOf(c);
-  const text = isSingleAddress(n) ? formatIp(n.ip) : `${formatIp(n.ip)}/${n.prefix}`;
-  return { family: n.ip.family, text };
+  let out: CanonicalIp | undefined;
+  if (c !== undefined) {
+    const n = networkOf(c);
+    const text = isSingleAddress(n) ? formatIp(n.ip) : `${formatIp(n.ip)}/${n.prefix}`;
+    out = { family: n.ip.family, text };
+  }
+  // Cached: an edited network set lists again the thousands of nets it already had.
+  if (_nets.size >= 100_000) _nets.clear();
+  _nets.set(raw, out);
+  return out;
 }
+
+const _nets = new Map<string, CanonicalIp | undefined>();
 
 interface _Member {
   readonly text: string;

@@ -2,9 +2,10 @@
  * The elements of one IP set when network sets put prefixes into it. An nft interval set
  * refuses overlapping elements, so a member inside another member (an endpoint's address in
  * a network set's /24, a /24 in a /16) must not be an element; when the outer member goes,
- * the inner ones come back. Kept incrementally, because a set can hold thousands of endpoint
- * addresses and churn by one: an address costs a look at the set's prefixes (few), only a
- * prefix coming or going looks at every member. Private to src/calc.
+ * the inner ones come back. Kept incrementally in address order, because a set can hold
+ * thousands of endpoint addresses and a network set thousands of nets, and either churns by
+ * one: every change is a binary search plus the members it really uncovers or covers.
+ * Private to src/calc.
  */
 import { type Cidr, parseCidr } from "../model/ip.ts";
 
@@ -16,18 +17,80 @@ export function isPrefixMember(text: string): boolean {
   return text.includes("/");
 }
 
+/** A member with its sort key: family, address bytes, then prefix length (shorter first). */
+interface _Entry {
+  readonly text: string;
+  readonly cidr: Cidr;
+  readonly key: string;
+}
+
+/**
+ * Entries sorted by key. Two members either nest or are disjoint, so the members inside a
+ * prefix are the run of entries starting at its own key, and what contains an address
+ * starts at or before it.
+ */
+class _Sorted {
+  readonly list: _Entry[] = [];
+
+  /** Index of the first entry whose key is >= `key`. */
+  lowerBound(key: string): number {
+    let lo = 0, hi = this.list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.list[mid]!.key < key) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  add(e: _Entry): void {
+    const i = this.lowerBound(e.key);
+    if (this.list[i]?.key !== e.key) this.list.splice(i, 0, e);
+  }
+
+  delete(e: _Entry): boolean {
+    const i = this.lowerBound(e.key);
+    if (this.list[i]?.key !== e.key) return false;
+    this.list.splice(i, 1);
+    return true;
+  }
+
+  /** The entries inside prefix `p` (itself included when present), in order. */
+  inside(p: _Entry): _Entry[] {
+    const out: _Entry[] = [];
+    for (let i = this.lowerBound(p.key); i < this.list.length; i++) {
+      const e = this.list[i]!;
+      if (!_inside(e.cidr, p.cidr)) break;
+      out.push(e);
+    }
+    return out;
+  }
+
+  /** The entry other than `e` that contains it, if any (entries must be disjoint). */
+  container(e: _Entry): _Entry | undefined {
+    const i = this.lowerBound(e.key);
+    // An equal key is `e` itself; a container starts before it.
+    const before = this.list[i - 1];
+    return before !== undefined && _inside(e.cidr, before.cidr) ? before : undefined;
+  }
+}
+
 /**
  * See the module comment. Members are canonical texts (bare addresses, `addr/len` with host
  * bits cleared). While the set holds no prefix its elements are its members, and nothing is
  * stored here.
  */
 export class DisjointMembers {
-  readonly #prefixes = new Map<string, Cidr>();
-  #elements: Set<string> | undefined;
+  #prefixes = 0;
+  /** Every member, while the set holds a prefix. */
+  #members: _Sorted | undefined;
+  /** The elements (disjoint), while the set holds a prefix. */
+  #elements: _Sorted | undefined;
+  #texts: Set<string> | undefined;
 
   /** The elements while the set holds a prefix; undefined when they are the members. */
   get elements(): ReadonlySet<string> | undefined {
-    return this.#elements;
+    return this.#texts;
   }
 
   /**
@@ -47,52 +110,49 @@ export class DisjointMembers {
         return;
       }
       // The first prefix: until now the elements were the members.
-      this.#elements = new Set(members.keys());
-      this.#elements.delete(member);
-    }
-    const els = this.#elements;
-    const c = _cidr(member);
-    if (!prefix) {
-      if (present && !this.#covered(c, member)) {
-        els.add(member);
-        report(member, true);
-      } else if (!present && els.delete(member)) report(member, false);
-      return;
-    }
-    if (present) {
-      this.#prefixes.set(member, c);
-      if (this.#covered(c, member)) return;
-      for (const e of [...els]) {
-        if (_inside(_cidr(e), c)) {
-          els.delete(e);
-          report(e, false);
-        }
-      }
-      els.add(member);
-      report(member, true);
-      return;
-    }
-    this.#prefixes.delete(member);
-    if (els.delete(member)) {
-      report(member, false);
-      // What it covered comes back, unless another prefix still covers it.
+      const all = new _Sorted();
+      const els = new _Sorted();
       for (const m of members.keys()) {
-        const mc = _cidr(m);
-        if (_inside(mc, c) && !this.#covered(mc, m)) {
-          els.add(m);
-          report(m, true);
-        }
+        if (m === member) continue;
+        all.list.push(_entry(m));
       }
+      all.list.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      els.list.push(...all.list);
+      this.#members = all;
+      this.#elements = els;
+      this.#texts = new Set(els.list.map((e) => e.text));
     }
-    if (this.#prefixes.size === 0) this.#elements = undefined;
-  }
-
-  /** True when a prefix other than `self` covers `c`. */
-  #covered(c: Cidr, self: string): boolean {
-    for (const [text, p] of this.#prefixes) {
-      if (text !== self && _inside(c, p)) return true;
+    const all = this.#members!, els = this.#elements, texts = this.#texts!;
+    const e = _entry(member);
+    const drop = (x: _Entry) => {
+      els.delete(x);
+      texts.delete(x.text);
+      report(x.text, false);
+    };
+    const keep = (x: _Entry) => {
+      els.add(x);
+      texts.add(x.text);
+      report(x.text, true);
+    };
+    if (present) {
+      all.add(e);
+      if (prefix) this.#prefixes++;
+      if (els.container(e) !== undefined) return;
+      if (prefix) { for (const x of els.inside(e)) drop(x); }
+      keep(e);
+      return;
     }
-    return false;
+    all.delete(e);
+    if (prefix) this.#prefixes--;
+    if (texts.has(member)) {
+      drop(e);
+      // What it covered comes back: members inside it not inside another one. In key order a
+      // container comes before what it contains, so each is judged after its containers.
+      if (prefix) { for (const x of all.inside(e)) if (els.container(x) === undefined) keep(x); }
+    }
+    if (this.#prefixes === 0) {
+      this.#members = this.#elements = this.#texts = undefined;
+    }
   }
 }
 
@@ -111,15 +171,19 @@ function _inside(inner: Cidr, outer: Cidr): boolean {
   return (a[whole]! & mask) === (b[whole]! & mask);
 }
 
-const _parsed = new Map<string, Cidr>();
+const _entries = new Map<string, _Entry>();
 
-function _cidr(text: string): Cidr {
-  let c = _parsed.get(text);
-  if (c === undefined) {
-    c = parseCidr(text);
-    if (c === undefined) throw new TypeError(`Not a canonical IP-set member: '${text}'`);
-    if (_parsed.size >= 100_000) _parsed.clear();
-    _parsed.set(text, c);
+/** The entry of a canonical member text (cached: members recur across sets and changes). */
+function _entry(text: string): _Entry {
+  let e = _entries.get(text);
+  if (e === undefined) {
+    const cidr = parseCidr(text);
+    if (cidr === undefined) throw new TypeError(`Not a canonical IP-set member: '${text}'`);
+    let hex = "";
+    for (const b of cidr.ip.bytes) hex += b.toString(16).padStart(2, "0");
+    e = { text, cidr, key: `${cidr.ip.family}${hex}${String(cidr.prefix).padStart(3, "0")}` };
+    if (_entries.size >= 200_000) _entries.clear();
+    _entries.set(text, e);
   }
-  return c;
+  return e;
 }

@@ -422,8 +422,11 @@ export class CalculationGraph implements HostStateSource {
     this.#endpoints.set(key, ep);
     if (old && !_sameIps(old.ips, ips)) {
       // Sets already matching this endpoint swap its old addresses for the new ones.
-      const gone = old.ips.filter((a) => !ips.some((b) => b.text === a.text));
-      const added = ips.filter((a) => !old.ips.some((b) => b.text === a.text));
+      // Sets of texts: a network set may list thousands of nets.
+      const oldTexts = new Set(old.ips.map((a) => a.text));
+      const newTexts = new Set(ips.map((a) => a.text));
+      const gone = old.ips.filter((a) => !newTexts.has(a.text));
+      const added = ips.filter((a) => !oldTexts.has(a.text));
       // New ones first: a network set edited from a /16 to its two /17s then never uncovers
       // (and re-covers) the addresses inside, which would be two element changes each.
       for (const selId of this.#ipSetIndex.matchesOf(key)) {
@@ -833,9 +836,13 @@ function _canonicalIps(raw: readonly string[]): CanonicalIp[] {
 
 function _canonicalNets(raw: readonly string[]): CanonicalIp[] {
   const out: CanonicalIp[] = [];
+  const seen = new Set<string>();
   for (const r of raw) {
     const c = canonicalNet(r);
-    if (c && !out.some((o) => o.text === c.text)) out.push(c);
+    if (c && !seen.has(c.text)) {
+      seen.add(c.text);
+      out.push(c);
+    }
   }
   return out;
 }

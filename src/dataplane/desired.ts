@@ -214,7 +214,7 @@ export class DesiredTable {
       const members = this.#members.get(name);
       if (members === undefined) continue; // a family we do not render
       const prefix = _isPrefix(addr);
-      const text = prefix ? cidrsOfFamily([addr], fam)[0] : addressesOfFamily([addr], fam)[0];
+      const text = _elementText(addr, fam);
       if (text === undefined || members.has(text) === present) continue;
       let e = out.elements.get(name);
       if (e === undefined) out.elements.set(name, e = { add: new Set(), del: new Set() });
@@ -339,6 +339,19 @@ export class DesiredTable {
       }
     }
   }
+}
+
+const _elementTexts = new Map<string, string | undefined>();
+
+/** An IP-set member as its element text (canonical, host bits cleared); cached per text. */
+function _elementText(member: string, fam: 4 | 6): string | undefined {
+  if (_elementTexts.has(member)) return _elementTexts.get(member);
+  const text = _isPrefix(member)
+    ? cidrsOfFamily([member], fam)[0]
+    : addressesOfFamily([member], fam)[0];
+  if (_elementTexts.size >= 100_000) _elementTexts.clear();
+  _elementTexts.set(member, text);
+  return text;
 }
 
 function _isPrefix(member: string): boolean {
