@@ -209,8 +209,45 @@ async function nftRows(netns: string): Promise<Row[]> {
   return rows;
 }
 
+/** Part 1b: one network set of many nets (8,192 /28s and /64s) beside 1,000 endpoints. */
+function largeSetRows(): [string, string][] {
+  const nets = Array.from(
+    { length: 8192 },
+    (_, i) =>
+      i % 2 === 0
+        ? `198.${18 + (i >> 12)}.${(i >> 4) & 255}.${(i & 15) << 4}/28`
+        : `2001:db8:${(i >> 8).toString(16)}:${(i & 255).toString(16)}::/64`,
+  );
+  const edited = [...nets.slice(1), "198.19.255.0/24"];
+  const cases: [string, (g: CalculationGraph) => ModelUpdate[]][] = [
+    ["created", () => [netset(nets)]],
+    ["one net replaced", () => [netset(edited)]],
+    ["removed", () => [{ type: "networkSet", name: "db-nets", value: null }]],
+  ];
+  const samples = new Map<string, number[]>(cases.map(([n]) => [n, []]));
+  for (let r = 0; r < Math.max(3, Math.ceil(RUNS / 5)); r++) {
+    const g = graph(1000, VARIANTS[0]!);
+    g.takeChanges();
+    const table = DesiredTable.build(g.hostState());
+    for (const [name, updates] of cases) {
+      const batch = updates(g);
+      samples.get(name)!.push(time(() => {
+        g.applyUpdates(batch);
+        planChanges(table.update(g.view(), g.takeChanges()), table.state);
+      }));
+    }
+  }
+  return cases.map(([name]) => [name, median(samples.get(name)!).toFixed(1)] as [string, string]);
+}
+
 console.log(`Network sets: ${RUNS} runs per pure case, medians; sizes ${SIZES.join(", ")}`);
 print("Part 1: calculation + table update + planned transaction (pure)", pureRows());
+console.log(
+  "\nPart 1b: a network set of 8,192 nets (v4 /28s, v6 /64s) beside 1,000 endpoints (pure)",
+);
+console.log("change            median ms");
+console.log("----------------  ---------");
+for (const [name, ms] of largeSetRows()) console.log(`${name.padEnd(16)}  ${ms.padStart(9)}`);
 
 const why = whyNoNft();
 if (why !== undefined) {
