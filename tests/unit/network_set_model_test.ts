@@ -1,7 +1,8 @@
 /**
  * The `networkSet` kind from file to etcd and back: decoding, validation with file:line:col,
  * `get` output that applies back unchanged, the kinds table, the etcd key and JSON, and the
- * agent's conversion of that key (with its validation filter).
+ * agent's conversion of that key (with its validation filter), and the lockout check seeing
+ * management access that comes through a network set.
  */
 import assert from "node:assert/strict";
 import { parseResources, ResourceInputError } from "../../src/model/input.ts";
@@ -12,6 +13,8 @@ import { deleteRanges, writesFor } from "../../src/datastore/etcd_store.ts";
 import { decodeNetworkSet } from "../../src/datastore/decode.ts";
 import { networkSetKey, parseKey, renderResourceKey } from "../../src/datastore/keys.ts";
 import { convertKeyValue } from "../../src/datastore/convert.ts";
+import { applyChanges, toUpdates } from "../../src/cmd/lockout_guard.ts";
+import { lockoutCheck } from "../../src/lockout/lockout.ts";
 
 const FILE = `- apiVersion: v1
   kind: networkSet
@@ -160,4 +163,54 @@ Deno.test("the agent's conversion of a network set key validates like the CLI", 
       /^Validation failed for network set \/calico\/v1\/netset\/p, treating as missing: /,
     );
   });
+});
+
+Deno.test("the lockout check sees management access that comes through a network set", async () => {
+  const write = (yaml: string) =>
+    parseResources(yaml, "<test>").map(({ resource }) => ({
+      kind: "write" as const,
+      verb: "apply" as const,
+      resource,
+    }));
+  const base = applyChanges(new Map(), [
+    ...write(`
+- apiVersion: v1
+  kind: hostEndpoint
+  metadata: {name: hep0, node: h1, labels: {hep: "true"}}
+  spec: {interfaceName: eth0, expectedIPs: [198.18.1.1]}
+- apiVersion: v1
+  kind: policy
+  metadata: {name: ssh}
+  spec:
+    selector: has(hep)
+    ingress: [{action: allow, protocol: tcp, source: {selector: "role == 'mgmt'"}, destination: {ports: [22]}}]
+- apiVersion: v1
+  kind: networkSet
+  metadata: {name: mgmt, labels: {role: mgmt}}
+  spec: {nets: [198.18.0.0/24]}
+`),
+    { kind: "config", name: "FailsafeInboundHostPorts", value: "none" },
+  ]);
+  const opts = { sources: ["198.18.0.7"] };
+  const shrink = applyChanges(
+    base,
+    write(
+      `{apiVersion: v1, kind: networkSet, metadata: {name: mgmt, labels: {role: mgmt}}, spec: {nets: [198.18.0.0/30]}}`,
+    ),
+  );
+  const shrunk = await lockoutCheck(toUpdates(base), toUpdates(shrink), opts);
+  assert.deepEqual(shrunk.map((f) => [f.iface, f.source, f.port.port]), [[
+    "eth0",
+    "198.18.0.7",
+    22,
+  ]]);
+  const gone = applyChanges(base, [{ kind: "delete", id: { kind: "networkSet", name: "mgmt" } }]);
+  assert.equal((await lockoutCheck(toUpdates(base), toUpdates(gone), opts)).length, 1);
+  const grow = applyChanges(
+    base,
+    write(
+      `{apiVersion: v1, kind: networkSet, metadata: {name: mgmt, labels: {role: mgmt}}, spec: {nets: [198.18.0.0/16]}}`,
+    ),
+  );
+  assert.deepEqual(await lockoutCheck(toUpdates(base), toUpdates(grow), opts), []);
 });
