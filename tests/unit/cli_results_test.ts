@@ -112,6 +112,8 @@ Deno.test("kind arguments are case-insensitive with plurals and short names", ()
     ["workloadendpoints", "workloadEndpoint"],
     ["wep", "workloadEndpoint"],
     ["weps", "workloadEndpoint"],
+    ["networkSet", "networkSet"],
+    ["netsets", "networkSet"],
   ];
   for (const [arg, kind] of cases) assert.equal(kindFromArgument(arg), kind, arg);
   for (const bad of ["ipPool", "bgpPeer", "polic", "heps2", ""]) {
@@ -120,7 +122,7 @@ Deno.test("kind arguments are case-insensitive with plurals and short names", ()
   assert.equal(
     unknownKindMessage("bogus"),
     "Resource type 'bogus' is not supported; valid types are: node, hostEndpoint, policy, " +
-      "profile, workloadEndpoint",
+      "profile, workloadEndpoint, networkSet",
   );
 });
 
