@@ -15,6 +15,8 @@ import { createLogger, memorySink } from "../../src/log/logger.ts";
 import { DEFAULT_CONFIG } from "../fixtures/dataplane_scenarios.ts";
 import { IFACES, RandomUpdates } from "../fixtures/random_updates.ts";
 import { allowFromSelector, webHostEndpoint, webPolicy } from "../fixtures/scale_fixture.ts";
+import { prng } from "../fixtures/prng.ts";
+import { cidrContains, parseCidr, parseIp } from "../../src/model/ip.ts";
 
 function graph(compileMinRun = 0) {
   const g = new CalculationGraph({
@@ -346,4 +348,38 @@ Deno.test("a notSelector over a network set denies everything outside its nets",
   assert.equal(verdict("198.18.6.77"), "drop");
   assert.equal(verdict("2001:db8:5::77"), "accept");
   assert.equal(verdict("2001:db8:6::77"), "drop");
+});
+
+Deno.test("the interpreter's prefix lookup agrees with plain containment on a large set", () => {
+  const g = graph();
+  const nets = Array.from({ length: 300 }, (_, i) => `198.18.${i % 200}.${(i % 16) * 16}/28`);
+  g.applyUpdates([
+    webHostEndpoint(),
+    webPolicy("from-partners", 10, allowFromSelector(PARTNERS, 80)),
+    netset("a", [...nets, "198.19.0.0/20"]),
+    ...Array.from({ length: 50 }, (_, i) => remote(`r${i}`, `198.19.${i}.${i + 1}`)),
+  ]);
+  const state = DesiredTable.build(g.hostState());
+  const elements = members(g.hostState()).v4.map((t) =>
+    parseCidr(t.includes("/") ? t : `${t}/32`)!
+  );
+  const r = prng(99);
+  let inside = 0;
+  for (let n = 0; n < 2000; n++) {
+    const src = `198.${18 + Math.floor(r() * 2)}.${Math.floor(r() * 64)}.${Math.floor(r() * 256)}`;
+    const want = elements.some((c) => cidrContains(c, parseIp(src)!));
+    if (want) inside++;
+    const got = evaluate(state.state, {
+      path: "input",
+      iif: "eth0",
+      family: 4,
+      src,
+      dst: "198.18.0.1",
+      protocol: 6,
+      sport: 40000,
+      dport: 80,
+    }).verdict;
+    assert.equal(got, want ? "accept" : "drop", src);
+  }
+  assert.ok(inside > 100 && inside < 1900, `${inside} of 2000 inside`);
 });
