@@ -5,6 +5,8 @@
  * lies inside the set's nets). Real packets from R, from addresses just inside and just outside
  * the nets, v4 and v6, must get exactly that verdict; editing the set changes the verdicts
  * live, and `nft monitor` in h1 shows that the edit was set elements only, no chain or rule.
+ * The set's first prefix arriving and its last one leaving (hashed <-> interval, the one
+ * change that reprograms the table) keep the verdicts right too.
  */
 import { assert } from "../harness/assert.ts";
 import { expectAll } from "../harness/probe.ts";
@@ -209,11 +211,26 @@ Deno.test({
       },
     );
 
+    const listed = async () =>
+      (await topo.h1.exec(["nft", "list", "table", "inet", "hostfence"])).stdout;
+
     await t.step("deleting the network set leaves only the endpoint's addresses", async () => {
       await ds.deleteResource("networkSet", "partners");
       await site.sync();
+      // Its last prefix gone, the selector's sets are hashed again (the whole table reprogrammed).
+      assert(!/flags interval/.test(await listed()), "no interval set is left");
       await verdicts(["198.18.1.5", "2001:db8:1::5"]);
     });
+
+    await t.step(
+      "a network set arriving in a set of addresses makes it an interval set",
+      async () => {
+        await site.apply(partners(["198.18.1.0/29", "2001:db8:1::/125"]));
+        assert(/flags interval/.test(await listed()), "the sets are interval sets again");
+        // .3 to .7 (and ::3 to ::7) are inside the /29 (/125); .8 (::8) and above are not.
+        await verdicts([...SOURCES.v4.slice(0, 4), ...SOURCES.v6.slice(0, 4)]);
+      },
+    );
   },
 });
 
