@@ -19,6 +19,8 @@ import {
 } from "../datastore/confirm_record.ts";
 import { ConfirmStore, type RollbackOutcome } from "../datastore/confirm_store.ts";
 import type { Logger } from "../log/logger.ts";
+import { type Clock, realClock, type TimerHandle } from "../time/clock.ts";
+import { errorMessage } from "../util/error_message.ts";
 
 export interface RollbackKeeperOptions {
   readonly client: Etcd3;
@@ -26,6 +28,8 @@ export interface RollbackKeeperOptions {
   readonly log: Logger;
   /** Safety-net period of full checks (the watch handles the rest); default 30 s. */
   readonly scanMs?: number;
+  /** Timers; default the process's own. */
+  readonly clock?: Clock;
 }
 
 /** The IDs of records whose guard is gone, from the two key lists. Pure. */
@@ -43,8 +47,9 @@ export class RollbackKeeper {
   readonly #hostname: string;
   readonly #log: Logger;
   readonly #scanMs: number;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #soon: ReturnType<typeof setTimeout> | undefined;
+  readonly #clock: Clock;
+  #timer: TimerHandle | undefined;
+  #soon: TimerHandle | undefined;
   #watcher: Watcher | undefined;
   #running: Promise<void> | undefined;
   #again = false;
@@ -59,6 +64,7 @@ export class RollbackKeeper {
     this.#hostname = opts.hostname;
     this.#log = opts.log;
     this.#scanMs = opts.scanMs ?? 30_000;
+    this.#clock = opts.clock ?? realClock;
   }
 
   start(): void {
@@ -74,7 +80,7 @@ export class RollbackKeeper {
   /** A check after a short random delay, so agents woken by one event do not all collide. */
   #checkSoon(): void {
     if (this.#closed || this.#soon !== undefined) return;
-    this.#soon = setTimeout(() => {
+    this.#soon = this.#clock.setTimeout(() => {
       this.#soon = undefined;
       this.#check();
     }, 50 + Math.floor(Math.random() * 200));
@@ -87,14 +93,14 @@ export class RollbackKeeper {
       this.#again = true;
       return;
     }
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#running = this.scan().finally(() => {
       this.#running = undefined;
       if (this.#closed) return;
       if (this.#again) {
         this.#again = false;
         this.#check();
-      } else this.#timer = setTimeout(() => this.#check(), this.#scanMs);
+      } else this.#timer = this.#clock.setTimeout(() => this.#check(), this.#scanMs);
     });
   }
 
@@ -113,7 +119,7 @@ export class RollbackKeeper {
       this.#failing = false;
     } catch (e) {
       if (!this.#failing) {
-        this.#log.warning(`Cannot check for unconfirmed changes: ${(e as Error).message}`);
+        this.#log.warning(`Cannot check for unconfirmed changes: ${errorMessage(e)}`);
       }
       this.#failing = true;
     }
@@ -160,19 +166,19 @@ export class RollbackKeeper {
 
   async close(): Promise<void> {
     this.#closed = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    if (this.#soon !== undefined) clearTimeout(this.#soon);
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    if (this.#soon !== undefined) this.#clock.clearTimeout(this.#soon);
     const w = this.#watcher;
     if (w !== undefined) {
       w.removeAllListeners();
       w.on("error", () => {});
       // Never wait long on an etcd that does not answer.
-      let t: ReturnType<typeof setTimeout> | undefined;
+      let t: TimerHandle | undefined;
       await Promise.race([
         w.cancel().catch(() => {}),
-        new Promise<void>((r) => t = setTimeout(r, 1000)),
+        new Promise<void>((r) => t = this.#clock.setTimeout(r, 1000)),
       ]);
-      clearTimeout(t);
+      this.#clock.clearTimeout(t);
     }
     // A check in flight is not waited for: its transaction is atomic, and etcd may not answer.
   }

@@ -1,6 +1,6 @@
 /**
  * The calculation graph: typed datastore updates plus the host's interfaces in, the desired
- * HostState for the dataplane out (spec 3.4, 5.1, 5.2, 5.12, 5.16). Pure: no I/O, no clock;
+ * HostState for the dataplane out. Pure: no I/O, no clock;
  * the agent feeds it and asks for the result.
  *
  * It is incremental because the datastore is cluster-wide (every host's endpoints feed the IP
@@ -24,7 +24,14 @@
  * recomputed whole, only when something they depend on changed.
  */
 import type { Logger } from "../log/logger.ts";
-import type { Labels, NetworkSetResource, PolicyResource, Rule } from "../model/resources.ts";
+import type {
+  EndpointPort,
+  Labels,
+  NetworkSetResource,
+  PolicyResource,
+  Rule,
+} from "../model/resources.ts";
+import { endpointPortProtocol } from "../model/validate.ts";
 import type { ModelUpdate } from "../datastore/updates.ts";
 import { parseSelector, type Selector } from "../selector/mod.ts";
 import { tagSelector } from "../selector/labels.ts";
@@ -39,7 +46,15 @@ import type {
   PolicedInterface,
   RuleSet,
 } from "./host_state.ts";
-import { type CanonicalIp, canonicalIp, canonicalNet, sortIps, sortMembers } from "./_addr.ts";
+import {
+  type CanonicalIp,
+  canonicalIp,
+  canonicalNet,
+  namedPortMember,
+  sortIps,
+  sortMembers,
+  sortNamedPortMembers,
+} from "./_addr.ts";
 import { DisjointMembers, type ElementReport } from "./disjoint_members.ts";
 import { LabelIndex, type LabelIndexStats, type LabelMap } from "./label_index.ts";
 import {
@@ -48,7 +63,14 @@ import {
   type PolicyPlacement,
   sameEndpointPolicies,
 } from "./policy_order.ts";
-import { DENY_ALL, type ResolvedRules, resolveRules, type SelectorSource } from "./rules.ts";
+import {
+  DENY_ALL,
+  type NamedPortProtocol,
+  type NamedPortSetSpec,
+  type ResolvedRules,
+  resolveRules,
+  type SelectorSource,
+} from "./resolve_rules.ts";
 import {
   type EndpointStatus,
   type HepPlacement,
@@ -59,6 +81,8 @@ import {
 import { effectiveLabelMap } from "./effective_labels.ts";
 import { addTo, removeFrom } from "./_multimap.ts";
 import { quote } from "../log/quote.ts";
+import { sameList } from "../util/same_list.ts";
+import { errorMessage } from "../util/error_message.ts";
 
 export type { EndpointStatus, InterfaceInfo } from "./resolve_interfaces.ts";
 
@@ -91,6 +115,8 @@ interface _Endpoint {
   readonly own: Labels;
   readonly profiles: readonly string[];
   readonly ips: readonly CanonicalIp[];
+  /** Named ports a host endpoint declares (protocol normalised; others left out). */
+  readonly ports: readonly _Port[];
   labels: LabelMap;
   /** The HEP name when this is a local host endpoint. */
   readonly localHep?: string;
@@ -117,14 +143,33 @@ interface _Profile {
   tags?: readonly string[] | undefined;
 }
 
+/** A declared named port with its protocol as named-port sets key it. */
+interface _Port {
+  readonly name: string;
+  readonly protocol: NamedPortProtocol;
+  readonly port: number;
+}
+
+/**
+ * An IP set in use: a selector's addresses, or (with `namedPort`) the `ADDR . PROTO . PORT`
+ * triples of the endpoints the selector matches that declare that port name and protocol.
+ */
 interface _IpSet {
+  readonly id: string;
   readonly selector: Selector;
+  readonly namedPort?: { readonly name: string; readonly protocol: NamedPortProtocol };
   /** Active policies/profiles using it. */
   refs: number;
-  /** Canonical address or prefix -> number of endpoints and network sets contributing it. */
+  /**
+   * Canonical member text -> number of endpoints and network sets contributing it: addresses
+   * and prefixes, or a named-port set's triples.
+   */
   readonly members: Map<string, number>;
-  /** Its elements: the members, less those inside a network set's prefix. */
-  readonly disjoint: DisjointMembers;
+  /**
+   * Its elements: the members, less those inside a network set's prefix. Undefined for a
+   * named-port set, whose members are its elements (network sets never join one).
+   */
+  readonly disjoint: DisjointMembers | undefined;
   /** Records an element change of this set in the pending change report. */
   readonly report: ElementReport;
   view: IpSetMembers | undefined;
@@ -155,6 +200,8 @@ export class CalculationGraph implements HostStateSource {
   readonly #policiesBySelector = new Map<string, Set<string>>();
   readonly #profiles = new Map<string, _Profile>();
   readonly #ipSets = new Map<string, _IpSet>();
+  /** Selector unique id -> ids of the sets (plain and named-port) built on it. */
+  readonly #setsBySelector = new Map<string, Set<string>>();
   readonly #selectorCache = new Map<string, Selector>();
   readonly #labelMaps = new Map<string, LabelMap>();
   readonly #warnedProfiles = new Set<string>();
@@ -234,6 +281,7 @@ export class CalculationGraph implements HostStateSource {
               own: v.metadata.labels ?? {},
               profiles: v.spec.profiles ?? [],
               ips: v.spec.expectedIPs ?? [],
+              ports: v.spec.ports ?? [],
               ...(v.spec.interfaceName === undefined
                 ? {}
                 : { interfaceName: v.spec.interfaceName }),
@@ -250,6 +298,7 @@ export class CalculationGraph implements HostStateSource {
               own: v.metadata.labels ?? {},
               profiles: v.spec.profiles ?? [],
               ips: v.spec.ipNetworks ?? [],
+              ports: [],
             },
             undefined,
           );
@@ -355,7 +404,7 @@ export class CalculationGraph implements HostStateSource {
     return c;
   }
 
-  /** Status of every local host endpoint, by name (spec 5.1). */
+  /** Status of every local host endpoint, by name. */
   endpointStatuses(): Map<string, EndpointStatus> {
     return new Map(this.#resolution.statuses);
   }
@@ -385,6 +434,7 @@ export class CalculationGraph implements HostStateSource {
       own: Labels;
       profiles: readonly string[];
       ips: readonly string[];
+      ports: readonly EndpointPort[];
       interfaceName?: string;
       /** `ips` are a network set's CIDRs (members keep their prefix). */
       nets?: boolean;
@@ -407,6 +457,7 @@ export class CalculationGraph implements HostStateSource {
       return;
     }
     const ips = data.nets ? _canonicalNets(data.ips) : _canonicalIps(data.ips);
+    const ports = _ports(data.ports);
     const labels = this.#intern(
       effectiveLabelMap(data.own, data.profiles, (p) => this.#profiles.get(p)),
     );
@@ -414,26 +465,37 @@ export class CalculationGraph implements HostStateSource {
       own: data.own,
       profiles: data.profiles.length === 0 ? NO_PROFILES : [...data.profiles],
       ips,
+      ports,
       labels,
       ...(localHep === undefined ? {} : { localHep }),
     };
     if (old) { for (const p of old.profiles) removeFrom(this.#endpointsByProfile, p, key); }
     for (const p of ep.profiles) addTo(this.#endpointsByProfile, p, key);
     this.#endpoints.set(key, ep);
-    if (old && !_sameIps(old.ips, ips)) {
-      // Sets already matching this endpoint swap its old addresses for the new ones.
+    if (old && !(_sameIps(old.ips, ips) && _samePorts(old.ports, ports))) {
+      // Sets already matching this endpoint swap its old members for the new ones.
       // Sets of texts: a network set may list thousands of nets.
       const oldTexts = new Set(old.ips.map((a) => a.text));
       const newTexts = new Set(ips.map((a) => a.text));
       const gone = old.ips.filter((a) => !newTexts.has(a.text));
       const added = ips.filter((a) => !oldTexts.has(a.text));
-      // New ones first: a network set edited from a /16 to its two /17s then never uncovers
-      // (and re-covers) the addresses inside, which would be two element changes each.
       for (const selId of this.#ipSetIndex.matchesOf(key)) {
-        const set = this.#ipSets.get(selId);
-        if (!set) continue;
-        for (const a of added) this.#bump(set, a.text, 1);
-        for (const a of gone) this.#bump(set, a.text, -1);
+        for (const setId of this.#setsBySelector.get(selId) ?? []) {
+          const set = this.#ipSets.get(setId)!;
+          if (set.namedPort === undefined) {
+            // New ones first: a network set edited from a /16 to its two /17s then never
+            // uncovers (and re-covers) the addresses inside, which would be two element
+            // changes each.
+            for (const a of added) this.#bump(set, a.text, 1);
+            for (const a of gone) this.#bump(set, a.text, -1);
+            continue;
+          }
+          // A named-port set: few triples (an endpoint's addresses times its ports of a name).
+          const before = _membersOf(set, old);
+          const after = _membersOf(set, ep);
+          for (const m of before) if (!after.includes(m)) this.#bump(set, m, -1);
+          for (const m of after) if (!before.includes(m)) this.#bump(set, m, 1);
+        }
       }
     }
     this.#ipSetIndex.updateItem(key, labels);
@@ -453,11 +515,11 @@ export class CalculationGraph implements HostStateSource {
     } else {
       if (
         hep.placement.interfaceName !== placement.interfaceName ||
-        !_sameStrings(hep.placement.expectedIPs, placement.expectedIPs)
+        !sameList(hep.placement.expectedIPs, placement.expectedIPs)
       ) {
         this.#resolutionDirty = true;
       }
-      if (!_sameStrings(hep.profiles, ep.profiles)) this.#dirtyHeps.add(localHep);
+      if (!sameList(hep.profiles, ep.profiles)) this.#dirtyHeps.add(localHep);
       hep.placement = placement;
       hep.profiles = ep.profiles;
     }
@@ -472,6 +534,8 @@ export class CalculationGraph implements HostStateSource {
         own: value.metadata.labels ?? {},
         profiles: NO_PROFILES,
         ips: value.spec.nets ?? [],
+        // Named ports come from endpoints only, as in Calico: a network set has none.
+        ports: [],
         nets: true,
       },
       undefined,
@@ -541,14 +605,17 @@ export class CalculationGraph implements HostStateSource {
       ? s.egress ?? []
       : [];
     try {
+      const rules = resolveRules(inRules, outRules, this.#src);
       return {
         selector: this.#parse(s.selector),
         placement,
-        rules: resolveRules(inRules, outRules, this.#src),
+        rules: s.applyOnForward === false
+          ? { ...rules, ruleSet: { ...rules.ruleSet, notOnForward: true } }
+          : rules,
       };
     } catch (err) {
       this.#log.warning(
-        `Policy ${quote(name)} has an invalid selector (${_message(err)}); ` +
+        `Policy ${quote(name)} has an invalid selector (${errorMessage(err)}); ` +
           "treating it as missing",
       );
       return undefined;
@@ -566,7 +633,7 @@ export class CalculationGraph implements HostStateSource {
         rules = resolveRules(value.ingress, value.egress, this.#src);
       } catch (err) {
         this.#log.warning(
-          `Profile ${quote(name)} has an invalid rule selector (${_message(err)}); ` +
+          `Profile ${quote(name)} has an invalid rule selector (${errorMessage(err)}); ` +
             "treating it as missing",
         );
       }
@@ -623,10 +690,13 @@ export class CalculationGraph implements HostStateSource {
   }
 
   #memberMatch(selectorId: string, key: string, delta: 1 | -1) {
-    const set = this.#ipSets.get(selectorId);
+    const ids = this.#setsBySelector.get(selectorId);
     const ep = this.#endpoints.get(key);
-    if (!set || !ep) return;
-    for (const a of ep.ips) this.#bump(set, a.text, delta);
+    if (!ids || !ep) return;
+    for (const id of ids) {
+      const set = this.#ipSets.get(id)!;
+      for (const m of _membersOf(set, ep)) this.#bump(set, m, delta);
+    }
   }
 
   #bump(set: _IpSet, ip: string, delta: 1 | -1) {
@@ -637,7 +707,8 @@ export class CalculationGraph implements HostStateSource {
     if (n === 0 || (n === 1 && delta === 1)) {
       set.view = undefined;
       this.#outputDirty = true;
-      set.disjoint.change(ip, n > 0, set.members, set.report);
+      if (set.disjoint === undefined) set.report(ip, n > 0);
+      else set.disjoint.change(ip, n > 0, set.members, set.report);
     }
   }
 
@@ -728,7 +799,10 @@ export class CalculationGraph implements HostStateSource {
     for (const [key, rules] of wanted) {
       const prev = this.#active.get(key);
       if (prev && prev.rules === rules) continue;
-      if (rules) { for (const sel of rules.selectors.values()) this.#refSet(sel); }
+      if (rules) {
+        for (const sel of rules.selectors.values()) this.#refSet(sel.uniqueId, sel);
+        for (const np of rules.namedPorts.values()) this.#refSet(np.id, np.selector, np);
+      }
       if (prev?.rules) dropped.push(prev.rules);
       this.#active.set(key, { rules });
       this.#noteActive(key);
@@ -743,6 +817,7 @@ export class CalculationGraph implements HostStateSource {
     }
     for (const rules of dropped) {
       for (const id of rules.selectors.keys()) this.#unrefSet(id);
+      for (const id of rules.namedPorts.keys()) this.#unrefSet(id);
     }
   }
 
@@ -751,37 +826,56 @@ export class CalculationGraph implements HostStateSource {
     (key.startsWith("p:") ? this.#changes.policies : this.#changes.profiles).add(key.slice(2));
   }
 
-  #refSet(sel: Selector) {
-    const set = this.#ipSets.get(sel.uniqueId);
-    if (set) {
-      set.refs++;
+  /** Counts a user of set `id` (selector `sel`, named port `np`), creating it on first use. */
+  #refSet(id: string, sel: Selector, np?: NamedPortSetSpec) {
+    const existing = this.#ipSets.get(id);
+    if (existing) {
+      existing.refs++;
       return;
     }
-    this.#ipSets.set(sel.uniqueId, {
+    const set: _IpSet = {
+      id,
       selector: sel,
+      ...(np === undefined ? {} : { namedPort: { name: np.name, protocol: np.protocol } }),
       refs: 1,
       members: new Map(),
-      disjoint: new DisjointMembers(),
+      // Named-port members are never prefixes: network sets declare no ports.
+      disjoint: np === undefined ? new DisjointMembers() : undefined,
       report: (element, present) => {
-        let m = this.#changes.members.get(sel.uniqueId);
-        if (m === undefined) this.#changes.members.set(sel.uniqueId, m = new Map());
+        let m = this.#changes.members.get(id);
+        if (m === undefined) this.#changes.members.set(id, m = new Map());
         m.set(element, present);
       },
       view: undefined,
-    });
-    this.#changes.ipSets.add(sel.uniqueId);
+    };
+    this.#ipSets.set(id, set);
+    this.#changes.ipSets.add(id);
     this.#outputDirty = true;
-    this.#ipSetIndex.addSelector(sel);
+    const selId = sel.uniqueId;
+    const shared = this.#setsBySelector.has(selId);
+    addTo(this.#setsBySelector, selId, id);
+    if (!shared) {
+      // Reports every match through #memberMatch, which now sees this set.
+      this.#ipSetIndex.addSelector(sel);
+      return;
+    }
+    // Another set already uses the selector: its matches are known, count them in.
+    for (const key of this.#ipSetIndex.matching(selId)) {
+      for (const m of _membersOf(set, this.#endpoints.get(key)!)) this.#bump(set, m, 1);
+    }
   }
 
   #unrefSet(id: string) {
     const set = this.#ipSets.get(id)!;
     if (--set.refs > 0) return;
-    // Dropped from the map first so the index's unmatch reports find nothing to count down.
+    // Dropped from the maps first so the index's unmatch reports find nothing to count down.
     this.#ipSets.delete(id);
     this.#changes.ipSets.add(id);
+    this.#changes.members.delete(id);
     this.#outputDirty = true;
-    this.#ipSetIndex.deleteSelector(id);
+    const selId = set.selector.uniqueId;
+    removeFrom(this.#setsBySelector, selId, id);
+    if (!this.#setsBySelector.has(selId)) this.#ipSetIndex.deleteSelector(selId);
   }
 }
 
@@ -790,19 +884,59 @@ export class CalculationGraph implements HostStateSource {
  * and sorting thousands of addresses on every member change would be most of a change's cost.
  */
 function _membersView(set: _IpSet): IpSetMembers {
-  const elements = set.disjoint.elements;
+  const elements = set.disjoint?.elements;
   const all = [...(elements ?? set.members.keys())];
-  const sort = elements === undefined ? sortIps : sortMembers;
+  const sort = set.namedPort !== undefined
+    ? sortNamedPortMembers
+    : elements === undefined
+    ? sortIps
+    : sortMembers;
   let v4: string[] | undefined;
   let v6: string[] | undefined;
   return {
     get v4() {
-      return v4 ??= sort(all.filter((ip) => !ip.includes(":")));
+      return v4 ??= sort(all.filter((m) => !m.includes(":")));
     },
     get v6() {
-      return v6 ??= sort(all.filter((ip) => ip.includes(":")));
+      return v6 ??= sort(all.filter((m) => m.includes(":")));
     },
   };
+}
+
+/**
+ * What endpoint `ep` contributes to `set` when the set's selector matches it: its addresses,
+ * or for a named-port set `ADDR . PROTO . PORT` for each address and each declared port of
+ * that name and protocol (none when it declares no such port).
+ */
+function _membersOf(set: _IpSet, ep: _Endpoint): string[] {
+  const np = set.namedPort;
+  if (np === undefined) return ep.ips.map((a) => a.text);
+  const out: string[] = [];
+  for (const p of ep.ports) {
+    if (p.name !== np.name || p.protocol !== np.protocol) continue;
+    for (const a of ep.ips) {
+      const m = namedPortMember(a.text, p.protocol, p.port);
+      if (!out.includes(m)) out.push(m);
+    }
+  }
+  return out;
+}
+
+/** Declared ports with a protocol named ports can use (validation refuses the rest). */
+function _ports(raw: readonly EndpointPort[]): _Port[] {
+  const out: _Port[] = [];
+  for (const p of raw) {
+    const protocol = endpointPortProtocol(p.protocol);
+    if (protocol !== undefined) out.push({ name: p.name, protocol, port: p.port });
+  }
+  return out;
+}
+
+function _samePorts(a: readonly _Port[], b: readonly _Port[]): boolean {
+  return a.length === b.length && a.every((x, i) => {
+    const y = b[i]!;
+    return x.name === y.name && x.protocol === y.protocol && x.port === y.port;
+  });
 }
 
 interface _MutableChanges {
@@ -848,24 +982,16 @@ function _canonicalNets(raw: readonly string[]): CanonicalIp[] {
 }
 
 function _sameIps(a: readonly CanonicalIp[], b: readonly CanonicalIp[]): boolean {
-  return a.length === b.length && a.every((x, i) => x.text === b[i]!.text);
-}
-
-function _sameStrings(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
+  return sameList(a, b, (x, y) => x.text === y.text);
 }
 
 function _samePlacement(a: PolicyPlacement, b: PolicyPlacement): boolean {
   return a.order === b.order && a.doNotTrack === b.doNotTrack && a.preDNAT === b.preDNAT &&
-    _sameStrings(a.types ?? [], b.types ?? []);
+    sameList(a.types ?? [], b.types ?? []);
 }
 
 function _sameMap<V>(a: ReadonlyMap<string, V>, b: ReadonlyMap<string, V>): boolean {
   if (a.size !== b.size) return false;
   for (const [k, v] of a) if (b.get(k) !== v) return false;
   return true;
-}
-
-function _message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

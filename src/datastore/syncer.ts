@@ -9,6 +9,7 @@
 import type { Etcd3, IWatchResponse, Watcher } from "etcd3";
 import type { Logger } from "../log/logger.ts";
 import { silentLogger } from "../log/logger.ts";
+import { type Clock, realClock, type TimerHandle } from "../time/clock.ts";
 import { connectionFailureReason, isConnectionError } from "./connection.ts";
 import { convertKeyValue, isAgentKey } from "./convert.ts";
 import { CALICO_V1_PREFIX } from "./keys.ts";
@@ -37,6 +38,8 @@ export interface SyncerOptions {
   readonly retryMaxMs?: number;
   /** Keys per range request while listing; default 1000. */
   readonly pageSize?: number;
+  /** Timers and time; default the process's own. */
+  readonly clock?: Clock;
 }
 
 /** Why a watch ended. */
@@ -66,7 +69,8 @@ export class Syncer {
   #loop: Promise<void> | undefined;
   #delivery: Promise<void> = Promise.resolve();
   #wake: (() => void) | undefined;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timer: TimerHandle | undefined;
+  readonly #clock: Clock;
   /** Cancels of old watchers still in flight (each bounded by RETIRE_TIMEOUT_MS). */
   readonly #retiring = new Set<Promise<void>>();
 
@@ -79,6 +83,7 @@ export class Syncer {
     this.#retryMin = opts.retryMinMs ?? 200;
     this.#retryMax = opts.retryMaxMs ?? 5_000;
     this.#pageSize = opts.pageSize ?? 1000;
+    this.#clock = opts.clock ?? realClock;
   }
 
   /** The etcd revision of the last batch handed to the callback (0 before the first). */
@@ -105,7 +110,7 @@ export class Syncer {
   }
 
   #wakeUp() {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     const w = this.#wake;
     this.#wake = undefined;
@@ -115,7 +120,7 @@ export class Syncer {
   #sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       this.#wake = resolve;
-      this.#timer = setTimeout(() => this.#wakeUp(), ms);
+      this.#timer = this.#clock.setTimeout(() => this.#wakeUp(), ms);
     });
   }
 
@@ -142,7 +147,7 @@ export class Syncer {
       connectedOnce = true;
       delay = this.#retryMin;
       if (this.#closed) break;
-      const started = Date.now();
+      const started = this.#clock.now();
       const end = await this.#watch(revision);
       if (this.#closed) break;
       if (end.kind === "broken") {
@@ -156,7 +161,7 @@ export class Syncer {
       // A watch that fails as soon as it starts would otherwise make a tight loop of full
       // reads against etcd: back off as for a failed read.
       const failed = end.kind === "broken" || end.kind === "cancelled";
-      if (failed && Date.now() - started < QUICK_WATCH_FAILURE_MS) {
+      if (failed && this.#clock.now() - started < QUICK_WATCH_FAILURE_MS) {
         await this.#sleep(watchDelay);
         watchDelay = Math.min(watchDelay * 2, this.#retryMax);
       } else watchDelay = this.#retryMin;
@@ -263,7 +268,7 @@ export class Syncer {
       const finish = (end: WatchEnd) => {
         if (done) return;
         done = true;
-        if (this.#timer !== undefined) clearTimeout(this.#timer);
+        if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
         this.#timer = undefined;
         this.#wake = undefined;
         this.#retire(watcher, end.kind === "cancelled");
@@ -285,7 +290,7 @@ export class Syncer {
       watcher.on("end", () => finish({ kind: "broken", reason: "watch ended" }));
       this.#wake = () => finish({ kind: this.#closed ? "closed" : "timer" });
       if (this.#resyncMs > 0) {
-        this.#timer = setTimeout(() => this.#wakeUp(), this.#resyncMs);
+        this.#timer = this.#clock.setTimeout(() => this.#wakeUp(), this.#resyncMs);
       }
       if (this.#closed) finish({ kind: "closed" });
     });
@@ -324,15 +329,15 @@ export class Syncer {
     // etcd3 emits these while a cancel is in flight; nothing should react any more.
     w.on("error", () => {});
     if (cancelledByServer) return;
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let timer: TimerHandle | undefined;
     // Called now (not after an await): etcd3 re-dials a broken stream on the next tick
     // unless the watcher is gone by then.
     const cancel = w.cancel().catch(() => {/* the stream is already gone */});
     const bounded = Promise.race([
       cancel,
-      new Promise<void>((r) => timer = setTimeout(r, RETIRE_TIMEOUT_MS)),
+      new Promise<void>((r) => timer = this.#clock.setTimeout(r, RETIRE_TIMEOUT_MS)),
     ]).finally(() => {
-      clearTimeout(timer);
+      this.#clock.clearTimeout(timer);
       this.#retiring.delete(bounded);
     });
     this.#retiring.add(bounded);

@@ -4,10 +4,10 @@
  * agent connected directly enforces: the same nftables table, the same verdicts on real
  * packets, and changes landing on every host.
  */
-import { assert, assertEquals } from "../harness/assert.ts";
-import { Agent } from "../harness/agent.ts";
-import { startGrpcProxy } from "../harness/etcd.ts";
-import { expectAll } from "../harness/probe.ts";
+import { assert, assertStrictEquals } from "../harness/assert.ts";
+import { Agent } from "../../netlab/agent.ts";
+import { startGrpcProxy } from "../../netlab/etcd.ts";
+import { expectAll } from "../../netlab/probe.ts";
 import { ADDR } from "../harness/topology.ts";
 import {
   AGENT_TESTS_IGNORED,
@@ -17,7 +17,7 @@ import {
   openSite,
   toYaml,
 } from "../harness/scenario.ts";
-import type { NetNs } from "../harness/netns.ts";
+import type { NetNs } from "../../netlab/netns.ts";
 
 /**
  * Our table as nft lists it, without counters and handles, its chains, sets and maps in name
@@ -62,7 +62,7 @@ Deno.test({
     await a2.waitForRevision(await ds.fence(), 30_000);
     assert(a1.hasLogged(new RegExp(`Connecting to etcd at ${proxy.endpoint}`)), a1.tail());
     const proxied = await table(topo.h1);
-    assertEquals(proxied, direct, "h1's table through the proxy vs direct");
+    assertStrictEquals(proxied, direct, "h1's table through the proxy vs direct");
 
     const h1 = ADDR.h1Eth0;
     const h2 = ADDR.h2Eth0;

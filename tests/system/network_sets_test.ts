@@ -9,11 +9,11 @@
  * change that reprograms the table) keep the verdicts right too.
  */
 import { assert } from "../harness/assert.ts";
-import { expectAll } from "../harness/probe.ts";
+import { expectAll } from "../../netlab/probe.ts";
 import { ADDR } from "../harness/topology.ts";
-import { HOSTFENCE } from "../harness/datastore.ts";
+import { HOSTFENCE } from "../../netlab/paths.ts";
 import { AGENT_TESTS_IGNORED, hep, hep0, openSite, policy, type Res } from "../harness/scenario.ts";
-import { run } from "../harness/netns.ts";
+import { run } from "../../netlab/netns.ts";
 
 const PORT = 8080;
 
