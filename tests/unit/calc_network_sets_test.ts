@@ -3,7 +3,8 @@
  * endpoints (a policy's own selector never does), their nets join the same IP sets as
  * endpoint addresses, in disjoint form (a member inside another left out, as an nft interval
  * set needs), and an edit is element lines only. Random streams with network sets must give
- * what a fresh calculation and a fresh table give.
+ * what a fresh calculation and a fresh table give. Beside named ports: a network set has no
+ * ports, so (as in Calico) it never joins a named-port set, even one on the same selector.
  */
 import assert from "node:assert/strict";
 import { CalculationGraph } from "../../src/calc/graph.ts";
@@ -17,6 +18,9 @@ import { IFACES, RandomUpdates } from "../fixtures/random_updates.ts";
 import { allowFromSelector, webHostEndpoint, webPolicy } from "../fixtures/scale_fixture.ts";
 import { prng } from "../fixtures/prng.ts";
 import { cidrContains, parseCidr, parseIp } from "../../src/model/ip.ts";
+import type { EndpointPort, Rule } from "../../src/model/resources.ts";
+import { namedPortSetId } from "../../src/calc/resolve_rules.ts";
+import { parseSelector } from "../../src/selector/mod.ts";
 
 function graph(compileMinRun = 0) {
   const g = new CalculationGraph({
@@ -382,4 +386,223 @@ Deno.test("the interpreter's prefix lookup agrees with plain containment on a la
     assert.equal(got, want ? "accept" : "drop", src);
   }
   assert.ok(inside > 100 && inside < 1900, `${inside} of 2000 inside`);
+});
+
+// ---- beside named ports -------------------------------------------------------------------
+
+/** A partner endpoint on h2 declaring named ports. */
+function partner(
+  name: string,
+  ips: string[],
+  ports: EndpointPort[],
+  role = "partner",
+): ModelUpdate {
+  return {
+    type: "hostEndpoint",
+    node: "h2",
+    name,
+    value: {
+      kind: "hostEndpoint",
+      metadata: { name, node: "h2", labels: { role } },
+      spec: { expectedIPs: ips, ...(ports.length ? { ports } : {}) },
+    },
+  };
+}
+
+/** A policy on web with the given rules. */
+function webRules(name: string, order: number, ingress: Rule[], egress: Rule[]): ModelUpdate {
+  return {
+    type: "policy",
+    name,
+    value: {
+      kind: "policy",
+      metadata: { name },
+      spec: { order, selector: "role == 'web'", ingress, egress, types: ["ingress", "egress"] },
+    },
+  };
+}
+
+const TO_PARTNER_HTTP: Rule = {
+  action: "allow",
+  protocol: "tcp",
+  destination: { selector: PARTNERS, ports: ["http"] },
+};
+const PARTNER_HTTP = namedPortSetId(parseSelector(PARTNERS), "tcp", "http");
+const PARTNER_ADDRS = parseSelector(PARTNERS).uniqueId;
+
+Deno.test("named ports come from endpoints only: a network set never joins a named-port set", async (t) => {
+  const P1 = partner("p1", ["198.18.5.9", "2001:db8:5::9"], [
+    { name: "http", protocol: "tcp", port: 8443 },
+  ]);
+  const NETS = netset("partners", ["198.18.5.0/24", "2001:db8:5::/48"]);
+  // The same selector as a plain set (ingress, sources) and a named-port set (egress).
+  const BOTH = webRules("both", 10, [allowFromSelector(PARTNERS, 443)], [TO_PARTNER_HTTP]);
+  const NAMED_ONLY = webRules("named", 10, [], [TO_PARTNER_HTTP]);
+  const PLAIN_ONLY = webRules("plain", 20, [allowFromSelector(PARTNERS, 443)], []);
+  const orders: [string, ModelUpdate[]][] = [
+    ["policy first", [webHostEndpoint(), BOTH, P1, NETS]],
+    ["policy last", [webHostEndpoint(), NETS, P1, BOTH]],
+    // The plain set joins a selector the named-port set already watches, so the network
+    // set's prefix is counted into it from the index's known matches.
+    ["named-port set before the plain set", [webHostEndpoint(), P1, NETS, NAMED_ONLY, PLAIN_ONLY]],
+  ];
+  for (const [what, updates] of orders) {
+    await t.step(what, () => {
+      const g = graph();
+      g.applyUpdates(updates);
+      const h = g.hostState();
+      const sets = new Map([...h.ipSets].map(([id, m]) => [id, { v4: [...m.v4], v6: [...m.v6] }]));
+      assert.deepEqual(sets.get(PARTNER_HTTP), {
+        v4: ["198.18.5.9 . tcp . 8443"],
+        v6: ["2001:db8:5::9 . tcp . 8443"],
+      });
+      // The endpoint's addresses lie inside the nets: the plain set is the nets alone.
+      assert.deepEqual(sets.get(PARTNER_ADDRS), { v4: ["198.18.5.0/24"], v6: ["2001:db8:5::/48"] });
+      const state = DesiredTable.build(h).state;
+      const text = render(state);
+      assert.match(text, /type ipv4_addr \. inet_proto \. inet_service\n\t\telements = \{/);
+      assert.match(text, /type ipv4_addr\n\t\tflags interval\n/);
+      const out = (dst: string, dport: number) =>
+        evaluate(state, {
+          path: "output",
+          oif: "eth0",
+          family: dst.includes(":") ? 6 : 4,
+          src: dst.includes(":") ? "2001:db8::1" : "198.18.0.1",
+          dst,
+          protocol: 6,
+          sport: 40000,
+          dport,
+        }).verdict;
+      const inp = (src: string) =>
+        evaluate(state, {
+          path: "input",
+          iif: "eth0",
+          family: src.includes(":") ? 6 : 4,
+          src,
+          dst: src.includes(":") ? "2001:db8::1" : "198.18.0.1",
+          protocol: 6,
+          sport: 40000,
+          dport: 443,
+        }).verdict;
+      assert.equal(out("198.18.5.9", 8443), "accept");
+      assert.equal(out("2001:db8:5::9", 8443), "accept");
+      // Inside the network set but no endpoint declares the port there.
+      assert.equal(out("198.18.5.10", 8443), "drop");
+      assert.equal(out("2001:db8:5::a", 8443), "drop");
+      assert.equal(out("198.18.5.9", 8444), "drop");
+      // The plain set on the same selector does hold the nets.
+      assert.equal(inp("198.18.5.10"), "accept");
+      assert.equal(inp("2001:db8:5::a"), "accept");
+      assert.equal(inp("198.18.6.1"), "drop");
+    });
+  }
+
+  await t.step("editing the network set leaves the named-port set untouched", () => {
+    const g = graph();
+    g.applyUpdates([webHostEndpoint(), BOTH, P1, NETS]);
+    g.takeChanges();
+    const table = DesiredTable.build(g.hostState());
+    // Both families keep a prefix, so both sets stay interval sets (element lines only).
+    g.applyUpdates([netset("partners", ["198.18.6.0/24", "2001:db8:6::/48"])]);
+    const c = g.takeChanges();
+    assert.equal(c.members.has(PARTNER_HTTP), false);
+    assert.deepEqual([...c.members.get(PARTNER_ADDRS)!].sort(([a], [b]) => a < b ? -1 : 1), [
+      ["198.18.5.0/24", false],
+      ["198.18.5.9", true],
+      ["198.18.6.0/24", true],
+      ["2001:db8:5::/48", false],
+      ["2001:db8:5::9", true],
+      ["2001:db8:6::/48", true],
+    ]);
+    const plan = planChanges(table.update(g.view(), c), table.state);
+    elementLinesOnly(plan);
+    assert.doesNotMatch(plan, / \. tcp \. /);
+    assert.equal(render(table.state), render(DesiredTable.build(g.hostState()).state));
+  });
+});
+
+Deno.test("random network sets, endpoints with named ports and rules over both: incremental equals fresh, named-port sets hold endpoints only", () => {
+  const sels = ["role == 'a'", "role == 'b'", "has(role)"];
+  const roles = ["a", "b"];
+  const pools = ["198.18.7.0/24", "198.18.7.0/26", "198.18.7.64/26", "2001:db8:7::/64"];
+  let namedChecked = 0, withNets = 0;
+  for (let seed = 1; seed <= 8; seed++) {
+    const rnd = prng(seed * 7919);
+    const r = (n: number) => Math.floor(rnd() * n);
+    const pick = <T>(xs: readonly T[]): T => xs[r(xs.length)]!;
+    const g = graph(seed % 3);
+    g.applyUpdates([webHostEndpoint()]);
+    g.takeChanges();
+    const table = DesiredTable.build(g.hostState());
+    const current = new Map<string, ModelUpdate>([["h/h1/web", webHostEndpoint()]]);
+    const heps = new Map<string, { role: string; ips: string[]; ports: EndpointPort[] }>();
+    for (let step = 0; step < 120; step++) {
+      let u: ModelUpdate;
+      const kind = r(4);
+      if (kind === 0) {
+        const name = `n${r(3)}`;
+        u = r(5) === 0
+          ? netset(name, null)
+          : netset(name, Array.from({ length: r(3) + 1 }, () => pick(pools)), pick(roles));
+        current.set(`n/${name}`, u);
+      } else if (kind === 1) {
+        const name = `e${r(4)}`;
+        const ips = [`198.18.7.${pick([1, 65, 200])}`, ...(r(2) ? ["2001:db8:7::5"] : [])];
+        const ports: EndpointPort[] = r(3) === 0 ? [] : [{
+          name: "http",
+          protocol: "tcp",
+          port: pick([80, 8080]),
+        }];
+        const role = pick(roles);
+        if (r(6) === 0) {
+          u = { type: "hostEndpoint", node: "h2", name, value: null };
+          heps.delete(name);
+        } else {
+          u = partner(name, ips, ports, role);
+          heps.set(name, { role, ips, ports });
+        }
+        current.set(`h/${name}`, u);
+      } else {
+        const named = (): Rule => ({
+          action: "allow",
+          protocol: "tcp",
+          destination: { selector: pick(sels), ports: ["http"] },
+        });
+        const name = `q${r(3)}`;
+        u = webRules(
+          name,
+          r(3),
+          r(2) ? [allowFromSelector(pick(sels), 443)] : [],
+          r(2) ? [named(), ...(r(2) ? [named()] : [])] : [],
+        );
+        current.set(`p/${name}`, u);
+      }
+      g.applyUpdates([u]);
+      planChanges(table.update(g.view(), g.takeChanges()), table.state);
+      if (step % 6 !== 5) continue;
+      const fresh = graph(seed % 3);
+      fresh.applyUpdates([...current.values()]);
+      const want = fresh.hostState();
+      assert.deepEqual(
+        [...g.hostState().ipSets].map(([id, m]) => [id, m.v4, m.v6]),
+        [...want.ipSets].map(([id, m]) => [id, m.v4, m.v6]),
+        `seed ${seed} step ${step}: calculation`,
+      );
+      assert.equal(render(table.state), render(DesiredTable.build(want).state), `seed ${seed}`);
+      if (/flags interval/.test(render(table.state))) withNets++;
+      for (const sel of sels) {
+        const m = want.ipSets.get(namedPortSetId(parseSelector(sel), "tcp", "http"));
+        if (m === undefined) continue;
+        const role = sel.match(/'(.)'/)?.[1];
+        const expected = new Set<string>();
+        for (const h of heps.values()) {
+          if (role !== undefined && h.role !== role) continue;
+          for (const p of h.ports) for (const ip of h.ips) expected.add(`${ip} . tcp . ${p.port}`);
+        }
+        assert.deepEqual([...m.v4, ...m.v6].sort(), [...expected].sort(), `seed ${seed} ${sel}`);
+        namedChecked++;
+      }
+    }
+  }
+  assert.ok(namedChecked > 50 && withNets > 20, `named ${namedChecked}, with nets ${withNets}`);
 });
