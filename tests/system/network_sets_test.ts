@@ -6,11 +6,14 @@
  * the nets, v4 and v6, must get exactly that verdict; editing the set changes the verdicts
  * live, and `nft monitor` in h1 shows that the edit was set elements only, no chain or rule.
  * The set's first prefix arriving and its last one leaving (hashed <-> interval, the one
- * change that reprograms the table) keep the verdicts right too.
+ * change that reprograms the table) keep the verdicts right too. A v3 GlobalNetworkSet is the
+ * same thing, through the CLI into etcd or as a file of a local policy directory (no etcd).
  */
 import { assert } from "../harness/assert.ts";
 import { expectAll } from "../../netlab/probe.ts";
-import { ADDR } from "../harness/topology.ts";
+import { ADDR, buildTopology } from "../harness/topology.ts";
+import { Agent } from "../../netlab/agent.ts";
+import { canUseNetns, haveCommand } from "../../netlab/netns.ts";
 import { HOSTFENCE } from "../../netlab/paths.ts";
 import { AGENT_TESTS_IGNORED, hep, hep0, openSite, policy, type Res } from "../harness/scenario.ts";
 import { run } from "../../netlab/netns.ts";
@@ -278,6 +281,111 @@ spec:
         );
       },
     );
+  },
+});
+
+const LOCAL_HEP = `- apiVersion: v1
+  kind: hostEndpoint
+  metadata:
+    name: eth0
+    labels:
+      role: web
+  spec:
+    interfaceName: eth0
+    expectedIPs: ["${ADDR.h1Eth0}", "${ADDR.h1Eth0v6}"]
+- apiVersion: v1
+  kind: policy
+  metadata:
+    name: from-partners
+  spec:
+    selector: role == 'web'
+    order: 10
+    ingress:
+    - action: allow
+      protocol: tcp
+      source:
+        selector: role == 'partner'
+      destination:
+        ports: [${PORT}]
+    egress:
+    - action: allow
+`;
+
+function v3Partners(nets: readonly string[]): string {
+  return `apiVersion: projectcalico.org/v3
+kind: GlobalNetworkSet
+metadata:
+  name: partners
+  labels:
+    role: partner
+spec:
+  nets: [${nets.join(", ")}]
+`;
+}
+
+Deno.test({
+  name:
+    "local datastore: a v3 GlobalNetworkSet file is enforced and a live edit moves the verdicts",
+  ignore: !canUseNetns() || !haveCommand("nft") || !haveCommand("python3"),
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn(t) {
+    await using topo = await buildTopology({ etcd: false });
+    await topo.r.ipBatch([
+      ...SOURCES.v4.filter((a) => a !== ADDR.r).map((a) => `addr add ${a}/24 dev br0`),
+      ...SOURCES.v6.filter((a) => a !== ADDR.r6).map((a) => `addr add ${a}/64 dev br0 nodad`),
+    ]);
+    const dir = await Deno.makeTempDir({ prefix: "hostfence-netsets-d-" });
+    try {
+      await Deno.writeTextFile(`${dir}/10-web.yaml`, LOCAL_HEP);
+      await Deno.writeTextFile(
+        `${dir}/20-partners.yaml`,
+        v3Partners(["198.18.1.4/30", "2001:db8:1::4/126"]),
+      );
+      await using agent = await Agent.start({
+        ns: topo.h1,
+        etcdEndpoint: "",
+        flags: { "datastore-type": "local", "policy-dir": dir },
+      });
+      const verdicts = (allowed: readonly string[]) =>
+        expectAll([...SOURCES.v4, ...SOURCES.v6].map((src) => {
+          const dst = src.includes(":") ? ADDR.h1Eth0v6 : ADDR.h1Eth0;
+          return [
+            `R ${src} -> ${dst} tcp/${PORT}`,
+            topo.probe.r.tcp(dst, PORT, { source: src, timeoutMs: 700 }),
+            allowed.includes(src) ? "allow" : "drop",
+          ] as const;
+        }));
+
+      await t.step("the network set's nets are allowed, v4 and v6, without etcd", async () => {
+        await agent.waitForRevision(1, 30_000);
+        assert(agent.hasLogged(/Read policy directory \S+: 2 files, 3 resources/), agent.tail());
+        await verdicts([
+          "198.18.1.4",
+          "198.18.1.5",
+          "198.18.1.7",
+          "2001:db8:1::4",
+          "2001:db8:1::5",
+          "2001:db8:1::7",
+        ]);
+      });
+
+      await t.step("editing the file moves the nets", async () => {
+        await Deno.writeTextFile(
+          `${dir}/20-partners.yaml`,
+          v3Partners(["198.18.1.8/30", "2001:db8:1::8/126"]),
+        );
+        await agent.waitForRevision(2, 15_000);
+        await verdicts([
+          "198.18.1.8",
+          "198.18.1.11",
+          "2001:db8:1::8",
+          "2001:db8:1::b",
+        ]);
+      });
+    } finally {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
   },
 });
 
