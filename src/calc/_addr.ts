@@ -4,7 +4,14 @@
  * into one canonical text (src/model/ip.ts: dotted quad, RFC 5952 IPv6) before they are
  * compared or put into an IP set. Private to src/calc.
  */
-import { formatIp, parseIp } from "../model/ip.ts";
+import {
+  type Cidr,
+  formatIp,
+  isSingleAddress,
+  networkOf,
+  parseCidr,
+  parseIp,
+} from "../model/ip.ts";
 
 /** A canonical address and its family. */
 export interface CanonicalIp {
@@ -50,6 +57,56 @@ export function sortIps(texts: Iterable<string>): string[] {
     return x.b.length - y.b.length;
   });
   return keyed.map((k) => k.t);
+}
+
+/**
+ * A network set's net as an IP-set member: host bits cleared, a single address (/32, /128)
+ * written as the bare address so it shares its refcount with an endpoint's address, any
+ * other prefix as `addr/len`. Undefined for text that is not a CIDR.
+ */
+export function canonicalNet(raw: string): CanonicalIp | undefined {
+  if (_nets.has(raw)) return _nets.get(raw);
+  const c = parseCidr(raw.trim());
+  let out: CanonicalIp | undefined;
+  if (c !== undefined) {
+    const n = networkOf(c);
+    const text = isSingleAddress(n) ? formatIp(n.ip) : `${formatIp(n.ip)}/${n.prefix}`;
+    out = { family: n.ip.family, text };
+  }
+  // Cached: an edited network set lists again the thousands of nets it already had.
+  if (_nets.size >= 100_000) _nets.clear();
+  _nets.set(raw, out);
+  return out;
+}
+
+const _nets = new Map<string, CanonicalIp | undefined>();
+
+interface _Member {
+  readonly text: string;
+  readonly cidr: Cidr;
+}
+
+function _members(texts: Iterable<string>): _Member[] {
+  const out: _Member[] = [];
+  for (const text of texts) {
+    const cidr = parseCidr(text);
+    if (cidr !== undefined) out.push({ text, cidr });
+  }
+  out.sort((x, y) => {
+    if (x.cidr.ip.family !== y.cidr.ip.family) return x.cidr.ip.family - y.cidr.ip.family;
+    const a = x.cidr.ip.bytes, b = y.cidr.ip.bytes;
+    for (let i = 0; i < a.length; i++) {
+      const d = a[i]! - b[i]!;
+      if (d !== 0) return d;
+    }
+    return x.cidr.prefix - y.cidr.prefix;
+  });
+  return out;
+}
+
+/** Canonical member texts (addresses and prefixes) sorted by family, address and prefix. */
+export function sortMembers(texts: Iterable<string>): string[] {
+  return _members(texts).map((m) => m.text);
 }
 
 /**

@@ -15,11 +15,22 @@
  *   stays until the last one goes, and a member change touches one entry;
  * - rule sets are resolved once per policy/profile update, and IP-set selectors are
  *   refcounted by the active policies and profiles using them.
+ * Network sets are items of the IP-set index only (rule selectors match them, a policy's own
+ * selector never does); their nets join the same refcounts as endpoint addresses. A set
+ * holding a prefix is handed out in disjoint form (a member inside another left out, as an
+ * nft interval set needs), and its member changes are the differences of that form, so the
+ * dataplane's element adds and deletes stay exact.
  * The per-host parts (interface resolution, which policies are active) are small and are
  * recomputed whole, only when something they depend on changed.
  */
 import type { Logger } from "../log/logger.ts";
-import type { EndpointPort, Labels, PolicyResource, Rule } from "../model/resources.ts";
+import type {
+  EndpointPort,
+  Labels,
+  NetworkSetResource,
+  PolicyResource,
+  Rule,
+} from "../model/resources.ts";
 import { endpointPortProtocol } from "../model/validate.ts";
 import type { ModelUpdate } from "../datastore/updates.ts";
 import { parseSelector, type Selector } from "../selector/mod.ts";
@@ -38,10 +49,13 @@ import type {
 import {
   type CanonicalIp,
   canonicalIp,
+  canonicalNet,
   namedPortMember,
   sortIps,
+  sortMembers,
   sortNamedPortMembers,
 } from "./_addr.ts";
+import { DisjointMembers, type ElementReport } from "./disjoint_members.ts";
 import { LabelIndex, type LabelIndexStats, type LabelMap } from "./label_index.ts";
 import {
   governs,
@@ -146,8 +160,18 @@ interface _IpSet {
   readonly namedPort?: { readonly name: string; readonly protocol: NamedPortProtocol };
   /** Active policies/profiles using it. */
   refs: number;
-  /** Canonical member text -> number of endpoints contributing it. */
+  /**
+   * Canonical member text -> number of endpoints and network sets contributing it: addresses
+   * and prefixes, or a named-port set's triples.
+   */
   readonly members: Map<string, number>;
+  /**
+   * Its elements: the members, less those inside a network set's prefix. Undefined for a
+   * named-port set, whose members are its elements (network sets never join one).
+   */
+  readonly disjoint: DisjointMembers | undefined;
+  /** Records an element change of this set in the pending change report. */
+  readonly report: ElementReport;
   view: IpSetMembers | undefined;
 }
 
@@ -283,6 +307,9 @@ export class CalculationGraph implements HostStateSource {
         case "policy":
           this.#updatePolicy(u.name, u.value);
           break;
+        case "networkSet":
+          this.#updateNetworkSet(u.name, u.value);
+          break;
         case "profileRules":
           this.#updateProfileRules(u.name, u.value);
           break;
@@ -409,6 +436,8 @@ export class CalculationGraph implements HostStateSource {
       ips: readonly string[];
       ports: readonly EndpointPort[];
       interfaceName?: string;
+      /** `ips` are a network set's CIDRs (members keep their prefix). */
+      nets?: boolean;
     } | null,
     localHep: string | undefined,
   ) {
@@ -427,7 +456,7 @@ export class CalculationGraph implements HostStateSource {
       }
       return;
     }
-    const ips = _canonicalIps(data.ips);
+    const ips = data.nets ? _canonicalNets(data.ips) : _canonicalIps(data.ips);
     const ports = _ports(data.ports);
     const labels = this.#intern(
       effectiveLabelMap(data.own, data.profiles, (p) => this.#profiles.get(p)),
@@ -445,9 +474,23 @@ export class CalculationGraph implements HostStateSource {
     this.#endpoints.set(key, ep);
     if (old && !(_sameIps(old.ips, ips) && _samePorts(old.ports, ports))) {
       // Sets already matching this endpoint swap its old members for the new ones.
+      // Sets of texts: a network set may list thousands of nets.
+      const oldTexts = new Set(old.ips.map((a) => a.text));
+      const newTexts = new Set(ips.map((a) => a.text));
+      const gone = old.ips.filter((a) => !newTexts.has(a.text));
+      const added = ips.filter((a) => !oldTexts.has(a.text));
       for (const selId of this.#ipSetIndex.matchesOf(key)) {
         for (const setId of this.#setsBySelector.get(selId) ?? []) {
           const set = this.#ipSets.get(setId)!;
+          if (set.namedPort === undefined) {
+            // New ones first: a network set edited from a /16 to its two /17s then never
+            // uncovers (and re-covers) the addresses inside, which would be two element
+            // changes each.
+            for (const a of added) this.#bump(set, a.text, 1);
+            for (const a of gone) this.#bump(set, a.text, -1);
+            continue;
+          }
+          // A named-port set: few triples (an endpoint's addresses times its ports of a name).
           const before = _membersOf(set, old);
           const after = _membersOf(set, ep);
           for (const m of before) if (!after.includes(m)) this.#bump(set, m, -1);
@@ -481,6 +524,22 @@ export class CalculationGraph implements HostStateSource {
       hep.profiles = ep.profiles;
     }
     this.#policyIndex.updateItem(localHep, labels);
+  }
+
+  /** A network set is an IP-set item with its own labels and its nets as members. */
+  #updateNetworkSet(name: string, value: NetworkSetResource | null) {
+    this.#updateEndpoint(
+      `n/${name}`,
+      value === null ? null : {
+        own: value.metadata.labels ?? {},
+        profiles: NO_PROFILES,
+        ips: value.spec.nets ?? [],
+        // Named ports come from endpoints only, as in Calico: a network set has none.
+        ports: [],
+        nets: true,
+      },
+      undefined,
+    );
   }
 
   #relabelProfileUsers(profile: string) {
@@ -648,9 +707,8 @@ export class CalculationGraph implements HostStateSource {
     if (n === 0 || (n === 1 && delta === 1)) {
       set.view = undefined;
       this.#outputDirty = true;
-      let m = this.#changes.members.get(set.id);
-      if (m === undefined) this.#changes.members.set(set.id, m = new Map());
-      m.set(ip, n > 0);
+      if (set.disjoint === undefined) set.report(ip, n > 0);
+      else set.disjoint.change(ip, n > 0, set.members, set.report);
     }
   }
 
@@ -781,6 +839,13 @@ export class CalculationGraph implements HostStateSource {
       ...(np === undefined ? {} : { namedPort: { name: np.name, protocol: np.protocol } }),
       refs: 1,
       members: new Map(),
+      // Named-port members are never prefixes: network sets declare no ports.
+      disjoint: np === undefined ? new DisjointMembers() : undefined,
+      report: (element, present) => {
+        let m = this.#changes.members.get(id);
+        if (m === undefined) this.#changes.members.set(id, m = new Map());
+        m.set(element, present);
+      },
       view: undefined,
     };
     this.#ipSets.set(id, set);
@@ -819,8 +884,13 @@ export class CalculationGraph implements HostStateSource {
  * and sorting thousands of addresses on every member change would be most of a change's cost.
  */
 function _membersView(set: _IpSet): IpSetMembers {
-  const all = [...set.members.keys()];
-  const sort = set.namedPort === undefined ? sortIps : sortNamedPortMembers;
+  const elements = set.disjoint?.elements;
+  const all = [...(elements ?? set.members.keys())];
+  const sort = set.namedPort !== undefined
+    ? sortNamedPortMembers
+    : elements === undefined
+    ? sortIps
+    : sortMembers;
   let v4: string[] | undefined;
   let v6: string[] | undefined;
   return {
@@ -894,6 +964,19 @@ function _canonicalIps(raw: readonly string[]): CanonicalIp[] {
   for (const r of raw) {
     const c = canonicalIp(r);
     if (c && !out.some((o) => o.text === c.text)) out.push(c);
+  }
+  return out;
+}
+
+function _canonicalNets(raw: readonly string[]): CanonicalIp[] {
+  const out: CanonicalIp[] = [];
+  const seen = new Set<string>();
+  for (const r of raw) {
+    const c = canonicalNet(r);
+    if (c && !seen.has(c.text)) {
+      seen.add(c.text);
+      out.push(c);
+    }
   }
   return out;
 }

@@ -130,8 +130,13 @@ export interface PolicedInterface extends EndpointPolicies {
   readonly hostEndpoint: string;
 }
 
+/**
+ * The members of one IP set: endpoint addresses and network-set prefixes (`addr/len`, host
+ * bits cleared; a /32 or /128 is written as the bare address). Disjoint: a member inside
+ * another is left out, so no two overlap.
+ */
 export interface IpSetMembers {
-  /** Plain addresses, sorted, de-duplicated. */
+  /** Sorted by address, then prefix length; de-duplicated. */
   readonly v4: readonly string[];
   readonly v6: readonly string[];
 }
@@ -179,7 +184,9 @@ export interface HostChanges {
   /** IP sets that appeared or went away. */
   readonly ipSets: ReadonlySet<string>;
   /**
-   * Member changes of IP sets that stayed: set id -> address -> whether it is now a member.
+   * Member changes of IP sets that stayed: set id -> member (address or prefix, as in
+   * IpSetMembers) -> whether it is now a member. A prefix arriving over addresses it covers
+   * reports those addresses gone, so applying the changes gives the disjoint members.
    * An address that came and went within one batch may appear with its final state.
    */
   readonly members: ReadonlyMap<string, ReadonlyMap<string, boolean>>;

@@ -10,9 +10,11 @@ const KINDS = `Resource types (case-insensitive; plurals and short names accepte
   policy             (pol; also globalNetworkPolicy, gnp)
   profile            (pro)
   workloadEndpoint   (wep)
+  networkSet         (netset; also globalNetworkSet, gns)
   felixConfiguration (felixconfig; Felix config keys, for get and delete)
 Files may also hold projectcalico.org/v3 HostEndpoint, GlobalNetworkPolicy,
-Profile, Node and FelixConfiguration resources (README: Calico v3 manifests).
+GlobalNetworkSet, Profile, Node and FelixConfiguration resources
+(README: Calico v3 manifests).
 `;
 
 const CONNECTION = `Datastore connection (first match wins for the endpoints):
@@ -282,6 +284,7 @@ Description:
     profile           NAME; TAGS
     workloadEndpoint  NODE, ORCHESTRATOR, WORKLOAD, NAME; NETWORKS, NATS,
                       INTERFACE, PROFILES
+    networkSet        NAME; NETS, LABELS
 
 ${KINDS}
 ${CONNECTION}`;

@@ -18,6 +18,16 @@ const ALIASES: ReadonlyMap<string, ResourceKind> = new Map<string, ResourceKind>
   ...["workloadendpoint", "workloadendpoints", "wep", "weps"].map((a) =>
     [a, "workloadEndpoint"] as const
   ),
+  // GlobalNetworkSet (and calicoctl's gns) is Calico 3's name for it (v3/kinds.ts).
+  ...[
+    "networkset",
+    "networksets",
+    "netset",
+    "netsets",
+    "globalnetworkset",
+    "globalnetworksets",
+    "gns",
+  ].map((a) => [a, "networkSet"] as const),
 ]);
 
 /** The kind a command-line argument names, or undefined when it names none. */

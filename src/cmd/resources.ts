@@ -195,17 +195,16 @@ interface WriteItem {
 /** The write item for one resource of a file (v1 or v3). */
 function writeItem(
   verb: Exclude<WriteVerb, "delete">,
-  { resource: r, v3Kind }: LocatedManifest,
+  { resource, v3Kind }: LocatedManifest,
   skip: boolean,
 ): WriteItem {
-  if (r.kind === "felixConfiguration") {
+  if (resource.kind === "felixConfiguration") {
     return {
       kind: "FelixConfiguration",
-      lockout: felixConfigurationChanges(r),
-      run: (store) => writeFelixConfiguration(verb, store, r, skip),
+      lockout: felixConfigurationChanges(resource),
+      run: (store) => writeFelixConfiguration(verb, store, resource, skip),
     };
   }
-  const resource = modelResource(r);
   return {
     // Results name the kind as the file did (calicoctl v3 says 'GlobalNetworkPolicy').
     kind: v3Kind ?? resource.kind,
@@ -213,15 +212,6 @@ function writeItem(
     run: (store) => writeOne(verb, store, resource, skip),
     change: { op: verb, resource, skipExists: skip },
   };
-}
-
-/** A file's resource as the datastore stores it; a kind this build cannot store fails. */
-function modelResource(r: ManifestResource): Resource {
-  if (isModelResource(r)) return r;
-  throw new CommandFailure(
-    `Failed to execute command: ${v3KindOf(r.kind) ?? r.kind} ${quote(r.metadata.name)}: ` +
-      "this build's datastore cannot store network sets yet",
-  );
 }
 
 /** `--confirm-within`, in seconds, or undefined; a bad duration is a CommandFailure. */
@@ -338,7 +328,7 @@ async function deleteItems(
     if (p.positionals.length > 0 || idFlags) throw new InvalidOptionError(argv);
     return (await loadResources(file, io, maxInputBytes(p))).map(({ resource, v3Kind }) => {
       if (resource.kind !== "felixConfiguration") {
-        return item(v3Kind ?? resource.kind, resourceId(modelResource(resource)));
+        return item(v3Kind ?? resource.kind, resourceId(resource));
       }
       const name = resource.metadata.name;
       return {
@@ -537,8 +527,8 @@ export async function runGetCommand(
         resource.kind === "felixConfiguration"
           ? { kind: resource.kind, filter: { name: resource.metadata.name } }
           : {
-            kind: modelResource(resource).kind,
-            filter: filterFor(resourceId(modelResource(resource))),
+            kind: resource.kind,
+            filter: filterFor(resourceId(resource)),
           }
       );
     } else {

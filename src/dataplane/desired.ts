@@ -14,7 +14,12 @@ import {
   isNamedPortSet,
   type PolicedInterface,
 } from "../calc/host_state.ts";
-import { addressesOfFamily, namedPortElementsOfFamily, namedPortSetType } from "./_cidr.ts";
+import {
+  addressesOfFamily,
+  cidrsOfFamily,
+  namedPortElementsOfFamily,
+  namedPortSetType,
+} from "./_cidr.ts";
 import { type BuildContext, buildContext } from "./context.ts";
 import { type EndpointObjects, endpointObjects } from "./endpoints.ts";
 import { policyChain, policyNames, profileChains } from "./policy.ts";
@@ -78,6 +83,8 @@ export class DesiredTable {
   readonly #sets = new Map<string, NftSet>();
   /** IP-set members per set name, mutated in place (sets of thousands change by one). */
   readonly #members = new Map<string, Set<string>>();
+  /** IP-set name -> how many of its members are prefixes (it is an interval set while > 0). */
+  readonly #prefixCounts = new Map<string, number>();
   readonly #maps = new Map<string, Map<string, string>>();
   readonly #endpoints = new Map<string, _Endpoint>();
   /** Policy / profile name -> interfaces listing it, to find the endpoints a change touches. */
@@ -191,19 +198,33 @@ export class DesiredTable {
     _record(out.sets, name, this.#sets.get(name));
     this.#sets.delete(name);
     this.#members.delete(name);
+    this.#prefixCounts.delete(name);
   }
 
+  /**
+   * A selector's set for each family. It is an interval set exactly while it holds a prefix
+   * (a network set's net): hashed sets are cheaper to change, and nft refuses a prefix in
+   * one. The calculation hands members over disjoint, as an interval set needs.
+   */
   #addIpSet(id: string, members: IpSetMembers | undefined, out: TableChanges) {
     const named = isNamedPortSet(id);
     for (const fam of this.ctx.families) {
       const name = policyNames.set(id, fam);
       const list = fam === 4 ? members?.v4 ?? [] : members?.v6 ?? [];
-      const elements = new Set(
-        named ? namedPortElementsOfFamily(list, fam) : addressesOfFamily(list, fam),
-      );
+      if (named) {
+        // Named-port members are address triples, never prefixes (network sets have no ports).
+        const elements = new Set(namedPortElementsOfFamily(list, fam));
+        this.#members.set(name, elements);
+        this.#putSet({ name, type: namedPortSetType(fam), ipSet: id, elements }, out);
+        continue;
+      }
+      const interval = list.some(_isPrefix);
+      const elements = new Set(interval ? cidrsOfFamily(list, fam) : addressesOfFamily(list, fam));
       this.#members.set(name, elements);
-      const type = named ? namedPortSetType(fam) : fam === 4 ? "ipv4_addr" : "ipv6_addr";
-      this.#putSet({ name, type, ipSet: id, elements }, out);
+      let prefixes = 0;
+      if (interval) { for (const e of elements) if (_isPrefix(e)) prefixes++; }
+      this.#prefixCounts.set(name, prefixes);
+      this.#putSet(_ipSet(name, fam, id, elements, interval), out);
     }
   }
 
@@ -215,14 +236,15 @@ export class DesiredTable {
   }
 
   #updateMembers(id: string, delta: ReadonlyMap<string, boolean>, out: TableChanges) {
+    const named = isNamedPortSet(id);
+    const prefixed = new Set<string>();
     for (const [addr, present] of delta) {
       const fam = addr.includes(":") ? 6 : 4;
       const name = policyNames.set(id, fam);
       const members = this.#members.get(name);
       if (members === undefined) continue; // a family we do not render
-      const text = isNamedPortSet(id)
-        ? namedPortElementsOfFamily([addr], fam)[0]
-        : addressesOfFamily([addr], fam)[0];
+      const prefix = !named && _isPrefix(addr);
+      const text = named ? namedPortElementsOfFamily([addr], fam)[0] : _elementText(addr, fam);
       if (text === undefined || members.has(text) === present) continue;
       let e = out.elements.get(name);
       if (e === undefined) out.elements.set(name, e = { add: new Set(), del: new Set() });
@@ -233,6 +255,21 @@ export class DesiredTable {
         members.delete(text);
         if (!e.add.delete(text)) e.del.add(text);
       }
+      if (prefix) {
+        this.#prefixCounts.set(name, (this.#prefixCounts.get(name) ?? 0) + (present ? 1 : -1));
+        prefixed.add(name);
+      }
+    }
+    // A set that gained its first prefix or lost its last one changes kind (the planner
+    // programs the whole table for that; nft cannot change a set's flags in place).
+    for (const name of prefixed) {
+      const set = this.#sets.get(name);
+      const members = this.#members.get(name);
+      if (set === undefined || members === undefined) continue;
+      const interval = (this.#prefixCounts.get(name) ?? 0) > 0;
+      if (interval === (set.interval ?? false)) continue;
+      const fam = set.type === "ipv4_addr" ? 4 : 6;
+      this.#putSet(_ipSet(name, fam, id, members, interval), out);
     }
   }
 
@@ -336,6 +373,39 @@ export class DesiredTable {
       }
     }
   }
+}
+
+const _elementTexts = new Map<string, string | undefined>();
+
+/** An IP-set member as its element text (canonical, host bits cleared); cached per text. */
+function _elementText(member: string, fam: 4 | 6): string | undefined {
+  if (_elementTexts.has(member)) return _elementTexts.get(member);
+  const text = _isPrefix(member)
+    ? cidrsOfFamily([member], fam)[0]
+    : addressesOfFamily([member], fam)[0];
+  if (_elementTexts.size >= 100_000) _elementTexts.clear();
+  _elementTexts.set(member, text);
+  return text;
+}
+
+function _isPrefix(member: string): boolean {
+  return member.includes("/");
+}
+
+function _ipSet(
+  name: string,
+  fam: 4 | 6,
+  id: string,
+  elements: ReadonlySet<string>,
+  interval: boolean,
+): NftSet {
+  return {
+    name,
+    type: fam === 4 ? "ipv4_addr" : "ipv6_addr",
+    ipSet: id,
+    elements,
+    ...(interval ? { interval: true } : {}),
+  };
 }
 
 /** Every policy and profile name an interface lists. */

@@ -12,7 +12,15 @@
  * negated or not, and neither does a `th` port match on a packet without ports. That is what
  * the interpreter does too.
  */
-import { canonicalIp, cidrContains, parseCidr, parseIp } from "../model/ip.ts";
+import {
+  canonicalIp,
+  type Cidr,
+  cidrContains,
+  type IpAddress,
+  networkOf,
+  parseCidr,
+  parseIp,
+} from "../model/ip.ts";
 import type { LookupKey, Match, NftRule, RuleOwner, Statement } from "./rule.ts";
 import type { NftHook, NftSet, NftState } from "./state.ts";
 import { namedPortKeys } from "./rule_text.ts";
@@ -300,12 +308,16 @@ export function matches(
       if (p.family !== m.family) return false;
       const set = ctx.state.sets.get(m.set);
       if (set === undefined) throw new EvaluationError(`Set ${m.set} does not exist`);
-      let members = _setMembers.get(set);
-      if (members === undefined) {
-        members = new Set([...set.elements].map((e) => canonicalIp(e) ?? e));
-        _setMembers.set(set, members);
+      let hit: boolean;
+      if (set.interval) hit = _inIntervalSet(set, _addr(p, m.side));
+      else {
+        let members = _setMembers.get(set);
+        if (members === undefined) {
+          members = new Set([...set.elements].map((e) => canonicalIp(e) ?? e));
+          _setMembers.set(set, members);
+        }
+        hit = members.has(canonicalIp(m.side === "s" ? p.src : p.dst) ?? "");
       }
-      const hit = members.has(canonicalIp(m.side === "s" ? p.src : p.dst) ?? "");
       return m.negate ? !hit : hit;
     }
     case "icmpType":
@@ -332,6 +344,37 @@ export function matches(
     case "lookup":
       return _lookup(ctx, m.keys, m.set) !== undefined;
   }
+}
+
+const _intervalSets = new WeakMap<NftSet, { size: number; starts: Cidr[] }>();
+
+/**
+ * Whether an interval IP set (disjoint addresses and prefixes, as the builder makes them)
+ * holds `ip`: a binary search for the last element starting at or before it. Sorted once per
+ * set; re-sorted when the set's size changed (the agent's live table changes sets in place).
+ */
+function _inIntervalSet(set: NftSet, ip: IpAddress): boolean {
+  let sorted = _intervalSets.get(set);
+  if (sorted === undefined || sorted.size !== set.elements.size) {
+    const starts = [...set.elements].map((e) => networkOf(_cidr(e)));
+    starts.sort((a, b) => _compareBytes(a.ip.bytes, b.ip.bytes));
+    _intervalSets.set(set, sorted = { size: set.elements.size, starts });
+  }
+  const list = sorted.starts;
+  let lo = 0, hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (_compareBytes(list[mid]!.ip.bytes, ip.bytes) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  const candidate = list[lo - 1];
+  return candidate !== undefined && cidrContains(candidate, ip);
+}
+
+function _compareBytes(a: Uint8Array, b: Uint8Array): number {
+  if (a.length !== b.length) return a.length - b.length;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return 0;
 }
 
 function _isIcmp(p: Packet, family: 4 | 6): boolean {

@@ -4,7 +4,12 @@
  * update touched; `planUpdate` diffs two whole states (config changes, tests). All pure, so
  * the text the agent applies is exactly what tests and the dry run see.
  */
-import { addressesOfFamily, namedPortElementsOfFamily, namedPortSetType } from "./_cidr.ts";
+import {
+  addressesOfFamily,
+  cidrsOfFamily,
+  namedPortElementsOfFamily,
+  namedPortSetType,
+} from "./_cidr.ts";
 import type { TableChanges } from "./desired.ts";
 import { noTableChanges } from "./desired.ts";
 import { quoteComment, quoteIfname, TABLE_FAMILY, TABLE_REF } from "./names.ts";
@@ -62,8 +67,9 @@ export function orderedSets(state: NftState): NftSet[] {
 
 /** A set's elements as printed: addresses sorted numerically, compiled keys in run order. */
 export function setElementTexts(s: NftSet): string[] {
-  if (s.type === "ipv4_addr") return addressesOfFamily([...s.elements], 4);
-  if (s.type === "ipv6_addr") return addressesOfFamily([...s.elements], 6);
+  const of = s.interval ? cidrsOfFamily : addressesOfFamily;
+  if (s.type === "ipv4_addr") return of([...s.elements], 4);
+  if (s.type === "ipv6_addr") return of([...s.elements], 6);
   if (s.type === namedPortSetType(4)) return namedPortElementsOfFamily([...s.elements], 4);
   if (s.type === namedPortSetType(6)) return namedPortElementsOfFamily([...s.elements], 6);
   return [...s.elements];
@@ -179,7 +185,10 @@ export function diffStates(previous: NftState, next: NftState): TableChanges {
     const name = s.name;
     const n = next.sets.get(name);
     if (n === s) continue;
-    if (n !== undefined && n.type === s.type && n.owners === undefined && s.owners === undefined) {
+    if (
+      n !== undefined && n.type === s.type && n.owners === undefined && s.owners === undefined &&
+      (n.interval ?? false) === (s.interval ?? false)
+    ) {
       const add = new Set([...n.elements].filter((e) => !s.elements.has(e)));
       const del = new Set([...s.elements].filter((e) => !n.elements.has(e)));
       if (add.size + del.size > 0) out.elements.set(name, { add, del });
@@ -212,8 +221,9 @@ export function planUpdate(previous: NftState | undefined, next: NftState): stri
  * counters survive); 4. set and dispatch elements removed, then added (a retargeted key is
  * removed and re-added), a replaced compiled set by its element differences; 5. removed chains
  * flushed first (dropping their jumps), then deleted; 6. removed sets deleted, once nothing
- * refers to them. A base chain whose hook changes, or a set whose type changes, falls back to
- * the full program.
+ * refers to them. A base chain whose hook changes, or a set whose type or interval flag
+ * changes (an IP set's first prefix arriving, its last one leaving), falls back to the full
+ * program.
  */
 export function planChanges(changes: TableChanges, state: NftState): string {
   for (const [name, before] of changes.chains) {
@@ -224,7 +234,10 @@ export function planChanges(changes: TableChanges, state: NftState): string {
   }
   for (const [name, before] of changes.sets) {
     const now = state.sets.get(name);
-    if (before !== undefined && now !== undefined && before.type !== now.type) return render(state);
+    if (
+      before !== undefined && now !== undefined &&
+      (before.type !== now.type || (before.interval ?? false) !== (now.interval ?? false))
+    ) return render(state);
   }
   const out: string[] = [];
   const gone: string[] = [];

@@ -47,7 +47,7 @@ export interface NftChain {
 
 /**
  * A named set. Two kinds: the members of one selector's IP set for one family (`ipSet` set,
- * single addresses), and a compiled set (`compiled` set): the match keys of a run of
+ * addresses, and prefixes from network sets, which make it an interval set), and a compiled set (`compiled` set): the match keys of a run of
  * policies, one concatenated interval element per rule conjunct, each with its own counter.
  */
 export interface NftSet {
@@ -56,7 +56,10 @@ export interface NftSet {
   readonly type: string;
   /** The IP-set id (selector unique id) this set holds; absent for compiled sets. */
   readonly ipSet?: string;
-  /** Element texts. IP sets hold canonical addresses (rendered sorted); compiled sets keep order. */
+  /**
+   * Element texts. IP sets hold canonical addresses and prefixes, disjoint (rendered sorted);
+   * compiled sets keep order.
+   */
   readonly elements: ReadonlySet<string>;
   /** For compiled sets: which rule each element stands for (counters, explain). */
   readonly owners?: ReadonlyMap<string, RuleOwner>;

@@ -11,6 +11,7 @@ import type {
   HostEndpointResource,
   IcmpFields,
   Labels,
+  NetworkSetResource,
   NodeResource,
   PolicyResource,
   PolicyType,
@@ -317,6 +318,16 @@ export function decodePolicy(
     ? ["ingress"]
     : ["ingress", "egress"];
   return { kind: "policy", metadata, spec } as unknown as PolicyResource;
+}
+
+/** A stored network set; `name` comes from its key. Throws BackendParseError. */
+export function decodeNetworkSet(name: string, text: string): NetworkSetResource {
+  const o = _object(parseJson(text), "value");
+  const metadata: Record<string, unknown> = { name };
+  const labels = _opt(o, "labels", _stringMap);
+  if (labels && Object.keys(labels).length) metadata.labels = labels;
+  const nets = _opt(o, "nets", _cidrs) ?? [];
+  return { kind: "networkSet", metadata, spec: { nets } } as unknown as NetworkSetResource;
 }
 
 /** Whether each stored `types` entry is one Felix knows; for the validator. */

@@ -5,6 +5,7 @@
 import type {
   EntityRule,
   HostEndpointResource,
+  NetworkSetResource,
   NodeResource,
   PolicyResource,
   PolicyType,
@@ -189,6 +190,18 @@ export function encodeWorkloadEndpoint(w: WorkloadEndpointResource): string {
     labels: labels && Object.keys(labels).length ? labels : undefined,
     ipv4_gateway: w.spec.ipv4Gateway,
     ipv6_gateway: w.spec.ipv6Gateway,
+  }));
+}
+
+/**
+ * Network set JSON as libcalico-go's model.NetworkSet: `nets` always present (canonical, as
+ * written), `labels` omitted when empty.
+ */
+export function encodeNetworkSet(n: NetworkSetResource): string {
+  const labels = n.metadata.labels;
+  return JSON.stringify(_dropUndefined({
+    nets: (n.spec.nets ?? []).map((x) => encodeCidr(x, false)),
+    labels: labels && Object.keys(labels).length ? labels : undefined,
   }));
 }
 

@@ -8,6 +8,7 @@ import { formatIssues, validateResource } from "../model/validate.ts";
 import {
   BackendParseError,
   decodeHostEndpoint,
+  decodeNetworkSet,
   decodePolicy,
   decodeProfileLabels,
   decodeProfileRules,
@@ -61,6 +62,7 @@ const DESCRIPTIONS: Record<string, string> = {
   hostEndpoint: "host endpoint",
   workloadEndpoint: "workload endpoint",
   policy: "policy",
+  networkSet: "network set",
   profileRules: "profile rules",
   profileTags: "profile tags",
   profileLabels: "profile labels",
@@ -80,6 +82,8 @@ function _nullUpdate(k: ParsedKey): ModelUpdate | undefined {
       return { type: "workloadEndpoint", id: workloadEndpointId(k), value: null };
     case "policy":
       return { type: "policy", name: k.name, value: null };
+    case "networkSet":
+      return { type: "networkSet", name: k.name, value: null };
     case "profileRules":
     case "profileTags":
     case "profileLabels":
@@ -144,6 +148,11 @@ function _decode(k: ParsedKey, raw: string): ModelUpdate {
       }
       _validate(pol);
       return { type: "policy", name: k.name, value: pol };
+    }
+    case "networkSet": {
+      const set = decodeNetworkSet(k.name, raw);
+      _validate(set);
+      return { type: "networkSet", name: k.name, value: set };
     }
     case "profileRules": {
       const rules = decodeProfileRules(raw);

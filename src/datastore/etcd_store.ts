@@ -16,6 +16,7 @@ import {
 } from "./connection.ts";
 import {
   decodeHostEndpoint,
+  decodeNetworkSet,
   decodeNode,
   decodePolicy,
   decodeProfile,
@@ -31,6 +32,8 @@ import {
   HOST_PREFIX,
   hostConfigKey,
   hostDir,
+  NETWORK_SET_PREFIX,
+  networkSetKey,
   nodeMetadataKey,
   parseKey,
   POLICY_PREFIX,
@@ -250,6 +253,8 @@ export class EtcdResourceStore implements ResourceStore {
           return await this.#listProfiles(filter);
         case "node":
           return await this.#listNodes(filter);
+        case "networkSet":
+          return await this.#listNetworkSets(filter);
       }
     });
   }
@@ -264,6 +269,20 @@ export class EtcdResourceStore implements ResourceStore {
       if (k?.type !== "policy") continue;
       const p = this.#decode(kv.key, kv.value, () => decodePolicy(k.name, kv.value));
       if (p) out.push(p);
+    }
+    return out;
+  }
+
+  async #listNetworkSets(f: ListFilter): Promise<Resource[]> {
+    const kvs = f.name !== undefined
+      ? (await this.#range(networkSetKey(f.name))).filter((kv) => kv.key === networkSetKey(f.name!))
+      : await this.#range(NETWORK_SET_PREFIX);
+    const out: Resource[] = [];
+    for (const kv of kvs) {
+      const k = parseKey(kv.key);
+      if (k?.type !== "networkSet") continue;
+      const n = this.#decode(kv.key, kv.value, () => decodeNetworkSet(k.name, kv.value));
+      if (n) out.push(n);
     }
     return out;
   }

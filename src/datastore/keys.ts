@@ -12,6 +12,8 @@ export const CLUSTER_GUID_KEY = "/calico/v1/config/ClusterGUID";
 export const HOST_PREFIX = "/calico/v1/host/";
 export const POLICY_PREFIX = "/calico/v1/policy/tier/default/policy/";
 export const PROFILE_PREFIX = "/calico/v1/policy/profile/";
+/** Network sets, where libcalico-go's model keeps them for Felix: `/calico/v1/netset/<name>`. */
+export const NETWORK_SET_PREFIX = "/calico/v1/netset/";
 export const BGP_HOST_PREFIX = "/calico/bgp/v1/host/";
 export const FELIX_HOST_PREFIX = "/calico/felix/v1/host/";
 
@@ -77,6 +79,9 @@ export function profileKey(name: string, part: ProfilePart): string {
 export function profileDir(name: string): string {
   return `${PROFILE_PREFIX}${escapeName(name)}/`;
 }
+export function networkSetKey(name: string): string {
+  return NETWORK_SET_PREFIX + escapeName(name);
+}
 /** Felix's process status key (lease-bound on v3, in place of the v2 TTL). */
 export function felixStatusKey(node: string): string {
   return `${FELIX_HOST_PREFIX}${node}/status`;
@@ -101,6 +106,7 @@ export type ParsedKey =
     readonly name: string;
   }
   | { readonly type: "policy"; readonly name: string }
+  | { readonly type: "networkSet"; readonly name: string }
   | { readonly type: "profileRules" | "profileTags" | "profileLabels"; readonly name: string }
   | { readonly type: "nodeMetadata" | "nodeBirdIp" | "nodeOrchRefs"; readonly node: string };
 
@@ -109,6 +115,7 @@ const RE_HOST_CONFIG = /^\/calico\/v1\/host\/([^/]+)\/config\/(.+)$/;
 const RE_HEP = /^\/calico\/v1\/host\/([^/]+)\/endpoint\/([^/]+)$/;
 const RE_WEP = /^\/calico\/v1\/host\/([^/]+)\/workload\/([^/]+)\/([^/]+)\/endpoint\/([^/]+)$/;
 const RE_POLICY = /^\/calico\/v1\/policy\/tier\/default\/policy\/([^/]+)$/;
+const RE_NETWORK_SET = /^\/calico\/v1\/netset\/([^/]+)$/;
 const RE_PROFILE = /^\/calico\/v1\/policy\/profile\/([^/]+)\/(rules|tags|labels)$/;
 const RE_NODE_PART = /^\/calico\/v1\/host\/([^/]+)\/(metadata|bird_ip|orchestrator_refs)$/;
 
@@ -142,6 +149,7 @@ export function parseKey(key: string): ParsedKey | null {
     };
   }
   if ((m = RE_POLICY.exec(key))) return { type: "policy", name: unescapeName(m[1]!) };
+  if ((m = RE_NETWORK_SET.exec(key))) return { type: "networkSet", name: unescapeName(m[1]!) };
   if ((m = RE_PROFILE.exec(key))) {
     return { type: PROFILE_TYPES[m[2] as keyof typeof PROFILE_TYPES], name: unescapeName(m[1]!) };
   }
@@ -169,6 +177,8 @@ export function renderResourceKey(id: ResourceId): string {
       return `WorkloadEndpoint(node=${id.node ?? ""}, orchestrator=${
         id.orchestrator ?? ""
       }, workload=${id.workload ?? ""}, name=${id.name})`;
+    case "networkSet":
+      return `NetworkSet(name=${id.name})`;
   }
 }
 

@@ -7,6 +7,7 @@
 import type { Resource } from "../model/resources.ts";
 import {
   encodeHostEndpoint,
+  encodeNetworkSet,
   encodeNode,
   encodePolicy,
   encodeProfile,
@@ -20,6 +21,7 @@ import {
   hostDir,
   hostEndpointKey,
   missingIdentifier,
+  networkSetKey,
   nodeMetadataKey,
   orchRefsKey,
   policyKey,
@@ -77,6 +79,10 @@ export function writesFor(r: Resource): { primary: string; writes: KeyWrite[] } 
       const key = workloadEndpointKey(m.node, m.orchestrator, m.workload, m.name);
       return { primary: key, writes: [{ key, value: encodeWorkloadEndpoint(r) }] };
     }
+    case "networkSet": {
+      const key = networkSetKey(r.metadata.name);
+      return { primary: key, writes: [{ key, value: encodeNetworkSet(r) }] };
+    }
     case "profile": {
       const v = encodeProfile(r);
       const name = r.metadata.name;
@@ -120,6 +126,8 @@ export function deleteRanges(id: ResourceId): [string, boolean][] {
       const k = workloadEndpointKey(id.node!, id.orchestrator!, id.workload!, id.name);
       return [[k, false], [k + "/", true]];
     }
+    case "networkSet":
+      return [[networkSetKey(id.name), false]];
     case "profile":
       return [[profileDir(id.name), true]];
     case "node":

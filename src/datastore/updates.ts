@@ -5,6 +5,7 @@
 import type {
   HostEndpointResource,
   Labels,
+  NetworkSetResource,
   PolicyResource,
   Rule,
   WorkloadEndpointResource,
@@ -32,6 +33,11 @@ export type ModelUpdate =
     readonly value: WorkloadEndpointResource | null;
   }
   | { readonly type: "policy"; readonly name: string; readonly value: PolicyResource | null }
+  | {
+    readonly type: "networkSet";
+    readonly name: string;
+    readonly value: NetworkSetResource | null;
+  }
   | {
     readonly type: "profileRules";
     readonly name: string;

@@ -369,6 +369,13 @@ export class YamlReader {
         const spec = { interfaceName: "", ...res.spec } as WorkloadEndpointResource["spec"];
         return { ...res, spec } as Resource;
       }
+      case "networkSet": {
+        const o = envelope({ name: str, labels }, {
+          nets: (n, p) => this.list(n, p, "[]net.IPNet", (x, q) => this.cidr(x, q)),
+        });
+        const res = _finish(kind, o, { name: "" });
+        return { ...res, spec: { nets: [], ...res.spec } } as Resource;
+      }
     }
   }
 

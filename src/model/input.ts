@@ -101,7 +101,7 @@ function _onlyModel(all: LocatedManifest[], source: string): LocatedResource[] {
       }: ` +
         `${v3Kind ?? resource.kind} ${quote(resource.metadata.name)} cannot be used here ` +
         "(it is not a policy resource: FelixConfiguration is written by the CLI as Felix " +
-        "config keys, network sets need the network-set datastore)",
+        "config keys)",
       position,
       { kind: resource.kind, name: resource.metadata.name },
     );
@@ -110,8 +110,8 @@ function _onlyModel(all: LocatedManifest[], source: string): LocatedResource[] {
 }
 
 /**
- * parseResources for the CLI: also FelixConfiguration and network sets (v3), which are not
- * resources of the internal model.
+ * parseResources for the CLI: also FelixConfiguration (v3), which is not a resource of the
+ * internal model.
  */
 export function parseManifests(text: string, source: string): LocatedManifest[] {
   const fast = _parseFast(text, source);

@@ -113,6 +113,11 @@ export function resourceToApiObject(r: Resource): Obj {
       _put(spec, "interfaceName", r.spec.interfaceName);
       _put(spec, "mac", r.spec.mac);
       break;
+    case "networkSet":
+      _put(meta, "name", r.metadata.name);
+      _put(meta, "labels", _sorted(r.metadata.labels));
+      _put(spec, "nets", r.spec.nets);
+      break;
   }
   o.metadata = meta;
   o.spec = spec;
@@ -239,6 +244,15 @@ const COLUMNS: Record<ResourceKind, Record<string, Cell>> = {
     INTERFACE: (r) => (r.kind === "workloadEndpoint" ? r.spec.interfaceName : ""),
     PROFILES: (r) => (r.kind === "workloadEndpoint" ? _join(r.spec.profiles) : ""),
   },
+  networkSet: {
+    NAME: (r) => r.metadata.name,
+    NETS: (r) => (r.kind === "networkSet" ? _join(r.spec.nets) : ""),
+    LABELS: (r) =>
+      r.kind === "networkSet"
+        ? Object.keys(r.metadata.labels ?? {}).sort().map((k) => `${k}=${r.metadata.labels![k]}`)
+          .join(",")
+        : "",
+  },
 };
 
 const DEFAULT_HEADINGS: Record<ResourceKind, { ps: string[]; wide: string[] }> = {
@@ -259,6 +273,7 @@ const DEFAULT_HEADINGS: Record<ResourceKind, { ps: string[]; wide: string[] }> =
       "PROFILES",
     ],
   },
+  networkSet: { ps: ["NAME"], wide: ["NAME", "NETS", "LABELS"] },
 };
 
 /** The headings `ps` (or `wide`) prints for a kind. */

@@ -14,7 +14,8 @@ export type ResourceKind =
   | "hostEndpoint"
   | "policy"
   | "profile"
-  | "workloadEndpoint";
+  | "workloadEndpoint"
+  | "networkSet";
 
 export const RESOURCE_KINDS: readonly ResourceKind[] = [
   "node",
@@ -22,6 +23,7 @@ export const RESOURCE_KINDS: readonly ResourceKind[] = [
   "policy",
   "profile",
   "workloadEndpoint",
+  "networkSet",
 ];
 
 /** Label maps (defined beside the selector code that reads them, so selector need not import model). */
@@ -164,7 +166,11 @@ export interface WorkloadEndpointResource {
   };
 }
 
-/** A labelled list of CIDRs that selectors match like endpoints (v3 GlobalNetworkSet). */
+/**
+ * A labelled list of CIDRs (Calico's GlobalNetworkSet; hostfence's own v1 kind
+ * `networkSet`). Rule selectors match it by its labels like an endpoint, and its nets join
+ * the IP sets those selectors become; a policy's own selector never selects it.
+ */
 export interface NetworkSetResource {
   readonly kind: "networkSet";
   readonly metadata: { readonly name: string; readonly labels?: Labels };
@@ -176,7 +182,8 @@ export type Resource =
   | HostEndpointResource
   | PolicyResource
   | ProfileResource
-  | WorkloadEndpointResource;
+  | WorkloadEndpointResource
+  | NetworkSetResource;
 
 /** Where a resource came from, so every error can point back at it. */
 export interface SourcePosition {

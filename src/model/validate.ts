@@ -16,6 +16,7 @@ import type {
   HostEndpointResource,
   IcmpFields,
   Labels,
+  NetworkSetResource,
   NodeResource,
   PolicyResource,
   Port,
@@ -74,6 +75,9 @@ export function validateResource(resource: Resource): ValidationIssue[] {
       break;
     case "workloadEndpoint":
       _workloadEndpoint(resource, out);
+      break;
+    case "networkSet":
+      _networkSet(resource, out);
       break;
     default:
       out.push({
@@ -388,6 +392,22 @@ function _workloadEndpoint(r: WorkloadEndpointResource, out: ValidationIssue[]):
       });
     }
   }
+}
+
+function _networkSet(r: NetworkSetResource, out: ValidationIssue[]): void {
+  const m = r.metadata ?? ({} as NetworkSetResource["metadata"]);
+  _regex(out, "metadata.name", "Name", m.name, NAMESPACED_NAME_RE, NAMESPACED_RULE);
+  _labels(out, "metadata.labels", m.labels);
+  const nets = r.spec?.nets;
+  if (nets !== undefined && !Array.isArray(nets)) {
+    out.push({ path: "spec.nets", field: "Nets", value: nets, reason: "must be a list of CIDRs" });
+    return;
+  }
+  (nets ?? []).forEach((n, i) => {
+    if (_cidrFamily(n) === undefined) {
+      out.push({ path: `spec.nets[${i}]`, field: `Nets[${i}]`, value: n, reason: "invalid CIDR" });
+    }
+  });
 }
 
 // ---------------------------------------------------------------------------------------

@@ -81,6 +81,44 @@ for (const compileMinRun of [0, 1]) {
 }
 
 Deno.test({
+  name:
+    "with network sets (interval IP sets, prefixes over endpoint addresses) the kernel ends up with the table a full program gives",
+  ignore,
+  async fn() {
+    await using live = await NetNs.create("nsincr");
+    await using fresh = await NetNs.create("nsfull");
+    const g = new CalculationGraph({
+      hostname: "h1",
+      dataplaneConfig: { ...DEFAULT_CONFIG, compileMinRun: 0 },
+      log: createLogger([memorySink("ERROR")], "calc"),
+    });
+    g.setInterfaces(IFACES);
+    const dp = new NftDataplane(commandRunner({ netns: live.name }));
+    const gen = new RandomUpdates(20261130, { networkSets: true });
+    let prefixEdits = 0;
+    let interval = 0;
+    for (let step = 0; step < 60; step++) {
+      g.applyUpdates(gen.batch(4));
+      const r = await dp.apply(g);
+      // nft never refused one (a refusal would be repaired by a full program, hiding it).
+      assert.equal(r.recovered, undefined, `step ${step}: nft refused ${r.script}`);
+      // Incremental transactions that add or delete prefixes in interval sets.
+      if (
+        step > 0 && r.changed && !r.script.startsWith("add table") &&
+        /^(add|delete) element [^{]*\{[^}]*\//m.test(r.script)
+      ) prefixEdits++;
+      if (step % 6 !== 5) continue;
+      const want = render(DesiredTable.build(g.hostState()).state);
+      if (/flags interval/.test(want)) interval++;
+      await fresh.exec(["nft", "-f", "-"], { stdin: want });
+      assert.equal(await listing(live), await listing(fresh), `after step ${step}`);
+    }
+    assert.ok(interval >= 3, `interval sets were programmed (${interval} checks)`);
+    assert.ok(prefixEdits >= 3, `${prefixEdits} incremental transactions changed prefixes`);
+  },
+});
+
+Deno.test({
   name: "a change after someone deleted our table programs the whole table at once",
   ignore,
   async fn() {

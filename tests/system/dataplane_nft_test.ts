@@ -54,6 +54,7 @@ Deno.test({
       "no_interfaces",
       "seed_failsafe_webserver",
       "selectors",
+      "network_sets",
       "all_classes",
       "odd_names",
       "profile_pass",

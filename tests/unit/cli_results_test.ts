@@ -116,6 +116,10 @@ Deno.test("kind arguments are case-insensitive with plurals and short names", ()
     ["workloadendpoints", "workloadEndpoint"],
     ["wep", "workloadEndpoint"],
     ["weps", "workloadEndpoint"],
+    ["networkSet", "networkSet"],
+    ["netsets", "networkSet"],
+    ["GlobalNetworkSet", "networkSet"],
+    ["gns", "networkSet"],
     ["GlobalNetworkPolicy", "policy"],
     ["gnp", "policy"],
   ];
@@ -126,7 +130,7 @@ Deno.test("kind arguments are case-insensitive with plurals and short names", ()
   assert.equal(
     unknownKindMessage("bogus"),
     "Resource type 'bogus' is not supported; valid types are: node, hostEndpoint, policy, " +
-      "profile, workloadEndpoint, felixConfiguration",
+      "profile, workloadEndpoint, networkSet, felixConfiguration",
   );
   assert.equal(manifestKindFromArgument("FelixConfiguration"), "felixConfiguration");
   assert.equal(manifestKindFromArgument("felixconfig"), "felixConfiguration");

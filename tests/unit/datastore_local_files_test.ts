@@ -7,7 +7,7 @@ import {
   type PolicyFile,
   sortFileNames,
 } from "../../src/datastore/local_files.ts";
-import { hostEndpointKey, policyKey, READY_KEY } from "../../src/datastore/keys.ts";
+import { hostEndpointKey, networkSetKey, policyKey, READY_KEY } from "../../src/datastore/keys.ts";
 import { convertKeyValue } from "../../src/datastore/convert.ts";
 
 const enc = new TextEncoder();
@@ -136,4 +136,50 @@ Deno.test("which names are read, and in which order", () => {
     "4913",
   ];
   assert.deepEqual(sortFileNames(names.filter(isPolicyFileName)), ["A.yaml", "a.yaml", "b.yml"]);
+});
+
+Deno.test("network sets in a policy directory, v1 networkSet and v3 GlobalNetworkSet, become their keys", () => {
+  const sets = `apiVersion: v1
+kind: networkSet
+metadata:
+  name: partners
+  labels:
+    role: partner
+spec:
+  nets: [198.18.5.7/24, 2001:db8:5::/48]
+---
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkSet
+metadata:
+  name: monitoring
+  labels:
+    role: monitor
+spec:
+  nets: [198.18.9.0/28]
+`;
+  const set = loadPolicySet([file("/p/30-sets.yaml", sets)], "h1");
+  assert.equal(set.resources, 2);
+  assert.equal(
+    set.keys.get(networkSetKey("partners")),
+    // Kept as written, host bits and all (the calculation clears them).
+    '{"nets":["198.18.5.7/24","2001:db8:5::/48"],"labels":{"role":"partner"}}',
+  );
+  const c = convertKeyValue(
+    networkSetKey("monitoring"),
+    set.keys.get(networkSetKey("monitoring"))!,
+  );
+  assert.equal(c?.warning, undefined);
+  assert.deepEqual(c?.update, {
+    type: "networkSet",
+    name: "monitoring",
+    value: {
+      kind: "networkSet",
+      metadata: { name: "monitoring", labels: { role: "monitor" } },
+      spec: { nets: ["198.18.9.0/28"] },
+    },
+  });
+  // The same set twice is an error naming both places, as for every kind.
+  const twice = loadError([file("/p/a.yaml", sets), file("/p/b.yaml", sets)]);
+  assert.match(twice.message, /\/p\/a\.yaml:1:1/);
+  assert.match(twice.message, /\/p\/b\.yaml:1:1/);
 });

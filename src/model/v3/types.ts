@@ -1,8 +1,9 @@
 /**
- * What a v3 manifest decodes to: the internal (v1) model's resources, a network set, or a
- * FelixConfiguration, which hostfence keeps as Felix config keys rather than as a resource.
+ * What a v3 manifest decodes to: the internal (v1) model's resources (a GlobalNetworkSet is
+ * its `networkSet`), or a FelixConfiguration, which hostfence keeps as Felix config keys
+ * rather than as a resource.
  */
-import { type NetworkSetResource, type Resource, RESOURCE_KINDS } from "../resources.ts";
+import { type Resource, RESOURCE_KINDS } from "../resources.ts";
 
 /**
  * A v3 FelixConfiguration as the Felix parameters it sets. `metadata.name` is `default`
@@ -16,11 +17,11 @@ export interface FelixConfigurationResource {
 }
 
 /** Everything a manifest file can hold. */
-export type ManifestResource = Resource | NetworkSetResource | FelixConfigurationResource;
+export type ManifestResource = Resource | FelixConfigurationResource;
 
 /**
  * Whether a decoded manifest resource is one of the internal model's resource kinds (those
- * the datastore stores), by RESOURCE_KINDS: network sets count once the model lists them.
+ * the datastore stores), by RESOURCE_KINDS.
  */
 export function isModelResource(r: ManifestResource): r is Resource {
   return (RESOURCE_KINDS as readonly string[]).includes(r.kind);
