@@ -18,7 +18,7 @@ import {
   resolveConfig,
   toDataplaneConfig,
 } from "../config/mod.ts";
-import type { Etcd3 } from "etcd3";
+import type { EtcdClient } from "../datastore/etcd_client.ts";
 import { createEtcdClient } from "../datastore/connection.ts";
 import { Syncer } from "../datastore/syncer.ts";
 import { createLogger, fileSink, type Logger, type Severity } from "../log/logger.ts";
@@ -242,7 +242,7 @@ async function removeTable(dataplane: NftDataplane, log: Logger): Promise<number
 
 /** Everything that runs until the agent stops, in the order it starts. */
 interface Stages {
-  readonly client: Etcd3;
+  readonly client: EtcdClient;
   readonly agent: Agent;
   readonly syncer: Syncer;
   readonly monitor: InterfaceMonitor;
@@ -359,7 +359,7 @@ function buildAgent(
 }
 
 /** The etcd client for the configured endpoints and TLS files; undefined (logged) if unusable. */
-function openClient(config: FelixConfig, log: Logger): Etcd3 | undefined {
+function openClient(config: FelixConfig, log: Logger): EtcdClient | undefined {
   const endpoints = etcdEndpointsOf(config);
   const conn = {
     endpoints,

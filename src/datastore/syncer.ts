@@ -6,7 +6,7 @@
  * interval fires, the syncer lists everything again and diffs against what it has already
  * delivered, so the agent sees each change exactly once and never a duplicate, then `inSync`.
  */
-import type { Etcd3, IWatchResponse, Watcher } from "etcd3";
+import type { EtcdClient, EtcdWatch, WatchEvent } from "./etcd_client.ts";
 import type { Logger } from "../log/logger.ts";
 import { silentLogger } from "../log/logger.ts";
 import { connectionFailureReason, isConnectionError } from "./connection.ts";
@@ -25,7 +25,7 @@ import type { ModelUpdate } from "./updates.ts";
 export type UpdatesCallback = (batch: ModelUpdate[], revision: number) => void | Promise<void>;
 
 export interface SyncerOptions {
-  readonly client: Etcd3;
+  readonly client: EtcdClient;
   readonly onUpdates: UpdatesCallback;
   readonly log?: Logger;
   /** Named in connection warnings, e.g. `http://127.0.0.1:2379`. */
@@ -49,7 +49,7 @@ type WatchEnd = {
 
 /** See the module comment. Call start() once; close() stops everything and waits for it. */
 export class Syncer {
-  readonly #client: Etcd3;
+  readonly #client: EtcdClient;
   readonly #onUpdates: UpdatesCallback;
   readonly #log: Logger;
   readonly #endpoints: string;
@@ -67,7 +67,7 @@ export class Syncer {
   #delivery: Promise<void> = Promise.resolve();
   #wake: (() => void) | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
-  /** Cancels of old watchers still in flight (each bounded by RETIRE_TIMEOUT_MS). */
+  /** Cancels of old watches still in flight (each bounded by the client). */
   readonly #retiring = new Set<Promise<void>>();
 
   constructor(opts: SyncerOptions) {
@@ -180,7 +180,7 @@ export class Syncer {
   /** Tells a compaction (the usual reason) apart from other server-side cancels. */
   async #whyCancelled(from: number, reason: string): Promise<string> {
     try {
-      await this.#client.get(CALICO_V1_PREFIX).revision(from).exists();
+      await this.#client.range({ key: CALICO_V1_PREFIX, revision: from });
     } catch (e) {
       if (/compacted/i.test(e instanceof Error ? e.message : String(e))) {
         return `its start revision ${from} has been compacted`;
@@ -206,9 +206,7 @@ export class Syncer {
           if (!isAgentKey(o.key)) return;
           this.#log.warning(
             `Skipping etcd key ${o.key}: its value is ${describeBytes(o.bytes)}, more than ` +
-              `gRPC's receive limit${
-                o.limit ? ` of ${o.limit} bytes` : ""
-              }; treating it as missing`,
+              `the receive limit${o.limit ? ` of ${o.limit} bytes` : ""}; treating it as missing`,
           );
         },
       },
@@ -258,31 +256,28 @@ export class Syncer {
   #watch(revision: number): Promise<WatchEnd> {
     return new Promise<WatchEnd>((resolve) => {
       let done = false;
-      const watcher = this.#client.watch().prefix(CALICO_V1_PREFIX)
-        .startRevision(String(revision + 1)).watcher();
+      // Assigned below before any callback can run (clients report asynchronously).
+      const watches: EtcdWatch[] = [];
       const finish = (end: WatchEnd) => {
         if (done) return;
         done = true;
         if (this.#timer !== undefined) clearTimeout(this.#timer);
         this.#timer = undefined;
         this.#wake = undefined;
-        this.#retire(watcher, end.kind === "cancelled");
+        if (end.kind !== "broken" && end.kind !== "cancelled") this.#retire(watches[0]);
         resolve(end);
       };
-      watcher.on("data", (res: IWatchResponse) => {
-        if (done) return;
-        this.#onWatchData(res);
-      });
-      watcher.on("disconnected", (e: Error) => finish({ kind: "broken", reason: _reason(e) }));
-      watcher.on("error", (e: Error) => {
-        const msg = e?.message ?? String(e);
-        // etcd3 reports a server-side cancel (compaction, ...) as `Watcher canceled: why`.
-        if (/Watcher cancel/i.test(msg)) {
-          const why = msg.replace(/^.*Watcher cancel+ed:?\s*/i, "").trim();
-          finish({ kind: "cancelled", reason: why || "etcd gave no reason" });
-        } else finish({ kind: "broken", reason: _reason(e) });
-      });
-      watcher.on("end", () => finish({ kind: "broken", reason: "watch ended" }));
+      watches.push(this.#client.watch({ prefix: CALICO_V1_PREFIX, startRevision: revision + 1 }, {
+        onEvents: (events) => {
+          if (!done) this.#onWatchEvents(events);
+        },
+        onEnd: (end) =>
+          finish(
+            end.kind === "cancelled"
+              ? { kind: "cancelled", reason: end.reason }
+              : { kind: "broken", reason: _reason(end.error) },
+          ),
+      }));
       this.#wake = () => finish({ kind: this.#closed ? "closed" : "timer" });
       if (this.#resyncMs > 0) {
         this.#timer = setTimeout(() => this.#wakeUp(), this.#resyncMs);
@@ -291,18 +286,16 @@ export class Syncer {
     });
   }
 
-  #onWatchData(res: IWatchResponse) {
-    if (!res.events || res.events.length === 0) return;
+  #onWatchEvents(events: WatchEvent[]) {
+    if (events.length === 0) return;
     const batch: ModelUpdate[] = [];
     const before = this.#seen;
     let revision = before;
-    for (const ev of res.events) {
-      const key = ev.kv.key.toString();
-      revision = Math.max(revision, Number(ev.kv.mod_revision));
-      if (!isAgentKey(key)) continue;
-      const raw = ev.type === "Delete" ? null : ev.kv.value.toString();
-      if (raw === (this.#cache.get(key) ?? null)) continue;
-      this.#apply(key, raw, batch);
+    for (const ev of events) {
+      revision = Math.max(revision, ev.modRevision);
+      if (!isAgentKey(ev.key)) continue;
+      if (ev.value === (this.#cache.get(ev.key) ?? null)) continue;
+      this.#apply(ev.key, ev.value, batch);
     }
     this.#seen = revision;
     // An event that changes nothing (a key re-put with its value) is still delivered, as an
@@ -311,30 +304,13 @@ export class Syncer {
   }
 
   /**
-   * Stops listening to a watcher and cancels it on the server, without ever blocking on it.
-   * etcd3 forgets a watcher etcd cancelled, and cancelling that one again waits for an `end`
-   * event that never comes; so such a watcher is only dropped, and any other cancel is given
-   * at most RETIRE_TIMEOUT_MS (close() waits for that much, no more).
+   * Ends a watch we stopped (timer, close) without ever blocking on it: the client bounds
+   * its cancel, and close() waits for the ones in flight. A watch that ended by itself
+   * (broken, cancelled by etcd) has nothing left to cancel.
    */
-  #retire(w: Watcher, cancelledByServer: boolean) {
-    w.removeAllListeners("data");
-    w.removeAllListeners("disconnected");
-    w.removeAllListeners("end");
-    w.removeAllListeners("error");
-    // etcd3 emits these while a cancel is in flight; nothing should react any more.
-    w.on("error", () => {});
-    if (cancelledByServer) return;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    // Called now (not after an await): etcd3 re-dials a broken stream on the next tick
-    // unless the watcher is gone by then.
-    const cancel = w.cancel().catch(() => {/* the stream is already gone */});
-    const bounded = Promise.race([
-      cancel,
-      new Promise<void>((r) => timer = setTimeout(r, RETIRE_TIMEOUT_MS)),
-    ]).finally(() => {
-      clearTimeout(timer);
-      this.#retiring.delete(bounded);
-    });
+  #retire(w: EtcdWatch | undefined) {
+    if (w === undefined) return;
+    const bounded = w.cancel().catch(() => {}).finally(() => this.#retiring.delete(bounded));
     this.#retiring.add(bounded);
   }
 }
@@ -342,13 +318,10 @@ export class Syncer {
 /** A watch ending sooner than this after it started counts as failing at once. */
 const QUICK_WATCH_FAILURE_MS = 1_000;
 
-/** The longest a watch cancel may take before the syncer stops waiting for it. */
-const RETIRE_TIMEOUT_MS = 1_000;
-
 function _reason(e: unknown): string {
   if (isMessageTooLarge(e)) {
     const { bytes, limit } = tooLargeSizes(e);
-    return `a watch response of ${describeBytes(bytes)} was over gRPC's receive limit` +
+    return `a watch response of ${describeBytes(bytes)} was over the receive limit` +
       `${limit ? ` of ${limit} bytes` : ""}`;
   }
   return connectionFailureReason(e);
