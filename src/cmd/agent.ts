@@ -366,6 +366,8 @@ function openClient(config: FelixConfig, log: Logger): EtcdClient | undefined {
     ...(config.etcdKeyFile ? { keyFile: config.etcdKeyFile } : {}),
     ...(config.etcdCertFile ? { certFile: config.etcdCertFile } : {}),
     ...(config.etcdCaFile ? { caCertFile: config.etcdCaFile } : {}),
+    // http stays "unset" so a client certificate only gRPC can use still works (connection.ts).
+    ...(config.etcdTransport === "grpc" ? { transport: "grpc" as const } : {}),
   };
   let client;
   try {

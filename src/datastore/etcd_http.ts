@@ -213,7 +213,10 @@ export class HttpEtcdClient implements EtcdClient {
       err = JSON.parse(text);
     } catch { /* not JSON: a proxy's or a 404 page */ }
     const msg = err.message ?? err.error ??
-      `HTTP ${res.status} from ${endpoint}/v3/${path}: ${text.split("\n")[0]}`;
+      (res.status === 404
+        ? `${endpoint} serves no etcd JSON gateway (HTTP 404 for /v3/${path}; etcd grpc-proxy ` +
+          "serves none): use the grpc transport (ETCD_TRANSPORT=grpc, agent EtcdTransport=grpc)"
+        : `HTTP ${res.status} from ${endpoint}/v3/${path}: ${text.split("\n")[0]}`);
     const code = err.code ?? (res.status === 404 ? 12 /* UNIMPLEMENTED */ : 2);
     if (RETRY_ELSEWHERE.has(code)) throw new EtcdUnavailableError(msg);
     throw new EtcdError(msg, code);
