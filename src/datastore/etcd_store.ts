@@ -221,9 +221,11 @@ export class EtcdResourceStore implements ResourceStore {
       ) throw e;
       const name = (e as Error)?.constructor?.name ?? "";
       const code = (e as { code?: unknown })?.code;
+      const msg = (e as Error)?.message ?? "";
       if (
         /PermissionDenied|Unauthenticated|AuthenticationFailed|InvalidAuthToken/.test(name) ||
-        (e instanceof EtcdError && (code === 7 || code === 16))
+        (e instanceof EtcdError && (code === 7 || code === 16)) ||
+        /authentication failed|user name is empty|permission denied|invalid auth token/i.test(msg)
       ) {
         throw new DatastoreUnavailableError("connection is unauthorized");
       }
