@@ -25,7 +25,7 @@ import type {
 } from "./etcd_client.ts";
 import { isConnectionError } from "./connection.ts";
 
-/** gRPC keepalive on channels with calls in flight (see createEtcdClient). */
+/** gRPC keepalive on channels with calls in flight (see createEtcd3). */
 const KEEPALIVE_TIME_MS = 10_000;
 const KEEPALIVE_TIMEOUT_MS = 5_000;
 

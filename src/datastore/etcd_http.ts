@@ -253,9 +253,13 @@ export class HttpEtcdClient implements EtcdClient {
   async #tokenFor(endpoint: string, signal: AbortSignal, renew: boolean) {
     if (this.#auth === undefined) return undefined;
     if (renew || this.#token === undefined) {
-      this.#token = this.#post(endpoint, "auth/authenticate", this.#auth, signal, undefined)
+      const token = this.#post(endpoint, "auth/authenticate", this.#auth, signal, undefined)
         .then(async (res) => (JSON.parse(await res.text()) as { token: string }).token);
-      this.#token.catch(() => this.#token = undefined);
+      this.#token = token;
+      // A failed attempt is not kept: the next call authenticates again.
+      token.catch(() => {
+        if (this.#token === token) this.#token = undefined;
+      });
     }
     return await this.#token;
   }

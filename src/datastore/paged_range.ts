@@ -1,9 +1,10 @@
 /**
  * Reading a key range of any total size: range requests with a limit, each continuing after
  * the last key of the previous page, all at one revision. gRPC refuses any message over its
- * receive limit (4 MiB; the JSON gateway client keeps the same limit), so a page that comes back too large is asked for again with fewer
- * keys; a single key whose value alone is over the limit is skipped and reported, so one
- * oversized value never hides the rest of the datastore.
+ * receive limit (4 MiB; the JSON gateway client keeps the same limit), so a page that comes
+ * back too large is asked for again with fewer keys; a single key whose value alone is over
+ * the limit is skipped and reported, so one oversized value never hides the rest of the
+ * datastore.
  */
 import { type EtcdClient, EtcdResponseTooLargeError } from "./etcd_client.ts";
 
@@ -15,12 +16,12 @@ export interface RangeKv {
   readonly value: string;
 }
 
-/** A key skipped because its value alone is over gRPC's receive limit. */
+/** A key skipped because its value alone is over the receive limit. */
 export interface OversizedKey {
   readonly key: string;
   /** Size of the refused message (the value plus a few bytes), when gRPC said it. */
   readonly bytes: number | undefined;
-  /** gRPC's receive limit, when gRPC said it. */
+  /** The receive limit, when the client said it. */
   readonly limit: number | undefined;
 }
 

@@ -1,11 +1,12 @@
 /**
  * etcd with authentication on (`etcdctl auth enable`): the store authenticates with the
  * configured user and password (the JSON gateway's auth/authenticate, then a token on every
- * call; etcd3's own auth for the grpc transport), and a wrong or missing password is one line.
+ * call and watch; etcd3's own auth for the grpc transport), and a wrong or missing password
+ * is one line.
  */
 import assert from "node:assert/strict";
 import { haveEtcd, startEtcd } from "../harness/etcd.ts";
-import type { ConnectionConfig } from "../../src/datastore/connection.ts";
+import { type ConnectionConfig, createEtcdClient } from "../../src/datastore/connection.ts";
 import { openResourceStore } from "../../src/datastore/etcd_store.ts";
 import { DatastoreUnavailableError } from "../../src/datastore/store.ts";
 import type { EtcdTransport } from "../../src/datastore/etcd_client.ts";
@@ -46,6 +47,20 @@ for (const transport of ["http", "grpc"] as EtcdTransport[]) {
         assert.deepEqual(names, ["authed"]);
       } finally {
         await store.close();
+      }
+      // A watch carries the token too: it is created, and sees a put made after that.
+      const client = createEtcdClient(conn("s3cret"));
+      try {
+        const seen = Promise.withResolvers<string>();
+        const watch = client.watch({ prefix: "/hf-auth/" }, {
+          onCreated: () => void client.put("/hf-auth/k", "v").catch(seen.reject),
+          onEvents: (events) => seen.resolve(`${events[0]?.key}=${events[0]?.value}`),
+          onEnd: (end) => seen.reject(new Error(`watch ended: ${JSON.stringify(end)}`)),
+        });
+        assert.equal(await seen.promise, "/hf-auth/k=v");
+        await watch.cancel();
+      } finally {
+        client.close();
       }
       for (const password of ["wrong", undefined]) {
         const bad = openResourceStore(conn(password));
