@@ -174,7 +174,7 @@ export const PARAMS: ParamTable = {
   },
   etcdTransport: {
     name: "EtcdTransport",
-    description: "etcd client: http (etcd's JSON gateway) or grpc (needed behind etcd grpc-proxy)",
+    description: "etcd client: http (JSON gateway) or grpc (for etcd grpc-proxy)",
     type: oneOfType(["http", "grpc"] as const),
     default: "http",
     localOnly: true,
