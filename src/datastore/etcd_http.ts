@@ -5,9 +5,9 @@
  * numbers as decimal strings, and enum fields at their default value are left out (proto3
  * JSON). The watch is one streaming POST whose response is newline-delimited JSON.
  *
- * Endpoint failover: each call goes to the member that answered last; a connection-level
- * failure (refused, timed out, no leader) moves it to the next member, every member once and
- * once more after a pause. Responses larger than the receive limit (4 MiB, as gRPC's) are
+ * Endpoint failover: each call goes to the member that answered last (first: a random one);
+ * a connection-level failure (refused, timed out, no leader) moves it to the next member,
+ * every member once and once more after a pause. Responses larger than the receive limit (4 MiB, as gRPC's) are
  * refused with EtcdResponseTooLargeError, so paging and the oversized-value handling stay as
  * they are with gRPC and no single response can blow up the agent's memory.
  */
@@ -168,11 +168,13 @@ export class HttpEtcdClient implements EtcdClient {
   readonly #closed = new AbortController();
   readonly #auth: { name: string; password: string } | undefined;
   #token: Promise<string> | undefined;
-  /** Index of the member that answered last. */
-  #current = 0;
+  /** Index of the member that answered last; starts at a random one (as etcd3 shuffles). */
+  #current: number;
 
   constructor(opts: HttpClientOptions) {
     this.#endpoints = opts.endpoints;
+    // Many agents given the same list spread over the members instead of all using the first.
+    this.#current = Math.floor(Math.random() * opts.endpoints.length);
     this.#timeout = opts.callTimeoutMs;
     this.#limit = opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     this.#watchCheckMs = opts.watchCheckMs ?? 10_000;
