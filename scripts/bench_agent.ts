@@ -15,10 +15,10 @@
  * second pair (hf, Pf), wired the same way without an agent, carries the packet-rate floors.
  */
 import { parseArgs } from "node:util";
-import { NetNs, removeNetns, run, veth } from "../tests/harness/netns.ts";
-import { type EtcdServer, startEtcd } from "../tests/harness/etcd.ts";
-import { Agent, IN_SYNC_RE } from "../tests/harness/agent.ts";
-import { HOSTFENCE, REPO_ROOT } from "../tests/harness/datastore.ts";
+import { NetNs, removeNetns, run, veth } from "../netlab/netns.ts";
+import { type EtcdServer, startEtcd } from "../netlab/etcd.ts";
+import { Agent, IN_SYNC_RE } from "../netlab/agent.ts";
+import { HOSTFENCE, REPO_ROOT } from "../netlab/paths.ts";
 import { Helper, nowMs } from "./bench_agent/rpc.ts";
 import {
   BURST_BASE,
@@ -34,6 +34,7 @@ import {
 import { policyKey, READY_KEY } from "../src/datastore/keys.ts";
 import { Table } from "./bench_agent/table.ts";
 import { percentile } from "./bench_agent/stats.ts";
+import { errorMessage } from "../src/util/error_message.ts";
 
 const args = parseArgs({
   args: Deno.args,
@@ -89,7 +90,7 @@ const HERE = new URL(".", import.meta.url).pathname;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const say = (s: string) => console.error(`bench_agent: ${s}`);
-const msg = (e: unknown) => (e instanceof Error ? e.message : String(e)).split("\n")[0]!;
+const msg = (e: unknown) => (errorMessage(e)).split("\n")[0]!;
 
 // ---------------------------------------------------------------------------------------------
 // Everything created is tracked here and removed by teardown(), also on Ctrl-C.

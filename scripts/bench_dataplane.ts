@@ -39,6 +39,7 @@ import {
   scaleFixture,
   webPolicy,
 } from "../tests/fixtures/scale_fixture.ts";
+import { errorMessage } from "../src/util/error_message.ts";
 
 const IFACES = 50;
 const POLICIES = 500;
@@ -393,7 +394,7 @@ function canRunNft(): string | undefined {
       if (!ok) return `'${cmd} -V' failed`;
     }
   } catch (e) {
-    return (e as Error).message;
+    return errorMessage(e);
   }
   return undefined;
 }

@@ -19,9 +19,9 @@
 import { Etcd3 } from "etcd3";
 import { createEtcdClient } from "../src/datastore/connection.ts";
 import { Syncer } from "../src/datastore/syncer.ts";
-import { Agent } from "../tests/harness/agent.ts";
-import { startEtcd, startGrpcProxy } from "../tests/harness/etcd.ts";
-import { NetNs } from "../tests/harness/netns.ts";
+import { Agent } from "../netlab/agent.ts";
+import { startEtcd, startGrpcProxy } from "../netlab/etcd.ts";
+import { NetNs } from "../netlab/netns.ts";
 import { TestDatastore } from "../tests/harness/datastore.ts";
 import { median } from "./_bench.ts";
 

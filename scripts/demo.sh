@@ -20,7 +20,7 @@ fi
 bash scripts/setup.sh >/dev/null
 
 # The bash pid leads the group: it stays alive for the whole run, so other runs' leftover
-# clean-up (tests/harness/netns.ts cleanLeftovers) leaves these namespaces alone.
+# clean-up (netlab/netns.ts cleanLeftovers) leaves these namespaces alone.
 group="$$-$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')"
 work=$(mktemp -d /tmp/hostfence-demo.XXXXXX)
 

@@ -13,26 +13,35 @@
  * mgmt-peer, in the management CIDR 198.18.0.0/24. After each step of the guide the same
  * connections are probed and the verdicts are collected into one table.
  *
- * Safety: every namespace is created empty and every link is made inside them (the harness
- * in tests/harness/ guarantees this), addresses come only from 198.18.0.0/15 and
- * 2001:db8::/32, and nftables is only ever changed inside my-host's namespace. Everything is
- * removed at the end, also on Ctrl-C (SIGINT/SIGTERM) or error.
+ * Safety: every namespace is created empty and every link is made inside them (netlab/
+ * guarantees this), addresses come only from 198.18.0.0/15 and 2001:db8::/32, and nftables is
+ * only ever changed inside my-host's namespace. Everything is removed at the end, also on
+ * Ctrl-C (SIGINT/SIGTERM) or error.
+ *
+ * A short second part (scripts/demo_local.ts) runs the agent again without etcd, on a
+ * directory of policy files, in two namespaces of its own.
  *
  * Arguments: `--group G` (namespace names are `hft-G-<role>`; G starts with a live pid so
  * parallel test runs leave them alone) and `--workdir DIR` (removed at the end; TMPDIR points
  * there so etcd's data and the agent's log land inside it).
  */
 import {
+  Agent,
+  type EtcdServer,
+  HOSTFENCE,
+  NetNs,
+  ProbeDaemon,
+  type ProbeResult,
+  run,
+  type RunResult,
   seedFailsafePolicy,
   seedHostEndpointByName,
   seedNode,
   seedWebserverPolicy,
-} from "../tests/fixtures/seed_examples.ts";
-import { Agent } from "../tests/harness/agent.ts";
-import { HOSTFENCE } from "../tests/harness/datastore.ts";
-import { type EtcdServer, startEtcd } from "../tests/harness/etcd.ts";
-import { NetNs, run, type RunResult, veth } from "../tests/harness/netns.ts";
-import { ProbeDaemon, type ProbeResult, type Verdict } from "../tests/harness/probe.ts";
+  startEtcd,
+  type Verdict,
+  veth,
+} from "../netlab/mod.ts";
 import {
   type Expect,
   makePaint,
@@ -41,6 +50,8 @@ import {
   renderTable,
   verdictWord,
 } from "./demo_table.ts";
+import { errorMessage } from "../src/util/error_message.ts";
+import { localDatastorePart } from "./demo_local.ts";
 
 /** Every address of the demo network. */
 const ADDR = {
@@ -65,7 +76,7 @@ const VERBOSE = (Deno.env.get("HOSTFENCE_DEMO_VERBOSE") ?? "") !== "";
 const PROBE_TIMEOUT_MS = 1000;
 
 // ---------------------------------------------------------------------------------------------
-// The guide's resources, verbatim from the seed (tests/fixtures/seed_examples.ts) with the
+// The guide's resources, verbatim from the seed (netlab/guide_examples.ts) with the
 // placeholders filled in.
 
 const NODE_YAML = seedNode(HOSTNAME);
@@ -115,22 +126,11 @@ const CONFIRM_WITHIN = "5s";
 // ---------------------------------------------------------------------------------------------
 // The connections probed after every step, and what the guide says each step does to them.
 
-/** Column names, in step order. */
-const STEP_NAMES = [
-  "start",
-  "node",
-  "hep",
-  "failsafe",
-  "webserver",
-  "no-failsafe",
-  "rollback",
-] as const;
-
 interface Connection {
   readonly label: string;
   readonly from: "client" | "peer";
   readonly probe: (p: ProbeDaemon) => Promise<ProbeResult>;
-  /** Expected verdict after each step (P = PASS, D = DROP), one letter per STEP_NAMES. */
+  /** Expected verdict after each step (P = PASS, D = DROP), one letter per step of STEPS. */
   readonly expect: string;
 }
 
@@ -186,25 +186,6 @@ const CONNECTIONS: readonly Connection[] = [
   },
 ];
 
-/** The one-line explanation of each step, shown under the table. */
-const STEP_EXPLAINED: Record<(typeof STEP_NAMES)[number], string> = {
-  "start": "etcd and the agent run, but there is no node resource yet: the agent waits " +
-    "(wait-for-ready) and enforces nothing.",
-  "node": `Node '${HOSTNAME}' created: the datastore is ready and the agent programs its ` +
-    "table, but no interface is a host endpoint yet, so nothing is policed.",
-  "hep": "eth0 and mgmt0 became host endpoints with no policy: all is dropped except the " +
-    "failsafe ports (in: tcp/22, udp/68; out: etcd, DNS, DHCP).",
-  "failsafe": `Policy 'failsafe' (order 0, all()): ssh from ${ADDR.mgmtCidr}, ICMP, out to ` +
-    `etcd ${ADDR.etcd} and DHCP. ssh from web-client still passes via the failsafe port.`,
-  "webserver": "Policy 'webserver' (order 100, role == \"webserver\", i.e. eth0): tcp/80 " +
-    "from anyone, IPv4 and IPv6; tcp/8080 stays dropped.",
-  "no-failsafe": "FailsafeInboundHostPorts=none, applied live: ssh now needs a policy, so " +
-    "only the management peer gets in (by policy 'failsafe').",
-  "rollback": `'failsafe' replaced by a copy without its ssh rule, --confirm-within ` +
-    `${CONFIRM_WITHIN}: ssh from the management peer was cut, nobody confirmed, and the ` +
-    "agent restored the previous policy by itself.",
-};
-
 function expectedAt(c: Connection, step: number): Expect {
   return c.expect[step] === "P" ? "allow" : "drop";
 }
@@ -259,7 +240,7 @@ class Teardown {
         try {
           report.push((await a.undo()) ?? a.what);
         } catch (e) {
-          report.push(`FAILED: ${a.what}: ${e instanceof Error ? e.message : String(e)}`);
+          report.push(`FAILED: ${a.what}: ${errorMessage(e)}`);
         }
       }
       return report;
@@ -408,12 +389,117 @@ class Operator {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The walk-through.
+// The walk-through: the steps of the guide as data, then one loop that runs them.
 
 interface Probes {
   readonly client: ProbeDaemon;
   readonly peer: ProbeDaemon;
 }
+
+/** What a step acts on: the running agent, the operator's CLI and the probe clients. */
+interface Lab {
+  readonly agent: Agent;
+  readonly operator: Operator;
+  readonly probes: Probes;
+}
+
+/** One `hostfence ARGS` the operator runs, with its standard input. */
+interface Command {
+  readonly args: readonly string[];
+  readonly stdin?: string;
+}
+
+/**
+ * One step of the guide. Most steps are only `commands`: run them, wait until the agent has
+ * programmed them, probe. A step that does more says so with `act` (instead of the commands)
+ * and `afterProbes`.
+ */
+interface Step {
+  /** The column name in the results table. */
+  readonly name: string;
+  /** The heading, after "Step N". */
+  readonly title: string;
+  /** The one-line explanation shown under the table. */
+  readonly explained: string;
+  readonly commands?: readonly Command[];
+  /** A log line to wait for after the commands, shown with the sync lines. */
+  readonly awaitLog?: RegExp;
+  readonly act?: (lab: Lab) => Promise<void>;
+  readonly afterProbes?: (lab: Lab) => Promise<void>;
+}
+
+const create = (stdin: string): Command => ({ args: ["create", "-f", "-"], stdin });
+
+/** The steps, in order; every connection's `expect` has one letter per step. */
+const STEPS: readonly Step[] = [
+  {
+    name: "start",
+    title: `Start the agent on ${HOSTNAME} (no node resource exists yet)`,
+    explained: "etcd and the agent run, but there is no node resource yet: the agent waits " +
+      "(wait-for-ready) and enforces nothing.",
+    act: showAgentWaiting,
+    afterProbes: showAgentStillWaiting,
+  },
+  {
+    name: "node",
+    title: "Create the node resource: the datastore becomes ready",
+    explained: `Node '${HOSTNAME}' created: the datastore is ready and the agent programs its ` +
+      "table, but no interface is a host endpoint yet, so nothing is policed.",
+    commands: [create(NODE_YAML)],
+    awaitLog: /leaving wait-for-ready/,
+  },
+  {
+    name: "hep",
+    title: "Create host endpoints for eth0 (the guide's YAML) and the management link",
+    explained: "eth0 and mgmt0 became host endpoints with no policy: all is dropped except the " +
+      "failsafe ports (in: tcp/22, udp/68; out: etcd, DNS, DHCP).",
+    commands: [create(HEP_YAML)],
+  },
+  {
+    name: "failsafe",
+    title: "Add the guide's failsafe policy",
+    explained: `Policy 'failsafe' (order 0, all()): ssh from ${ADDR.mgmtCidr}, ICMP, out to ` +
+      `etcd ${ADDR.etcd} and DHCP. ssh from web-client still passes via the failsafe port.`,
+    commands: [create(FAILSAFE_POLICY_YAML)],
+  },
+  {
+    name: "webserver",
+    title: "Add the guide's webserver policy",
+    explained: "Policy 'webserver' (order 100, role == \"webserver\", i.e. eth0): tcp/80 " +
+      "from anyone, IPv4 and IPv6; tcp/8080 stays dropped.",
+    commands: [create(WEBSERVER_POLICY_YAML)],
+  },
+  {
+    name: "no-failsafe",
+    title: "Disable the inbound failsafe ports",
+    explained: "FailsafeInboundHostPorts=none, applied live: ssh now needs a policy, so " +
+      "only the management peer gets in (by policy 'failsafe').",
+    commands: [
+      // The lockout check (issue 8) is told where management comes from: the IPv4 network the
+      // failsafe policy allows ssh from (by default it would use all of mgmt-peer's addresses).
+      {
+        args: [
+          "config",
+          "set",
+          "FailsafeInboundHostPorts",
+          "none",
+          "--raw=felix",
+          "--management-source",
+          ADDR.mgmtCidr,
+        ],
+      },
+      { args: ["config", "get", "FailsafeInboundHostPorts", "--raw=felix"] },
+    ],
+  },
+  {
+    name: "rollback",
+    title: "A change that cuts ssh, made with --confirm-within and never confirmed",
+    explained: `'failsafe' replaced by a copy without its ssh rule, --confirm-within ` +
+      `${CONFIRM_WITHIN}: ssh from the management peer was cut, nobody confirmed, and the ` +
+      "agent restored the previous policy by itself.",
+    act: cutSshAndAwaitRollback,
+  },
+];
 
 /** verdicts[connection][step] */
 type Results = Verdict[][];
@@ -442,12 +528,8 @@ async function probeAll(p: Probes, results: Results, step: number): Promise<void
   else say("    no connection changed");
 }
 
-async function walkThrough(
-  net: DemoNet,
-  teardown: Teardown,
-  results: Results,
-  stepDone: (n: number) => void,
-): Promise<void> {
+/** Builds on the network: probe helpers (and the echo servers), etcd, the agent. */
+async function startLab(net: DemoNet, teardown: Teardown): Promise<Lab> {
   heading("A private network of namespaces");
   for (const l of DIAGRAM) say(`  ${l}`);
   say(`  Namespaces: hft-${net.group}-{etcd,mgmt-lan,${HOSTNAME},mgmt-peer,web-client}`);
@@ -499,9 +581,36 @@ async function walkThrough(
     return `agent stopped; 'hostfence agent --cleanup' removed its nftables table` +
       (left.trim() === "" ? ` (${HOSTNAME}'s ruleset is empty again)` : "");
   });
+  return { agent, operator, probes };
+}
 
-  // Step 0 ----------------------------------------------------------------------------------
-  heading(`Step 0  Start the agent on ${HOSTNAME} (no node resource exists yet)`);
+/** Runs every step in order: act, probe, note each completed step. */
+async function walkThrough(
+  net: DemoNet,
+  teardown: Teardown,
+  results: Results,
+  stepDone: (n: number) => void,
+): Promise<void> {
+  const lab = await startLab(net, teardown);
+  for (const [i, step] of STEPS.entries()) {
+    heading(`Step ${i}  ${step.title}`);
+    await (step.act ?? ((l: Lab) => runCommands(l, step)))(lab);
+    await probeAll(lab.probes, results, i);
+    await step.afterProbes?.(lab);
+    stepDone(i);
+  }
+}
+
+/** The usual step: the operator's commands, then wait until the agent has programmed them. */
+async function runCommands({ agent, operator }: Lab, step: Step): Promise<void> {
+  const from = agent.mark();
+  for (const c of step.commands ?? []) await operator.hostfence(c.args, c.stdin);
+  const seen = step.awaitLog ? [await agent.waitForLog(step.awaitLog, 30_000, from)] : [];
+  await syncAndShow(agent, operator, from, seen);
+}
+
+/** Step 0: the agent, started before any node resource, says it waits. */
+async function showAgentWaiting({ agent }: Lab): Promise<void> {
   say(
     paint.cyan(
       `  ${HOSTNAME}# hostfence agent --felix-hostname=${HOSTNAME} --etcd-endpoints=${ETCD_ENDPOINT}`,
@@ -510,68 +619,19 @@ async function walkThrough(
   const hostnameLine = await agent.waitForLog(/Parameter FelixHostname/, 30_000);
   const waitLine = await agent.waitForLog(/wait-for-ready/, 30_000);
   showAgentLines([hostnameLine, waitLine]);
-  await probeAll(probes, results, 0);
-  // The guide: "Felix will make a regular log that it is in state wait-for-ready".
+}
+
+/** The guide: "Felix will make a regular log that it is in state wait-for-ready". */
+async function showAgentStillWaiting({ agent }: Lab): Promise<void> {
+  const waitLine = await agent.waitForLog(/wait-for-ready/, 30_000);
   const again = await agent.waitForLog(/wait-for-ready/, 30_000, agent.lines.indexOf(waitLine) + 1);
   showAgentLines([again]);
   say("  No Ready flag in etcd yet: the agent waits, repeating that line every 2 s.");
-  stepDone(0);
+}
 
-  // Step 1 ----------------------------------------------------------------------------------
-  heading("Step 1  Create the node resource: the datastore becomes ready");
+/** Step 6: a change that locks the operator out, left unconfirmed until the agent undoes it. */
+async function cutSshAndAwaitRollback({ agent, operator, probes }: Lab): Promise<void> {
   let from = agent.mark();
-  await operator.hostfence(["create", "-f", "-"], NODE_YAML);
-  const leftLine = await agent.waitForLog(/leaving wait-for-ready/, 30_000, from);
-  await syncAndShow(agent, operator, from, [leftLine]);
-  await probeAll(probes, results, 1);
-  stepDone(1);
-
-  // Step 2 ----------------------------------------------------------------------------------
-  heading("Step 2  Create host endpoints for eth0 (the guide's YAML) and the management link");
-  from = agent.mark();
-  await operator.hostfence(["create", "-f", "-"], HEP_YAML);
-  await syncAndShow(agent, operator, from);
-  await probeAll(probes, results, 2);
-  stepDone(2);
-
-  // Step 3 ----------------------------------------------------------------------------------
-  heading("Step 3  Add the guide's failsafe policy");
-  from = agent.mark();
-  await operator.hostfence(["create", "-f", "-"], FAILSAFE_POLICY_YAML);
-  await syncAndShow(agent, operator, from);
-  await probeAll(probes, results, 3);
-  stepDone(3);
-
-  // Step 4 ----------------------------------------------------------------------------------
-  heading("Step 4  Add the guide's webserver policy");
-  from = agent.mark();
-  await operator.hostfence(["create", "-f", "-"], WEBSERVER_POLICY_YAML);
-  await syncAndShow(agent, operator, from);
-  await probeAll(probes, results, 4);
-  stepDone(4);
-
-  // Step 5 ----------------------------------------------------------------------------------
-  heading("Step 5  Disable the inbound failsafe ports");
-  from = agent.mark();
-  // The lockout check (issue 8) is told where management comes from: the IPv4 network the
-  // failsafe policy allows ssh from (by default it would use all of mgmt-peer's addresses).
-  await operator.hostfence([
-    "config",
-    "set",
-    "FailsafeInboundHostPorts",
-    "none",
-    "--raw=felix",
-    "--management-source",
-    ADDR.mgmtCidr,
-  ]);
-  await operator.hostfence(["config", "get", "FailsafeInboundHostPorts", "--raw=felix"]);
-  await syncAndShow(agent, operator, from);
-  await probeAll(probes, results, 5);
-  stepDone(5);
-
-  // Step 6 ----------------------------------------------------------------------------------
-  heading("Step 6  A change that cuts ssh, made with --confirm-within and never confirmed");
-  from = agent.mark();
   const change = await operator.hostfence(
     ["replace", "-f", "-", "--confirm-within", CONFIRM_WITHIN],
     FAILSAFE_WITHOUT_SSH_YAML,
@@ -586,8 +646,6 @@ async function walkThrough(
   from = agent.mark();
   const rolledBack = await agent.waitForLog(new RegExp(`Rolled back change ${id} `), 30_000);
   await syncAndShow(agent, operator, from, [rolledBack]);
-  await probeAll(probes, results, 6);
-  stepDone(6);
 }
 
 /** Waits until the agent has programmed every write so far; shows what it logged meanwhile. */
@@ -632,7 +690,7 @@ function parseArgs(args: readonly string[]): { group: string; workdir: string | 
 
 function printResults(results: Results, completed: number): boolean {
   heading("Results: PASS = connected, DROP = no answer within 1 s; columns are the steps");
-  const steps = STEP_NAMES.slice(0, completed);
+  const steps = STEPS.slice(0, completed);
   const rows = CONNECTIONS.map((c, i) => ({
     label: c.label,
     verdicts: results[i]!.slice(0, completed),
@@ -641,7 +699,7 @@ function printResults(results: Results, completed: number): boolean {
   // Columns are step numbers (as in the "Step N" headings) so the table fits 80 columns.
   for (const l of renderTable(steps.map((_, i) => String(i)), rows, paint)) say(`  ${l}`);
   say();
-  const legend = steps.map((s, i) => [`${i} ${s}`, STEP_EXPLAINED[s]] as const);
+  const legend = steps.map((s, i) => [`${i} ${s.name}`, s.explained] as const);
   for (const l of renderLegend(legend, 76)) say(`  ${l}`);
   const odd = rows.some((r) => r.verdicts.some((v, s) => v !== r.expected[s]));
   if (odd) {
@@ -691,6 +749,8 @@ async function main(): Promise<number> {
     const net = await buildNetwork(group, teardown);
     await walkThrough(net, teardown, results, (n) => completed = n + 1);
     if (!printResults(results, completed)) code = 1;
+    const local = { group, paint, say, heading, showAgentLines, teardown };
+    if (!(await localDatastorePart(local))) code = 1;
   } catch (e) {
     // Ctrl-C reaches the whole process group: a child may die of it (exit 130) before our own
     // signal listener runs. Give the signal a moment to arrive so it is reported as such.
@@ -698,7 +758,7 @@ async function main(): Promise<number> {
     if (interrupted) return await new Promise<number>(() => {}); // the handler exits
     if (completed > 0) printResults(results, completed);
     say();
-    say(paint.red(`Demo failed: ${e instanceof Error ? e.message : String(e)}`));
+    say(paint.red(`Demo failed: ${errorMessage(e)}`));
     code = 1;
   }
   if (interrupted) return await new Promise<number>(() => {});

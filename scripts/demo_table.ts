@@ -3,7 +3,7 @@
  * connections x steps table. Kept apart from scripts/demo.ts (which does all the I/O) so the
  * layout can be read and changed without touching namespaces or processes.
  */
-import type { Verdict } from "../tests/harness/probe.ts";
+import type { Verdict } from "../netlab/probe.ts";
 
 /** What the guide says a connection should do after a step. */
 export type Expect = "allow" | "drop";

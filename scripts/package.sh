@@ -7,8 +7,9 @@
 #
 # Both hold the program (the single binary as /usr/bin/hostfence, or the fallback bundle as
 # /usr/lib/hostfence/ with /usr/bin/hostfence a symlink to its launcher), the systemd unit, the
-# default /etc/calico/felix.cfg (a configuration file: kept on upgrade when edited) and the
-# logrotate entry for /var/log/calico/felix.log. The files come from packaging/.
+# default /etc/calico/felix.cfg (a configuration file: kept on upgrade when edited), the local
+# datastore's directory /etc/hostfence/policy.d with a commented example (also a configuration
+# file) and the logrotate entry for /var/log/calico/felix.log. The files come from packaging/.
 #
 # Usage: scripts/package.sh [deb|rpm|all]     (default: all)
 set -euo pipefail
@@ -55,7 +56,8 @@ trap 'rm -rf "$work"' EXIT
 # Permissions are set explicitly so the packages do not depend on the builder's umask.
 stage_tree() {
   local dest=$1 unit_dir=$2
-  mkdir -p "$dest/usr/bin" "$dest$unit_dir" "$dest/etc/calico" "$dest/etc/logrotate.d"
+  mkdir -p "$dest/usr/bin" "$dest$unit_dir" "$dest/etc/calico" "$dest/etc/logrotate.d" \
+    "$dest/etc/hostfence/policy.d"
   if [ "$kind" = binary ]; then
     install -m 0755 dist/hostfence "$dest/usr/bin/hostfence"
   else
@@ -70,6 +72,7 @@ stage_tree() {
   install -m 0644 packaging/systemd/hostfence.service "$dest$unit_dir/hostfence.service"
   install -m 0644 packaging/config/felix.cfg "$dest/etc/calico/felix.cfg"
   install -m 0644 packaging/logrotate/hostfence "$dest/etc/logrotate.d/hostfence"
+  install -m 0644 packaging/config/policy.d/example.yaml "$dest/etc/hostfence/policy.d/example.yaml"
 }
 
 build_deb() {
@@ -83,7 +86,8 @@ build_deb() {
     packaging/deb/control.in >"$dest/DEBIAN/control"
   # Depends in control.in: libc6 (>= 2.27) and libgcc_s are what the bundled Deno links
   # against (its highest symbol version is GLIBC_2.27); recheck when Deno is upgraded.
-  printf '%s\n' /etc/calico/felix.cfg /etc/logrotate.d/hostfence >"$dest/DEBIAN/conffiles"
+  printf '%s\n' /etc/calico/felix.cfg /etc/logrotate.d/hostfence \
+    /etc/hostfence/policy.d/example.yaml >"$dest/DEBIAN/conffiles"
   for script in postinst prerm postrm; do
     install -m 0755 "packaging/deb/$script" "$dest/DEBIAN/$script"
   done

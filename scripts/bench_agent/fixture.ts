@@ -1,6 +1,6 @@
 /**
  * The benchmark's datastore content (issue 7 "Fixture"), as etcd key/value pairs in the
- * project's own v1 layout and encodings (src/datastore/keys.ts, encode.ts). Pure.
+ * project's own v1 layout and encodings (src/datastore/keys.ts, backend_encode.ts). Pure.
  *
  * Host h1 with one host endpoint `eth0` (role=web); policies filler-0000.. (order 1000+i,
  * `role == 'web'`, allow tcp 20000+i); remote host endpoints on other hosts, one expected
@@ -8,7 +8,11 @@
  * and the flood's policy (allow udp FLOOD_PORT), ordered after every filler so that a flood
  * packet walks every other policy first.
  */
-import { encodeHostEndpoint, encodeNode, encodePolicy } from "../../src/datastore/encode.ts";
+import {
+  encodeHostEndpoint,
+  encodeNode,
+  encodePolicy,
+} from "../../src/datastore/backend_encode.ts";
 import {
   hostEndpointKey,
   nodeMetadataKey,

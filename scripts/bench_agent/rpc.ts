@@ -1,3 +1,4 @@
+import { errorMessage } from "../../src/util/error_message.ts";
 /**
  * JSON lines between the benchmark driver and its helper processes (one per namespace): the
  * driver sends `{id, op, ...}`, the helper answers `{id, result}` or `{id, error}` and may emit
@@ -35,7 +36,7 @@ export async function serve(
           if (!h) throw new Error(`unknown op '${req.op}'`);
           out({ id: req.id, result: (await h(req)) ?? null });
         } catch (err) {
-          out({ id: req.id, error: err instanceof Error ? err.message : String(err) });
+          out({ id: req.id, error: errorMessage(err) });
         }
       })();
     }

@@ -11,7 +11,9 @@ import type { ConfigResolution, FelixConfig } from "../config/mod.ts";
 import { changedParams, DATAPLANE_PARAMS, toDataplaneConfig } from "../config/mod.ts";
 import type { ModelUpdate } from "../datastore/updates.ts";
 import type { Logger } from "../log/logger.ts";
-import type { InterfaceInfo } from "./interfaces.ts";
+import { type Clock, realClock, type TimerHandle } from "../time/clock.ts";
+import type { InterfaceInfo } from "../calc/resolve_interfaces.ts";
+import { errorMessage } from "../util/error_message.ts";
 
 /** What the loop needs of the calculation stage: updates in, desired state and changes out. */
 export interface Calculation extends HostStateSource {
@@ -51,11 +53,18 @@ export interface AgentOptions {
    * (src/cmd/agent.ts runs a full garbage collection, so the resident size settles at once).
    */
   readonly onFirstProgram?: () => void;
+  /**
+   * Why the datastore is not ready, for the wait-for-ready reminder when it is not about the
+   * etcd Ready flag (a local policy directory with no valid set of files yet).
+   */
+  readonly notReadyReason?: string;
   /** Wait-for-ready reminder period; default 2 s. */
   readonly waitLogMs?: number;
   /** Retry backoff after a failed apply: first delay, doubled up to the maximum. */
   readonly retryMinMs?: number;
   readonly retryMaxMs?: number;
+  /** Timers and time; default the process's own (tests pass a ManualClock). */
+  readonly clock?: Clock;
 }
 
 /** Observable state, for health, metrics and tests. */
@@ -83,15 +92,15 @@ export class Agent {
   #hostConfig = new Map<string, string>();
   #applying: Promise<void> | undefined;
   #pending = false;
-  #retryTimer: ReturnType<typeof setTimeout> | undefined;
-  /** When the last apply ended (performance.now()), and how many in a row began soon after one. */
+  #retryTimer: TimerHandle | undefined;
+  /** When the last apply ended (clock.now()), and how many in a row began soon after one. */
   #lastApplyEnd = -Infinity;
   #streak = 0;
-  #burstTimer: ReturnType<typeof setTimeout> | undefined;
+  #burstTimer: TimerHandle | undefined;
   #burstWake: (() => void) | undefined;
   #retryDelay: number;
-  #waitTimer: ReturnType<typeof setTimeout> | undefined;
-  #refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  #waitTimer: TimerHandle | undefined;
+  #refreshTimer: TimerHandle | undefined;
   #closed = false;
   #applies = 0;
   #failures = 0;
@@ -99,13 +108,15 @@ export class Agent {
   #lastSuccessAt: Date | undefined;
   readonly #opts: AgentOptions;
   readonly #log: Logger;
+  readonly #clock: Clock;
 
   constructor(opts: AgentOptions) {
     this.#opts = opts;
     this.#config = opts.config;
     this.#log = opts.log;
+    this.#clock = opts.clock ?? realClock;
     this.#retryDelay = opts.retryMinMs ?? 500;
-    this.#waitTimer = setInterval(() => this.#remindWaiting(), opts.waitLogMs ?? 2000);
+    this.#waitTimer = this.#clock.setInterval(() => this.#remindWaiting(), opts.waitLogMs ?? 2000);
     this.#remindWaiting();
     this.#armRefresh();
   }
@@ -172,7 +183,10 @@ export class Agent {
     const was = this.#ready;
     this.#ready = value;
     if (value && was !== true) {
-      this.#log.info("Datastore is ready (/calico/v1/Ready is true); leaving wait-for-ready");
+      const why = this.#opts.notReadyReason === undefined
+        ? "/calico/v1/Ready is true"
+        : "a valid set of resource files was read";
+      this.#log.info(`Datastore is ready (${why}); leaving wait-for-ready`);
     } else if (!value && was === true) {
       this.#log.warning(
         "Datastore became unready (/calico/v1/Ready is no longer true): keeping the current " +
@@ -183,9 +197,10 @@ export class Agent {
 
   #remindWaiting() {
     if (this.#closed || this.#ready === true) return;
-    const why = this.#ready === undefined
-      ? "the global datastore 'Ready' flag is not set"
-      : "the global datastore 'Ready' flag is not true";
+    const why = this.#opts.notReadyReason ??
+      (this.#ready === undefined
+        ? "the global datastore 'Ready' flag is not set"
+        : "the global datastore 'Ready' flag is not true");
     this.#log.info(`Waiting for the datastore to be ready (wait-for-ready): ${why}`);
   }
 
@@ -216,11 +231,11 @@ export class Agent {
   }
 
   #armRefresh() {
-    if (this.#refreshTimer !== undefined) clearInterval(this.#refreshTimer);
+    if (this.#refreshTimer !== undefined) this.#clock.clearInterval(this.#refreshTimer);
     this.#refreshTimer = undefined;
     const secs = this.#config.nftablesRefreshInterval;
     if (secs > 0) {
-      this.#refreshTimer = setInterval(() => this.#refresh(), secs * 1000);
+      this.#refreshTimer = this.#clock.setInterval(() => this.#refresh(), secs * 1000);
     }
   }
 
@@ -236,7 +251,7 @@ export class Agent {
         );
       }
     } catch (err) {
-      this.#log.error(`Periodic nftables refresh failed: ${message(err)}`);
+      this.#log.error(`Periodic nftables refresh failed: ${errorMessage(err)}`);
     }
   }
 
@@ -255,9 +270,9 @@ export class Agent {
       return;
     }
     if (this.#burstTimer !== undefined) return; // the burst's next apply is already due
-    const wait = this.#burstGap() - (performance.now() - this.#lastApplyEnd);
+    const wait = this.#burstGap() - (this.#clock.now() - this.#lastApplyEnd);
     if (wait > 0) {
-      this.#burstTimer = setTimeout(() => {
+      this.#burstTimer = this.#clock.setTimeout(() => {
         this.#burstTimer = undefined;
         this.#startApplying();
       }, wait);
@@ -278,17 +293,17 @@ export class Agent {
       await Promise.resolve(); // let the current event batch finish first
       do {
         this.#pending = false;
-        const started = performance.now();
+        const started = this.#clock.now();
         // Waiting out the burst's own gap does not end the burst.
         const close = started - this.#lastApplyEnd < this.#burstGap() + BURST_WINDOW_MS;
         this.#streak = close ? this.#streak + 1 : 0;
         await this.#applyOnce();
-        this.#lastApplyEnd = performance.now();
+        this.#lastApplyEnd = this.#clock.now();
         const gap = this.#burstGap();
         if (this.#pending && gap > 0 && !this.#closed && this.#retryTimer === undefined) {
           await new Promise<void>((resolve) => {
             this.#burstWake = resolve;
-            this.#burstTimer = setTimeout(resolve, gap);
+            this.#burstTimer = this.#clock.setTimeout(resolve, gap);
           });
           this.#burstTimer = undefined;
           this.#burstWake = undefined;
@@ -299,16 +314,16 @@ export class Agent {
 
   async #applyOnce() {
     const revision = this.#revision;
-    const started = performance.now();
+    const started = this.#clock.now();
     try {
       const { changed } = await this.#opts.dataplane.apply(this.#opts.calc);
-      const took = performance.now() - started;
+      const took = this.#clock.now() - started;
       this.#lastApplyMs = took;
       if (changed) this.#applies++;
       if (!this.#programmed) queueMicrotask(() => this.#opts.onFirstProgram?.());
       this.#programmed = true;
       this.#appliedRevision = revision;
-      this.#lastSuccessAt = new Date();
+      this.#lastSuccessAt = this.#clock.date();
       this.#retryDelay = this.#opts.retryMinMs ?? 500;
       this.#log.info(
         `Dataplane in sync at revision ${revision}` +
@@ -320,10 +335,10 @@ export class Agent {
       this.#retryDelay = Math.min(delay * 2, this.#opts.retryMaxMs ?? 30_000);
       this.#log.error(
         `Failed to program nftables, keeping the previous rules; retrying in ${delay} ms: ${
-          message(err)
+          errorMessage(err)
         }`,
       );
-      this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = this.#clock.setTimeout(() => {
         this.#retryTimer = undefined;
         this.#schedule();
       }, delay);
@@ -333,10 +348,10 @@ export class Agent {
   /** Stops timers and waits for an apply in progress; the programmed rules stay. */
   async close(): Promise<void> {
     this.#closed = true;
-    if (this.#waitTimer !== undefined) clearInterval(this.#waitTimer);
-    if (this.#refreshTimer !== undefined) clearInterval(this.#refreshTimer);
-    if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
-    if (this.#burstTimer !== undefined) clearTimeout(this.#burstTimer);
+    if (this.#waitTimer !== undefined) this.#clock.clearInterval(this.#waitTimer);
+    if (this.#refreshTimer !== undefined) this.#clock.clearInterval(this.#refreshTimer);
+    if (this.#retryTimer !== undefined) this.#clock.clearTimeout(this.#retryTimer);
+    if (this.#burstTimer !== undefined) this.#clock.clearTimeout(this.#burstTimer);
     this.#burstTimer = undefined;
     this.#burstWake?.();
     await this.#applying;
@@ -355,7 +370,3 @@ const INFORMATIONAL_PARAMS: ReadonlySet<string> = new Set([
   "ClusterType",
   "CalicoVersion",
 ]);
-
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}

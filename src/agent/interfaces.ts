@@ -1,18 +1,12 @@
 /**
- * The host's links and addresses, as the calculation needs them (spec 5.1): every link,
+ * The host's links and addresses, as the calculation needs them: every link,
  * including down ones and ones without addresses, so a host endpoint is secured before its
  * interface comes up. Reading is `ip -j addr show`; changes are noticed through
  * `ip monitor link address` (debounced) with a slow poll as a safety net.
  */
+import type { InterfaceInfo } from "../calc/resolve_interfaces.ts";
 import type { Logger } from "../log/logger.ts";
-
-/** One link as the calculation sees it. */
-export interface InterfaceInfo {
-  readonly name: string;
-  readonly up: boolean;
-  /** Addresses without prefix length, as `ip` prints them. */
-  readonly addrs: readonly string[];
-}
+import { type Clock, realClock, type TimerHandle } from "../time/clock.ts";
 
 interface IpAddrJson {
   ifname?: unknown;
@@ -67,22 +61,30 @@ export async function listInterfaces(): Promise<InterfaceInfo[]> {
  */
 export class InterfaceMonitor {
   #child: Deno.ChildProcess | undefined;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #debounce: ReturnType<typeof setTimeout> | undefined;
+  #timer: TimerHandle | undefined;
+  #debounce: TimerHandle | undefined;
   #last: InterfaceInfo[] | undefined;
   #closed = false;
   #busy: Promise<void> = Promise.resolve();
 
+  private readonly pollMs: number;
+  private readonly debounceMs: number;
+  private readonly clock: Clock;
+
+  /** `pollMs`: the rescan period besides `ip monitor` (10 s); `debounceMs`: 50 ms. */
   constructor(
     private readonly onChange: (ifaces: InterfaceInfo[]) => void,
     private readonly log: Logger,
-    private readonly pollMs = 10_000,
-    private readonly debounceMs = 50,
-  ) {}
+    opts: { readonly pollMs?: number; readonly debounceMs?: number; readonly clock?: Clock } = {},
+  ) {
+    this.pollMs = opts.pollMs ?? 10_000;
+    this.debounceMs = opts.debounceMs ?? 50;
+    this.clock = opts.clock ?? realClock;
+  }
 
   async start(): Promise<void> {
     await this.#rescan();
-    this.#timer = setInterval(() => this.#schedule(), this.pollMs);
+    this.#timer = this.clock.setInterval(() => this.#schedule(), this.pollMs);
     this.#spawnMonitor();
   }
 
@@ -108,14 +110,14 @@ export class InterfaceMonitor {
       await child.status;
       if (!this.#closed) {
         this.log.warning("'ip monitor' exited; restarting it");
-        setTimeout(() => this.#spawnMonitor(), 1000);
+        this.clock.setTimeout(() => this.#spawnMonitor(), 1000);
       }
     })();
   }
 
   #schedule() {
     if (this.#closed || this.#debounce !== undefined) return;
-    this.#debounce = setTimeout(() => {
+    this.#debounce = this.clock.setTimeout(() => {
       this.#debounce = undefined;
       this.#busy = this.#busy.then(() => this.#rescan());
     }, this.debounceMs);
@@ -135,8 +137,8 @@ export class InterfaceMonitor {
 
   async close(): Promise<void> {
     this.#closed = true;
-    if (this.#timer !== undefined) clearInterval(this.#timer);
-    if (this.#debounce !== undefined) clearTimeout(this.#debounce);
+    if (this.#timer !== undefined) this.clock.clearInterval(this.#timer);
+    if (this.#debounce !== undefined) this.clock.clearTimeout(this.#debounce);
     if (this.#child) {
       try {
         this.#child.kill("SIGTERM");

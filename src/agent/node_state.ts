@@ -17,6 +17,7 @@ import type { NftState } from "../dataplane/state.ts";
 import type { Logger } from "../log/logger.ts";
 import { createLogger } from "../log/logger.ts";
 import { listInterfaces } from "./interfaces.ts";
+import { errorMessage } from "../util/error_message.ts";
 
 /** Thrown for anything that stops the node's state from being computed; the message says why. */
 export class NodeStateError extends Error {}
@@ -58,7 +59,7 @@ export async function readSnapshot(conn: ConnectionConfig): Promise<ModelUpdate[
   try {
     await synced.promise;
   } catch (err) {
-    throw new NodeStateError((err as Error).message);
+    throw new NodeStateError(errorMessage(err));
   } finally {
     clearTimeout(timeout);
     await syncer.close();

@@ -19,6 +19,8 @@ import {
 } from "../datastore/confirm_record.ts";
 import { ConfirmStore, type RollbackOutcome } from "../datastore/confirm_store.ts";
 import type { Logger } from "../log/logger.ts";
+import { type Clock, realClock, type TimerHandle } from "../time/clock.ts";
+import { errorMessage } from "../util/error_message.ts";
 
 export interface RollbackKeeperOptions {
   readonly client: EtcdClient;
@@ -26,6 +28,8 @@ export interface RollbackKeeperOptions {
   readonly log: Logger;
   /** Safety-net period of full checks (the watch handles the rest); default 30 s. */
   readonly scanMs?: number;
+  /** Timers; default the process's own. */
+  readonly clock?: Clock;
 }
 
 /** First delay before watching again after the guard watch ended. */
@@ -46,10 +50,11 @@ export class RollbackKeeper {
   readonly #hostname: string;
   readonly #log: Logger;
   readonly #scanMs: number;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #soon: ReturnType<typeof setTimeout> | undefined;
+  readonly #clock: Clock;
+  #timer: TimerHandle | undefined;
+  #soon: TimerHandle | undefined;
   #watch: EtcdWatch | undefined;
-  #rewatch: ReturnType<typeof setTimeout> | undefined;
+  #rewatch: TimerHandle | undefined;
   /** Delay before watching again after the watch ended; doubles up to scanMs. */
   #rewatchMs = REWATCH_MIN_MS;
   #running: Promise<void> | undefined;
@@ -65,6 +70,7 @@ export class RollbackKeeper {
     this.#hostname = opts.hostname;
     this.#log = opts.log;
     this.#scanMs = opts.scanMs ?? 30_000;
+    this.#clock = opts.clock ?? realClock;
   }
 
   start(): void {
@@ -94,7 +100,7 @@ export class RollbackKeeper {
         this.#watch = undefined;
         const delay = created ? REWATCH_MIN_MS : this.#rewatchMs;
         this.#rewatchMs = Math.min(delay * 2, this.#scanMs);
-        this.#rewatch = setTimeout(() => {
+        this.#rewatch = this.#clock.setTimeout(() => {
           this.#rewatch = undefined;
           this.#startWatch();
         }, delay);
@@ -105,7 +111,7 @@ export class RollbackKeeper {
   /** A check after a short random delay, so agents woken by one event do not all collide. */
   #checkSoon(): void {
     if (this.#closed || this.#soon !== undefined) return;
-    this.#soon = setTimeout(() => {
+    this.#soon = this.#clock.setTimeout(() => {
       this.#soon = undefined;
       this.#check();
     }, 50 + Math.floor(Math.random() * 200));
@@ -118,14 +124,14 @@ export class RollbackKeeper {
       this.#again = true;
       return;
     }
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#running = this.scan().finally(() => {
       this.#running = undefined;
       if (this.#closed) return;
       if (this.#again) {
         this.#again = false;
         this.#check();
-      } else this.#timer = setTimeout(() => this.#check(), this.#scanMs);
+      } else this.#timer = this.#clock.setTimeout(() => this.#check(), this.#scanMs);
     });
   }
 
@@ -144,7 +150,7 @@ export class RollbackKeeper {
       this.#failing = false;
     } catch (e) {
       if (!this.#failing) {
-        this.#log.warning(`Cannot check for unconfirmed changes: ${(e as Error).message}`);
+        this.#log.warning(`Cannot check for unconfirmed changes: ${errorMessage(e)}`);
       }
       this.#failing = true;
     }
@@ -191,9 +197,9 @@ export class RollbackKeeper {
 
   async close(): Promise<void> {
     this.#closed = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    if (this.#soon !== undefined) clearTimeout(this.#soon);
-    if (this.#rewatch !== undefined) clearTimeout(this.#rewatch);
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    if (this.#soon !== undefined) this.#clock.clearTimeout(this.#soon);
+    if (this.#rewatch !== undefined) this.#clock.clearTimeout(this.#rewatch);
     // The client bounds a cancel (an etcd that does not answer is not waited for).
     await this.#watch?.cancel().catch(() => {});
     // A check in flight is not waited for: its transaction is atomic, and etcd may not answer.

@@ -51,3 +51,28 @@ export function sortIps(texts: Iterable<string>): string[] {
   });
   return keyed.map((k) => k.t);
 }
+
+/**
+ * A named-port set member: `ADDR . PROTO . PORT` with a canonical address, the way nft writes
+ * an `ipv4_addr . inet_proto . inet_service` element (so the dataplane can use it as is).
+ */
+export function namedPortMember(ip: string, protocol: string, port: number): string {
+  return `${ip} . ${protocol} . ${port}`;
+}
+
+/** Orders named-port members by address (numerically), then protocol, then port. */
+export function sortNamedPortMembers(members: Iterable<string>): string[] {
+  const keyed = [...members].map((m) => {
+    const [ip = "", proto = "", port = "0"] = m.split(" . ");
+    return { m, b: parseIp(ip)?.bytes ?? new Uint8Array(), proto, port: Number(port) };
+  });
+  keyed.sort((x, y) => {
+    for (let i = 0; i < x.b.length && i < y.b.length; i++) {
+      const d = x.b[i]! - y.b[i]!;
+      if (d !== 0) return d;
+    }
+    return x.b.length - y.b.length || (x.proto < y.proto ? -1 : x.proto > y.proto ? 1 : 0) ||
+      x.port - y.port;
+  });
+  return keyed.map((k) => k.m);
+}

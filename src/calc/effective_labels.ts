@@ -1,5 +1,5 @@
 /**
- * Effective labels of an endpoint (spec 3.4) as a flat map. The label index diffs old and new
+ * Effective labels of an endpoint as a flat map. The label index diffs old and new
  * maps key by key to find which selectors an update can affect, so the calculation needs the
  * whole map rather than a lookup function.
  */

@@ -1,6 +1,6 @@
 /**
  * The calculation graph: typed datastore updates plus the host's interfaces in, the desired
- * HostState for the dataplane out (spec 3.4, 5.1, 5.2, 5.12, 5.16). Pure: no I/O, no clock;
+ * HostState for the dataplane out. Pure: no I/O, no clock;
  * the agent feeds it and asks for the result.
  *
  * It is incremental because the datastore is cluster-wide (every host's endpoints feed the IP
@@ -19,7 +19,8 @@
  * recomputed whole, only when something they depend on changed.
  */
 import type { Logger } from "../log/logger.ts";
-import type { Labels, PolicyResource, Rule } from "../model/resources.ts";
+import type { EndpointPort, Labels, PolicyResource, Rule } from "../model/resources.ts";
+import { endpointPortProtocol } from "../model/validate.ts";
 import type { ModelUpdate } from "../datastore/updates.ts";
 import { parseSelector, type Selector } from "../selector/mod.ts";
 import { tagSelector } from "../selector/labels.ts";
@@ -34,7 +35,13 @@ import type {
   PolicedInterface,
   RuleSet,
 } from "./host_state.ts";
-import { type CanonicalIp, canonicalIp, sortIps } from "./_addr.ts";
+import {
+  type CanonicalIp,
+  canonicalIp,
+  namedPortMember,
+  sortIps,
+  sortNamedPortMembers,
+} from "./_addr.ts";
 import { LabelIndex, type LabelIndexStats, type LabelMap } from "./label_index.ts";
 import {
   governs,
@@ -42,7 +49,14 @@ import {
   type PolicyPlacement,
   sameEndpointPolicies,
 } from "./policy_order.ts";
-import { DENY_ALL, type ResolvedRules, resolveRules, type SelectorSource } from "./rules.ts";
+import {
+  DENY_ALL,
+  type NamedPortProtocol,
+  type NamedPortSetSpec,
+  type ResolvedRules,
+  resolveRules,
+  type SelectorSource,
+} from "./resolve_rules.ts";
 import {
   type EndpointStatus,
   type HepPlacement,
@@ -53,6 +67,8 @@ import {
 import { effectiveLabelMap } from "./effective_labels.ts";
 import { addTo, removeFrom } from "./_multimap.ts";
 import { quote } from "../log/quote.ts";
+import { sameList } from "../util/same_list.ts";
+import { errorMessage } from "../util/error_message.ts";
 
 export type { EndpointStatus, InterfaceInfo } from "./resolve_interfaces.ts";
 
@@ -85,6 +101,8 @@ interface _Endpoint {
   readonly own: Labels;
   readonly profiles: readonly string[];
   readonly ips: readonly CanonicalIp[];
+  /** Named ports a host endpoint declares (protocol normalised; others left out). */
+  readonly ports: readonly _Port[];
   labels: LabelMap;
   /** The HEP name when this is a local host endpoint. */
   readonly localHep?: string;
@@ -111,11 +129,24 @@ interface _Profile {
   tags?: readonly string[] | undefined;
 }
 
+/** A declared named port with its protocol as named-port sets key it. */
+interface _Port {
+  readonly name: string;
+  readonly protocol: NamedPortProtocol;
+  readonly port: number;
+}
+
+/**
+ * An IP set in use: a selector's addresses, or (with `namedPort`) the `ADDR . PROTO . PORT`
+ * triples of the endpoints the selector matches that declare that port name and protocol.
+ */
 interface _IpSet {
+  readonly id: string;
   readonly selector: Selector;
+  readonly namedPort?: { readonly name: string; readonly protocol: NamedPortProtocol };
   /** Active policies/profiles using it. */
   refs: number;
-  /** Canonical address -> number of endpoints contributing it. */
+  /** Canonical member text -> number of endpoints contributing it. */
   readonly members: Map<string, number>;
   view: IpSetMembers | undefined;
 }
@@ -145,6 +176,8 @@ export class CalculationGraph implements HostStateSource {
   readonly #policiesBySelector = new Map<string, Set<string>>();
   readonly #profiles = new Map<string, _Profile>();
   readonly #ipSets = new Map<string, _IpSet>();
+  /** Selector unique id -> ids of the sets (plain and named-port) built on it. */
+  readonly #setsBySelector = new Map<string, Set<string>>();
   readonly #selectorCache = new Map<string, Selector>();
   readonly #labelMaps = new Map<string, LabelMap>();
   readonly #warnedProfiles = new Set<string>();
@@ -224,6 +257,7 @@ export class CalculationGraph implements HostStateSource {
               own: v.metadata.labels ?? {},
               profiles: v.spec.profiles ?? [],
               ips: v.spec.expectedIPs ?? [],
+              ports: v.spec.ports ?? [],
               ...(v.spec.interfaceName === undefined
                 ? {}
                 : { interfaceName: v.spec.interfaceName }),
@@ -240,6 +274,7 @@ export class CalculationGraph implements HostStateSource {
               own: v.metadata.labels ?? {},
               profiles: v.spec.profiles ?? [],
               ips: v.spec.ipNetworks ?? [],
+              ports: [],
             },
             undefined,
           );
@@ -303,7 +338,7 @@ export class CalculationGraph implements HostStateSource {
     const ipSets = new Map<string, IpSetMembers>();
     for (const id of [...this.#ipSets.keys()].sort()) {
       const set = this.#ipSets.get(id)!;
-      set.view ??= _membersView(set.members);
+      set.view ??= _membersView(set);
       ipSets.set(id, set.view);
     }
     this.#cached = {
@@ -330,7 +365,7 @@ export class CalculationGraph implements HostStateSource {
       ipSet: (id) => {
         const set = this.#ipSets.get(id);
         if (set === undefined) return undefined;
-        return set.view ??= _membersView(set.members);
+        return set.view ??= _membersView(set);
       },
     };
   }
@@ -342,7 +377,7 @@ export class CalculationGraph implements HostStateSource {
     return c;
   }
 
-  /** Status of every local host endpoint, by name (spec 5.1). */
+  /** Status of every local host endpoint, by name. */
   endpointStatuses(): Map<string, EndpointStatus> {
     return new Map(this.#resolution.statuses);
   }
@@ -372,6 +407,7 @@ export class CalculationGraph implements HostStateSource {
       own: Labels;
       profiles: readonly string[];
       ips: readonly string[];
+      ports: readonly EndpointPort[];
       interfaceName?: string;
     } | null,
     localHep: string | undefined,
@@ -392,6 +428,7 @@ export class CalculationGraph implements HostStateSource {
       return;
     }
     const ips = _canonicalIps(data.ips);
+    const ports = _ports(data.ports);
     const labels = this.#intern(
       effectiveLabelMap(data.own, data.profiles, (p) => this.#profiles.get(p)),
     );
@@ -399,21 +436,23 @@ export class CalculationGraph implements HostStateSource {
       own: data.own,
       profiles: data.profiles.length === 0 ? NO_PROFILES : [...data.profiles],
       ips,
+      ports,
       labels,
       ...(localHep === undefined ? {} : { localHep }),
     };
     if (old) { for (const p of old.profiles) removeFrom(this.#endpointsByProfile, p, key); }
     for (const p of ep.profiles) addTo(this.#endpointsByProfile, p, key);
     this.#endpoints.set(key, ep);
-    if (old && !_sameIps(old.ips, ips)) {
-      // Sets already matching this endpoint swap its old addresses for the new ones.
-      const gone = old.ips.filter((a) => !ips.some((b) => b.text === a.text));
-      const added = ips.filter((a) => !old.ips.some((b) => b.text === a.text));
+    if (old && !(_sameIps(old.ips, ips) && _samePorts(old.ports, ports))) {
+      // Sets already matching this endpoint swap its old members for the new ones.
       for (const selId of this.#ipSetIndex.matchesOf(key)) {
-        const set = this.#ipSets.get(selId);
-        if (!set) continue;
-        for (const a of gone) this.#bump(set, a.text, -1);
-        for (const a of added) this.#bump(set, a.text, 1);
+        for (const setId of this.#setsBySelector.get(selId) ?? []) {
+          const set = this.#ipSets.get(setId)!;
+          const before = _membersOf(set, old);
+          const after = _membersOf(set, ep);
+          for (const m of before) if (!after.includes(m)) this.#bump(set, m, -1);
+          for (const m of after) if (!before.includes(m)) this.#bump(set, m, 1);
+        }
       }
     }
     this.#ipSetIndex.updateItem(key, labels);
@@ -433,11 +472,11 @@ export class CalculationGraph implements HostStateSource {
     } else {
       if (
         hep.placement.interfaceName !== placement.interfaceName ||
-        !_sameStrings(hep.placement.expectedIPs, placement.expectedIPs)
+        !sameList(hep.placement.expectedIPs, placement.expectedIPs)
       ) {
         this.#resolutionDirty = true;
       }
-      if (!_sameStrings(hep.profiles, ep.profiles)) this.#dirtyHeps.add(localHep);
+      if (!sameList(hep.profiles, ep.profiles)) this.#dirtyHeps.add(localHep);
       hep.placement = placement;
       hep.profiles = ep.profiles;
     }
@@ -507,14 +546,17 @@ export class CalculationGraph implements HostStateSource {
       ? s.egress ?? []
       : [];
     try {
+      const rules = resolveRules(inRules, outRules, this.#src);
       return {
         selector: this.#parse(s.selector),
         placement,
-        rules: resolveRules(inRules, outRules, this.#src),
+        rules: s.applyOnForward === false
+          ? { ...rules, ruleSet: { ...rules.ruleSet, notOnForward: true } }
+          : rules,
       };
     } catch (err) {
       this.#log.warning(
-        `Policy ${quote(name)} has an invalid selector (${_message(err)}); ` +
+        `Policy ${quote(name)} has an invalid selector (${errorMessage(err)}); ` +
           "treating it as missing",
       );
       return undefined;
@@ -532,7 +574,7 @@ export class CalculationGraph implements HostStateSource {
         rules = resolveRules(value.ingress, value.egress, this.#src);
       } catch (err) {
         this.#log.warning(
-          `Profile ${quote(name)} has an invalid rule selector (${_message(err)}); ` +
+          `Profile ${quote(name)} has an invalid rule selector (${errorMessage(err)}); ` +
             "treating it as missing",
         );
       }
@@ -589,10 +631,13 @@ export class CalculationGraph implements HostStateSource {
   }
 
   #memberMatch(selectorId: string, key: string, delta: 1 | -1) {
-    const set = this.#ipSets.get(selectorId);
+    const ids = this.#setsBySelector.get(selectorId);
     const ep = this.#endpoints.get(key);
-    if (!set || !ep) return;
-    for (const a of ep.ips) this.#bump(set, a.text, delta);
+    if (!ids || !ep) return;
+    for (const id of ids) {
+      const set = this.#ipSets.get(id)!;
+      for (const m of _membersOf(set, ep)) this.#bump(set, m, delta);
+    }
   }
 
   #bump(set: _IpSet, ip: string, delta: 1 | -1) {
@@ -603,8 +648,8 @@ export class CalculationGraph implements HostStateSource {
     if (n === 0 || (n === 1 && delta === 1)) {
       set.view = undefined;
       this.#outputDirty = true;
-      let m = this.#changes.members.get(set.selector.uniqueId);
-      if (m === undefined) this.#changes.members.set(set.selector.uniqueId, m = new Map());
+      let m = this.#changes.members.get(set.id);
+      if (m === undefined) this.#changes.members.set(set.id, m = new Map());
       m.set(ip, n > 0);
     }
   }
@@ -696,7 +741,10 @@ export class CalculationGraph implements HostStateSource {
     for (const [key, rules] of wanted) {
       const prev = this.#active.get(key);
       if (prev && prev.rules === rules) continue;
-      if (rules) { for (const sel of rules.selectors.values()) this.#refSet(sel); }
+      if (rules) {
+        for (const sel of rules.selectors.values()) this.#refSet(sel.uniqueId, sel);
+        for (const np of rules.namedPorts.values()) this.#refSet(np.id, np.selector, np);
+      }
       if (prev?.rules) dropped.push(prev.rules);
       this.#active.set(key, { rules });
       this.#noteActive(key);
@@ -711,6 +759,7 @@ export class CalculationGraph implements HostStateSource {
     }
     for (const rules of dropped) {
       for (const id of rules.selectors.keys()) this.#unrefSet(id);
+      for (const id of rules.namedPorts.keys()) this.#unrefSet(id);
     }
   }
 
@@ -719,26 +768,49 @@ export class CalculationGraph implements HostStateSource {
     (key.startsWith("p:") ? this.#changes.policies : this.#changes.profiles).add(key.slice(2));
   }
 
-  #refSet(sel: Selector) {
-    const set = this.#ipSets.get(sel.uniqueId);
-    if (set) {
-      set.refs++;
+  /** Counts a user of set `id` (selector `sel`, named port `np`), creating it on first use. */
+  #refSet(id: string, sel: Selector, np?: NamedPortSetSpec) {
+    const existing = this.#ipSets.get(id);
+    if (existing) {
+      existing.refs++;
       return;
     }
-    this.#ipSets.set(sel.uniqueId, { selector: sel, refs: 1, members: new Map(), view: undefined });
-    this.#changes.ipSets.add(sel.uniqueId);
+    const set: _IpSet = {
+      id,
+      selector: sel,
+      ...(np === undefined ? {} : { namedPort: { name: np.name, protocol: np.protocol } }),
+      refs: 1,
+      members: new Map(),
+      view: undefined,
+    };
+    this.#ipSets.set(id, set);
+    this.#changes.ipSets.add(id);
     this.#outputDirty = true;
-    this.#ipSetIndex.addSelector(sel);
+    const selId = sel.uniqueId;
+    const shared = this.#setsBySelector.has(selId);
+    addTo(this.#setsBySelector, selId, id);
+    if (!shared) {
+      // Reports every match through #memberMatch, which now sees this set.
+      this.#ipSetIndex.addSelector(sel);
+      return;
+    }
+    // Another set already uses the selector: its matches are known, count them in.
+    for (const key of this.#ipSetIndex.matching(selId)) {
+      for (const m of _membersOf(set, this.#endpoints.get(key)!)) this.#bump(set, m, 1);
+    }
   }
 
   #unrefSet(id: string) {
     const set = this.#ipSets.get(id)!;
     if (--set.refs > 0) return;
-    // Dropped from the map first so the index's unmatch reports find nothing to count down.
+    // Dropped from the maps first so the index's unmatch reports find nothing to count down.
     this.#ipSets.delete(id);
     this.#changes.ipSets.add(id);
+    this.#changes.members.delete(id);
     this.#outputDirty = true;
-    this.#ipSetIndex.deleteSelector(id);
+    const selId = set.selector.uniqueId;
+    removeFrom(this.#setsBySelector, selId, id);
+    if (!this.#setsBySelector.has(selId)) this.#ipSetIndex.deleteSelector(selId);
   }
 }
 
@@ -746,18 +818,55 @@ export class CalculationGraph implements HostStateSource {
  * A snapshot of a set's members, sorted only when read: the incremental path never reads it,
  * and sorting thousands of addresses on every member change would be most of a change's cost.
  */
-function _membersView(members: ReadonlyMap<string, number>): IpSetMembers {
-  const all = [...members.keys()];
+function _membersView(set: _IpSet): IpSetMembers {
+  const all = [...set.members.keys()];
+  const sort = set.namedPort === undefined ? sortIps : sortNamedPortMembers;
   let v4: string[] | undefined;
   let v6: string[] | undefined;
   return {
     get v4() {
-      return v4 ??= sortIps(all.filter((ip) => !ip.includes(":")));
+      return v4 ??= sort(all.filter((m) => !m.includes(":")));
     },
     get v6() {
-      return v6 ??= sortIps(all.filter((ip) => ip.includes(":")));
+      return v6 ??= sort(all.filter((m) => m.includes(":")));
     },
   };
+}
+
+/**
+ * What endpoint `ep` contributes to `set` when the set's selector matches it: its addresses,
+ * or for a named-port set `ADDR . PROTO . PORT` for each address and each declared port of
+ * that name and protocol (none when it declares no such port).
+ */
+function _membersOf(set: _IpSet, ep: _Endpoint): string[] {
+  const np = set.namedPort;
+  if (np === undefined) return ep.ips.map((a) => a.text);
+  const out: string[] = [];
+  for (const p of ep.ports) {
+    if (p.name !== np.name || p.protocol !== np.protocol) continue;
+    for (const a of ep.ips) {
+      const m = namedPortMember(a.text, p.protocol, p.port);
+      if (!out.includes(m)) out.push(m);
+    }
+  }
+  return out;
+}
+
+/** Declared ports with a protocol named ports can use (validation refuses the rest). */
+function _ports(raw: readonly EndpointPort[]): _Port[] {
+  const out: _Port[] = [];
+  for (const p of raw) {
+    const protocol = endpointPortProtocol(p.protocol);
+    if (protocol !== undefined) out.push({ name: p.name, protocol, port: p.port });
+  }
+  return out;
+}
+
+function _samePorts(a: readonly _Port[], b: readonly _Port[]): boolean {
+  return a.length === b.length && a.every((x, i) => {
+    const y = b[i]!;
+    return x.name === y.name && x.protocol === y.protocol && x.port === y.port;
+  });
 }
 
 interface _MutableChanges {
@@ -790,24 +899,16 @@ function _canonicalIps(raw: readonly string[]): CanonicalIp[] {
 }
 
 function _sameIps(a: readonly CanonicalIp[], b: readonly CanonicalIp[]): boolean {
-  return a.length === b.length && a.every((x, i) => x.text === b[i]!.text);
-}
-
-function _sameStrings(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
+  return sameList(a, b, (x, y) => x.text === y.text);
 }
 
 function _samePlacement(a: PolicyPlacement, b: PolicyPlacement): boolean {
   return a.order === b.order && a.doNotTrack === b.doNotTrack && a.preDNAT === b.preDNAT &&
-    _sameStrings(a.types ?? [], b.types ?? []);
+    sameList(a.types ?? [], b.types ?? []);
 }
 
 function _sameMap<V>(a: ReadonlyMap<string, V>, b: ReadonlyMap<string, V>): boolean {
   if (a.size !== b.size) return false;
   for (const [k, v] of a) if (b.get(k) !== v) return false;
   return true;
-}
-
-function _message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

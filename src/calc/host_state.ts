@@ -10,12 +10,22 @@ export interface PortSpec {
   readonly port: number;
 }
 
-/** Dataplane-relevant Felix parameters (spec 4.2), already parsed and defaulted. */
+/**
+ * One failsafe entry (FailsafeInboundHostPorts/FailsafeOutboundHostPorts): a port, and in
+ * Calico 3's form a network. `net`, when present, is canonical `addr/len` text with host bits
+ * cleared; an inbound failsafe then accepts only from it, an outbound one only to it, and only
+ * in its address family. Absent = any address of either family.
+ */
+export interface FailsafePort extends PortSpec {
+  readonly net?: string;
+}
+
+/** Dataplane-relevant Felix parameters, already parsed and defaulted. */
 export interface DataplaneConfig {
   /** Workload interface prefixes (InterfacePrefix), e.g. ["cali"]. */
   readonly interfacePrefixes: readonly string[];
-  readonly failsafeInbound: readonly PortSpec[];
-  readonly failsafeOutbound: readonly PortSpec[];
+  readonly failsafeInbound: readonly FailsafePort[];
+  readonly failsafeOutbound: readonly FailsafePort[];
   readonly defaultEndpointToHostAction: "DROP" | "RETURN" | "ACCEPT";
   readonly logPrefix: string;
   readonly disableConntrackInvalidCheck: boolean;
@@ -38,6 +48,28 @@ export interface DataplaneConfig {
   readonly policyAuditMode?: boolean;
 }
 
+/** A port number or range: what is left of a rule's ports once named ports are set aside. */
+export type NumericPort = Exclude<Port, string>;
+
+/** IP-set ids of named-port sets start with this (selector sets with `s:`). */
+export const NAMED_PORT_SET_PREFIX = "n:";
+
+/**
+ * True for the id of a named-port IP set: its members are `ADDR . PROTO . PORT` texts
+ * (`198.18.1.1 . tcp . 8080`, PROTO one of tcp, udp, sctp) instead of plain addresses.
+ */
+export function isNamedPortSet(id: string): boolean {
+  return id.startsWith(NAMED_PORT_SET_PREFIX);
+}
+
+/** A named port a rule side lists: the IP set of its (address, protocol, port) triples. */
+export interface NamedPortRef {
+  /** The named-port IP-set id (see isNamedPortSet). */
+  readonly set: string;
+  /** The port name, for people (explain). */
+  readonly name: string;
+}
+
 /** One side of a rule with selectors and tags replaced by IP-set ids. */
 export interface ResolvedEntity {
   /** Positive CIDRs, OR-ed (singular `net` merged in). Empty = no constraint. */
@@ -48,8 +80,17 @@ export interface ResolvedEntity {
   readonly ipSets: readonly string[];
   /** The address must be in none of these sets. */
   readonly notIpSets: readonly string[];
-  readonly ports: readonly Port[];
-  readonly notPorts: readonly Port[];
+  /** Numeric ports and ranges; with `namedPorts`, the packet's port may match either. */
+  readonly ports: readonly NumericPort[];
+  readonly notPorts: readonly NumericPort[];
+  /**
+   * Named ports: the packet matches one when its (address, protocol, port) on this side is in
+   * the set, i.e. it goes to (or comes from) an endpoint declaring that name, on the declared
+   * port. OR-ed with `ports`. Absent when the rule names none.
+   */
+  readonly namedPorts?: readonly NamedPortRef[];
+  /** Negated named ports: the packet's triple must be in none of these sets. */
+  readonly notNamedPorts?: readonly NamedPortRef[];
 }
 
 export interface ResolvedRule {
@@ -66,9 +107,14 @@ export interface ResolvedRule {
 export interface RuleSet {
   readonly ingress: readonly ResolvedRule[];
   readonly egress: readonly ResolvedRule[];
+  /**
+   * Set for a policy with `applyOnForward: false` (Calico 3): the dataplane leaves it out of
+   * the forward path. Absent for every v1 policy, which keeps polices forwarded traffic too.
+   */
+  readonly notOnForward?: true;
 }
 
-/** Ordered policy names for one endpoint, split by class and direction (spec 5.2). */
+/** Ordered policy names for one endpoint, split by class and direction. */
 export interface EndpointPolicies {
   readonly untracked: { readonly ingress: readonly string[]; readonly egress: readonly string[] };
   readonly preDnat: { readonly ingress: readonly string[] };
@@ -77,7 +123,7 @@ export interface EndpointPolicies {
   readonly profiles: readonly string[];
 }
 
-/** A host interface that a local host endpoint resolved to (spec 5.1). */
+/** A host interface that a local host endpoint resolved to. */
 export interface PolicedInterface extends EndpointPolicies {
   readonly iface: string;
   /** The winning host endpoint's name. */
@@ -99,7 +145,10 @@ export interface HostState {
   readonly policies: ReadonlyMap<string, RuleSet>;
   /** Rules of every profile referenced by `interfaces`, by profile name. */
   readonly profiles: ReadonlyMap<string, RuleSet>;
-  /** Members of every IP set referenced by the rules above, by set id (selector unique id). */
+  /**
+   * Members of every IP set referenced by the rules above, by set id: a selector's unique id
+   * (addresses) or a named-port set id (`ADDR . PROTO . PORT` texts, see isNamedPortSet).
+   */
   readonly ipSets: ReadonlyMap<string, IpSetMembers>;
 }
 

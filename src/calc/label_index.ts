@@ -1,9 +1,9 @@
 /**
- * An incremental "which selectors match which items" index (Felix's label index, spec 3.4 and
- * 5.12). Items are endpoints with their effective labels; selectors come from policies or
- * IP-set rules. Callers are told about every (selector, item) pair that starts or stops
- * matching, so they can keep per-policy endpoint sets and IP-set refcounts without ever
- * re-running every selector against every endpoint.
+ * An incremental "which selectors match which items" index (Felix's label index and IP-set member
+ * calculator). Items are endpoints with their effective labels; selectors come from policies or
+ * IP-set rules. Callers are told about every (selector, item) pair that starts or stops matching,
+ * so they can keep per-policy endpoint sets and IP-set refcounts without ever re-running every
+ * selector against every endpoint.
  *
  * Why it can skip work soundly: evaluating a selector is a deterministic walk that looks up
  * label keys one by one and branches on what it finds. Two label maps that agree on every key

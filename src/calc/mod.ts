@@ -10,5 +10,5 @@ export {
   type InterfaceInfo,
 } from "./graph.ts";
 export type * from "./host_state.ts";
-export { DENY_ALL } from "./rules.ts";
+export { DENY_ALL } from "./resolve_rules.ts";
 export { isWorkloadInterface } from "./resolve_interfaces.ts";

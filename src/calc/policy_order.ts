@@ -1,10 +1,12 @@
 /**
- * Which policies apply where, in what order (spec 1.5 order semantics, 5.2 classes and
- * directions). Pure functions over the few policy fields that matter, so the graph can
- * recompute one endpoint's lists without touching anything else.
+ * Which policies apply where, in what order (ascending `order`, then name; missing order last),
+ * split by class (untracked, pre-DNAT, normal) and direction. Pure functions over the few policy
+ * fields that matter, so the graph can recompute one endpoint's lists without touching anything
+ * else.
  */
 import type { PolicyType } from "../model/resources.ts";
 import type { EndpointPolicies } from "./host_state.ts";
+import { sameList } from "../util/same_list.ts";
 
 /** The fields of a policy that decide its place in an endpoint's lists. */
 export interface PolicyPlacement {
@@ -71,14 +73,10 @@ export function placePolicies(
 
 /** Deep equality of two placements, so unchanged lists keep their object identity. */
 export function sameEndpointPolicies(a: EndpointPolicies, b: EndpointPolicies): boolean {
-  return _same(a.untracked.ingress, b.untracked.ingress) &&
-    _same(a.untracked.egress, b.untracked.egress) &&
-    _same(a.preDnat.ingress, b.preDnat.ingress) &&
-    _same(a.normal.ingress, b.normal.ingress) &&
-    _same(a.normal.egress, b.normal.egress) &&
-    _same(a.profiles, b.profiles);
-}
-
-function _same(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
+  return sameList(a.untracked.ingress, b.untracked.ingress) &&
+    sameList(a.untracked.egress, b.untracked.egress) &&
+    sameList(a.preDnat.ingress, b.preDnat.ingress) &&
+    sameList(a.normal.ingress, b.normal.ingress) &&
+    sameList(a.normal.egress, b.normal.egress) &&
+    sameList(a.profiles, b.profiles);
 }

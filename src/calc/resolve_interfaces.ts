@@ -1,5 +1,5 @@
 /**
- * Host-endpoint to interface resolution (spec 5.1). Pure and recomputed whole on every
+ * Host-endpoint to interface resolution. Pure and recomputed whole on every
  * change: one host has a handful of interfaces and local host endpoints, so an index would
  * cost more than it saves, and a full recompute cannot drift.
  */
@@ -14,7 +14,7 @@ export interface InterfaceInfo {
   readonly addrs: readonly string[];
 }
 
-/** What the agent reports for a host endpoint (spec 5.1, section 6). */
+/** What the agent reports for a host endpoint. */
 export type EndpointStatus = "up" | "down" | "error";
 
 /** The fields of a local host endpoint that decide where it applies. */

@@ -18,7 +18,7 @@ import {
   TOP_HELP,
   VERSION_HELP,
 } from "../cmd/help.ts";
-import { errorText } from "../cmd/error_text.ts";
+import { errorMessage } from "../util/error_message.ts";
 import { type CliIo, type Command, processIo } from "../cmd/io.ts";
 import { buildFormLine, VERSION_LINE } from "./version.ts";
 
@@ -76,7 +76,7 @@ export async function main(args: string[], io: CliIo = processIo()): Promise<num
   try {
     return await dispatch(args, io);
   } catch (e) {
-    io.err(`hostfence: unexpected error: ${errorText(e).split("\n")[0]}\n`);
+    io.err(`hostfence: unexpected error: ${errorMessage(e).split("\n")[0]}\n`);
     return 1;
   }
 }

@@ -12,6 +12,9 @@ import { COMMANDS } from "./main.ts";
 /** Imports the code behind every command of the command table. */
 export async function warmAll(): Promise<void> {
   for (const load of Object.values(COMMANDS)) await load();
+  // The agent loads its datastore's code only once it knows which one is configured.
+  await import("../cmd/agent_etcd.ts");
+  await import("../cmd/agent_local.ts");
 }
 
 if (import.meta.main) {

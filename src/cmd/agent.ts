@@ -1,26 +1,20 @@
 /**
  * `hostfence agent`: assembles the library stages and owns the process's I/O edges (arguments,
- * environment, files, etcd, signals). Flow: config -> logging -> etcd syncer -> calculation ->
- * nftables, plus the interface monitor feeding the calculation; status reporting, observation
- * and rollbacks watch beside it. Each step below is one named function; runAgent reads as
- * the list of them.
+ * environment, files, signals). Flow: config -> logging -> datastore source (the etcd syncer,
+ * or a local policy directory) -> calculation -> nftables, plus the interface monitor feeding
+ * the calculation; observation watches beside it, and on etcd also status reporting and
+ * rollbacks (agent_etcd.ts, loaded only for etcd). Each step below is one named function;
+ * runAgent reads as the list of them.
  */
 import { CalculationGraph } from "../calc/graph.ts";
 import {
-  AgentArgsError,
-  agentHelpText,
   type ConfigResolution,
   describeConfig,
-  etcdEndpointsOf,
   type FelixConfig,
   loadLocalConfig,
-  parseAgentArgs,
   resolveConfig,
   toDataplaneConfig,
 } from "../config/mod.ts";
-import type { EtcdClient } from "../datastore/etcd_client.ts";
-import { createEtcdClient } from "../datastore/connection.ts";
-import { Syncer } from "../datastore/syncer.ts";
 import { createLogger, fileSink, type Logger, type Severity } from "../log/logger.ts";
 import { Agent } from "../agent/agent.ts";
 import {
@@ -32,16 +26,17 @@ import {
 } from "../agent/lock.ts";
 import { NftDataplane, type NftRunner, preferredRunner } from "../dataplane/mod.ts";
 import { InterfaceMonitor } from "../agent/interfaces.ts";
-import { RollbackKeeper } from "../agent/rollback.ts";
-import { StatusReporting } from "../status/reporting.ts";
-import { WouldDropReporter } from "../status/would_drop.ts";
 import {
   ActivityRecorder,
   agentMetricsSource,
   nftCounterReader,
   ObserveServers,
 } from "../observe/mod.ts";
+import { type Clock, realClock } from "../time/clock.ts";
+import { errorMessage } from "../util/error_message.ts";
+import { AgentArgsError, agentHelpText, parseAgentArgs } from "./agent_args.ts";
 import { processIo, type Streams } from "./io.ts";
+import type { DatastoreBuilder, DatastoreStages } from "./agent_datastore.ts";
 
 const encoder = new TextEncoder();
 
@@ -84,7 +79,7 @@ class LogSinks {
           this.#fileWrite = sink.write;
         } catch (err) {
           this.file.severity = null;
-          return `Cannot open log file ${cfg.logFilePath}: ${(err as Error).message}`;
+          return `Cannot open log file ${cfg.logFilePath}: ${errorMessage(err)}`;
         }
       }
     }
@@ -99,8 +94,15 @@ type AgentIo = Streams;
 /** The command line, parsed; undefined after printing help or an error (exit code given). */
 type Parsed = ReturnType<typeof parseAgentArgs>;
 
-/** `hostfence agent ARGS` (ARGS without the command word); returns the exit code. */
-export async function runAgent(args: string[], io: AgentIo = processIo()): Promise<number> {
+/**
+ * `hostfence agent ARGS` (ARGS without the command word); returns the exit code. Every stage
+ * takes its time and timers from `clock`, the one place time enters the agent.
+ */
+export async function runAgent(
+  args: string[],
+  io: AgentIo = processIo(),
+  clock: Clock = realClock,
+): Promise<number> {
   const parsed = parseCommandLine(args, io);
   if (typeof parsed === "number") return parsed;
   const settings = await loadSettings(parsed, io);
@@ -117,10 +119,10 @@ export async function runAgent(args: string[], io: AgentIo = processIo()): Promi
   const dataplane = new NftDataplane(runner);
   if (parsed.cleanup) return await removeTable(dataplane, logs.log);
 
-  const stages = await assemble(settings, logs, runner, dataplane);
+  const stages = await assemble(settings, logs, runner, dataplane, clock);
   if (stages === undefined) return 1;
   await start(stages);
-  await stop(stages, await signalled(), logs.log);
+  await stop(stages, await signalled(), logs.log, clock);
   return 0;
 }
 
@@ -162,7 +164,7 @@ async function loadSettings(parsed: Parsed, io: AgentIo): Promise<Settings | num
   try {
     local = await loadLocalConfig(parsed.configFile ? { configFile: parsed.configFile } : {});
   } catch (err) {
-    io.err(`hostfence agent: ${(err as Error).message}\n`);
+    io.err(`hostfence agent: ${errorMessage(err)}\n`);
     return 1;
   }
   const resolveWith = (
@@ -219,7 +221,7 @@ function takeLock(hostname: string, log: Logger): AgentLock | undefined | "held"
       return "held";
     }
     log.warning(
-      `Cannot take the agent lock ${lockPath} (${(err as Error).message}); ` +
+      `Cannot take the agent lock ${lockPath} (${errorMessage(err)}); ` +
         "running without protection against a second agent",
     );
     return undefined;
@@ -235,64 +237,59 @@ async function removeTable(dataplane: NftDataplane, log: Logger): Promise<number
     );
     return 0;
   } catch (err) {
-    log.error(`Cleanup failed: ${(err as Error).message}`);
+    log.error(`Cleanup failed: ${errorMessage(err)}`);
     return 1;
   }
 }
 
 /** Everything that runs until the agent stops, in the order it starts. */
 interface Stages {
-  readonly client: EtcdClient;
   readonly agent: Agent;
-  readonly syncer: Syncer;
+  readonly datastore: DatastoreStages;
   readonly monitor: InterfaceMonitor;
   readonly servers: ObserveServers;
-  readonly status: StatusReporting;
-  readonly wouldDrops: WouldDropReporter;
-  readonly rollbacks: RollbackKeeper;
 }
 
 /**
- * Builds the stages and connects them: syncer and interface monitor feed the agent (calculation
- * -> nftables) and the endpoint status; observation and would-drop counts read the programmed
- * rules; config changes from etcd reach the logs, the servers and the status reporting.
- * Undefined (after logging why) when the etcd client cannot be set up.
+ * The builder of the configured datastore's stages, loaded on demand: the local directory
+ * never loads the etcd client (etcd3, gRPC).
+ */
+async function datastoreBuilder(config: FelixConfig): Promise<DatastoreBuilder> {
+  return config.datastoreType === "local"
+    ? (await import("./agent_local.ts")).localStages
+    : (await import("./agent_etcd.ts")).etcdStages;
+}
+
+/**
+ * Builds the stages and connects them: the datastore source and the interface monitor feed
+ * the agent (calculation -> nftables); observation reads the programmed rules; config changes
+ * from the datastore reach the logs, the servers and the datastore's own stages. Undefined
+ * (after logging why) when the datastore cannot be set up.
  */
 async function assemble(
   settings: Settings,
   logs: Logs,
   runner: NftRunner,
   dataplane: NftDataplane,
+  clock: Clock,
 ): Promise<Stages | undefined> {
-  const { live: { config } } = settings;
+  const { live } = settings;
   const { root, log } = logs;
-  const hostname = config.felixHostname;
-  const recorder = new ActivityRecorder();
-  const { calc, agent, configListeners } = buildAgent(settings, logs, dataplane, recorder);
-  const client = openClient(config, log);
-  if (client === undefined) {
+  const recorder = new ActivityRecorder({ now: () => clock.now() });
+  const { calc, agent, configListeners } = buildAgent(settings, logs, dataplane, recorder, clock);
+  const build = await datastoreBuilder(live.config);
+  const datastore = build({ live, root, log, runner, dataplane, recorder, calc, agent, clock });
+  if (datastore === undefined) {
     await agent.close();
     return undefined;
   }
-  const status = new StatusReporting({ client, hostname, config, log: root.child("status") });
-  const reportEndpoints = () => status.syncFrom(calc, agent.status().inSync);
-  const syncer = new Syncer({
-    client,
-    endpoints: etcdEndpointsOf(config),
-    log: root.child("syncer"),
-    resyncIntervalMs: config.resyncIntervalSecs * 1000,
-    onUpdates: (batch, revision) => {
-      recorder.recordBatch(batch);
-      agent.handleUpdates(batch, revision);
-      reportEndpoints();
-    },
-  });
   const monitor = new InterfaceMonitor(
     (list) => {
       agent.handleInterfaces(list);
-      reportEndpoints();
+      datastore.afterInterfaces();
     },
     root.child("ifaces"),
+    { clock },
   );
   const programmed = () => dataplane.programmed;
   const servers = new ObserveServers(
@@ -303,19 +300,12 @@ async function assemble(
     }),
     { log: root.child("observe") },
   );
-  configListeners.push((cfg) => void servers.configure(cfg), (cfg) => status.setConfig(cfg));
-  await servers.configure(config);
-  // PolicyAuditMode's would-drop counts, for `hostfence status`.
-  const wouldDrops = new WouldDropReporter({
-    client,
-    hostname,
-    read: nftCounterReader(runner, programmed, () => recorder.programmed),
-    active: () => settings.live.config.policyAuditMode,
-    log: root.child("status"),
-  });
-  // Rolls back changes made with --confirm-within that nobody confirmed in time.
-  const rollbacks = new RollbackKeeper({ client, hostname, log: root.child("confirm") });
-  return { client, agent, syncer, monitor, servers, status, wouldDrops, rollbacks };
+  configListeners.push(
+    (cfg) => void servers.configure(cfg),
+    (cfg) => datastore.setConfig(cfg),
+  );
+  await servers.configure(live.config);
+  return { agent, datastore, monitor, servers };
 }
 
 /**
@@ -328,6 +318,7 @@ function buildAgent(
   { sinks, root, log }: Logs,
   dataplane: NftDataplane,
   recorder: ActivityRecorder,
+  clock: Clock,
 ) {
   const config = live.config;
   const hostname = config.felixHostname;
@@ -345,9 +336,13 @@ function buildAgent(
     calc,
     dataplane: recorder.instrument(dataplane),
     log,
+    clock,
     // With V8's gc exposed (scripts/hostfence and the builds pass --expose-gc), the start-up
     // snapshot's garbage is collected at once and its pages go back to the system.
     onFirstProgram: () => (globalThis as { gc?: () => void }).gc?.(),
+    ...(config.datastoreType === "local"
+      ? { notReadyReason: `no valid set of resource files read from ${config.policyDir} yet` }
+      : {}),
     onConfigChange: (cfg) => {
       live.config = cfg;
       const w = sinks.configure(cfg);
@@ -358,35 +353,10 @@ function buildAgent(
   return { calc, agent, configListeners };
 }
 
-/** The etcd client for the configured endpoints and TLS files; undefined (logged) if unusable. */
-function openClient(config: FelixConfig, log: Logger): EtcdClient | undefined {
-  const endpoints = etcdEndpointsOf(config);
-  const conn = {
-    endpoints,
-    ...(config.etcdKeyFile ? { keyFile: config.etcdKeyFile } : {}),
-    ...(config.etcdCertFile ? { certFile: config.etcdCertFile } : {}),
-    ...(config.etcdCaFile ? { caCertFile: config.etcdCaFile } : {}),
-    // http stays "unset" so a client certificate only gRPC can use still works (connection.ts).
-    ...(config.etcdTransport === "grpc" ? { transport: "grpc" as const } : {}),
-  };
-  let client;
-  try {
-    client = createEtcdClient(conn);
-  } catch (err) {
-    log.fatal(`Cannot set up the etcd client: ${(err as Error).message}`);
-    return undefined;
-  }
-  log.info(`Connecting to etcd at ${endpoints.join(",")}`);
-  return client;
-}
-
-/** Starts the stages: would-drop counts, interfaces, the etcd watch, status, rollbacks. */
+/** Starts the stages: interfaces first, then the datastore (and, on etcd, what runs beside it). */
 async function start(s: Stages): Promise<void> {
-  s.wouldDrops.start();
   await s.monitor.start();
-  s.syncer.start();
-  s.status.start();
-  s.rollbacks.start();
+  s.datastore.start();
 }
 
 /** Waits for SIGTERM or SIGINT; gives its name. */
@@ -404,29 +374,25 @@ async function signalled(): Promise<string> {
 }
 
 /** Stops every stage, leaving the programmed rules in place; never hangs on a silent etcd. */
-async function stop(s: Stages, why: string, log: Logger): Promise<void> {
+async function stop(s: Stages, why: string, log: Logger, clock: Clock): Promise<void> {
   log.info(
     `Received ${why}; stopping. The programmed rules stay in place (use --cleanup to remove them)`,
   );
   // Shutdown must not hang on an etcd that does not answer: the rules are already in place.
-  const watchdog = setTimeout(() => {
+  const watchdog = clock.setTimeout(() => {
     log.warning(
       `Shutdown did not finish within ${SHUTDOWN_GRACE_MS / 1000} s (etcd not answering?); ` +
         "exiting now, rules left in place",
     );
     Deno.exit(0);
   }, SHUTDOWN_GRACE_MS);
-  // Bounded (1 s) and run beside the other closes, so a frozen etcd delays nothing.
-  const rollbacksClosed = s.rollbacks.close();
-  await s.wouldDrops.close();
+  await s.datastore.stopping();
   await s.servers.close();
   await s.monitor.close();
-  await s.syncer.close();
+  await s.datastore.source.close();
   await s.agent.close();
-  await s.status.close();
-  await rollbacksClosed;
-  s.client.close();
-  clearTimeout(watchdog);
+  await s.datastore.close();
+  clock.clearTimeout(watchdog);
 }
 
 export type { Logger };

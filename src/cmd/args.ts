@@ -4,6 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import type { ConnectionOptions } from "../datastore/connection.ts";
+import { errorMessage } from "../util/error_message.ts";
 
 /** The flags a command declares, in parseArgs' own format. */
 export type OptionSpec = Record<
@@ -76,7 +77,7 @@ export function parseCommand(
       tokens: true,
     });
   } catch (e) {
-    throw new InvalidOptionError(argv, (e as Error).message);
+    throw new InvalidOptionError(argv, errorMessage(e));
   }
   if (rules.lastWins) {
     return { values: parsed.values as ParsedCommand["values"], positionals: parsed.positionals };

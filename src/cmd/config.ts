@@ -1,6 +1,6 @@
 /**
  * `hostfence config set|unset|get NAME [VALUE] [--node N] [--raw=felix]`: Felix
- * configuration keys in etcd (spec 1.10, 2.1). With `--raw=felix` the name and value are
+ * configuration keys in etcd. With `--raw=felix` the name and value are
  * stored as given; without it, NAME is calicoctl's `logLevel` or one of the agent's own
  * parameters (any case, stored under its canonical name); hostfence has no BGP component.
  */
@@ -14,7 +14,8 @@ import {
 } from "./args.ts";
 import type { CliIo, Command } from "./io.ts";
 import { lookupParam } from "../config/params.ts";
-import { CommandFailure, errorText, failure, openStore } from "./resources.ts";
+import { CommandFailure, failure, openStore } from "./resources.ts";
+import { errorMessage } from "../util/error_message.ts";
 import { type Change, LOCKOUT_OPTIONS, LockoutFlagError, lockoutRefusal } from "./lockout_guard.ts";
 
 const CONFIG_OPTIONS: OptionSpec = {
@@ -155,7 +156,7 @@ export async function runConfigCommand(
       else io.out((await setting.get(store, node)) + "\n");
     } catch (e) {
       if (e instanceof CommandFailure) throw e;
-      throw new CommandFailure(`Error executing command: ${errorText(e)}`);
+      throw new CommandFailure(`Error executing command: ${errorMessage(e)}`);
     } finally {
       await store.close();
     }

@@ -1,17 +1,26 @@
 /**
- * `hostfence explain`: reads the datastore like `render`, computes the node's table with the
+ * `hostfence explain`: reads the datastore (etcd, or `--policy-dir`) like `render`, computes the node's table with the
  * agent's own code (agent/node_state.ts) and explains one packet (explain.ts). I/O only.
  */
 import type { InterfaceInfo } from "../calc/graph.ts";
-import { computeNodeState, NodeStateError, readSnapshot } from "../agent/node_state.ts";
+import {
+  computeNodeState,
+  type NodeState,
+  NodeStateError,
+  readSnapshot,
+} from "../agent/node_state.ts";
+import type { ModelUpdate } from "../datastore/updates.ts";
+import { PolicyDirError } from "../datastore/local_files.ts";
+import { readPolicyDirSnapshot } from "../datastore/local_source.ts";
 import { parseInterfaceSpec } from "./render.ts";
 import { ConnectionConfigError, resolveConnectionConfig } from "../datastore/connection.ts";
 import { openResourceStore } from "../datastore/etcd_store.ts";
-import { createLogger, screenSink } from "../log/logger.ts";
+import { createLogger, type Logger, screenSink } from "../log/logger.ts";
 import type { CliIo } from "./io.ts";
 import { explain, formatExplanation } from "../explain/explain.ts";
 import { EXPLAIN_HELP } from "./explain_help.ts";
-import { PacketArgsError, parseExplainArgs } from "./explain_args.ts";
+import { type ExplainArgs, PacketArgsError, parseExplainArgs } from "./explain_args.ts";
+import { errorMessage } from "../util/error_message.ts";
 
 /** Entry point of `hostfence explain`; returns the exit code. */
 export async function runExplain(args: string[], io: CliIo): Promise<number> {
@@ -36,35 +45,20 @@ export async function runExplain(args: string[], io: CliIo): Promise<number> {
   }
   const node = parsed.node!;
   const packet = parsed.packet!;
-  let conn;
-  try {
-    conn = await resolveConnectionConfig({
-      ...(parsed.etcdEndpoints ? { endpoints: parsed.etcdEndpoints } : {}),
-      ...(parsed.config ? { configFile: parsed.config } : {}),
-    });
-  } catch (err) {
-    if (err instanceof ConnectionConfigError) return fail(err.message);
-    throw err;
-  }
   const log = createLogger([screenSink("WARNING")], "explain");
-  let ns;
-  try {
-    const store = openResourceStore(conn);
+  let ns: NodeState;
+  if (parsed.policyDir) {
     try {
-      const nodes = await store.list("node", { name: node });
-      if (nodes.length === 0) return fail(`node '${node}' does not exist in the datastore`);
-    } finally {
-      await store.close();
+      const updates: ModelUpdate[] = await readPolicyDirSnapshot(parsed.policyDir, node);
+      ns = await computeNodeState(updates, node, { ...(explicit ? { explicit } : {}), log });
+    } catch (err) {
+      if (err instanceof PolicyDirError || err instanceof NodeStateError) return fail(err.message);
+      throw err;
     }
-    const updates = await readSnapshot(conn);
-    ns = await computeNodeState(updates, node, { ...(explicit ? { explicit } : {}), log });
-  } catch (err) {
-    if (err instanceof NodeStateError) return fail(err.message);
-    const msg = (err as Error).message ?? String(err);
-    if (/unavailable|connect|refused|deadline/i.test(msg)) {
-      return fail(`Cannot read the datastore at ${conn.endpoints.join(",")}`);
-    }
-    throw err;
+  } else {
+    const read = await readEtcd(parsed, node, explicit, fail, log);
+    if (typeof read === "number") return read;
+    ns = read;
   }
   const known = ns.interfaces.map((i) => i.name);
   const prefixes = ns.host.config.interfacePrefixes;
@@ -82,4 +76,42 @@ export async function runExplain(args: string[], io: CliIo): Promise<number> {
   const x = explain(node, ns.host, ns.state, packet);
   io.out(parsed.output === "json" ? JSON.stringify(x, null, 2) + "\n" : formatExplanation(x));
   return 0;
+}
+
+/** The node's state from etcd (the node must exist there), or the exit code after `fail`. */
+async function readEtcd(
+  parsed: ExplainArgs,
+  node: string,
+  explicit: InterfaceInfo[] | undefined,
+  fail: (msg: string) => number,
+  log: Logger,
+): Promise<NodeState | number> {
+  let conn;
+  try {
+    conn = await resolveConnectionConfig({
+      ...(parsed.etcdEndpoints ? { endpoints: parsed.etcdEndpoints } : {}),
+      ...(parsed.config ? { configFile: parsed.config } : {}),
+    });
+  } catch (err) {
+    if (err instanceof ConnectionConfigError) return fail(err.message);
+    throw err;
+  }
+  try {
+    const store = openResourceStore(conn);
+    try {
+      const nodes = await store.list("node", { name: node });
+      if (nodes.length === 0) return fail(`node '${node}' does not exist in the datastore`);
+    } finally {
+      await store.close();
+    }
+    const updates = await readSnapshot(conn);
+    return await computeNodeState(updates, node, { ...(explicit ? { explicit } : {}), log });
+  } catch (err) {
+    if (err instanceof NodeStateError) return fail(err.message);
+    const msg = errorMessage(err);
+    if (/unavailable|connect|refused|deadline/i.test(msg)) {
+      return fail(`Cannot read the datastore at ${conn.endpoints.join(",")}`);
+    }
+    throw err;
+  }
 }

@@ -16,6 +16,8 @@ export interface ExplainArgs {
   readonly interfaces: readonly string[];
   readonly etcdEndpoints?: string;
   readonly config?: string;
+  /** Read the resources from this directory (DatastoreType=local) instead of etcd. */
+  readonly policyDir?: string;
   readonly output: "text" | "json";
 }
 
@@ -52,6 +54,7 @@ const EXPLAIN_OPTIONS: OptionSpec = {
   sport: { type: "string" },
   interface: { type: "string", multiple: true },
   "etcd-endpoints": { type: "string" },
+  "policy-dir": { type: "string" },
   config: { type: "string", short: "c" },
   output: { type: "string", short: "o" },
   help: { type: "boolean", short: "h" },
@@ -59,7 +62,61 @@ const EXPLAIN_OPTIONS: OptionSpec = {
 
 /** Parses the command line after `explain` with the CLI's one parser (src/cmd/args.ts). */
 export function parseExplainArgs(argv: readonly string[]): ExplainArgs {
-  // `--forward IN OUT` takes two values, which parseArgs cannot express: take it out first.
+  const { args, forward } = _takeForward(argv);
+  let p;
+  try {
+    p = parseCommand(["explain", ...argv], args, EXPLAIN_OPTIONS, { lastWins: true });
+  } catch (err) {
+    if (!(err instanceof InvalidOptionError)) throw err;
+    throw new PacketArgsError(`Invalid option: ${err.reason}`);
+  }
+  const values = {
+    node: stringFlag(p, "node"),
+    in: stringFlag(p, "in"),
+    out: stringFlag(p, "out"),
+    src: stringFlag(p, "src"),
+    dst: stringFlag(p, "dst"),
+    sport: stringFlag(p, "sport"),
+    interface: p.values.interface === undefined ? undefined : listFlag(p, "interface"),
+    "etcd-endpoints": stringFlag(p, "etcd-endpoints"),
+    config: stringFlag(p, "config"),
+    "policy-dir": stringFlag(p, "policy-dir"),
+    output: stringFlag(p, "output"),
+    help: p.values.help === true,
+  };
+  const output = values.output ?? "text";
+  if (output !== "text" && output !== "json") {
+    throw new PacketArgsError(`-o '${output}' is not an output format (text or json)`);
+  }
+  const common = {
+    interfaces: values.interface ?? [],
+    ...(values["etcd-endpoints"] ? { etcdEndpoints: values["etcd-endpoints"] } : {}),
+    ...(values.config ? { config: values.config } : {}),
+    ...(values["policy-dir"] ? { policyDir: values["policy-dir"] } : {}),
+    output,
+  } as const;
+  if (values.help) return { help: true, ...common };
+  if (!values.node) throw new PacketArgsError("--node NAME is required");
+
+  const { path, iif, oif } = _path(values.in, values.out, forward);
+  const { src, dst, family } = _addresses(values.src, values.dst);
+  const l4 = _layer4(p.positionals, values.sport, family);
+  const packet: Packet = {
+    path,
+    ...(iif !== undefined ? { iif } : {}),
+    ...(oif !== undefined ? { oif } : {}),
+    family,
+    src,
+    dst,
+    ...l4,
+  };
+  return { help: false, node: values.node, packet, ...common };
+}
+
+/** `--forward IN OUT` takes two values, which parseArgs cannot express: takes it out first. */
+function _takeForward(
+  argv: readonly string[],
+): { args: string[]; forward: [string, string] | undefined } {
   const args: string[] = [];
   let forward: [string, string] | undefined;
   for (let i = 0; i < argv.length; i++) {
@@ -77,42 +134,16 @@ export function parseExplainArgs(argv: readonly string[]): ExplainArgs {
       i += 2;
     } else args.push(a);
   }
-  let p;
-  try {
-    p = parseCommand(["explain", ...argv], args, EXPLAIN_OPTIONS, { lastWins: true });
-  } catch (err) {
-    if (!(err instanceof InvalidOptionError)) throw err;
-    throw new PacketArgsError(`Invalid option: ${err.reason}`);
-  }
-  const positionals = p.positionals;
-  const values = {
-    node: stringFlag(p, "node"),
-    in: stringFlag(p, "in"),
-    out: stringFlag(p, "out"),
-    src: stringFlag(p, "src"),
-    dst: stringFlag(p, "dst"),
-    sport: stringFlag(p, "sport"),
-    interface: p.values.interface === undefined ? undefined : listFlag(p, "interface"),
-    "etcd-endpoints": stringFlag(p, "etcd-endpoints"),
-    config: stringFlag(p, "config"),
-    output: stringFlag(p, "output"),
-    help: p.values.help === true,
-  };
-  const output = values.output ?? "text";
-  if (output !== "text" && output !== "json") {
-    throw new PacketArgsError(`-o '${output}' is not an output format (text or json)`);
-  }
-  const common = {
-    interfaces: values.interface ?? [],
-    ...(values["etcd-endpoints"] ? { etcdEndpoints: values["etcd-endpoints"] } : {}),
-    ...(values.config ? { config: values.config } : {}),
-    output,
-  } as const;
-  if (values.help) return { help: true, ...common };
-  if (!values.node) throw new PacketArgsError("--node NAME is required");
+  return { args, forward };
+}
 
-  // Path: exactly one of --in, --out, --forward.
-  const given = [values.in, values.out, forward].filter((x) => x !== undefined).length;
+/** The packet's path: exactly one of --in, --out, --forward. */
+function _path(
+  inIf: string | undefined,
+  outIf: string | undefined,
+  forward: [string, string] | undefined,
+): { path: Packet["path"]; iif: string | undefined; oif: string | undefined } {
+  const given = [inIf, outIf, forward].filter((x) => x !== undefined).length;
   if (given !== 1) {
     throw new PacketArgsError(
       given === 0
@@ -121,21 +152,27 @@ export function parseExplainArgs(argv: readonly string[]): ExplainArgs {
         : "give only one of --in, --out and --forward (a forwarded packet is --forward IN OUT)",
     );
   }
-  const path: Packet["path"] = forward ? "forward" : values.in !== undefined ? "input" : "output";
-  const iif = forward?.[0] ?? (values.in !== undefined ? ifname(values.in, "--in") : undefined);
-  const oif = forward?.[1] ?? (values.out !== undefined ? ifname(values.out, "--out") : undefined);
+  const path: Packet["path"] = forward ? "forward" : inIf !== undefined ? "input" : "output";
+  const iif = forward?.[0] ?? (inIf !== undefined ? ifname(inIf, "--in") : undefined);
+  const oif = forward?.[1] ?? (outIf !== undefined ? ifname(outIf, "--out") : undefined);
   if (forward && forward[0] === forward[1]) {
     throw new PacketArgsError(`--forward ${forward[0]} ${forward[1]}: in and out are the same`);
   }
+  return { path, iif, oif };
+}
 
-  // Addresses: both, one family.
-  if (values.src === undefined || values.dst === undefined) {
+/** --src and --dst: both given, both addresses, one family. */
+function _addresses(
+  srcText: string | undefined,
+  dstText: string | undefined,
+): { src: string; dst: string; family: 4 | 6 } {
+  if (srcText === undefined || dstText === undefined) {
     throw new PacketArgsError("--src ADDR and --dst ADDR are both required");
   }
-  const src = canonicalIp(values.src);
-  const dst = canonicalIp(values.dst);
-  if (src === undefined) throw new PacketArgsError(`--src '${values.src}' is not an IP address`);
-  if (dst === undefined) throw new PacketArgsError(`--dst '${values.dst}' is not an IP address`);
+  const src = canonicalIp(srcText);
+  const dst = canonicalIp(dstText);
+  if (src === undefined) throw new PacketArgsError(`--src '${srcText}' is not an IP address`);
+  if (dst === undefined) throw new PacketArgsError(`--dst '${dstText}' is not an IP address`);
   const family = familyOf(src)!;
   if (familyOf(dst) !== family) {
     throw new PacketArgsError(
@@ -144,45 +181,41 @@ export function parseExplainArgs(argv: readonly string[]): ExplainArgs {
       }: one packet has one family`,
     );
   }
+  return { src, dst, family };
+}
 
-  // Protocol words.
+/** The protocol words (`tcp PORT`, `udp PORT`, `icmp [TYPE [CODE]]`) and --sport. */
+function _layer4(
+  positionals: readonly string[],
+  sport: string | undefined,
+  family: 4 | 6,
+): Pick<Packet, "protocol" | "sport" | "dport" | "icmpType" | "icmpCode"> {
   const [word, ...rest] = positionals;
   if (word === undefined) {
     throw new PacketArgsError("say the protocol: tcp PORT, udp PORT or icmp [TYPE [CODE]]");
   }
   const w = word.toLowerCase();
-  let l4: Pick<Packet, "protocol" | "sport" | "dport" | "icmpType" | "icmpCode">;
   if (w === "tcp" || w === "udp") {
     if (rest.length !== 1) {
       throw new PacketArgsError(`${w} needs exactly one destination port: ${w} PORT`);
     }
-    l4 = {
+    return {
       protocol: w === "tcp" ? 6 : 17,
-      sport: values.sport === undefined ? DEFAULT_SPORT : port(values.sport, "--sport"),
+      sport: sport === undefined ? DEFAULT_SPORT : port(sport, "--sport"),
       dport: port(rest[0]!, `${w} port`),
     };
-  } else if (w === "icmp" || w === "icmpv6") {
-    if (values.sport !== undefined) throw new PacketArgsError(`--sport makes no sense for ${w}`);
+  }
+  if (w === "icmp" || w === "icmpv6") {
+    if (sport !== undefined) throw new PacketArgsError(`--sport makes no sense for ${w}`);
     if (w === "icmpv6" && family === 4) {
       throw new PacketArgsError("icmpv6 needs IPv6 addresses (icmp with IPv6 addresses is ICMPv6)");
     }
     if (rest.length > 2) throw new PacketArgsError(`${w} takes at most a type and a code`);
     const type = rest[0] === undefined ? (family === 4 ? 8 : 128) : byte(rest[0], `${w} type`);
     const code = rest[1] === undefined ? 0 : byte(rest[1], `${w} code`);
-    l4 = { protocol: family === 4 ? 1 : 58, icmpType: type, icmpCode: code };
-  } else {
-    throw new PacketArgsError(
-      `'${word}' is not a protocol here: use tcp PORT, udp PORT or icmp [TYPE [CODE]]`,
-    );
+    return { protocol: family === 4 ? 1 : 58, icmpType: type, icmpCode: code };
   }
-  const packet: Packet = {
-    path,
-    ...(iif !== undefined ? { iif } : {}),
-    ...(oif !== undefined ? { oif } : {}),
-    family,
-    src,
-    dst,
-    ...l4,
-  };
-  return { help: false, node: values.node, packet, ...common };
+  throw new PacketArgsError(
+    `'${word}' is not a protocol here: use tcp PORT, udp PORT or icmp [TYPE [CODE]]`,
+  );
 }

@@ -7,7 +7,7 @@ export const EXPLAIN_HELP = `Usage:
                     --src ADDR --dst ADDR [--sport PORT]
                     (tcp PORT | udp PORT | icmp [TYPE [CODE]])
                     [--interface NAME[=ADDR,...]]... [-o text|json]
-                    [--etcd-endpoints URLS] [-c FILE]
+                    [--etcd-endpoints URLS] [-c FILE] [--policy-dir DIR]
 
 Explains why one new packet is allowed or dropped on node NAME: it runs the packet
 through the exact nftables ruleset the agent on NAME would program (the one
@@ -36,6 +36,8 @@ Options:
   -o, --output FORMAT    text (default) or json (the same explanation as data).
   --etcd-endpoints URLS  Comma-separated etcd endpoints (else -c, else ETCD_ENDPOINTS).
   -c, --config FILE      calicoctl-style config file (default /etc/calico/calicoctl.cfg).
+  --policy-dir DIR       Read the resources from the YAML files of DIR, as an agent with
+                         DatastoreType=local does, instead of etcd.
   -h, --help             Show this help.
 
 Routing and DNAT are not modelled: the interfaces given are the ones the packet

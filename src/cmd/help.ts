@@ -7,9 +7,12 @@ import { DEFAULT_MAX_INPUT_BYTES } from "./args.ts";
 const KINDS = `Resource types (case-insensitive; plurals and short names accepted):
   node               (no)
   hostEndpoint       (hep)
-  policy             (pol)
+  policy             (pol; also globalNetworkPolicy, gnp)
   profile            (pro)
   workloadEndpoint   (wep)
+  felixConfiguration (felixconfig; Felix config keys, for get and delete)
+Files may also hold projectcalico.org/v3 HostEndpoint, GlobalNetworkPolicy,
+Profile, Node and FelixConfiguration resources (README: Calico v3 manifests).
 `;
 
 const CONNECTION = `Datastore connection (first match wins for the endpoints):
@@ -235,10 +238,10 @@ export const GET_HELP = `Show resources as a table, YAML or JSON.
 
 Usage:
   hostfence get <KIND> [<NAME>] [--node=<NODE>] [--orchestrator=<ORCH>]
-                [--workload=<WORKLOAD>] [--output=<FORMAT>]
+                [--workload=<WORKLOAD>] [--output=<FORMAT>] [--api=<VERSION>]
                 [--etcd-endpoints=<URLS>] [--config=<FILE>]
-  hostfence get --filename=<FILE> [--output=<FORMAT>] [--etcd-endpoints=<URLS>]
-                [--config=<FILE>]
+  hostfence get --filename=<FILE> [--output=<FORMAT>] [--api=<VERSION>]
+                [--etcd-endpoints=<URLS>] [--config=<FILE>]
 
 Examples:
   # List all policies as a table.
@@ -250,6 +253,9 @@ Examples:
   # Show the resources named in a file as JSON.
   hostfence get -f ./resources.yaml -o json
 
+  # Show all policies as Calico 3 GlobalNetworkPolicy YAML.
+  hostfence get policy -o yaml --api v3
+
 Options:
 ${FILE_OPTION}
   -n, --node=<NODE>            Only endpoints of this node.
@@ -257,12 +263,17 @@ ${FILE_OPTION}
       --workload=<WORKLOAD>    Only workload endpoints of this workload.
   -o, --output=<FORMAT>        ps (default), wide, custom-columns=<COL>,<COL>...,
                                yaml or json.
+      --api=<VERSION>          v1 (default) or v3: print yaml and json as calicoctl
+                               v1 resources or as projectcalico.org/v3 ones
+                               (FelixConfiguration is always v3).
 ${CONN_OPTIONS}
 
 Description:
   Prints the matching resources; none matching is not an error (the table has
   only its headings, yaml and json print []). yaml and json always print a list
-  and can be fed back to 'hostfence apply -f -' unchanged.
+  and can be fed back to 'hostfence apply -f -' unchanged. With --api v3 one
+  resource prints as itself and several as a <Kind>List (or a List when the
+  kinds differ); that output applies back unchanged too.
 
   Table columns (ps first, then the extra wide ones):
     node              NAME; ASN, IPV4, IPV6

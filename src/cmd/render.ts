@@ -1,6 +1,6 @@
 /**
  * `hostfence render --node NAME`: the exact ruleset the agent on NAME would program, read from
- * etcd and computed by the agent's own stages (syncer -> calculation -> nft renderer), without
+ * etcd (or from a local policy directory, `--policy-dir`) and computed by the agent's own stages (syncer -> calculation -> nft renderer), without
  * touching the kernel. Interfaces come from this machine when NAME is this host, from
  * `--interface` options when given, and otherwise from the node's host endpoints' names.
  */
@@ -9,9 +9,12 @@ import { ConnectionConfigError, resolveConnectionConfig } from "../datastore/con
 import { render } from "../dataplane/mod.ts";
 import { createLogger, screenSink } from "../log/logger.ts";
 import { computeNodeState, NodeStateError, readSnapshot } from "../agent/node_state.ts";
+import { PolicyDirError } from "../datastore/local_files.ts";
+import { readPolicyDirSnapshot } from "../datastore/local_source.ts";
 import { InvalidOptionError, listFlag, type OptionSpec, parseCommand, stringFlag } from "./args.ts";
 import { processIo, type Streams } from "./io.ts";
 import { RENDER_HELP } from "./render_help.ts";
+import { errorMessage } from "../util/error_message.ts";
 
 export { RENDER_HELP };
 
@@ -28,6 +31,7 @@ const RENDER_OPTIONS: OptionSpec = {
   node: { type: "string" },
   interface: { type: "string", multiple: true },
   "etcd-endpoints": { type: "string" },
+  "policy-dir": { type: "string" },
   config: { type: "string", short: "c" },
   help: { type: "boolean", short: "h" },
 };
@@ -60,11 +64,25 @@ export async function runRender(args: string[], io: Streams = processIo()): Prom
       ? undefined
       : listFlag(p, "interface").map(parseInterfaceSpec);
   } catch (err) {
-    io.err(`hostfence render: ${(err as Error).message}\n`);
+    io.err(`hostfence render: ${errorMessage(err)}\n`);
     return 1;
   }
 
   const log = createLogger([screenSink("WARNING")], "render");
+  const policyDir = stringFlag(p, "policy-dir");
+  if (policyDir) {
+    let state;
+    try {
+      const updates = await readPolicyDirSnapshot(policyDir, node);
+      state = await computeNodeState(updates, node, { ...(explicit ? { explicit } : {}), log });
+    } catch (err) {
+      if (!(err instanceof PolicyDirError || err instanceof NodeStateError)) throw err;
+      io.err(`hostfence render: ${err.message}\n`);
+      return 1;
+    }
+    io.out(render(state.state).trimEnd() + "\n");
+    return 0;
+  }
   const endpoints = stringFlag(p, "etcd-endpoints");
   const configFile = stringFlag(p, "config");
   let conn;

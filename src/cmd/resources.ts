@@ -1,7 +1,7 @@
 /**
  * `create`, `apply`, `replace`, `delete` and `get`: read and check the whole input first,
  * then talk to the datastore one resource at a time in file order, stopping at the first
- * failure, and report with calicoctl's result lines (spec 1.1, 1.10).
+ * failure, and report with calicoctl's result lines.
  */
 import { ConnectionConfigError } from "../datastore/connection.ts";
 import { DurationError, parseConfirmWithin } from "../datastore/confirm_record.ts";
@@ -14,7 +14,7 @@ import {
   type ResourceId,
   type ResourceStore,
 } from "../datastore/store.ts";
-import { type LocatedResource, parseResources, ResourceInputError } from "../model/input.ts";
+import { type LocatedManifest, parseManifests, ResourceInputError } from "../model/input.ts";
 import { decodeInputBytes, InvalidUtf8Error } from "../model/input_text.ts";
 import { quote } from "../log/quote.ts";
 import { formatResources, formatTable } from "../model/output.ts";
@@ -29,9 +29,9 @@ import {
   type ParsedCommand,
   stringFlag,
 } from "./args.ts";
-import { errorText } from "./error_text.ts";
+import { errorMessage } from "../util/error_message.ts";
 import { type CliIo, type Command, InputTooLargeError } from "./io.ts";
-import { kindFromArgument, unknownKindMessage } from "./kinds.ts";
+import { manifestKindFromArgument, unknownKindMessage } from "./kinds.ts";
 import { confirmNotice, sharedKind, writeReport, type WriteVerb } from "./results.ts";
 
 const FILE_OPTION: OptionSpec = {
@@ -39,6 +39,14 @@ const FILE_OPTION: OptionSpec = {
   "max-input-bytes": { type: "string" },
 };
 import { type Change, LOCKOUT_OPTIONS, LockoutFlagError, lockoutRefusal } from "./lockout_guard.ts";
+import { isModelResource, type ManifestResource } from "../model/v3/types.ts";
+import { formatV3Resources, NoV3FormError, v3KindOf } from "../model/v3/output.ts";
+import {
+  deleteFelixConfiguration,
+  felixConfigurationChanges,
+  listFelixConfigurations,
+  writeFelixConfiguration,
+} from "./felix_configuration.ts";
 
 const ID_OPTIONS: OptionSpec = {
   node: { type: "string", short: "n" },
@@ -74,15 +82,13 @@ const GET_OPTIONS: OptionSpec = {
   ...FILE_OPTION,
   ...ID_OPTIONS,
   output: { type: "string", short: "o" },
+  api: { type: "string" },
 };
 
 /** A failure that ends the command with `message` on stderr and exit code 1. */
 class CommandFailure extends Error {
   override name = "CommandFailure";
 }
-
-/** The text of an error for the operator: its message, never a stack (error_text.ts). */
-export { errorText };
 
 /**
  * `--max-input-bytes N`: a whole number of bytes, optionally with a K, M or G suffix
@@ -112,7 +118,7 @@ async function loadResources(
   path: string,
   io: CliIo,
   maxBytes: number,
-): Promise<LocatedResource[]> {
+): Promise<LocatedManifest[]> {
   let bytes: Uint8Array;
   const source = path === "-" ? "<stdin>" : path;
   try {
@@ -127,11 +133,11 @@ async function loadResources(
       : e instanceof InputTooLargeError
       ? `larger than the input limit of ${e.maxBytes} bytes ` +
         "(raise it with --max-input-bytes, e.g. --max-input-bytes=512M)"
-      : errorText(e);
+      : errorMessage(e);
     throw new CommandFailure(`Failed to execute command: Cannot read file '${path}': ${reason}`);
   }
   try {
-    return parseResources(decodeInputBytes(bytes, source), source);
+    return parseManifests(decodeInputBytes(bytes, source), source);
   } catch (e) {
     if (e instanceof ResourceInputError || e instanceof InvalidUtf8Error) {
       throw new CommandFailure(`Failed to execute command: ${e.message}`);
@@ -166,8 +172,8 @@ function idFromArguments(kind: ResourceKind, name: string | undefined, p: Parsed
 }
 
 /** `KIND [NAME]` positionals: the kind, or a CommandFailure naming the valid kinds. */
-function kindArgument(text: string, prefix: string): ResourceKind {
-  const kind = kindFromArgument(text);
+function kindArgument(text: string, prefix: string): ResourceKind | "felixConfiguration" {
+  const kind = manifestKindFromArgument(text);
   if (kind === undefined) throw new CommandFailure(`${prefix}: ${unknownKindMessage(text)}`);
   return kind;
 }
@@ -176,10 +182,45 @@ function kindArgument(text: string, prefix: string): ResourceKind {
 interface WriteItem {
   readonly kind: string;
   /** What it changes, for the lockout check. */
-  readonly lockout: Change;
+  readonly lockout: readonly Change[];
   run(store: ResourceStore): Promise<void>;
-  /** The same work for a confirmable change (written in one transaction with the rest). */
-  readonly change: ConfirmItem;
+  /**
+   * The same work for a confirmable change (written in one transaction with the rest);
+   * absent for a FelixConfiguration, which --confirm-within refuses.
+   */
+  readonly change?: ConfirmItem;
+}
+
+/** The write item for one resource of a file (v1 or v3). */
+function writeItem(
+  verb: Exclude<WriteVerb, "delete">,
+  { resource: r, v3Kind }: LocatedManifest,
+  skip: boolean,
+): WriteItem {
+  if (r.kind === "felixConfiguration") {
+    return {
+      kind: "FelixConfiguration",
+      lockout: felixConfigurationChanges(r),
+      run: (store) => writeFelixConfiguration(verb, store, r, skip),
+    };
+  }
+  const resource = modelResource(r);
+  return {
+    // Results name the kind as the file did (calicoctl v3 says 'GlobalNetworkPolicy').
+    kind: v3Kind ?? resource.kind,
+    lockout: [{ kind: "write", verb, resource }],
+    run: (store) => writeOne(verb, store, resource, skip),
+    change: { op: verb, resource, skipExists: skip },
+  };
+}
+
+/** A file's resource as the datastore stores it; a kind this build cannot store fails. */
+function modelResource(r: ManifestResource): Resource {
+  if (isModelResource(r)) return r;
+  throw new CommandFailure(
+    `Failed to execute command: ${v3KindOf(r.kind) ?? r.kind} ${quote(r.metadata.name)}: ` +
+      "this build's datastore cannot store network sets yet",
+  );
 }
 
 /** `--confirm-within`, in seconds, or undefined; a bad duration is a CommandFailure. */
@@ -225,12 +266,9 @@ export async function runWriteCommand(
     } else {
       if (file === undefined || p.positionals.length > 0) throw new InvalidOptionError(argv);
       const skip = p.values["skip-exists"] === true;
-      items = (await loadResources(file, io, maxInputBytes(p))).map(({ resource }) => ({
-        kind: resource.kind,
-        lockout: { kind: "write", verb, resource },
-        run: (store) => writeOne(verb, store, resource, skip),
-        change: { op: verb, resource, skipExists: skip },
-      }));
+      items = (await loadResources(file, io, maxInputBytes(p))).map((located) =>
+        writeItem(verb, located, skip)
+      );
     }
     const singleKind = sharedKind(items.map((i) => i.kind));
     const base = { total: items.length, ...(singleKind ? { singleKind } : {}) };
@@ -246,7 +284,7 @@ export async function runWriteCommand(
       // Lockout check (issue 8): refused changes write nothing.
       let refusal;
       try {
-        refusal = await lockoutRefusal(p, store, items.map((i) => i.lockout));
+        refusal = await lockoutRefusal(p, store, items.flatMap((i) => i.lockout));
       } catch (e) {
         if (e instanceof LockoutFlagError) throw new CommandFailure(e.message);
         throw e;
@@ -256,7 +294,7 @@ export async function runWriteCommand(
         try {
           await item.run(store);
         } catch (e) {
-          error = errorText(e);
+          error = errorMessage(e);
           break;
         }
         handled++;
@@ -291,19 +329,47 @@ async function deleteItems(
   const idFlags = ["node", "orchestrator", "workload"].some((f) => p.values[f] !== undefined);
   const item = (kind: string, id: ResourceId): WriteItem => ({
     kind,
-    lockout: { kind: "delete", id },
+    lockout: [{ kind: "delete", id }],
     run: del(id),
     change: { op: "delete", id, skipNotExists: skip },
   });
   if (file !== undefined) {
     if (p.positionals.length > 0 || idFlags) throw new InvalidOptionError(argv);
-    return (await loadResources(file, io, maxInputBytes(p))).map(({ resource }) =>
-      item(resource.kind, resourceId(resource))
-    );
+    return (await loadResources(file, io, maxInputBytes(p))).map(({ resource, v3Kind }) => {
+      if (resource.kind !== "felixConfiguration") {
+        return item(v3Kind ?? resource.kind, resourceId(modelResource(resource)));
+      }
+      const name = resource.metadata.name;
+      return {
+        kind: "FelixConfiguration",
+        lockout: felixConfigurationChanges({ ...resource, spec: { values: {} } }),
+        run: async (store: ResourceStore) => {
+          try {
+            await deleteFelixConfiguration(store, name);
+          } catch (e) {
+            if (!(skip && e instanceof NotExistError)) throw e;
+          }
+        },
+      };
+    });
   }
   const [kindText, name, ...extra] = p.positionals;
   if (kindText === undefined || extra.length > 0) throw new InvalidOptionError(argv);
   const kind = kindArgument(kindText, "Failed to execute command");
+  if (kind === "felixConfiguration") {
+    if (name === undefined || idFlags) throw new InvalidOptionError(argv);
+    return [{
+      kind: "FelixConfiguration",
+      lockout: felixConfigurationChanges({ kind, metadata: { name }, spec: { values: {} } }),
+      run: async (store) => {
+        try {
+          await deleteFelixConfiguration(store, name);
+        } catch (e) {
+          if (!(skip && e instanceof NotExistError)) throw e;
+        }
+      },
+    }];
+  }
   return [item(kind, idFromArguments(kind, name, p))];
 }
 
@@ -323,15 +389,22 @@ async function writeConfirmable(
     if (!(store instanceof EtcdResourceStore)) {
       throw new CommandFailure("--confirm-within needs the etcd datastore");
     }
-    if (items.some((i) => i.kind === "node")) await store.ensureInitialized();
+    const changes = items.map((i) => i.change);
+    if (changes.some((c) => c === undefined)) {
+      throw new CommandFailure(
+        "--confirm-within cannot be used with FelixConfiguration (its keys are not one transaction)",
+      );
+    }
+    const writesNode = (c: Change) => c.kind === "write" && c.resource.kind === "node";
+    if (items.some((i) => i.lockout.some(writesNode))) await store.ensureInitialized();
     let result;
     try {
       result = await store.withClient((client) =>
-        new ConfirmStore(client).commit(items.map((i) => i.change), verb, ttlSecs)
+        new ConfirmStore(client).commit(changes as ConfirmItem[], verb, ttlSecs)
       );
     } catch (e) {
       // Nothing was written, whatever failed: report it like a first-item failure.
-      return report(io, writeReport(verb, { ...base, handled: 0, error: errorText(e) }));
+      return report(io, writeReport(verb, { ...base, handled: 0, error: errorMessage(e) }));
     }
     const r = writeReport(verb, { ...base, handled: items.length });
     io.out(r.stdout);
@@ -389,8 +462,29 @@ export function parseOutputFormat(text: string): OutputFormat | undefined {
 
 /** One list call for `get`. */
 interface GetQuery {
-  readonly kind: ResourceKind;
+  readonly kind: ResourceKind | "felixConfiguration";
   readonly filter: ListFilter;
+}
+
+/**
+ * `--api v1` (calicoctl v1 output) or `--api v3` (projectcalico.org/v3); undefined when not
+ * given: v1, except that FelixConfiguration (which has only a v3 form) prints as v3.
+ */
+function apiFlag(p: ParsedCommand): "v1" | "v3" | undefined {
+  const text = stringFlag(p, "api");
+  if (text === undefined || text === "v1" || text === "v3") return text;
+  throw new CommandFailure(
+    `Failed to get resources: invalid --api ${quote(text, { quote: "'" })} (expected v1 or v3)`,
+  );
+}
+
+/** One query's resources; FelixConfigurations are read from their config keys. */
+async function runQuery(store: ResourceStore, q: GetQuery): Promise<ManifestResource[]> {
+  if (q.kind !== "felixConfiguration") return await store.list(q.kind, q.filter);
+  const nodes = q.filter.name === undefined
+    ? (await store.list("node")).map((n) => n.metadata.name)
+    : [];
+  return await listFelixConfigurations(store, q.filter.name, nodes);
 }
 
 /** The list filter that finds one resource (by the identifiers its kind uses). */
@@ -438,36 +532,71 @@ export async function runGetCommand(
       if (p.positionals.length > 0 || idFlags) throw new InvalidOptionError(argv);
       const located = await loadResources(file, io, maxInputBytes(p));
       if (located.length === 0) throw new CommandFailure("No resources specified in file");
-      queries = located.map(({ resource }) => ({
-        kind: resource.kind,
-        filter: filterFor(resourceId(resource)),
-      }));
+      queries = located.map(({ resource }) =>
+        resource.kind === "felixConfiguration"
+          ? { kind: resource.kind, filter: { name: resource.metadata.name } }
+          : {
+            kind: modelResource(resource).kind,
+            filter: filterFor(resourceId(modelResource(resource))),
+          }
+      );
     } else {
       const [kindText, name, ...extra] = p.positionals;
       if (kindText === undefined || extra.length > 0) throw new InvalidOptionError(argv);
       const kind = kindArgument(kindText, "Failed to get resources");
-      queries = [{ kind, filter: filterFor(idFromArguments(kind, name, p)) }];
+      queries = [{
+        kind,
+        filter: kind === "felixConfiguration"
+          ? (name !== undefined ? { name } : {})
+          : filterFor(idFromArguments(kind, name, p)),
+      }];
     }
-    const kinds = queries.map((q) => q.kind);
+    const api = apiFlag(p);
+    const asV3 = api === "v3" || queries.some((q) => q.kind === "felixConfiguration");
+    // Tables look the same for v1 and v3; FelixConfiguration has none.
+    if (format.type === "table" && queries.some((q) => q.kind === "felixConfiguration")) {
+      throw new CommandFailure(
+        "Failed to get resources: FelixConfiguration prints with -o yaml or -o json only",
+      );
+    }
+    const kinds = queries.flatMap((q) => q.kind === "felixConfiguration" ? [] : [q.kind]);
     if (format.type === "table" && format.columns) {
       // Unknown headings are reported before etcd is contacted.
       try {
         renderGetOutput([], kinds, format);
       } catch (e) {
-        throw new CommandFailure(`Failed to get resources: ${errorText(e)}`);
+        throw new CommandFailure(`Failed to get resources: ${errorMessage(e)}`);
       }
     }
 
     const store = await openStore(p, io);
-    const found: Resource[] = [];
+    const found: ManifestResource[] = [];
     try {
-      for (const q of queries) found.push(...await store.list(q.kind, q.filter));
+      for (const q of queries) found.push(...await runQuery(store, q));
     } catch (e) {
-      throw new CommandFailure(`Failed to get resources: ${errorText(e)}`);
+      throw new CommandFailure(`Failed to get resources: ${errorMessage(e)}`);
     } finally {
       await store.close();
     }
-    io.out(renderGetOutput(found, kinds, format));
+    if (format.type !== "table" && asV3) {
+      if (api === "v1") {
+        throw new CommandFailure(
+          "Failed to get resources: FelixConfiguration has no v1 form; use --api v3 " +
+            "(or hostfence config get)",
+        );
+      }
+      const one = new Set(queries.map((q) => v3KindOf(q.kind)));
+      try {
+        io.out(formatV3Resources(found, format.type, one.size === 1 ? [...one][0] : undefined));
+      } catch (e) {
+        if (e instanceof NoV3FormError) {
+          throw new CommandFailure(`Failed to get resources: ${e.message}`);
+        }
+        throw e;
+      }
+      return 0;
+    }
+    io.out(renderGetOutput(found.filter(isModelResource), kinds, format));
     return 0;
   } catch (e) {
     return failure(io, e);

@@ -1,5 +1,5 @@
 /**
- * calicoctl v1's result lines for the resource-writing commands (spec 1.10), as a pure
+ * calicoctl v1's result lines for the resource-writing commands, as a pure
  * function of what happened, so the wording operators grep for is tested in one place.
  */
 

@@ -38,4 +38,7 @@ Description:
   that policy would have dropped: per policy or profile (its deny rules) and per
   host endpoint (no policy allowed, no profile allowed, default drop), as the
   agent last published them (every 5 s). With -o json: each node's wouldDrops.
+
+  An agent with DatastoreType=local (a policy directory instead of etcd) writes
+  nothing to etcd: it has no heartbeat here. Read its log instead.
 `;

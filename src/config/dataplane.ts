@@ -1,6 +1,6 @@
 /**
  * The slice of configuration the dataplane needs (the `DataplaneConfig` contract in
- * src/calc/host_state.ts) and the packet-mark allocation of spec 5.13.
+ * src/calc/host_state.ts) and the packet-mark allocation (README "What the agent programs").
  */
 import type { DataplaneConfig } from "../calc/host_state.ts";
 import type { FelixConfig } from "./params.ts";
@@ -44,7 +44,7 @@ export const DATAPLANE_PARAMS: ReadonlySet<string> = new Set([
   "PolicyAuditMode",
 ]);
 
-/** The packet marks carved out of the mask (spec 5.13); scratch marks exist only if bits remain. */
+/** The packet marks carved out of the mask; scratch marks exist only if bits remain. */
 export interface MarkBits {
   /** Set when a packet was accepted by an earlier hook. */
   readonly accept: number;

@@ -1,5 +1,5 @@
 /**
- * Reader for Felix's INI config file (`/etc/calico/felix.cfg`, spec 4.1). Felix merges the keys
+ * Reader for Felix's INI config file (`/etc/calico/felix.cfg`). Felix merges the keys
  * of every section, so this returns a flat list of entries in file order; the resolver decides
  * what duplicates mean. Pure: it sees text, never the file.
  */

@@ -4,6 +4,7 @@
  * the agent re-resolves after an etcd config change (the local inputs can be reused then).
  */
 import { DEFAULT_CONFIG_FILE } from "./resolve.ts";
+import { errorMessage } from "../util/error_message.ts";
 
 /** The local half of `ConfigInputs`, ready to be spread into a `resolveConfig` call. */
 export interface LocalConfig {
@@ -54,7 +55,7 @@ export async function loadLocalConfig(
     fileText = await Deno.readTextFile(filePath);
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) {
-      throw new Error(`Cannot read config file ${filePath}: ${(e as Error).message}`);
+      throw new Error(`Cannot read config file ${filePath}: ${errorMessage(e)}`);
     }
     if (opts.configFile !== undefined) {
       warnings.push(`Config file ${filePath} does not exist; continuing without it`);

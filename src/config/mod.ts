@@ -1,4 +1,13 @@
-/** Public surface of the agent's configuration (Felix parameters, spec 4). */
+/** Public surface of the agent's configuration (Felix parameters; README "Agent configuration"). */
+export {
+  type FailsafePort,
+  failsafePort,
+  FailsafeSyntaxError,
+  formatFailsafePort,
+  formatFailsafePorts,
+  parseFailsafePort,
+  parseFailsafePorts,
+} from "./failsafe.ts";
 export { bitCount, ConfigValueError, type ParamType, type ParseContext } from "./types.ts";
 export {
   envName,
@@ -26,6 +35,5 @@ export {
   formatParam,
   resolveConfig,
 } from "./resolve.ts";
-export { type AgentArgs, AgentArgsError, agentHelpText, parseAgentArgs } from "./args.ts";
 export { allocateMarks, DATAPLANE_PARAMS, type MarkBits, toDataplaneConfig } from "./dataplane.ts";
 export { detectHostname, fileExists, loadLocalConfig, type LocalConfig } from "./load.ts";

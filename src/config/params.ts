@@ -1,10 +1,11 @@
 /**
- * The table of Felix parameters hostfence understands (spec 4.2 plus the hostfence additions of
- * section 0'), and the ones it accepts but ignores because they only mean something to Felix's
- * iptables, ipset or OpenStack code. Everything else about configuration (sources, precedence,
- * flags, help) is driven from this table, so adding a parameter is one entry here plus one field.
+ * The table of Felix parameters hostfence understands (Felix 2.6's host-endpoint parameters plus
+ * hostfence's own, listed in README "Agent configuration"), and the ones it accepts but ignores
+ * because they only mean something to Felix's iptables, ipset or OpenStack code. Everything else
+ * about configuration (sources, precedence, flags, help) is driven from this table, so adding a
+ * parameter is one entry here plus one field.
  */
-import type { PortSpec } from "../calc/host_state.ts";
+import type { FailsafePort } from "../calc/host_state.ts";
 import type { Severity } from "../log/logger.ts";
 import {
   authorityType,
@@ -31,7 +32,9 @@ import {
  * seconds; `none` gives the zero value (empty list/string, 0, false, `null` severity).
  */
 export interface FelixConfig {
-  readonly datastoreType: "etcdv2" | "kubernetes" | "";
+  readonly datastoreType: "etcdv2" | "local" | "kubernetes" | "";
+  /** The directory of YAML resource files read when DatastoreType is `local`. */
+  readonly policyDir: string;
   readonly felixHostname: string;
   /** Normalised `scheme://host:port`; when empty, `etcdScheme://etcdAddr` is used. */
   readonly etcdEndpoints: readonly string[];
@@ -43,8 +46,8 @@ export interface FelixConfig {
   /** The etcd client: `http` (etcd's JSON gateway) or `grpc` (npm:etcd3); `none` = http. */
   readonly etcdTransport: "http" | "grpc" | "";
   readonly interfacePrefix: readonly string[];
-  readonly failsafeInboundHostPorts: readonly PortSpec[];
-  readonly failsafeOutboundHostPorts: readonly PortSpec[];
+  readonly failsafeInboundHostPorts: readonly FailsafePort[];
+  readonly failsafeOutboundHostPorts: readonly FailsafePort[];
   readonly defaultEndpointToHostAction: "DROP" | "RETURN" | "ACCEPT" | "";
   readonly iptablesMarkMask: number;
   readonly logPrefix: string;
@@ -109,9 +112,19 @@ type ParamTable = { readonly [K in keyof FelixConfig]: ParamSpec<FelixConfig[K]>
 export const PARAMS: ParamTable = {
   datastoreType: {
     name: "DatastoreType",
-    description: "Datastore type (hostfence supports etcdv2 only)",
-    type: oneOfType(["etcdv2", "kubernetes"] as const),
+    description: "Datastore type: etcdv2, or local (YAML files in PolicyDir, no etcd)",
+    type: oneOfType(["etcdv2", "local", "kubernetes"] as const),
     default: "etcdv2",
+    localOnly: true,
+    dieOnFail: true,
+    nonZero: true,
+  },
+  policyDir: {
+    name: "PolicyDir",
+    description: "Directory of resource files (*.yaml, *.yml) read when DatastoreType is local",
+    type: fileType(false),
+    default: "/etc/hostfence/policy.d",
+    localOnly: true,
     dieOnFail: true,
     nonZero: true,
   },
@@ -460,8 +473,9 @@ export function paramSpec(name: string): (ParamSpec<unknown> & { field: ParamFie
 }
 
 /**
- * Felix name to command-line flag name: `FailsafeInboundHostPorts` -> `failsafe-inbound-host-ports`,
- * `Ipv6Support` -> `ipv6-support`, `ReportingTTLSecs` -> `reporting-ttl-secs`.
+ * Felix name to command-line flag name: `FailsafeInboundHostPorts` ->
+ * `failsafe-inbound-host-ports`, `Ipv6Support` -> `ipv6-support`, `ReportingTTLSecs` ->
+ * `reporting-ttl-secs`.
  */
 export function kebabName(name: string): string {
   return name

@@ -1,5 +1,5 @@
 /**
- * Turns every source of Felix configuration into one `FelixConfig` (spec 4.1 and section 0'):
+ * Turns every source of Felix configuration into one `FelixConfig`:
  * command-line flags > `FELIX_*` environment > INI file > etcd per-host > etcd global > default.
  * Pure: the caller hands in the raw text of each source; this returns the config or the one line
  * explaining why there is none, plus the warnings and notes to log. The agent calls it again
@@ -193,7 +193,9 @@ function collectLocal(c: Collector, inputs: ConfigInputs): string | undefined {
 /**
  * Resolves the configuration. Never throws for bad input: a die-on-fail parameter with a bad
  * value, a malformed INI file, a missing host name or an unsupported datastore make `fatal`
- * one line; other bad values fall back to their default with a warning.
+ * one line; other bad values fall back to their default with a warning. Long on purpose: it is
+ * the precedence procedure in order (local sources, per-host keys, global keys, then one pass
+ * over the parameter table), read top to bottom.
  */
 export function resolveConfig(inputs: ConfigInputs): ConfigResolution {
   const c: Collector = { warnings: [], notes: [], byField: new Map() };
@@ -288,10 +290,11 @@ export function resolveConfig(inputs: ConfigInputs): ConfigResolution {
 
 /** Checks that span parameters (Felix's `Validate`), each as one line. */
 function crossCheck(cfg: FelixConfig, sources: ReadonlyMap<string, string>): string | undefined {
-  if (cfg.datastoreType !== "etcdv2") {
+  if (cfg.datastoreType !== "etcdv2" && cfg.datastoreType !== "local") {
     return `Unsupported value for DatastoreType from ${sources.get("DatastoreType")}: ` +
-      `${quote(cfg.datastoreType)}: hostfence supports etcdv2 only`;
+      `${quote(cfg.datastoreType)}: hostfence supports etcdv2 and local only`;
   }
+  if (cfg.datastoreType === "local") return undefined;
   if (cfg.etcdEndpoints.length === 0 && (cfg.etcdAddr === "" || cfg.etcdScheme === "")) {
     return "No etcd location configured: set EtcdEndpoints (or EtcdScheme and EtcdAddr)";
   }
@@ -303,7 +306,7 @@ function crossCheck(cfg: FelixConfig, sources: ReadonlyMap<string, string>): str
   return undefined;
 }
 
-/** The etcd URLs to connect to: EtcdEndpoints, else `EtcdScheme://EtcdAddr` (spec 4.3 step 2). */
+/** The etcd URLs to connect to: EtcdEndpoints, else `EtcdScheme://EtcdAddr`, as Felix does. */
 export function etcdEndpointsOf(cfg: FelixConfig): string[] {
   return cfg.etcdEndpoints.length > 0
     ? [...cfg.etcdEndpoints]

@@ -1,10 +1,15 @@
 /**
- * Value types of Felix configuration parameters (spec 4.1, 4.2): one small parser per syntax.
+ * Value types of Felix configuration parameters: one small parser per syntax.
  * Each parser turns raw text into a typed value or throws a `ConfigValueError` whose message says
  * what was wrong, so the resolver can name the parameter, the source and the value around it.
  * Pure: existence checks on files go through a callback the caller passes in.
  */
-import type { PortSpec } from "../calc/host_state.ts";
+import {
+  type FailsafePort,
+  FailsafeSyntaxError,
+  formatFailsafePorts,
+  parseFailsafePorts,
+} from "./failsafe.ts";
 import type { Severity } from "../log/logger.ts";
 
 /** A raw value that does not fit its parameter's syntax; the message is the reason only. */
@@ -258,34 +263,22 @@ export const ifaceListType: ParamType<readonly string[]> = {
 };
 
 /**
- * Felix failsafe port lists: `proto:port` or a bare `port` (meaning tcp), comma separated,
- * spaces trimmed, empty items skipped; proto is `tcp` or `udp` in any case. Exact duplicates are
- * dropped (first wins) so the dataplane can put the list straight into an nft set.
+ * Felix failsafe port lists (failsafe.ts has the syntax): `proto:port`, a bare `port` (tcp) or
+ * Calico 3's `proto:net:port` (`tcp:[2001:db8::/32]:22` for IPv6), comma separated, spaces
+ * trimmed, empty items skipped, exact duplicates dropped (first wins).
  */
-export const portListType: ParamType<readonly PortSpec[]> = {
+export const portListType: ParamType<readonly FailsafePort[]> = {
   syntax: "port-list",
   parse(raw) {
-    const out: PortSpec[] = [];
-    const seen = new Set<string>();
-    for (const part of raw.split(",")) {
-      const item = part.trim();
-      if (item === "") continue;
-      const pieces = item.split(":").map((s) => s.trim());
-      if (pieces.length > 2) return fail(`"${item}" must be <protocol>:<port> or <port>`);
-      const protoText = pieces.length === 2 ? (pieces[0] ?? "").toLowerCase() : "tcp";
-      if (protoText !== "tcp" && protoText !== "udp") {
-        return fail(`unknown protocol "${pieces[0]}" in "${item}" (expected tcp or udp)`);
-      }
-      const port = checkPortText(pieces[pieces.length - 1] ?? "");
-      const key = `${protoText}:${port}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      out.push({ protocol: protoText, port });
+    try {
+      return parseFailsafePorts(raw);
+    } catch (err) {
+      if (err instanceof FailsafeSyntaxError) return fail(err.message);
+      throw err;
     }
-    return out;
   },
   zero: [],
-  format: (v) => v.length === 0 ? "none" : v.map((p) => `${p.protocol}:${p.port}`).join(","),
+  format: formatFailsafePorts,
 };
 
 /**
@@ -321,7 +314,7 @@ export function bitCount(n: number): number {
 
 /**
  * IptablesMarkMask: a 32-bit unsigned integer in decimal, `0x` hex or `0o`/leading-`0` octal,
- * with at least two bits set (the accept and pass marks need one bit each, spec 5.13).
+ * with at least two bits set (the accept and pass marks need one bit each).
  */
 export const markMaskType: ParamType<number> = {
   syntax: "mark-bitmask",

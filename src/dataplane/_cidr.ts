@@ -1,6 +1,6 @@
 /**
  * CIDR helpers for rendering: rule CIDRs arrive as operators wrote them (source CIDRs keep host
- * bits, bare addresses mean /32 or /128, spec 1.6), but an nft interval set wants network
+ * bits, bare addresses mean /32 or /128), but an nft interval set wants network
  * addresses and rejects overlapping elements, so lists are normalised here. Parsing and
  * printing are src/model/ip.ts's; this file only adds nft's needs. Private to src/dataplane.
  */
@@ -45,6 +45,35 @@ export function cidrsOfFamily(texts: readonly string[], family: 4 | 6): string[]
     kept.push(c);
   }
   return kept.map(nftText);
+}
+
+/** nft text of a named-port protocol: sctp by number, so /etc/protocols is never needed. */
+const _PROTO_TEXT: Readonly<Record<string, string>> = { tcp: "tcp", udp: "udp", sctp: "132" };
+
+/**
+ * Named-port set elements of one family from the calculation's `ADDR . PROTO . PORT` members:
+ * canonical address, protocol as nft text, de-duplicated, sorted by address, protocol, port.
+ * Malformed members and other families are left out.
+ */
+export function namedPortElementsOfFamily(list: readonly string[], family: 4 | 6): string[] {
+  const seen = new Map<string, { b: Uint8Array; proto: string; port: number }>();
+  for (const m of list) {
+    const [addr = "", proto = "", port = ""] = m.split(" . ");
+    const ip = parseIp(addr.trim());
+    const p = _PROTO_TEXT[proto.trim()] ?? (/^[0-9]{1,3}$/.test(proto.trim()) ? proto.trim() : "");
+    const n = Number(port);
+    if (ip === undefined || ip.family !== family || p === "" || !(n >= 0 && n <= 65535)) continue;
+    seen.set(`${formatIp(ip)} . ${p} . ${n}`, { b: ip.bytes, proto: p, port: n });
+  }
+  return [...seen.entries()].sort(([, x], [, y]) =>
+    compareBytes(x.b, y.b) || (x.proto < y.proto ? -1 : x.proto > y.proto ? 1 : 0) ||
+    x.port - y.port
+  ).map(([t]) => t);
+}
+
+/** The nft type of a named-port set of one family. */
+export function namedPortSetType(family: 4 | 6): string {
+  return `${family === 4 ? "ipv4_addr" : "ipv6_addr"} . inet_proto . inet_service`;
 }
 
 /**

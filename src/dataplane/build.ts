@@ -1,6 +1,6 @@
 /**
- * HostState -> NftState in one go: the chain layout of spec 5.3/5.4 in one `inet` table,
- * implementing the decision procedure of spec 5.15. The pieces are built by what they build
+ * HostState -> NftState in one go: Felix's chain layout in one `inet` table (README "What the
+ * agent programs"). The pieces are built by what they build
  * (static.ts: failsafe and base chains; policy.ts: policy and profile chains; endpoints.ts:
  * endpoint chains and compiled runs) and kept object by object in desired.ts, which also
  * updates them one change at a time.

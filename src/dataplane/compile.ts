@@ -121,6 +121,11 @@ function _compile(
   return { action, elements };
 }
 
+/** Named ports (positive or negated) on one side: their lookups keep the rule in its chain. */
+function _named(e: ResolvedRule["source"]): number {
+  return (e.namedPorts?.length ?? 0) + (e.notNamedPorts?.length ?? 0);
+}
+
 /** The elements of one rule, or undefined when it cannot be a set lookup. */
 export function ruleElements(
   r: ResolvedRule,
@@ -132,7 +137,8 @@ export function ruleElements(
   if (
     r.notProtocol !== undefined || r.icmp !== undefined || r.notICMP !== undefined ||
     s.ipSets.length + s.notIpSets.length + d.ipSets.length + d.notIpSets.length > 0 ||
-    s.notNets.length + d.notNets.length + s.notPorts.length + d.notPorts.length > 0
+    s.notNets.length + d.notNets.length + s.notPorts.length + d.notPorts.length > 0 ||
+    _named(s) + _named(d) > 0
   ) {
     return undefined;
   }

@@ -10,7 +10,7 @@ export const DEFAULT_COMPILE_MIN_RUN = 4;
 
 export interface BuildContext {
   readonly cfg: DataplaneConfig;
-  /** Accept mark A and pass mark P (spec 5.13). */
+  /** Accept mark A and pass mark P. */
   readonly accept: number;
   readonly pass: number;
   /** Families rendered: [4] or [4, 6] (Ipv6Support). */

@@ -5,19 +5,20 @@
  * endpoint objects, an IP-set member one element. Every update returns what it touched, with
  * each touched object's previous version, which is all the planner (plan.ts) needs.
  */
-import type {
-  HostChanges,
-  HostState,
-  HostStateSource,
-  HostView,
-  IpSetMembers,
-  PolicedInterface,
+import {
+  type HostChanges,
+  type HostState,
+  type HostStateSource,
+  type HostView,
+  type IpSetMembers,
+  isNamedPortSet,
+  type PolicedInterface,
 } from "../calc/host_state.ts";
-import { addressesOfFamily } from "./_cidr.ts";
+import { addressesOfFamily, namedPortElementsOfFamily, namedPortSetType } from "./_cidr.ts";
 import { type BuildContext, buildContext } from "./context.ts";
 import { type EndpointObjects, endpointObjects } from "./endpoints.ts";
 import { policyChain, policyNames, profileChains } from "./policy.ts";
-import { baseChains, DISPATCH_ORDER, failsafeChains } from "./static.ts";
+import { baseChains, DISPATCH_ORDER, failsafeChains, type StageUse, stageUse } from "./static.ts";
 import type { NftChain, NftMap, NftSet, NftState } from "./state.ts";
 
 /** What one update touched: names with their previous value (undefined: did not exist). */
@@ -34,11 +35,6 @@ export interface TableChanges {
 /** A change report that says nothing changed. */
 export function noTableChanges(): TableChanges {
   return { chains: new Map(), sets: new Map(), elements: new Map(), dispatch: new Map() };
-}
-
-/** True when `c` touched nothing. */
-export function isEmpty(c: TableChanges): boolean {
-  return c.chains.size + c.sets.size + c.elements.size + c.dispatch.size === 0;
 }
 
 interface _Endpoint {
@@ -90,6 +86,8 @@ export class DesiredTable {
   readonly #policyRefs = new Map<string, number>();
   readonly #profileRefs = new Map<string, number>();
   readonly #state: NftState;
+  /** The optional stages the base chains now hook (follows the dispatch maps). */
+  #stages: StageUse | undefined;
 
   private constructor(ctx: BuildContext) {
     this.ctx = ctx;
@@ -113,7 +111,7 @@ export class DesiredTable {
     for (const c of failsafeChains(t.ctx)) t.#chains.set(c.name, c);
     for (const id of [...host.ipSets.keys()].sort()) t.#addIpSet(id, host.ipSets.get(id), ignored);
     for (const i of host.interfaces) t.#setEndpoint(i.iface, i, view, ignored);
-    for (const c of baseChains(t.ctx)) t.#chains.set(c.name, c);
+    t.#syncBaseChains(ignored);
     t.#addMissingSets();
     return t;
   }
@@ -140,6 +138,7 @@ export class DesiredTable {
     const ifaces = new Set(changes.interfaces);
     for (const p of changes.policies) for (const i of this.#policyUsers.get(p) ?? []) ifaces.add(i);
     for (const i of ifaces) this.#setEndpoint(i, view.interface(i), view, out);
+    if (ifaces.size > 0) this.#syncBaseChains(out);
     for (const p of changes.policies) {
       if (this.#policyRefs.has(`i:${p}`)) {
         this.#putChain(policyChain(p, "ingress", view.policy(p), this.ctx), out);
@@ -154,6 +153,23 @@ export class DesiredTable {
       }
     }
     return out;
+  }
+
+  /** Hooks a stage when its first endpoint appears and unhooks it when its last one goes. */
+  #syncBaseChains(out: TableChanges) {
+    const use = stageUse((map) => this.#maps.get(map)?.size ?? 0);
+    const was = this.#stages;
+    if (
+      was !== undefined && was.rawIn === use.rawIn && was.rawOut === use.rawOut &&
+      was.mangleIn === use.mangleIn
+    ) return;
+    this.#stages = use;
+    const next = baseChains(this.ctx, use);
+    const keep = new Set(next.map((c) => c.name));
+    for (const old of baseChains(this.ctx)) {
+      if (!keep.has(old.name) && this.#chains.has(old.name)) this.#dropChain(old.name, out);
+    }
+    for (const c of next) this.#putChain(c, out);
   }
 
   #putChain(c: NftChain, out: TableChanges) {
@@ -178,13 +194,16 @@ export class DesiredTable {
   }
 
   #addIpSet(id: string, members: IpSetMembers | undefined, out: TableChanges) {
+    const named = isNamedPortSet(id);
     for (const fam of this.ctx.families) {
       const name = policyNames.set(id, fam);
+      const list = fam === 4 ? members?.v4 ?? [] : members?.v6 ?? [];
       const elements = new Set(
-        addressesOfFamily(fam === 4 ? members?.v4 ?? [] : members?.v6 ?? [], fam),
+        named ? namedPortElementsOfFamily(list, fam) : addressesOfFamily(list, fam),
       );
       this.#members.set(name, elements);
-      this.#putSet({ name, type: fam === 4 ? "ipv4_addr" : "ipv6_addr", ipSet: id, elements }, out);
+      const type = named ? namedPortSetType(fam) : fam === 4 ? "ipv4_addr" : "ipv6_addr";
+      this.#putSet({ name, type, ipSet: id, elements }, out);
     }
   }
 
@@ -201,7 +220,9 @@ export class DesiredTable {
       const name = policyNames.set(id, fam);
       const members = this.#members.get(name);
       if (members === undefined) continue; // a family we do not render
-      const text = addressesOfFamily([addr], fam)[0];
+      const text = isNamedPortSet(id)
+        ? namedPortElementsOfFamily([addr], fam)[0]
+        : addressesOfFamily([addr], fam)[0];
       if (text === undefined || members.has(text) === present) continue;
       let e = out.elements.get(name);
       if (e === undefined) out.elements.set(name, e = { add: new Set(), del: new Set() });
@@ -299,12 +320,16 @@ export class DesiredTable {
     for (const c of this.#chains.values()) {
       for (const r of c.rules) {
         for (const m of r.match) {
-          if (m.kind !== "addrSet" || this.#sets.has(m.set)) continue;
+          if ((m.kind !== "addrSet" && m.kind !== "namedPort") || this.#sets.has(m.set)) continue;
           const elements = new Set<string>();
           this.#members.set(m.set, elements);
           this.#sets.set(m.set, {
             name: m.set,
-            type: m.family === 4 ? "ipv4_addr" : "ipv6_addr",
+            type: m.kind === "namedPort"
+              ? namedPortSetType(m.family)
+              : m.family === 4
+              ? "ipv4_addr"
+              : "ipv6_addr",
             elements,
           });
         }

@@ -1,6 +1,6 @@
 /**
- * Per-endpoint objects: for one policed interface, its chains for each stage and direction
- * (spec 5.4), the compiled sets of its policy runs, and its dispatch-map entries. Everything an
+ * Per-endpoint objects: for one policed interface, its chains for each stage and direction,
+ * the compiled sets of its policy runs, and its dispatch-map entries. Everything an
  * endpoint needs is built here from its policy lists alone, so a change to one endpoint or one
  * of its policies rebuilds just this.
  */
@@ -28,6 +28,7 @@ import {
 } from "./rule.ts";
 import { DISPATCH_MAPS, FAILSAFE_CHAINS } from "./static.ts";
 import type { NftChain, NftDirection, NftSet, NftStage } from "./state.ts";
+import { sameList } from "../util/same_list.ts";
 
 /** Chain names of an endpoint's objects. */
 export const endpointNames = {
@@ -88,7 +89,11 @@ const ESTABLISHED = rule(
 );
 const INVALID = rule([{ kind: "ctState", states: ["invalid"] }], [], DROP);
 
-/** Builds one endpoint's objects. Raw and mangle chains exist only for endpoints with policy of that class (spec 5.8, 5.9). */
+/**
+ * Builds one endpoint's objects. Raw and mangle chains exist only for endpoints with policy of
+ * that class. Long on purpose: the four stage blocks read as a table of what an endpoint gets,
+ * and splitting them would pass the same six accumulators around.
+ */
 export function endpointObjects(
   i: PolicedInterface,
   policyRules: RulesOf,
@@ -162,7 +167,7 @@ export function endpointObjects(
       "filter",
       dir,
       dir === "ingress" ? DISPATCH_MAPS.filterFrom : DISPATCH_MAPS.filterTo,
-      filterChainRules(i, dir, section(pols, dir, "filter", name), ctx),
+      filterChainRules(i, dir, section(pols, dir, "filter", name), ctx, policyRules),
     );
   }
   return {
@@ -177,15 +182,16 @@ export function endpointObjects(
 }
 
 /**
- * A normal (filter) endpoint chain, spec 5.4 steps 1-14: conntrack, NDP, invalid, failsafe,
- * then the policies (`policies`, built by policySection), the drop when policies applied and
- * none allowed, the profiles, and the final drop.
+ * A normal (filter) endpoint chain, in Felix's order (rules/endpoints.go): conntrack, NDP,
+ * invalid, failsafe, then the policies (`policies`, built by policySection), the drop when
+ * policies applied and none allowed, the profiles, and the final drop.
  */
 function filterChainRules(
   i: PolicedInterface,
   dir: NftDirection,
   policies: readonly NftRule[],
   ctx: BuildContext,
+  policyRules: RulesOf,
 ): NftRule[] {
   const profs = i.profiles.map(dir === "ingress" ? policyNames.profileIn : policyNames.profileOut);
   const pols = dir === "ingress" ? i.normal.ingress : i.normal.egress;
@@ -197,6 +203,9 @@ function filterChainRules(
     reason,
   });
   const profileReason = profs.length > 0 ? "no profile allowed" : "default drop";
+  // When no policy applies on the forward path, forwarded packets go on to the profiles as
+  // if the endpoint had no policy (applyOnForward: false on every one of them).
+  const onlyLocal = pols.length > 0 && pols.every((n) => policyRules(n)?.notOnForward);
   return [
     ESTABLISHED,
     ...(ctx.ndp ? [NDP_RULE] : []),
@@ -205,7 +214,7 @@ function filterChainRules(
     ...policies,
     ...(pols.length > 0
       ? endpointDrop(
-        [markIsClear(ctx.pass)],
+        [...(onlyLocal ? [notForwarded(dir)] : []), markIsClear(ctx.pass)],
         `${i.iface} ${dir}: no policy allowed`,
         drop("no policy allowed"),
         ctx,
@@ -214,6 +223,15 @@ function filterChainRules(
     ...profs.flatMap((c) => [rule([], [], jump(c)), rule([markIsSet(ctx.accept)], [], RETURN)]),
     ...endpointDrop([], `${i.iface} ${dir}: ${profileReason}`, drop(profileReason), ctx),
   ];
+}
+
+/**
+ * Matches packets that are not being forwarded, in an endpoint chain of direction `dir`: the
+ * forward hook runs the ingress chain of the input interface and the egress chain of the
+ * output one, and only there are both devices set (the kernel reads a missing one's index as 0).
+ */
+function notForwarded(dir: NftDirection): Match {
+  return { kind: "noDevice", dir: dir === "ingress" ? "out" : "in" };
 }
 
 /** An endpoint's counted drop, or under PolicyAuditMode its counted, logged would-drop. */
@@ -231,10 +249,10 @@ function endpointDrop(
 }
 
 /**
- * Steps 4-9 of spec 5.4 for one ordered policy list, shared by all stages: clear A (and P
- * when there are policies), then for each policy, while P is clear, jump to it and return once
- * it set A. Runs of policies of one action (compile.ts) become set lookups instead; a run
- * built before with the same members and rule sets is reused as it is.
+ * The policy part of an endpoint chain (Felix's rules/endpoints.go) for one ordered policy list,
+ * shared by all stages: clear A (and P when there are policies), then for each policy, while P is
+ * clear, jump to it and return once it set A. Runs of policies of one action (compile.ts) become
+ * set lookups instead; a run built before with the same members and rule sets is reused as it is.
  */
 function policySection(
   names: readonly string[],
@@ -258,7 +276,8 @@ function policySection(
     : rule([markIsSet(A)], [], RETURN);
   const emitJumps = (members: readonly string[]) => {
     for (const n of members) {
-      rules.push(rule([markIsClear(P)], [], jump(chainOf(n))), afterJump);
+      const local = stage === "filter" && policyRules(n)?.notOnForward ? [notForwarded(dir)] : [];
+      rules.push(rule([...local, markIsClear(P)], [], jump(chainOf(n))), afterJump);
       jumps.push(n);
     }
   };
@@ -273,8 +292,8 @@ function policySection(
     const ruleSets = seg.members.map(policyRules);
     const prev = previousRuns?.get(key);
     const built = prev !== undefined && prev.action === seg.action &&
-        prev.audit === auditing(ctx) && _sameList(prev.members, seg.members) &&
-        _sameList(prev.rules, ruleSets)
+        prev.audit === auditing(ctx) && sameList(prev.members, seg.members) &&
+        sameList(prev.rules, ruleSets)
       ? prev
       : compileRun(seg.members, ruleSets, seg.action, {
         dir,
@@ -320,7 +339,9 @@ function groupRuns(
     action = undefined;
   };
   for (const n of names) {
-    const c = compilePolicy(n, policyRules(n) ?? NO_RULES, dir, ctx);
+    // A policy kept off the forward path is a conditional jump, never part of a set lookup.
+    const rs = policyRules(n);
+    const c = rs?.notOnForward ? undefined : compilePolicy(n, rs ?? NO_RULES, dir, ctx);
     if (c === undefined) {
       close();
       out.push({ members: [n] });
@@ -380,10 +401,4 @@ function compileRun(
     }
   }
   return { action, audit, members, rules: ruleSets, sets, lookups, jumped };
-}
-
-function _sameList<T>(a: readonly T[], b: readonly T[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

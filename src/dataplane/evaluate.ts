@@ -15,6 +15,7 @@
 import { canonicalIp, cidrContains, parseCidr, parseIp } from "../model/ip.ts";
 import type { LookupKey, Match, NftRule, RuleOwner, Statement } from "./rule.ts";
 import type { NftHook, NftSet, NftState } from "./state.ts";
+import { namedPortKeys } from "./rule_text.ts";
 
 /** Which path through the host a packet takes (Netfilter hooks, in order). */
 export type PacketPath = "input" | "output" | "forward";
@@ -190,6 +191,9 @@ function _runChain(ctx: _Ctx, name: string, depth: number): "accept" | "drop" | 
       case "return":
         step("return");
         return "return";
+      case "goto":
+        step("jump", v.chain);
+        return _runChain(ctx, v.chain, depth + 1);
       case "jump":
       case "vmap": {
         let target: string | undefined = v.kind === "jump" ? v.chain : undefined;
@@ -315,8 +319,16 @@ export function matches(
       return m.states.includes(ctx.ct);
     case "mark":
       return m.set ? (ctx.mark & m.bits) >>> 0 === m.bits >>> 0 : (ctx.mark & m.bits) === 0;
+    case "noDevice":
+      return (m.dir === "in" ? p.iif : p.oif) === undefined;
     case "ifname":
       return _ifMatch(m.quoted, m.dir === "in" ? p.iif : p.oif);
+    case "namedPort": {
+      // Like the kernel: a packet of the other family or without ports matches neither way.
+      if (p.family !== m.family || !_hasPorts(p)) return false;
+      const hit = _lookup(ctx, namedPortKeys(m.family, m.side), m.set) !== undefined;
+      return m.negate ? !hit : hit;
+    }
     case "lookup":
       return _lookup(ctx, m.keys, m.set) !== undefined;
   }

@@ -20,7 +20,12 @@ export { diffStates, planChanges, planUpdate, render } from "./render.ts";
 export { ruleText } from "./rule_text.ts";
 export { libnftablesRunner, preferredRunner } from "./nft_ffi.ts";
 export { objectName, TABLE_FAMILY, TABLE_NAME, TABLE_REF } from "./names.ts";
-export { type ChainCounter, chainCounters, parseCounters, type RuleCounter } from "./counters.ts";
+export {
+  type ChainCounter,
+  chainCounters,
+  parseCounters,
+  type RuleCounter,
+} from "./nft_counters.ts";
 export {
   type ApplyResult,
   commandRunner,

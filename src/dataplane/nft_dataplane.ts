@@ -5,12 +5,13 @@
  * run without root and system tests can aim the real binary at a network namespace.
  */
 import type { HostState, HostStateSource } from "../calc/host_state.ts";
-import { type ChainCounter, chainCounters, parseCounters } from "./counters.ts";
+import { type ChainCounter, chainCounters, parseCounters } from "./nft_counters.ts";
 import { DesiredTable } from "./desired.ts";
 import { TABLE_FAMILY, TABLE_NAME, TABLE_REF } from "./names.ts";
 import { planChanges, planUpdate, render } from "./render.ts";
 import type { NftState } from "./state.ts";
 import { quote } from "../log/quote.ts";
+import { errorMessage } from "../util/error_message.ts";
 
 /** Runs nft. `run` feeds a script to `nft -f -`; `listTable` is `nft -j list table` or null. */
 export interface NftRunner {
@@ -52,7 +53,7 @@ export function commandRunner(opts: CommandRunnerOptions = {}): NftRunner {
         stderr: "piped",
       }).spawn();
     } catch (e) {
-      return { code: -1, stdout: "", stderr: `Cannot run '${cmd}': ${(e as Error).message}` };
+      return { code: -1, stdout: "", stderr: `Cannot run '${cmd}': ${errorMessage(e)}` };
     }
     if (stdin !== undefined) {
       const w = child.stdin.getWriter();
@@ -224,7 +225,7 @@ export class NftDataplane {
       return {
         changed: true,
         script: full,
-        recovered: err instanceof Error ? err.message : String(err),
+        recovered: errorMessage(err),
       };
     }
   }

@@ -8,6 +8,7 @@
  */
 import { commandRunner, type NftRunner } from "./nft_dataplane.ts";
 import { TABLE_FAMILY, TABLE_NAME } from "./names.ts";
+import { errorMessage } from "../util/error_message.ts";
 
 /** libnftables' output flag for JSON (`nft -j`). */
 const NFT_CTX_OUTPUT_JSON = 1 << 4;
@@ -72,7 +73,7 @@ export function libnftablesRunner(
   try {
     lib = Deno.dlopen("libnftables.so.1", SYMBOLS);
   } catch (err) {
-    return { reason: err instanceof Error ? err.message : String(err) };
+    return { reason: errorMessage(err) };
   }
   let apply: _Context;
   let list: _Context;
@@ -81,7 +82,7 @@ export function libnftablesRunner(
     list = new _Context(lib, true);
   } catch (err) {
     lib.close();
-    return { reason: err instanceof Error ? err.message : String(err) };
+    return { reason: errorMessage(err) };
   }
   return {
     runner: {

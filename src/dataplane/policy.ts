@@ -1,12 +1,12 @@
 /**
- * Policy and profile rules (spec 1.6, 5.5) as typed nft rules, and the shared per-policy and
+ * Policy and profile rules as typed nft rules, and the shared per-policy and
  * per-profile chains. Source and destination always mean the packet's source and destination
  * address/port, whatever the direction. Multiple CIDRs and ports become anonymous interval
  * sets, so no scratch marks are needed; each selector becomes a named set per family.
  */
-import type { ResolvedEntity, ResolvedRule, RuleSet } from "../calc/host_state.ts";
-import { DENY_ALL } from "../calc/rules.ts";
-import type { Port, Protocol } from "../model/resources.ts";
+import type { NumericPort, ResolvedEntity, ResolvedRule, RuleSet } from "../calc/host_state.ts";
+import { DENY_ALL } from "../calc/resolve_rules.ts";
+import type { Protocol } from "../model/resources.ts";
 import { cidrsOfFamily } from "./_cidr.ts";
 import { auditing, auditStatements, auditTail } from "./audit.ts";
 import type { BuildContext } from "./context.ts";
@@ -34,6 +34,7 @@ export const policyNames = {
   policyOut: (name: string) => objectName("po", name),
   profileIn: (name: string) => objectName("pri", name),
   profileOut: (name: string) => objectName("pro", name),
+  /** The nft set of an IP set (selector or named-port set; the ids differ) for one family. */
   set: (id: string, family: Family) => objectName(family === 4 ? "s4" : "s6", id),
 };
 
@@ -49,7 +50,12 @@ export function ruleFamily(r: ResolvedRule): Family | undefined {
 }
 
 function entityNeedsFamily(e: ResolvedEntity): boolean {
-  return e.nets.length + e.notNets.length + e.ipSets.length + e.notIpSets.length > 0;
+  return e.nets.length + e.notNets.length + e.ipSets.length + e.notIpSets.length +
+      _namedCount(e) > 0;
+}
+
+function _namedCount(e: ResolvedEntity): number {
+  return (e.namedPorts?.length ?? 0) + (e.notNamedPorts?.length ?? 0);
 }
 
 /**
@@ -78,7 +84,7 @@ export function protoText(p: Protocol): string {
 export const PORT_PROTOCOLS: readonly string[] = ["tcp", "udp", "132", "136"];
 
 /** Sorted, merged port intervals: nft rejects overlapping elements in an interval set. */
-export function portIntervals(ports: readonly Port[]): PortRange[] {
+export function portIntervals(ports: readonly NumericPort[]): PortRange[] {
   const iv = ports.map((p): [number, number] => typeof p === "number" ? [p, p] : [p.min, p.max])
     .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   const out: [number, number][] = [];
@@ -118,7 +124,11 @@ export interface RuleListLabel {
 /**
  * The nft rules for one rule list, in order. Each rule becomes one nft rule when it is
  * family-neutral, else one per rendered family; a family is skipped when the rule's version
- * differs or when filtering a non-empty CIDR field to that family empties it (spec 1.6).
+ * differs or when filtering a non-empty CIDR field to that family empties it.
+ * A side with named ports matches its numeric ports OR any named-port set; nft has no OR
+ * across different lookups, so such a rule becomes one nft rule per alternative, each
+ * excluding the ones before it (`th dport != 80`, `... != @set`), so a packet matches at
+ * most one of them and a log or counter runs once.
  */
 export function policyRules(
   rules: readonly ResolvedRule[],
@@ -143,11 +153,10 @@ export function policyRules(
     const finish = (match: Match[]) =>
       rule(match, tail.statements, tail.verdict, comment, r.action === "log" ? undefined : owner);
     if (isFamilyNeutral(r)) {
-      out.push(finish(matchParts(r, undefined)));
+      for (const match of matchParts(r, undefined)) out.push(finish(match));
     } else {
       for (const fam of ctx.families) {
-        const match = familyMatch(r, fam);
-        if (match !== undefined) out.push(finish(match));
+        for (const match of familyMatch(r, fam) ?? []) out.push(finish(match));
       }
     }
     if (audit) out.push(...auditTail(ctx, comment));
@@ -155,8 +164,8 @@ export function policyRules(
   return out;
 }
 
-/** Match parts for `fam`, or undefined when the rule is skipped for that family. */
-function familyMatch(r: ResolvedRule, fam: Family): Match[] | undefined {
+/** Match alternatives for `fam`, or undefined when the rule is skipped for that family. */
+function familyMatch(r: ResolvedRule, fam: Family): Match[][] | undefined {
   const v = ruleFamily(r);
   if (v !== undefined && v !== fam) return undefined;
   for (const e of [r.source, r.destination]) {
@@ -164,13 +173,18 @@ function familyMatch(r: ResolvedRule, fam: Family): Match[] | undefined {
       if (list.length > 0 && cidrsOfFamily(list, fam).length === 0) return undefined;
     }
   }
-  return [{ kind: "nfproto", family: fam }, ...matchParts(r, fam)];
+  return matchParts(r, fam).map((m) => [{ kind: "nfproto", family: fam }, ...m]);
 }
 
-/** Match parts in a fixed order: protocol, source, destination, ICMP. */
-function matchParts(r: ResolvedRule, fam: Family | undefined): Match[] {
+/**
+ * Match parts in a fixed order: protocol, source, destination, ICMP; one list per
+ * alternative (a single one unless a side has named ports).
+ */
+function matchParts(r: ResolvedRule, fam: Family | undefined): Match[][] {
   const parts: Match[] = [];
-  const hasPorts = [r.source, r.destination].some((e) => e.ports.length + e.notPorts.length > 0);
+  const hasPorts = [r.source, r.destination].some((e) =>
+    e.ports.length + e.notPorts.length + _namedCount(e) > 0
+  );
   if (r.protocol !== undefined) {
     parts.push({ kind: "l4proto", protocols: [protoText(r.protocol)], negate: false });
   } else if (hasPorts) {
@@ -180,17 +194,16 @@ function matchParts(r: ResolvedRule, fam: Family | undefined): Match[] {
   if (r.notProtocol !== undefined) {
     parts.push({ kind: "l4proto", protocols: [protoText(r.notProtocol)], negate: true });
   }
-  parts.push(...entityParts(r.source, "s", fam));
-  parts.push(...entityParts(r.destination, "d", fam));
+  const icmp: Match[] = [];
   if (fam !== undefined) {
     if (r.icmp?.type !== undefined) {
-      parts.push({ kind: "icmpType", family: fam, types: [r.icmp.type] });
+      icmp.push({ kind: "icmpType", family: fam, types: [r.icmp.type] });
       if (r.icmp.code !== undefined) {
-        parts.push({ kind: "icmpCode", family: fam, code: r.icmp.code });
+        icmp.push({ kind: "icmpCode", family: fam, code: r.icmp.code });
       }
     }
     if (r.notICMP?.type !== undefined) {
-      parts.push({
+      icmp.push({
         kind: "notIcmp",
         family: fam,
         type: r.notICMP.type,
@@ -198,10 +211,20 @@ function matchParts(r: ResolvedRule, fam: Family | undefined): Match[] {
       });
     }
   }
-  return parts;
+  const out: Match[][] = [];
+  for (const src of entityParts(r.source, "s", fam)) {
+    for (const dst of entityParts(r.destination, "d", fam)) {
+      out.push([...parts, ...src, ...dst, ...icmp]);
+    }
+  }
+  return out;
 }
 
-function entityParts(e: ResolvedEntity, side: Side, fam: Family | undefined): Match[] {
+/**
+ * One side's match parts, one list per alternative: the numeric ports, then each named port
+ * with the alternatives before it negated. Named ports need a family (callers ensure it).
+ */
+function entityParts(e: ResolvedEntity, side: Side, fam: Family | undefined): Match[][] {
   const parts: Match[] = [];
   if (fam !== undefined) {
     const nets = cidrsOfFamily(e.nets, fam);
@@ -231,13 +254,40 @@ function entityParts(e: ResolvedEntity, side: Side, fam: Family | undefined): Ma
       });
     }
   }
-  if (e.ports.length > 0) {
-    parts.push({ kind: "ports", via: "th", side, ranges: portIntervals(e.ports), negate: false });
-  }
+  const tail: Match[] = [];
   if (e.notPorts.length > 0) {
-    parts.push({ kind: "ports", via: "th", side, ranges: portIntervals(e.notPorts), negate: true });
+    tail.push({ kind: "ports", via: "th", side, ranges: portIntervals(e.notPorts), negate: true });
   }
-  return parts;
+  const lookup = (set: string, negate: boolean): Match => ({
+    kind: "namedPort",
+    family: fam!,
+    side,
+    set: policyNames.set(set, fam!),
+    negate,
+  });
+  for (const n of e.notNamedPorts ?? []) tail.push(lookup(n.set, true));
+  const named = e.namedPorts ?? [];
+  const portMatch = (negate: boolean): Match => ({
+    kind: "ports",
+    via: "th",
+    side,
+    ranges: portIntervals(e.ports),
+    negate,
+  });
+  if (named.length === 0) {
+    return [[...parts, ...(e.ports.length > 0 ? [portMatch(false)] : []), ...tail]];
+  }
+  const alternatives: Match[][] = [];
+  const before: Match[] = [];
+  if (e.ports.length > 0) {
+    alternatives.push([...parts, portMatch(false), ...tail]);
+    before.push(portMatch(true));
+  }
+  for (const n of named) {
+    alternatives.push([...parts, ...before, lookup(n.set, false), ...tail]);
+    before.push(lookup(n.set, true));
+  }
+  return alternatives;
 }
 
 /** The empty rule list a policy without rules in a direction has. */

@@ -4,13 +4,14 @@
  * update touched; `planUpdate` diffs two whole states (config changes, tests). All pure, so
  * the text the agent applies is exactly what tests and the dry run see.
  */
-import { addressesOfFamily } from "./_cidr.ts";
+import { addressesOfFamily, namedPortElementsOfFamily, namedPortSetType } from "./_cidr.ts";
 import type { TableChanges } from "./desired.ts";
 import { noTableChanges } from "./desired.ts";
 import { quoteComment, quoteIfname, TABLE_FAMILY, TABLE_REF } from "./names.ts";
 import { ruleText } from "./rule_text.ts";
 import { BASE_CHAINS, DISPATCH_ORDER, FAILSAFE_CHAINS } from "./static.ts";
 import type { NftChain, NftHook, NftMap, NftSet, NftState } from "./state.ts";
+import { sameList } from "../util/same_list.ts";
 
 const BASE_ORDER: readonly string[] = Object.values(BASE_CHAINS);
 const FAILSAFE_ORDER: readonly string[] = Object.values(FAILSAFE_CHAINS);
@@ -45,7 +46,7 @@ function compareKeys(a: [number, string, number], b: [number, string, number]): 
 
 /** Sort key of a set: IP sets by id then family, then the rest by name. */
 function setKey(s: NftSet): [number, string, number] {
-  if (s.ipSet !== undefined) return [0, s.ipSet, s.type === "ipv4_addr" ? 0 : 1];
+  if (s.ipSet !== undefined) return [0, s.ipSet, s.type.startsWith("ipv4_addr") ? 0 : 1];
   return [s.owners === undefined ? 1 : 2, s.name, 0];
 }
 
@@ -63,6 +64,8 @@ export function orderedSets(state: NftState): NftSet[] {
 export function setElementTexts(s: NftSet): string[] {
   if (s.type === "ipv4_addr") return addressesOfFamily([...s.elements], 4);
   if (s.type === "ipv6_addr") return addressesOfFamily([...s.elements], 6);
+  if (s.type === namedPortSetType(4)) return namedPortElementsOfFamily([...s.elements], 4);
+  if (s.type === namedPortSetType(6)) return namedPortElementsOfFamily([...s.elements], 6);
   return [...s.elements];
 }
 
@@ -152,11 +155,7 @@ function addSet(s: NftSet): string {
 }
 
 function sameRules(a: NftChain, b: NftChain): boolean {
-  if (a.rules.length !== b.rules.length) return false;
-  for (let i = 0; i < a.rules.length; i++) {
-    if (ruleText(a.rules[i]!) !== ruleText(b.rules[i]!)) return false;
-  }
-  return true;
+  return sameList(a.rules, b.rules, (x, y) => ruleText(x) === ruleText(y));
 }
 
 function sameHook(a: NftHook | undefined, b: NftHook | undefined): boolean {

@@ -64,6 +64,19 @@ export type Match =
   | { readonly kind: "mark"; readonly bits: number; readonly set: boolean }
   /** `iifname "eth0"` / `oifname "cali*"` (`name` already quoted for nft). */
   | { readonly kind: "ifname"; readonly dir: "in" | "out"; readonly quoted: string }
+  /**
+   * `ip daddr . meta l4proto . th dport @n4-...` (or `!=`): the packet's address, protocol and
+   * port on one side, looked up in a named-port set (`ADDR . PROTO . PORT` elements).
+   */
+  | {
+    readonly kind: "namedPort";
+    readonly family: Family;
+    readonly side: Side;
+    readonly set: string;
+    readonly negate: boolean;
+  }
+  /** `iif 0` / `oif 0`: the packet has no input (output) device, i.e. it is not forwarded. */
+  | { readonly kind: "noDevice"; readonly dir: "in" | "out" }
   /** `meta l4proto . th dport @c-...`: one lookup in a compiled set (compile.ts). */
   | { readonly kind: "lookup"; readonly keys: readonly LookupKey[]; readonly set: string };
 
@@ -96,6 +109,8 @@ export type Verdict =
   | { readonly kind: "drop" }
   | { readonly kind: "return" }
   | { readonly kind: "jump"; readonly chain: string }
+  /** `goto CHAIN`: that chain's end or `return` ends the calling chain too. */
+  | { readonly kind: "goto"; readonly chain: string }
   /** `iifname vmap @MAP` / `oifname vmap @MAP`: the interface dispatch. */
   | { readonly kind: "vmap"; readonly dir: "in" | "out"; readonly map: string };
 
@@ -162,6 +177,11 @@ export const RETURN: Verdict = { kind: "return" };
 /** `jump CHAIN`. */
 export function jump(chain: string): Verdict {
   return { kind: "jump", chain };
+}
+
+/** `goto CHAIN`. */
+export function goto(chain: string): Verdict {
+  return { kind: "goto", chain };
 }
 
 /** Matches packets carrying all of `bits`. */

@@ -77,11 +77,22 @@ function matchText(m: Match): string {
       return `ct state ${m.states.join(",")}`;
     case "mark":
       return `meta mark & ${hex(m.bits)} == ${m.set ? hex(m.bits) : "0"}`;
+    case "noDevice":
+      return `${m.dir === "in" ? "iif" : "oif"} 0`;
     case "ifname":
       return `${m.dir === "in" ? "iifname" : "oifname"} ${m.quoted}`;
+    case "namedPort":
+      return `${namedPortKeys(m.family, m.side).map(keyText).join(" . ")} ${
+        not(m.negate)
+      }@${m.set}`;
     case "lookup":
       return `${m.keys.map(keyText).join(" . ")} @${m.set}`;
   }
+}
+
+/** The key of a named-port lookup: the address, protocol and port of one side. */
+export function namedPortKeys(family: 4 | 6, side: "s" | "d"): LookupKey[] {
+  return [{ field: "addr", family, side }, { field: "l4proto" }, { field: "port", side }];
 }
 
 /** The packet field a lookup key reads, as nft writes it. */
@@ -120,7 +131,8 @@ function verdictText(v: Verdict): string {
     case "return":
       return v.kind;
     case "jump":
-      return `jump ${v.chain}`;
+    case "goto":
+      return `${v.kind} ${v.chain}`;
     case "vmap":
       return `${v.dir === "in" ? "iifname" : "oifname"} vmap @${v.map}`;
   }

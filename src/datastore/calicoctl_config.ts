@@ -12,6 +12,7 @@ import {
   parseEndpoints,
   withOptional,
 } from "./connection.ts";
+import { errorMessage } from "../util/error_message.ts";
 
 const SPEC_FIELDS: Record<string, keyof ConnectionConfig | "datastoreType" | "endpoints"> = {
   datastoreType: "datastoreType",
@@ -35,7 +36,7 @@ export function parseCalicoctlConfig(text: string, path: string): ConnectionConf
   try {
     doc = parseYaml(text);
   } catch (e) {
-    fail((e as Error).message.split("\n")[0] ?? "invalid YAML");
+    fail(errorMessage(e).split("\n")[0] ?? "invalid YAML");
   }
   if (doc === null || doc === undefined) doc = {};
   if (typeof doc !== "object" || Array.isArray(doc)) fail("expected a calicoApiConfig object");

@@ -1,3 +1,4 @@
+import { errorMessage } from "../util/error_message.ts";
 /**
  * Commit-confirm's data, pure: the deadline an operator types (`60s`, `2m`, `1m30s`), the
  * rollback record a confirmable change leaves in etcd, and the decision of what a rollback
@@ -104,7 +105,7 @@ export function decodeRecord(key: string, text: string): ChangeRecord {
   try {
     v = JSON.parse(text);
   } catch (e) {
-    throw new Error(`${key}: not a change record (${(e as Error).message})`);
+    throw new Error(`${key}: not a change record (${errorMessage(e)})`);
   }
   const r = v as ChangeRecord;
   const ok = typeof r === "object" && r !== null && typeof r.id === "string" &&

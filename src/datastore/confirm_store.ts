@@ -25,6 +25,7 @@ import {
   type RollbackPlan,
 } from "./confirm_record.ts";
 import { AlreadyExistsError, NotExistError, type ResourceId } from "./store.ts";
+import { errorMessage } from "../util/error_message.ts";
 
 /** One resource of a confirmable change, as the CLI parsed it. */
 export type ConfirmItem =
@@ -115,7 +116,7 @@ export class ConfirmStore {
       try {
         checkIdentifiers(item.op === "delete" ? item.id : resourceId(item.resource));
       } catch (e) {
-        throw new ConfirmCommitError((e as Error).message, i, e as Error);
+        throw new ConfirmCommitError(errorMessage(e), i, e as Error);
       }
     });
     const id = newChangeId();
@@ -137,6 +138,11 @@ export class ConfirmStore {
     }
   }
 
+  /**
+   * One attempt at the guarded transaction; undefined when a key changed meanwhile. Long on
+   * purpose: the compares are built from the same `seen` map the reads filled, so what is
+   * checked cannot drift from what was read.
+   */
   async #tryCommit(
     id: string,
     lease: string,
@@ -278,7 +284,7 @@ export class ConfirmStore {
       try {
         record = decodeRecord(recordKey(id), kv.value);
       } catch (e) {
-        return { kind: "invalid", error: (e as Error).message };
+        return { kind: "invalid", error: errorMessage(e) };
       }
       const changeRevision = kv.modRevision;
       const current = new Map<string, CurrentKv>();

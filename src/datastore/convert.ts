@@ -15,12 +15,13 @@ import {
   decodeWorkloadEndpoint,
   parseJson,
   unknownPolicyTypes,
-} from "./decode.ts";
+} from "./backend_decode.ts";
 import { type ParsedKey, parseKey } from "./keys.ts";
 import type { ModelUpdate } from "./updates.ts";
 import { quote } from "../log/quote.ts";
+import { errorMessage } from "../util/error_message.ts";
 
-/** The `name` rule of spec 1.2, which the backend applies to HEP `profile_ids`. */
+/** libcalico-go's `name` validation rule, which the backend applies to HEP `profile_ids`. */
 const NAME_RE = /^[a-zA-Z0-9_.-]{1,128}$/;
 const BACKEND_ACTIONS = new Set(["allow", "deny", "log", "pass"]);
 
@@ -38,7 +39,7 @@ function _validate(resource: Resource): void {
   try {
     issues = validateResource(resource);
   } catch (e) {
-    throw new _Invalid(`validator failed: ${(e as Error).message}`);
+    throw new _Invalid(`validator failed: ${errorMessage(e)}`);
   }
   if (issues.length) throw new _Invalid(formatIssues(issues));
 }
@@ -95,6 +96,7 @@ export function workloadEndpointId(
   return `${k.node}/${k.orchestrator}/${k.workload}/${k.name}`;
 }
 
+/** One case per key type, as a table; long because the key layout has that many kinds. */
 function _decode(k: ParsedKey, raw: string): ModelUpdate {
   switch (k.type) {
     case "ready":

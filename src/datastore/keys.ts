@@ -1,5 +1,5 @@
 /**
- * The libcalico-go v1 etcd key layout (spec 2.1), kept on etcd v3 as flat keys with the same
+ * The libcalico-go v1 etcd key layout, kept on etcd v3 as flat keys with the same
  * paths, so tools that know Calico's layout find everything where they expect it.
  * Pure: building keys, escaping names, and parsing a key back into what it names.
  */
@@ -87,16 +87,6 @@ export function felixLastReportedStatusKey(node: string): string {
 export function hostEndpointStatusKey(node: string, name: string): string {
   return `${FELIX_HOST_PREFIX}${node}/endpoint/${escapeName(name)}`;
 }
-export function workloadEndpointStatusKey(
-  node: string,
-  orchestrator: string,
-  workload: string,
-  name: string,
-): string {
-  return `${FELIX_HOST_PREFIX}${node}/workload/${escapeName(orchestrator)}/${
-    escapeName(workload)
-  }/endpoint/${escapeName(name)}`;
-}
 
 /** What a key under `/calico/v1/` names; keys the agent does not use parse to `null`. */
 export type ParsedKey =
@@ -162,7 +152,7 @@ export function parseKey(key: string): ParsedKey | null {
 }
 
 /**
- * calicoctl's rendering of a resource key in error messages (spec 1.10): `Policy(name=p)`,
+ * calicoctl's rendering of a resource key in error messages: `Policy(name=p)`,
  * `HostEndpoint(node=h, name=n)`, `ProfileTags(name=p)`, `Node(name=n)`, ...
  */
 export function renderResourceKey(id: ResourceId): string {

@@ -1,6 +1,7 @@
 /**
  * The operator-side view of the datastore: whole resources in, whole resources out.
- * CONTRACT STUB: the datastore module owner implements it in etcd_store.ts; this stays.
+ * etcd_store.ts implements it over etcd; the CLI commands take this interface, so their unit
+ * tests (tests/unit/cli_main_test.ts) run against an in-memory store.
  */
 import type { Resource, ResourceKind } from "../model/resources.ts";
 

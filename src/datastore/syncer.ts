@@ -9,6 +9,7 @@
 import type { EtcdClient, EtcdWatch, WatchEvent } from "./etcd_client.ts";
 import type { Logger } from "../log/logger.ts";
 import { silentLogger } from "../log/logger.ts";
+import { type Clock, realClock, type TimerHandle } from "../time/clock.ts";
 import { connectionFailureReason, isConnectionError } from "./connection.ts";
 import { convertKeyValue, isAgentKey } from "./convert.ts";
 import { CALICO_V1_PREFIX } from "./keys.ts";
@@ -37,6 +38,8 @@ export interface SyncerOptions {
   readonly retryMaxMs?: number;
   /** Keys per range request while listing; default 1000. */
   readonly pageSize?: number;
+  /** Timers and time; default the process's own. */
+  readonly clock?: Clock;
 }
 
 /** Why a watch ended. */
@@ -66,7 +69,8 @@ export class Syncer {
   #loop: Promise<void> | undefined;
   #delivery: Promise<void> = Promise.resolve();
   #wake: (() => void) | undefined;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timer: TimerHandle | undefined;
+  readonly #clock: Clock;
   /** Cancels of old watches still in flight (each bounded by the client). */
   readonly #retiring = new Set<Promise<void>>();
 
@@ -79,6 +83,7 @@ export class Syncer {
     this.#retryMin = opts.retryMinMs ?? 200;
     this.#retryMax = opts.retryMaxMs ?? 5_000;
     this.#pageSize = opts.pageSize ?? 1000;
+    this.#clock = opts.clock ?? realClock;
   }
 
   /** The etcd revision of the last batch handed to the callback (0 before the first). */
@@ -105,7 +110,7 @@ export class Syncer {
   }
 
   #wakeUp() {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     const w = this.#wake;
     this.#wake = undefined;
@@ -115,7 +120,7 @@ export class Syncer {
   #sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       this.#wake = resolve;
-      this.#timer = setTimeout(() => this.#wakeUp(), ms);
+      this.#timer = this.#clock.setTimeout(() => this.#wakeUp(), ms);
     });
   }
 
@@ -142,7 +147,7 @@ export class Syncer {
       connectedOnce = true;
       delay = this.#retryMin;
       if (this.#closed) break;
-      const started = Date.now();
+      const started = this.#clock.now();
       const end = await this.#watch(revision);
       if (this.#closed) break;
       if (end.kind === "broken") {
@@ -156,7 +161,7 @@ export class Syncer {
       // A watch that fails as soon as it starts would otherwise make a tight loop of full
       // reads against etcd: back off as for a failed read.
       const failed = end.kind === "broken" || end.kind === "cancelled";
-      if (failed && Date.now() - started < QUICK_WATCH_FAILURE_MS) {
+      if (failed && this.#clock.now() - started < QUICK_WATCH_FAILURE_MS) {
         await this.#sleep(watchDelay);
         watchDelay = Math.min(watchDelay * 2, this.#retryMax);
       } else watchDelay = this.#retryMin;
@@ -261,7 +266,7 @@ export class Syncer {
       const finish = (end: WatchEnd) => {
         if (done) return;
         done = true;
-        if (this.#timer !== undefined) clearTimeout(this.#timer);
+        if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
         this.#timer = undefined;
         this.#wake = undefined;
         if (end.kind !== "broken" && end.kind !== "cancelled") this.#retire(watches[0]);
@@ -280,7 +285,7 @@ export class Syncer {
       }));
       this.#wake = () => finish({ kind: this.#closed ? "closed" : "timer" });
       if (this.#resyncMs > 0) {
-        this.#timer = setTimeout(() => this.#wakeUp(), this.#resyncMs);
+        this.#timer = this.#clock.setTimeout(() => this.#wakeUp(), this.#resyncMs);
       }
       if (this.#closed) finish({ kind: "closed" });
     });

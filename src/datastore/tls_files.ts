@@ -7,6 +7,7 @@
  */
 import { Buffer } from "node:buffer";
 import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
+import { errorMessage } from "../util/error_message.ts";
 
 const PEM_BLOCK_RE = /-----BEGIN ([A-Z0-9 ]+)-----\r?\n([\s\S]*?)-----END \1-----/g;
 
@@ -24,7 +25,7 @@ function _notPem(bytes: Uint8Array, blocks: readonly unknown[]): string | undefi
 }
 
 function _firstLine(e: unknown): string {
-  const msg = e instanceof Error ? e.message : String(e);
+  const msg = errorMessage(e);
   return (msg.split("\n")[0] ?? msg).trim();
 }
 

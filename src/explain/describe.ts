@@ -3,14 +3,21 @@
  * `ingress: allow tcp from 198.18.0.0/24 to port 22`. Read from the calculation's resolved
  * rule (the same one the nft rule was built from), so the text and the rule cannot disagree.
  */
-import type { ResolvedEntity, ResolvedRule } from "../calc/host_state.ts";
-import type { Port } from "../model/resources.ts";
+import type {
+  NamedPortRef,
+  NumericPort,
+  ResolvedEntity,
+  ResolvedRule,
+} from "../calc/host_state.ts";
 
-function portText(ports: readonly Port[]): string {
-  const items = ports.map((p) => (typeof p === "number" ? `${p}` : `${p.min}-${p.max}`));
-  return `${items.length === 1 && typeof ports[0] === "number" ? "port" : "ports"} ${
-    items.join(",")
-  }`;
+/** `port 22`, `ports 80,8000-8080`, `port http` (named ports by name, after numeric ones). */
+function portText(ports: readonly NumericPort[], named: readonly NamedPortRef[] = []): string {
+  const items = [
+    ...ports.map((p) => (typeof p === "number" ? `${p}` : `${p.min}-${p.max}`)),
+    ...named.map((n) => n.name),
+  ];
+  const single = items.length === 1 && (named.length === 1 || typeof ports[0] === "number");
+  return `${single ? "port" : "ports"} ${items.join(",")}`;
 }
 
 function entityText(e: ResolvedEntity): string[] {
@@ -19,8 +26,9 @@ function entityText(e: ResolvedEntity): string[] {
   if (e.notNets.length > 0) out.push(`not ${e.notNets.join(",")}`);
   for (const s of e.ipSets) out.push(`selector set ${s}`);
   for (const s of e.notIpSets) out.push(`not selector set ${s}`);
-  if (e.ports.length > 0) out.push(portText(e.ports));
-  if (e.notPorts.length > 0) out.push(`not ${portText(e.notPorts)}`);
+  const named = e.namedPorts ?? [], notNamed = e.notNamedPorts ?? [];
+  if (e.ports.length + named.length > 0) out.push(portText(e.ports, named));
+  if (e.notPorts.length + notNamed.length > 0) out.push(`not ${portText(e.notPorts, notNamed)}`);
   return out;
 }
 

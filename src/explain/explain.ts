@@ -337,99 +337,71 @@ class _Tracer {
 
   /** What one matched rule decided, if anything, named by its owner. */
   #stepDecision(s: TraceStep): StageResult | undefined {
-    const chain = this.state.chains.get(s.chain);
     const owner = s.element?.owner ?? s.rule.owner;
-    if (owner === undefined) {
-      if (chain?.owner.kind !== "endpoint") return undefined;
-      if (s.outcome === "accept" && s.rule.match.some((m) => m.kind === "ctState")) {
-        return {
-          stage: "conntrack",
-          result: "ALLOW",
-          text: "ALLOW by conntrack: established/related",
-        };
-      }
-      if (s.outcome === "drop" && s.rule.match.some((m) => m.kind === "ctState")) {
-        return {
-          stage: "conntrack",
-          result: "DROP",
-          text: "DROP by conntrack: invalid (DisableConntrackInvalidCheck is false)",
-        };
-      }
-      if (s.outcome === "accept" && s.rule.match.some((m) => m.kind === "icmpType")) {
-        return {
-          stage: "conntrack",
-          result: "ALLOW",
-          text: "ALLOW: ICMPv6 neighbour discovery (HostEndpointAllowNDP)",
-        };
-      }
-      return undefined;
-    }
-    if (owner.kind !== "failsafe" && owner.audit === true) {
-      // PolicyAuditMode: the rule counts and logs what it would drop, then lets it through.
-      const what = owner.kind === "endpointDrop"
-        ? `${owner.reason} (host endpoint ${owner.hostEndpoint})`
-        : `${owner.kind} ${owner.name} rule ${owner.rule}`;
-      return {
-        stage: owner.kind === "endpointDrop"
-          ? "default"
-          : owner.kind === "policy"
-          ? "normal policies"
-          : "profiles",
-        result: "ALLOW",
-        text: `ALLOW under PolicyAuditMode, which counts and logs it: would DROP by ${what}`,
-        owner,
-      };
-    }
+    if (owner === undefined) return _unownedDecision(s, this.state.chains.get(s.chain));
+    if (owner.kind !== "failsafe" && owner.audit === true) return _auditDecision(owner);
     switch (owner.kind) {
-      case "failsafe": {
-        if (s.outcome !== "accept") return undefined;
-        const m = s.rule.match.find((x) => x.kind === "ports");
-        const side = m?.kind === "ports" && m.side === "s" ? "source" : "destination";
-        const param = owner.direction === "ingress"
-          ? (side === "destination" ? "FailsafeInboundHostPorts" : "FailsafeOutboundHostPorts")
-          : (side === "destination" ? "FailsafeOutboundHostPorts" : "FailsafeInboundHostPorts");
-        const p = this.packet;
-        const port = `${PROTO_NAMES[p.protocol]}/${side === "destination" ? p.dport : p.sport}`;
-        const what = side === "destination" ? param : `replies of ${param}`;
-        return {
-          stage: "failsafe",
-          result: "ALLOW",
-          text: `ALLOW by failsafe ${owner.direction === "ingress" ? "inbound" : "outbound"} ` +
-            `port ${port} (${what})`,
-          owner,
-        };
-      }
+      case "failsafe":
+        return s.outcome === "accept" ? this.#failsafeDecision(s, owner) : undefined;
       case "policy":
-      case "profile": {
-        const r = this.#resolved(owner);
-        const action = r?.action;
-        const result = s.outcome === "drop"
-          ? "DROP"
-          : action === "pass"
-          ? "PASS"
-          : action === "allow" || s.outcome === "return"
-          ? "ALLOW"
-          : undefined;
-        if (result === undefined) return undefined;
-        const what = `${owner.kind} ${owner.name} rule ${owner.rule} (${owner.direction}: ${
-          r ? describeRule(r) : "rule not in the calculation"
-        })`;
-        return {
-          stage: owner.kind === "policy" ? "normal policies" : "profiles",
-          result,
-          text: result === "PASS" ? `PASS by ${what}: on to the profiles` : `${result} by ${what}`,
-          owner,
-        };
-      }
-      case "endpointDrop": {
-        const text = owner.reason === "no policy allowed"
-          ? `DROP: no policy allowed it (end of the policies of host endpoint ${owner.hostEndpoint})`
-          : owner.reason === "no profile allowed"
-          ? `DROP: no policy or profile allowed it (end of the profiles of host endpoint ${owner.hostEndpoint})`
-          : `DROP: no policy or profile allowed it (default drop for host endpoint ${owner.hostEndpoint})`;
-        return { stage: "default", result: "DROP", text, owner };
-      }
+      case "profile":
+        return this.#ruleDecision(s, owner);
+      case "endpointDrop":
+        return _endpointDropDecision(owner);
     }
+  }
+
+  /** A failsafe port accepted the packet: which port, and which parameter opened it. */
+  #failsafeDecision(
+    s: TraceStep,
+    owner: Extract<RuleOwner, { kind: "failsafe" }>,
+  ): StageResult {
+    const m = s.rule.match.find((x) => x.kind === "ports");
+    const side = m?.kind === "ports" && m.side === "s" ? "source" : "destination";
+    const param = owner.direction === "ingress"
+      ? (side === "destination" ? "FailsafeInboundHostPorts" : "FailsafeOutboundHostPorts")
+      : (side === "destination" ? "FailsafeOutboundHostPorts" : "FailsafeInboundHostPorts");
+    const p = this.packet;
+    const port = `${PROTO_NAMES[p.protocol]}/${side === "destination" ? p.dport : p.sport}`;
+    const what = side === "destination" ? param : `replies of ${param}`;
+    // Calico 3's form with a net: say which network the failsafe is limited to.
+    const a = s.rule.match.find((x) => x.kind === "addrs");
+    const net = a?.kind === "addrs"
+      ? ` ${a.side === "s" ? "from" : "to"} ${a.cidrs.join(", ")}`
+      : "";
+    return {
+      stage: "failsafe",
+      result: "ALLOW",
+      text: `ALLOW by failsafe ${owner.direction === "ingress" ? "inbound" : "outbound"} ` +
+        `port ${port}${net} (${what})`,
+      owner,
+    };
+  }
+
+  /** A policy or profile rule matched: what it did, in the words of the rule. */
+  #ruleDecision(
+    s: TraceStep,
+    owner: Extract<RuleOwner, { kind: "policy" | "profile" }>,
+  ): StageResult | undefined {
+    const r = this.#resolved(owner);
+    const action = r?.action;
+    const result = s.outcome === "drop"
+      ? "DROP"
+      : action === "pass"
+      ? "PASS"
+      : action === "allow" || s.outcome === "return"
+      ? "ALLOW"
+      : undefined;
+    if (result === undefined) return undefined;
+    const what = `${owner.kind} ${owner.name} rule ${owner.rule} (${owner.direction}: ${
+      r ? describeRule(r) : "rule not in the calculation"
+    })`;
+    return {
+      stage: owner.kind === "policy" ? "normal policies" : "profiles",
+      result,
+      text: result === "PASS" ? `PASS by ${what}: on to the profiles` : `${result} by ${what}`,
+      owner,
+    };
   }
 
   #resolved(o: Extract<RuleOwner, { kind: "policy" | "profile" }>): ResolvedRule | undefined {
@@ -464,7 +436,7 @@ class _Tracer {
     const last = this.#last;
     const baseChain: NftChain | undefined = last ? this.state.chains.get(last.chain) : undefined;
     if (
-      last !== undefined && baseChain?.hook !== undefined &&
+      last !== undefined && baseChain?.owner.kind === "static" &&
       ["accept", "drop", "return"].includes(last.outcome)
     ) {
       const why = last.rule.comment ?? ruleText(last.rule);
@@ -502,4 +474,58 @@ export function formatExplanation(x: Explanation): string {
   lines.push(`Verdict: ${x.decision}`);
   if (x.reply !== undefined) lines.push(`Reply: ${x.reply.text}`);
   return lines.join("\n") + "\n";
+}
+
+/** A rule with no owner decides only in an endpoint chain: conntrack and neighbour discovery. */
+function _unownedDecision(s: TraceStep, chain: NftChain | undefined): StageResult | undefined {
+  if (chain?.owner.kind !== "endpoint") return undefined;
+  if (s.outcome === "accept" && s.rule.match.some((m) => m.kind === "ctState")) {
+    return {
+      stage: "conntrack",
+      result: "ALLOW",
+      text: "ALLOW by conntrack: established/related",
+    };
+  }
+  if (s.outcome === "drop" && s.rule.match.some((m) => m.kind === "ctState")) {
+    return {
+      stage: "conntrack",
+      result: "DROP",
+      text: "DROP by conntrack: invalid (DisableConntrackInvalidCheck is false)",
+    };
+  }
+  if (s.outcome === "accept" && s.rule.match.some((m) => m.kind === "icmpType")) {
+    return {
+      stage: "conntrack",
+      result: "ALLOW",
+      text: "ALLOW: ICMPv6 neighbour discovery (HostEndpointAllowNDP)",
+    };
+  }
+  return undefined;
+}
+
+/** PolicyAuditMode: the rule counts and logs what it would drop, then lets it through. */
+function _auditDecision(owner: Exclude<RuleOwner, { kind: "failsafe" }>): StageResult {
+  const what = owner.kind === "endpointDrop"
+    ? `${owner.reason} (host endpoint ${owner.hostEndpoint})`
+    : `${owner.kind} ${owner.name} rule ${owner.rule}`;
+  return {
+    stage: owner.kind === "endpointDrop"
+      ? "default"
+      : owner.kind === "policy"
+      ? "normal policies"
+      : "profiles",
+    result: "ALLOW",
+    text: `ALLOW under PolicyAuditMode, which counts and logs it: would DROP by ${what}`,
+    owner,
+  };
+}
+
+/** The end of an endpoint chain: which default drop it was. */
+function _endpointDropDecision(owner: Extract<RuleOwner, { kind: "endpointDrop" }>): StageResult {
+  const text = owner.reason === "no policy allowed"
+    ? `DROP: no policy allowed it (end of the policies of host endpoint ${owner.hostEndpoint})`
+    : owner.reason === "no profile allowed"
+    ? `DROP: no policy or profile allowed it (end of the profiles of host endpoint ${owner.hostEndpoint})`
+    : `DROP: no policy or profile allowed it (default drop for host endpoint ${owner.hostEndpoint})`;
+  return { stage: "default", result: "DROP", text, owner };
 }

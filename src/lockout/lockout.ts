@@ -76,7 +76,13 @@ export async function lockoutCheck(
     const b = await computeNodeState(before, node, { local: false });
     const a = await computeNodeState(after, node, { local: false });
     // Management is TCP (ssh and the like); udp failsafes (DHCP replies) are not checked.
-    const tcpFailsafes = b.host.config.failsafeInbound.filter((p) => p.protocol === "tcp");
+    // A failsafe limited to a net is probed like any other: the packets decide whether it
+    // protects a management source, so one outside the net is not counted as kept open.
+    const tcpFailsafes = [
+      ...new Set(
+        b.host.config.failsafeInbound.filter((p) => p.protocol === "tcp").map((p) => p.port),
+      ),
+    ].map((port) => ({ protocol: "tcp", port }) as const);
     const ports = opts.keepOpen ??
       (tcpFailsafes.length > 0 ? tcpFailsafes : [{ protocol: "tcp", port: 22 } as const]);
     const ifaces = new Map(b.interfaces.map((i) => [i.name, i]));

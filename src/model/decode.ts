@@ -3,7 +3,7 @@
  * into the typed model. Works on the `yaml` package's nodes (not plain JS values) so every
  * failure names the node it came from.
  *
- * Behaviour follows calicoctl v1 (spec 1.1): the envelope is read loosely first (kind and
+ * Behaviour follows calicoctl v1: the envelope is read loosely first (kind and
  * apiVersion), then the body strictly: unknown fields and wrong types are errors, in Go's
  * words (`cannot unmarshal string into Go value of type float64`). As with Go's decoder via
  * YAML->JSON conversion, a YAML number or boolean where a string belongs is taken as its
@@ -27,6 +27,7 @@ import { canonicalCidr, canonicalIp } from "./ip.ts";
 import type { YamlNode } from "./yaml_positions.ts";
 import { resolveAlias } from "./yaml_aliases.ts";
 import { clip, quote } from "../log/quote.ts";
+import { isV3Kind, V3_API_VERSION, V3_KINDS, type V3Kind, v3ListItemKind } from "./v3/kinds.ts";
 
 /** A decode problem at one node; `path` is the field path inside the resource. */
 export class DecodeFailure extends Error {
@@ -48,7 +49,8 @@ export interface Envelope {
 export interface ResourceItem {
   readonly node: YamlNode;
   readonly envelope: Envelope;
-  readonly kind: ResourceKind;
+  /** The v1 kind, or the v3 kind for `apiVersion: projectcalico.org/v3` (see v3/decode.ts). */
+  readonly kind: ResourceKind | V3Kind;
 }
 
 /** The apiVersion/kind pair was not one hostfence knows. */
@@ -65,11 +67,18 @@ export class UnknownResourceType extends Error {
 const LIST_KINDS = new Map<string, ResourceKind>(RESOURCE_KINDS.map((k) => [`${k}List`, k]));
 
 function _kindHint(env: Envelope): string {
+  if (env.apiVersion === V3_API_VERSION) {
+    return ` (hostfence reads these ${V3_API_VERSION} kinds: ${V3_KINDS.join(", ")}, ` +
+      "their ...List forms and List)";
+  }
   const lower = env.kind.toLowerCase();
   const exact = [...RESOURCE_KINDS, ...LIST_KINDS.keys()].find((k) => k.toLowerCase() === lower);
   if (exact && exact !== env.kind) return ` (kinds are case-sensitive: did you mean '${exact}'?)`;
   if (env.apiVersion !== "v1" && (RESOURCE_KINDS as readonly string[]).includes(env.kind)) {
     return " (hostfence reads calicoctl apiVersion v1 resources)";
+  }
+  if ((V3_KINDS as readonly string[]).includes(env.kind)) {
+    return ` (${env.kind} is a ${V3_API_VERSION} kind: write apiVersion: ${V3_API_VERSION})`;
   }
   if (!exact) {
     return ` (hostfence manages ${RESOURCE_KINDS.join(", ")} and their ...List forms)`;
@@ -100,13 +109,18 @@ export function listResourceItems(top: YamlNode, view: TreeView): ResourceItem[]
 
 /** Strictly decodes one listed item into its typed resource. Throws DecodeFailure. */
 export function decodeResourceItem(item: ResourceItem, view: TreeView): Resource {
-  let reader = readers.get(view);
-  if (!reader) readers.set(view, reader = new YamlReader(view));
-  return reader.resource(item.node, item.kind);
+  return readerFor(view).resource(item.node, item.kind as ResourceKind);
 }
 
 /** One reader per view, so its field tables are built once per document, not per resource. */
 const readers = new WeakMap<TreeView, YamlReader>();
+
+/** The reader of a view (shared with the v3 decoder). */
+export function readerFor(view: TreeView): YamlReader {
+  let reader = readers.get(view);
+  if (!reader) readers.set(view, reader = new YamlReader(view));
+  return reader;
+}
 
 type Reader<T> = (node: YamlNode, path: string) => T | undefined;
 type Fields = Record<string, Reader<unknown>>;
@@ -153,8 +167,8 @@ export function yamlTreeView(doc: Document): TreeView {
   };
 }
 
-/** Strict readers over one document's nodes. */
-class YamlReader {
+/** Strict readers over one document's nodes (the v3 decoder reuses them, see v3/decode.ts). */
+export class YamlReader {
   #depth = 0;
   constructor(readonly view: TreeView) {}
 
@@ -200,6 +214,9 @@ class YamlReader {
 
   expandObject(node: YamlNode, path: string): ResourceItem[] {
     const env = this.envelope(node, path);
+    if (isV3Kind(env.apiVersion, env.kind)) return [{ node, envelope: env, kind: env.kind }];
+    const v3Item = v3ListItemKind(env.apiVersion, env.kind);
+    if (v3Item !== undefined) return this.#expandV3List(node, path, env, v3Item);
     if (env.apiVersion === "v1" && (RESOURCE_KINDS as readonly string[]).includes(env.kind)) {
       return [{ node, envelope: env, kind: env.kind as ResourceKind }];
     }
@@ -235,8 +252,40 @@ class YamlReader {
     return out;
   }
 
+  /** A v3 `<Kind>List` or `List`: its items, each a v3 resource of that kind (any for List). */
+  #expandV3List(node: YamlNode, path: string, env: Envelope, want: V3Kind | "*"): ResourceItem[] {
+    const list = this.struct(node, path, "v3.List", {
+      apiVersion: (n, p) => this.str(n, p),
+      kind: (n, p) => this.str(n, p),
+      // A list's resourceVersion is what `calicoctl get` printed; it selects nothing here.
+      metadata: (n, p) =>
+        this.struct(n, p, "v1.ListMeta", { resourceVersion: (x, q) => this.str(x, q) }),
+      items: (n, p) => this.list(n, p, "[]v3.Resource", (x) => x),
+    }) ?? {};
+    const out: ResourceItem[] = [];
+    ((list.items ?? []) as YamlNode[]).forEach((item, i) => {
+      const n = this.deref(item);
+      const p = `${path ? path + "." : ""}items[${i}]`;
+      if (n === null) return;
+      const ie = this.envelope(n, p);
+      const kind = ie.kind === "" && want !== "*" ? want : ie.kind;
+      const apiVersion = ie.apiVersion === "" ? V3_API_VERSION : ie.apiVersion;
+      if (!isV3Kind(apiVersion, kind) || (want !== "*" && kind !== want)) {
+        throw new DecodeFailure(
+          `a ${env.kind} may only hold ${want === "*" ? V3_KINDS.join(", ") : want} resources ` +
+            `of apiVersion ${V3_API_VERSION}, found kind '${ie.kind}' apiVersion '${ie.apiVersion}'`,
+          n,
+          p,
+        );
+      }
+      out.push({ node: n, envelope: { ...ie, kind, apiVersion }, kind });
+    });
+    return out;
+  }
+
   // --- resources -----------------------------------------------------------------------
 
+  /** One block of fields per kind, as a table; long until one field table drives it. */
   resource(node: YamlNode, kind: ResourceKind): Resource {
     const goKind = _goKind(kind);
     const envelope = (metadata: Fields, spec: Fields): Obj =>
@@ -475,7 +524,7 @@ class YamlReader {
     return v;
   }
 
-  /** numorstring.Port: a number, a numeric string or "min:max" (spec 1.2 decode messages). */
+  /** numorstring.Port: a number, a numeric string or "min:max" (calicoctl's decode messages). */
   port(node: YamlNode, path: string): Port | undefined {
     const n = this.deref(node);
     if (n === null) return 0;
@@ -578,7 +627,7 @@ const _INT_RANGES = {
 
 /**
  * calicoctl's PortFromString: `"80"` -> 80, `"8000:8080"` -> a range (`"5:5"` -> 5), or the
- * error text of spec 1.2 (`invalid port format (…)` and friends) as a string.
+ * error text of libcalico-go's validator (`invalid port format (…)` and friends) as a string.
  */
 export function parsePortString(s: string): Port | string {
   const single = _uint16(s);

@@ -1,5 +1,5 @@
 /**
- * Reading resources from calicoctl-style YAML/JSON files (spec 1.1): parse every document,
+ * Reading resources from calicoctl-style YAML/JSON files: parse every document,
  * expand sequences and `...List` kinds, decode each resource strictly, then validate each.
  * Every failure becomes a ResourceInputError whose message keeps calicoctl's own wording
  * (so operators can grep it) and adds where it is: file, line:column, resource and field.
@@ -11,6 +11,7 @@ import {
   decodeResourceItem,
   listResourceItems,
   type ResourceItem,
+  type TreeView,
   UnknownResourceType,
   yamlTreeView,
 } from "./decode.ts";
@@ -19,10 +20,45 @@ import { nodeAtPath, positionOf } from "./yaml_positions.ts";
 import { aliasOverLimit, MAX_ALIAS_NODES } from "./yaml_aliases.ts";
 import { fastParseDocuments, onlyItem, plainTreeView } from "./fast_yaml.ts";
 import { clip, quote } from "../log/quote.ts";
+import { decodeV3Item } from "./v3/decode.ts";
+import { isV3Kind, type V3Kind } from "./v3/kinds.ts";
+import { v3FieldPath } from "./v3/paths.ts";
+import { isModelResource, type ManifestResource } from "./v3/types.ts";
 
 export interface LocatedResource {
   readonly resource: Resource;
   readonly position: SourcePosition;
+}
+
+/** A resource of a manifest file: v1 or v3 (which may also be a FelixConfiguration). */
+export interface LocatedManifest {
+  readonly resource: ManifestResource;
+  readonly position: SourcePosition;
+  /** The kind as a projectcalico.org/v3 document wrote it (for calicoctl v3's messages). */
+  readonly v3Kind?: V3Kind;
+}
+
+/** `{ v3Kind }` for an item of a v3 document, else nothing. */
+function _v3Kind(item: ResourceItem): { v3Kind?: V3Kind } {
+  return isV3Kind(item.envelope.apiVersion, item.kind) ? { v3Kind: item.kind as V3Kind } : {};
+}
+
+/** v1 items through the v1 decoder, projectcalico.org/v3 items through v3/decode.ts. */
+function _decodeItem(item: ResourceItem, view: TreeView): ManifestResource {
+  return isV3Kind(item.envelope.apiVersion, item.kind)
+    ? decodeV3Item(item, view)
+    : decodeResourceItem(item, view);
+}
+
+function _validate(r: ManifestResource) {
+  return isModelResource(r) ? validateResource(r) : [];
+}
+
+/** A v1 field path as the item's own document spells it. */
+function _itemPath(item: ResourceItem, path: string): string {
+  return isV3Kind(item.envelope.apiVersion, item.kind)
+    ? v3FieldPath(item.kind as V3Kind, path)
+    : path;
 }
 
 /**
@@ -51,6 +87,33 @@ export class ResourceInputError extends Error {
  * unknown field or wrong type (checked for every resource first), then validation.
  */
 export function parseResources(text: string, source: string): LocatedResource[] {
+  return _onlyModel(parseManifests(text, source), source);
+}
+
+/** The resources of the internal model; a FelixConfiguration (v3) is refused here. */
+function _onlyModel(all: LocatedManifest[], source: string): LocatedResource[] {
+  const other = all.findIndex((l) => !isModelResource(l.resource));
+  if (other >= 0) {
+    const { resource, position, v3Kind } = all[other]!;
+    throw new ResourceInputError(
+      `${
+        _where(source, position.line ? position as { line: number; column: number } : undefined)
+      }: ` +
+        `${v3Kind ?? resource.kind} ${quote(resource.metadata.name)} cannot be used here ` +
+        "(it is not a policy resource: FelixConfiguration is written by the CLI as Felix " +
+        "config keys, network sets need the network-set datastore)",
+      position,
+      { kind: resource.kind, name: resource.metadata.name },
+    );
+  }
+  return all as LocatedResource[];
+}
+
+/**
+ * parseResources for the CLI: also FelixConfiguration and network sets (v3), which are not
+ * resources of the internal model.
+ */
+export function parseManifests(text: string, source: string): LocatedManifest[] {
   const fast = _parseFast(text, source);
   if (Array.isArray(fast)) return fast;
   if (fast?.failedItem !== undefined && text.length >= ONLY_ITEM_MIN_CHARS) {
@@ -58,13 +121,13 @@ export function parseResources(text: string, source: string): LocatedResource[] 
     const reduced = onlyItem(text, fast.failedItem);
     if (reduced !== undefined) {
       try {
-        parseResourcesWithPositions(reduced, source);
+        _parseWithPositions(reduced, source);
       } catch (e) {
         if (e instanceof ResourceInputError) throw e;
       }
     }
   }
-  return parseResourcesWithPositions(text, source);
+  return _parseWithPositions(text, source);
 }
 
 /**
@@ -84,7 +147,7 @@ const ONLY_ITEM_MIN_CHARS = 64 * 1024;
 function _parseFast(
   text: string,
   source: string,
-): LocatedResource[] | { failedItem?: number } | undefined {
+): LocatedManifest[] | { failedItem?: number } | undefined {
   const docs = fastParseDocuments(text);
   if (docs === undefined) return undefined;
   // Each top-level item of a single sequence separately, to know which one is at fault.
@@ -93,7 +156,7 @@ function _parseFast(
   // every item's kind first, then every item's fields, then validation.
   const items: ResourceItem[] = [];
   const from: number[] = [];
-  const resources: Resource[] = [];
+  const resources: ManifestResource[] = [];
   let top = 0;
   try {
     for (; top < tops.length; top++) {
@@ -102,19 +165,20 @@ function _parseFast(
         from.push(top);
       }
     }
-    for (const item of items) resources.push(decodeResourceItem(item, plainTreeView));
+    for (const item of items) resources.push(_decodeItem(item, plainTreeView));
   } catch {
     if (tops === docs) return undefined;
     // Listing failed at `top`, or decoding at the item after the last resource decoded.
     return { failedItem: top < tops.length ? top : from[resources.length]! };
   }
-  const bad = resources.findIndex((r) => validateResource(r).length > 0);
+  const bad = resources.findIndex((r) => _validate(r).length > 0);
   if (bad >= 0) return tops === docs ? undefined : { failedItem: from[bad]! };
-  let located: LocatedResource[] | undefined;
+  let located: LocatedManifest[] | undefined;
   return resources.map((resource, i) => ({
     resource,
+    ..._v3Kind(items[i]!),
     get position() {
-      located ??= parseResourcesWithPositions(text, source);
+      located ??= _parseWithPositions(text, source);
       return located[i]!.position;
     },
   }));
@@ -125,6 +189,11 @@ function _parseFast(
  * gets its line and column. Exported for tests and the benchmark, which compare the paths.
  */
 export function parseResourcesWithPositions(text: string, source: string): LocatedResource[] {
+  return _onlyModel(_parseWithPositions(text, source), source);
+}
+
+/** parseResourcesWithPositions of every manifest resource (parseManifests' slow path). */
+function _parseWithPositions(text: string, source: string): LocatedManifest[] {
   const lc = new LineCounter();
   const docs: Document.Parsed[] = Array.from(
     parseAllDocuments(text, { lineCounter: lc, prettyErrors: false }),
@@ -150,7 +219,7 @@ export function parseResourcesWithPositions(text: string, source: string): Locat
     }
   }
 
-  const decoded: { item: ResourceItem; doc: Document.Parsed; resource: Resource }[] = [];
+  const decoded: { item: ResourceItem; doc: Document.Parsed; resource: ManifestResource }[] = [];
   for (const doc of docs) {
     let items: ResourceItem[];
     const view = yamlTreeView(doc);
@@ -161,7 +230,7 @@ export function parseResourcesWithPositions(text: string, source: string): Locat
     }
     for (const item of items) {
       try {
-        decoded.push({ item, doc, resource: decodeResourceItem(item, view) });
+        decoded.push({ item, doc, resource: _decodeItem(item, view) });
       } catch (e) {
         throw _wrapDecode(e, source, lc, item);
       }
@@ -169,7 +238,7 @@ export function parseResourcesWithPositions(text: string, source: string): Locat
   }
 
   return decoded.map(({ item, doc, resource }) => {
-    const issues = validateResource(resource);
+    const issues = _validate(resource).map((i) => ({ ...i, path: _itemPath(item, i.path) }));
     if (issues.length) {
       const first = issues[0]!;
       const at = (path: string) => positionOf(nodeAtPath(item.node, path, doc), lc);
@@ -194,7 +263,7 @@ export function parseResourcesWithPositions(text: string, source: string): Locat
         first.path,
       );
     }
-    return { resource, position: _position(source, positionOf(item.node, lc)) };
+    return { resource, position: _position(source, positionOf(item.node, lc)), ..._v3Kind(item) };
   });
 }
 

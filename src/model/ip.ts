@@ -21,10 +21,6 @@ export interface Cidr {
   readonly prefix: number;
 }
 
-/** Aliases matching the names the datastore's private helper used, so it can switch over. */
-export type ParsedIp = IpAddress;
-export type ParsedCidr = Cidr;
-
 /** Parses a plain IPv4 or IPv6 address (no prefix, no zone); `undefined` when invalid. */
 export function parseIp(text: string): IpAddress | undefined {
   if (text.includes(":")) return _parse6(text);

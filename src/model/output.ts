@@ -1,5 +1,5 @@
 /**
- * Printing resources the way calicoctl v1 `get` did (spec 1.10): YAML and JSON documents
+ * Printing resources the way calicoctl v1 `get` did: YAML and JSON documents
  * (always a list) and the `ps`/`wide`/`custom-columns` tables.
  *
  * The printed object follows the Go v1 API structs: JSON keys in struct declaration order,
@@ -70,6 +70,11 @@ export function resourceToApiObject(r: Resource): Obj {
       _put(spec, "interfaceName", r.spec.interfaceName);
       _put(spec, "expectedIPs", r.spec.expectedIPs);
       _put(spec, "profiles", r.spec.profiles);
+      _put(
+        spec,
+        "ports",
+        r.spec.ports?.map((p) => ({ name: p.name, protocol: p.protocol, port: p.port })),
+      );
       break;
     case "policy":
       _put(meta, "name", r.metadata.name);
@@ -148,9 +153,10 @@ function _entity(e: EntityRule): Obj {
   return o;
 }
 
-/** A port as calicoctl printed it: a number, or `"min:max"` for a range. */
+/** A port as calicoctl printed it: a number, `"min:max"` for a range, or a port name. */
 export function portToApi(p: Port): number | string {
-  return typeof p === "number" ? p : p.min === p.max ? p.min : `${p.min}:${p.max}`;
+  if (typeof p === "number" || typeof p === "string") return p;
+  return p.min === p.max ? p.min : `${p.min}:${p.max}`;
 }
 
 /** Go `omitempty`: leaves out absent values, `""`, `false`, empty lists and empty maps. */

@@ -27,13 +27,23 @@ export const RESOURCE_KINDS: readonly ResourceKind[] = [
 /** Label maps (defined beside the selector code that reads them, so selector need not import model). */
 export type { Labels };
 
-/** A single port or an inclusive range; `min === max` is never stored as a range. */
-export type Port = number | { readonly min: number; readonly max: number };
+/**
+ * A single port, an inclusive range (`min === max` is never stored as a range), or the name
+ * of a named port (a string): the port a host endpoint declares under that name in `ports`.
+ */
+export type Port = number | { readonly min: number; readonly max: number } | string;
 
 /** A protocol name (lower case) or number 1-255. */
 export type Protocol = "tcp" | "udp" | "icmp" | "icmpv6" | "sctp" | "udplite" | number;
 
 export type Action = "allow" | "deny" | "log" | "pass";
+
+/** A port a host endpoint declares by name, for rules that name it (Calico 3's named ports). */
+export interface EndpointPort {
+  readonly name: string;
+  readonly protocol: Protocol;
+  readonly port: number;
+}
 
 export interface IcmpFields {
   readonly type?: number;
@@ -89,6 +99,7 @@ export interface HostEndpointResource {
     readonly interfaceName?: string;
     readonly expectedIPs?: readonly string[];
     readonly profiles?: readonly string[];
+    readonly ports?: readonly EndpointPort[];
   };
 }
 
@@ -110,6 +121,12 @@ export interface PolicyResource {
     readonly egress?: readonly Rule[];
     readonly doNotTrack?: boolean;
     readonly preDNAT?: boolean;
+    /**
+     * Calico 3's applyOnForward. Absent (every v1 policy) keeps hostfence's v1 behaviour: the
+     * policy also polices forwarded traffic. `false`: not used on the forward path; `true`:
+     * used. Pre-DNAT and untracked policies must set it (validate.ts).
+     */
+    readonly applyOnForward?: boolean;
   };
 }
 
@@ -145,6 +162,13 @@ export interface WorkloadEndpointResource {
     readonly interfaceName: string;
     readonly mac?: string;
   };
+}
+
+/** A labelled list of CIDRs that selectors match like endpoints (v3 GlobalNetworkSet). */
+export interface NetworkSetResource {
+  readonly kind: "networkSet";
+  readonly metadata: { readonly name: string; readonly labels?: Labels };
+  readonly spec: { readonly nets: readonly string[] };
 }
 
 export type Resource =

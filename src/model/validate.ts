@@ -1,6 +1,6 @@
 /**
- * Field validation of resources: the rules of libcalico-go v1's validator (spec 1.2) with
- * the hostfence changes of section 0' (`interfaceName` may contain dots).
+ * Field validation of resources: the rules of libcalico-go v1's validator with
+ * hostfence's one change (`interfaceName` may contain dots, for VLAN interfaces).
  *
  * Each failed check becomes a ValidationIssue carrying calicoctl's field name (the Go struct
  * field name, e.g. `InterfaceName`, or the name the Go struct-level check reported, e.g.
@@ -11,6 +11,7 @@
  * validation filter (etcd data), so it must accept any decoded value without throwing.
  */
 import type {
+  EndpointPort,
   EntityRule,
   HostEndpointResource,
   IcmpFields,
@@ -179,6 +180,7 @@ function _hostEndpoint(r: HostEndpointResource, out: ValidationIssue[]): void {
     }
   });
   _profiles(out, "spec.profiles", s.profiles);
+  _endpointPorts(out, "spec.ports", s.ports);
   if (!s.interfaceName && (s.expectedIPs ?? []).length === 0) {
     out.push({
       path: "spec.interfaceName",
@@ -187,6 +189,46 @@ function _hostEndpoint(r: HostEndpointResource, out: ValidationIssue[]): void {
       reason: "no interface or expected IPs have been specified",
     });
   }
+}
+
+/** A host endpoint's named ports: a name, a protocol with ports (tcp, udp, sctp), 1-65535. */
+function _endpointPorts(
+  out: ValidationIssue[],
+  path: string,
+  ports: readonly EndpointPort[] | undefined,
+): void {
+  (ports ?? []).forEach((p, i) => {
+    const at = `${path}[${i}]`;
+    _regex(out, `${at}.name`, "EndpointPort.Name", p?.name, NAME_RE, NAME_RULE);
+    if (!endpointPortProtocol(p?.protocol)) {
+      out.push({
+        path: `${at}.protocol`,
+        field: "EndpointPort.Protocol",
+        value: p?.protocol,
+        reason: "EndpointPort protocol does not support ports",
+      });
+    }
+    if (!(Number.isInteger(p?.port) && p.port >= 1 && p.port <= 65535)) {
+      out.push({
+        path: `${at}.port`,
+        field: "EndpointPort.Port",
+        value: p?.port,
+        reason: "port number must be between 1 and 65535",
+      });
+    }
+  });
+}
+
+/**
+ * The protocol a named port is declared for, as `tcp`, `udp` or `sctp` (by name in any case,
+ * or number), or undefined for a protocol without ports. Rules match named ports by it.
+ */
+export function endpointPortProtocol(p: unknown): "tcp" | "udp" | "sctp" | undefined {
+  const t = typeof p === "string" ? p.toLowerCase() : p;
+  if (t === "tcp" || t === 6) return "tcp";
+  if (t === "udp" || t === 17) return "udp";
+  if (t === "sctp" || t === 132) return "sctp";
+  return undefined;
 }
 
 function _policy(r: PolicyResource, out: ValidationIssue[]): void {
@@ -214,6 +256,14 @@ function _policy(r: PolicyResource, out: ValidationIssue[]): void {
       field: "PolicySpec.PreDNAT",
       value: true,
       reason: "PreDNAT and DoNotTrack cannot both be true, for a given PolicySpec",
+    });
+  }
+  if ((s.doNotTrack || s.preDNAT) && s.applyOnForward === false) {
+    out.push({
+      path: "spec.applyOnForward",
+      field: "PolicySpec.ApplyOnForward",
+      value: false,
+      reason: "ApplyOnForward must be true if either PreDNAT or DoNotTrack is true",
     });
   }
   if (s.preDNAT && (s.egress ?? []).length > 0) {
@@ -347,6 +397,7 @@ function _rules(out: ValidationIssue[], path: string, rules: readonly Rule[] | u
   (rules ?? []).forEach((r, i) => _rule(out, `${path}[${i}]`, r ?? ({} as Rule)));
 }
 
+/** One check per Rule field in calicoctl's order; long until one field table drives it. */
 function _rule(out: ValidationIssue[], path: string, r: Rule): void {
   if (typeof r.action !== "string" || !ACTION_RE.test(r.action)) {
     out.push({
@@ -478,6 +529,13 @@ function _entity(out: ValidationIssue[], path: string, e: EntityRule): void {
 
 function _ports(out: ValidationIssue[], path: string, ports: readonly Port[] | undefined): void {
   (ports ?? []).forEach((p, i) => {
+    if (typeof p === "string") {
+      // A named port (etcd data written by Calico 3 tools; v1 YAML refuses names earlier).
+      if (!NAME_RE.test(p)) {
+        out.push({ path: `${path}[${i}]`, field: "Port", value: p, reason: "port name invalid" });
+      }
+      return;
+    }
     const min = typeof p === "number" ? p : p?.min;
     const max = typeof p === "number" ? p : p?.max;
     if (typeof min !== "number" || typeof max !== "number") {

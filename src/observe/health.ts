@@ -1,5 +1,5 @@
 /**
- * `GET /liveness` and `GET /readiness` (spec 4.2 HealthEnabled, section 6): 204 when good,
+ * `GET /liveness` and `GET /readiness` (HealthEnabled; README "Watching it run"): 204 when good,
  * 503 with a one-line reason when not. Live means the agent's loop is not wedged (no
  * dataplane call has been in flight longer than a limit; a process whose event loop is stuck
  * cannot answer at all, which the prober sees as a failure too). Ready means live, the

@@ -1,5 +1,5 @@
 /**
- * `GET /metrics`: the agent's state as Prometheus metrics (spec 4.2 PrometheusMetricsEnabled).
+ * `GET /metrics`: the agent's state as Prometheus metrics (PrometheusMetricsEnabled).
  * Every scrape builds the families afresh from a MetricsSource, so there is no registry to
  * keep in step with the agent. Names follow Felix's where Felix had one, with `felix_`
  * replaced by `hostfence_` (`felix_resync_state` -> `hostfence_resync_state`,
@@ -11,9 +11,10 @@ import process from "node:process";
 import type { AgentStatus } from "../agent/agent.ts";
 import type { HostState } from "../calc/host_state.ts";
 import type { ActivityRecorder, ActivitySnapshot } from "./activity.ts";
-import { cachedReader, type CounterReading, type WouldDropCounter } from "./counters.ts";
+import { cachedReader, type CounterReading, type WouldDropCounter } from "./counter_metrics.ts";
 import { CONTENT_TYPE, encodeText, type MetricFamily, type Sample } from "./exposition.ts";
 import { textResponse } from "./health.ts";
+import { errorMessage } from "../util/error_message.ts";
 
 /** Process figures; any field the platform cannot supply is left out. */
 export interface ProcessStats {
@@ -58,52 +59,61 @@ export async function collectMetrics(
     counters = undefined;
     counterErrors.count++;
   }
-  const gauge = (name: string, help: string, value: number | undefined): MetricFamily => ({
-    name,
-    help,
-    type: "gauge",
-    samples: value === undefined ? [] : [{ value }],
-  });
-  const counter = (name: string, help: string, value: number): MetricFamily => ({
-    name,
-    help,
-    type: "counter",
-    samples: [{ value }],
-  });
-  const byLabel = (label: string, m: ReadonlyMap<string, number>): Sample[] =>
-    [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, value]) => ({
-      labels: { [label]: k },
-      value,
-    }));
-  const host: HostState | undefined = act.programmed;
-  const members = { v4: 0, v6: 0 };
-  for (const s of host?.ipSets.values() ?? []) {
-    members.v4 += s.v4.length;
-    members.v6 += s.v6.length;
-  }
-  const families: MetricFamily[] = [
-    gauge(
+  return [
+    ..._syncFamilies(status, act),
+    ..._dataplaneFamilies(status, act),
+    ..._programmedFamilies(act.programmed),
+    ..._counterFamilies(counters),
+    _counter(
+      "hostfence_counter_read_errors_total",
+      "Scrapes where the nftables counters could not be read.",
+      counterErrors.count,
+    ),
+    ..._processFamilies(source.process?.() ?? {}),
+  ];
+}
+
+function _gauge(name: string, help: string, value: number | undefined): MetricFamily {
+  return { name, help, type: "gauge", samples: value === undefined ? [] : [{ value }] };
+}
+
+function _counter(name: string, help: string, value: number): MetricFamily {
+  return { name, help, type: "counter", samples: [{ value }] };
+}
+
+/** One sample per map entry, labelled `label`, in key order. */
+function _byLabel(label: string, m: ReadonlyMap<string, number>): Sample[] {
+  return [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, value]) => ({
+    labels: { [label]: k },
+    value,
+  }));
+}
+
+/** Where the agent stands with the datastore. */
+function _syncFamilies(status: AgentStatus, act: ActivitySnapshot): MetricFamily[] {
+  return [
+    _gauge(
       "hostfence_resync_state",
       "Datastore sync state: 1 waiting for the datastore to be ready, 2 resync in progress, " +
         "3 in sync.",
       resyncState(status),
     ),
-    gauge(
+    _gauge(
       "hostfence_datastore_ready",
       "1 when the datastore's /calico/v1/Ready flag is true.",
       status.ready ? 1 : 0,
     ),
-    gauge(
+    _gauge(
       "hostfence_datastore_in_sync",
       "1 once the first complete datastore snapshot has been received.",
       status.inSync ? 1 : 0,
     ),
-    gauge(
+    _gauge(
       "hostfence_dataplane_programmed",
       "1 once the first full state has been programmed into nftables.",
       status.programmed ? 1 : 0,
     ),
-    counter(
+    _counter(
       "hostfence_resyncs_started_total",
       "Complete datastore snapshots received: the first plus one per resync.",
       act.resyncs,
@@ -112,24 +122,30 @@ export async function collectMetrics(
       name: "hostfence_calc_graph_updates_processed_total",
       help: "Datastore updates passed to the calculation, by type.",
       type: "counter",
-      samples: byLabel("type", act.updates),
+      samples: _byLabel("type", act.updates),
     },
-    gauge(
+  ];
+}
+
+/** What the agent did to nftables: revisions, applies, refreshes and repairs. */
+function _dataplaneFamilies(status: AgentStatus, act: ActivitySnapshot): MetricFamily[] {
+  return [
+    _gauge(
       "hostfence_datastore_revision",
       "etcd revision of the last datastore update received.",
       status.revision,
     ),
-    gauge(
+    _gauge(
       "hostfence_dataplane_applied_revision",
       "Datastore revision that the programmed nftables state reflects.",
       status.appliedRevision,
     ),
-    counter(
+    _counter(
       "hostfence_dataplane_applies_total",
       "nft transactions that changed the table.",
       status.applies,
     ),
-    counter(
+    _counter(
       "hostfence_dataplane_failures_total",
       "nft transactions that failed (the previous rules stayed in force).",
       status.applyFailures,
@@ -140,17 +156,17 @@ export async function collectMetrics(
       type: "histogram",
       samples: [act.applyTime],
     },
-    gauge(
+    _gauge(
       "hostfence_dataplane_last_apply_success_timestamp_seconds",
       "Unix time of the last successful apply (absent before the first).",
       status.lastSuccessAt === undefined ? undefined : status.lastSuccessAt.getTime() / 1000,
     ),
-    counter(
+    _counter(
       "hostfence_dataplane_refreshes_total",
       "Periodic drift checks of the nftables table.",
       act.refreshes,
     ),
-    counter(
+    _counter(
       "hostfence_dataplane_refresh_failures_total",
       "Drift checks that failed with an error.",
       act.refreshFailures,
@@ -159,24 +175,35 @@ export async function collectMetrics(
       name: "hostfence_dataplane_repairs_total",
       help: "Times the table was found missing or changed and was reprogrammed, by reason.",
       type: "counter",
-      samples: byLabel("reason", act.repairs),
+      samples: _byLabel("reason", act.repairs),
     },
-    gauge(
+  ];
+}
+
+/** The size of the programmed state. */
+function _programmedFamilies(host: HostState | undefined): MetricFamily[] {
+  const members = { v4: 0, v6: 0 };
+  for (const s of host?.ipSets.values() ?? []) {
+    members.v4 += s.v4.length;
+    members.v6 += s.v6.length;
+  }
+  return [
+    _gauge(
       "hostfence_active_local_endpoints",
       "Interfaces policed for a local host endpoint in the programmed state.",
       host?.interfaces.length ?? 0,
     ),
-    gauge(
+    _gauge(
       "hostfence_active_local_policies",
       "Policies applied to local host endpoints in the programmed state.",
       host?.policies.size ?? 0,
     ),
-    gauge(
+    _gauge(
       "hostfence_active_local_profiles",
       "Profiles applied to local host endpoints in the programmed state.",
       host?.profiles.size ?? 0,
     ),
-    gauge(
+    _gauge(
       "hostfence_ipsets_active",
       "IP sets (one per selector or tag used in rules) in the programmed state.",
       host?.ipSets.size ?? 0,
@@ -190,15 +217,7 @@ export async function collectMetrics(
         { labels: { family: "ipv6" }, value: members.v6 },
       ],
     },
-    ..._counterFamilies(counters),
-    counter(
-      "hostfence_counter_read_errors_total",
-      "Scrapes where the nftables counters could not be read.",
-      counterErrors.count,
-    ),
-    ..._processFamilies(source.process?.() ?? {}),
   ];
-  return families;
 }
 
 function _counterFamilies(c: CounterReading | undefined): MetricFamily[] {
@@ -364,7 +383,7 @@ export function metricsHandler(
       body = encodeText(await collectMetrics(source, counterErrors));
     } catch (err) {
       opts.onError?.(err);
-      return textResponse(500, `Cannot collect metrics: ${(err as Error).message}\n`, req);
+      return textResponse(500, `Cannot collect metrics: ${errorMessage(err)}\n`, req);
     }
     return new Response(req.method === "HEAD" ? null : body, {
       status: 200,

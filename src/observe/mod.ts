@@ -18,7 +18,7 @@ export {
   NO_COUNTERS,
   type PolicyClass,
   type PolicyCounter,
-} from "./counters.ts";
+} from "./counter_metrics.ts";
 export {
   type Bucket,
   CONTENT_TYPE,

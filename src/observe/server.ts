@@ -14,6 +14,7 @@
 import type { Logger } from "../log/logger.ts";
 import { healthHandler, type HealthOptions, type HealthSource } from "./health.ts";
 import { metricsHandler, type MetricsSource } from "./metrics.ts";
+import { errorMessage } from "../util/error_message.ts";
 
 /** A running HTTP server. */
 export interface HttpServer {
@@ -140,7 +141,7 @@ export class ObserveServers {
       this.#metrics = undefined;
       if (s.prometheusMetricsEnabled) {
         const handler = metricsHandler(this.#source, {
-          onError: (e) => log.error(`Metrics scrape failed: ${(e as Error).message}`),
+          onError: (e) => log.error(`Metrics scrape failed: ${errorMessage(e)}`),
         });
         const hosts = this.#opts.metricsHost !== undefined
           ? [this.#opts.metricsHost]
@@ -167,8 +168,7 @@ export class ObserveServers {
           hostname,
           port,
           handler,
-          onError: (e) =>
-            this.#opts.log.error(`The ${what} server failed: ${(e as Error).message}`),
+          onError: (e) => this.#opts.log.error(`The ${what} server failed: ${errorMessage(e)}`),
         });
       } catch (err) {
         last = err;
@@ -177,7 +177,7 @@ export class ObserveServers {
     }
     this.#opts.log.error(
       `Cannot start the ${what} server on ${hosts.join(" or ")} port ${port}: ${
-        (last as Error).message
+        errorMessage(last)
       }`,
     );
     return undefined;

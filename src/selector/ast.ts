@@ -55,7 +55,7 @@ function _rank(unit: number): number {
   return unit;
 }
 
-/** Sorts and de-duplicates set literal values (spec 3.1 quirk 5). */
+/** Sorts and de-duplicates set literal values (as Calico's canonical form does). */
 export function normaliseSet(values: readonly string[]): readonly string[] {
   const sorted = [...values].sort(compareCodePoints);
   return sorted.filter((v, i) => i === 0 || v !== sorted[i - 1]);

@@ -1,5 +1,5 @@
 /**
- * Canonical selector text (spec 3.3). Two selectors with the same canonical text are the same
+ * Canonical selector text. Two selectors with the same canonical text are the same
  * selector: policies share one label-index entry and rules share one IP set (its id is a hash
  * of this text), so the rendering must be exactly stable.
  */
@@ -7,7 +7,7 @@ import type { SelectorNode } from "./ast.ts";
 
 /**
  * Renders a tree: `all()`, `has(k)`, `k == "v"`, `k != "v"`, `k in {"a", "b"}`,
- * `k not in {...}`, and for the 0' operators `k contains "s"`, `k starts with "s"`,
+ * `k not in {...}`, and for hostfence's operators `k contains "s"`, `k starts with "s"`,
  * `k ends with "s"`; `!` prefixes with no space; every `&&`/`||` group in parentheses.
  */
 export function canonicalText(node: SelectorNode): string {

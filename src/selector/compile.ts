@@ -19,7 +19,7 @@ const SET_THRESHOLD = 8;
 const ALWAYS: Evaluator = () => true;
 const NEVER: Evaluator = () => false;
 
-/** Compiles a tree into its evaluator (spec 3.2 semantics). */
+/** Compiles a tree into its evaluator (Calico 2.x's semantics, its selector/parser/ast.go). */
 export function compileSelector(node: SelectorNode): Evaluator {
   switch (node.kind) {
     case "all":
@@ -33,7 +33,7 @@ export function compileSelector(node: SelectorNode): Evaluator {
       return (L) => L(k) === v;
     }
     case "ne": {
-      // A missing label is "not equal" (spec 3.2 follows the code, not the 2.6 docs).
+      // A missing label is "not equal" (Calico's code, not its 2.6 docs).
       const k = node.label, v = node.value;
       return (L) => L(k) !== v;
     }
@@ -66,7 +66,8 @@ export function compileSelector(node: SelectorNode): Evaluator {
 
 /** `k in {S}` (missing ⇒ false) or, negated, `k not in {S}` (missing ⇒ true). */
 function _member(k: string, values: readonly string[], negated: boolean): Evaluator {
-  // An empty set's answer does not depend on the label at all (spec 3.1 quirk 3).
+  // An empty set's answer does not depend on the label at all: `k in {}` is always false,
+  // `k not in {}` always true.
   if (values.length === 0) return negated ? ALWAYS : NEVER;
   if (values.length === 1) {
     const v = values[0] as string;

@@ -1,10 +1,10 @@
 /**
- * Label lookups for selector evaluation: effective labels with profile inheritance (spec 3.4)
+ * Label lookups for selector evaluation: effective labels with profile inheritance
  * and the selector a rule's `tag` stands for.
  */
 import type { LabelLookup } from "./mod.ts";
 
-/** Label maps: keys and values as validated by the label rules of spec 1.2. */
+/** Label maps: keys and values as validated by libcalico-go's label rules (model/validate.ts). */
 export type Labels = Readonly<Record<string, string>>;
 
 /** What inheritance needs from a profile: its labels and its tags. */
@@ -44,7 +44,7 @@ export function labelLookup(labels: Labels | ReadonlyMap<string, string>): Label
 
 /**
  * The canonical selector text a rule's `tag: T` (or `notTag: T`) stands for: exactly
- * `has(T)` (spec 3.4). Tags are validated as names (`[a-zA-Z0-9_.-]{1,128}`), all of which are
+ * `has(T)`. Tags are validated as names (`[a-zA-Z0-9_.-]{1,128}`), all of which are
  * valid label keys, so the result always parses.
  */
 export function tagSelector(tag: string): string {

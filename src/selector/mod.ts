@@ -1,7 +1,8 @@
 /**
- * Calico label selectors (spec section 3 plus the 0' additions): parsing, canonical text,
- * unique ids and compiled evaluation. The pieces live in `tokenizer.ts`, `parser.ts`,
- * `canonical.ts`, `compile.ts` and `unique_id.ts`; effective labels are in `labels.ts`.
+ * Calico label selectors (Calico 2.x's selector language plus hostfence's additions): parsing,
+ * canonical text, unique ids and compiled evaluation. The pieces live in `tokenizer.ts`,
+ * `parser.ts`, `canonical.ts`, `compile.ts` and `unique_id.ts`; effective labels are in
+ * `labels.ts`.
  */
 import { canonicalText } from "./canonical.ts";
 import { compileSelector } from "./compile.ts";
@@ -15,7 +16,7 @@ export type LabelLookup = (key: string) => string | undefined;
 
 /** A parsed selector. */
 export interface Selector {
-  /** The canonical text (spec 3.3). */
+  /** The canonical text. */
   readonly canonical: string;
   /** `"s:" + base64url_nopad(SHA-224("s:" + canonical))`, the IP-set id. */
   readonly uniqueId: string;

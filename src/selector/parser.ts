@@ -1,5 +1,6 @@
 /**
- * Recursive-descent parser for the selector grammar of spec 3.1 with the 0' additions:
+ * Recursive-descent parser for Calico 2.x's selector grammar with hostfence's additions
+ * (newlines as whitespace; `contains`, `starts with`, `ends with`):
  *
  * ```
  * selector   := ws* EOF | orExpr EOF
@@ -115,7 +116,7 @@ function _comparison(s: Scanner, label: string): SelectorNode {
   return s.fail(OPERATOR);
 }
 
-/** `{` [ STRING ( `,` STRING )* ] `}`; `{}` is legal (spec 3.1 quirk 3). */
+/** `{` [ STRING ( `,` STRING )* ] `}`; `{}` is legal (as in Calico). */
 function _set(s: Scanner): readonly string[] {
   s.skipWhitespace();
   if (!s.eat("{")) s.fail('expected "{"');

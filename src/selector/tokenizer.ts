@@ -3,18 +3,18 @@
  * up front, so a label such as `in-zone` came out as the keyword `in` wherever it stood; here
  * the parser asks for the kind of token the grammar allows at each point (a label where an
  * operand starts, an operator after a label), which is what lets keys beginning with `in` or
- * `not` stand on the left of a comparison (spec 0').
+ * `not` stand on the left of a comparison.
  */
 import { selectorSyntaxError } from "./errors.ts";
 
-/** Longest label key the grammar accepts (spec 3.1 `LABEL`). */
+/** Longest label key the grammar accepts (Calico's `LABEL` token). */
 export const MAX_LABEL_LENGTH = 512;
 
 /**
  * Space, tab, LF, CR and form feed. Calico skipped only space and tab between tokens (and
  * allowed Go's `\s`, which adds LF, CR and FF, inside `has( )`, `all( )` and `not in`); hostfence
  * treats the same set as whitespace everywhere, so selectors written over several YAML lines
- * parse (spec 0').
+ * parse.
  */
 export function isWhitespace(code: number): boolean {
   return code === 0x20 || code === 0x09 || code === 0x0a || code === 0x0d || code === 0x0c;
@@ -103,7 +103,7 @@ export class Scanner {
   /**
    * Reads a quoted string after optional whitespace. Strings have no escapes: a string runs
    * to the next copy of its opening quote, so `"it's"` and `'say "hi"'` are fine and a
-   * string cannot contain its own quote character (spec 3.1 quirk 4).
+   * string cannot contain its own quote character (as in Calico).
    */
   readString(expected: string): string {
     this.skipWhitespace();

@@ -13,7 +13,7 @@ export function makeUniqueId(prefix: string, content: string): string {
   return `${prefix}:${digest}`;
 }
 
-/** The unique id of a selector with this canonical text (spec 3.3), e.g. `s:5y5I3V...`. */
+/** The unique id of a selector with this canonical text, e.g. `s:5y5I3V...`. */
 export function selectorUniqueId(canonical: string): string {
   return makeUniqueId("s", canonical);
 }

@@ -1,6 +1,6 @@
 /**
- * Per-endpoint status reports (spec 6, EndpointReportingEnabled): each local host endpoint's
- * combined status (`up`/`down`/`error`, spec 5.1) kept in
+ * Per-endpoint status reports (EndpointReportingEnabled): each local host endpoint's
+ * combined status (`up`/`down`/`error`) kept in
  * `/calico/felix/v1/host/<h>/endpoint/<escaped name>` as `{"status":"..."}`.
  *
  * Felix's rules, kept here: at most one write per EndpointReportingDelaySecs; a change
@@ -14,7 +14,7 @@ import { type EtcdClient, getPrefix } from "../datastore/etcd_client.ts";
 import { FELIX_HOST_PREFIX, hostEndpointStatusKey, unescapeName } from "../datastore/keys.ts";
 import type { Logger } from "../log/logger.ts";
 import { encodeEndpointStatus, type EndpointStatus, parseEndpointStatus } from "./report.ts";
-import { jittered, realScheduler, type Scheduler, type TimerHandle } from "./scheduler.ts";
+import { type Clock, jittered, realClock, type TimerHandle } from "../time/clock.ts";
 
 /** Where endpoint statuses are kept. */
 export interface EndpointStatusStore {
@@ -62,7 +62,7 @@ export interface EndpointStatusOptions {
   readonly log: Logger;
   /** EndpointReportingDelaySecs: the minimum time between two writes. */
   readonly delaySecs: number;
-  readonly scheduler?: Scheduler;
+  readonly clock?: Clock;
   /** Source of jitter, values in [0, 1); default Math.random. */
   readonly random?: () => number;
 }
@@ -82,7 +82,7 @@ export interface EndpointStatusStats {
 export class EndpointStatusReporter {
   readonly #store: EndpointStatusStore;
   readonly #log: Logger;
-  readonly #scheduler: Scheduler;
+  readonly #clock: Clock;
   readonly #random: () => number;
   #delayMs: number;
   /** What the keys should say; absent = the key should not exist. */
@@ -103,7 +103,7 @@ export class EndpointStatusReporter {
   constructor(opts: EndpointStatusOptions) {
     this.#store = opts.store;
     this.#log = opts.log;
-    this.#scheduler = opts.scheduler ?? realScheduler;
+    this.#clock = opts.clock ?? realClock;
     this.#random = opts.random ?? Math.random;
     this.#delayMs = Math.max(0, opts.delaySecs * 1000);
   }
@@ -153,16 +153,16 @@ export class EndpointStatusReporter {
     if (this.#closed || !this.#haveView) return;
     this.#armResync();
     if (this.#tickTimer !== undefined) {
-      this.#scheduler.clearTimeout(this.#tickTimer);
+      this.#clock.clearTimeout(this.#tickTimer);
       this.#tickTimer = undefined;
     }
     this.#armTick();
   }
 
   #armResync() {
-    if (this.#resyncTimer !== undefined) this.#scheduler.clearTimeout(this.#resyncTimer);
+    if (this.#resyncTimer !== undefined) this.#clock.clearTimeout(this.#resyncTimer);
     const period = Math.max(1000, RESYNC_DELAY_MULTIPLE * this.#delayMs);
-    this.#resyncTimer = this.#scheduler.setTimeout(() => {
+    this.#resyncTimer = this.#clock.setTimeout(() => {
       this.#resyncTimer = undefined;
       this.#log.debug("Periodic endpoint status check is due");
       this.#resyncRequested = true;
@@ -173,7 +173,7 @@ export class EndpointStatusReporter {
 
   #armTick() {
     if (this.#closed || this.#tickTimer !== undefined || this.#busy || !this.pending) return;
-    this.#tickTimer = this.#scheduler.setTimeout(() => {
+    this.#tickTimer = this.#clock.setTimeout(() => {
       this.#tickTimer = undefined;
       this.#busy = this.#tick().finally(() => {
         this.#busy = undefined;
@@ -262,8 +262,8 @@ export class EndpointStatusReporter {
   /** Stops the timers and waits for a write in progress; the keys stay as they are. */
   async close(): Promise<void> {
     this.#closed = true;
-    if (this.#tickTimer !== undefined) this.#scheduler.clearTimeout(this.#tickTimer);
-    if (this.#resyncTimer !== undefined) this.#scheduler.clearTimeout(this.#resyncTimer);
+    if (this.#tickTimer !== undefined) this.#clock.clearTimeout(this.#tickTimer);
+    if (this.#resyncTimer !== undefined) this.#clock.clearTimeout(this.#resyncTimer);
     this.#tickTimer = undefined;
     this.#resyncTimer = undefined;
     await this.#busy;

@@ -1,15 +1,15 @@
 /**
- * The agent's process heartbeat (spec 2.5, 6): shortly after start and then every
+ * The agent's process heartbeat: shortly after start and then every
  * ReportingIntervalSecs, write `/calico/felix/v1/host/<h>/status` bound to an etcd lease of
  * ReportingTTLSecs (so it vanishes when the agent dies) and `last_reported_status` without
  * one (so an operator can see when a dead agent was last alive). The schedule is pure logic
- * over a Scheduler; etcd sits behind HeartbeatStore.
+ * over a Clock (src/time/clock.ts); etcd sits behind HeartbeatStore.
  */
 import type { EtcdClient } from "../datastore/etcd_client.ts";
 import { felixLastReportedStatusKey, felixStatusKey } from "../datastore/keys.ts";
 import type { Logger } from "../log/logger.ts";
 import { encodeStatusReport, statusReport } from "./report.ts";
-import { realScheduler, type Scheduler, type TimerHandle } from "./scheduler.ts";
+import { type Clock, realClock, type TimerHandle } from "../time/clock.ts";
 
 /** Where heartbeats go. */
 export interface HeartbeatStore {
@@ -97,10 +97,9 @@ export interface HeartbeatOptions extends HeartbeatTiming {
   readonly log: Logger;
   /** Delay before the first report; Felix waits 10 s. Default 10_000. */
   readonly firstDelayMs?: number;
-  readonly scheduler?: Scheduler;
-  /** Wall clock for the `time` field. */
-  readonly clock?: () => Date;
-  /** Seconds since the agent started; default: since the process started. */
+  /** Timers, and the wall clock for the `time` field. */
+  readonly clock?: Clock;
+  /** Seconds since the agent started; default: the clock's now() in seconds (the real clock counts from process start). */
   readonly uptime?: () => number;
 }
 
@@ -115,8 +114,7 @@ export const DEFAULT_FIRST_REPORT_DELAY_MS = 10_000;
 export class HeartbeatReporter {
   readonly #store: HeartbeatStore;
   readonly #log: Logger;
-  readonly #scheduler: Scheduler;
-  readonly #clock: () => Date;
+  readonly #clock: Clock;
   readonly #uptime: () => number;
   readonly #firstDelayMs: number;
   #timing: HeartbeatTiming;
@@ -130,9 +128,8 @@ export class HeartbeatReporter {
   constructor(opts: HeartbeatOptions) {
     this.#store = opts.store;
     this.#log = opts.log;
-    this.#scheduler = opts.scheduler ?? realScheduler;
-    this.#clock = opts.clock ?? (() => new Date());
-    this.#uptime = opts.uptime ?? (() => performance.now() / 1000);
+    this.#clock = opts.clock ?? realClock;
+    this.#uptime = opts.uptime ?? (() => this.#clock.now() / 1000);
     this.#firstDelayMs = opts.firstDelayMs ?? DEFAULT_FIRST_REPORT_DELAY_MS;
     this.#timing = { intervalSecs: opts.intervalSecs, ttlSecs: opts.ttlSecs };
   }
@@ -178,7 +175,7 @@ export class HeartbeatReporter {
 
   async #report(): Promise<boolean> {
     const value = encodeStatusReport(
-      statusReport(this.#clock(), this.#uptime(), this.#successes === 0),
+      statusReport(this.#clock.date(), this.#uptime(), this.#successes === 0),
     );
     try {
       await this.#store.write(value, this.#timing.ttlSecs);
@@ -196,10 +193,10 @@ export class HeartbeatReporter {
   }
 
   #arm(delayMs: number) {
-    if (this.#timer !== undefined) this.#scheduler.clearTimeout(this.#timer);
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     if (this.#closed || this.#timing.intervalSecs <= 0) return;
-    this.#timer = this.#scheduler.setTimeout(async () => {
+    this.#timer = this.#clock.setTimeout(async () => {
       this.#timer = undefined;
       await this.reportNow();
       if (this.#timer === undefined) this.#arm(this.#timing.intervalSecs * 1000);
@@ -213,7 +210,7 @@ export class HeartbeatReporter {
   async close(opts: { revoke?: boolean } = {}): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#timer !== undefined) this.#scheduler.clearTimeout(this.#timer);
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     await this.#inFlight;
     try {

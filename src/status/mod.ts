@@ -1,5 +1,5 @@
 /**
- * Status reporting (spec 2.5, 6): the agent's heartbeat and endpoint statuses in etcd, and
+ * Status reporting: the agent's heartbeat and endpoint statuses in etcd, and
  * the `hostfence status` command that reads them back.
  */
 export {
@@ -33,7 +33,6 @@ export {
   StatusReporting,
   type StatusReportingOptions,
 } from "./reporting.ts";
-export { ManualScheduler, realScheduler, type Scheduler } from "./scheduler.ts";
 export {
   buildStatusView,
   formatDuration,

@@ -1,5 +1,5 @@
 /**
- * The JSON Felix writes under `/calico/felix/v1/host/<h>/` (spec 2.1, 2.5, 6): the process
+ * The JSON Felix writes under `/calico/felix/v1/host/<h>/`: the process
  * heartbeat `{"time","uptime","first_update"}` and the endpoint status `{"status"}`. Pure, so
  * the writer (the agent) and the reader (`hostfence status`) agree on one definition.
  */

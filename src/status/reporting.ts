@@ -13,9 +13,9 @@ import {
 } from "./endpoint_status.ts";
 import { EtcdHeartbeatStore, HeartbeatReporter, type HeartbeatStore } from "./heartbeat.ts";
 import type { EndpointStatus } from "./report.ts";
-import type { Scheduler } from "./scheduler.ts";
+import type { Clock } from "../time/clock.ts";
 
-/** The reporting parameters (spec 4.2); FelixConfig has them all. */
+/** The reporting parameters; FelixConfig has them all. */
 export interface ReportingConfig {
   readonly reportingIntervalSecs: number;
   readonly reportingTTLSecs: number;
@@ -38,8 +38,8 @@ export interface StatusReportingOptions {
   readonly log: Logger;
   /** Delay before the first heartbeat; default 10 s as in Felix. */
   readonly firstReportDelayMs?: number;
-  readonly scheduler?: Scheduler;
-  readonly clock?: () => Date;
+  /** Timers and wall clock of both reporters; default the real ones. */
+  readonly clock?: Clock;
   readonly uptime?: () => number;
   /** Replace the etcd-backed stores (tests). */
   readonly heartbeatStore?: HeartbeatStore;
@@ -69,7 +69,6 @@ export class StatusReporting {
       intervalSecs: opts.config.reportingIntervalSecs,
       ttlSecs: opts.config.reportingTTLSecs,
       ...(opts.firstReportDelayMs !== undefined ? { firstDelayMs: opts.firstReportDelayMs } : {}),
-      ...(opts.scheduler ? { scheduler: opts.scheduler } : {}),
       ...(opts.clock ? { clock: opts.clock } : {}),
       ...(opts.uptime ? { uptime: opts.uptime } : {}),
     });
@@ -137,7 +136,7 @@ export class StatusReporting {
         etcdEndpointStatusStore(this.#opts.client, this.#opts.hostname),
       log: this.#opts.log,
       delaySecs: this.#config.endpointReportingDelaySecs,
-      ...(this.#opts.scheduler ? { scheduler: this.#opts.scheduler } : {}),
+      ...(this.#opts.clock ? { clock: this.#opts.clock } : {}),
     });
   }
 

@@ -7,7 +7,9 @@
 import type { EtcdClient } from "../datastore/etcd_client.ts";
 import { FELIX_HOST_PREFIX } from "../datastore/keys.ts";
 import type { Logger } from "../log/logger.ts";
-import type { CounterReading, WouldDropCounter } from "../observe/counters.ts";
+import { type Clock, realClock, type TimerHandle } from "../time/clock.ts";
+import type { CounterReading, WouldDropCounter } from "../observe/counter_metrics.ts";
+import { errorMessage } from "../util/error_message.ts";
 
 /** One would-drop count as stored and shown. */
 export interface WouldDropEntry {
@@ -72,24 +74,31 @@ export interface WouldDropReporterOptions {
   readonly log: Logger;
   /** Default 5000 ms. */
   readonly intervalMs?: number;
+  /** Timers; default the process's own. */
+  readonly clock?: Clock;
 }
 
 /** Publishes the would-drop counts every interval when they changed. */
 export class WouldDropReporter {
   readonly #o: WouldDropReporterOptions;
   #last: string | null = null;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timer: TimerHandle | undefined;
   #closed = false;
   #failing = false;
 
+  readonly #clock: Clock;
+
   constructor(o: WouldDropReporterOptions) {
     this.#o = o;
+    this.#clock = o.clock ?? realClock;
   }
 
   start(): void {
     if (this.#closed) return;
     void this.publish().finally(() => {
-      if (!this.#closed) this.#timer = setTimeout(() => this.start(), this.#o.intervalMs ?? 5000);
+      if (!this.#closed) {
+        this.#timer = this.#clock.setTimeout(() => this.start(), this.#o.intervalMs ?? 5000);
+      }
     });
   }
 
@@ -112,7 +121,7 @@ export class WouldDropReporter {
       this.#failing = false;
     } catch (e) {
       if (!this.#failing) {
-        this.#o.log.warning(`Cannot publish would-drop counts: ${(e as Error).message}`);
+        this.#o.log.warning(`Cannot publish would-drop counts: ${errorMessage(e)}`);
       }
       this.#failing = true;
     }
@@ -121,7 +130,7 @@ export class WouldDropReporter {
   /** Stops publishing; a write in flight is not waited for (etcd may not answer). */
   close(): Promise<void> {
     this.#closed = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     return Promise.resolve();
   }
 }

@@ -1,4 +1,4 @@
-/** Minimal assertions for system tests (JSR's @std/assert is unreachable here). */
+/** Minimal assertions for tests that want a message (JSR's @std/assert is unreachable here). */
 
 /** Thrown when a system-test expectation fails. */
 export class AssertionError extends Error {
@@ -10,9 +10,12 @@ export function assert(cond: unknown, message: string): asserts cond {
   if (!cond) throw new AssertionError(message);
 }
 
-/** Throws unless `actual` strictly equals `expected`. */
-export function assertEquals<T>(actual: T, expected: T, what: string): void {
-  if (actual !== expected) {
+/**
+ * Throws unless `actual` is the same value as `expected` (`Object.is`: no deep comparison;
+ * unit tests' `assertEquals` is node's deepStrictEqual, hence the different name).
+ */
+export function assertStrictEquals<T>(actual: T, expected: T, what: string): void {
+  if (!Object.is(actual, expected)) {
     throw new AssertionError(
       `${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`,
     );

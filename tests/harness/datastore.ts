@@ -11,11 +11,9 @@
  * returns its revision, so `agent.waitForRevision(await ds.fence())` means "everything
  * written so far is programmed". Only valid once the datastore is ready.
  */
-import { type NetNs, run, type RunResult } from "./netns.ts";
+import { type NetNs, run, type RunResult } from "../../netlab/netns.ts";
+import { HOSTFENCE, REPO_ROOT } from "../../netlab/paths.ts";
 
-/** The repository root (for scripts/hostfence). */
-export const REPO_ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
-export const HOSTFENCE = `${REPO_ROOT}/scripts/hostfence`;
 const WRITER = `${REPO_ROOT}/tests/harness/etcd_writer.ts`;
 
 export const READY_KEY = "/calico/v1/Ready";

@@ -4,18 +4,23 @@
  * write, so a scenario reads like the oracle row it checks.
  */
 import { stringify } from "yaml";
-import { Agent, type AgentOptions } from "./agent.ts";
+import type { Resource } from "../../src/model/resources.ts";
+import { type HepOptions, hostEndpointResource } from "../fixtures/resources.ts";
+import { Agent, type AgentOptions } from "../../netlab/agent.ts";
 import { TestDatastore } from "./datastore.ts";
-import { haveEtcd } from "./etcd.ts";
-import { canUseNetns, haveCommand } from "./netns.ts";
+import { haveEtcd } from "../../netlab/etcd.ts";
+import { canUseNetns, haveCommand } from "../../netlab/netns.ts";
 import { buildTopology, type Topology, type TopologyOptions } from "./topology.ts";
 
 /** True when agent system tests cannot run here (they are then `ignore`d). */
 export const AGENT_TESTS_IGNORED = !canUseNetns() || !haveCommand("nft") || !haveEtcd() ||
   !haveCommand("python3");
 
-/** A plain resource object as calicoctl v1 YAML carries it (apiVersion added on output). */
-export type Res = Record<string, unknown> & { kind: string };
+/**
+ * A resource as calicoctl v1 YAML carries it (apiVersion added on output): a typed one from
+ * tests/fixtures/resources.ts, or a plain object for what the types would not allow.
+ */
+export type Res = Resource | (Record<string, unknown> & { kind: string });
 
 /** Renders resources as one calicoctl v1 YAML list. */
 export function toYaml(resources: readonly Res[]): string {
@@ -26,27 +31,10 @@ export function node(name: string): Res {
   return { kind: "node", metadata: { name } };
 }
 
-export interface HepOptions {
-  readonly node?: string;
-  readonly iface?: string;
-  readonly ips?: readonly string[];
-  readonly labels?: Readonly<Record<string, string>>;
-  readonly profiles?: readonly string[];
-}
+/** A host endpoint on h1 unless `o.node` says otherwise. */
+export const hep = hostEndpointResource;
 
-export function hep(name: string, o: HepOptions): Res {
-  return {
-    kind: "hostEndpoint",
-    metadata: { name, node: o.node ?? "h1", ...(o.labels ? { labels: o.labels } : {}) },
-    spec: {
-      ...(o.iface ? { interfaceName: o.iface } : {}),
-      ...(o.ips ? { expectedIPs: o.ips } : {}),
-      ...(o.profiles ? { profiles: o.profiles } : {}),
-    },
-  };
-}
-
-/** HEP0 of the oracle (spec 7): eth0 of h1, labels host-endpoint=true, role=web. */
+/** HEP0 of the oracle: eth0 of h1, labels host-endpoint=true, role=web. */
 export function hep0(extra: Partial<HepOptions> = {}): Res {
   return hep("hep0", {
     iface: "eth0",

@@ -30,9 +30,14 @@
  * when `forwarding` is set. The management network reaches etcd and stands for the
  * operator's management CIDR (198.18.0.0/24).
  */
-import { cleanLeftovers, NetNs, veth } from "./netns.ts";
-import { type EtcdCluster, type EtcdServer, startEtcd, startEtcdCluster } from "./etcd.ts";
-import { ProbeDaemon } from "./probe.ts";
+import { cleanLeftovers, NetNs, veth } from "../../netlab/netns.ts";
+import {
+  type EtcdCluster,
+  type EtcdServer,
+  startEtcd,
+  startEtcdCluster,
+} from "../../netlab/etcd.ts";
+import { ProbeDaemon } from "../../netlab/probe.ts";
 
 /** Every address the tests use, by name. */
 export const ADDR = {

@@ -3,7 +3,7 @@
  * while the watch is in trouble. Proven with real etcd, nft and packets.
  */
 import { assert } from "../harness/assert.ts";
-import { expectAll } from "../harness/probe.ts";
+import { expectAll } from "../../netlab/probe.ts";
 import { ADDR } from "../harness/topology.ts";
 import { AGENT_TESTS_IGNORED, allowPorts, hep0, openSite, toYaml } from "../harness/scenario.ts";
 

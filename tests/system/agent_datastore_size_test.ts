@@ -4,7 +4,7 @@
  * its key and size while everything else keeps syncing, in the snapshot and in the watch.
  */
 import { assert } from "../harness/assert.ts";
-import { expectAll } from "../harness/probe.ts";
+import { expectAll } from "../../netlab/probe.ts";
 import { ADDR } from "../harness/topology.ts";
 import { AGENT_TESTS_IGNORED, allowPorts, hep0, openSite } from "../harness/scenario.ts";
 

@@ -4,7 +4,7 @@
  * h1), and changes written meanwhile still land.
  */
 import { assert } from "../harness/assert.ts";
-import { expectAll } from "../harness/probe.ts";
+import { expectAll } from "../../netlab/probe.ts";
 import { ADDR, ETCD_CLUSTER } from "../harness/topology.ts";
 import {
   AGENT_TESTS_IGNORED,

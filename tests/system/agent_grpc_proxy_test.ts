@@ -5,10 +5,10 @@
  * packets, and changes landing on every host. The proxy serves no JSON gateway, so these
  * agents use the grpc transport (EtcdTransport=grpc).
  */
-import { assert, assertEquals } from "../harness/assert.ts";
-import { Agent } from "../harness/agent.ts";
-import { startGrpcProxy } from "../harness/etcd.ts";
-import { expectAll } from "../harness/probe.ts";
+import { assert, assertStrictEquals } from "../harness/assert.ts";
+import { Agent } from "../../netlab/agent.ts";
+import { startGrpcProxy } from "../../netlab/etcd.ts";
+import { expectAll } from "../../netlab/probe.ts";
 import { ADDR } from "../harness/topology.ts";
 import {
   AGENT_TESTS_IGNORED,
@@ -18,7 +18,7 @@ import {
   openSite,
   toYaml,
 } from "../harness/scenario.ts";
-import type { NetNs } from "../harness/netns.ts";
+import type { NetNs } from "../../netlab/netns.ts";
 
 /**
  * Our table as nft lists it, without counters and handles, its chains, sets and maps in name
@@ -56,7 +56,7 @@ Deno.test({
     // etcd grpc-proxy serves gRPC only, no JSON gateway: the default (http) client says so
     // in one line, and agents behind the proxy use the grpc transport.
     const cli = await ds.cli(["get", "policy", "--etcd-endpoints", proxy.endpoint]);
-    assertEquals(cli.code, 1, cli.stdout);
+    assertStrictEquals(cli.code, 1, cli.stdout);
     assert(/serves no etcd JSON gateway.*ETCD_TRANSPORT=grpc/.test(cli.stderr), cli.stderr);
     const viaProxy = { "etcd-endpoints": proxy.endpoint, "etcd-transport": "grpc" };
     const a1 = await site.restartAgent(viaProxy);
@@ -69,7 +69,7 @@ Deno.test({
     await a2.waitForRevision(await ds.fence(), 30_000);
     assert(a1.hasLogged(new RegExp(`Connecting to etcd at ${proxy.endpoint}`)), a1.tail());
     const proxied = await table(topo.h1);
-    assertEquals(proxied, direct, "h1's table through the proxy vs direct");
+    assertStrictEquals(proxied, direct, "h1's table through the proxy vs direct");
 
     const h1 = ADDR.h1Eth0;
     const h2 = ADDR.h2Eth0;

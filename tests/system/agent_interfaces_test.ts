@@ -1,12 +1,12 @@
 /**
- * Host endpoints follow the host's interfaces and addresses as they come and go (spec 5.1):
+ * Host endpoints follow the host's interfaces and addresses as they come and go:
  * an expectedIPs endpoint starts policing an interface as soon as the address appears and
  * stops when it goes; an interfaceName endpoint polices its interface from its first packet,
  * even when the link is created (or re-created) after the endpoint.
  */
 import { ok as assert } from "node:assert/strict";
 import { AGENT_TESTS_IGNORED, hep, openSite } from "../harness/scenario.ts";
-import type { Verdict } from "../harness/probe.ts";
+import type { Verdict } from "../../netlab/probe.ts";
 import { ADDR } from "../harness/topology.ts";
 
 /** Polls `probe` until it gives `want` or `ms` pass; returns how long it took. */

@@ -4,7 +4,7 @@
  * a few hundred characters, on screen and in the log file, and the agent keeps enforcing.
  */
 import { assert } from "../harness/assert.ts";
-import { expectAll } from "../harness/probe.ts";
+import { expectAll } from "../../netlab/probe.ts";
 import { ADDR } from "../harness/topology.ts";
 import { AGENT_TESTS_IGNORED, hep0, openSite, policy } from "../harness/scenario.ts";
 

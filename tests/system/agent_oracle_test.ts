@@ -1,14 +1,15 @@
 /**
- * The oracle rows O1-O30 and O61 (spec section 7) with real packets: one site (h1 running the
- * agent, R on eth0, R2 on eth1, W on cali1), one step per row, etcd reset between steps.
- * Addresses map from the spec's S0: 10.0.0.1 -> 198.18.1.1 (h1 eth0), 10.0.0.2 -> 198.18.1.2
- * (R), fd00::1/2 -> 2001:db8:1::1/2, 192.168.1.x -> 198.18.2.x (eth1, R2), and the spec's
+ * The oracle rows O1-O30 and O61 with real packets, each step named by its row with the
+ * expected verdicts beside its probes: one site (h1 running the agent, R on eth0, R2 on eth1,
+ * W on cali1), one step per row, etcd reset between steps. The rows were first written for
+ * setup S0 with other addresses, mapped here: 10.0.0.1 -> 198.18.1.1 (h1 eth0), 10.0.0.2 ->
+ * 198.18.1.2 (R), fd00::1/2 -> 2001:db8:1::1/2, 192.168.1.x -> 198.18.2.x (eth1, R2), and
  * "another source routed via eth0" -> 198.18.9.2 (R's second address).
  */
 import { assert, assertMatch } from "../harness/assert.ts";
-import { expectAll } from "../harness/probe.ts";
+import { expectAll } from "../../netlab/probe.ts";
 import { ADDR } from "../harness/topology.ts";
-import { HOSTFENCE } from "../harness/datastore.ts";
+import { HOSTFENCE } from "../../netlab/paths.ts";
 import {
   AGENT_TESTS_IGNORED,
   hep,

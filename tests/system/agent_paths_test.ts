@@ -1,10 +1,10 @@
 /**
- * Packet paths of spec 5.6 beyond the oracle rows, with real packets: forwarding between two
+ * Packet paths beyond the oracle rows, with real packets: forwarding between two
  * host endpoints, forwarding to a workload (bypasses host policy), a selector that resolves
  * to another host's expectedIPs, live policy edits under an established flow, and IPv6
- * neighbour discovery on a protected interface (HostEndpointAllowNDP, spec 0').
+ * neighbour discovery on a protected interface (HostEndpointAllowNDP).
  */
-import { expectAll } from "../harness/probe.ts";
+import { expectAll } from "../../netlab/probe.ts";
 import { ADDR } from "../harness/topology.ts";
 import {
   AGENT_TESTS_IGNORED,
@@ -87,7 +87,7 @@ Deno.test({
       ]);
       await site.apply(hep("hep-h2", { node: "h2", ips: [ADDR.h2Eth0], labels: { role: "x" } }));
       await expectAll([["h2 -> h1 tcp/80 after relabel", probe.h2!.tcp(h1, 80), "drop"]]);
-      // Without expectedIPs the remote endpoint contributes no address (spec 5.12).
+      // Without expectedIPs the remote endpoint contributes no address.
       await site.apply(hep("hep-h2", { node: "h2", iface: "eth0", labels: { role: "peer" } }));
       await expectAll([["h2 -> h1 tcp/80, peer by name only", probe.h2!.tcp(h1, 80), "drop"]]);
     });

@@ -3,9 +3,9 @@
  * started beside it. In all of them the rules already programmed must keep being enforced,
  * and changes must land once the failure is gone.
  */
-import { Agent } from "../harness/agent.ts";
+import { Agent } from "../../netlab/agent.ts";
 import { assert } from "../harness/assert.ts";
-import { expectAll } from "../harness/probe.ts";
+import { expectAll } from "../../netlab/probe.ts";
 import { ADDR } from "../harness/topology.ts";
 import { AGENT_TESTS_IGNORED, allowPorts, hep0, openSite, toYaml } from "../harness/scenario.ts";
 

@@ -6,7 +6,7 @@
  * with the agent's log.
  */
 import { assert } from "../harness/assert.ts";
-import { expectAll } from "../harness/probe.ts";
+import { expectAll } from "../../netlab/probe.ts";
 import { ADDR } from "../harness/topology.ts";
 import { AGENT_TESTS_IGNORED, hep0, openSite, policy } from "../harness/scenario.ts";
 import {
@@ -15,7 +15,7 @@ import {
   seedHostEndpointByName,
   seedNode,
   seedWebserverPolicy,
-} from "../fixtures/seed_examples.ts";
+} from "../../netlab/guide_examples.ts";
 
 const SEED_NODE = seedNode("h1");
 

@@ -4,7 +4,7 @@
  * policy, host-to-workload traffic is not policed, and the action changes live from etcd.
  */
 import { AGENT_TESTS_IGNORED, hep0, openSite, policy, workloadW } from "../harness/scenario.ts";
-import { expectAll } from "../harness/probe.ts";
+import { expectAll } from "../../netlab/probe.ts";
 import { ADDR } from "../harness/topology.ts";
 
 Deno.test({

@@ -5,7 +5,7 @@
  * the same packets drop again. Failsafes off, so nothing else lets them through.
  */
 import { assert, assertIncludes } from "../harness/assert.ts";
-import { expectAll } from "../harness/probe.ts";
+import { expectAll } from "../../netlab/probe.ts";
 import { ADDR } from "../harness/topology.ts";
 import { AGENT_TESTS_IGNORED, hep, hep0, openSite, policy } from "../harness/scenario.ts";
 

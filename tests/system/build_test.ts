@@ -15,10 +15,10 @@
  * The build happens once per test run: `build.sh --if-stale` reuses dist/ when its inputs are
  * unchanged (package_test.ts relies on the same).
  */
-import { assert, assertEquals, assertIncludes, assertMatch } from "../harness/assert.ts";
-import { startAgent } from "../harness/agent.ts";
-import { haveEtcd, startEtcd } from "../harness/etcd.ts";
-import { canUseNetns, NetNs, run } from "../harness/netns.ts";
+import { assert, assertIncludes, assertMatch, assertStrictEquals } from "../harness/assert.ts";
+import { startAgent } from "../../netlab/agent.ts";
+import { haveEtcd, startEtcd } from "../../netlab/etcd.ts";
+import { canUseNetns, NetNs, run } from "../../netlab/netns.ts";
 import { TABLE_REF } from "../../src/dataplane/names.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
@@ -38,7 +38,7 @@ async function buildOnce(): Promise<{ kind: "binary" | "bundle"; output: string 
       return [l.slice(0, i), l.slice(i + 1)];
     }),
   );
-  assertEquals(info["version"], VERSION, "dist/build-info names another version");
+  assertStrictEquals(info["version"], VERSION, "dist/build-info names another version");
   const kind = info["kind"];
   if (kind !== "binary" && kind !== "bundle") throw new Error(`Unknown build kind '${kind}'`);
   return { kind, output: r.stdout + r.stderr };
@@ -154,23 +154,27 @@ Deno.test({
     await using ns = await NetNs.create("build");
     await t.step("the namespace has no network but loopback", async () => {
       const links = (await ns.exec(["ip", "-o", "link", "show"])).stdout.trim().split("\n");
-      assertEquals(links.map((l) => l.split(": ")[1]).join(","), "lo", "links in the namespace");
+      assertStrictEquals(
+        links.map((l) => l.split(": ")[1]).join(","),
+        "lo",
+        "links in the namespace",
+      );
       const routes = (await ns.exec(["ip", "-4", "route", "show"])).stdout.trim();
-      assertEquals(routes, "", "IPv4 routes in the namespace");
+      assertStrictEquals(routes, "", "IPv4 routes in the namespace");
     });
 
     await t.step("hostfence version prints hostfence's version and its form", async () => {
       const r = await ns.exec(bare(dirs, exe, ["version"]), { allowFail: true });
-      assertEquals(r.code, 0, `exit code (stderr: ${r.stderr})`);
-      assertEquals(r.stderr, "", "standard error");
+      assertStrictEquals(r.code, 0, `exit code (stderr: ${r.stderr})`);
+      assertStrictEquals(r.stderr, "", "standard error");
       if (kind === "binary") {
         assertMatch(r.stdout, new RegExp(`^hostfence ${VERSION}\\nform: compiled binary`), "out");
         return;
       }
       const { done, temporary } = runtimeEntries(dirs.runtime);
-      assertEquals(done.length, 1, `one runtime in /var/lib/${RUNTIME_SUBDIR}`);
-      assertEquals(temporary.join(","), "", "temporary directories left");
-      assertEquals(r.stdout, launcherVersion(done[0]!), "version output");
+      assertStrictEquals(done.length, 1, `one runtime in /var/lib/${RUNTIME_SUBDIR}`);
+      assertStrictEquals(temporary.join(","), "", "temporary directories left");
+      assertStrictEquals(r.stdout, launcherVersion(done[0]!), "version output");
     });
 
     if (kind === "bundle") {
@@ -190,15 +194,15 @@ Deno.test({
     await t.step("--help and render --help print the golden help texts", async () => {
       for (const [args, golden] of [[["--help"], "hostfence"], [["render", "--help"], "render"]]) {
         const r = await ns.exec(bare(dirs, exe, args as string[]), { allowFail: true });
-        assertEquals(r.code, 0, `${args} exit code (stderr: ${r.stderr})`);
+        assertStrictEquals(r.code, 0, `${args} exit code (stderr: ${r.stderr})`);
         const want = await Deno.readTextFile(`${REPO}/tests/golden/cli/${golden}.txt`);
-        assertEquals(r.stdout, want, `${(args as string[]).join(" ")} output`);
+        assertStrictEquals(r.stdout, want, `${(args as string[]).join(" ")} output`);
       }
     });
 
     await t.step("nothing was written to HOME (no Deno cache was needed)", () => {
       const files = [...Deno.readDirSync(dirs.home)].map((e) => e.name).join(",");
-      assertEquals(files, "", "files in HOME");
+      assertStrictEquals(files, "", "files in HOME");
     });
 
     await using etcd = await startEtcd({ netns: ns.name });
@@ -223,12 +227,12 @@ Deno.test({
         stdin: policy,
         allowFail: true,
       });
-      assertEquals(w.code, 0, `apply exit code (stderr: ${w.stderr})`);
+      assertStrictEquals(w.code, 0, `apply exit code (stderr: ${w.stderr})`);
       assertIncludes(w.stdout, "Successfully applied 1 'policy' resource(s)", "apply output");
       const g = await ns.exec(bare(dirs, exe, ["get", "policy", "-o", "yaml"], etcdEnv), {
         allowFail: true,
       });
-      assertEquals(g.code, 0, `get exit code (stderr: ${g.stderr})`);
+      assertStrictEquals(g.code, 0, `get exit code (stderr: ${g.stderr})`);
       assertIncludes(g.stdout, "name: build-test", "get output");
     });
 
@@ -271,11 +275,11 @@ Deno.test({
       run(bare(dirs, exe, ["version"]), { allowFail: true }),
     ]);
     const { done, temporary } = runtimeEntries(dirs.runtime);
-    assertEquals(done.length, 1, "runtime directories");
-    assertEquals(temporary.join(","), "", "temporary directories left");
+    assertStrictEquals(done.length, 1, "runtime directories");
+    assertStrictEquals(temporary.join(","), "", "temporary directories left");
     for (const r of [a!, b!]) {
-      assertEquals(r.code, 0, `exit code (stderr: ${r.stderr})`);
-      assertEquals(r.stdout, launcherVersion(done[0]!), "version output");
+      assertStrictEquals(r.code, 0, `exit code (stderr: ${r.stderr})`);
+      assertStrictEquals(r.stdout, launcherVersion(done[0]!), "version output");
     }
   },
 });
@@ -306,15 +310,19 @@ Deno.test({
       await child.status;
     }
     let entries = runtimeEntries(dirs.runtime);
-    assertEquals(entries.done.join(","), "", "runtime directories after the kill");
-    assertEquals(entries.temporary.length, 1, "temporary directories after the kill");
+    assertStrictEquals(entries.done.join(","), "", "runtime directories after the kill");
+    assertStrictEquals(entries.temporary.length, 1, "temporary directories after the kill");
 
     const r = await run(bare(dirs, exe, ["version"]), { allowFail: true });
-    assertEquals(r.code, 0, `exit code (stderr: ${r.stderr})`);
+    assertStrictEquals(r.code, 0, `exit code (stderr: ${r.stderr})`);
     entries = runtimeEntries(dirs.runtime);
-    assertEquals(entries.done.length, 1, "runtime directories");
-    assertEquals(entries.temporary.join(","), "", "the dead run's temporary directory is removed");
-    assertEquals(r.stdout, launcherVersion(entries.done[0]!), "version output");
+    assertStrictEquals(entries.done.length, 1, "runtime directories");
+    assertStrictEquals(
+      entries.temporary.join(","),
+      "",
+      "the dead run's temporary directory is removed",
+    );
+    assertStrictEquals(r.stdout, launcherVersion(entries.done[0]!), "version output");
   },
 });
 
@@ -328,14 +336,14 @@ Deno.test({
     bytes[bytes.length - 1000] = bytes[bytes.length - 1000]! ^ 0xff;
     await Deno.writeFile(exe, bytes);
     const r = await run(bare(dirs, exe, ["version"]), { allowFail: true });
-    assertEquals(r.code, 1, "exit code");
-    assertEquals(r.stdout, "", "standard output");
+    assertStrictEquals(r.code, 1, "exit code");
+    assertStrictEquals(r.stdout, "", "standard output");
     assertMatch(
       r.stderr,
       /^hostfence: .*is damaged: its payload's SHA-256 is [0-9a-f]{64}, expected [0-9a-f]{64}; copy it again\n$/,
       "standard error",
     );
-    assertEquals(
+    assertStrictEquals(
       JSON.stringify(runtimeEntries(dirs.runtime)),
       '{"done":[],"temporary":[]}',
       "runtime entries",
@@ -365,11 +373,11 @@ Deno.test({
       ] as const
     ) {
       const r = await run(asNobody([...extra]), { allowFail: true });
-      assertEquals(r.code, 0, `exit code (stderr: ${r.stderr})`);
+      assertStrictEquals(r.code, 0, `exit code (stderr: ${r.stderr})`);
       const { done, temporary } = runtimeEntries(base);
-      assertEquals(done.length, 1, `runtime directories in ${base}`);
-      assertEquals(temporary.join(","), "", "temporary directories left");
-      assertEquals(
+      assertStrictEquals(done.length, 1, `runtime directories in ${base}`);
+      assertStrictEquals(temporary.join(","), "", "temporary directories left");
+      assertStrictEquals(
         r.stdout,
         `hostfence ${VERSION}\nform: single-file launcher (runtime ${base}/${done[0]}), ` +
           `Deno ${Deno.version.deno}\n`,

@@ -8,14 +8,14 @@
 import assert from "node:assert/strict";
 import { type Etcd3, rawEtcd } from "../harness/raw_etcd.ts";
 import { parse as parseYaml } from "yaml";
-import { haveEtcd, startEtcd } from "../harness/etcd.ts";
+import { haveEtcd, startEtcd } from "../../netlab/etcd.ts";
 import {
   seedFailsafePolicy,
   seedHostEndpointByIp,
   seedHostEndpointByName,
   seedNode,
   seedWebserverPolicy,
-} from "../fixtures/seed_examples.ts";
+} from "../../netlab/guide_examples.ts";
 
 const ignore = !haveEtcd();
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -211,7 +211,7 @@ Deno.test({
         action: "allow",
         protocol: "tcp",
         source: {},
-        // Calico stores `net` as a one-element `nets` and reads it back that way (spec 2.2).
+        // Calico stores `net` as a one-element `nets` and reads it back that way.
         destination: { nets: ["198.18.0.10/32"], ports: [2379, 2380] },
       });
       assert.equal(failsafe[0].spec.order, 0);
@@ -227,7 +227,7 @@ Deno.test({
       // Round trip: get -o yaml | apply -f - changes nothing that get shows; once applied,
       // a second round trip (through JSON and replace) leaves etcd byte-for-byte unchanged.
       // (The first one may rewrite `src_net` as `src_nets`: Calico reads `net` back as
-      // `nets`, spec 2.2.)
+      // `nets`.)
       for (const kind of ["node", "policy", "hostEndpoint"]) {
         const text = (await cli(["get", kind, "-o", "yaml"])).out;
         const n = kind === "node" ? 1 : 2;

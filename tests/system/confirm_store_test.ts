@@ -6,20 +6,18 @@
  */
 import assert from "node:assert/strict";
 import { type EtcdClient, getKv, getPrefix, getValue } from "../../src/datastore/etcd_client.ts";
-import { haveEtcd, startEtcd } from "../harness/etcd.ts";
+import { haveEtcd, startEtcd } from "../../netlab/etcd.ts";
 import { createEtcdClient } from "../../src/datastore/connection.ts";
 import { ConfirmCommitError, ConfirmStore } from "../../src/datastore/confirm_store.ts";
 import { guardKey, recordKey } from "../../src/datastore/confirm_record.ts";
 import { policyKey } from "../../src/datastore/keys.ts";
 import type { PolicyResource } from "../../src/model/resources.ts";
+import { policyResource } from "../fixtures/resources.ts";
 
 const ignore = !haveEtcd();
 
-const policy = (name: string, order: number): PolicyResource => ({
-  kind: "policy",
-  metadata: { name },
-  spec: { selector: "all()", order },
-});
+const policy = (name: string, order: number): PolicyResource =>
+  policyResource(name, { selector: "all()", order });
 
 /** Drops the guard's lease at once, as its expiry would. */
 async function expire(client: EtcdClient, id: string): Promise<void> {

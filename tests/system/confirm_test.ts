@@ -5,10 +5,10 @@
  * two agents exactly one restores; agents stopped for the whole window roll back when they
  * start; a resource edited after the change is left alone and logged.
  */
-import { assert, assertEquals, assertIncludes } from "../harness/assert.ts";
-import { Agent } from "../harness/agent.ts";
+import { assert, assertIncludes, assertStrictEquals } from "../harness/assert.ts";
+import { Agent } from "../../netlab/agent.ts";
 import type { TestDatastore } from "../harness/datastore.ts";
-import { expectAll } from "../harness/probe.ts";
+import { expectAll } from "../../netlab/probe.ts";
 import { ADDR } from "../harness/topology.ts";
 import {
   AGENT_TESTS_IGNORED,
@@ -27,9 +27,9 @@ const RECORD_PREFIX = "/calico/hostfence/v1/confirm/record/";
 const GUARD_PREFIX = "/calico/hostfence/v1/confirm/guard/";
 const DROP_SSH_KEY = "/calico/v1/policy/tier/default/policy/drop-ssh";
 
-/** Deep equality by JSON text (the harness's assertEquals compares with ===). */
-function assertSame<T>(actual: T, expected: T, what: string): void {
-  assertEquals(JSON.stringify(actual), JSON.stringify(expected), what);
+/** Deep equality by JSON text (the harness's assertStrictEquals compares identity). */
+function assertJsonEquals<T>(actual: T, expected: T, what: string): void {
+  assertStrictEquals(JSON.stringify(actual), JSON.stringify(expected), what);
 }
 
 const allowAll = policy("allow-all", {
@@ -50,7 +50,7 @@ async function confirmable(
   within: string,
 ): Promise<string> {
   const r = await ds.cli([verb, "-f", "-", "--confirm-within", within], toYaml(resources));
-  assertEquals(r.code, 0, `${verb} --confirm-within exit code (${r.stderr})`);
+  assertStrictEquals(r.code, 0, `${verb} --confirm-within exit code (${r.stderr})`);
   const m = /^Change ID: ([0-9a-f]+)$/m.exec(r.stdout);
   assert(m, `no change ID in: ${r.stdout}`);
   return m[1]!;
@@ -97,20 +97,20 @@ Deno.test({
         const before = await ds.keys("/calico/");
         for (const bad of ["60", "soon", "1s", "10ms"]) {
           const r = await ds.cli(["apply", "-f", "-", "--confirm-within", bad], toYaml([dropSsh]));
-          assertEquals(r.code, 1, `--confirm-within ${bad} exit code`);
+          assertStrictEquals(r.code, 1, `--confirm-within ${bad} exit code`);
           assertIncludes(r.stderr, "--confirm-within", "error names the flag");
         }
         const unknown = await ds.cli(["confirm", "deadbeef"]);
-        assertEquals(unknown.code, 1, "confirm of an unknown ID");
+        assertStrictEquals(unknown.code, 1, "confirm of an unknown ID");
         assertIncludes(
           unknown.stderr,
           "Failed to confirm change deadbeef: no such change",
           "error",
         );
         const none = await ds.cli(["confirm"]);
-        assertEquals(none.code, 1, "confirm with nothing waiting");
+        assertStrictEquals(none.code, 1, "confirm with nothing waiting");
         assertIncludes(none.stderr, "no change is waiting", "error");
-        assertSame(await ds.keys("/calico/"), before, "keys after refused commands");
+        assertJsonEquals(await ds.keys("/calico/"), before, "keys after refused commands");
       });
 
       await t.step("an unreachable etcd is reported as the plain commands report it", async () => {
@@ -121,16 +121,16 @@ Deno.test({
           ["apply", "-f", "-", "--confirm-within", "60s", nowhere],
           toYaml([dropSsh]),
         );
-        assertEquals(r.code, 1, "apply --confirm-within without etcd");
-        assertEquals(
+        assertStrictEquals(r.code, 1, "apply --confirm-within without etcd");
+        assertStrictEquals(
           r.stderr,
           "Failed to apply 'policy' resource: Cannot connect to etcd at http://127.0.0.1:2: " +
             "connection refused\n",
           "apply error",
         );
         const c = await ds.cli(["confirm", nowhere]);
-        assertEquals(c.code, 1, "confirm without etcd");
-        assertEquals(
+        assertStrictEquals(c.code, 1, "confirm without etcd");
+        assertStrictEquals(
           c.stderr,
           "Failed to confirm: Cannot connect to etcd at http://127.0.0.1:2: connection refused\n",
           "confirm error",
@@ -147,8 +147,12 @@ Deno.test({
         assertIncludes(line, "Policy(name=drop-ssh) (removed: it did not exist before)", "log");
         await site.sync();
         await expectAll([["R -> h1 tcp/22 after the rollback", ssh(), "allow"]]);
-        assertEquals(await ds.get(DROP_SSH_KEY), undefined, "drop-ssh after the rollback");
-        assertSame(await ds.keys("/calico/hostfence/"), [], "confirm keys after the rollback");
+        assertStrictEquals(await ds.get(DROP_SSH_KEY), undefined, "drop-ssh after the rollback");
+        assertJsonEquals(
+          await ds.keys("/calico/hostfence/"),
+          [],
+          "confirm keys after the rollback",
+        );
       });
 
       await t.step("of two agents exactly one restores each change", async () => {
@@ -160,9 +164,9 @@ Deno.test({
         // Give the slower agent a few polls to (wrongly) restore as well.
         await new Promise((r) => setTimeout(r, 3000));
         for (const id of ids) {
-          assertEquals(restorers([site.agent, h2], id).length, 1, `agents restoring ${id}`);
+          assertStrictEquals(restorers([site.agent, h2], id).length, 1, `agents restoring ${id}`);
         }
-        assertSame(await ds.keys("/calico/v1/policy/"), [
+        assertJsonEquals(await ds.keys("/calico/v1/policy/"), [
           "/calico/v1/policy/tier/default/policy/allow-all",
         ], "policies after the rollbacks");
       });
@@ -170,16 +174,16 @@ Deno.test({
       await t.step("a confirmed change stays", async () => {
         const id = await confirmable(ds, "apply", [dropSsh], "4s");
         const r = await ds.cli(["confirm"]);
-        assertEquals(r.code, 0, `confirm exit code (${r.stderr})`);
-        assertEquals(r.stdout, `Confirmed change ${id}: it stays\n`, "confirm output");
-        assertSame(await ds.keys("/calico/hostfence/"), [], "confirm keys after confirm");
+        assertStrictEquals(r.code, 0, `confirm exit code (${r.stderr})`);
+        assertStrictEquals(r.stdout, `Confirmed change ${id}: it stays\n`, "confirm output");
+        assertJsonEquals(await ds.keys("/calico/hostfence/"), [], "confirm keys after confirm");
         await new Promise((res) => setTimeout(res, 6000));
         assert(!restorers([site.agent, h2], id).length, "a confirmed change was rolled back");
         assert(await ds.get(DROP_SSH_KEY) !== undefined, "drop-ssh kept");
         await site.sync();
         await expectAll([["R -> h1 tcp/22 after confirming", ssh(), "drop"]]);
         const again = await ds.cli(["confirm", id]);
-        assertEquals(again.code, 1, "confirming twice");
+        assertStrictEquals(again.code, 1, "confirming twice");
         await ds.deleteResource("policy", "drop-ssh");
         await site.sync();
         await expectAll([["R -> h1 tcp/22 once drop-ssh is deleted", ssh(), "allow"]]);
@@ -202,7 +206,11 @@ Deno.test({
         assertIncludes(line, "Policy(name=drop-ssh) (removed: it did not exist before)", "log");
         await site.sync();
         await expectAll([["R -> h1 tcp/22 after the late rollback", ssh(), "allow"]]);
-        assertEquals(await ds.get(DROP_SSH_KEY), undefined, "drop-ssh after the late rollback");
+        assertStrictEquals(
+          await ds.get(DROP_SSH_KEY),
+          undefined,
+          "drop-ssh after the late rollback",
+        );
       });
 
       await t.step("a resource edited after the change is left alone and logged", async () => {
@@ -221,13 +229,13 @@ Deno.test({
         const warned = [site.agent, h2].flatMap((a) => a.lines).filter((l) =>
           l.includes(`Change ${id} was not confirmed, but Policy(name=operator-edit) was edited`)
         );
-        assertEquals(warned.length, 1, "warnings about the edited policy");
+        assertStrictEquals(warned.length, 1, "warnings about the edited policy");
         assertIncludes(
           (await ds.get("/calico/v1/policy/tier/default/policy/operator-edit")) ?? "",
           "8080",
           "the operator's edit survives",
         );
-        assertEquals(await ds.get(DROP_SSH_KEY), undefined, "drop-ssh");
+        assertStrictEquals(await ds.get(DROP_SSH_KEY), undefined, "drop-ssh");
         await site.sync();
         await expectAll([
           ["R -> h1 tcp/22", ssh(), "allow"],
@@ -237,7 +245,7 @@ Deno.test({
 
       await t.step("delete --confirm-within brings the resource back", async () => {
         const r = await ds.cli(["delete", "policy", "allow-all", "--confirm-within", "3s"]);
-        assertEquals(r.code, 0, `delete --confirm-within (${r.stderr})`);
+        assertStrictEquals(r.code, 0, `delete --confirm-within (${r.stderr})`);
         const id = /^Change ID: (\S+)$/m.exec(r.stdout)![1]!;
         await site.sync();
         await expectAll([["R -> h1 tcp/22 without allow-all", ssh(), "drop"]]);

@@ -12,7 +12,7 @@ import { DesiredTable } from "../../src/dataplane/desired.ts";
 import { createLogger, memorySink } from "../../src/log/logger.ts";
 import { DEFAULT_CONFIG } from "../fixtures/dataplane_scenarios.ts";
 import { IFACES, RandomUpdates } from "../fixtures/random_updates.ts";
-import { canUseNetns, haveCommand, NetNs } from "../harness/netns.ts";
+import { canUseNetns, haveCommand, NetNs } from "../../netlab/netns.ts";
 
 const ignore = !canUseNetns() || !haveCommand("nft");
 

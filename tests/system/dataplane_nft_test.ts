@@ -5,8 +5,8 @@
  * table, and a host endpoint really drops while an unpoliced interface does not.
  */
 import assert from "node:assert/strict";
-import { canUseNetns, haveCommand, NetNs, veth } from "../harness/netns.ts";
-import { expectVerdict, ProbeDaemon } from "../harness/probe.ts";
+import { canUseNetns, haveCommand, NetNs, veth } from "../../netlab/netns.ts";
+import { expectVerdict, ProbeDaemon } from "../../netlab/probe.ts";
 import {
   buildNftState,
   commandRunner,

@@ -5,7 +5,7 @@
  * is one line.
  */
 import assert from "node:assert/strict";
-import { haveEtcd, startEtcd } from "../harness/etcd.ts";
+import { haveEtcd, startEtcd } from "../../netlab/etcd.ts";
 import { type ConnectionConfig, createEtcdClient } from "../../src/datastore/connection.ts";
 import { openResourceStore } from "../../src/datastore/etcd_store.ts";
 import { DatastoreUnavailableError } from "../../src/datastore/store.ts";

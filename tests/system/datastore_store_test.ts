@@ -1,7 +1,7 @@
 /** EtcdResourceStore against a real etcd: operations, error texts, keys, races, failures. */
 import assert from "node:assert/strict";
 import { type Etcd3, rawEtcd } from "../harness/raw_etcd.ts";
-import { haveEtcd, startEtcd } from "../harness/etcd.ts";
+import { haveEtcd, startEtcd } from "../../netlab/etcd.ts";
 import { type ConnectionConfig, createEtcdClient } from "../../src/datastore/connection.ts";
 import { EtcdResourceStore, openResourceStore } from "../../src/datastore/etcd_store.ts";
 import {
@@ -17,6 +17,7 @@ import type {
   ProfileResource,
   WorkloadEndpointResource,
 } from "../../src/model/resources.ts";
+import { hostEndpointResource, policyResource, profileResource } from "../fixtures/resources.ts";
 
 const ignore = !haveEtcd();
 
@@ -32,23 +33,16 @@ async function dump(client: Etcd3, prefix = "/calico/"): Promise<Record<string, 
   return await client.getAll().prefix(prefix).strings();
 }
 
-const policy = (name: string, extra: Partial<PolicyResource["spec"]> = {}): PolicyResource => ({
-  kind: "policy",
-  metadata: { name },
-  spec: { selector: "has(host-endpoint)", ...extra },
-});
+const policy = (name: string, extra: Partial<PolicyResource["spec"]> = {}): PolicyResource =>
+  policyResource(name, { selector: "has(host-endpoint)", ...extra });
 
-const hep = (node: string, name: string): HostEndpointResource => ({
-  kind: "hostEndpoint",
-  metadata: { name, node, labels: { role: "web" } },
-  spec: { interfaceName: "eth0", expectedIPs: ["198.18.0.1"] },
-});
+const hep = (node: string, name: string): HostEndpointResource =>
+  hostEndpointResource(name, { node, labels: { role: "web" }, iface: "eth0", ips: ["198.18.0.1"] });
 
-const profile: ProfileResource = {
-  kind: "profile",
-  metadata: { name: "ns/prof", labels: { zone: "a" }, tags: ["db"] },
-  spec: { ingress: [{ action: "allow" }] },
-};
+const profile: ProfileResource = profileResource("ns/prof", { ingress: [{ action: "allow" }] }, {
+  labels: { zone: "a" },
+  tags: ["db"],
+});
 
 /** A store and a raw client on a fresh etcd, all closed at the end. */
 async function withStore(

@@ -1,6 +1,6 @@
 /** The agent's syncer against a real etcd: snapshot, live changes, bad data, resyncs. */
 import assert from "node:assert/strict";
-import { haveEtcd, startEtcd } from "../harness/etcd.ts";
+import { haveEtcd, startEtcd } from "../../netlab/etcd.ts";
 import { type ConnectionConfig, createEtcdClient } from "../../src/datastore/connection.ts";
 import { rawEtcd } from "../harness/raw_etcd.ts";
 import { openResourceStore } from "../../src/datastore/etcd_store.ts";

@@ -4,9 +4,9 @@
  * calicoctl config file; without a client certificate the CLI fails with one clear line.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { haveEtcd, startEtcd } from "../harness/etcd.ts";
-import { HOSTFENCE } from "../harness/datastore.ts";
-import { canUseNetns, NetNs } from "../harness/netns.ts";
+import { haveEtcd, startEtcd } from "../../netlab/etcd.ts";
+import { HOSTFENCE } from "../../netlab/paths.ts";
+import { canUseNetns, NetNs } from "../../netlab/netns.ts";
 
 const ignore = Deno.env.get("CI") !== "true" && (!haveEtcd() || Deno.uid() !== 0);
 

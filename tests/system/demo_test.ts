@@ -7,9 +7,9 @@
  * demo starts (etcd, the agent, the probe helpers, the CLI) inherits it through
  * `ip netns exec`, so after the demo exits no process may still carry it.
  */
-import { assert, assertEquals } from "../harness/assert.ts";
-import { REPO_ROOT } from "../harness/datastore.ts";
-import { haveCommand, run } from "../harness/netns.ts";
+import { assert, assertStrictEquals } from "../harness/assert.ts";
+import { REPO_ROOT } from "../../netlab/paths.ts";
+import { haveCommand, run } from "../../netlab/netns.ts";
 import { AGENT_TESTS_IGNORED } from "../harness/scenario.ts";
 
 const DEMO = `${REPO_ROOT}/scripts/demo.sh`;
@@ -56,7 +56,7 @@ async function assertNothingLeft(output: string, mark: string): Promise<void> {
   const group = groupOf(output);
   const netns = (await run(["ip", "netns", "list"])).stdout.split("\n")
     .map((l) => l.split(" ")[0] ?? "").filter((n) => n.startsWith(`hft-${group}-`));
-  assertEquals(netns.join(" "), "", "Namespaces left by the demo");
+  assertStrictEquals(netns.join(" "), "", "Namespaces left by the demo");
 
   const procs: string[] = [];
   for await (const e of Deno.readDir("/proc")) {
@@ -69,7 +69,7 @@ async function assertNothingLeft(output: string, mark: string): Promise<void> {
       }
     } catch { /* gone, or a kernel thread */ }
   }
-  assertEquals(procs.join("\n"), "", "Processes left by the demo");
+  assertStrictEquals(procs.join("\n"), "", "Processes left by the demo");
 
   const tmp = /temporary files removed \((\/tmp\/hostfence-demo\.[^)]+)\)/.exec(output);
   assert(tmp, `The demo did not report removing its temporary files:\n${output}`);
@@ -87,15 +87,15 @@ Deno.test({
       allowFail: true,
     });
     const output = r.stdout + r.stderr;
-    assertEquals(r.code, 0, `Exit code of scripts/demo.sh (output:\n${output}\n)`);
+    assertStrictEquals(r.code, 0, `Exit code of scripts/demo.sh (output:\n${output}\n)`);
     assert(!output.includes("\x1b["), "Colour codes in output that is not a terminal");
 
     const { header, rows } = parseTable(r.stdout);
-    assertEquals(header, "connection 0 1 2 3 4 5 6", "Table header");
+    assertStrictEquals(header, "connection 0 1 2 3 4 5 6", "Table header");
     for (const [label, want] of Object.entries(EXPECTED_TABLE)) {
-      assertEquals(rows.get(label), want, `Row '${label}'`);
+      assertStrictEquals(rows.get(label), want, `Row '${label}'`);
     }
-    assertEquals(rows.size, Object.keys(EXPECTED_TABLE).length, "Number of table rows");
+    assertStrictEquals(rows.size, Object.keys(EXPECTED_TABLE).length, "Number of table rows");
 
     // The guide's log claims, and the CLI's calicoctl-style results.
     for (
@@ -111,6 +111,12 @@ Deno.test({
         /Rolled back change [0-9a-f]+ .*Policy\(name=failsafe\) \(restored its previous value\)/,
         /removed its nftables table \(my-host's ruleset is empty again\)/,
         /5 namespaces deleted/,
+        // Part 2: the agent on a policy directory, no etcd.
+        /Read policy directory \S+: 1 file, 2 resources \(revision 1\)/,
+        /not applied, keeping the last good state \(revision 2, 2 resources\): \S+\/10-web\.yaml:18:17: /,
+        /Without etcd: tcp\/80 PASS -> DROP -> DROP, tcp\/8080 DROP -> PASS -> PASS/,
+        /part 2 agent stopped and its nftables table removed \(solo's ruleset is empty again\)/,
+        /2 namespaces deleted \(hft-\S+-solo\*\)/,
       ]
     ) {
       assert(re.test(r.stdout), `Output lacks ${re}:\n${r.stdout}`);
@@ -146,7 +152,7 @@ Deno.test({
     const status = await child.status;
     output += await stderr;
     assert(sent, `The demo never reached step 2:\n${output}`);
-    assertEquals(status.code, 130, `Exit code after Ctrl-C (output:\n${output}\n)`);
+    assertStrictEquals(status.code, 130, `Exit code after Ctrl-C (output:\n${output}\n)`);
     assert(
       /Cleaning up \(interrupted by SIGINT\)/.test(output),
       `No clean-up report after Ctrl-C:\n${output}`,

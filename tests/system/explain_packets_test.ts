@@ -9,9 +9,9 @@
  * The seed is printed; EXPLAIN_SEED=N replays it, EXPLAIN_PACKETS=N sets the count per mode.
  */
 import { ok as assert } from "node:assert/strict";
-import { HOSTFENCE } from "../harness/datastore.ts";
-import { run } from "../harness/netns.ts";
-import type { ProbeDaemon, ProbeResult } from "../harness/probe.ts";
+import { HOSTFENCE } from "../../netlab/paths.ts";
+import { run } from "../../netlab/netns.ts";
+import type { ProbeDaemon, ProbeResult } from "../../netlab/probe.ts";
 import {
   AGENT_TESTS_IGNORED,
   hep,

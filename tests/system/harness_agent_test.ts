@@ -4,8 +4,8 @@
  * contract lines) must be waited for correctly, time out with its log tail, and be stopped
  * and cleaned up.
  */
-import { assert, assertEquals } from "../harness/assert.ts";
-import { Agent, AgentWaitError } from "../harness/agent.ts";
+import { assert, assertStrictEquals } from "../harness/assert.ts";
+import { Agent, AgentWaitError } from "../../netlab/agent.ts";
 import { TestDatastore } from "../harness/datastore.ts";
 import { AGENT_TESTS_IGNORED } from "../harness/scenario.ts";
 import { buildTopology } from "../harness/topology.ts";
@@ -54,7 +54,7 @@ Deno.test({
         const later = await ds.fence();
         assert(later > rev, "fence did not advance the revision");
         assert((await agent.waitForRevision(later, 10_000)) >= later, "no later revision");
-        assertEquals(await ds.get("/calico/v1/Ready"), "true", "Ready value");
+        assertStrictEquals(await ds.get("/calico/v1/Ready"), "true", "Ready value");
         const delRev = await ds.del("/calico/v1/policy/", { prefix: true });
         assert(delRev >= later, "del revision went back");
       });
@@ -73,7 +73,7 @@ Deno.test({
       await t.step("dispose stops the agent and runs --cleanup in the namespace", async () => {
         await agent[Symbol.asyncDispose]();
         assert(agent.exited !== undefined, "agent still running");
-        assertEquals(
+        assertStrictEquals(
           (await Deno.readTextFile(`${logDir}/cleanup`)).trim(),
           "cleanup called",
           "cleanup marker",

@@ -3,10 +3,10 @@
  * tell ALLOW, DROP and a closed port (RST) apart with real packets, and a hand-written nft
  * rule inside a namespace is seen as a DROP. If these fail, agent tests mean nothing.
  */
-import { canUseNetns, haveCommand, listOurNetns } from "../harness/netns.ts";
-import { expectVerdict, type ProbeResult } from "../harness/probe.ts";
+import { canUseNetns, haveCommand, listOurNetns } from "../../netlab/netns.ts";
+import { expectVerdict, type ProbeResult } from "../../netlab/probe.ts";
 import { ADDR, buildTopology } from "../harness/topology.ts";
-import { haveEtcd } from "../harness/etcd.ts";
+import { haveEtcd } from "../../netlab/etcd.ts";
 
 const ignore = !canUseNetns() || !haveCommand("nft") || !haveEtcd() || !haveCommand("python3");
 

@@ -6,8 +6,8 @@
  * Both servers are reached from inside h1 (health binds HealthHost 127.0.0.1 there; metrics
  * all of h1's interfaces), never from the machine's own namespace.
  */
-import { assert, assertEquals } from "../harness/assert.ts";
-import { expectAll } from "../harness/probe.ts";
+import { assert, assertStrictEquals } from "../harness/assert.ts";
+import { expectAll } from "../../netlab/probe.ts";
 import { ADDR } from "../harness/topology.ts";
 import { AGENT_TESTS_IGNORED, hep0, node, openSite, policy, toYaml } from "../harness/scenario.ts";
 
@@ -35,7 +35,7 @@ Deno.test({
     };
     const metric = async (series: string): Promise<number | undefined> => {
       const { code, body } = await get("http://127.0.0.1:19091/metrics");
-      assertEquals(code, 200, "metrics status");
+      assertStrictEquals(code, 200, "metrics status");
       for (const line of body.split("\n")) {
         if (line.startsWith(`${series} `)) return Number(line.slice(series.length + 1));
       }
@@ -47,20 +47,20 @@ Deno.test({
       await agent.waitForLog(/Health server listening on 127\.0\.0\.1:9099/, 15_000);
       await agent.waitForLog(/Prometheus metrics server listening on .*:19091/, 15_000);
       await agent.waitForLog(/wait-for-ready/i, 15_000);
-      assertEquals((await get("http://127.0.0.1:9099/liveness")).code, 204, "liveness");
+      assertStrictEquals((await get("http://127.0.0.1:9099/liveness")).code, 204, "liveness");
       const ready = await get("http://127.0.0.1:9099/readiness");
-      assertEquals(ready.code, 503, "readiness");
+      assertStrictEquals(ready.code, 503, "readiness");
       assert(/wait-for-ready/.test(ready.body), `readiness said: ${ready.body}`);
-      assertEquals(await metric("hostfence_resync_state"), 1, "resync state");
-      assertEquals(await metric("hostfence_dataplane_programmed"), 0, "programmed");
+      assertStrictEquals(await metric("hostfence_resync_state"), 1, "resync state");
+      assertStrictEquals(await metric("hostfence_dataplane_programmed"), 0, "programmed");
     });
 
     await t.step("once the datastore is ready and programmed the agent is ready", async () => {
       await site.ds.write("create", toYaml([node("h1")]));
       await site.sync();
-      assertEquals((await get("http://127.0.0.1:9099/readiness")).code, 204, "readiness");
-      assertEquals(await metric("hostfence_resync_state"), 3, "resync state");
-      assertEquals(await metric("hostfence_dataplane_programmed"), 1, "programmed");
+      assertStrictEquals((await get("http://127.0.0.1:9099/readiness")).code, 204, "readiness");
+      assertStrictEquals(await metric("hostfence_resync_state"), 3, "resync state");
+      assertStrictEquals(await metric("hostfence_dataplane_programmed"), 1, "programmed");
       assert((await metric("hostfence_resyncs_started_total"))! >= 1, "resyncs counted");
       assert(
         (await metric("hostfence_dataplane_apply_time_seconds_count"))! >= 1,
@@ -77,8 +77,8 @@ Deno.test({
           egress: [{ action: "allow" }],
         }),
       );
-      assertEquals(await metric("hostfence_active_local_endpoints"), 1, "endpoints");
-      assertEquals(await metric("hostfence_active_local_policies"), 1, "policies");
+      assertStrictEquals(await metric("hostfence_active_local_endpoints"), 1, "endpoints");
+      assertStrictEquals(await metric("hostfence_active_local_policies"), 1, "policies");
       const web = 'hostfence_policy_packets_total{policy="web",direction="ingress",class="normal"}';
       const drops =
         'hostfence_endpoint_dropped_packets_total{interface="eth0",host_endpoint="hep0",direction="ingress"}';
@@ -96,7 +96,7 @@ Deno.test({
       const dropsAfter = (await metric(drops))!;
       assert(webAfter > webBefore, `policy web counter ${webBefore} -> ${webAfter}`);
       assert(dropsAfter > dropsBefore, `eth0 default-deny counter ${dropsBefore} -> ${dropsAfter}`);
-      assertEquals(await metric("hostfence_counter_read_errors_total"), 0, "read errors");
+      assertStrictEquals(await metric("hostfence_counter_read_errors_total"), 0, "read errors");
     });
   },
 });

@@ -22,8 +22,8 @@ import {
   nftCounterReader,
   startHttpServer,
 } from "../../src/observe/mod.ts";
-import { canUseNetns, haveCommand, NetNs, veth } from "../harness/netns.ts";
-import { expectVerdict, ProbeDaemon } from "../harness/probe.ts";
+import { canUseNetns, haveCommand, NetNs, veth } from "../../netlab/netns.ts";
+import { expectVerdict, ProbeDaemon } from "../../netlab/probe.ts";
 
 const ignore = !canUseNetns() || !haveCommand("nft");
 

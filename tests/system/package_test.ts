@@ -9,9 +9,10 @@
  * package.sh builds dist/ only when it is missing or stale, so a test run that also runs
  * build_test.ts builds once.
  */
-import { assert, assertEquals, assertIncludes, assertMatch } from "../harness/assert.ts";
-import { canUseNetns, haveCommand, NetNs, run } from "../harness/netns.ts";
+import { assert, assertIncludes, assertMatch, assertStrictEquals } from "../harness/assert.ts";
+import { canUseNetns, haveCommand, NetNs, run } from "../../netlab/netns.ts";
 import { resolveConfig } from "../../src/config/mod.ts";
+import { loadPolicySet } from "../../src/datastore/local_files.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 const VERSION: string = JSON.parse(Deno.readTextFileSync(`${REPO}/deno.json`)).version;
@@ -54,14 +55,18 @@ Deno.test({
     const built = await run(["bash", `${REPO}/scripts/build.sh`, "--if-stale"], {
       allowFail: true,
     });
-    assertEquals(built.code, 0, `scripts/build.sh failed:\n${built.stderr}${built.stdout}`);
+    assertStrictEquals(built.code, 0, `scripts/build.sh failed:\n${built.stderr}${built.stdout}`);
     // Running the folder where it was built leaves Deno caches keyed by that path in it, as an
     // operator trying dist/ would: they must not end up in the packages.
     if (await Deno.stat(`${REPO}/dist/hostfence-bundle/hostfence`).then(() => true, () => false)) {
       await run([`${REPO}/dist/hostfence-bundle/hostfence`, "version"]);
     }
     const made = await run(["bash", `${REPO}/scripts/package.sh`, "all"], { allowFail: true });
-    assertEquals(made.code, 0, `scripts/package.sh all failed:\n${made.stderr}${made.stdout}`);
+    assertStrictEquals(
+      made.code,
+      0,
+      `scripts/package.sh all failed:\n${made.stderr}${made.stdout}`,
+    );
     const kind = Deno.readTextFileSync(`${REPO}/dist/build-info`).match(/^kind=(\w+)$/m)?.[1];
     assert(kind === "binary" || kind === "bundle", `dist/build-info kind is '${kind}'`);
     /** The program file whose bytes must survive packaging unchanged. */
@@ -72,9 +77,9 @@ Deno.test({
     try {
       await t.step("deb metadata: name, version, architecture, description, depends", async () => {
         const f = fields(await out(["dpkg-deb", "-f", DEB]));
-        assertEquals(f.get("Package"), "hostfence", "Package");
-        assertEquals(f.get("Version"), PKG_VERSION, "Version");
-        assertEquals(f.get("Architecture"), ARCH.deb, "Architecture");
+        assertStrictEquals(f.get("Package"), "hostfence", "Package");
+        assertStrictEquals(f.get("Version"), PKG_VERSION, "Version");
+        assertStrictEquals(f.get("Architecture"), ARCH.deb, "Architecture");
         assertMatch(f.get("Description") ?? "", /Calico/, "Description");
         const depends = (f.get("Depends") ?? "").split(",").map((d) => d.trim());
         for (const d of ["nftables", "iproute2"]) {
@@ -101,9 +106,9 @@ Deno.test({
         }
         assert(list.every((l) => l === "" || l.includes(" root/root ")), "files owned by root");
         const conffiles = (await out(["dpkg-deb", "-I", DEB, "conffiles"])).trim().split("\n");
-        assertEquals(
+        assertStrictEquals(
           conffiles.sort().join(" "),
-          "/etc/calico/felix.cfg /etc/logrotate.d/hostfence",
+          "/etc/calico/felix.cfg /etc/hostfence/policy.d/example.yaml /etc/logrotate.d/hostfence",
           "conffiles",
         );
       });
@@ -118,9 +123,9 @@ Deno.test({
 
       await t.step("rpm metadata: name, version, architecture, summary, requires", async () => {
         const f = fields(await out(["rpm", "-qpi", RPM]));
-        assertEquals(f.get("Name"), "hostfence", "Name");
-        assertEquals(f.get("Version"), PKG_VERSION, "Version");
-        assertEquals(f.get("Architecture"), ARCH.rpm, "Architecture");
+        assertStrictEquals(f.get("Name"), "hostfence", "Name");
+        assertStrictEquals(f.get("Version"), PKG_VERSION, "Version");
+        assertStrictEquals(f.get("Architecture"), ARCH.rpm, "Architecture");
         assertMatch(f.get("Summary") ?? "", /Calico/, "Summary");
         const requires = (await out(["rpm", "-qpR", RPM])).split("\n").map((l) => l.trim());
         assert(requires.includes("nftables"), `Requires lacks nftables: ${requires}`);
@@ -136,9 +141,9 @@ Deno.test({
         if (kind === "bundle") assert(list.includes("/usr/lib/hostfence/warm-cache"), "warm-cache");
         assert(!list.some((p) => p.startsWith("/usr/lib/.build-id")), "no build-id links");
         const config = (await out(["rpm", "-qpc", RPM])).trim().split("\n").sort();
-        assertEquals(
+        assertStrictEquals(
           config.join(" "),
-          "/etc/calico/felix.cfg /etc/logrotate.d/hostfence",
+          "/etc/calico/felix.cfg /etc/hostfence/policy.d/example.yaml /etc/logrotate.d/hostfence",
           "rpm -qpc",
         );
         const flags = await out([
@@ -162,9 +167,9 @@ Deno.test({
           const dump = await out(["rpm", "-qp", "--dump", RPM]);
           const line = dump.split("\n").find((l) => l.startsWith(`${program.installed} `));
           assert(line !== undefined, `rpm --dump lacks ${program.installed}`);
-          assertEquals(line.split(" ")[3], want, `sha256 of ${program.installed} in the rpm`);
+          assertStrictEquals(line.split(" ")[3], want, `sha256 of ${program.installed} in the rpm`);
           await run(["dpkg-deb", "-x", DEB, `${scratch}/root`]);
-          assertEquals(
+          assertStrictEquals(
             await sha256(`${scratch}/root${program.installed}`),
             want,
             `sha256 of ${program.installed} in the deb`,
@@ -201,21 +206,55 @@ Deno.test({
           // every command, before /usr turns read-only.
           const lib = `${root}/usr/lib/hostfence`;
           const w = await run([`${lib}/warm-cache`], { allowFail: true });
-          assertEquals(w.code, 0, `warm-cache exit code (stderr: ${w.stderr})`);
+          assertStrictEquals(w.code, 0, `warm-cache exit code (stderr: ${w.stderr})`);
           for (const m of ["src/cmd/agent.ts", "src/cmd/resources.ts", "src/cli/main.ts"]) {
             await Deno.stat(`${lib}/deno_dir/gen/file${lib}/app/${m}.js`);
           }
         }
         const v = await runIn(["version"]);
-        assertEquals(v.code, 0, `exit code (stderr: ${v.stderr})`);
+        assertStrictEquals(v.code, 0, `exit code (stderr: ${v.stderr})`);
         const form = kind === "bundle" ? `folder (${root}/usr/lib/hostfence)` : "compiled binary";
         const want = `hostfence ${VERSION}\nform: ${form}`;
         assert(v.stdout.startsWith(want), `version output ${v.stdout} should start ${want}`);
-        assertEquals(v.stderr, "", "standard error");
+        assertStrictEquals(v.stderr, "", "standard error");
         const h = await runIn(["--help"]);
-        assertEquals(h.code, 0, `--help exit code (stderr: ${h.stderr})`);
+        assertStrictEquals(h.code, 0, `--help exit code (stderr: ${h.stderr})`);
         assertIncludes(h.stdout, "agent", "--help output");
       });
+
+      await t.step(
+        "policy.d: a commented example, valid uncommented, read by the program",
+        async () => {
+          const dir = `${scratch}/root/etc/hostfence/policy.d`;
+          const text = await Deno.readTextFile(`${dir}/example.yaml`);
+          const lines = text.split("\n").filter((l) => l.trim() !== "");
+          for (const l of lines) assert(l.startsWith("#"), `example.yaml line not a comment: ${l}`);
+          const bytes = new TextEncoder().encode(text);
+          assertStrictEquals(
+            loadPolicySet([{ path: "example.yaml", bytes }], "h").resources,
+            0,
+            "as shipped",
+          );
+          const from = lines.findIndex((l) => l.startsWith("# - "));
+          const yaml = lines.slice(from).map((l) => l.replace(/^# ?/, "")).join("\n");
+          const set = loadPolicySet([{
+            path: "example.yaml",
+            bytes: new TextEncoder().encode(yaml),
+          }], "h");
+          assertStrictEquals(set.resources, 3, "resources in the uncommented example");
+          // The packaged program reads the directory (as the agent with DatastoreType=local does).
+          const r = await run([
+            `${scratch}/root/usr/bin/hostfence`,
+            "render",
+            "--policy-dir",
+            dir,
+            "--node",
+            "pkg-test",
+          ], { allowFail: true });
+          assertStrictEquals(r.code, 0, `render --policy-dir exit code (stderr: ${r.stderr})`);
+          assertIncludes(r.stdout, "table inet hostfence", "render --policy-dir output");
+        },
+      );
 
       await t.step("the systemd unit: directives, and systemd-analyze verify", async () => {
         const unit = await Deno.readTextFile(`${scratch}/root${UNIT_DEB}`);
@@ -257,8 +296,8 @@ Deno.test({
         const r = await run(["systemd-analyze", "verify", `${dir}/hostfence.service`], {
           allowFail: true,
         });
-        assertEquals(r.code, 0, `systemd-analyze verify exit code:\n${r.stderr}`);
-        assertEquals(r.stderr + r.stdout, "", "systemd-analyze verify output");
+        assertStrictEquals(r.code, 0, `systemd-analyze verify exit code:\n${r.stderr}`);
+        assertStrictEquals(r.stderr + r.stdout, "", "systemd-analyze verify output");
       });
 
       await t.step("logrotate entry rotates felix.log with copytruncate", async () => {
@@ -273,7 +312,7 @@ Deno.test({
             ["logrotate", "-d", "-s", state, `${scratch}/root/etc/logrotate.d/hostfence`],
             { allowFail: true },
           );
-          assertEquals(r.code, 0, `logrotate -d:\n${r.stderr}`);
+          assertStrictEquals(r.code, 0, `logrotate -d:\n${r.stderr}`);
         } else {
           console.log("note: logrotate is not installed; checked the entry's text only");
         }
@@ -316,15 +355,19 @@ Deno.test({
             fileText: "[global]\n" + settings.join("\n") + "\n",
             filePath: "felix.cfg",
           });
-          assertEquals(uncommented.fatal, undefined, "fatal error for the uncommented file");
-          assertEquals(uncommented.warnings.join("\n"), "", "warnings for the uncommented file");
+          assertStrictEquals(uncommented.fatal, undefined, "fatal error for the uncommented file");
+          assertStrictEquals(
+            uncommented.warnings.join("\n"),
+            "",
+            "warnings for the uncommented file",
+          );
           // Examples rather than defaults: the etcd location and TLS files.
           const examples = ["EtcdEndpoints", "EtcdKeyFile", "EtcdCertFile", "EtcdCaFile"];
           const a = defaults.config as unknown as Record<string, unknown>;
           const b = uncommented.config as unknown as Record<string, unknown>;
           for (const field of Object.keys(a)) {
             if (examples.some((e) => e.toLowerCase() === field.toLowerCase())) continue;
-            assertEquals(
+            assertStrictEquals(
               JSON.stringify(b[field]),
               JSON.stringify(a[field]),
               `felix.cfg's value for ${field} versus the built-in default`,

@@ -6,7 +6,7 @@
 import { deepStrictEqual as assertEquals, equal, ok as assert } from "node:assert/strict";
 import { type Etcd3, rawEtcd } from "../harness/raw_etcd.ts";
 import { type EtcdClient, getValue } from "../../src/datastore/etcd_client.ts";
-import { haveEtcd, startEtcd } from "../harness/etcd.ts";
+import { haveEtcd, startEtcd } from "../../netlab/etcd.ts";
 import { createEtcdClient } from "../../src/datastore/connection.ts";
 import { createLogger, memorySink } from "../../src/log/logger.ts";
 import { EtcdHeartbeatStore, HeartbeatReporter } from "../../src/status/heartbeat.ts";

@@ -14,6 +14,8 @@ import type {
 import { resolveConfig, toDataplaneConfig } from "../../src/config/mod.ts";
 import type { ModelUpdate } from "../../src/datastore/updates.ts";
 import { createLogger, memorySink } from "../../src/log/logger.ts";
+import { ManualClock } from "../../src/time/clock.ts";
+import { hostEndpointDeleted } from "../fixtures/resources.ts";
 
 function resolver(global: ReadonlyMap<string, string>, host: ReadonlyMap<string, string>) {
   return resolveConfig({
@@ -54,9 +56,11 @@ class FakeCalc implements Calculation {
 class FakeDataplane implements Dataplane {
   applied: number[] = [];
   failNext = 0;
+  /** Real time an apply takes; 0 with a ManualClock, whose tests wait for no real time. */
+  delayMs = 5;
   /** Records the calculation's generation at each apply (the agent passes the calculation). */
   async apply(source: HostStateSource) {
-    await new Promise((r) => setTimeout(r, 5));
+    if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
     if (this.failNext > 0) {
       this.failNext--;
       throw new Error("nft: /dev/stdin:3:1-5: Error: syntax error");
@@ -69,11 +73,12 @@ class FakeDataplane implements Dataplane {
   }
 }
 
-function setup(opts: { retryMinMs?: number } = {}) {
+function setup(opts: { retryMinMs?: number; clock?: ManualClock; notReadyReason?: string } = {}) {
   const sink = memorySink("DEBUG");
   const log = createLogger([sink], "agent");
   const calc = new FakeCalc();
   const dataplane = new FakeDataplane();
+  if (opts.clock) dataplane.delayMs = 0;
   const first = resolver(new Map(), new Map());
   const agent = new Agent({
     hostname: "h1",
@@ -85,22 +90,18 @@ function setup(opts: { retryMinMs?: number } = {}) {
     waitLogMs: 20,
     retryMinMs: opts.retryMinMs ?? 10,
     retryMaxMs: 40,
+    ...(opts.clock ? { clock: opts.clock } : {}),
+    ...(opts.notReadyReason ? { notReadyReason: opts.notReadyReason } : {}),
   });
   return { agent, calc, dataplane, lines: sink.lines };
 }
 
 const tick = (ms = 30) => new Promise((r) => setTimeout(r, ms));
-const hep = (name: string): ModelUpdate => ({
-  type: "hostEndpoint",
-  node: "h1",
-  name,
-  value: null,
-});
 
 Deno.test("nothing is programmed before Ready is true and the snapshot is complete", async () => {
   const { agent, dataplane, lines } = setup();
   try {
-    agent.handleUpdates([hep("a"), { type: "inSync" }], 5);
+    agent.handleUpdates([hostEndpointDeleted("a"), { type: "inSync" }], 5);
     await tick(60);
     assertEquals(dataplane.applied.length, 0);
     assert(
@@ -117,11 +118,31 @@ Deno.test("nothing is programmed before Ready is true and the snapshot is comple
   }
 });
 
+Deno.test("a local policy directory's agent says why it waits, not the etcd flag", async () => {
+  const reason = "no valid set of resource files read from /p yet";
+  const { agent, lines } = setup({ notReadyReason: reason });
+  try {
+    await tick(30);
+    const waits = lines.filter((l) => l.includes("wait-for-ready"));
+    assert(waits.length >= 1, "a wait-for-ready line");
+    assert(waits.every((l) => l.endsWith(`(wait-for-ready): ${reason}`)), waits.join("\n"));
+    agent.handleUpdates([{ type: "ready", value: true }, { type: "inSync" }], 1);
+    assert(
+      lines.some((l) =>
+        l.endsWith("a valid set of resource files was read); leaving wait-for-ready")
+      ),
+      lines.join("\n"),
+    );
+  } finally {
+    await agent.close();
+  }
+});
+
 Deno.test("a burst of batches is coalesced into few applies, the last state winning", async () => {
   const { agent, calc, dataplane } = setup();
   try {
     agent.handleUpdates([{ type: "ready", value: true }, { type: "inSync" }], 1);
-    for (let i = 0; i < 20; i++) agent.handleUpdates([hep(`e${i}`)], 2 + i);
+    for (let i = 0; i < 20; i++) agent.handleUpdates([hostEndpointDeleted(`e${i}`)], 2 + i);
     await tick(80);
     assert(dataplane.applied.length <= 3, `applies: ${dataplane.applied.length}`);
     assertEquals(dataplane.applied.at(-1), calc.generation);
@@ -137,7 +158,7 @@ Deno.test("a sustained stream of writes backs off: few applies, the last one soo
     agent.handleUpdates([{ type: "ready", value: true }, { type: "inSync" }], 1);
     await tick(80); // quiet: the next change is applied at once
     const quiet = dataplane.applied.length;
-    agent.handleUpdates([hep("lone")], 2);
+    agent.handleUpdates([hostEndpointDeleted("lone")], 2);
     const start = performance.now();
     while (dataplane.applied.length === quiet && performance.now() - start < 2000) await tick(2);
     assertEquals(dataplane.applied.length, quiet + 1, "a change on a quiet host is applied alone");
@@ -147,7 +168,7 @@ Deno.test("a sustained stream of writes backs off: few applies, the last one soo
     let rev = 3;
     const end = performance.now() + 1200;
     while (performance.now() < end) {
-      agent.handleUpdates([hep(`e${rev}`)], rev++);
+      agent.handleUpdates([hostEndpointDeleted(`e${rev}`)], rev++);
       await tick(3);
     }
     const lastWrite = performance.now();
@@ -173,7 +194,7 @@ Deno.test("Ready going false keeps the rules and stops applying until it is true
     await tick();
     const before = dataplane.applied.length;
     agent.handleUpdates([{ type: "ready", value: false }], 2);
-    agent.handleUpdates([hep("x")], 3);
+    agent.handleUpdates([hostEndpointDeleted("x")], 3);
     await tick(60);
     assertEquals(dataplane.applied.length, before);
     assert(lines.some((l) => l.includes("[WARNING]") && l.includes("became unready")));
@@ -186,14 +207,25 @@ Deno.test("Ready going false keeps the rules and stops applying until it is true
 });
 
 Deno.test("a failed apply is logged, keeps the old rules and is retried with backoff", async () => {
-  const { agent, dataplane, lines } = setup({ retryMinMs: 10 });
+  // On a manual clock: with real timers this test failed on a loaded machine (150 ms of
+  // waiting did not always cover two retries).
+  const clock = new ManualClock();
+  const { agent, dataplane, lines } = setup({ retryMinMs: 10, clock });
   try {
     dataplane.failNext = 2;
     agent.handleUpdates([{ type: "ready", value: true }, { type: "inSync" }], 1);
-    await tick(150);
-    const errors = lines.filter((l) => l.includes("[ERROR]"));
-    assertEquals(errors.length, 2);
-    assert(errors[0]!.includes("syntax error"), "quotes nft's message");
+    await clock.advance(0);
+    const errors = () => lines.filter((l) => l.includes("[ERROR]"));
+    assertEquals(errors().length, 1);
+    await clock.advance(9);
+    assertEquals(errors().length, 1, "no retry before 10 ms");
+    await clock.advance(1);
+    assertEquals(errors().length, 2, "the retry after 10 ms fails too");
+    await clock.advance(19);
+    assertEquals(dataplane.applied.length, 0, "the next retry waits twice as long");
+    await clock.advance(1);
+    assertEquals(errors().length, 2);
+    assert(errors()[0]!.includes("syntax error"), "quotes nft's message");
     assertEquals(dataplane.applied.length, 1);
     assertEquals(agent.status().applyFailures, 2);
   } finally {

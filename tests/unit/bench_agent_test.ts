@@ -4,7 +4,7 @@
  * the table shows a failed measurement as FAILED, never as a number.
  */
 import assert from "node:assert/strict";
-import { decodeHostEndpoint, decodePolicy } from "../../src/datastore/decode.ts";
+import { decodeHostEndpoint, decodePolicy } from "../../src/datastore/backend_decode.ts";
 import { parseKey, READY_KEY } from "../../src/datastore/keys.ts";
 import {
   BURST_BASE,

@@ -1,5 +1,5 @@
 /**
- * Calculation graph scenarios. Setup S0 of spec section 7 unless a test says otherwise:
+ * Calculation graph scenarios. Setup S0 (below) unless a test says otherwise:
  * host h1 with lo, eth0 (10.0.0.1, fd00::1), eth1 (192.168.1.1), workload cali123; HEP0 =
  * hep0 {node h1, interfaceName eth0, labels {host-endpoint: "true", role: web}}; policies
  * select `has(host-endpoint)`. Each test lists the expected HostState pieces.
@@ -7,13 +7,20 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { CalculationGraph, type InterfaceInfo } from "../../src/calc/graph.ts";
 import type { HostState, PolicedInterface } from "../../src/calc/host_state.ts";
-import { DENY_ALL } from "../../src/calc/rules.ts";
+import { DENY_ALL } from "../../src/calc/resolve_rules.ts";
 import type { ModelUpdate } from "../../src/datastore/updates.ts";
 import { createLogger, memorySink } from "../../src/log/logger.ts";
 import type { Labels, PolicyResource, Rule } from "../../src/model/resources.ts";
 import { parseSelector } from "../../src/selector/mod.ts";
 import { tagSelector } from "../../src/selector/labels.ts";
 import { DEFAULT_CONFIG as CONFIG } from "../fixtures/dataplane_scenarios.ts";
+import {
+  hostEndpointDeleted,
+  hostEndpointUpdate,
+  policyUpdate,
+  workloadEndpointResource,
+  workloadEndpointUpdate,
+} from "../fixtures/resources.ts";
 
 const S0_IFACES: InterfaceInfo[] = [
   { name: "lo", up: true, addrs: ["127.0.0.1", "::1"] },
@@ -22,63 +29,18 @@ const S0_IFACES: InterfaceInfo[] = [
   { name: "cali123", up: true, addrs: ["10.65.0.2"] },
 ];
 
-interface HepOpts {
-  node?: string;
-  iface?: string;
-  ips?: string[];
-  labels?: Labels;
-  profiles?: string[];
-}
+const hep = hostEndpointUpdate;
+const delHep = hostEndpointDeleted;
 
-function hep(name: string, o: HepOpts = {}): ModelUpdate {
-  const node = o.node ?? "h1";
-  return {
-    type: "hostEndpoint",
-    node,
-    name,
-    value: {
-      kind: "hostEndpoint",
-      metadata: { name, node, ...(o.labels ? { labels: o.labels } : {}) },
-      spec: {
-        ...(o.iface ? { interfaceName: o.iface } : {}),
-        ...(o.ips ? { expectedIPs: o.ips } : {}),
-        ...(o.profiles ? { profiles: o.profiles } : {}),
-      },
-    },
-  };
-}
+/** A workload endpoint update with these networks, labels and profiles. */
+const wep = (id: string, nets: string[], labels: Labels = {}, profiles?: string[]): ModelUpdate =>
+  workloadEndpointUpdate(
+    workloadEndpointResource(id, { ipNetworks: nets, ...(profiles ? { profiles } : {}) }, labels),
+  );
 
-const delHep = (name: string, node = "h1"): ModelUpdate => ({
-  type: "hostEndpoint",
-  node,
-  name,
-  value: null,
-});
-
-function wep(id: string, nets: string[], labels: Labels = {}, profiles?: string[]): ModelUpdate {
-  const [node = "h9", orchestrator = "k8s", workload = "w", name = "eth0"] = id.split("/");
-  return {
-    type: "workloadEndpoint",
-    id,
-    value: {
-      kind: "workloadEndpoint",
-      metadata: { name, workload, orchestrator, node, labels },
-      spec: { interfaceName: "cali0", ipNetworks: nets, ...(profiles ? { profiles } : {}) },
-    },
-  };
-}
-
-function pol(name: string, spec: Partial<PolicyResource["spec"]>): ModelUpdate {
-  return {
-    type: "policy",
-    name,
-    value: {
-      kind: "policy",
-      metadata: { name },
-      spec: { selector: "has(host-endpoint)", ...spec },
-    },
-  };
-}
+/** A policy update; the policies here select the host endpoints unless they say otherwise. */
+const pol = (name: string, spec: Partial<PolicyResource["spec"]>): ModelUpdate =>
+  policyUpdate(name, { selector: "has(host-endpoint)", ...spec });
 
 const delPol = (name: string): ModelUpdate => ({ type: "policy", name, value: null });
 

@@ -1,7 +1,12 @@
 import { deepStrictEqual as assertEquals, throws as assertThrows } from "node:assert/strict";
 import { canonicalIp, compareIps, sortIps } from "../../src/calc/_addr.ts";
 import { comparePolicies, placePolicies } from "../../src/calc/policy_order.ts";
-import { DENY_ALL, resolveRule, resolveRules, type SelectorSource } from "../../src/calc/rules.ts";
+import {
+  DENY_ALL,
+  resolveRule,
+  resolveRules,
+  type SelectorSource,
+} from "../../src/calc/resolve_rules.ts";
 import { resolveInterfaces } from "../../src/calc/resolve_interfaces.ts";
 import { effectiveLabelMap } from "../../src/calc/effective_labels.ts";
 import { parseSelector, type Selector } from "../../src/selector/mod.ts";
@@ -164,7 +169,7 @@ Deno.test("Effective labels: own, then profiles in order, labels before tags", (
   assertEquals(Object.fromEntries(m), { x: "own", zone: "a", db: "", web: "" });
 });
 
-Deno.test("Interface resolution (spec 5.1)", async (t) => {
+Deno.test("Interface resolution", async (t) => {
   const ifaces = [
     { name: "lo", up: true, addrs: ["127.0.0.1", "::1"] },
     { name: "eth0", up: true, addrs: ["10.0.0.1", "fd00::1"] },

@@ -68,7 +68,8 @@ Deno.test("starting the CLI loads only the dispatcher, its help texts and the ve
   // npm: etcd3, gRPC and YAML; src/: the agent, the datastore, calculation and dataplane.
   const heavy = loaded.filter((s) =>
     s.startsWith("npm:") ||
-    (s.startsWith("src/") && !/^src\/(cli\/|cmd\/(args|io|error_text|help)\.ts$)/.test(s) &&
+    (s.startsWith("src/") &&
+      !/^src\/(cli\/|cmd\/(args|io|help)\.ts$|util\/error_message\.ts$)/.test(s) &&
       !s.endsWith("_help.ts"))
   );
   assert.deepEqual(heavy, [], `loaded at start-up: ${loaded.join(", ")}`);
@@ -106,4 +107,22 @@ Deno.test("no command loads etcd3 or gRPC unless the grpc transport is chosen", 
     info.modules.some((m) => m.specifier === grpcClient),
     "etcd_grpc.ts is in the graph (behind a dynamic import)",
   );
+});
+
+Deno.test("the agent with DatastoreType=local loads neither etcd3 nor gRPC", async () => {
+  const etcdish = (s: string) =>
+    /etcd3|grpc|protobuf/.test(s) ||
+    /src\/datastore\/(connection|syncer|etcd_store|etcd_\w+|lazy_client)\.ts$/.test(s);
+  for (
+    const [entry, inside] of [
+      ["src/cmd/agent.ts", "src/calc/graph.ts"],
+      ["src/cmd/agent_local.ts", "src/model/input.ts"],
+    ]
+  ) {
+    const loaded = [...await closure(entry!)];
+    assert.deepEqual(loaded.filter(etcdish), [], `${entry} loads etcd code statically`);
+    assert.ok(loaded.some((s) => s.endsWith(inside!)), `the walk from ${entry} reached ${inside}`);
+  }
+  // The etcd path does load them (the check above can fail).
+  assert.ok([...await closure("src/cmd/agent_etcd.ts")].some(etcdish));
 });

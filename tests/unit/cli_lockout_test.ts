@@ -95,6 +95,42 @@ Deno.test("removing the failsafe ports is checked like a policy change", async (
   );
 });
 
+Deno.test("a failsafe limited to a net protects only management sources inside it", async () => {
+  // No policy allows ssh: only the failsafe keeps it open.
+  const deny = `
+- apiVersion: v1
+  kind: hostEndpoint
+  metadata: {name: hep0, node: h1, labels: {hep: "true"}}
+  spec: {interfaceName: eth0, expectedIPs: [198.18.1.1, "2001:db8:1::1"]}
+`;
+  const base = applyChanges(new Map(), writes(deny));
+  const after = applyChanges(base, [
+    { kind: "config", name: "FailsafeInboundHostPorts", value: "tcp:198.18.0.0/24:22" },
+  ]);
+  const sources = ["198.18.0.0/24", "198.18.7.7", "2001:db8::9"];
+  const found = await lockoutCheck(toUpdates(base), toUpdates(after), { sources });
+  // The net keeps its own sources; one outside it and the other family are cut.
+  assert.deepEqual(found.map((f) => [f.source, f.port]), [
+    ["198.18.7.7", { protocol: "tcp", port: 22 }],
+    ["2001:db8::9", { protocol: "tcp", port: 22 }],
+  ]);
+  assert.match(formatFindings(found)[0]!, /default drop for host endpoint hep0/);
+  // Before a net is added, all sources are open; after it, the check probes port 22 once,
+  // though it is listed for two nets.
+  const twoNets = applyChanges(base, [{
+    kind: "config",
+    name: "FailsafeInboundHostPorts",
+    value: "tcp:198.18.0.0/24:22,tcp:[2001:db8::/64]:22",
+  }]);
+  const narrower = applyChanges(twoNets, [
+    { kind: "config", name: "FailsafeInboundHostPorts", value: "tcp:[2001:db8::/64]:22" },
+  ]);
+  assert.deepEqual(
+    (await lockoutCheck(toUpdates(twoNets), toUpdates(narrower), { sources })).map((f) => f.source),
+    ["198.18.0.1", "198.18.0.254"],
+  );
+});
+
 Deno.test("flags and CIDR samples", () => {
   assert.deepEqual(parseKeepOpen("TCP:2222"), { protocol: "tcp", port: 2222 });
   for (const bad of ["22", "tcp:0", "sctp:1", "tcp:65536", "tcp:"]) {

@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { sharedKind, writeReport } from "../../src/cmd/results.ts";
-import { kindFromArgument, unknownKindMessage } from "../../src/cmd/kinds.ts";
+import {
+  kindFromArgument,
+  manifestKindFromArgument,
+  unknownKindMessage,
+} from "../../src/cmd/kinds.ts";
 import { invalidOptionMessage, parseCommand, wantsHelp } from "../../src/cmd/args.ts";
 import { parseOutputFormat } from "../../src/cmd/resources.ts";
 
@@ -112,6 +116,8 @@ Deno.test("kind arguments are case-insensitive with plurals and short names", ()
     ["workloadendpoints", "workloadEndpoint"],
     ["wep", "workloadEndpoint"],
     ["weps", "workloadEndpoint"],
+    ["GlobalNetworkPolicy", "policy"],
+    ["gnp", "policy"],
   ];
   for (const [arg, kind] of cases) assert.equal(kindFromArgument(arg), kind, arg);
   for (const bad of ["ipPool", "bgpPeer", "polic", "heps2", ""]) {
@@ -120,8 +126,12 @@ Deno.test("kind arguments are case-insensitive with plurals and short names", ()
   assert.equal(
     unknownKindMessage("bogus"),
     "Resource type 'bogus' is not supported; valid types are: node, hostEndpoint, policy, " +
-      "profile, workloadEndpoint",
+      "profile, workloadEndpoint, felixConfiguration",
   );
+  assert.equal(manifestKindFromArgument("FelixConfiguration"), "felixConfiguration");
+  assert.equal(manifestKindFromArgument("felixconfig"), "felixConfiguration");
+  assert.equal(manifestKindFromArgument("hep"), "hostEndpoint");
+  assert.equal(kindFromArgument("felixconfiguration"), undefined);
 });
 
 Deno.test("bad flags give calicoctl's invalid-option line", async (t) => {

@@ -1,4 +1,4 @@
-/** From FelixConfig to the dataplane contract, and mark allocation (spec 5.13). */
+/** From FelixConfig to the dataplane contract, and mark allocation. */
 import assert from "node:assert/strict";
 import { allocateMarks, DATAPLANE_PARAMS, toDataplaneConfig } from "../../src/config/dataplane.ts";
 import { PARAM_LIST } from "../../src/config/params.ts";

@@ -1,4 +1,4 @@
-/** The INI reader for felix.cfg (spec 4.1 "File form"). */
+/** The INI reader for felix.cfg . */
 import assert from "node:assert/strict";
 import { IniSyntaxError, parseIni } from "../../src/config/ini.ts";
 

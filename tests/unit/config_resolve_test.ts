@@ -1,4 +1,4 @@
-/** Resolving Felix config from flags, environment, INI file and etcd (spec 4.1, section 0'). */
+/** Resolving Felix config from flags, environment, INI file and etcd. */
 import assert from "node:assert/strict";
 import {
   changedParams,
@@ -421,7 +421,7 @@ Deno.test("FelixHostname falls back to the detected host name and must be usable
 Deno.test("cross checks: datastore type, etcd location, TLS pair", () => {
   assert.match(
     fatalOf(resolveConfig(inputs({ env: { FELIX_DATASTORETYPE: "Kubernetes" } }))),
-    /^Unsupported value for DatastoreType from environment variable FELIX_DATASTORETYPE: "kubernetes": hostfence supports etcdv2 only$/,
+    /^Unsupported value for DatastoreType from environment variable FELIX_DATASTORETYPE: "kubernetes": hostfence supports etcdv2 and local only$/,
   );
   assert.match(
     fatalOf(resolveConfig(inputs({ env: { FELIX_ETCDADDR: "none" } }))),
@@ -431,6 +431,33 @@ Deno.test("cross checks: datastore type, etcd location, TLS pair", () => {
     fatalOf(resolveConfig(inputs({ env: { FELIX_ETCDKEYFILE: "/k.pem" } }))),
     /^EtcdKeyFile and EtcdCertFile must be set together/,
   );
+});
+
+Deno.test("DatastoreType local: PolicyDir from file, env or flag; no etcd location needed", () => {
+  const c = ok(resolveConfig(inputs({
+    fileText: "[global]\nDatastoreType = local\n",
+    filePath: "/etc/calico/felix.cfg",
+    env: { FELIX_ETCDADDR: "none" },
+  })));
+  assert.equal(c.datastoreType, "local");
+  assert.equal(c.policyDir, "/etc/hostfence/policy.d");
+  const e = ok(resolveConfig(inputs({
+    env: { FELIX_DATASTORETYPE: "LOCAL", FELIX_POLICYDIR: "/srv/policy" },
+  })));
+  assert.deepEqual([e.datastoreType, e.policyDir], ["local", "/srv/policy"]);
+  const f = ok(resolveConfig(inputs({
+    env: { FELIX_POLICYDIR: "/srv/policy" },
+    flags: new Map([["DatastoreType", "local"], ["PolicyDir", "/x/y"]]),
+  })));
+  assert.equal(f.policyDir, "/x/y");
+  assert.equal(
+    fatalOf(resolveConfig(inputs({ env: { FELIX_POLICYDIR: "policy.d" } }))),
+    'Invalid value for PolicyDir from environment variable FELIX_POLICYDIR: "policy.d": ' +
+      "must be an absolute path",
+  );
+  // Neither can come from the datastore: the datastore cannot say where the datastore is.
+  const d = resolveConfig(inputs({ datastoreGlobal: new Map([["DatastoreType", "local"]]) }));
+  assert.equal(ok(d).datastoreType, "etcdv2");
 });
 
 Deno.test("must-exist files are checked through the injected checker", () => {

@@ -1,4 +1,4 @@
-/** Each Felix parameter syntax, with its edge cases (spec 4.1, 4.2). */
+/** Each Felix parameter syntax, with its edge cases. */
 import assert from "node:assert/strict";
 import {
   authorityType,

@@ -1,8 +1,8 @@
 /**
- * The NftState interpreter on the golden scenarios: each packet's verdict is what spec 5
- * (and the oracle rows the system tests prove with real packets) says, with compilation off,
- * at its default, and with every run compiled (NftablesCompileMinRun 1), so compiled set
- * lookups are judged like the policy chains they replace.
+ * The NftState interpreter on the golden scenarios: each packet's verdict is what Felix's
+ * host-endpoint semantics (and the oracle rows the system tests prove with real packets) says,
+ * with compilation off, at its default, and with every run compiled (NftablesCompileMinRun 1), so
+ * compiled set lookups are judged like the policy chains they replace.
  */
 import assert from "node:assert/strict";
 import type { HostState } from "../../src/calc/host_state.ts";
@@ -205,9 +205,32 @@ Deno.test("notrack in raw makes later chains see an untracked packet", () => {
   const state = buildNftState(SCENARIOS.untracked_memcached!);
   const e = evaluate(state, tcpIn(11211));
   assert.equal(e.ct, "untracked");
-  assert.deepEqual(e.hooks.map((h) => h.chain), [
-    "raw-prerouting",
+  // No pre-DNAT policy on this host: the mangle stage is not hooked at all.
+  assert.deepEqual(e.hooks.map((h) => h.chain), ["raw-prerouting", "filter-input"]);
+});
+
+Deno.test("a stage is hooked only while some endpoint uses it", () => {
+  const hooked = (name: string) =>
+    [...buildNftState(SCENARIOS[name]!).chains.values()].filter((c) => c.hook).map((c) => c.name);
+  assert.deepEqual(hooked("default_drop"), ["filter-input", "filter-forward", "filter-output"]);
+  assert.deepEqual(hooked("pre_dnat"), [
     "mangle-prerouting",
     "filter-input",
+    "filter-forward",
+    "filter-output",
   ]);
+  assert(hooked("untracked_memcached").includes("raw-prerouting"));
+});
+
+Deno.test("a return in a chain entered by goto ends the calling base chain", () => {
+  // DefaultEndpointToHostAction RETURN: wl-to-host's return must not come back to filter-input
+  // (whose dispatch and mark test would then run), it ends filter-input: the policy accepts.
+  const state = buildNftState(SCENARIOS.endpoint_to_host_return!);
+  const e = evaluate(state, tcpIn(9091, { iif: "cali1" }));
+  assert.equal(e.verdict, "accept");
+  const input = e.hooks.find((h) => h.chain === "filter-input")!;
+  assert.deepEqual(
+    input.steps.map((s) => [s.chain, s.outcome]),
+    [["filter-input", "jump"], ["wl-to-host", "return"]],
+  );
 });

@@ -91,7 +91,7 @@ Deno.test("untracked allow sets the accept mark and notracks in raw only", () =>
   assert.ok(text.includes('elements = { "eth0" : jump raw-th-eth0 }'));
 });
 
-Deno.test("a rule is skipped for a family its CIDRs do not cover (spec 1.6)", () => {
+Deno.test("a rule is skipped for a family its CIDRs do not cover", () => {
   const state = hostState({
     interfaces: [iface("eth0", "h", { normal: { ingress: ["p"] } })],
     policies: {
@@ -110,17 +110,11 @@ Deno.test("a rule is skipped for a family its CIDRs do not cover (spec 1.6)", ()
 });
 
 Deno.test("IPv6 is not policed when Ipv6Support is off", () => {
-  const text = render(buildNftState(SCENARIOS.ipv6_off!));
-  for (
-    const c of [
-      "raw-prerouting",
-      "raw-output",
-      "mangle-prerouting",
-      "filter-input",
-      "filter-forward",
-      "filter-output",
-    ]
-  ) {
+  const state = buildNftState(SCENARIOS.ipv6_off!);
+  const text = render(state);
+  const hooked = [...state.chains.values()].filter((c) => c.hook !== undefined).map((c) => c.name);
+  assert.deepEqual(hooked.length, 3, "the filter hooks (no untracked or pre-DNAT stage used)");
+  for (const c of hooked) {
     assert.deepEqual(
       chainRules(text, c)[0],
       'meta nfproto ipv6 return comment "Ipv6Support is off"',
@@ -158,19 +152,33 @@ Deno.test("CIDR lists are normalised: host bits cleared, nested ones dropped, fa
 });
 
 Deno.test("DefaultEndpointToHostAction decides workload-to-host traffic", () => {
-  const rule = (s: string) => chainRules(render(buildNftState(SCENARIOS[s]!)), "filter-input");
+  const text = (s: string) => render(buildNftState(SCENARIOS[s]!));
+  const input = (s: string) => chainRules(text(s), "filter-input");
+  const wl = (s: string) => chainRules(text(s), "wl-to-host");
+  // One prefix test per packet in filter-input; the goto makes wl-to-host's end the base chain's.
   assert(
-    rule("default_drop").includes(
-      'iifname "cali*" counter drop comment "DefaultEndpointToHostAction DROP"',
+    input("default_drop").includes('iifname "cali*" goto wl-to-host comment "workload interface"'),
+  );
+  assert(wl("default_drop").includes('counter drop comment "DefaultEndpointToHostAction DROP"'));
+  assert(
+    input("endpoint_to_host_accept").some((r) => r.startsWith('iifname "tap*" goto wl-to-host')),
+  );
+  assert(
+    wl("endpoint_to_host_accept").includes(
+      'counter accept comment "DefaultEndpointToHostAction ACCEPT"',
     ),
   );
-  const acc = rule("endpoint_to_host_accept");
   assert(
-    acc.includes('iifname "tap*" counter accept comment "DefaultEndpointToHostAction ACCEPT"'),
+    wl("endpoint_to_host_return").includes('return comment "DefaultEndpointToHostAction RETURN"'),
   );
-  assert(
-    rule("endpoint_to_host_return").includes(
-      'iifname "cali*" return comment "DefaultEndpointToHostAction RETURN"',
-    ),
-  );
+});
+
+Deno.test("a failsafe net of a family that is not policed gives no rule", () => {
+  const s = SCENARIOS.failsafe_nets!;
+  const text = render(buildNftState({ ...s, config: { ...s.config, ipv6Support: false } }));
+  assert(!text.includes("ip6 saddr 2001:db8:0:1::/64"), "no IPv6 failsafe rule");
+  assert.deepEqual(chainRules(text, "failsafe-in"), [
+    'udp dport 68 counter accept comment "failsafe in"',
+    'ip saddr 198.18.0.0/24 tcp dport { 22, 2222 } counter accept comment "failsafe in"',
+  ]);
 });

@@ -1,4 +1,4 @@
-/** One etcd key/value → the agent's ModelUpdate, with Felix's validation filter (spec 4.3 #6). */
+/** One etcd key/value → the agent's ModelUpdate, with Felix's validation filter (bad = missing). */
 import assert from "node:assert/strict";
 import { convertKeyValue, isAgentKey } from "../../src/datastore/convert.ts";
 

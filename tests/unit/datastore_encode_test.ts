@@ -1,9 +1,8 @@
-/** Resources ↔ the libcalico-go v1 backend JSON (spec 2.2), field by field. */
+/** Resources ↔ the libcalico-go v1 backend JSON, field by field. */
 import assert from "node:assert/strict";
 import type {
   HostEndpointResource,
   NodeResource,
-  PolicyResource,
   ProfileResource,
   Rule,
   WorkloadEndpointResource,
@@ -16,7 +15,7 @@ import {
   encodeProfile,
   encodeRule,
   encodeWorkloadEndpoint,
-} from "../../src/datastore/encode.ts";
+} from "../../src/datastore/backend_encode.ts";
 import {
   BackendParseError,
   decodeHostEndpoint,
@@ -27,7 +26,8 @@ import {
   decodeRule,
   decodeWorkloadEndpoint,
   parseAsNumber,
-} from "../../src/datastore/decode.ts";
+} from "../../src/datastore/backend_decode.ts";
+import { policyResource } from "../fixtures/resources.ts";
 
 const fullRule: Rule = {
   action: "pass",
@@ -144,7 +144,11 @@ Deno.test("ports and protocols decode from every stored form", () => {
   assert.deepEqual(decodePort("8000:8080", "p"), { min: 8000, max: 8080 });
   assert.equal(decodePort("7:7", "p"), 7);
   assert.throws(() => decodePort("9:8", "p"), BackendParseError);
-  assert.throws(() => decodePort("abc", "p"), /invalid port format \(abc\)/);
+  // A string without a colon is a named port (libcalico-go's PortFromString); the
+  // validator checks the name. A malformed range still fails to parse.
+  assert.equal(decodePort("http", "p"), "http");
+  assert.throws(() => decodePort("a:b:c", "p"), /invalid port format \(a:b:c\)/);
+  assert.throws(() => decodePort("", "p"), /invalid port format/);
   assert.throws(() => decodePort(70000, "p"), BackendParseError);
   assert.equal(decodeRule({ protocol: "6" }).protocol, 6);
   assert.equal(decodeRule({ protocol: 17 }).protocol, 17);
@@ -211,30 +215,32 @@ Deno.test("a host endpoint round-trips", () => {
   assert.throws(() => decodeHostEndpoint("h", "n", '{"labels":{"a":1}}'), /labels.a/);
 });
 
-function policy(spec: Partial<PolicyResource["spec"]>, name = "p"): PolicyResource {
-  return { kind: "policy", metadata: { name }, spec: { selector: "", ...spec } };
-}
-
-Deno.test("policy types default at write time (spec 1.5, C9)", () => {
+Deno.test("policy types default at write time (as libcalico-go does)", () => {
   const allow: Rule = { action: "allow" };
-  assert.deepEqual(defaultPolicyTypes(policy({}).spec), ["ingress"]);
-  assert.deepEqual(defaultPolicyTypes(policy({ ingress: [allow] }).spec), ["ingress"]);
-  assert.deepEqual(defaultPolicyTypes(policy({ egress: [allow] }).spec), ["egress"]);
-  assert.deepEqual(defaultPolicyTypes(policy({ ingress: [allow], egress: [allow] }).spec), [
-    "ingress",
-    "egress",
-  ]);
-  assert.deepEqual(defaultPolicyTypes(policy({ types: ["egress"], ingress: [allow] }).spec), [
-    "egress",
-  ]);
-  const stored = JSON.parse(encodePolicy(policy({ egress: [allow] })));
+  assert.deepEqual(defaultPolicyTypes(policyResource("p", {}).spec), ["ingress"]);
+  assert.deepEqual(defaultPolicyTypes(policyResource("p", { ingress: [allow] }).spec), ["ingress"]);
+  assert.deepEqual(defaultPolicyTypes(policyResource("p", { egress: [allow] }).spec), ["egress"]);
+  assert.deepEqual(
+    defaultPolicyTypes(policyResource("p", { ingress: [allow], egress: [allow] }).spec),
+    [
+      "ingress",
+      "egress",
+    ],
+  );
+  assert.deepEqual(
+    defaultPolicyTypes(policyResource("p", { types: ["egress"], ingress: [allow] }).spec),
+    [
+      "egress",
+    ],
+  );
+  const stored = JSON.parse(encodePolicy(policyResource("p", { egress: [allow] })));
   assert.deepEqual(stored.types, ["egress"]);
   assert.deepEqual(decodePolicy("p", JSON.stringify(stored)).spec.types, ["egress"]);
 });
 
 Deno.test("a policy encodes with selector always present and empty fields omitted", () => {
-  assert.equal(encodePolicy(policy({})), '{"selector":"","types":["ingress"]}');
-  const full = policy({
+  assert.equal(encodePolicy(policyResource("p", {})), '{"selector":"","types":["ingress"]}');
+  const full = policyResource("p", {
     order: 100.5,
     selector: "role == 'bastion'",
     ingress: [{ action: "allow", protocol: "tcp", destination: { ports: [22] } }],
@@ -253,10 +259,12 @@ Deno.test("a policy encodes with selector always present and empty fields omitte
     types: ["ingress", "egress"],
   });
   assert.deepEqual(decodePolicy("p", encodePolicy(withAnn)), withAnn);
-  const pre = JSON.parse(encodePolicy(policy({ preDNAT: true, ingress: [{ action: "allow" }] })));
+  const pre = JSON.parse(
+    encodePolicy(policyResource("p", { preDNAT: true, ingress: [{ action: "allow" }] })),
+  );
   assert.equal(pre.pre_dnat, true);
   assert.equal(pre.untracked, undefined);
-  assert.equal(JSON.parse(encodePolicy(policy({ order: 0 }))).order, 0);
+  assert.equal(JSON.parse(encodePolicy(policyResource("p", { order: 0 }))).order, 0);
 });
 
 Deno.test("policies stored without types read back as calicoctl and Felix expect", () => {

@@ -1,4 +1,4 @@
-/** The v1 key layout (spec 2.1), name escaping, key parsing and calicoctl key renderings. */
+/** The v1 key layout, name escaping, key parsing and calicoctl key renderings. */
 import assert from "node:assert/strict";
 import {
   bgpKey,

@@ -174,3 +174,36 @@ Deno.test("packet descriptions that make no sense are refused with a clear messa
     "eth0",
   ]);
 });
+
+Deno.test("a failsafe with a net allows only that net, per family, and says so", () => {
+  const d = (line: string) => run("failsafe_nets", 0, line);
+  const inside = d("--in eth0 --src 198.18.0.20 --dst 198.18.1.1 tcp 22");
+  assert.equal(inside.verdict, "ALLOW");
+  assert.equal(
+    inside.decision,
+    "ALLOW by failsafe inbound port tcp/22 from 198.18.0.0/24 (FailsafeInboundHostPorts)",
+  );
+  assert.equal(inside.reply?.verdict, "ALLOW");
+  const outside = d("--in eth0 --src 198.19.0.20 --dst 198.18.1.1 tcp 22");
+  assert.equal(outside.verdict, "DROP");
+  assert.match(outside.decision, /default drop for host endpoint hep0/);
+  const v6inside = d("--in eth0 --src 2001:db8:0:1::20 --dst 2001:db8:1::1 tcp 22");
+  assert.equal(
+    v6inside.decision,
+    "ALLOW by failsafe inbound port tcp/22 from 2001:db8:0:1::/64 (FailsafeInboundHostPorts)",
+  );
+  // 2222 is open from the IPv4 management net only: no IPv6 rule exists for it.
+  assert.equal(d("--in eth0 --src 198.18.0.20 --dst 198.18.1.1 tcp 2222").verdict, "ALLOW");
+  assert.equal(
+    d("--in eth0 --src 2001:db8:0:1::20 --dst 2001:db8:1::1 tcp 2222").verdict,
+    "DROP",
+  );
+  const etcd = d("--out eth0 --src 198.18.1.1 --dst 198.18.0.10 tcp 2379");
+  assert.equal(
+    etcd.decision,
+    "ALLOW by failsafe outbound port tcp/2379 to 198.18.0.10 (FailsafeOutboundHostPorts)",
+  );
+  assert.equal(d("--out eth0 --src 198.18.1.1 --dst 198.18.0.11 tcp 2379").verdict, "DROP");
+  // Unrestricted entries keep working beside them.
+  assert.equal(d("--in eth0 --src 198.19.0.20 --dst 198.18.1.1 udp 68").verdict, "ALLOW");
+});

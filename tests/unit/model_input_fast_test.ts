@@ -12,7 +12,11 @@ import {
 } from "../../src/model/input.ts";
 import { fastParseDocuments, onlyItem } from "../../src/model/fast_yaml.ts";
 import { formatResources } from "../../src/model/output.ts";
-import { seedFailsafePolicy, seedHostEndpointByName, seedNode } from "../fixtures/seed_examples.ts";
+import {
+  seedFailsafePolicy,
+  seedHostEndpointByName,
+  seedNode,
+} from "../../netlab/guide_examples.ts";
 
 type Outcome = { ok: unknown[] } | { error: string };
 

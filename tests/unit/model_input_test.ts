@@ -12,7 +12,7 @@ import {
   seedHostEndpointByName,
   seedNode,
   seedWebserverPolicy,
-} from "../fixtures/seed_examples.ts";
+} from "../../netlab/guide_examples.ts";
 
 function parse(text: string, source = "test.yaml"): Resource[] {
   return parseResources(text, source).map((l) => l.resource);

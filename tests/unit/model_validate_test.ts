@@ -1,6 +1,6 @@
 /**
- * Field validation (spec 1.2 with the 0' changes): every rule, with calicoctl's field
- * names and reasons, and calicoctl's rendering of one or several issues.
+ * Field validation (libcalico-go v1's validator, with dotted interface names allowed): every rule,
+ * with calicoctl's field names and reasons, and calicoctl's rendering of one or several issues.
  */
 import assert from "node:assert/strict";
 import { formatIssues, validateResource, type ValidationIssue } from "../../src/model/validate.ts";
@@ -11,29 +11,27 @@ import type {
   Rule,
   WorkloadEndpointResource,
 } from "../../src/model/resources.ts";
+import {
+  hostEndpointResource,
+  policyResource,
+  workloadEndpointResource,
+} from "../fixtures/resources.ts";
 
+/** Host endpoint `eth0-web1` on `web1` (unless `metadata` says otherwise) with this raw spec. */
 const hep = (
   spec: HostEndpointResource["spec"],
   metadata: Partial<HostEndpointResource["metadata"]> = {},
-): HostEndpointResource => ({
-  kind: "hostEndpoint",
-  metadata: { name: "eth0-web1", node: "web1", ...metadata },
-  spec,
-});
+): HostEndpointResource =>
+  hostEndpointResource(metadata.name ?? "eth0-web1", {
+    node: metadata.node ?? "web1",
+    ...(metadata.labels ? { labels: metadata.labels } : {}),
+    spec,
+  });
 
-const policy = (spec: Partial<PolicyResource["spec"]>, name = "p"): PolicyResource => ({
-  kind: "policy",
-  metadata: { name },
-  spec: { selector: "", ...spec },
-});
+const withRule = (rule: Rule): PolicyResource => policyResource("p", { ingress: [rule] });
 
-const withRule = (rule: Rule): PolicyResource => policy({ ingress: [rule] });
-
-const wep = (spec: Partial<WorkloadEndpointResource["spec"]>): WorkloadEndpointResource => ({
-  kind: "workloadEndpoint",
-  metadata: { name: "eth0", workload: "w", orchestrator: "k8s", node: "h1" },
-  spec: { interfaceName: "cali1", ...spec },
-});
+const wep = (spec: Partial<WorkloadEndpointResource["spec"]>): WorkloadEndpointResource =>
+  workloadEndpointResource("h1/k8s/w/eth0", { interfaceName: "cali1", ...spec });
 
 /** The issues as `path | field | rendered` lines, easy to compare. */
 function issues(r: Resource): string[] {
@@ -47,7 +45,7 @@ Deno.test("valid resources have no issues", () => {
     hep({ interfaceName: "eth0" }),
     hep({ expectedIPs: ["10.0.0.1", "fd00::1"], profiles: ["ns/prof"] }, { labels: { a: "" } }),
     hep({ interfaceName: "eth0.100" }),
-    policy({
+    policyResource("p", {
       order: 10,
       types: ["ingress", "egress"],
       ingress: [{
@@ -58,7 +56,7 @@ Deno.test("valid resources have no issues", () => {
       }],
       egress: [{ action: "pass", ipVersion: 6, source: { net: "fd00::/64" } }],
     }),
-    policy({ preDNAT: true, types: ["ingress"], ingress: [{ action: "deny" }] }),
+    policyResource("p", { preDNAT: true, types: ["ingress"], ingress: [{ action: "deny" }] }),
     {
       kind: "profile",
       metadata: { name: "p", tags: ["db"], labels: { "k8s.io/app": "-x_y.z9" } },
@@ -267,14 +265,18 @@ Deno.test("rule rules", async (t) => {
 
 Deno.test("policy rules", async (t) => {
   await t.step("C4: doNotTrack and preDNAT together", () => {
-    assert.deepEqual(issues(policy({ doNotTrack: true, preDNAT: true })), [
+    assert.deepEqual(issues(policyResource("p", { doNotTrack: true, preDNAT: true })), [
       "spec.preDNAT | error with field PolicySpec.PreDNAT = 'true' (PreDNAT and DoNotTrack cannot both be true, for a given PolicySpec)",
     ]);
   });
   await t.step("preDNAT with egress rules or the egress type", () => {
     assert.deepEqual(
       issues(
-        policy({ preDNAT: true, types: ["ingress", "egress"], egress: [{ action: "allow" }] }),
+        policyResource("p", {
+          preDNAT: true,
+          types: ["ingress", "egress"],
+          egress: [{ action: "allow" }],
+        }),
       ),
       [
         "spec.egress | error with field PolicySpec.EgressRules (PreDNAT PolicySpec cannot have any EgressRules)",
@@ -283,14 +285,17 @@ Deno.test("policy rules", async (t) => {
     );
   });
   await t.step("types: ingress or egress, no duplicates", () => {
-    assert.deepEqual(issues(policy({ types: ["ingress", "Egress" as "egress", "ingress"] })), [
-      "spec.types[1] | error with field Types[1] = 'Egress' (must be ingress or egress)",
-      "spec.types | error with field PolicySpec.Types = '[ingress Egress ingress]' ('ingress' type specified more than once)",
-    ]);
+    assert.deepEqual(
+      issues(policyResource("p", { types: ["ingress", "Egress" as "egress", "ingress"] })),
+      [
+        "spec.types[1] | error with field Types[1] = 'Egress' (must be ingress or egress)",
+        "spec.types | error with field PolicySpec.Types = '[ingress Egress ingress]' ('ingress' type specified more than once)",
+      ],
+    );
   });
   await t.step("the policy selector must parse; empty means all()", () => {
-    assert.deepEqual(issues(policy({ selector: "" })), []);
-    const r = issues(policy({ selector: "a = 'x'" }));
+    assert.deepEqual(issues(policyResource("p", { selector: "" })), []);
+    const r = issues(policyResource("p", { selector: "a = 'x'" }));
     assert.equal(r.length, 1);
     assert.match(r[0]!, /^spec\.selector \| error with field Selector = 'a = 'x'' \(.+\)$/);
   });

@@ -1,22 +1,17 @@
-/** Canonical text and unique ids (spec 3.3), including Calico's published test vectors. */
+/** Canonical text and unique ids, including Calico's published test vectors. */
 import { parseSelector } from "../../src/selector/mod.ts";
 import { makeUniqueId, selectorUniqueId } from "../../src/selector/unique_id.ts";
 import { compareCodePoints, normaliseSet } from "../../src/selector/ast.ts";
-
-function assertEquals<T>(actual: T, expected: T, what: string): void {
-  if (!Object.is(actual, expected)) {
-    throw new Error(`${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
-  }
-}
+import { assertStrictEquals } from "../harness/assert.ts";
 
 Deno.test({
   name: "the unique id of all() is Calico's",
   fn: () => {
     const want = "s:5y5I3VdRZfDU01O--xXAPx2yxCQQqMf0M6IWug";
-    assertEquals(parseSelector("all()").uniqueId, want, "all()");
-    assertEquals(parseSelector("").uniqueId, want, "empty");
-    assertEquals(selectorUniqueId("all()"), want, "selectorUniqueId");
-    assertEquals(makeUniqueId("s", "all()"), want, "makeUniqueId");
+    assertStrictEquals(parseSelector("all()").uniqueId, want, "all()");
+    assertStrictEquals(parseSelector("").uniqueId, want, "empty");
+    assertStrictEquals(selectorUniqueId("all()"), want, "selectorUniqueId");
+    assertStrictEquals(makeUniqueId("s", "all()"), want, "makeUniqueId");
   },
 });
 
@@ -41,16 +36,16 @@ Deno.test({
     for (const [text, canonical, id] of cases) {
       await t.step(JSON.stringify(text), () => {
         const sel = parseSelector(text);
-        assertEquals(sel.canonical, canonical, "canonical");
-        assertEquals(sel.uniqueId, id, "uniqueId");
-        assertEquals(parseSelector(canonical).canonical, canonical, "round trip");
+        assertStrictEquals(sel.canonical, canonical, "canonical");
+        assertStrictEquals(sel.uniqueId, id, "uniqueId");
+        assertStrictEquals(parseSelector(canonical).canonical, canonical, "round trip");
       });
     }
   },
 });
 
 Deno.test({
-  name: "canonical text follows the spec 3.3 rules",
+  name: "canonical text follows Calico's rules",
   fn: async (t) => {
     const cases: [string, string][] = [
       ["   ", "all()"],
@@ -88,10 +83,10 @@ Deno.test({
     for (const [text, canonical] of cases) {
       await t.step(JSON.stringify(text), () => {
         const sel = parseSelector(text);
-        assertEquals(sel.canonical, canonical, "canonical");
+        assertStrictEquals(sel.canonical, canonical, "canonical");
         const again = parseSelector(canonical);
-        assertEquals(again.canonical, canonical, "fixed point");
-        assertEquals(again.uniqueId, sel.uniqueId, "same id");
+        assertStrictEquals(again.canonical, canonical, "fixed point");
+        assertStrictEquals(again.uniqueId, sel.uniqueId, "same id");
       });
     }
   },
@@ -103,8 +98,8 @@ Deno.test({
     const a = parseSelector('role == "db"');
     const b = parseSelector("role=='db'");
     const c = parseSelector('role != "db"');
-    assertEquals(a.uniqueId, b.uniqueId, "same");
-    assertEquals(a.uniqueId === c.uniqueId, false, "different");
+    assertStrictEquals(a.uniqueId, b.uniqueId, "same");
+    assertStrictEquals(a.uniqueId === c.uniqueId, false, "different");
     if (!/^s:[A-Za-z0-9_-]{38}$/.test(a.uniqueId)) throw new Error(`id shape: ${a.uniqueId}`);
   },
 });
@@ -115,14 +110,14 @@ Deno.test({
     // U+FF5E (one UTF-16 unit, 0xFF5E) sorts before U+1F600 (surrogates 0xD83D...) by code point.
     const wide = "\u{1F600}";
     const high = "\uFF5E";
-    assertEquals(compareCodePoints(high, wide) < 0, true, "code point order");
-    assertEquals(high < wide, false, "UTF-16 order disagrees, which is why this exists");
-    assertEquals(
+    assertStrictEquals(compareCodePoints(high, wide) < 0, true, "code point order");
+    assertStrictEquals(high < wide, false, "UTF-16 order disagrees, which is why this exists");
+    assertStrictEquals(
       normaliseSet([wide, high, "a", "a", ""]).join("|"),
       `|a|${high}|${wide}`,
       "sorted",
     );
-    assertEquals(
+    assertStrictEquals(
       parseSelector(`k in {"${wide}", "${high}"}`).canonical,
       `k in {"${high}", "${wide}"}`,
       "canonical set",

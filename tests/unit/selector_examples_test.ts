@@ -1,15 +1,11 @@
 /**
- * The worked examples of spec 3.6 over label sets A-D, the invalid selectors of 3.6 (less the
- * two that spec 0' makes valid), the 0' additions, and the shape of syntax errors.
+ * Worked selector examples over label sets A-D, invalid selectors (less the two that hostfence
+ * makes valid: newlines as whitespace, keys beginning `in`/`not` on the left of a comparison),
+ * hostfence's additions (`contains`, `starts with`, `ends with`), and the shape of syntax errors.
  */
 import { parseSelector, SelectorSyntaxError } from "../../src/selector/mod.ts";
 import { effectiveLabels, labelLookup } from "../../src/selector/labels.ts";
-
-function assertEquals<T>(actual: T, expected: T, what: string): void {
-  if (!Object.is(actual, expected)) {
-    throw new Error(`${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
-  }
-}
+import { assertStrictEquals } from "../harness/assert.ts";
 
 function parseError(text: string): SelectorSyntaxError {
   try {
@@ -26,7 +22,7 @@ const B = labelLookup({ role: "web", env: "dev", tier: "frontend" });
 const C = labelLookup({});
 const D = effectiveLabels({ role: "db" }, [{ labels: { zone: "a", role: "web" }, tags: ["gold"] }]);
 
-/** [selector, A, B, C, D] as in the spec 3.6 table. */
+/** [selector, A, B, C, D] with the expected result on each label set. */
 const EXAMPLES: readonly [string, boolean, boolean, boolean, boolean][] = [
   ["", true, true, true, true],
   ["all()", true, true, true, true],
@@ -55,23 +51,23 @@ const EXAMPLES: readonly [string, boolean, boolean, boolean, boolean][] = [
 ];
 
 Deno.test({
-  name: "the 24 worked examples of spec 3.6 evaluate as tabled on label sets A-D",
+  name: "the 24 worked examples evaluate as tabled on label sets A-D",
   fn: async (t) => {
-    assertEquals(EXAMPLES.length, 24, "example count");
+    assertStrictEquals(EXAMPLES.length, 24, "example count");
     for (const [i, [text, a, b, c, d]] of EXAMPLES.entries()) {
       await t.step(`#${i + 1} ${JSON.stringify(text)}`, () => {
         const sel = parseSelector(text);
-        assertEquals(sel.evaluate(A), a, "A");
-        assertEquals(sel.evaluate(B), b, "B");
-        assertEquals(sel.evaluate(C), c, "C");
-        assertEquals(sel.evaluate(D), d, "D");
+        assertStrictEquals(sel.evaluate(A), a, "A");
+        assertStrictEquals(sel.evaluate(B), b, "B");
+        assertStrictEquals(sel.evaluate(C), c, "C");
+        assertStrictEquals(sel.evaluate(D), d, "D");
         // The canonical form means the same thing.
         const again = parseSelector(sel.canonical);
-        assertEquals(again.canonical, sel.canonical, "canonical re-parse");
+        assertStrictEquals(again.canonical, sel.canonical, "canonical re-parse");
         for (
           const [name, l, want] of [["A", A, a], ["B", B, b], ["C", C, c], ["D", D, d]] as const
         ) {
-          assertEquals(again.evaluate(l), want, `canonical on ${name}`);
+          assertStrictEquals(again.evaluate(l), want, `canonical on ${name}`);
         }
       });
     }
@@ -81,12 +77,12 @@ Deno.test({
 Deno.test({
   name: "rule tag gold and selector has(gold) are the same selector on D",
   fn: () => {
-    assertEquals(parseSelector("has(gold)").evaluate(D), true, "has(gold) on D");
-    assertEquals(parseSelector("has(gold)").evaluate(A), false, "has(gold) on A");
+    assertStrictEquals(parseSelector("has(gold)").evaluate(D), true, "has(gold) on D");
+    assertStrictEquals(parseSelector("has(gold)").evaluate(A), false, "has(gold) on A");
   },
 });
 
-/** Invalid selectors of spec 3.6 that stay invalid, with where the parser should stop. */
+/** Invalid Calico selectors that stay invalid, with where the parser should stop. */
 const INVALID: readonly [string, number][] = [
   ['role = "db"', 5],
   ["role == db", 8],
@@ -105,14 +101,14 @@ const INVALID: readonly [string, number][] = [
 ];
 
 Deno.test({
-  name: "the invalid selectors of spec 3.6 raise SelectorSyntaxError at the offending position",
+  name: "the invalid selectors raise SelectorSyntaxError at the offending position",
   fn: async (t) => {
     for (const [text, position] of INVALID) {
       await t.step(JSON.stringify(text), () => {
         const e = parseError(text);
-        assertEquals(e.position, position, "position");
-        assertEquals(e.selector, text, "selector");
-        assertEquals(e.name, "SelectorSyntaxError", "name");
+        assertStrictEquals(e.position, position, "position");
+        assertStrictEquals(e.selector, text, "selector");
+        assertStrictEquals(e.name, "SelectorSyntaxError", "name");
         if (!e.message.startsWith(`Selector ${JSON.stringify(text)} is invalid at position `)) {
           throw new Error(`message shape: ${e.message}`);
         }
@@ -200,14 +196,14 @@ Deno.test({
     for (const [text, message] of cases) {
       await t.step(
         JSON.stringify(text),
-        () => assertEquals(parseError(text).message, message, "message"),
+        () => assertStrictEquals(parseError(text).message, message, "message"),
       );
     }
   },
 });
 
 Deno.test({
-  name: "spec 0': label keys beginning with in/not work on the left of a comparison",
+  name: "hostfence: label keys beginning with in/not work on the left of a comparison",
   fn: async (t) => {
     const L = labelLookup({
       "in-zone": "x",
@@ -234,30 +230,34 @@ Deno.test({
     for (const [text, canonical, want, onEmpty] of cases) {
       await t.step(JSON.stringify(text), () => {
         const sel = parseSelector(text);
-        assertEquals(sel.canonical, canonical, "canonical");
-        assertEquals(sel.evaluate(L), want, "evaluate");
-        assertEquals(sel.evaluate(C), onEmpty, "on no labels");
+        assertStrictEquals(sel.canonical, canonical, "canonical");
+        assertStrictEquals(sel.evaluate(L), want, "evaluate");
+        assertStrictEquals(sel.evaluate(C), onEmpty, "on no labels");
       });
     }
   },
 });
 
 Deno.test({
-  name: "spec 0': newlines and carriage returns count as whitespace",
+  name: "hostfence: newlines and carriage returns count as whitespace",
   fn: () => {
     const text = 'role == "db"\n  && (env == "prod"\r\n  || has(\ntier\n))\n';
     const sel = parseSelector(text);
-    assertEquals(sel.canonical, '(role == "db" && (env == "prod" || has(tier)))', "canonical");
-    assertEquals(sel.evaluate(A), true, "A");
-    assertEquals(sel.evaluate(B), false, "B");
-    assertEquals(parseSelector("\n\r\n\t ").canonical, "all()", "whitespace only");
-    assertEquals(parseSelector("all(\n)").canonical, "all()", "all() with newline");
-    assertEquals(
+    assertStrictEquals(
+      sel.canonical,
+      '(role == "db" && (env == "prod" || has(tier)))',
+      "canonical",
+    );
+    assertStrictEquals(sel.evaluate(A), true, "A");
+    assertStrictEquals(sel.evaluate(B), false, "B");
+    assertStrictEquals(parseSelector("\n\r\n\t ").canonical, "all()", "whitespace only");
+    assertStrictEquals(parseSelector("all(\n)").canonical, "all()", "all() with newline");
+    assertStrictEquals(
       parseSelector('role\nnot\nin\n{\n"db"\n,\n"x"\n}').canonical,
       'role not in {"db", "x"}',
       "set",
     );
-    assertEquals(
+    assertStrictEquals(
       parseSelector('role == "a\nb"').evaluate(labelLookup({ role: "a\nb" })),
       true,
       "in string",
@@ -266,7 +266,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "spec 0': contains, starts with and ends with; a missing label is false",
+  name: "hostfence: contains, starts with and ends with; a missing label is false",
   fn: async (t) => {
     const L = labelLookup({ host: "web-01.example", empty: "" });
     const cases: [string, string, boolean][] = [
@@ -288,8 +288,8 @@ Deno.test({
     for (const [text, canonical, want] of cases) {
       await t.step(JSON.stringify(text), () => {
         const sel = parseSelector(text);
-        assertEquals(sel.canonical, canonical, "canonical");
-        assertEquals(sel.evaluate(L), want, "evaluate");
+        assertStrictEquals(sel.canonical, canonical, "canonical");
+        assertStrictEquals(sel.evaluate(L), want, "evaluate");
       });
     }
   },
@@ -315,7 +315,7 @@ Deno.test({
       ['toString == "x"', {}, false],
     ];
     for (const [text, labels, want] of cases) {
-      assertEquals(
+      assertStrictEquals(
         parseSelector(text).evaluate(labelLookup(labels)),
         want,
         `${text} on ${JSON.stringify(labels)}`,
@@ -328,9 +328,13 @@ Deno.test({
   name: "only SelectorSyntaxError escapes, even for absurd nesting",
   fn: () => {
     const deep = parseError("(".repeat(100_000));
-    assertEquals(deep.position <= 100_000, true, "position in range");
+    assertStrictEquals(deep.position <= 100_000, true, "position in range");
     const nested = "(".repeat(150) + "has(a)" + ")".repeat(150);
-    assertEquals(parseSelector(nested).canonical, "has(a)", "150 levels are fine");
-    assertEquals(parseSelector("!".repeat(100_001) + "has(a)").canonical, "!has(a)", "many nots");
+    assertStrictEquals(parseSelector(nested).canonical, "has(a)", "150 levels are fine");
+    assertStrictEquals(
+      parseSelector("!".repeat(100_001) + "has(a)").canonical,
+      "!has(a)",
+      "many nots",
+    );
   },
 });

@@ -1,12 +1,7 @@
-/** Effective labels with profile inheritance (spec 3.4) and the tag selector. */
+/** Effective labels with profile inheritance and the tag selector. */
 import { effectiveLabels, labelLookup, tagSelector } from "../../src/selector/labels.ts";
 import { parseSelector } from "../../src/selector/mod.ts";
-
-function assertEquals<T>(actual: T, expected: T, what: string): void {
-  if (!Object.is(actual, expected)) {
-    throw new Error(`${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
-  }
-}
+import { assertStrictEquals } from "../harness/assert.ts";
 
 Deno.test({
   name: "own labels beat profiles, earlier profiles beat later ones, labels beat tags",
@@ -15,13 +10,13 @@ Deno.test({
       { labels: { zone: "a", role: "web", gold: "yes" }, tags: ["gold", "silver"] },
       { labels: { zone: "b", silver: "no", extra: "e" }, tags: ["bronze", "zone"] },
     ]);
-    assertEquals(L("role"), "db", "own beats profile");
-    assertEquals(L("zone"), "a", "earlier profile beats later");
-    assertEquals(L("gold"), "yes", "label beats same-named tag in one profile");
-    assertEquals(L("silver"), "", "earlier profile's tag beats later profile's label");
-    assertEquals(L("extra"), "e", "later profile still contributes");
-    assertEquals(L("bronze"), "", "tag has empty value");
-    assertEquals(L("missing"), undefined, "missing");
+    assertStrictEquals(L("role"), "db", "own beats profile");
+    assertStrictEquals(L("zone"), "a", "earlier profile beats later");
+    assertStrictEquals(L("gold"), "yes", "label beats same-named tag in one profile");
+    assertStrictEquals(L("silver"), "", "earlier profile's tag beats later profile's label");
+    assertStrictEquals(L("extra"), "e", "later profile still contributes");
+    assertStrictEquals(L("bronze"), "", "tag has empty value");
+    assertStrictEquals(L("missing"), undefined, "missing");
   },
 });
 
@@ -29,12 +24,12 @@ Deno.test({
   name: "effective labels work without own labels or profiles and ignore Object.prototype",
   fn: () => {
     const none = effectiveLabels(undefined, []);
-    assertEquals(none("role"), undefined, "nothing");
-    assertEquals(none("constructor"), undefined, "constructor");
+    assertStrictEquals(none("role"), undefined, "nothing");
+    assertStrictEquals(none("constructor"), undefined, "constructor");
     const tagsOnly = effectiveLabels(undefined, [{ tags: ["t"] }, {}]);
-    assertEquals(tagsOnly("t"), "", "tag only");
-    assertEquals(labelLookup({ a: "1" })("toString"), undefined, "record lookup is own-only");
-    assertEquals(labelLookup(new Map([["a", "1"]]))("a"), "1", "map lookup");
+    assertStrictEquals(tagsOnly("t"), "", "tag only");
+    assertStrictEquals(labelLookup({ a: "1" })("toString"), undefined, "record lookup is own-only");
+    assertStrictEquals(labelLookup(new Map([["a", "1"]]))("a"), "1", "map lookup");
   },
 });
 
@@ -43,16 +38,16 @@ Deno.test({
   fn: () => {
     for (const tag of ["gold", "a.b", "x_y-z", "in", "not", "index"]) {
       const text = tagSelector(tag);
-      assertEquals(text, `has(${tag})`, "text");
+      assertStrictEquals(text, `has(${tag})`, "text");
       const sel = parseSelector(text);
-      assertEquals(sel.canonical, text, "already canonical");
-      assertEquals(sel.uniqueId, parseSelector(`has( ${tag} )`).uniqueId, "same id as has()");
-      assertEquals(
+      assertStrictEquals(sel.canonical, text, "already canonical");
+      assertStrictEquals(sel.uniqueId, parseSelector(`has( ${tag} )`).uniqueId, "same id as has()");
+      assertStrictEquals(
         sel.evaluate(effectiveLabels(undefined, [{ tags: [tag] }])),
         true,
         "tag matches",
       );
-      assertEquals(sel.evaluate(effectiveLabels({}, [])), false, "absent");
+      assertStrictEquals(sel.evaluate(effectiveLabels({}, [])), false, "absent");
     }
   },
 });

@@ -43,7 +43,7 @@ class Generator {
     return xs[Math.floor(this.r() * xs.length)] as T;
   }
 
-  /** Optional whitespace, mostly none or a space, sometimes newlines (spec 0'). */
+  /** Optional whitespace, mostly none or a space, sometimes newlines. */
   ws(): string {
     return this.pick(["", "", "", " ", " ", "  ", "\t", "\n", "\r\n", " \n "]);
   }

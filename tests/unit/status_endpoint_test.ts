@@ -10,7 +10,7 @@ import {
   type EndpointStatusStore,
 } from "../../src/status/endpoint_status.ts";
 import { type EndpointStatus } from "../../src/status/report.ts";
-import { jittered, ManualScheduler } from "../../src/status/scheduler.ts";
+import { jittered, ManualClock } from "../../src/time/clock.ts";
 import { createLogger, memorySink } from "../../src/log/logger.ts";
 
 class FakeStore implements EndpointStatusStore {
@@ -18,7 +18,7 @@ class FakeStore implements EndpointStatusStore {
   readonly ops: string[] = [];
   failing = false;
   lists = 0;
-  constructor(private readonly clock: ManualScheduler) {}
+  constructor(private readonly clock: ManualClock) {}
   #check() {
     if (this.failing) throw new Error("14 UNAVAILABLE: No connection established");
   }
@@ -42,14 +42,14 @@ class FakeStore implements EndpointStatusStore {
 }
 
 function setup(delaySecs = 1) {
-  const clock = new ManualScheduler(0);
+  const clock = new ManualClock(0);
   const store = new FakeStore(clock);
   const sink = memorySink("DEBUG");
   const reporter = new EndpointStatusReporter({
     store,
     log: createLogger([sink], "status"),
     delaySecs,
-    scheduler: clock,
+    clock,
     random: () => 0.5, // no jitter: exact tick times
   });
   return { clock, store, sink, reporter };
@@ -58,7 +58,7 @@ function setup(delaySecs = 1) {
 const view = (o: Record<string, EndpointStatus>) => new Map(Object.entries(o));
 
 /** Advances one second at a time. */
-async function seconds(clock: ManualScheduler, n: number) {
+async function seconds(clock: ManualClock, n: number) {
   for (let i = 0; i < n; i++) await clock.advance(1000);
 }
 

@@ -5,7 +5,7 @@
  */
 import { deepStrictEqual as assertEquals, equal, ok as assert } from "node:assert/strict";
 import { HeartbeatReporter, type HeartbeatStore } from "../../src/status/heartbeat.ts";
-import { ManualScheduler } from "../../src/status/scheduler.ts";
+import { ManualClock } from "../../src/time/clock.ts";
 import { createLogger, memorySink } from "../../src/log/logger.ts";
 import { parseStatusReport, type StatusReport } from "../../src/status/report.ts";
 
@@ -13,7 +13,7 @@ class FakeStore implements HeartbeatStore {
   writes: { at: number; report: StatusReport; ttl: number }[] = [];
   failNext = 0;
   closed: boolean | undefined;
-  constructor(private readonly clock: ManualScheduler) {}
+  constructor(private readonly clock: ManualClock) {}
   write(value: string, ttlSecs: number): Promise<void> {
     if (this.failNext > 0) {
       this.failNext--;
@@ -29,7 +29,7 @@ class FakeStore implements HeartbeatStore {
 }
 
 function setup(opts: { intervalSecs?: number; ttlSecs?: number; firstDelayMs?: number } = {}) {
-  const clock = new ManualScheduler(1_000_000);
+  const clock = new ManualClock(1_000_000);
   const store = new FakeStore(clock);
   const sink = memorySink("DEBUG");
   const reporter = new HeartbeatReporter({
@@ -38,8 +38,7 @@ function setup(opts: { intervalSecs?: number; ttlSecs?: number; firstDelayMs?: n
     intervalSecs: opts.intervalSecs ?? 30,
     ttlSecs: opts.ttlSecs ?? 90,
     firstDelayMs: opts.firstDelayMs ?? 10_000,
-    scheduler: clock,
-    clock: () => new Date(clock.now()),
+    clock,
     uptime: () => (clock.now() - 1_000_000) / 1000,
   });
   return { clock, store, sink, reporter };
@@ -145,7 +144,7 @@ Deno.test({
 Deno.test({
   name: "Reports never overlap: a slow write delays the next one",
   async fn() {
-    const clock = new ManualScheduler(0);
+    const clock = new ManualClock(0);
     let release: (() => void) | undefined;
     let started = 0;
     const store: HeartbeatStore = {
@@ -161,7 +160,7 @@ Deno.test({
       intervalSecs: 1,
       ttlSecs: 3,
       firstDelayMs: 0,
-      scheduler: clock,
+      clock,
     });
     reporter.start();
     await clock.advance(0);

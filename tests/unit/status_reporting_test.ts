@@ -9,7 +9,7 @@ import type { EndpointStatusStore } from "../../src/status/endpoint_status.ts";
 import type { HeartbeatStore } from "../../src/status/heartbeat.ts";
 import type { EndpointStatus } from "../../src/status/report.ts";
 import { type ReportingConfig, StatusReporting } from "../../src/status/reporting.ts";
-import { ManualScheduler } from "../../src/status/scheduler.ts";
+import { ManualClock } from "../../src/time/clock.ts";
 import { createLogger } from "../../src/log/logger.ts";
 
 class Calc {
@@ -27,7 +27,7 @@ class Calc {
 }
 
 function setup(config: Partial<ReportingConfig> = {}) {
-  const clock = new ManualScheduler(0);
+  const clock = new ManualClock(0);
   const beats: number[] = [];
   const endpointKeys = new Map<string, EndpointStatus>();
   let revoked: boolean | undefined;
@@ -64,7 +64,7 @@ function setup(config: Partial<ReportingConfig> = {}) {
     },
     log: createLogger([]),
     firstReportDelayMs: 0,
-    scheduler: clock,
+    clock,
     heartbeatStore,
     endpointStore,
   });

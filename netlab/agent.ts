@@ -10,7 +10,7 @@
  * Dispose stops the agent (SIGTERM, then SIGKILL) and runs `agent --cleanup` in the
  * namespace; the namespace itself is removed by the topology anyway.
  */
-import { HOSTFENCE } from "./datastore.ts";
+import { HOSTFENCE } from "./paths.ts";
 import { type NetNs, run } from "./netns.ts";
 
 /** The line the agent logs once a batch of updates is programmed (the lead's contract). */

@@ -1,10 +1,12 @@
 /**
- * The libcalico-go v1 backend JSON (spec 2.2) → resources. Pure. Decoding is strict about
+ * The libcalico-go v1 backend JSON → resources. Pure. Decoding is strict about
  * types (a string where a number belongs is an error naming the field) and lenient about
- * unknown keys, as Go's JSON decoder was; value checks live in backend_validate.ts.
+ * unknown keys, as Go's JSON decoder was. Value checks are the model's (src/model/validate.ts),
+ * which convert.ts applies to what this returns before the agent sees it.
  */
 import type {
   Action,
+  EndpointPort,
   EntityRule,
   HostEndpointResource,
   IcmpFields,
@@ -18,9 +20,10 @@ import type {
   Rule,
   WorkloadEndpointResource,
 } from "../model/resources.ts";
-import { formatCidr, formatIp, networkOf, parseCidr, parseIp } from "../model/ip.ts";
+import { formatCidr, formatIp, parseCidr, parseIp } from "../model/ip.ts";
 import type { BgpField } from "./keys.ts";
 import { clip, quote } from "../log/quote.ts";
+import { errorMessage } from "../util/error_message.ts";
 
 /** The stored value is not JSON, or a field has the wrong type: "Failed to parse value". */
 export class BackendParseError extends SyntaxError {
@@ -42,7 +45,7 @@ export function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {
-    return _fail(`invalid JSON: ${clip((e as Error).message)}`);
+    return _fail(`invalid JSON: ${clip(errorMessage(e))}`);
   }
 }
 
@@ -94,7 +97,10 @@ function _stringMap(v: unknown, field: string): Record<string, string> {
   return out;
 }
 
-/** Parses a stored port: a number, a numeric string, or `"a:b"`. */
+/**
+ * Parses a stored port: a number, a numeric string, `"a:b"`, or any other string without a
+ * colon, which is a named port (libcalico-go's PortFromString; the validator checks the name).
+ */
 export function decodePort(v: unknown, field: string): Port {
   if (typeof v === "number") {
     if (!Number.isInteger(v) || v < 0 || v > 65535) {
@@ -102,9 +108,10 @@ export function decodePort(v: unknown, field: string): Port {
     }
     return v;
   }
-  if (typeof v !== "string") _fail(`field '${field}' must be a port number or range`);
+  if (typeof v !== "string") _fail(`field '${field}' must be a port number, range or name`);
   const s = v as string;
   if (/^\d+$/.test(s)) return decodePort(Number(s), field);
+  if (s !== "" && !s.includes(":")) return s;
   const m = /^(\d+):(\d+)$/.exec(s);
   if (!m) _fail(`invalid port format (${s}) in field '${field}'`);
   const min = Number(m![1]), max = Number(m![2]);
@@ -245,7 +252,28 @@ export function decodeHostEndpoint(node: string, name: string, text: string): Ho
   if (ips.length) spec.expectedIPs = ips;
   const profiles = _opt(o, "profile_ids", _stringList);
   if (profiles?.length) spec.profiles = profiles;
+  const ports = _opt(o, "ports", _endpointPorts);
+  if (ports?.length) spec.ports = ports;
   return { kind: "hostEndpoint", metadata, spec } as unknown as HostEndpointResource;
+}
+
+/**
+ * A host endpoint's `ports` as libcalico-go's backend stored them (`model.EndpointPort`:
+ * `{"name": ..., "protocol": ..., "port": ...}`, the protocol lower-cased by its v3 -> v1
+ * conversion; other cases are read as lower case too). Values are checked by the validator.
+ */
+function _endpointPorts(v: unknown, field: string): EndpointPort[] {
+  if (!Array.isArray(v)) _fail(`field '${field}' must be a list, got ${_show(v)}`);
+  return (v as unknown[]).map((x, i) => {
+    const f = `${field}[${i}]`;
+    const o = _object(x, f);
+    const protocol = _opt(o, "protocol", decodeProtocol) ?? "";
+    return {
+      name: _opt(o, "name", _string) ?? "",
+      protocol: (typeof protocol === "string" ? protocol.toLowerCase() : protocol) as Protocol,
+      port: _opt(o, "port", _int) ?? 0,
+    };
+  });
 }
 
 const POLICY_TYPES: readonly string[] = ["ingress", "egress"];
@@ -279,6 +307,9 @@ export function decodePolicy(
   if (untracked) spec.doNotTrack = true;
   const preDNAT = _opt(o, "pre_dnat", _bool);
   if (preDNAT) spec.preDNAT = true;
+  // Only policies written with an explicit applyOnForward (v3 input) store it.
+  const applyOnForward = _opt(o, "apply_on_forward", _bool);
+  if (applyOnForward !== undefined) spec.applyOnForward = applyOnForward;
   const types = _opt(o, "types", _stringList) ?? [];
   spec.types = types.length
     ? types as PolicyType[]
@@ -441,10 +472,4 @@ export function decodeNode(name: string, texts: NodeKeyTexts): NodeResource {
     if (refs.length) spec.orchRefs = refs;
   }
   return { kind: "node", metadata: { name }, spec } as unknown as NodeResource;
-}
-
-/** Network text of a CIDR (exported for tests of the normalisation rule). */
-export function networkText(cidr: string): string | undefined {
-  const c = parseCidr(cidr);
-  return c ? formatCidr(networkOf(c)) : undefined;
 }

@@ -15,9 +15,9 @@ import {
   parseCounters,
   parseElementCounters,
   type RuleCounter,
-} from "../dataplane/counters.ts";
+} from "../dataplane/nft_counters.ts";
 
-/** Which kind of rule list a counter belongs to (spec 5.2): a policy's class, or a profile. */
+/** Which kind of rule list a counter belongs to: a policy's class, or a profile. */
 export type PolicyClass = "normal" | "untracked" | "preDNAT" | "profile";
 
 /** Packets and bytes that matched a counted rule of one policy or profile in one direction. */
@@ -86,34 +86,24 @@ export function attributeCounters(
   elements: readonly ElementCounter[] = [],
 ): CounterReading {
   const classes = _policyClasses(host);
-  const policies = new Map<string, { policy: PolicyCounter; packets: number; bytes: number }>();
-  const policyEntry = (kind: "policy" | "profile", name: string, direction: NftDirection) => {
-    const key = `${kind}\0${name}\0${direction}`;
-    let e = policies.get(key);
-    if (e === undefined) {
-      const cls: PolicyClass = kind === "profile" ? "profile" : classes.get(name) ?? "normal";
-      e = {
-        policy: { policy: name, class: cls, direction, packets: 0, bytes: 0 },
-        packets: 0,
-        bytes: 0,
-      };
-      policies.set(key, e);
-    }
-    return e;
-  };
-  const drops = new Map<string, { entry: EndpointDropCounter; packets: number; bytes: number }>();
+  const policies = new _Tally<PolicyCounter>();
+  const policySum = (kind: "policy" | "profile", name: string, direction: NftDirection) =>
+    policies.at(`${kind}\0${name}\0${direction}`, () => ({
+      policy: name,
+      class: kind === "profile" ? "profile" : classes.get(name) ?? "normal",
+      direction,
+      packets: 0,
+      bytes: 0,
+    }));
+  const drops = new _Tally<EndpointDropCounter>();
   for (const chain of nft.chains.values()) {
     const o = chain.owner;
-    if (o.kind === "policy" || o.kind === "profile") policyEntry(o.kind, o.name, o.direction);
+    if (o.kind === "policy" || o.kind === "profile") policySum(o.kind, o.name, o.direction);
     else if (o.kind === "endpoint" && o.stage === "filter") {
-      drops.set(`${o.iface}\0${o.direction}`, {
-        entry: {
-          iface: o.iface,
-          hostEndpoint: o.hostEndpoint,
-          direction: o.direction,
-          packets: 0,
-          bytes: 0,
-        },
+      drops.put(`${o.iface}\0${o.direction}`, {
+        iface: o.iface,
+        hostEndpoint: o.hostEndpoint,
+        direction: o.direction,
         packets: 0,
         bytes: 0,
       });
@@ -121,83 +111,103 @@ export function attributeCounters(
   }
   for (const set of nft.sets.values()) {
     for (const o of set.owners?.values() ?? []) {
-      if (o.kind === "policy" || o.kind === "profile") policyEntry(o.kind, o.name, o.direction);
+      if (o.kind === "policy" || o.kind === "profile") policySum(o.kind, o.name, o.direction);
     }
   }
   // Every audited rule and element is listed, at zero until it counts.
-  const would = new Map<string, { entry: WouldDropCounter; packets: number; bytes: number }>();
-  const wouldEntry = (o: RuleOwner) => {
-    if (!("audit" in o) || o.audit !== true) return undefined;
-    const key = o.kind === "endpointDrop"
-      ? `e\0${o.iface}\0${o.direction}\0${o.reason}`
-      : `${o.kind}\0${o.name}\0${o.direction}`;
-    let e = would.get(key);
-    if (e === undefined) {
-      const entry: WouldDropCounter = o.kind === "endpointDrop"
-        ? {
-          by: "endpoint",
-          iface: o.iface,
-          hostEndpoint: o.hostEndpoint,
-          direction: o.direction,
-          reason: o.reason,
-          packets: 0,
-          bytes: 0,
-        }
-        : {
-          by: "policy",
-          policy: o.name,
-          class: o.kind === "profile" ? "profile" : classes.get(o.name) ?? "normal",
-          direction: o.direction,
-          packets: 0,
-          bytes: 0,
-        };
-      would.set(key, e = { entry, packets: 0, bytes: 0 });
-    }
-    return e;
-  };
+  const would = new _Tally<WouldDropCounter>();
+  const wouldSum = (o: RuleOwner) => _wouldDropSum(would, classes, o);
   for (const chain of nft.chains.values()) {
-    for (const r of chain.rules) if (r.owner) wouldEntry(r.owner);
+    for (const r of chain.rules) if (r.owner) wouldSum(r.owner);
   }
   for (const set of nft.sets.values()) {
-    for (const o of set.owners?.values() ?? []) wouldEntry(o);
+    for (const o of set.owners?.values() ?? []) wouldSum(o);
   }
   for (const { owner, packets, bytes } of ownerCounters(rules, elements, nft)) {
-    const w = wouldEntry(owner);
-    if (w !== undefined) {
-      w.packets += packets;
-      w.bytes += bytes;
-    }
-    let sum: { packets: number; bytes: number } | undefined;
+    wouldSum(owner)?.add(packets, bytes);
     if (owner.kind === "policy" || owner.kind === "profile") {
-      sum = policyEntry(owner.kind, owner.name, owner.direction);
+      policySum(owner.kind, owner.name, owner.direction).add(packets, bytes);
     } else if (owner.kind === "endpointDrop") {
-      sum = drops.get(`${owner.iface}\0${owner.direction}`);
+      drops.get(`${owner.iface}\0${owner.direction}`)?.add(packets, bytes);
     }
-    if (sum === undefined) continue;
-    sum.packets += packets;
-    sum.bytes += bytes;
   }
   return {
-    policies: [...policies.values()].map((e) => ({
-      ...e.policy,
-      packets: e.packets,
-      bytes: e.bytes,
-    })),
-    endpointDrops: [...drops.values()].map((d) => ({
-      ...d.entry,
-      packets: d.packets,
-      bytes: d.bytes,
-    })),
-    ...(would.size > 0
-      ? {
-        wouldDrops: [...would.values()].map((w) => ({
-          ...w.entry,
-          packets: w.packets,
-          bytes: w.bytes,
-        })),
-      }
-      : {}),
+    policies: policies.totals(),
+    endpointDrops: drops.totals(),
+    ...(would.size > 0 ? { wouldDrops: would.totals() } : {}),
   };
+}
+
+/** One running sum of packets and bytes. */
+class _Sum {
+  packets = 0;
+  bytes = 0;
+  add(packets: number, bytes: number): void {
+    this.packets += packets;
+    this.bytes += bytes;
+  }
+}
+
+/** Sums keyed by what they count for, each with its entry, in first-seen order. */
+class _Tally<T extends { packets: number; bytes: number }> {
+  readonly #sums = new Map<string, { entry: T; sum: _Sum }>();
+
+  get size(): number {
+    return this.#sums.size;
+  }
+
+  /** The sum for `key`, made at zero from `make()` the first time. */
+  at(key: string, make: () => T): _Sum {
+    let e = this.#sums.get(key);
+    if (e === undefined) this.#sums.set(key, e = { entry: make(), sum: new _Sum() });
+    return e.sum;
+  }
+
+  /** Starts `key` afresh at zero with this entry. */
+  put(key: string, entry: T): void {
+    this.#sums.set(key, { entry, sum: new _Sum() });
+  }
+
+  get(key: string): _Sum | undefined {
+    return this.#sums.get(key)?.sum;
+  }
+
+  /** Every entry with its sums. */
+  totals(): T[] {
+    return [...this.#sums.values()].map((e) => ({
+      ...e.entry,
+      packets: e.sum.packets,
+      bytes: e.sum.bytes,
+    }));
+  }
+}
+
+/** The would-drop sum an audited owner counts into; undefined for an owner not audited. */
+function _wouldDropSum(
+  would: _Tally<WouldDropCounter>,
+  classes: ReadonlyMap<string, PolicyClass>,
+  o: RuleOwner,
+): _Sum | undefined {
+  if (!("audit" in o) || o.audit !== true) return undefined;
+  if (o.kind === "endpointDrop") {
+    return would.at(`e\0${o.iface}\0${o.direction}\0${o.reason}`, () => ({
+      by: "endpoint",
+      iface: o.iface,
+      hostEndpoint: o.hostEndpoint,
+      direction: o.direction,
+      reason: o.reason,
+      packets: 0,
+      bytes: 0,
+    }));
+  }
+  return would.at(`${o.kind}\0${o.name}\0${o.direction}`, () => ({
+    by: "policy",
+    policy: o.name,
+    class: o.kind === "profile" ? "profile" : classes.get(o.name) ?? "normal",
+    direction: o.direction,
+    packets: 0,
+    bytes: 0,
+  }));
 }
 
 function _policyClasses(host: HostState | undefined): Map<string, PolicyClass> {

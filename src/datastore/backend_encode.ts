@@ -1,5 +1,5 @@
 /**
- * Resources → the libcalico-go v1 backend JSON (spec 2.2). Pure. The output is what calicoctl
+ * Resources → the libcalico-go v1 backend JSON. Pure. The output is what calicoctl
  * v1 would have stored, so data written by hostfence reads the same in Calico's own tools.
  */
 import type {
@@ -18,9 +18,9 @@ import type { BgpField } from "./keys.ts";
 
 type Json = Record<string, unknown>;
 
-/** A port as stored: a number for one port, `"a:b"` for a range. */
+/** A port as stored: a number for one port, `"a:b"` for a range, a named port's name. */
 export function encodePort(p: Port): number | string {
-  if (typeof p === "number") return p;
+  if (typeof p === "number" || typeof p === "string") return p;
   return p.min === p.max ? p.min : `${p.min}:${p.max}`;
 }
 
@@ -94,7 +94,7 @@ function _rules(rs: readonly Rule[] | undefined): Json[] {
   return (rs ?? []).map(encodeRule);
 }
 
-/** libcalico-go's write-time `types` default (spec 1.5): by which rule lists are non-empty. */
+/** libcalico-go's write-time `types` default: by which rule lists are non-empty. */
 export function defaultPolicyTypes(spec: PolicyResource["spec"]): PolicyType[] {
   if (spec.types && spec.types.length > 0) return [...spec.types];
   const hasIn = (spec.ingress?.length ?? 0) > 0;
@@ -116,6 +116,7 @@ export function encodePolicy(p: PolicyResource): string {
     selector: p.spec.selector ?? "",
     untracked: p.spec.doNotTrack ? true : undefined,
     pre_dnat: p.spec.preDNAT ? true : undefined,
+    apply_on_forward: p.spec.applyOnForward,
     annotations: annotations && Object.keys(annotations).length ? annotations : undefined,
     types: defaultPolicyTypes(p.spec),
   }));
@@ -141,6 +142,10 @@ export function encodeHostEndpoint(h: HostEndpointResource): string {
     expected_ipv6_addrs: v6.length ? v6 : undefined,
     labels: labels && Object.keys(labels).length ? labels : undefined,
     profile_ids: h.spec.profiles?.length ? [...h.spec.profiles] : undefined,
+    // libcalico-go's model.EndpointPort, field order as Go wrote it.
+    ports: h.spec.ports?.length
+      ? h.spec.ports.map((p) => ({ name: p.name, protocol: p.protocol, port: p.port }))
+      : undefined,
   }));
 }
 

@@ -1,6 +1,6 @@
-/** `hostfence agent` command-line flags and the generated help. */
+/** `hostfence agent` command-line flags (src/cmd/agent_args.ts, on the CLI's one parser) and the generated help. */
 import assert from "node:assert/strict";
-import { AgentArgsError, agentHelpText, parseAgentArgs } from "../../src/config/args.ts";
+import { AgentArgsError, agentHelpText, parseAgentArgs } from "../../src/cmd/agent_args.ts";
 import { kebabName, PARAM_LIST } from "../../src/config/params.ts";
 import { resolveConfig } from "../../src/config/resolve.ts";
 

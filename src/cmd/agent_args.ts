@@ -1,11 +1,19 @@
 /**
- * Command-line flags of `hostfence agent`: every parameter as `--<kebab-case-name>=VALUE` or
- * `--<kebab-case-name> VALUE`, plus `--config-file`/`-c`, `--cleanup` and `--help`/`-h`. Flags sit
- * above the environment in precedence (section 0'). Pure: parses an argument list, builds help.
+ * `hostfence agent` arguments: every Felix parameter as `--<kebab-case-name>=VALUE` or
+ * `--<kebab-case-name> VALUE`, plus `--config-file`/`-c`, `--cleanup` and `--help`/`-h`, parsed
+ * with the CLI's one parser (src/cmd/args.ts) against an option table built from the parameter
+ * table. Flags sit above the environment in precedence. Pure.
+ *
+ * Felix's command line is more lenient than parseArgs: names in any case and with or without
+ * dashes (`--FelixHostname`), a value after a space even when it starts with `-`, and a boolean
+ * parameter without a value meaning true. `_canonicalArgs` rewrites such a command line into the
+ * strict `--canonical-name=VALUE` form first (as explain takes out `--forward IN OUT`), so
+ * parseArgs sees only names from its table.
  */
-import { envName, IGNORED_PARAMS, kebabName, lookupParam, PARAM_LIST } from "./params.ts";
-import { DEFAULT_CONFIG_FILE } from "./resolve.ts";
+import { envName, IGNORED_PARAMS, kebabName, lookupParam, PARAM_LIST } from "../config/params.ts";
+import { DEFAULT_CONFIG_FILE } from "../config/resolve.ts";
 import { quote } from "../log/quote.ts";
+import { InvalidOptionError, type OptionSpec, parseCommand } from "./args.ts";
 
 /** The parsed agent command line. */
 export interface AgentArgs {
@@ -24,30 +32,35 @@ export class AgentArgsError extends Error {
   override name = "AgentArgsError";
 }
 
+/** Option name (kebab case) -> the canonical Felix name it sets, for every accepted parameter. */
+const BY_OPTION: ReadonlyMap<string, string> = new Map([
+  ...PARAM_LIST.map((p) => [kebabName(p.name), p.name] as const),
+  ...IGNORED_PARAMS.map((p) => [kebabName(p.name), p.name] as const),
+]);
+
+/** The agent's option table: one string option per parameter, plus the command's own flags. */
+const AGENT_OPTIONS: OptionSpec = {
+  ...Object.fromEntries([...BY_OPTION.keys()].map((k) => [k, { type: "string" }] as const)),
+  "config-file": { type: "string", short: "c" },
+  cleanup: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+};
+
 function isBoolParam(name: string): boolean {
   const hit = lookupParam(name);
   return hit.kind === "param" && hit.spec.type.syntax === "bool";
 }
 
 /**
- * Parses the agent's arguments (without the `agent` word). Flag names match case-insensitively
- * and with or without dashes (`--felix-hostname`, `--FelixHostname`). A boolean flag given
- * without a value means `true`. Later repeats win. Throws `AgentArgsError` for an unknown flag,
- * a missing value or a stray positional argument.
+ * Felix's lenient command line -> `--canonical-name=VALUE`, `--cleanup` and `--help` only.
+ * Throws `AgentArgsError` for an unknown flag, a missing value or a stray positional argument.
  */
-export function parseAgentArgs(args: readonly string[]): AgentArgs {
-  const flags = new Map<string, string>();
-  let configFile: string | undefined;
-  let cleanup = false;
-  let help = false;
+function _canonicalArgs(args: readonly string[]): string[] {
+  const out: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] ?? "";
-    if (arg === "-h" || arg === "--help") {
-      help = true;
-      continue;
-    }
-    if (arg === "--cleanup") {
-      cleanup = true;
+    if (arg === "-h" || arg === "--help" || arg === "--cleanup") {
+      out.push(arg);
       continue;
     }
     let flag: string;
@@ -65,18 +78,15 @@ export function parseAgentArgs(args: readonly string[]): AgentArgs {
       );
     }
     const squashed = flag.replace(/-/g, "").toLowerCase();
-    const isConfigFile = squashed === "configfile";
-    const hit = isConfigFile ? undefined : lookupParam(squashed);
-    if (!isConfigFile && (hit === undefined || hit.kind === "unknown")) {
-      throw new AgentArgsError(
-        `Unknown flag ${quote("--" + flag)} (see hostfence agent --help)`,
-      );
+    const hit = squashed === "configfile" ? undefined : lookupParam(squashed);
+    if (hit?.kind === "unknown") {
+      throw new AgentArgsError(`Unknown flag ${quote("--" + flag)} (see hostfence agent --help)`);
     }
-    const name = hit?.kind === "param"
+    const name = hit === undefined
+      ? "ConfigFile"
+      : hit.kind === "param"
       ? hit.spec.name
-      : hit?.kind === "ignored"
-      ? hit.param.name
-      : "ConfigFile";
+      : hit.param.name;
     let value = inline;
     if (value === undefined) {
       const next = args[i + 1];
@@ -89,13 +99,41 @@ export function parseAgentArgs(args: readonly string[]): AgentArgs {
         i++;
       }
     }
-    if (isConfigFile) {
-      if (value === "") throw new AgentArgsError("Flag --config-file needs a value");
-      configFile = value;
-    } else {
-      flags.set(name, value);
+    if (name === "ConfigFile" && value === "") {
+      throw new AgentArgsError("Flag --config-file needs a value");
     }
+    out.push(`--${kebabName(name)}=${value}`);
   }
+  return out;
+}
+
+/**
+ * Parses the agent's arguments (without the `agent` word). Flag names match case-insensitively
+ * and with or without dashes (`--felix-hostname`, `--FelixHostname`). A boolean flag given
+ * without a value means `true`. Later repeats win. Throws `AgentArgsError` for an unknown flag,
+ * a missing value or a stray positional argument.
+ */
+export function parseAgentArgs(args: readonly string[]): AgentArgs {
+  let parsed;
+  try {
+    parsed = parseCommand(["agent", ...args], _canonicalArgs(args), AGENT_OPTIONS, {
+      positionals: false,
+      lastWins: true,
+    });
+  } catch (err) {
+    // The rewrite leaves nothing parseArgs refuses; should it, the agent's own wording holds.
+    if (err instanceof InvalidOptionError) throw new AgentArgsError(err.reason ?? err.message);
+    throw err;
+  }
+  const flags = new Map<string, string>();
+  let configFile: string | undefined;
+  for (const [option, value] of Object.entries(parsed.values)) {
+    if (typeof value !== "string") continue;
+    if (option === "config-file") configFile = value;
+    else flags.set(BY_OPTION.get(option) ?? option, value);
+  }
+  const cleanup = parsed.values.cleanup === true;
+  const help = parsed.values.help === true;
   return configFile === undefined ? { flags, cleanup, help } : { flags, configFile, cleanup, help };
 }
 

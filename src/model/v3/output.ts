@@ -1,0 +1,235 @@
+/**
+ * Printing resources as Calico v3 (`get -o yaml|json --api v3`): the internal model mapped
+ * back to projectcalico.org/v3 objects, in the v3 API structs' key order for JSON and sorted
+ * keys for YAML (as calicoctl prints them). What is printed decodes (v3/decode.ts) to equal
+ * resources, so it applies back unchanged. Pure.
+ */
+import { stringify } from "yaml";
+import type { EntityRule, IcmpFields, Protocol, Rule } from "../resources.ts";
+import { portToApi } from "../output.ts";
+import { ConfigValueError } from "../../config/types.ts";
+import { globalConfigKey, hostConfigKey } from "../../datastore/keys.ts";
+import { FELIX_FIELDS, felixValueFromStored } from "./felix_config.ts";
+import { V3_API_VERSION, type V3Kind } from "./kinds.ts";
+import { felixConfigNode, type ManifestResource } from "./types.ts";
+
+type Obj = Record<string, unknown>;
+
+/** A resource that has no v3 form (tags, workload endpoints, a config value v3 cannot say). */
+export class NoV3FormError extends Error {
+  override name = "NoV3FormError";
+}
+
+const V3_KIND_OF: Record<ManifestResource["kind"], V3Kind | undefined> = {
+  node: "Node",
+  hostEndpoint: "HostEndpoint",
+  policy: "GlobalNetworkPolicy",
+  profile: "Profile",
+  networkSet: "GlobalNetworkSet",
+  felixConfiguration: "FelixConfiguration",
+  workloadEndpoint: undefined,
+};
+
+/** The v3 kind a resource prints as; undefined when it has none (workload endpoints). */
+export function v3KindOf(kind: ManifestResource["kind"]): V3Kind | undefined {
+  return V3_KIND_OF[kind];
+}
+
+const PROTOCOL_NAMES: Record<string, string> = {
+  tcp: "TCP",
+  udp: "UDP",
+  icmp: "ICMP",
+  icmpv6: "ICMPv6",
+  sctp: "SCTP",
+  udplite: "UDPLite",
+};
+
+/**
+ * Resources as `calicoctl get` v3 prints them: one resource as itself; none or several as a
+ * `<Kind>List` when they (or the one kind asked for, `listKind`) share a kind, else a `List`.
+ * Throws NoV3FormError for a resource that v3 cannot express.
+ */
+export function formatV3Resources(
+  resources: readonly ManifestResource[],
+  format: "yaml" | "json",
+  listKind?: V3Kind,
+): string {
+  const objs = resources.map(resourceToV3Object);
+  let out: Obj;
+  if (objs.length === 1) out = objs[0]!;
+  else {
+    const kinds = new Set(objs.map((o) => o.kind as string));
+    const shared = kinds.size === 1 ? [...kinds][0] : kinds.size === 0 ? listKind : undefined;
+    out = { kind: shared ? `${shared}List` : "List", apiVersion: V3_API_VERSION, items: objs };
+  }
+  if (format === "json") {
+    return JSON.stringify(out, null, 2)
+      .replaceAll("<", "\\u003c")
+      .replaceAll(">", "\\u003e")
+      .replaceAll("&", "\\u0026")
+      .replaceAll("\u2028", "\\u2028")
+      .replaceAll("\u2029", "\\u2029") + "\n";
+  }
+  return stringify(out, { sortMapEntries: true, indentSeq: false, lineWidth: 0 });
+}
+
+/** One resource as its v3 object (keys in the v3 structs' order). */
+export function resourceToV3Object(r: ManifestResource): Obj {
+  const kind = V3_KIND_OF[r.kind];
+  if (kind === undefined) {
+    throw new NoV3FormError(
+      `${r.kind} ${JSON.stringify(r.metadata.name)} has no ${V3_API_VERSION} form ` +
+        "(hostfence maps host endpoints, not workload endpoints); print it with --api v1",
+    );
+  }
+  const meta: Obj = {};
+  const spec: Obj = {};
+  const what = `${kind} ${JSON.stringify(r.metadata.name)}`;
+  switch (r.kind) {
+    case "node": {
+      _put(meta, "name", r.metadata.name);
+      const bgp = r.spec.bgp;
+      if (bgp) {
+        const b: Obj = {};
+        _put(b, "asNumber", bgp.asNumber);
+        _put(b, "ipv4Address", bgp.ipv4Address);
+        _put(b, "ipv6Address", bgp.ipv6Address);
+        spec.bgp = b;
+      }
+      _put(
+        spec,
+        "orchRefs",
+        r.spec.orchRefs?.map((ref) => {
+          const x: Obj = {};
+          _put(x, "nodeName", ref.nodeName);
+          x.orchestrator = ref.orchestrator ?? "";
+          return x;
+        }),
+      );
+      break;
+    }
+    case "hostEndpoint":
+      _put(meta, "name", r.metadata.name);
+      _put(meta, "labels", _sorted(r.metadata.labels));
+      _put(spec, "node", r.metadata.node);
+      _put(spec, "interfaceName", r.spec.interfaceName);
+      _put(spec, "expectedIPs", r.spec.expectedIPs);
+      _put(spec, "profiles", r.spec.profiles);
+      break;
+    case "policy":
+      _put(meta, "name", r.metadata.name);
+      _put(meta, "annotations", _sorted(r.metadata.annotations));
+      _put(spec, "order", r.spec.order);
+      _put(spec, "ingress", r.spec.ingress?.map((x, i) => _rule(x, `${what} ingress[${i}]`)));
+      _put(spec, "egress", r.spec.egress?.map((x, i) => _rule(x, `${what} egress[${i}]`)));
+      spec.selector = r.spec.selector ?? "";
+      _put(spec, "types", r.spec.types?.map((t) => t === "ingress" ? "Ingress" : "Egress"));
+      _put(spec, "doNotTrack", r.spec.doNotTrack);
+      _put(spec, "preDNAT", r.spec.preDNAT);
+      // Absent (a v1 policy) means "applies to forwarded traffic" too: v3 says so explicitly.
+      _put(spec, "applyOnForward", r.spec.applyOnForward !== false);
+      break;
+    case "profile":
+      if (r.metadata.tags?.length) {
+        throw new NoV3FormError(
+          `${what} has tags, which ${V3_API_VERSION} does not have; print it with --api v1`,
+        );
+      }
+      _put(meta, "name", r.metadata.name);
+      _put(spec, "ingress", r.spec.ingress?.map((x, i) => _rule(x, `${what} ingress[${i}]`)));
+      _put(spec, "egress", r.spec.egress?.map((x, i) => _rule(x, `${what} egress[${i}]`)));
+      _put(spec, "labelsToApply", _sorted(r.metadata.labels));
+      break;
+    case "networkSet":
+      _put(meta, "name", r.metadata.name);
+      _put(meta, "labels", _sorted(r.metadata.labels));
+      _put(spec, "nets", r.spec.nets);
+      break;
+    case "felixConfiguration": {
+      _put(meta, "name", r.metadata.name);
+      const node = felixConfigNode(r.metadata.name);
+      for (const [field, f] of Object.entries(FELIX_FIELDS)) {
+        const text = r.spec.values[f.param];
+        if (text === undefined) continue;
+        try {
+          spec[field] = felixValueFromStored(f, text);
+        } catch (e) {
+          if (!(e instanceof ConfigValueError)) throw e;
+          const key = node === undefined ? globalConfigKey(f.param) : hostConfigKey(node, f.param);
+          throw new NoV3FormError(
+            `${what}: etcd key ${key} holds ${JSON.stringify(text)}, which has no v3 form ` +
+              `for ${field} (${e.message}); fix it with hostfence config set`,
+          );
+        }
+      }
+      break;
+    }
+  }
+  return { kind, apiVersion: V3_API_VERSION, metadata: meta, spec };
+}
+
+function _rule(r: Rule, where: string): Obj {
+  const o: Obj = { action: r.action.charAt(0).toUpperCase() + r.action.slice(1) };
+  _put(o, "ipVersion", r.ipVersion);
+  _put(o, "protocol", _protocol(r.protocol));
+  _put(o, "icmp", r.icmp && _icmp(r.icmp));
+  _put(o, "notProtocol", _protocol(r.notProtocol));
+  _put(o, "notICMP", r.notICMP && _icmp(r.notICMP));
+  o.source = _entity(r.source ?? {}, `${where}.source`);
+  o.destination = _entity(r.destination ?? {}, `${where}.destination`);
+  return o;
+}
+
+function _protocol(p: Protocol | undefined): string | number | undefined {
+  return typeof p === "string" ? PROTOCOL_NAMES[p] ?? p : p;
+}
+
+function _icmp(i: IcmpFields): Obj {
+  const o: Obj = {};
+  _put(o, "type", i.type);
+  _put(o, "code", i.code);
+  return o;
+}
+
+function _entity(e: EntityRule, where: string): Obj {
+  if (e.tag !== undefined || e.notTag !== undefined) {
+    throw new NoV3FormError(
+      `${where} matches a tag, which ${V3_API_VERSION} does not have; print it with --api v1`,
+    );
+  }
+  // v1's singular net/notNet are the first entries of v3's lists.
+  const nets = [...(e.net ? [e.net] : []), ...(e.nets ?? [])];
+  const notNets = [...(e.notNet ? [e.notNet] : []), ...(e.notNets ?? [])];
+  const o: Obj = {};
+  _put(o, "nets", nets);
+  _put(o, "selector", e.selector);
+  _put(o, "ports", e.ports?.map(portToApi));
+  _put(o, "notNets", notNets);
+  _put(o, "notSelector", e.notSelector);
+  _put(o, "notPorts", e.notPorts?.map(portToApi));
+  return o;
+}
+
+/** Go `omitempty`: leaves out absent values, `""`, `false`, empty lists and empty maps. */
+function _put(o: Obj, key: string, v: unknown): void {
+  if (v === undefined || v === null || v === "" || v === false) return;
+  if (Array.isArray(v) && v.length === 0) return;
+  Object.defineProperty(o, key, { value: v, enumerable: true, writable: true, configurable: true });
+}
+
+/** A string map with keys sorted (Go's JSON encoder sorts map keys); empty -> undefined. */
+function _sorted(m: Readonly<Record<string, string>> | undefined): Obj | undefined {
+  if (!m) return undefined;
+  const keys = Object.keys(m).sort();
+  if (keys.length === 0) return undefined;
+  const o: Obj = {};
+  for (const k of keys) {
+    Object.defineProperty(o, k, {
+      value: m[k],
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
+  return o;
+}
