@@ -17,6 +17,7 @@ import {
 import { type HttpClientOptions, HttpEtcdClient } from "./etcd_http.ts";
 import { LazyEtcdClient } from "./lazy_client.ts";
 import { checkCertificates, checkPrivateKey, keyMatchesCertificate } from "./tls_files.ts";
+import { errorMessage } from "../util/error_message.ts";
 
 /** Everything needed to reach etcd. Endpoints always carry their scheme. */
 export interface ConnectionConfig {
@@ -213,7 +214,7 @@ export function createEtcdClient(conn: ConnectionConfig, opts: ClientOptions = {
     if (conn.transport === undefined) return grpc();
     throw new ConnectionConfigError(
       `Invalid etcd certificate file ${conn.certFile ?? conn.caCertFile}: Deno's TLS refuses ` +
-        `it for the http transport (${_firstLine((e as Error).message)}); reissue it as an ` +
+        `it for the http transport (${_firstLine(errorMessage(e))}); reissue it as an ` +
         "X.509 v3 certificate or use the grpc transport",
     );
   }
@@ -237,7 +238,7 @@ export function readTlsCredentials(conn: ConnectionConfig): TlsMaterial | undefi
       return Buffer.from(Deno.readFileSync(path));
     } catch (e) {
       throw new ConnectionConfigError(
-        `Cannot read etcd ${what} file ${path}: ${(e as Error).message}`,
+        `Cannot read etcd ${what} file ${path}: ${errorMessage(e)}`,
       );
     }
   };
@@ -284,7 +285,7 @@ export function isConnectionError(e: unknown): boolean {
 
 /** Short reason for a connection failure, e.g. `connection refused`. */
 export function connectionFailureReason(e: unknown): string {
-  const msg = e instanceof Error ? e.message : String(e);
+  const msg = errorMessage(e);
   if (/ECONNREFUSED|connection refused/i.test(msg)) return "connection refused";
   if (/DEADLINE_EXCEEDED|deadline|timed out/i.test(msg)) return "timed out";
   if (/ENOTFOUND|EAI_AGAIN|getaddrinfo|dns error/.test(msg)) return "host not found";

@@ -24,6 +24,7 @@ import type {
   WatchRequest,
 } from "./etcd_client.ts";
 import { isConnectionError } from "./connection.ts";
+import { errorMessage } from "../util/error_message.ts";
 
 /** gRPC keepalive on channels with calls in flight (see createEtcd3). */
 const KEEPALIVE_TIME_MS = 10_000;
@@ -47,7 +48,7 @@ const _noopPolicy = {
 
 /** Errors after which the same call may go to another member: it never took effect there. */
 function _tryAnotherMember(e: unknown): boolean {
-  const msg = e instanceof Error ? e.message : String(e);
+  const msg = errorMessage(e);
   return isConnectionError(e) ||
     /no leader|leader changed|not capable|too many requests|request timed out/i.test(msg);
 }

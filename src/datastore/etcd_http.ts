@@ -28,6 +28,7 @@ import {
   type WatchHandlers,
   type WatchRequest,
 } from "./etcd_client.ts";
+import { errorMessage } from "../util/error_message.ts";
 
 export interface HttpClientOptions {
   readonly endpoints: readonly string[];
@@ -153,7 +154,7 @@ function _unavailable(endpoint: string, e: unknown, timedOut: boolean): EtcdUnav
   if (timedOut) return new EtcdUnavailableError(`${endpoint} did not answer in time (timed out)`);
   // Deno says `fetch failed`; the cause has the reason (refused, DNS, TLS, ...).
   const cause = e instanceof Error && e.cause instanceof Error ? e.cause : e;
-  const msg = cause instanceof Error ? cause.message : String(cause);
+  const msg = errorMessage(cause);
   return new EtcdUnavailableError(msg.replace(/^error sending request for url \([^)]*\): /, ""));
 }
 

@@ -57,6 +57,7 @@ import {
   type ResourceStore,
 } from "./store.ts";
 import { quote } from "../log/quote.ts";
+import { errorMessage } from "../util/error_message.ts";
 import { checkIdentifiers, deleteRanges, resourceId, writesFor } from "./layout.ts";
 import type { KeyWrite } from "./layout.ts";
 
@@ -112,7 +113,7 @@ export class EtcdResourceStore implements ResourceStore {
       ) throw e;
       const name = (e as Error)?.constructor?.name ?? "";
       const code = (e as { code?: unknown })?.code;
-      const msg = (e as Error)?.message ?? "";
+      const msg = errorMessage(e);
       if (
         /PermissionDenied|Unauthenticated|AuthenticationFailed|InvalidAuthToken/.test(name) ||
         (e instanceof EtcdError && (code === 7 || code === 16)) ||
@@ -231,7 +232,7 @@ export class EtcdResourceStore implements ResourceStore {
       return fn();
     } catch (e) {
       this.#log.warning(
-        `Failed to parse value for ${key}: ${(e as Error).message}; ${quote(raw, { quote: "'" })}`,
+        `Failed to parse value for ${key}: ${errorMessage(e)}; ${quote(raw, { quote: "'" })}`,
       );
       return undefined;
     }

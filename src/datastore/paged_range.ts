@@ -7,6 +7,7 @@
  * datastore.
  */
 import { type EtcdClient, EtcdResponseTooLargeError } from "./etcd_client.ts";
+import { errorMessage } from "../util/error_message.ts";
 
 export { prefixEnd } from "./etcd_client.ts";
 
@@ -47,13 +48,13 @@ export interface RangeResult {
  */
 export function isMessageTooLarge(e: unknown): boolean {
   if (e instanceof EtcdResponseTooLargeError) return true;
-  const msg = e instanceof Error ? e.message : String(e);
+  const msg = errorMessage(e);
   return /message larger than max/i.test(msg);
 }
 
 /** `(sizes)` from gRPC's `Received message larger than max (5243013 vs 4194304)`. */
 export function tooLargeSizes(e: unknown): { bytes?: number; limit?: number } {
-  const msg = e instanceof Error ? e.message : String(e);
+  const msg = errorMessage(e);
   const m = /larger than max \((\d+) vs\.? (\d+)\)/.exec(msg);
   return m ? { bytes: Number(m[1]), limit: Number(m[2]) } : {};
 }

@@ -10,6 +10,7 @@ import type { EtcdClient, EtcdWatch, WatchEvent } from "./etcd_client.ts";
 import type { Logger } from "../log/logger.ts";
 import { silentLogger } from "../log/logger.ts";
 import { type Clock, realClock, type TimerHandle } from "../time/clock.ts";
+import { errorMessage } from "../util/error_message.ts";
 import { connectionFailureReason, isConnectionError } from "./connection.ts";
 import { convertKeyValue, isAgentKey } from "./convert.ts";
 import { CALICO_V1_PREFIX } from "./keys.ts";
@@ -173,7 +174,7 @@ export class Syncer {
     if (isConnectionError(e)) {
       return `Cannot connect to etcd at ${this.#endpoints}: ${connectionFailureReason(e)}`;
     }
-    const msg = e instanceof Error ? e.message : String(e);
+    const msg = errorMessage(e);
     if (/compacted/i.test(msg)) {
       return `Reading the datastore from etcd at ${this.#endpoints} failed: etcd compacted ` +
         "the revision being read";
@@ -187,7 +188,7 @@ export class Syncer {
     try {
       await this.#client.range({ key: CALICO_V1_PREFIX, revision: from });
     } catch (e) {
-      if (/compacted/i.test(e instanceof Error ? e.message : String(e))) {
+      if (/compacted/i.test(errorMessage(e))) {
         return `its start revision ${from} has been compacted`;
       }
     }
@@ -247,7 +248,7 @@ export class Syncer {
       try {
         await this.#onUpdates(batch, revision);
       } catch (e) {
-        this.#log.error(`Datastore update handler failed: ${(e as Error).message}`);
+        this.#log.error(`Datastore update handler failed: ${errorMessage(e)}`);
       }
       this.#revision = revision;
     });
