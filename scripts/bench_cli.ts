@@ -11,8 +11,9 @@
  * unpacked into a temporary directory, never /var/lib) and this checkout run by `deno run`
  * with the build's permissions; `--compare DIR` adds another checkout (for example an older
  * commit: `git worktree add /tmp/old <commit>`) run the same way. etcd listens on loopback
- * only, on free ports, and is stopped with everything else at the end. Peak memory comes
- * from /usr/bin/time when it is installed. Prints tables of medians; asserts nothing.
+ * only, on free ports, and is stopped with everything else at the end. Peak memory and CPU
+ * time (user + system, steadier than wall time on a loaded machine) come from /usr/bin/time
+ * when it is installed. Prints tables of medians; asserts nothing.
  *
  *   deno run -A scripts/bench_cli.ts [--runs N] [--compare DIR]
  */
@@ -49,7 +50,7 @@ interface Cmd {
 }
 
 async function exec(c: Cmd, wrapTime?: string): Promise<Deno.CommandOutput> {
-  const argv = wrapTime ? [TIME_BIN, "-f", "%M", "-o", wrapTime, ...c.argv] : c.argv;
+  const argv = wrapTime ? [TIME_BIN, "-f", "%M %U %S", "-o", wrapTime, ...c.argv] : c.argv;
   const child = new Deno.Command(argv[0]!, {
     args: argv.slice(1),
     env: { NO_COLOR: "1", ...c.env },
@@ -74,17 +75,24 @@ async function mustRun(c: Cmd, wrapTime?: string): Promise<void> {
   }
 }
 
-/** Peak resident memory in MiB (median of 3 runs), or undefined without /usr/bin/time. */
-async function peakMiB(c: Cmd): Promise<number | undefined> {
+/**
+ * Peak resident memory in MiB and CPU time (user + system) in ms, medians of 5 runs, or
+ * undefined without /usr/bin/time. CPU time hardly moves with the machine's load, which the
+ * wall times above do on a shared machine.
+ */
+async function peakAndCpu(c: Cmd): Promise<{ mib: number; cpuMs: number } | undefined> {
   if (!haveTime) return undefined;
   const file = await Deno.makeTempFile({ prefix: "hostfence-bench-time-" });
   try {
     const kib: number[] = [];
-    for (let i = 0; i < 3; i++) {
+    const cpu: number[] = [];
+    for (let i = 0; i < 5; i++) {
       await mustRun(c, file);
-      kib.push(Number((await Deno.readTextFile(file)).trim().split("\n").pop()));
+      const [m, u, sys] = (await Deno.readTextFile(file)).trim().split("\n").pop()!.split(" ");
+      kib.push(Number(m));
+      cpu.push((Number(u) + Number(sys)) * 1000);
     }
-    return median(kib) / 1024;
+    return { mib: median(kib) / 1024, cpuMs: median(cpu) };
   } finally {
     await Deno.remove(file);
   }
@@ -257,8 +265,9 @@ try {
     });
   }
   const times = await timeAll(cmds);
-  const memory = new Map<string, number | undefined>();
-  for (const [k, c] of cmds) memory.set(k, await peakMiB(c));
+  const memory = new Map<string, { mib: number; cpuMs: number } | undefined>();
+  for (const [k, c] of cmds) memory.set(k, await peakAndCpu(c));
+  const bareCpu = memory.get("bare Deno (empty file)")?.cpuMs;
   const bareMs = times.get("bare Deno (empty file)")!;
   const etcdGetMs = times.get("etcdctl get (one key)")!;
   console.log(
@@ -266,14 +275,19 @@ try {
       `the ${kind === "bundle" ? "single-file launcher, already unpacked" : "compiled binary"})`,
   );
   console.log(table(
-    ["command", "median ms", "x bare Deno", "x etcdctl get", "peak MiB"],
-    [...times].map(([k, t]) => [
-      k,
-      ms(t),
-      ratio(t, bareMs),
-      ratio(t, etcdGetMs),
-      memory.get(k)?.toFixed(0),
-    ]),
+    ["command", "median ms", "x bare Deno", "x etcdctl get", "peak MiB", "CPU ms", "CPU x bare"],
+    [...times].map(([k, t]) => {
+      const m = memory.get(k);
+      return [
+        k,
+        ms(t),
+        ratio(t, bareMs),
+        ratio(t, etcdGetMs),
+        m?.mib.toFixed(0),
+        m ? ms(m.cpuMs) : undefined,
+        m && bareCpu ? ratio(m.cpuMs, bareCpu) : undefined,
+      ];
+    }),
   ));
 
   if (kind === "bundle") {

@@ -56,7 +56,12 @@ async function sentBytes(endpoint: string): Promise<number> {
 /** Bytes etcd sends per change with `k` syncers attached to `via` (etcd or the proxy). */
 async function watchBytesPerChange(etcdEndpoint: string, via: string, k: number) {
   const writer = new Etcd3({ hosts: [etcdEndpoint] });
-  const clients = Array.from({ length: k }, () => createEtcdClient({ endpoints: [via] }));
+  // Agents use the default (http) client on etcd itself; the proxy serves only gRPC.
+  const transport = via === etcdEndpoint ? {} : { transport: "grpc" as const };
+  const clients = Array.from(
+    { length: k },
+    () => createEtcdClient({ endpoints: [via], ...transport }),
+  );
   let target = Infinity;
   const seen = new Array<number>(k).fill(0);
   const caughtUp = () => seen.every((r) => r >= target);

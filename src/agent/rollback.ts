@@ -10,7 +10,7 @@
  * the watch reconnects, and every `scanMs` as a safety net for anything a watch missed; a
  * check is two keys-only range reads of a prefix that is empty most of the time.
  */
-import type { Etcd3, Watcher } from "etcd3";
+import { type EtcdClient, type EtcdWatch, getPrefix } from "../datastore/etcd_client.ts";
 import {
   describeRestore,
   GUARD_PREFIX,
@@ -23,7 +23,7 @@ import { type Clock, realClock, type TimerHandle } from "../time/clock.ts";
 import { errorMessage } from "../util/error_message.ts";
 
 export interface RollbackKeeperOptions {
-  readonly client: Etcd3;
+  readonly client: EtcdClient;
   readonly hostname: string;
   readonly log: Logger;
   /** Safety-net period of full checks (the watch handles the rest); default 30 s. */
@@ -31,6 +31,9 @@ export interface RollbackKeeperOptions {
   /** Timers; default the process's own. */
   readonly clock?: Clock;
 }
+
+/** First delay before watching again after the guard watch ended. */
+const REWATCH_MIN_MS = 200;
 
 /** The IDs of records whose guard is gone, from the two key lists. Pure. */
 export function expiredIds(recordKeys: readonly string[], guardKeys: readonly string[]): string[] {
@@ -42,7 +45,7 @@ export function expiredIds(recordKeys: readonly string[], guardKeys: readonly st
 
 /** Watches for expired changes and rolls them back. */
 export class RollbackKeeper {
-  readonly #client: Etcd3;
+  readonly #client: EtcdClient;
   readonly #store: ConfirmStore;
   readonly #hostname: string;
   readonly #log: Logger;
@@ -50,7 +53,10 @@ export class RollbackKeeper {
   readonly #clock: Clock;
   #timer: TimerHandle | undefined;
   #soon: TimerHandle | undefined;
-  #watcher: Watcher | undefined;
+  #watch: EtcdWatch | undefined;
+  #rewatch: TimerHandle | undefined;
+  /** Delay before watching again after the watch ended; doubles up to scanMs. */
+  #rewatchMs = REWATCH_MIN_MS;
   #running: Promise<void> | undefined;
   #again = false;
   #closed = false;
@@ -68,13 +74,38 @@ export class RollbackKeeper {
   }
 
   start(): void {
-    const w = this.#client.watch().prefix(GUARD_PREFIX).watcher();
-    this.#watcher = w;
-    w.on("delete", () => this.#checkSoon());
-    w.on("connected", () => this.#check());
-    // etcd3 reconnects by itself; a watch etcd cancelled is caught up by the periodic check.
-    w.on("error", () => {});
+    this.#startWatch();
     this.#check();
+  }
+
+  /**
+   * Watches the guard keys. A watch that ends (etcd restarted, compacted, the member left)
+   * is started again after a growing delay; each start is followed by a check, so nothing
+   * that expired meanwhile waits for the safety-net period.
+   */
+  #startWatch(): void {
+    if (this.#closed) return;
+    let created = false;
+    this.#watch = this.#client.watch({ prefix: GUARD_PREFIX }, {
+      onCreated: () => {
+        created = true;
+        this.#rewatchMs = REWATCH_MIN_MS;
+        this.#check();
+      },
+      onEvents: (events) => {
+        if (events.some((e) => e.value === null)) this.#checkSoon();
+      },
+      onEnd: () => {
+        if (this.#closed) return;
+        this.#watch = undefined;
+        const delay = created ? REWATCH_MIN_MS : this.#rewatchMs;
+        this.#rewatchMs = Math.min(delay * 2, this.#scanMs);
+        this.#rewatch = this.#clock.setTimeout(() => {
+          this.#rewatch = undefined;
+          this.#startWatch();
+        }, delay);
+      },
+    });
   }
 
   /** A check after a short random delay, so agents woken by one event do not all collide. */
@@ -109,8 +140,8 @@ export class RollbackKeeper {
     try {
       // Guards first: a change confirmed between the two reads then has neither key, never
       // a record without a guard.
-      const guards = await this.#client.getAll().prefix(GUARD_PREFIX).keys();
-      const records = await this.#client.getAll().prefix(RECORD_PREFIX).keys();
+      const guards = (await getPrefix(this.#client, GUARD_PREFIX, true)).map((kv) => kv.key);
+      const records = (await getPrefix(this.#client, RECORD_PREFIX, true)).map((kv) => kv.key);
       for (const id of expiredIds(records, guards)) {
         if (this.#closed) return;
         this.#report(id, await this.#store.rollback(id));
@@ -168,18 +199,9 @@ export class RollbackKeeper {
     this.#closed = true;
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     if (this.#soon !== undefined) this.#clock.clearTimeout(this.#soon);
-    const w = this.#watcher;
-    if (w !== undefined) {
-      w.removeAllListeners();
-      w.on("error", () => {});
-      // Never wait long on an etcd that does not answer.
-      let t: TimerHandle | undefined;
-      await Promise.race([
-        w.cancel().catch(() => {}),
-        new Promise<void>((r) => t = this.#clock.setTimeout(r, 1000)),
-      ]);
-      this.#clock.clearTimeout(t);
-    }
+    if (this.#rewatch !== undefined) this.#clock.clearTimeout(this.#rewatch);
+    // The client bounds a cancel (an etcd that does not answer is not waited for).
+    await this.#watch?.cancel().catch(() => {});
     // A check in flight is not waited for: its transaction is atomic, and etcd may not answer.
   }
 }

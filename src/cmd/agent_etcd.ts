@@ -3,9 +3,9 @@
  * agent, and the stages that write to etcd beside it: status heartbeats and endpoint states,
  * PolicyAuditMode's would-drop counts, and the rollback of unconfirmed changes.
  */
-import type { Etcd3 } from "etcd3";
 import { etcdEndpointsOf, type FelixConfig } from "../config/mod.ts";
 import { createEtcdClient } from "../datastore/connection.ts";
+import type { EtcdClient } from "../datastore/etcd_client.ts";
 import { Syncer } from "../datastore/syncer.ts";
 import type { Logger } from "../log/logger.ts";
 import { RollbackKeeper } from "../agent/rollback.ts";
@@ -79,13 +79,15 @@ export const etcdStages: DatastoreBuilder = (ctx) => {
 };
 
 /** The etcd client for the configured endpoints and TLS files; undefined (logged) if unusable. */
-function openClient(config: FelixConfig, log: Logger): Etcd3 | undefined {
+function openClient(config: FelixConfig, log: Logger): EtcdClient | undefined {
   const endpoints = etcdEndpointsOf(config);
   const conn = {
     endpoints,
     ...(config.etcdKeyFile ? { keyFile: config.etcdKeyFile } : {}),
     ...(config.etcdCertFile ? { certFile: config.etcdCertFile } : {}),
     ...(config.etcdCaFile ? { caCertFile: config.etcdCaFile } : {}),
+    // http stays "unset" so a client certificate only gRPC can use still works (connection.ts).
+    ...(config.etcdTransport === "grpc" ? { transport: "grpc" as const } : {}),
   };
   let client;
   try {

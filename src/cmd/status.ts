@@ -4,7 +4,7 @@
  * about each of the node's host endpoints. Connection flags as in the other datastore
  * commands (`--etcd-endpoints`, `-c/--config`, `ETCD_*` environment).
  */
-import type { Etcd3 } from "etcd3";
+import { type EtcdClient, getPrefix } from "../datastore/etcd_client.ts";
 import {
   connectionOptions,
   DATASTORE_OPTIONS,
@@ -55,14 +55,17 @@ export interface StatusKeys {
 }
 
 /** Reads the keys for every node, or for `node` only. */
-export async function readStatusKeys(client: Etcd3, node?: string): Promise<StatusKeys> {
+export async function readStatusKeys(client: EtcdClient, node?: string): Promise<StatusKeys> {
   const hostPrefix = node === undefined ? HOST_PREFIX : `${HOST_PREFIX}${node}/`;
   const felixPrefix = node === undefined ? FELIX_HOST_PREFIX : `${FELIX_HOST_PREFIX}${node}/`;
-  const [hostKeys, felixValues] = await Promise.all([
-    client.getAll().prefix(hostPrefix).keys(),
-    client.getAll().prefix(felixPrefix).strings(),
+  const [hostKvs, felixKvs] = await Promise.all([
+    getPrefix(client, hostPrefix, true),
+    getPrefix(client, felixPrefix),
   ]);
-  return { hostKeys, felixValues };
+  return {
+    hostKeys: hostKvs.map((kv) => kv.key),
+    felixValues: Object.fromEntries(felixKvs.map((kv) => [kv.key, kv.value])),
+  };
 }
 
 /**
@@ -103,7 +106,7 @@ export async function runStatus(
   }
 
   let conn: ConnectionConfig;
-  let client: Etcd3;
+  let client: EtcdClient;
   try {
     conn = await resolveConnectionConfig({
       ...connOpts,

@@ -43,6 +43,8 @@ export interface FelixConfig {
   readonly etcdKeyFile: string;
   readonly etcdCertFile: string;
   readonly etcdCaFile: string;
+  /** The etcd client: `http` (etcd's JSON gateway) or `grpc` (npm:etcd3); `none` = http. */
+  readonly etcdTransport: "http" | "grpc" | "";
   readonly interfacePrefix: readonly string[];
   readonly failsafeInboundHostPorts: readonly FailsafePort[];
   readonly failsafeOutboundHostPorts: readonly FailsafePort[];
@@ -180,6 +182,14 @@ export const PARAMS: ParamTable = {
     description: "etcd TLS CA certificate file",
     type: fileType(true),
     default: "",
+    localOnly: true,
+    dieOnFail: true,
+  },
+  etcdTransport: {
+    name: "EtcdTransport",
+    description: "etcd client: http (JSON gateway) or grpc (for etcd grpc-proxy)",
+    type: oneOfType(["http", "grpc"] as const),
+    default: "http",
     localOnly: true,
     dieOnFail: true,
   },

@@ -5,7 +5,7 @@
  * transaction that only one caller can win. The record format and the restore decision are
  * pure (confirm_record.ts); this module only reads, compares and writes.
  */
-import type { Etcd3, IOperation } from "etcd3";
+import { type Compare, type EtcdClient, getKv, getPrefix, type TxnOp } from "./etcd_client.ts";
 import type { Resource } from "../model/resources.ts";
 import { checkIdentifiers, deleteRanges, resourceId, writesFor } from "./etcd_store.ts";
 import { renderResourceKey } from "./keys.ts";
@@ -73,33 +73,32 @@ export type RollbackOutcome =
 
 const ATTEMPTS = 5;
 
-async function readKv(client: Etcd3, key: string): Promise<CurrentKv> {
-  const res = await client.get(key).exec();
-  const kv = res.kvs[0];
-  return kv ? { value: kv.value.toString(), modRevision: Number(kv.mod_revision) } : undefined;
+async function readKv(client: EtcdClient, key: string): Promise<CurrentKv> {
+  const kv = await getKv(client, key);
+  return kv ? { value: kv.value, modRevision: kv.modRevision } : undefined;
+}
+
+/** A transaction compare on one key. */
+function cmp(key: string, target: Compare["target"], result: Compare["result"], value: number) {
+  return { key, target, result, value };
 }
 
 /** The keys a delete would remove, read one by one so the record names each of them. */
 async function readRanges(
-  client: Etcd3,
+  client: EtcdClient,
   ranges: readonly [string, boolean][],
 ): Promise<Map<string, CurrentKv>> {
   const out = new Map<string, CurrentKv>();
   for (const [key, isPrefix] of ranges) {
-    const res = isPrefix ? await client.getAll().prefix(key).exec() : await client.get(key).exec();
-    for (const kv of res.kvs) {
-      out.set(kv.key.toString(), {
-        value: kv.value.toString(),
-        modRevision: Number(kv.mod_revision),
-      });
-    }
+    const kvs = isPrefix ? await getPrefix(client, key) : (await client.range({ key })).kvs;
+    for (const kv of kvs) out.set(kv.key, { value: kv.value, modRevision: kv.modRevision });
   }
   return out;
 }
 
 /** Commit-confirm operations on one etcd client. */
 export class ConfirmStore {
-  constructor(readonly client: Etcd3) {}
+  constructor(readonly client: EtcdClient) {}
 
   /**
    * Writes every item, its rollback record and a guard leased for `ttlSecs`, all in one
@@ -121,7 +120,7 @@ export class ConfirmStore {
       }
     });
     const id = newChangeId();
-    const { ID: lease } = await this.client.leaseClient.leaseGrant({ TTL: ttlSecs });
+    const lease = await this.client.leaseGrant(ttlSecs);
     try {
       for (let attempt = 1;; attempt++) {
         const done = await this.#tryCommit(id, lease, items, verb, ttlSecs);
@@ -134,7 +133,7 @@ export class ConfirmStore {
         }
       }
     } catch (e) {
-      await this.client.leaseClient.leaseRevoke({ ID: lease }).catch(() => {});
+      await this.client.leaseRevoke(lease).catch(() => {});
       throw e;
     }
   }
@@ -214,43 +213,35 @@ export class ConfirmStore {
       ttlSecs,
       resources,
     };
-    const ops: IOperation[] = [];
+    const ops: TxnOp[] = [];
     for (const g of resources) {
       for (const k of g.keys) {
-        ops.push(
-          k.after === null
-            ? this.client.delete().key(k.key)
-            : this.client.put(k.key).value(k.after),
-        );
+        ops.push(k.after === null ? { delete: k.key } : { put: k.key, value: k.after });
       }
     }
-    ops.push(this.client.put(recordKey(id)).value(encodeRecord(record)));
-    ops.push(this.client.put(guardKey(id)).value(deadline.toISOString()).lease(lease));
-    let txn = this.client.if(recordKey(id), "Version", "==", 0).and(
-      guardKey(id),
-      "Version",
-      "==",
-      0,
-    );
+    ops.push({ put: recordKey(id), value: encodeRecord(record) });
+    ops.push({ put: guardKey(id), value: deadline.toISOString(), lease });
+    const compares: Compare[] = [
+      cmp(recordKey(id), "version", "==", 0),
+      cmp(guardKey(id), "version", "==", 0),
+    ];
     for (const [key, kv] of seen) {
-      txn = kv === undefined
-        ? txn.and(key, "Version", "==", 0)
-        : txn.and(key, "Mod", "==", kv.modRevision);
+      compares.push(
+        kv === undefined ? cmp(key, "version", "==", 0) : cmp(key, "mod", "==", kv.modRevision),
+      );
     }
-    const res = await txn.then(...ops).commit();
+    const res = await this.client.txn(compares, ops);
     if (!res.succeeded) return undefined;
-    return { id, deadline, revision: Number(res.header.revision), record };
+    return { id, deadline, revision: res.revision, record };
   }
 
   /** Every change record, with whether its guard (and so its window) is gone. */
   async pending(): Promise<PendingChange[]> {
-    const res = await this.client.getAll().prefix(RECORD_PREFIX).exec();
     const out: PendingChange[] = [];
-    for (const kv of res.kvs) {
-      const key = kv.key.toString();
+    for (const kv of await getPrefix(this.client, RECORD_PREFIX)) {
       let record: ChangeRecord;
       try {
-        record = decodeRecord(key, kv.value.toString());
+        record = decodeRecord(kv.key, kv.value);
       } catch {
         continue;
       }
@@ -265,16 +256,14 @@ export class ConfirmStore {
    * "unknown" (no such record).
    */
   async confirm(id: string): Promise<"confirmed" | "expired" | "unknown"> {
-    const guard = await this.client.get(guardKey(id)).exec();
-    const res = await this.client.if(guardKey(id), "Version", ">", 0)
-      .and(recordKey(id), "Version", ">", 0)
-      .then(this.client.delete().key(recordKey(id)), this.client.delete().key(guardKey(id)))
-      .commit();
+    const guard = await getKv(this.client, guardKey(id));
+    const res = await this.client.txn(
+      [cmp(guardKey(id), "version", ">", 0), cmp(recordKey(id), "version", ">", 0)],
+      [{ delete: recordKey(id) }, { delete: guardKey(id) }],
+    );
     if (res.succeeded) {
-      const lease = guard.kvs[0]?.lease;
-      if (lease && lease !== "0") {
-        await this.client.leaseClient.leaseRevoke({ ID: lease }).catch(() => {});
-      }
+      const lease = guard?.lease;
+      if (lease && lease !== "0") await this.client.leaseRevoke(lease).catch(() => {});
       return "confirmed";
     }
     return await readKv(this.client, recordKey(id)) === undefined ? "unknown" : "expired";
@@ -288,39 +277,38 @@ export class ConfirmStore {
    */
   async rollback(id: string): Promise<RollbackOutcome> {
     for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
-      const rec = await this.client.get(recordKey(id)).exec();
-      const kv = rec.kvs[0];
+      const kv = await getKv(this.client, recordKey(id));
       if (!kv) return { kind: "gone" };
       if (await readKv(this.client, guardKey(id)) !== undefined) return { kind: "pending" };
       let record: ChangeRecord;
       try {
-        record = decodeRecord(recordKey(id), kv.value.toString());
+        record = decodeRecord(recordKey(id), kv.value);
       } catch (e) {
         return { kind: "invalid", error: errorMessage(e) };
       }
-      const changeRevision = Number(kv.mod_revision);
+      const changeRevision = kv.modRevision;
       const current = new Map<string, CurrentKv>();
       for (const g of record.resources) {
         for (const k of g.keys) current.set(k.key, await readKv(this.client, k.key));
       }
       const plan = planRollback(record, changeRevision, (key) => current.get(key));
-      let txn = this.client.if(recordKey(id), "Mod", "==", changeRevision)
-        .and(guardKey(id), "Version", "==", 0);
-      const ops: IOperation[] = [];
+      const compares: Compare[] = [
+        cmp(recordKey(id), "mod", "==", changeRevision),
+        cmp(guardKey(id), "version", "==", 0),
+      ];
+      const ops: TxnOp[] = [];
       for (const g of plan.restore) {
         for (const k of g.keys) {
-          txn = k.after === null
-            ? txn.and(k.key, "Version", "==", 0)
-            : txn.and(k.key, "Mod", "==", changeRevision);
-          ops.push(
-            k.before === null
-              ? this.client.delete().key(k.key)
-              : this.client.put(k.key).value(k.before),
+          compares.push(
+            k.after === null
+              ? cmp(k.key, "version", "==", 0)
+              : cmp(k.key, "mod", "==", changeRevision),
           );
+          ops.push(k.before === null ? { delete: k.key } : { put: k.key, value: k.before });
         }
       }
-      ops.push(this.client.delete().key(recordKey(id)));
-      const res = await txn.then(...ops).commit();
+      ops.push({ delete: recordKey(id) });
+      const res = await this.client.txn(compares, ops);
       if (res.succeeded) return { kind: "restored", record, plan };
       // Lost to another agent (record gone) or a resource moved meanwhile: look again.
     }

@@ -2,14 +2,22 @@
  * Where the datastore is and how to talk to it: calicoctl's connection settings (flags, the
  * `calicoApiConfig` file, `ETCD_*`/`CALICO_ETCD_*` environment variables) resolved into one
  * ConnectionConfig, and an etcd v3 client built from it that fails fast instead of hanging.
+ * `ETCD_TRANSPORT` (hostfence's own) picks the client: `http` (etcd's JSON gateway, default)
+ * or `grpc` (npm:etcd3, for `etcd grpc-proxy`, which serves no gateway).
  */
 import { Buffer } from "node:buffer";
-import { isIP } from "node:net";
-import { Etcd3, type IOptions } from "etcd3";
-import { credentials as grpcCredentials } from "@grpc/grpc-js";
-import { checkServerIdentity, type PeerCertificate } from "node:tls";
 import { DatastoreUnavailableError } from "./store.ts";
+import {
+  ETCD_TRANSPORTS,
+  type EtcdClient,
+  type EtcdTransport,
+  EtcdUnavailableError,
+  prefixEnd,
+} from "./etcd_client.ts";
+import { type HttpClientOptions, HttpEtcdClient } from "./etcd_http.ts";
+import { LazyEtcdClient } from "./lazy_client.ts";
 import { checkCertificates, checkPrivateKey, keyMatchesCertificate } from "./tls_files.ts";
+import { errorMessage } from "../util/error_message.ts";
 
 /** Everything needed to reach etcd. Endpoints always carry their scheme. */
 export interface ConnectionConfig {
@@ -19,6 +27,15 @@ export interface ConnectionConfig {
   readonly keyFile?: string;
   readonly certFile?: string;
   readonly caCertFile?: string;
+  /** Which client talks to etcd; absent = `http`. */
+  readonly transport?: EtcdTransport;
+}
+
+/** The TLS material read from the configured files (PEM bytes). */
+export interface TlsMaterial {
+  readonly rootCertificate: Buffer;
+  readonly privateKey?: Buffer;
+  readonly certChain?: Buffer;
 }
 
 /** A connection setting that cannot be used (bad file, bad endpoint list). */
@@ -82,6 +99,10 @@ export function connectionFromEnv(env: (name: string) => string | undefined): Co
     ? parseEndpoints(endpointsText, scheme)
     : parseEndpoints(_envValue(env, "ETCD_AUTHORITY") ?? DEFAULT_AUTHORITY, scheme);
   return withOptional({ endpoints }, {
+    transport: parseTransport(
+      _envValue(env, "ETCD_TRANSPORT"),
+      "environment variable ETCD_TRANSPORT",
+    ),
     username: _envValue(env, "ETCD_USERNAME"),
     password: _envValue(env, "ETCD_PASSWORD"),
     keyFile: _envValue(env, "ETCD_KEY_FILE"),
@@ -98,6 +119,19 @@ export function withOptional(
   const out: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(extra)) if (v !== undefined) out[k] = v;
   return out as unknown as ConnectionConfig;
+}
+
+/** `http`/`grpc` (case-insensitive), undefined when unset; ConnectionConfigError otherwise. */
+export function parseTransport(
+  value: string | undefined,
+  where: string,
+): EtcdTransport | undefined {
+  if (value === undefined) return undefined;
+  const t = value.toLowerCase();
+  if ((ETCD_TRANSPORTS as readonly string[]).includes(t)) return t as EtcdTransport;
+  throw new ConnectionConfigError(
+    `Invalid etcd transport '${value}' in ${where}: use ${ETCD_TRANSPORTS.join(" or ")}`,
+  );
 }
 
 /** Throws ConnectionConfigError unless the datastore type is one hostfence speaks. */
@@ -135,75 +169,8 @@ export async function resolveConnectionConfig(
   return base;
 }
 
-/** gRPC keepalive on channels with calls in flight (see createEtcdClient). */
-const KEEPALIVE_TIME_MS = 10_000;
-const KEEPALIVE_TIMEOUT_MS = 5_000;
-
 /** How long one unary etcd call may take before it counts as "cannot connect". */
 export const DEFAULT_CALL_TIMEOUT_MS = 5_000;
-
-type FaultHandling = NonNullable<IOptions["faultHandling"]>;
-type Policy = NonNullable<FaultHandling["global"]>;
-
-/**
- * A pass-through fault policy. etcd3's defaults retry three times and open a 5 s circuit
- * breaker after failures, which turns an etcd restart into seconds of instant failures;
- * our callers do their own retrying, so each call goes straight to the wire.
- */
-const _noopPolicy = {
-  execute<T>(fn: (ctx: { signal: AbortSignal }) => PromiseLike<T> | T, signal?: AbortSignal) {
-    return Promise.resolve().then(() => fn({ signal: signal ?? new AbortController().signal }));
-  },
-  onSuccess: () => ({ dispose() {} }),
-  onFailure: () => ({ dispose() {} }),
-} as unknown as Policy;
-
-/** Errors after which the same call may go to another member: it never took effect there. */
-function _tryAnotherMember(e: unknown): boolean {
-  const msg = e instanceof Error ? e.message : String(e);
-  return isConnectionError(e) ||
-    /no leader|leader changed|not capable|too many requests|request timed out/i.test(msg);
-}
-
-/**
- * With several endpoints, a call that fails because its member is unreachable (or has no
- * leader) is tried on the next member: etcd3 hands each retry of the global policy the next
- * host of one shuffled order. With one endpoint this is the pass-through policy.
- */
-function _failoverPolicy(endpoints: number): Policy {
-  if (endpoints <= 1) return _noopPolicy;
-  // Every member once, and once more after a pause in case a leader election was running.
-  const attempts = endpoints + 1;
-  return {
-    async execute<T>(
-      fn: (ctx: { signal: AbortSignal }) => PromiseLike<T> | T,
-      signal?: AbortSignal,
-    ): Promise<T> {
-      for (let i = 1;; i++) {
-        try {
-          return await fn({ signal: signal ?? new AbortController().signal });
-        } catch (e) {
-          if (i >= attempts || !_tryAnotherMember(e)) throw e;
-          if (i === endpoints) await new Promise((r) => setTimeout(r, 500));
-        }
-      }
-    },
-    onSuccess: () => ({ dispose() {} }),
-    onFailure: () => ({ dispose() {} }),
-  } as unknown as Policy;
-}
-
-/**
- * etcd3 re-dials a broken watch stream after a backoff timer that is never cleared on close.
- * A zero delay keeps that timer from outliving the client (and tests' sanitizers happy);
- * the syncer cancels its watcher on disconnect and does its own backoff.
- */
-const _immediateBackoff = {
-  duration: 0,
-  next() {
-    return _immediateBackoff;
-  },
-} as unknown as NonNullable<FaultHandling["watchBackoff"]>;
 
 export interface ClientOptions {
   /** Deadline for each unary call; default DEFAULT_CALL_TIMEOUT_MS. */
@@ -211,94 +178,52 @@ export interface ClientOptions {
 }
 
 /**
- * Builds an etcd3 client for `conn`: TLS and password auth from the config, a deadline on
- * every unary call and no hidden retries, so an unreachable etcd fails within the deadline.
- * Reads the TLS files now; throws ConnectionConfigError naming a file it cannot read.
+ * Builds the etcd client for `conn` on its transport (the JSON gateway unless `grpc` is
+ * asked for): TLS and password auth from the config, a deadline on every unary call and no
+ * hidden retries beyond endpoint failover, so an unreachable etcd fails within the deadline.
+ * Reads and checks the TLS files now; throws ConnectionConfigError naming a file it cannot use.
  */
-export function createEtcdClient(conn: ConnectionConfig, opts: ClientOptions = {}): Etcd3 {
+export function createEtcdClient(conn: ConnectionConfig, opts: ClientOptions = {}): EtcdClient {
   const timeout = opts.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
-  const options: IOptions = {
-    hosts: [...conn.endpoints],
-    dialTimeout: timeout,
-    // With several members, one that goes silent (partitioned, its host frozen) neither
-    // closes nor resets the watch stream: pings on busy channels find it, so the watch moves
-    // to another member in seconds instead of after the next periodic resync. etcd refuses
-    // pings more often than every 5 s (--grpc-keepalive-min-time) and on idle channels, hence
-    // 10 s and calls only. `etcd grpc-proxy` refuses pings more often than every 5 minutes
-    // (Go's defaults) and drops the connection, so a single endpoint (a proxy, typically) gets
-    // none: there is no other member to move to anyway.
-    ...(conn.endpoints.length > 1
-      ? {
-        grpcOptions: {
-          "grpc.keepalive_time_ms": KEEPALIVE_TIME_MS,
-          "grpc.keepalive_timeout_ms": KEEPALIVE_TIMEOUT_MS,
-          "grpc.keepalive_permit_without_calls": 0,
-        },
-      }
-      : {}),
-    defaultCallOptions: (ctx) => ctx.isStream ? {} : { deadline: Date.now() + timeout },
-    faultHandling: {
-      host: () => _noopPolicy,
-      global: _failoverPolicy(conn.endpoints.length),
-      watchBackoff: _immediateBackoff,
-    },
-  };
   const tls = readTlsCredentials(conn);
-  if (tls) options.credentials = tls;
-  if (conn.username !== undefined) {
-    options.auth = {
-      username: conn.username,
-      password: conn.password ?? "",
-      callOptions: { deadline: Date.now() + timeout },
-    };
-  }
-  const client = new Etcd3(options);
-  if (tls) _verifyIpEndpoints(client, tls);
-  return client;
-}
-
-/** An SNI name for endpoints given as IP addresses; never looked up, only sent. */
-const _IP_SNI_NAME = "etcd.hostfence.invalid";
-
-/**
- * Deno's TLS refuses an IP address as the SNI server name, which grpc-js sends for an
- * endpoint such as `https://198.18.0.1:2379`. For those hosts only, send a placeholder name
- * instead and verify the certificate against the endpoint's IP address ourselves, so the
- * check is exactly as strict as before. Hosts given by name are left untouched.
- */
-function _verifyIpEndpoints(
-  client: Etcd3,
-  tls: { rootCertificate: Buffer; privateKey?: Buffer; certChain?: Buffer },
-) {
-  type PoolHost = {
-    host: string;
-    channelCredentials: unknown;
-    channelOptions: Record<string, unknown> | undefined;
-  };
-  const hosts = (client as unknown as { pool: { hosts: PoolHost[] } }).pool.hosts;
-  for (const h of hosts) {
-    const name = h.host.replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1");
-    if (!isIP(name)) continue;
-    h.channelCredentials = grpcCredentials.createSsl(
-      tls.rootCertificate ?? null,
-      tls.privateKey ?? null,
-      tls.certChain ?? null,
-      {
-        checkServerIdentity: (_sni: string, cert: PeerCertificate) =>
-          checkServerIdentity(name, cert),
-      },
+  // gRPC and protobuf load only here: the default path never imports etcd3.
+  const grpc = () =>
+    new LazyEtcdClient(
+      "grpc",
+      import("./etcd_grpc.ts").then((m) => new m.GrpcEtcdClient(conn, tls, timeout, prefixEnd)),
     );
-    h.channelOptions = {
-      ...(h.channelOptions ?? {}),
-      "grpc.ssl_target_name_override": _IP_SNI_NAME,
-    };
+  if (conn.transport === "grpc") return grpc();
+  const pem = (b: Uint8Array | undefined) => b === undefined ? undefined : decoder.decode(b);
+  const options: HttpClientOptions = { endpoints: conn.endpoints, callTimeoutMs: timeout };
+  const extra: Record<string, string | undefined> = {
+    caCert: pem(tls?.rootCertificate),
+    cert: pem(tls?.certChain),
+    key: pem(tls?.privateKey),
+    username: conn.username,
+    password: conn.password,
+  };
+  for (const [k, v] of Object.entries(extra)) {
+    if (v !== undefined) (options as unknown as Record<string, string>)[k] = v;
+  }
+  try {
+    return new HttpEtcdClient(options);
+  } catch (e) {
+    // Deno's TLS (rustls) refuses some certificates OpenSSL and gRPC take, such as an X.509
+    // v1 client certificate (`openssl x509 -req` without extensions). Unless HTTP was asked
+    // for by name, such a file is used through the gRPC client instead.
+    if (conn.transport === undefined) return grpc();
+    throw new ConnectionConfigError(
+      `Invalid etcd certificate file ${conn.certFile ?? conn.caCertFile}: Deno's TLS refuses ` +
+        `it for the http transport (${_firstLine(errorMessage(e))}); reissue it as an ` +
+        "X.509 v3 certificate or use the grpc transport",
+    );
   }
 }
 
-/** The TLS material etcd3 wants, or undefined when no TLS file is configured. */
-export function readTlsCredentials(
-  conn: ConnectionConfig,
-): { rootCertificate: Buffer; privateKey?: Buffer; certChain?: Buffer } | undefined {
+const decoder = new TextDecoder();
+
+/** The TLS material, or undefined when no TLS file is configured. */
+export function readTlsCredentials(conn: ConnectionConfig): TlsMaterial | undefined {
   if (conn.caCertFile === undefined && conn.certFile === undefined && conn.keyFile === undefined) {
     return undefined;
   }
@@ -313,7 +238,7 @@ export function readTlsCredentials(
       return Buffer.from(Deno.readFileSync(path));
     } catch (e) {
       throw new ConnectionConfigError(
-        `Cannot read etcd ${what} file ${path}: ${(e as Error).message}`,
+        `Cannot read etcd ${what} file ${path}: ${errorMessage(e)}`,
       );
     }
   };
@@ -350,6 +275,7 @@ export function readTlsCredentials(
 /** True for the errors that mean "etcd is not reachable" rather than "etcd said no". */
 export function isConnectionError(e: unknown): boolean {
   if (!(e instanceof Error)) return false;
+  if (e instanceof EtcdUnavailableError) return true;
   const name = e.constructor?.name ?? e.name;
   return name === "GRPCUnavailableError" || name === "GRPCDeadlineExceededError" ||
     name === "GRPCCancelledError" || name === "EtcdWatchStreamEnded" ||
@@ -359,12 +285,21 @@ export function isConnectionError(e: unknown): boolean {
 
 /** Short reason for a connection failure, e.g. `connection refused`. */
 export function connectionFailureReason(e: unknown): string {
-  const msg = e instanceof Error ? e.message : String(e);
-  if (/ECONNREFUSED/.test(msg)) return "connection refused";
-  if (/DEADLINE_EXCEEDED|deadline/i.test(msg)) return "timed out";
-  if (/ENOTFOUND|EAI_AGAIN|getaddrinfo/.test(msg)) return "host not found";
-  if (/EHOSTUNREACH|ENETUNREACH/.test(msg)) return "host unreachable";
-  if (/certificate|SSL|TLS|handshake/i.test(msg)) return `TLS error (${_firstLine(msg)})`;
+  const msg = errorMessage(e);
+  if (/ECONNREFUSED|connection refused/i.test(msg)) return "connection refused";
+  if (/DEADLINE_EXCEEDED|deadline|timed out/i.test(msg)) return "timed out";
+  if (/ENOTFOUND|EAI_AGAIN|getaddrinfo|dns error/.test(msg)) return "host not found";
+  if (/EHOSTUNREACH|ENETUNREACH|no route to host|network is unreachable/i.test(msg)) {
+    return "host unreachable";
+  }
+  const blocked = /Requests to port (\d+) are blocked/.exec(msg);
+  if (blocked) {
+    return `Deno's fetch refuses port ${blocked[1]} (a blocked port); use another port or ` +
+      "ETCD_TRANSPORT=grpc";
+  }
+  if (/certificate|SSL|TLS|handshake/i.test(msg)) {
+    return `TLS error (${_firstLine(msg.replace(/^.*client error \(Connect\): /, ""))})`;
+  }
   return _firstLine(msg.replace(/^\d+ [A-Z_]+: /, ""));
 }
 

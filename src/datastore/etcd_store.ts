@@ -4,7 +4,14 @@
  * replace = "must exist", apply = unconditional; every resource's keys change in one
  * transaction, so concurrent writers never see or leave half a resource.
  */
-import type { Etcd3, IOperation } from "etcd3";
+import {
+  type Compare,
+  type EtcdClient,
+  EtcdError,
+  getKv,
+  getValue,
+  type TxnOp,
+} from "./etcd_client.ts";
 import type { Logger } from "../log/logger.ts";
 import { silentLogger } from "../log/logger.ts";
 import type { Resource, ResourceKind } from "../model/resources.ts";
@@ -53,10 +60,16 @@ import {
   type ResourceStore,
 } from "./store.ts";
 import { quote } from "../log/quote.ts";
+import { errorMessage } from "../util/error_message.ts";
 import { checkIdentifiers, deleteRanges, resourceId, writesFor } from "./layout.ts";
 import type { KeyWrite } from "./layout.ts";
 
 export { checkIdentifiers, deleteRanges, type KeyWrite, resourceId, writesFor };
+
+/** Compares: the key does not exist / exists / always true (writes still in one transaction). */
+const absent = (key: string): Compare => ({ key, target: "create", result: "==", value: 0 });
+const present = (key: string): Compare => ({ key, target: "create", result: ">", value: 0 });
+const always = (key: string): Compare => ({ key, target: "create", result: ">", value: -1 });
 
 /** A raw key/value read from etcd. */
 interface RawKv {
@@ -69,7 +82,7 @@ interface RawKv {
  * failures become one DatastoreUnavailableError naming the endpoints.
  */
 export class EtcdResourceStore implements ResourceStore {
-  readonly #client: Etcd3;
+  readonly #client: EtcdClient;
   readonly #conn: ConnectionConfig;
   readonly #log: Logger;
   readonly #ownsClient: boolean;
@@ -77,7 +90,7 @@ export class EtcdResourceStore implements ResourceStore {
 
   /** `ownsClient`: close() also closes the client (true when the store made it). */
   constructor(
-    client: Etcd3,
+    client: EtcdClient,
     conn: ConnectionConfig,
     log: Logger = silentLogger,
     ownsClient = true,
@@ -89,7 +102,7 @@ export class EtcdResourceStore implements ResourceStore {
   }
 
   /** The underlying client, for callers that need raw access (status reporting). */
-  get client(): Etcd3 {
+  get client(): EtcdClient {
     return this.#client;
   }
 
@@ -102,7 +115,13 @@ export class EtcdResourceStore implements ResourceStore {
         e instanceof DatastoreUnavailableError
       ) throw e;
       const name = (e as Error)?.constructor?.name ?? "";
-      if (/PermissionDenied|Unauthenticated|AuthenticationFailed|InvalidAuthToken/.test(name)) {
+      const code = (e as { code?: unknown })?.code;
+      const msg = errorMessage(e);
+      if (
+        /PermissionDenied|Unauthenticated|AuthenticationFailed|InvalidAuthToken/.test(name) ||
+        (e instanceof EtcdError && (code === 7 || code === 16)) ||
+        /authentication failed|user name is empty|permission denied|invalid auth token/i.test(msg)
+      ) {
         throw new DatastoreUnavailableError("connection is unauthorized");
       }
       if (isConnectionError(e)) throw unavailableError(this.#conn, e);
@@ -114,21 +133,19 @@ export class EtcdResourceStore implements ResourceStore {
    * Runs `fn` on the client with this store's error mapping: connection failures become one
    * DatastoreUnavailableError naming the endpoints (for commit-confirm's own transactions).
    */
-  withClient<T>(fn: (client: Etcd3) => Promise<T>): Promise<T> {
+  withClient<T>(fn: (client: EtcdClient) => Promise<T>): Promise<T> {
     return this.#guard(() => fn(this.#client));
   }
 
   /** One cheap read that proves etcd answers; throws DatastoreUnavailableError otherwise. */
   checkConnection(): Promise<void> {
     return this.#guard(async () => {
-      await this.#client.get(READY_KEY).exists();
+      await getKv(this.#client, READY_KEY);
     });
   }
 
-  #ops(writes: readonly KeyWrite[]): IOperation[] {
-    return writes.map((w) =>
-      w.value === null ? this.#client.delete().key(w.key) : this.#client.put(w.key).value(w.value)
-    );
+  #ops(writes: readonly KeyWrite[]): TxnOp[] {
+    return writes.map((w) => w.value === null ? { delete: w.key } : { put: w.key, value: w.value });
   }
 
   /**
@@ -137,11 +154,9 @@ export class EtcdResourceStore implements ResourceStore {
    */
   ensureInitialized(): Promise<void> {
     return this.#guard(async () => {
-      await this.#client.if(READY_KEY, "Create", "==", 0)
-        .then(this.#client.put(READY_KEY).value("true")).commit();
+      await this.#client.txn([absent(READY_KEY)], [{ put: READY_KEY, value: "true" }]);
       const guid = crypto.randomUUID().replaceAll("-", "");
-      await this.#client.if(CLUSTER_GUID_KEY, "Create", "==", 0)
-        .then(this.#client.put(CLUSTER_GUID_KEY).value(guid)).commit();
+      await this.#client.txn([absent(CLUSTER_GUID_KEY)], [{ put: CLUSTER_GUID_KEY, value: guid }]);
     });
   }
 
@@ -151,8 +166,7 @@ export class EtcdResourceStore implements ResourceStore {
     const { primary, writes } = writesFor(resource);
     await this.#guard(async () => {
       if (resource.kind === "node") await this.ensureInitialized();
-      const res = await this.#client.if(primary, "Create", "==", 0)
-        .then(...this.#ops(writes)).commit();
+      const res = await this.#client.txn([absent(primary)], this.#ops(writes));
       if (!res.succeeded) {
         throw new AlreadyExistsError(`resource already exists: ${renderResourceKey(id)}`);
       }
@@ -165,8 +179,7 @@ export class EtcdResourceStore implements ResourceStore {
     const { primary, writes } = writesFor(resource);
     await this.#guard(async () => {
       if (resource.kind === "node") await this.ensureInitialized();
-      const res = await this.#client.if(primary, "Create", ">", 0)
-        .then(...this.#ops(writes)).commit();
+      const res = await this.#client.txn([present(primary)], this.#ops(writes));
       if (!res.succeeded) {
         throw new NotExistError(`resource does not exist: ${renderResourceKey(id)}`);
       }
@@ -180,7 +193,7 @@ export class EtcdResourceStore implements ResourceStore {
     await this.#guard(async () => {
       if (resource.kind === "node") await this.ensureInitialized();
       // A compare that always holds: the writes still land in one transaction.
-      await this.#client.if(primary, "Create", ">", -1).then(...this.#ops(writes)).commit();
+      await this.#client.txn([always(primary)], this.#ops(writes));
     });
   }
 
@@ -188,14 +201,9 @@ export class EtcdResourceStore implements ResourceStore {
     checkIdentifiers(id);
     const ranges = deleteRanges(id);
     await this.#guard(async () => {
-      const ops = ranges.map(([key, isPrefix]) =>
-        isPrefix ? this.#client.delete().prefix(key) : this.#client.delete().key(key)
-      );
-      const res = await this.#client.if(ranges[0]![0], "Create", ">", -1).then(...ops).commit();
-      const deleted = res.responses.reduce(
-        (n, r) => n + Number(r.response_delete_range?.deleted ?? 0),
-        0,
-      );
+      const ops = ranges.map(([key, prefix]): TxnOp => ({ delete: key, prefix }));
+      const res = await this.#client.txn([always(ranges[0]![0])], ops);
+      const deleted = res.deleted.reduce((n, d) => n + d, 0);
       if (deleted === 0) {
         throw new NotExistError(`resource does not exist: ${renderResourceKey(id)}`);
       }
@@ -211,14 +219,14 @@ export class EtcdResourceStore implements ResourceStore {
       onOversized: (o) =>
         this.#log.warning(
           `Skipping etcd key ${o.key}: its value is ${describeBytes(o.bytes)}, more than ` +
-            `gRPC's receive limit${o.limit ? ` of ${o.limit} bytes` : ""}`,
+            `the receive limit${o.limit ? ` of ${o.limit} bytes` : ""}`,
         ),
     });
     return kvs;
   }
 
   async #get(key: string): Promise<string | null> {
-    return await this.#client.get(key).string();
+    return await getValue(this.#client, key);
   }
 
   /** Logs and skips a stored value that does not decode, so one bad key cannot hide the rest. */
@@ -227,7 +235,7 @@ export class EtcdResourceStore implements ResourceStore {
       return fn();
     } catch (e) {
       this.#log.warning(
-        `Failed to parse value for ${key}: ${(e as Error).message}; ${quote(raw, { quote: "'" })}`,
+        `Failed to parse value for ${key}: ${errorMessage(e)}; ${quote(raw, { quote: "'" })}`,
       );
       return undefined;
     }
@@ -382,8 +390,8 @@ export class EtcdResourceStore implements ResourceStore {
   setFelixConfig(name: string, value: string | null, node?: string): Promise<void> {
     const key = node !== undefined ? hostConfigKey(node, name) : globalConfigKey(name);
     return this.#guard(async () => {
-      if (value === null) await this.#client.delete().key(key);
-      else await this.#client.put(key).value(value);
+      if (value === null) await this.#client.delete(key);
+      else await this.#client.put(key, value);
     });
   }
 

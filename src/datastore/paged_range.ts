@@ -1,12 +1,15 @@
 /**
  * Reading a key range of any total size: range requests with a limit, each continuing after
  * the last key of the previous page, all at one revision. gRPC refuses any message over its
- * receive limit (4 MiB), so a page that comes back too large is asked for again with fewer
- * keys; a single key whose value alone is over the limit is skipped and reported, so one
- * oversized value never hides the rest of the datastore.
+ * receive limit (4 MiB; the JSON gateway client keeps the same limit), so a page that comes
+ * back too large is asked for again with fewer keys; a single key whose value alone is over
+ * the limit is skipped and reported, so one oversized value never hides the rest of the
+ * datastore.
  */
-import { Buffer } from "node:buffer";
-import type { Etcd3 } from "etcd3";
+import { type EtcdClient, EtcdResponseTooLargeError } from "./etcd_client.ts";
+import { errorMessage } from "../util/error_message.ts";
+
+export { prefixEnd } from "./etcd_client.ts";
 
 /** One key and its value, as read. */
 export interface RangeKv {
@@ -14,12 +17,12 @@ export interface RangeKv {
   readonly value: string;
 }
 
-/** A key skipped because its value alone is over gRPC's receive limit. */
+/** A key skipped because its value alone is over the receive limit. */
 export interface OversizedKey {
   readonly key: string;
   /** Size of the refused message (the value plus a few bytes), when gRPC said it. */
   readonly bytes: number | undefined;
-  /** gRPC's receive limit, when gRPC said it. */
+  /** The receive limit, when the client said it. */
   readonly limit: number | undefined;
 }
 
@@ -39,17 +42,19 @@ export interface RangeResult {
 }
 
 /**
- * True for gRPC's "message larger than max" refusal. Only that: RESOURCE_EXHAUSTED also
- * stands for other things (a server refusing too many keepalive pings).
+ * True for a response refused as over the receive limit: gRPC's "message larger than max", or
+ * EtcdResponseTooLargeError (same words). Only that: RESOURCE_EXHAUSTED also stands for other
+ * things (a server refusing too many keepalive pings).
  */
 export function isMessageTooLarge(e: unknown): boolean {
-  const msg = e instanceof Error ? e.message : String(e);
+  if (e instanceof EtcdResponseTooLargeError) return true;
+  const msg = errorMessage(e);
   return /message larger than max/i.test(msg);
 }
 
 /** `(sizes)` from gRPC's `Received message larger than max (5243013 vs 4194304)`. */
 export function tooLargeSizes(e: unknown): { bytes?: number; limit?: number } {
-  const msg = e instanceof Error ? e.message : String(e);
+  const msg = errorMessage(e);
   const m = /larger than max \((\d+) vs\.? (\d+)\)/.exec(msg);
   return m ? { bytes: Number(m[1]), limit: Number(m[2]) } : {};
 }
@@ -60,22 +65,9 @@ export function describeBytes(bytes: number | undefined): string {
   return `${(bytes / (1024 * 1024)).toFixed(1)} MiB (${bytes} bytes)`;
 }
 
-/** The range end covering every key that starts with `prefix`. */
-export function prefixEnd(prefix: string): Buffer {
-  const b = Buffer.from(prefix);
-  for (let i = b.length - 1; i >= 0; i--) {
-    if (b[i]! < 0xff) {
-      const end = Buffer.from(b.subarray(0, i + 1));
-      end[i] = end[i]! + 1;
-      return end;
-    }
-  }
-  return Buffer.from([0]);
-}
-
 /** The smallest key after `key`. */
-function _after(key: Buffer): Buffer {
-  return Buffer.concat([key, Buffer.from([0])]);
+function _after(key: string): string {
+  return key + "\0";
 }
 
 /**
@@ -83,23 +75,21 @@ function _after(key: Buffer): Buffer {
  * Errors other than "too large" propagate (connection loss, a compacted revision).
  */
 export async function pagedRange(
-  client: Etcd3,
-  start: string | Buffer,
-  end: string | Buffer,
+  client: EtcdClient,
+  start: string,
+  end: string | Uint8Array,
   opts: PagedRangeOptions = {},
 ): Promise<RangeResult> {
   const pageSize = Math.max(1, opts.pageSize ?? 500);
-  const endBuf = Buffer.from(end);
-  let from: Buffer = Buffer.from(start);
+  let from = start;
   let limit = pageSize;
   let revision = opts.revision;
   const kvs: RangeKv[] = [];
+  const at: { revision?: number } = revision === undefined ? {} : { revision };
   for (;;) {
-    let b = client.getAll().inRange({ start: from, end: endBuf }).limit(limit);
-    if (revision !== undefined) b = b.revision(revision);
     let res;
     try {
-      res = await b.exec();
+      res = await client.range({ key: from, rangeEnd: end, limit, ...at });
     } catch (e) {
       if (!isMessageTooLarge(e)) throw e;
       if (limit > 1) {
@@ -107,18 +97,25 @@ export async function pagedRange(
         continue;
       }
       // One value alone is over the limit: name it (keys only is small) and step over it.
-      let k = client.getAll().inRange({ start: from, end: endBuf }).limit(1);
-      if (revision !== undefined) k = k.revision(revision);
-      const keys = await k.keyBuffers();
-      const key = keys[0];
+      const keys = await client.range({
+        key: from,
+        rangeEnd: end,
+        limit: 1,
+        keysOnly: true,
+        ...at,
+      });
+      const key = keys.kvs[0]?.key;
       if (key === undefined) throw e;
       const sizes = tooLargeSizes(e);
-      opts.onOversized?.({ key: key.toString(), bytes: sizes.bytes, limit: sizes.limit });
+      opts.onOversized?.({ key, bytes: sizes.bytes, limit: sizes.limit });
       from = _after(key);
       continue;
     }
-    revision ??= Number(res.header.revision);
-    for (const kv of res.kvs) kvs.push({ key: kv.key.toString(), value: kv.value.toString() });
+    if (revision === undefined) {
+      revision = res.revision;
+      at.revision = revision;
+    }
+    for (const kv of res.kvs) kvs.push({ key: kv.key, value: kv.value });
     const last = res.kvs[res.kvs.length - 1];
     if (!res.more || !last) break;
     from = _after(last.key);

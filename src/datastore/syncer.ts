@@ -6,10 +6,11 @@
  * interval fires, the syncer lists everything again and diffs against what it has already
  * delivered, so the agent sees each change exactly once and never a duplicate, then `inSync`.
  */
-import type { Etcd3, IWatchResponse, Watcher } from "etcd3";
+import type { EtcdClient, EtcdWatch, WatchEvent } from "./etcd_client.ts";
 import type { Logger } from "../log/logger.ts";
 import { silentLogger } from "../log/logger.ts";
 import { type Clock, realClock, type TimerHandle } from "../time/clock.ts";
+import { errorMessage } from "../util/error_message.ts";
 import { connectionFailureReason, isConnectionError } from "./connection.ts";
 import { convertKeyValue, isAgentKey } from "./convert.ts";
 import { CALICO_V1_PREFIX } from "./keys.ts";
@@ -26,7 +27,7 @@ import type { ModelUpdate } from "./updates.ts";
 export type UpdatesCallback = (batch: ModelUpdate[], revision: number) => void | Promise<void>;
 
 export interface SyncerOptions {
-  readonly client: Etcd3;
+  readonly client: EtcdClient;
   readonly onUpdates: UpdatesCallback;
   readonly log?: Logger;
   /** Named in connection warnings, e.g. `http://127.0.0.1:2379`. */
@@ -52,7 +53,7 @@ type WatchEnd = {
 
 /** See the module comment. Call start() once; close() stops everything and waits for it. */
 export class Syncer {
-  readonly #client: Etcd3;
+  readonly #client: EtcdClient;
   readonly #onUpdates: UpdatesCallback;
   readonly #log: Logger;
   readonly #endpoints: string;
@@ -71,7 +72,7 @@ export class Syncer {
   #wake: (() => void) | undefined;
   #timer: TimerHandle | undefined;
   readonly #clock: Clock;
-  /** Cancels of old watchers still in flight (each bounded by RETIRE_TIMEOUT_MS). */
+  /** Cancels of old watches still in flight (each bounded by the client). */
   readonly #retiring = new Set<Promise<void>>();
 
   constructor(opts: SyncerOptions) {
@@ -173,7 +174,7 @@ export class Syncer {
     if (isConnectionError(e)) {
       return `Cannot connect to etcd at ${this.#endpoints}: ${connectionFailureReason(e)}`;
     }
-    const msg = e instanceof Error ? e.message : String(e);
+    const msg = errorMessage(e);
     if (/compacted/i.test(msg)) {
       return `Reading the datastore from etcd at ${this.#endpoints} failed: etcd compacted ` +
         "the revision being read";
@@ -185,9 +186,9 @@ export class Syncer {
   /** Tells a compaction (the usual reason) apart from other server-side cancels. */
   async #whyCancelled(from: number, reason: string): Promise<string> {
     try {
-      await this.#client.get(CALICO_V1_PREFIX).revision(from).exists();
+      await this.#client.range({ key: CALICO_V1_PREFIX, revision: from });
     } catch (e) {
-      if (/compacted/i.test(e instanceof Error ? e.message : String(e))) {
+      if (/compacted/i.test(errorMessage(e))) {
         return `its start revision ${from} has been compacted`;
       }
     }
@@ -211,9 +212,7 @@ export class Syncer {
           if (!isAgentKey(o.key)) return;
           this.#log.warning(
             `Skipping etcd key ${o.key}: its value is ${describeBytes(o.bytes)}, more than ` +
-              `gRPC's receive limit${
-                o.limit ? ` of ${o.limit} bytes` : ""
-              }; treating it as missing`,
+              `the receive limit${o.limit ? ` of ${o.limit} bytes` : ""}; treating it as missing`,
           );
         },
       },
@@ -249,7 +248,7 @@ export class Syncer {
       try {
         await this.#onUpdates(batch, revision);
       } catch (e) {
-        this.#log.error(`Datastore update handler failed: ${(e as Error).message}`);
+        this.#log.error(`Datastore update handler failed: ${errorMessage(e)}`);
       }
       this.#revision = revision;
     });
@@ -263,31 +262,28 @@ export class Syncer {
   #watch(revision: number): Promise<WatchEnd> {
     return new Promise<WatchEnd>((resolve) => {
       let done = false;
-      const watcher = this.#client.watch().prefix(CALICO_V1_PREFIX)
-        .startRevision(String(revision + 1)).watcher();
+      // Assigned below before any callback can run (clients report asynchronously).
+      const watches: EtcdWatch[] = [];
       const finish = (end: WatchEnd) => {
         if (done) return;
         done = true;
         if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
         this.#timer = undefined;
         this.#wake = undefined;
-        this.#retire(watcher, end.kind === "cancelled");
+        if (end.kind !== "broken" && end.kind !== "cancelled") this.#retire(watches[0]);
         resolve(end);
       };
-      watcher.on("data", (res: IWatchResponse) => {
-        if (done) return;
-        this.#onWatchData(res);
-      });
-      watcher.on("disconnected", (e: Error) => finish({ kind: "broken", reason: _reason(e) }));
-      watcher.on("error", (e: Error) => {
-        const msg = e?.message ?? String(e);
-        // etcd3 reports a server-side cancel (compaction, ...) as `Watcher canceled: why`.
-        if (/Watcher cancel/i.test(msg)) {
-          const why = msg.replace(/^.*Watcher cancel+ed:?\s*/i, "").trim();
-          finish({ kind: "cancelled", reason: why || "etcd gave no reason" });
-        } else finish({ kind: "broken", reason: _reason(e) });
-      });
-      watcher.on("end", () => finish({ kind: "broken", reason: "watch ended" }));
+      watches.push(this.#client.watch({ prefix: CALICO_V1_PREFIX, startRevision: revision + 1 }, {
+        onEvents: (events) => {
+          if (!done) this.#onWatchEvents(events);
+        },
+        onEnd: (end) =>
+          finish(
+            end.kind === "cancelled"
+              ? { kind: "cancelled", reason: end.reason }
+              : { kind: "broken", reason: _reason(end.error) },
+          ),
+      }));
       this.#wake = () => finish({ kind: this.#closed ? "closed" : "timer" });
       if (this.#resyncMs > 0) {
         this.#timer = this.#clock.setTimeout(() => this.#wakeUp(), this.#resyncMs);
@@ -296,18 +292,16 @@ export class Syncer {
     });
   }
 
-  #onWatchData(res: IWatchResponse) {
-    if (!res.events || res.events.length === 0) return;
+  #onWatchEvents(events: WatchEvent[]) {
+    if (events.length === 0) return;
     const batch: ModelUpdate[] = [];
     const before = this.#seen;
     let revision = before;
-    for (const ev of res.events) {
-      const key = ev.kv.key.toString();
-      revision = Math.max(revision, Number(ev.kv.mod_revision));
-      if (!isAgentKey(key)) continue;
-      const raw = ev.type === "Delete" ? null : ev.kv.value.toString();
-      if (raw === (this.#cache.get(key) ?? null)) continue;
-      this.#apply(key, raw, batch);
+    for (const ev of events) {
+      revision = Math.max(revision, ev.modRevision);
+      if (!isAgentKey(ev.key)) continue;
+      if (ev.value === (this.#cache.get(ev.key) ?? null)) continue;
+      this.#apply(ev.key, ev.value, batch);
     }
     this.#seen = revision;
     // An event that changes nothing (a key re-put with its value) is still delivered, as an
@@ -316,30 +310,13 @@ export class Syncer {
   }
 
   /**
-   * Stops listening to a watcher and cancels it on the server, without ever blocking on it.
-   * etcd3 forgets a watcher etcd cancelled, and cancelling that one again waits for an `end`
-   * event that never comes; so such a watcher is only dropped, and any other cancel is given
-   * at most RETIRE_TIMEOUT_MS (close() waits for that much, no more).
+   * Ends a watch we stopped (timer, close) without ever blocking on it: the client bounds
+   * its cancel, and close() waits for the ones in flight. A watch that ended by itself
+   * (broken, cancelled by etcd) has nothing left to cancel.
    */
-  #retire(w: Watcher, cancelledByServer: boolean) {
-    w.removeAllListeners("data");
-    w.removeAllListeners("disconnected");
-    w.removeAllListeners("end");
-    w.removeAllListeners("error");
-    // etcd3 emits these while a cancel is in flight; nothing should react any more.
-    w.on("error", () => {});
-    if (cancelledByServer) return;
-    let timer: TimerHandle | undefined;
-    // Called now (not after an await): etcd3 re-dials a broken stream on the next tick
-    // unless the watcher is gone by then.
-    const cancel = w.cancel().catch(() => {/* the stream is already gone */});
-    const bounded = Promise.race([
-      cancel,
-      new Promise<void>((r) => timer = this.#clock.setTimeout(r, RETIRE_TIMEOUT_MS)),
-    ]).finally(() => {
-      this.#clock.clearTimeout(timer);
-      this.#retiring.delete(bounded);
-    });
+  #retire(w: EtcdWatch | undefined) {
+    if (w === undefined) return;
+    const bounded = w.cancel().catch(() => {}).finally(() => this.#retiring.delete(bounded));
     this.#retiring.add(bounded);
   }
 }
@@ -347,13 +324,10 @@ export class Syncer {
 /** A watch ending sooner than this after it started counts as failing at once. */
 const QUICK_WATCH_FAILURE_MS = 1_000;
 
-/** The longest a watch cancel may take before the syncer stops waiting for it. */
-const RETIRE_TIMEOUT_MS = 1_000;
-
 function _reason(e: unknown): string {
   if (isMessageTooLarge(e)) {
     const { bytes, limit } = tooLargeSizes(e);
-    return `a watch response of ${describeBytes(bytes)} was over gRPC's receive limit` +
+    return `a watch response of ${describeBytes(bytes)} was over the receive limit` +
       `${limit ? ` of ${limit} bytes` : ""}`;
   }
   return connectionFailureReason(e);

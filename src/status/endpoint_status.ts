@@ -10,7 +10,7 @@
  * triggers that same check at once, so keys left by endpoints deleted while the agent was
  * down are removed at start-up, and keys someone deleted are written again.
  */
-import type { Etcd3 } from "etcd3";
+import { type EtcdClient, getPrefix } from "../datastore/etcd_client.ts";
 import { FELIX_HOST_PREFIX, hostEndpointStatusKey, unescapeName } from "../datastore/keys.ts";
 import type { Logger } from "../log/logger.ts";
 import { encodeEndpointStatus, type EndpointStatus, parseEndpointStatus } from "./report.ts";
@@ -32,13 +32,12 @@ export function endpointStatusPrefix(hostname: string): string {
 }
 
 /** EndpointStatusStore on etcd v3 keys. */
-export function etcdEndpointStatusStore(client: Etcd3, hostname: string): EndpointStatusStore {
+export function etcdEndpointStatusStore(client: EtcdClient, hostname: string): EndpointStatusStore {
   const prefix = endpointStatusPrefix(hostname);
   return {
     async list() {
-      const kvs = await client.getAll().prefix(prefix).strings();
       const out = new Map<string, EndpointStatus | undefined>();
-      for (const [key, value] of Object.entries(kvs)) {
+      for (const { key, value } of await getPrefix(client, prefix)) {
         const rest = key.slice(prefix.length);
         if (rest === "" || rest.includes("/")) continue;
         out.set(unescapeName(rest), parseEndpointStatus(value));
@@ -46,10 +45,10 @@ export function etcdEndpointStatusStore(client: Etcd3, hostname: string): Endpoi
       return out;
     },
     async put(name, status) {
-      await client.put(hostEndpointStatusKey(hostname, name)).value(encodeEndpointStatus(status));
+      await client.put(hostEndpointStatusKey(hostname, name), encodeEndpointStatus(status));
     },
     async delete(name) {
-      await client.delete().key(hostEndpointStatusKey(hostname, name));
+      await client.delete(hostEndpointStatusKey(hostname, name));
     },
   };
 }

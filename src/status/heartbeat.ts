@@ -5,7 +5,7 @@
  * one (so an operator can see when a dead agent was last alive). The schedule is pure logic
  * over a Clock (src/time/clock.ts); etcd sits behind HeartbeatStore.
  */
-import type { Etcd3 } from "etcd3";
+import type { EtcdClient } from "../datastore/etcd_client.ts";
 import { felixLastReportedStatusKey, felixStatusKey } from "../datastore/keys.ts";
 import type { Logger } from "../log/logger.ts";
 import { encodeStatusReport, statusReport } from "./report.ts";
@@ -32,12 +32,12 @@ export interface HeartbeatStore {
  * was away needs no special recovery. Only unary calls: no keep-alive stream to tend.
  */
 export class EtcdHeartbeatStore implements HeartbeatStore {
-  readonly #client: Etcd3;
+  readonly #client: EtcdClient;
   readonly #statusKey: string;
   readonly #lastKey: string;
   #lease: string | undefined;
 
-  constructor(client: Etcd3, hostname: string) {
+  constructor(client: EtcdClient, hostname: string) {
     this.#client = client;
     this.#statusKey = felixStatusKey(hostname);
     this.#lastKey = felixLastReportedStatusKey(hostname);
@@ -52,20 +52,20 @@ export class EtcdHeartbeatStore implements HeartbeatStore {
     const previous = this.#lease;
     if (ttlSecs > 0) {
       // etcd leases count whole seconds; never expire earlier than asked.
-      const { ID } = await this.#client.leaseClient.leaseGrant({ TTL: Math.ceil(ttlSecs) });
+      const ID = await this.#client.leaseGrant(Math.ceil(ttlSecs));
       try {
-        await this.#client.put(this.#statusKey).value(value).lease(ID);
+        await this.#client.put(this.#statusKey, value, ID);
       } catch (err) {
         await this.#revoke(ID);
         throw err;
       }
       this.#lease = ID;
     } else {
-      await this.#client.put(this.#statusKey).value(value);
+      await this.#client.put(this.#statusKey, value);
       this.#lease = undefined;
     }
     if (previous !== undefined) await this.#revoke(previous);
-    await this.#client.put(this.#lastKey).value(value);
+    await this.#client.put(this.#lastKey, value);
   }
 
   async close(revoke: boolean): Promise<void> {
@@ -73,13 +73,13 @@ export class EtcdHeartbeatStore implements HeartbeatStore {
     this.#lease = undefined;
     if (!revoke) return;
     if (lease !== undefined) await this.#revoke(lease);
-    else await this.#client.delete().key(this.#statusKey).catch(() => {});
+    else await this.#client.delete(this.#statusKey).catch(() => {});
   }
 
   /** Best effort: an old lease that cannot be revoked simply expires. */
   async #revoke(id: string): Promise<void> {
     try {
-      await this.#client.leaseClient.leaseRevoke({ ID: id });
+      await this.#client.leaseRevoke(id);
     } catch { /* expired already, or etcd away: it will expire */ }
   }
 }

@@ -4,7 +4,7 @@
  * built from the agent's config and etcd client, following live config changes. This is
  * the surface `hostfence agent` wires in.
  */
-import type { Etcd3 } from "etcd3";
+import type { EtcdClient } from "../datastore/etcd_client.ts";
 import type { Logger } from "../log/logger.ts";
 import {
   EndpointStatusReporter,
@@ -31,7 +31,7 @@ export interface EndpointStatusSource {
 }
 
 export interface StatusReportingOptions {
-  readonly client: Etcd3;
+  readonly client: EtcdClient;
   /** FelixHostname: whose keys these are. */
   readonly hostname: string;
   readonly config: ReportingConfig;

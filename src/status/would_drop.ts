@@ -4,7 +4,7 @@
  * changed, deleted when audit mode is off) beside its heartbeat, so the operator sees
  * every node's would-drops from etcd without reaching each agent's metrics port.
  */
-import type { Etcd3 } from "etcd3";
+import type { EtcdClient } from "../datastore/etcd_client.ts";
 import { FELIX_HOST_PREFIX } from "../datastore/keys.ts";
 import type { Logger } from "../log/logger.ts";
 import { type Clock, realClock, type TimerHandle } from "../time/clock.ts";
@@ -66,7 +66,7 @@ export function parseWouldDrops(text: string): WouldDropEntry[] | undefined {
 }
 
 export interface WouldDropReporterOptions {
-  readonly client: Etcd3;
+  readonly client: EtcdClient;
   readonly hostname: string;
   readonly read: () => Promise<CounterReading>;
   /** Whether audit mode is on: counters (a full table listing) are read only then. */
@@ -111,11 +111,11 @@ export class WouldDropReporter {
       const key = wouldDropKey(this.#o.hostname);
       if (entries.length === 0) {
         // Deleted once at start and whenever audit mode goes off.
-        if (this.#last !== "") await this.#o.client.delete().key(key);
+        if (this.#last !== "") await this.#o.client.delete(key);
         this.#last = "";
       } else {
         const text = JSON.stringify({ counts: entries });
-        if (text !== this.#last) await this.#o.client.put(key).value(text);
+        if (text !== this.#last) await this.#o.client.put(key, text);
         this.#last = text;
       }
       this.#failing = false;

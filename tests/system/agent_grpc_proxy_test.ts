@@ -2,7 +2,8 @@
  * Many hosts (issue 10): agents reach etcd through `etcd grpc-proxy`, which coalesces their
  * identical watches into one. Several agents behind one proxy must enforce exactly what an
  * agent connected directly enforces: the same nftables table, the same verdicts on real
- * packets, and changes landing on every host.
+ * packets, and changes landing on every host. The proxy serves no JSON gateway, so these
+ * agents use the grpc transport (EtcdTransport=grpc).
  */
 import { assert, assertStrictEquals } from "../harness/assert.ts";
 import { Agent } from "../../netlab/agent.ts";
@@ -52,12 +53,18 @@ Deno.test({
       host: ADDR.etcd,
       port: 23790,
     });
-    const viaProxy = { "etcd-endpoints": proxy.endpoint };
+    // etcd grpc-proxy serves gRPC only, no JSON gateway: the default (http) client says so
+    // in one line, and agents behind the proxy use the grpc transport.
+    const cli = await ds.cli(["get", "policy", "--etcd-endpoints", proxy.endpoint]);
+    assertStrictEquals(cli.code, 1, cli.stdout);
+    assert(/serves no etcd JSON gateway.*ETCD_TRANSPORT=grpc/.test(cli.stderr), cli.stderr);
+    const viaProxy = { "etcd-endpoints": proxy.endpoint, "etcd-transport": "grpc" };
     const a1 = await site.restartAgent(viaProxy);
     await using a2 = await Agent.start({
       ns: topo.h2!,
       hostname: "h2",
       etcdEndpoint: proxy.endpoint,
+      flags: { "etcd-transport": "grpc" },
     });
     await a2.waitForRevision(await ds.fence(), 30_000);
     assert(a1.hasLogged(new RegExp(`Connecting to etcd at ${proxy.endpoint}`)), a1.tail());

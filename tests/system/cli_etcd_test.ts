@@ -6,10 +6,9 @@
  * partial success, line-exact input errors, the concurrent-create race and a dead etcd.
  */
 import assert from "node:assert/strict";
-import type { Etcd3 } from "etcd3";
+import { type Etcd3, rawEtcd } from "../harness/raw_etcd.ts";
 import { parse as parseYaml } from "yaml";
 import { haveEtcd, startEtcd } from "../../netlab/etcd.ts";
-import { createEtcdClient } from "../../src/datastore/connection.ts";
 import {
   seedFailsafePolicy,
   seedHostEndpointByIp,
@@ -116,7 +115,7 @@ async function dump(client: Etcd3, prefix = "/calico/"): Promise<Record<string, 
 /** Fresh etcd, a CLI bound to it and a raw client for checking keys; all cleaned up. */
 async function withEtcd(fn: (cli: ReturnType<typeof cliFor>, raw: Etcd3) => Promise<void>) {
   await using etcd = await startEtcd();
-  const raw = createEtcdClient({ endpoints: [etcd.endpoint] });
+  const raw = rawEtcd(etcd.endpoint);
   try {
     await fn(cliFor(etcd.endpoint), raw);
   } finally {

@@ -5,7 +5,7 @@
  * other; a failing item writes nothing.
  */
 import assert from "node:assert/strict";
-import type { Etcd3 } from "etcd3";
+import { type EtcdClient, getKv, getPrefix, getValue } from "../../src/datastore/etcd_client.ts";
 import { haveEtcd, startEtcd } from "../../netlab/etcd.ts";
 import { createEtcdClient } from "../../src/datastore/connection.ts";
 import { ConfirmCommitError, ConfirmStore } from "../../src/datastore/confirm_store.ts";
@@ -20,9 +20,14 @@ const policy = (name: string, order: number): PolicyResource =>
   policyResource(name, { selector: "all()", order });
 
 /** Drops the guard's lease at once, as its expiry would. */
-async function expire(client: Etcd3, id: string): Promise<void> {
-  const kv = (await client.get(guardKey(id)).exec()).kvs[0]!;
-  await client.leaseClient.leaseRevoke({ ID: kv.lease });
+async function expire(client: EtcdClient, id: string): Promise<void> {
+  const kv = (await getKv(client, guardKey(id)))!;
+  await client.leaseRevoke(kv.lease);
+}
+
+/** Every key and value under `prefix`. */
+async function dump(client: EtcdClient, prefix: string): Promise<Record<string, string>> {
+  return Object.fromEntries((await getPrefix(client, prefix)).map((kv) => [kv.key, kv.value]));
 }
 
 Deno.test({
@@ -37,9 +42,9 @@ Deno.test({
     try {
       const [c0] = clients;
       const store = new ConfirmStore(c0!);
-      await c0!.put(policyKey("kept")).value('{"order":1,"selector":"all()"}');
+      await c0!.put(policyKey("kept"), '{"order":1,"selector":"all()"}');
       for (let round = 0; round < 20; round++) {
-        const before = await c0!.get(policyKey("kept")).string();
+        const before = await getValue(c0!, policyKey("kept"));
         const change = await store.commit(
           [
             { op: "apply", resource: policy("kept", 100 + round) },
@@ -48,7 +53,7 @@ Deno.test({
           "apply",
           60,
         );
-        assert.notEqual(await c0!.get(policyKey("kept")).string(), before);
+        assert.notEqual(await getValue(c0!, policyKey("kept")), before);
         assert.equal((await store.rollback(change.id)).kind, "pending", "guard still there");
         await expire(c0!, change.id);
         const outcomes = await Promise.all(
@@ -56,13 +61,13 @@ Deno.test({
         );
         const kinds = outcomes.map((o) => o.kind).sort();
         assert.deepEqual(kinds, ["gone", "gone", "gone", "restored"], `round ${round}`);
-        assert.equal(await c0!.get(policyKey("kept")).string(), before, "previous value back");
+        assert.equal(await getValue(c0!, policyKey("kept")), before, "previous value back");
         assert.equal(
-          await c0!.get(policyKey(`new-${round}`)).string(),
+          await getValue(c0!, policyKey(`new-${round}`)),
           null,
           "created one removed",
         );
-        assert.equal(await c0!.get(recordKey(change.id)).string(), null, "record removed");
+        assert.equal(await getValue(c0!, recordKey(change.id)), null, "record removed");
       }
     } finally {
       for (const c of clients) c.close();
@@ -81,7 +86,7 @@ Deno.test({
       const a = await store.commit([{ op: "create", resource: policy("a", 1) }], "create", 60);
       assert.equal(await store.confirm(a.id), "confirmed");
       assert.equal((await store.rollback(a.id)).kind, "gone");
-      assert.notEqual(await client.get(policyKey("a")).string(), null, "confirmed change stays");
+      assert.notEqual(await getValue(client, policyKey("a")), null, "confirmed change stays");
       assert.equal(await store.confirm(a.id), "unknown");
       const b = await store.commit(
         [{ op: "delete", id: { kind: "policy", name: "a" } }],
@@ -91,7 +96,7 @@ Deno.test({
       await expire(client, b.id);
       assert.equal(await store.confirm(b.id), "expired");
       assert.equal((await store.rollback(b.id)).kind, "restored");
-      assert.notEqual(await client.get(policyKey("a")).string(), null, "deleted policy re-created");
+      assert.notEqual(await getValue(client, policyKey("a")), null, "deleted policy re-created");
     } finally {
       client.close();
     }
@@ -107,7 +112,7 @@ Deno.test({
     try {
       const store = new ConfirmStore(client);
       await store.commit([{ op: "create", resource: policy("exists", 1) }], "create", 60);
-      const before = await client.getAll().prefix("/calico/").strings();
+      const before = await dump(client, "/calico/");
       await assert.rejects(
         store.commit(
           [
@@ -125,7 +130,7 @@ Deno.test({
         store.commit([{ op: "replace", resource: policy("absent", 1) }], "replace", 60),
         /resource does not exist: Policy\(name=absent\)/,
       );
-      assert.deepEqual(await client.getAll().prefix("/calico/").strings(), before);
+      assert.deepEqual(await dump(client, "/calico/"), before);
     } finally {
       client.close();
     }
@@ -151,8 +156,8 @@ Deno.test({
           60,
         );
         // The operator edits it after the change, back to the very same text.
-        const text = (await c0!.get(policyKey(`p${round}`)).string())!;
-        await c0!.put(policyKey(`p${round}`)).value(text);
+        const text = (await getValue(c0!, policyKey(`p${round}`)))!;
+        await c0!.put(policyKey(`p${round}`), text);
         await expire(c0!, change.id);
         const outcomes = await Promise.all(
           clients.map((c) => new ConfirmStore(c).rollback(change.id)),
@@ -165,7 +170,7 @@ Deno.test({
           resource: `Policy(name=p${round})`,
           key: policyKey(`p${round}`),
         }]);
-        assert.equal(await c0!.get(policyKey(`p${round}`)).string(), text, "edit kept");
+        assert.equal(await getValue(c0!, policyKey(`p${round}`)), text, "edit kept");
       }
     } finally {
       for (const c of clients) c.close();

@@ -114,8 +114,9 @@ Deno.test({
       });
 
       await t.step("an unreachable etcd is reported as the plain commands report it", async () => {
-        // Port 1 on E's own loopback: refused at once, inside the test's namespace.
-        const nowhere = "--etcd-endpoints=http://127.0.0.1:1";
+        // Port 2 on E's own loopback: refused at once, inside the test's namespace (port 1 is
+        // one of the ports Deno's fetch refuses to use at all).
+        const nowhere = "--etcd-endpoints=http://127.0.0.1:2";
         const r = await ds.cli(
           ["apply", "-f", "-", "--confirm-within", "60s", nowhere],
           toYaml([dropSsh]),
@@ -123,7 +124,7 @@ Deno.test({
         assertStrictEquals(r.code, 1, "apply --confirm-within without etcd");
         assertStrictEquals(
           r.stderr,
-          "Failed to apply 'policy' resource: Cannot connect to etcd at http://127.0.0.1:1: " +
+          "Failed to apply 'policy' resource: Cannot connect to etcd at http://127.0.0.1:2: " +
             "connection refused\n",
           "apply error",
         );
@@ -131,7 +132,7 @@ Deno.test({
         assertStrictEquals(c.code, 1, "confirm without etcd");
         assertStrictEquals(
           c.stderr,
-          "Failed to confirm: Cannot connect to etcd at http://127.0.0.1:1: connection refused\n",
+          "Failed to confirm: Cannot connect to etcd at http://127.0.0.1:2: connection refused\n",
           "confirm error",
         );
       });

@@ -1,6 +1,6 @@
 /** EtcdResourceStore against a real etcd: operations, error texts, keys, races, failures. */
 import assert from "node:assert/strict";
-import type { Etcd3 } from "etcd3";
+import { type Etcd3, rawEtcd } from "../harness/raw_etcd.ts";
 import { haveEtcd, startEtcd } from "../../netlab/etcd.ts";
 import { type ConnectionConfig, createEtcdClient } from "../../src/datastore/connection.ts";
 import { EtcdResourceStore, openResourceStore } from "../../src/datastore/etcd_store.ts";
@@ -20,6 +20,14 @@ import type {
 import { hostEndpointResource, policyResource, profileResource } from "../fixtures/resources.ts";
 
 const ignore = !haveEtcd();
+
+/** A loopback port nothing listens on. */
+function closedPort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
 
 async function dump(client: Etcd3, prefix = "/calico/"): Promise<Record<string, string>> {
   return await client.getAll().prefix(prefix).strings();
@@ -43,7 +51,7 @@ async function withStore(
   await using etcd = await startEtcd();
   const conn: ConnectionConfig = { endpoints: [etcd.endpoint] };
   const store = openResourceStore(conn);
-  const raw = createEtcdClient(conn);
+  const raw = rawEtcd(conn.endpoints);
   try {
     await fn(store, raw, conn);
   } finally {
@@ -103,7 +111,9 @@ Deno.test({
   ignore,
   fn: async () => {
     // Port 1 is never an etcd: an identifier error proves no call was made first.
-    const store = openResourceStore({ endpoints: ["http://127.0.0.1:1"] });
+    // A port nothing listens on (Deno's fetch refuses a few "bad" ports such as 1 outright).
+    const port = closedPort();
+    const store = openResourceStore({ endpoints: [`http://127.0.0.1:${port}`] });
     try {
       const noNode = { ...hep("", "n"), metadata: { name: "n", node: "" } };
       await assert.rejects(() => store.create(noNode), (e: Error) => {
@@ -316,12 +326,17 @@ Deno.test({
   name: "an unreachable etcd gives one clear line naming the endpoint within seconds",
   ignore,
   fn: async () => {
-    const store = openResourceStore({ endpoints: ["http://127.0.0.1:1"] });
+    // A port nothing listens on (Deno's fetch refuses a few "bad" ports such as 1 outright).
+    const port = closedPort();
+    const store = openResourceStore({ endpoints: [`http://127.0.0.1:${port}`] });
     const t0 = Date.now();
     try {
       await assert.rejects(() => store.list("policy"), (e: Error) => {
         assert.ok(e instanceof DatastoreUnavailableError, String(e));
-        assert.equal(e.message, "Cannot connect to etcd at http://127.0.0.1:1: connection refused");
+        assert.equal(
+          e.message,
+          `Cannot connect to etcd at http://127.0.0.1:${port}: connection refused`,
+        );
         assert.ok(!e.message.includes("\n"));
         return true;
       });

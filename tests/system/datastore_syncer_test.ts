@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { haveEtcd, startEtcd } from "../../netlab/etcd.ts";
 import { type ConnectionConfig, createEtcdClient } from "../../src/datastore/connection.ts";
+import { rawEtcd } from "../harness/raw_etcd.ts";
 import { openResourceStore } from "../../src/datastore/etcd_store.ts";
 import { Syncer } from "../../src/datastore/syncer.ts";
 import type { ModelUpdate } from "../../src/datastore/updates.ts";
@@ -54,7 +55,7 @@ function summary(us: ModelUpdate[]): string[] {
 
 function setup(etcdEndpoint: string, opts: { resyncIntervalMs?: number } = {}) {
   const conn: ConnectionConfig = { endpoints: [etcdEndpoint] };
-  const raw = createEtcdClient(conn);
+  const raw = rawEtcd(conn.endpoints);
   const syncClient = createEtcdClient(conn);
   const sink = memorySink("DEBUG");
   const log = createLogger([sink], "syncer");
@@ -332,7 +333,7 @@ Deno.test({
     await using etcd = await startEtcd();
     const etcdPort = Number(new URL(etcd.endpoint).port);
     const relay = new Relay(etcdPort);
-    const direct = createEtcdClient({ endpoints: [etcd.endpoint] });
+    const direct = rawEtcd(etcd.endpoint);
     try {
       await direct.put(HEP_KEY).value(HEP_VALUE);
       await direct.put(POLICY_KEY).value(POLICY_VALUE);

@@ -55,11 +55,14 @@ async function makeCerts(dir: string) {
   ]);
   await Deno.writeTextFile(`${dir}/server.ext`, "subjectAltName=IP:127.0.0.1\n");
   await Deno.writeTextFile(`${dir}/wrong.ext`, "subjectAltName=IP:198.18.99.1\n");
+  await Deno.writeTextFile(`${dir}/client.ext`, "basicConstraints=CA:FALSE\n");
   for (
     const [name, ext] of [
       ["server", ["-extfile", "server.ext"]],
       ["wrong", ["-extfile", "wrong.ext"]],
-      ["client", []],
+      ["client", ["-extfile", "client.ext"]],
+      // No extensions: an X.509 v1 certificate, which Deno's TLS refuses (see below).
+      ["clientv1", []],
     ] as const
   ) {
     await run([
@@ -151,6 +154,25 @@ Deno.test({
       const lines = refused.stderr.trim().split("\n");
       assertEquals(lines.length, 1, refused.stderr);
       assert(lines[0]!.startsWith("Failed to get resources:"), lines[0] ?? "");
+
+      // An X.509 v1 client certificate: Deno's TLS refuses it, so by default the CLI uses
+      // the gRPC client for it; asking for the http transport by name is a clear error.
+      const v1 = {
+        ...env,
+        ETCD_CERT_FILE: `${dir}/clientv1.crt`,
+        ETCD_KEY_FILE: `${dir}/clientv1.key`,
+      };
+      const viaGrpc = await sh([HOSTFENCE, "get", "policy"], { env: v1 });
+      assertEquals(viaGrpc.code, 0, viaGrpc.stderr);
+      assert(viaGrpc.stdout.includes("over-tls"), viaGrpc.stdout);
+      const forced = await sh([HOSTFENCE, "get", "policy"], {
+        env: { ...v1, ETCD_TRANSPORT: "http" },
+      });
+      assertEquals(forced.code, 1, forced.stdout);
+      assert(
+        forced.stderr.includes(`Invalid etcd certificate file ${dir}/clientv1.crt: Deno's TLS`),
+        forced.stderr,
+      );
 
       // A server whose certificate names another address is not trusted.
       await using impostor = await startEtcd({

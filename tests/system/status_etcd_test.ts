@@ -4,7 +4,8 @@
  * `hostfence status` reading it all back.
  */
 import { deepStrictEqual as assertEquals, equal, ok as assert } from "node:assert/strict";
-import type { Etcd3 } from "etcd3";
+import { type Etcd3, rawEtcd } from "../harness/raw_etcd.ts";
+import { type EtcdClient, getValue } from "../../src/datastore/etcd_client.ts";
 import { haveEtcd, startEtcd } from "../../netlab/etcd.ts";
 import { createEtcdClient } from "../../src/datastore/connection.ts";
 import { createLogger, memorySink } from "../../src/log/logger.ts";
@@ -30,17 +31,21 @@ async function waitFor(what: string, cond: () => Promise<boolean>, timeoutMs = 1
 }
 
 /** A fresh etcd and a client on it, both gone at the end. */
-async function withEtcd(fn: (client: Etcd3, endpoint: string) => Promise<void>) {
+async function withEtcd(
+  fn: (client: EtcdClient, endpoint: string, raw: Etcd3) => Promise<void>,
+) {
   await using etcd = await startEtcd();
   const client = createEtcdClient({ endpoints: [etcd.endpoint] });
+  const raw = rawEtcd(etcd.endpoint);
   try {
-    await fn(client, etcd.endpoint);
+    await fn(client, etcd.endpoint, raw);
   } finally {
     client.close();
+    raw.close();
   }
 }
 
-function heartbeat(client: Etcd3, intervalSecs: number, ttlSecs: number) {
+function heartbeat(client: EtcdClient, intervalSecs: number, ttlSecs: number) {
   const sink = memorySink("DEBUG");
   const store = new EtcdHeartbeatStore(client, "h1");
   const reporter = new HeartbeatReporter({
@@ -62,26 +67,26 @@ Deno.test({
   name: "The heartbeat key is bound to a lease of ReportingTTLSecs; the last report is not",
   ignore,
   async fn() {
-    await withEtcd(async (client) => {
+    await withEtcd(async (client, _endpoint, raw) => {
       const { store, reporter } = heartbeat(client, 0.3, 30);
       reporter.start();
       try {
         await waitFor("two heartbeats", () => Promise.resolve(reporter.successes >= 2));
-        const lease = await leaseOf(client, STATUS);
+        const lease = await leaseOf(raw, STATUS);
         assert(lease !== undefined && lease !== "0", `status lease: ${lease}`);
         equal(lease, store.leaseId);
-        const ttl = await client.leaseClient.leaseTimeToLive({ ID: lease!, keys: true });
+        const ttl = await raw.leaseClient.leaseTimeToLive({ ID: lease!, keys: true });
         equal(ttl.grantedTTL, "30");
         assert(Number(ttl.TTL) > 25 && Number(ttl.TTL) <= 30, `remaining TTL ${ttl.TTL}`);
         assertEquals(ttl.keys.map((k) => k.toString()), [STATUS]);
-        equal(await leaseOf(client, LAST), "0");
+        equal(await leaseOf(raw, LAST), "0");
         // Each write moved the key to a new lease and revoked the old one.
         await waitFor("a third heartbeat", () => Promise.resolve(reporter.successes >= 3));
-        const leases = await client.leaseClient.leaseLeases();
+        const leases = await raw.leaseClient.leaseLeases();
         equal(leases.leases.length, 1, JSON.stringify(leases.leases));
 
-        const last = parseStatusReport((await client.get(LAST).string())!);
-        const live = parseStatusReport((await client.get(STATUS).string())!);
+        const last = parseStatusReport((await raw.get(LAST).string())!);
+        const live = parseStatusReport((await raw.get(STATUS).string())!);
         assert(last && live);
         equal(last.first_update, false);
         assert(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(last.time), last.time);
@@ -91,9 +96,9 @@ Deno.test({
         await reporter.close();
       }
       // A clean stop withdraws the live key at once and keeps the last report.
-      equal(await client.get(STATUS).string(), null);
-      assert((await client.get(LAST).string()) !== null);
-      equal((await client.leaseClient.leaseLeases()).leases.length, 0);
+      equal(await raw.get(STATUS).string(), null);
+      assert((await raw.get(LAST).string()) !== null);
+      equal((await raw.leaseClient.leaseLeases()).leases.length, 0);
     });
   },
 });
@@ -102,13 +107,13 @@ Deno.test({
   name: "The first heartbeat says first_update true",
   ignore,
   async fn() {
-    await withEtcd(async (client) => {
+    await withEtcd(async (client, _endpoint, raw) => {
       const { reporter } = heartbeat(client, 60, 30);
       reporter.start();
       try {
         await waitFor("one heartbeat", () => Promise.resolve(reporter.successes >= 1));
-        equal(parseStatusReport((await client.get(STATUS).string())!)?.first_update, true);
-        equal(parseStatusReport((await client.get(LAST).string())!)?.first_update, true);
+        equal(parseStatusReport((await getValue(client, STATUS))!)?.first_update, true);
+        equal(parseStatusReport((await raw.get(LAST).string())!)?.first_update, true);
       } finally {
         await reporter.close();
       }
@@ -120,18 +125,18 @@ Deno.test({
   name: "After a crash-like stop the live key expires with its lease; the last report stays",
   ignore,
   async fn() {
-    await withEtcd(async (client) => {
+    await withEtcd(async (client, _endpoint, raw) => {
       const { reporter } = heartbeat(client, 60, 2);
       reporter.start();
       await waitFor("one heartbeat", () => Promise.resolve(reporter.successes >= 1));
       await reporter.close({ revoke: false });
-      assert((await client.get(STATUS).string()) !== null, "status right after the stop");
+      assert((await raw.get(STATUS).string()) !== null, "status right after the stop");
       const stoppedAt = Date.now();
       await waitFor("the status key to expire", async () => {
-        return (await client.get(STATUS).string()) === null;
+        return (await raw.get(STATUS).string()) === null;
       }, 8_000);
       assert(Date.now() - stoppedAt > 500, "expired suspiciously early");
-      const last = parseStatusReport((await client.get(LAST).string())!);
+      const last = parseStatusReport((await raw.get(LAST).string())!);
       equal(last?.first_update, true);
     });
   },
@@ -154,7 +159,7 @@ Deno.test({
       equal(reporter.successes, 0);
       await etcd.restart();
       await waitFor("a heartbeat", () => Promise.resolve(reporter.successes >= 1), 15_000);
-      equal(parseStatusReport((await client.get(STATUS).string())!)?.first_update, true);
+      equal(parseStatusReport((await getValue(client, STATUS))!)?.first_update, true);
     } finally {
       await reporter.close();
       client.close();
@@ -166,16 +171,16 @@ Deno.test({
   name: "Endpoint statuses are written, updated, deleted and damped in etcd",
   ignore,
   async fn() {
-    await withEtcd(async (client) => {
+    await withEtcd(async (client, _endpoint, raw) => {
       const prefix = "/calico/felix/v1/host/h1/endpoint/";
-      await client.put(prefix + "gone").value('{"status":"up"}');
-      await client.put("/calico/felix/v1/host/h2/endpoint/eth0").value('{"status":"up"}');
+      await raw.put(prefix + "gone").value('{"status":"up"}');
+      await raw.put("/calico/felix/v1/host/h2/endpoint/eth0").value('{"status":"up"}');
       const reporter = new EndpointStatusReporter({
         store: etcdEndpointStatusStore(client, "h1"),
         log: createLogger([]),
         delaySecs: 0.1,
       });
-      const dump = () => client.getAll().prefix("/calico/felix/").strings();
+      const dump = () => raw.getAll().prefix("/calico/felix/").strings();
       try {
         reporter.update(new Map([["eth0", "up"], ["ns/eth1", "error"]]));
         await waitFor("the first statuses", async () => {
@@ -186,7 +191,7 @@ Deno.test({
         // Another host's keys are not ours to touch.
         equal((await dump())["/calico/felix/v1/host/h2/endpoint/eth0"], '{"status":"up"}');
 
-        const version = async () => (await client.get(prefix + "eth0").exec()).kvs[0]?.version;
+        const version = async () => (await raw.get(prefix + "eth0").exec()).kvs[0]?.version;
         const before = Number(await version());
         for (const s of ["down", "up", "down", "error", "down"] as const) {
           reporter.update(new Map([["eth0", s], ["ns/eth1", "error"]]));
@@ -225,19 +230,19 @@ Deno.test({
   name: "hostfence status shows live, expired and never-reported nodes with endpoint states",
   ignore,
   async fn() {
-    await withEtcd(async (client, endpoint) => {
+    await withEtcd(async (client, endpoint, raw) => {
       for (const n of ["h1", "h2", "h3"]) {
-        await client.put(`/calico/v1/host/${n}/metadata`).value("{}");
+        await raw.put(`/calico/v1/host/${n}/metadata`).value("{}");
       }
-      await client.put("/calico/v1/host/h1/endpoint/eth0").value('{"name":"eth0"}');
-      await client.put("/calico/v1/host/h1/endpoint/eth1").value('{"name":"eth1"}');
-      await client.put("/calico/v1/host/h1/endpoint/eth2").value('{"name":"eth2"}');
-      await client.put("/calico/v1/host/h2/endpoint/eth0").value('{"name":"eth0"}');
+      await raw.put("/calico/v1/host/h1/endpoint/eth0").value('{"name":"eth0"}');
+      await raw.put("/calico/v1/host/h1/endpoint/eth1").value('{"name":"eth1"}');
+      await raw.put("/calico/v1/host/h1/endpoint/eth2").value('{"name":"eth2"}');
+      await raw.put("/calico/v1/host/h2/endpoint/eth0").value('{"name":"eth0"}');
       // h2's agent stopped an hour ago: only its last report is left.
       const hourAgo = new Date(Date.now() - 3600_000).toISOString().replace(/\.\d+Z$/, "Z");
-      await client.put("/calico/felix/v1/host/h2/last_reported_status")
+      await raw.put("/calico/felix/v1/host/h2/last_reported_status")
         .value(JSON.stringify({ time: hourAgo, uptime: 7200, first_update: false }));
-      await client.put("/calico/felix/v1/host/h2/endpoint/eth0").value('{"status":"up"}');
+      await raw.put("/calico/felix/v1/host/h2/endpoint/eth0").value('{"status":"up"}');
 
       const { reporter } = heartbeat(client, 60, 30);
       const eps = new EndpointStatusReporter({

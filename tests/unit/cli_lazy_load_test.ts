@@ -2,7 +2,8 @@
  * The CLI answers `version` and `--help` as fast as Deno starts only if starting it loads
  * nothing else: every command's code sits behind a dynamic import in src/cli/main.ts's
  * command table. This reads the real module graph (`deno info --json`) and follows only
- * static imports from main.ts, as the runtime does before running the first line.
+ * static imports from main.ts, as the runtime does before running the first line. Likewise
+ * no command loads etcd3/gRPC unless the grpc etcd transport is chosen.
  */
 import assert from "node:assert/strict";
 import { COMMAND_HELP, COMMANDS } from "../../src/cli/main.ts";
@@ -18,8 +19,8 @@ interface InfoModule {
   dependencies?: InfoDependency[];
 }
 
-/** Module specifiers main.ts loads before it runs: its static imports, transitively. */
-async function staticClosure(entry: string): Promise<Set<string>> {
+/** `deno info --json` of `entry`. */
+async function moduleGraph(entry: string) {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["info", "--json", entry],
     cwd: ROOT.pathname,
@@ -27,11 +28,22 @@ async function staticClosure(entry: string): Promise<Set<string>> {
     stderr: "piped",
   }).output();
   assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-  const info = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+  return JSON.parse(new TextDecoder().decode(out.stdout)) as {
     roots: string[];
     modules: InfoModule[];
     redirects: Record<string, string>;
   };
+}
+
+/**
+ * Module specifiers `entry` loads, transitively: its static imports only (what loads before
+ * it runs), or also its dynamic ones except those `skip` accepts.
+ */
+async function closure(
+  entry: string,
+  opts: { dynamic?: boolean; skip?: (spec: string) => boolean } = {},
+): Promise<Set<string>> {
+  const info = await moduleGraph(entry);
   const bySpecifier = new Map(info.modules.map((m) => [m.specifier, m]));
   const seen = new Set<string>();
   const queue = [...info.roots];
@@ -41,14 +53,16 @@ async function staticClosure(entry: string): Promise<Set<string>> {
     if (seen.has(spec)) continue;
     seen.add(spec);
     for (const dep of bySpecifier.get(spec)?.dependencies ?? []) {
-      if (dep.code && !dep.isDynamic) queue.push(dep.code.specifier);
+      if (!dep.code) continue;
+      if (!dep.isDynamic) queue.push(dep.code.specifier);
+      else if (opts.dynamic && !opts.skip?.(dep.code.specifier)) queue.push(dep.code.specifier);
     }
   }
   return seen;
 }
 
 Deno.test("starting the CLI loads only the dispatcher, its help texts and the version", async () => {
-  const loaded = [...await staticClosure("main.ts")].map((s) =>
+  const loaded = [...await closure("main.ts")].map((s) =>
     s.startsWith(ROOT.href) ? s.slice(ROOT.href.length) : s
   );
   // npm: etcd3, gRPC and YAML; src/: the agent, the datastore, calculation and dataplane.
@@ -73,19 +87,42 @@ Deno.test("every command with help has code behind the table, and loading it wor
   }
 });
 
+Deno.test("no command loads etcd3 or gRPC unless the grpc transport is chosen", async () => {
+  const grpcClient = new URL("src/datastore/etcd_grpc.ts", ROOT).href;
+  // Every command (get, apply, the agent, ...) with every module it may load dynamically,
+  // except the gRPC client, which connection.ts imports only for ETCD_TRANSPORT=grpc.
+  const loaded = [...await closure("main.ts", { dynamic: true, skip: (s) => s === grpcClient })];
+  for (const m of ["src/cmd/resources.ts", "src/cmd/agent.ts", "src/datastore/etcd_http.ts"]) {
+    assert.ok(loaded.includes(new URL(m, ROOT).href), `${m} is reachable (the walk worked)`);
+  }
+  const heavy = loaded.filter((s) => /etcd3|grpc|protobuf/.test(s));
+  assert.deepEqual(heavy, [], "loaded on the default path");
+  // And the gRPC client is reached only through a dynamic import.
+  const info = await moduleGraph("main.ts");
+  const staticUsers = info.modules.filter((m) =>
+    (m.dependencies ?? []).some((d) => d.code?.specifier === grpcClient && !d.isDynamic)
+  ).map((m) => m.specifier);
+  assert.deepEqual(staticUsers, [], "static importers of etcd_grpc.ts");
+  assert.ok(
+    info.modules.some((m) => m.specifier === grpcClient),
+    "etcd_grpc.ts is in the graph (behind a dynamic import)",
+  );
+});
+
 Deno.test("the agent with DatastoreType=local loads neither etcd3 nor gRPC", async () => {
   const etcdish = (s: string) =>
-    /etcd3|grpc|protobuf/.test(s) || /src\/datastore\/(connection|syncer|etcd_store)\.ts$/.test(s);
+    /etcd3|grpc|protobuf/.test(s) ||
+    /src\/datastore\/(connection|syncer|etcd_store|etcd_\w+|lazy_client)\.ts$/.test(s);
   for (
     const [entry, inside] of [
       ["src/cmd/agent.ts", "src/calc/graph.ts"],
       ["src/cmd/agent_local.ts", "src/model/input.ts"],
     ]
   ) {
-    const loaded = [...await staticClosure(entry!)];
+    const loaded = [...await closure(entry!)];
     assert.deepEqual(loaded.filter(etcdish), [], `${entry} loads etcd code statically`);
     assert.ok(loaded.some((s) => s.endsWith(inside!)), `the walk from ${entry} reached ${inside}`);
   }
   // The etcd path does load them (the check above can fail).
-  assert.ok([...await staticClosure("src/cmd/agent_etcd.ts")].some(etcdish));
+  assert.ok([...await closure("src/cmd/agent_etcd.ts")].some(etcdish));
 });

@@ -10,6 +10,7 @@ import {
   resolveConnectionConfig,
 } from "../../src/datastore/connection.ts";
 import { parseCalicoctlConfig } from "../../src/datastore/calicoctl_config.ts";
+import { EtcdUnavailableError } from "../../src/datastore/etcd_client.ts";
 
 const envOf = (vars: Record<string, string>) => (n: string) => vars[n];
 
@@ -215,9 +216,10 @@ Deno.test("connection failures are summarised in a few words", () => {
   );
 });
 
-Deno.test("keepalive pings only with several endpoints (grpc-proxy refuses them)", () => {
+Deno.test("gRPC transport: keepalive pings only with several endpoints (grpc-proxy refuses them)", async () => {
+  const { createEtcd3 } = await import("../../src/datastore/etcd_grpc.ts");
   const options = (endpoints: string[]) => {
-    const client = createEtcdClient({ endpoints });
+    const client = createEtcd3({ endpoints, transport: "grpc" }, undefined, 5000);
     try {
       const hosts = (client as unknown as {
         pool: { hosts: { channelOptions?: Record<string, unknown> }[] };
@@ -229,4 +231,42 @@ Deno.test("keepalive pings only with several endpoints (grpc-proxy refuses them)
   };
   assert.deepEqual(options(["http://127.0.0.1:1"]), [undefined]);
   assert.deepEqual(options(["http://127.0.0.1:1", "http://127.0.0.1:2"]), [10_000, 10_000]);
+});
+
+Deno.test("HTTP failures from Deno's fetch are summarised in a few words", () => {
+  const reason = (m: string) => connectionFailureReason(new EtcdUnavailableError(m));
+  assert.equal(
+    reason("client error (Connect): tcp connect error: Connection refused (os error 111)"),
+    "connection refused",
+  );
+  assert.equal(reason("http://198.18.0.1:2379 did not answer in time (timed out)"), "timed out");
+  assert.equal(
+    reason("client error (Connect): dns error: failed to lookup address information"),
+    "host not found",
+  );
+  assert.match(reason("Fetch failed: Requests to port 1 are blocked"), /refuses port 1/);
+  assert.match(
+    reason("client error (Connect): invalid peer certificate: UnknownIssuer"),
+    /^TLS error/,
+  );
+});
+
+Deno.test("the transport comes from ETCD_TRANSPORT (CALICO_ first), http by default", () => {
+  const env = (vars: Record<string, string>) => (n: string) => vars[n];
+  assert.equal(connectionFromEnv(env({})).transport, undefined);
+  assert.equal(connectionFromEnv(env({ ETCD_TRANSPORT: "grpc" })).transport, "grpc");
+  assert.equal(
+    connectionFromEnv(env({ ETCD_TRANSPORT: "grpc", CALICO_ETCD_TRANSPORT: "HTTP" })).transport,
+    "http",
+  );
+  assert.throws(
+    () => connectionFromEnv(env({ ETCD_TRANSPORT: "quic" })),
+    /Invalid etcd transport 'quic' in environment variable ETCD_TRANSPORT: use http or grpc/,
+  );
+  const c = createEtcdClient({ endpoints: ["http://127.0.0.1:2379"] });
+  assert.equal(c.transport, "http");
+  c.close();
+  const g = createEtcdClient({ endpoints: ["http://127.0.0.1:2379"], transport: "grpc" });
+  assert.equal(g.transport, "grpc");
+  g.close();
 });

@@ -8,8 +8,9 @@ import {
 } from "../../src/datastore/paged_range.ts";
 
 Deno.test("prefixEnd is the prefix with its last byte below 0xff incremented", () => {
-  assert.equal(prefixEnd("/calico/v1/").toString(), "/calico/v10");
-  assert.equal(prefixEnd("a").toString(), "b");
+  const text = (b: Uint8Array) => new TextDecoder().decode(b);
+  assert.equal(text(prefixEnd("/calico/v1/")), "/calico/v10");
+  assert.equal(text(prefixEnd("a")), "b");
   assert.deepEqual([...prefixEnd("")], [0]);
 });
 

@@ -4,7 +4,7 @@
  * and heartbeat timing; close stops everything.
  */
 import { deepStrictEqual as assertEquals, equal } from "node:assert/strict";
-import type { Etcd3 } from "etcd3";
+import type { EtcdClient } from "../../src/datastore/etcd_client.ts";
 import type { EndpointStatusStore } from "../../src/status/endpoint_status.ts";
 import type { HeartbeatStore } from "../../src/status/heartbeat.ts";
 import type { EndpointStatus } from "../../src/status/report.ts";
@@ -53,7 +53,7 @@ function setup(config: Partial<ReportingConfig> = {}) {
     },
   };
   const reporting = new StatusReporting({
-    client: undefined as unknown as Etcd3, // both stores are replaced
+    client: undefined as unknown as EtcdClient, // both stores are replaced
     hostname: "h1",
     config: {
       reportingIntervalSecs: 30,
