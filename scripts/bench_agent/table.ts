@@ -65,7 +65,7 @@ export class Table {
   #fail = new Map<string, string>();
   #burstFloor?: { ms: number; nft: string };
   #burstAgent?: { portMs: number; syncMs: number; gens: number; applied: number; inSync: number };
-  #cold?: { syncMs: number; dropMs: number };
+  #cold?: readonly { syncMs: number; dropMs: number }[];
   #coldFloor?: { total: number; parts: string };
   #rss?: { agent: { rss: number; hwm: number }; floor: { rss: number; hwm: number } };
   #peak?: number;
@@ -87,8 +87,9 @@ export class Table {
   burstAgent(portMs: number, syncMs: number, gens: number, applied: number, inSync: number) {
     this.#burstAgent = { portMs, syncMs, gens, applied, inSync };
   }
-  cold(syncMs: number, dropMs: number) {
-    this.#cold = { syncMs, dropMs };
+  /** One sample per cold start (the table shows their median and range). */
+  cold(samples: readonly { syncMs: number; dropMs: number }[]) {
+    this.#cold = samples;
   }
   coldFloor(f: { total: number; parts: string }) {
     this.#coldFloor = f;
@@ -180,17 +181,25 @@ export class Table {
     );
     const cf = this.#coldFloor, c = this.#cold;
     const cfCell = this.#cell(cf && `${ms(cf.total)} ms (${cf.parts})`, AREAS.coldFloor);
+    const coldCell = (vs: number[] | undefined) => {
+      if (vs === undefined || vs.length === 0) return undefined;
+      const mid = percentile(vs, 50);
+      return vs.length === 1
+        ? `${ms(mid)} ms`
+        : `${ms(mid)} ms (median of ${vs.length}; ${ms(Math.min(...vs))}-${ms(Math.max(...vs))})`;
+    };
+    const syncs = c?.map((x) => x.syncMs), drops = c?.map((x) => x.dropMs);
     row(
       "cold start: process start -> first `Dataplane in sync`",
       cfCell,
-      this.#cell(c && `${ms(c.syncMs)} ms`, AREAS.cold),
-      ratio(c?.syncMs, cf?.total),
+      this.#cell(coldCell(syncs), AREAS.cold),
+      ratio(syncs && percentile(syncs, 50), cf?.total),
     );
     row(
       "cold start: process start -> an unallowed port is dropped",
       cfCell,
-      this.#cell(c && `${ms(c.dropMs)} ms`, AREAS.cold),
-      ratio(c?.dropMs, cf?.total),
+      this.#cell(coldCell(drops), AREAS.cold),
+      ratio(drops && percentile(drops, 50), cf?.total),
     );
     const r = this.#rss;
     row(

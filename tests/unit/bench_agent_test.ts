@@ -117,3 +117,26 @@ Deno.test("bench table: failed measurements show as FAILED with the reason, not 
   assert.match(small, /not measured \| not measured/);
   assert.match(out, /failed \(agent-conv\): the agent exited \| badly/);
 });
+
+Deno.test("bench table: cold start is the median of its starts, with their range", () => {
+  const t = new Table();
+  t.cold([{ syncMs: 900, dropMs: 950 }, { syncMs: 700, dropMs: 760 }, {
+    syncMs: 2000,
+    dropMs: 2100,
+  }]);
+  t.coldFloor({ total: 300, parts: "Deno 20 + fetch 1 keys 200 + nft -f 80 ms" });
+  const out = t.render({
+    policies: 1000,
+    remotes: 1,
+    hosts: 1,
+    reps: 3,
+    floodSeconds: 1,
+    floodRounds: 3,
+    small: 10,
+    seconds: 1,
+  });
+  const sync = out.split("\n").find((l) => l.includes("first `Dataplane in sync`"))!;
+  assert.match(sync, /\| 900 ms \(median of 3; 700-2000\) \| 3\.00x floor \|/);
+  const drop = out.split("\n").find((l) => l.includes("unallowed port is dropped"))!;
+  assert.match(drop, /\| 950 ms \(median of 3; 760-2100\) \| 3\.17x floor \|/);
+});
