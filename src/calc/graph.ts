@@ -80,6 +80,7 @@ import {
 } from "./resolve_interfaces.ts";
 import { effectiveLabelMap } from "./effective_labels.ts";
 import { addTo, removeFrom } from "./_multimap.ts";
+import { ChangeCollector } from "./change_collector.ts";
 import { quote } from "../log/quote.ts";
 import { sameList } from "../util/same_list.ts";
 import { errorMessage } from "../util/error_message.ts";
@@ -212,15 +213,13 @@ export class CalculationGraph implements HostStateSource {
   #resolution: Resolution = { byInterface: new Map(), statuses: new Map() };
   #policed: readonly PolicedInterface[] = [];
   #policedByIface = new Map<string, PolicedInterface>();
-  #changes = _noChanges(true);
+  readonly #changes = new ChangeCollector();
   readonly #active = new Map<string, _ActiveUser>();
 
   readonly #dirtyHeps = new Set<string>();
   #resolutionDirty = true;
   #structureDirty = true;
-  #outputDirty = true;
 
-  #generation = 0;
   #statusGeneration = 0;
   #cached: HostState | undefined;
   #cachedGeneration = -1;
@@ -254,12 +253,12 @@ export class CalculationGraph implements HostStateSource {
    * the agent re-renders only when needed.
    */
   get generation(): number {
-    return this.#generation;
+    return this.#changes.generation;
   }
 
   /** True when the HostState changed since `hostState()` was last called. */
   get dirty(): boolean {
-    return this.#cachedGeneration !== this.#generation;
+    return this.#cachedGeneration !== this.#changes.generation;
   }
 
   /** Increases every time `endpointStatuses()` would return something different. */
@@ -346,14 +345,13 @@ export class CalculationGraph implements HostStateSource {
       this.#resolutionDirty = true;
     }
     this.#config = dataplaneConfig;
-    this.#changes.full = true;
-    this.#outputDirty = true;
+    this.#changes.full();
     this.#flush();
   }
 
   /** The desired state; the same object is returned until something changes. */
   hostState(): HostState {
-    if (this.#cached && this.#cachedGeneration === this.#generation) return this.#cached;
+    if (this.#cached && this.#cachedGeneration === this.#changes.generation) return this.#cached;
     const policies = new Map<string, RuleSet>();
     const profiles = new Map<string, RuleSet>();
     for (const key of [...this.#active.keys()].sort()) {
@@ -375,7 +373,7 @@ export class CalculationGraph implements HostStateSource {
       profiles,
       ipSets,
     };
-    this.#cachedGeneration = this.#generation;
+    this.#cachedGeneration = this.#changes.generation;
     return this.#cached;
   }
 
@@ -399,9 +397,7 @@ export class CalculationGraph implements HostStateSource {
 
   /** What changed in the desired state since the last call (the first call says `full`). */
   takeChanges(): HostChanges {
-    const c = this.#changes;
-    this.#changes = _noChanges(false);
-    return c;
+    return this.#changes.take();
   }
 
   /** Status of every local host endpoint, by name. */
@@ -706,7 +702,7 @@ export class CalculationGraph implements HostStateSource {
     else set.members.delete(ip);
     if (n === 0 || (n === 1 && delta === 1)) {
       set.view = undefined;
-      this.#outputDirty = true;
+      this.#changes.touch();
       if (set.disjoint === undefined) set.report(ip, n > 0);
       else set.disjoint.change(ip, n > 0, set.members, set.report);
     }
@@ -745,10 +741,7 @@ export class CalculationGraph implements HostStateSource {
       this.#structureDirty = false;
       this.#rebuildStructure();
     }
-    if (this.#outputDirty) {
-      this.#outputDirty = false;
-      this.#generation++;
-    }
+    this.#changes.seal();
   }
 
   /** Rebuilds the policed-interface list and the active policy/profile set (all per-host). */
@@ -785,14 +778,13 @@ export class CalculationGraph implements HostStateSource {
     ) {
       const byIface = new Map(policed.map((p) => [p.iface, p]));
       for (const [iface, p] of byIface) {
-        if (this.#policedByIface.get(iface) !== p) this.#changes.interfaces.add(iface);
+        if (this.#policedByIface.get(iface) !== p) this.#changes.interface(iface);
       }
       for (const iface of this.#policedByIface.keys()) {
-        if (!byIface.has(iface)) this.#changes.interfaces.add(iface);
+        if (!byIface.has(iface)) this.#changes.interface(iface);
       }
       this.#policed = policed;
       this.#policedByIface = byIface;
-      this.#outputDirty = true;
     }
     // Count new selector users before dropping old ones, so a set both use is kept as is.
     const dropped: ResolvedRules[] = [];
@@ -806,14 +798,12 @@ export class CalculationGraph implements HostStateSource {
       if (prev?.rules) dropped.push(prev.rules);
       this.#active.set(key, { rules });
       this.#noteActive(key);
-      this.#outputDirty = true;
     }
     for (const [key, prev] of this.#active) {
       if (wanted.has(key)) continue;
       if (prev.rules) dropped.push(prev.rules);
       this.#active.delete(key);
       this.#noteActive(key);
-      this.#outputDirty = true;
     }
     for (const rules of dropped) {
       for (const id of rules.selectors.keys()) this.#unrefSet(id);
@@ -823,7 +813,7 @@ export class CalculationGraph implements HostStateSource {
 
   /** Records that the active policy or profile `key` (`p:`/`r:` + name) changed. */
   #noteActive(key: string) {
-    (key.startsWith("p:") ? this.#changes.policies : this.#changes.profiles).add(key.slice(2));
+    this.#changes.rules(key.startsWith("p:") ? "policy" : "profile", key.slice(2));
   }
 
   /** Counts a user of set `id` (selector `sel`, named port `np`), creating it on first use. */
@@ -841,16 +831,11 @@ export class CalculationGraph implements HostStateSource {
       members: new Map(),
       // Named-port members are never prefixes: network sets declare no ports.
       disjoint: np === undefined ? new DisjointMembers() : undefined,
-      report: (element, present) => {
-        let m = this.#changes.members.get(id);
-        if (m === undefined) this.#changes.members.set(id, m = new Map());
-        m.set(element, present);
-      },
+      report: (element, present) => this.#changes.element(id, element, present),
       view: undefined,
     };
     this.#ipSets.set(id, set);
-    this.#changes.ipSets.add(id);
-    this.#outputDirty = true;
+    this.#changes.ipSet(id, true);
     const selId = sel.uniqueId;
     const shared = this.#setsBySelector.has(selId);
     addTo(this.#setsBySelector, selId, id);
@@ -870,9 +855,7 @@ export class CalculationGraph implements HostStateSource {
     if (--set.refs > 0) return;
     // Dropped from the maps first so the index's unmatch reports find nothing to count down.
     this.#ipSets.delete(id);
-    this.#changes.ipSets.add(id);
-    this.#changes.members.delete(id);
-    this.#outputDirty = true;
+    this.#changes.ipSet(id, false);
     const selId = set.selector.uniqueId;
     removeFrom(this.#setsBySelector, selId, id);
     if (!this.#setsBySelector.has(selId)) this.#ipSetIndex.deleteSelector(selId);
@@ -937,26 +920,6 @@ function _samePorts(a: readonly _Port[], b: readonly _Port[]): boolean {
     const y = b[i]!;
     return x.name === y.name && x.protocol === y.protocol && x.port === y.port;
   });
-}
-
-interface _MutableChanges {
-  full: boolean;
-  readonly interfaces: Set<string>;
-  readonly policies: Set<string>;
-  readonly profiles: Set<string>;
-  readonly ipSets: Set<string>;
-  readonly members: Map<string, Map<string, boolean>>;
-}
-
-function _noChanges(full: boolean): _MutableChanges {
-  return {
-    full,
-    interfaces: new Set(),
-    policies: new Set(),
-    profiles: new Set(),
-    ipSets: new Set(),
-    members: new Map(),
-  };
 }
 
 function _canonicalIps(raw: readonly string[]): CanonicalIp[] {
