@@ -31,7 +31,6 @@ import type {
   PolicyResource,
   Rule,
 } from "../model/resources.ts";
-import { endpointPortProtocol } from "../model/validate.ts";
 import type { ModelUpdate } from "../datastore/updates.ts";
 import { parseSelector, type Selector } from "../selector/mod.ts";
 import { tagSelector } from "../selector/labels.ts";
@@ -46,16 +45,6 @@ import type {
   PolicedInterface,
   RuleSet,
 } from "./host_state.ts";
-import {
-  type CanonicalIp,
-  canonicalIp,
-  canonicalNet,
-  namedPortMember,
-  sortIps,
-  sortMembers,
-  sortNamedPortMembers,
-} from "./_addr.ts";
-import { DisjointMembers, type ElementReport } from "./disjoint_members.ts";
 import { LabelIndex, type LabelIndexStats, type LabelMap } from "./label_index.ts";
 import {
   governs,
@@ -65,8 +54,6 @@ import {
 } from "./policy_order.ts";
 import {
   DENY_ALL,
-  type NamedPortProtocol,
-  type NamedPortSetSpec,
   type ResolvedRules,
   resolveRules,
   type SelectorSource,
@@ -80,6 +67,9 @@ import {
 } from "./resolve_interfaces.ts";
 import { effectiveLabelMap } from "./effective_labels.ts";
 import { addTo, removeFrom } from "./_multimap.ts";
+import { IpSetMemberCalculator } from "./ipset_members.ts";
+import { type EndpointKey, hostEndpointKey, networkSetKey, workloadEndpointKey } from "./keys.ts";
+import { memberSource } from "./member_source.ts";
 import { ChangeCollector } from "./change_collector.ts";
 import { quote } from "../log/quote.ts";
 import { sameList } from "../util/same_list.ts";
@@ -115,9 +105,6 @@ const MSG_DUMMY_PROFILE =
 interface _Endpoint {
   readonly own: Labels;
   readonly profiles: readonly string[];
-  readonly ips: readonly CanonicalIp[];
-  /** Named ports a host endpoint declares (protocol normalised; others left out). */
-  readonly ports: readonly _Port[];
   labels: LabelMap;
   /** The HEP name when this is a local host endpoint. */
   readonly localHep?: string;
@@ -144,38 +131,6 @@ interface _Profile {
   tags?: readonly string[] | undefined;
 }
 
-/** A declared named port with its protocol as named-port sets key it. */
-interface _Port {
-  readonly name: string;
-  readonly protocol: NamedPortProtocol;
-  readonly port: number;
-}
-
-/**
- * An IP set in use: a selector's addresses, or (with `namedPort`) the `ADDR . PROTO . PORT`
- * triples of the endpoints the selector matches that declare that port name and protocol.
- */
-interface _IpSet {
-  readonly id: string;
-  readonly selector: Selector;
-  readonly namedPort?: { readonly name: string; readonly protocol: NamedPortProtocol };
-  /** Active policies/profiles using it. */
-  refs: number;
-  /**
-   * Canonical member text -> number of endpoints and network sets contributing it: addresses
-   * and prefixes, or a named-port set's triples.
-   */
-  readonly members: Map<string, number>;
-  /**
-   * Its elements: the members, less those inside a network set's prefix. Undefined for a
-   * named-port set, whose members are its elements (network sets never join one).
-   */
-  readonly disjoint: DisjointMembers | undefined;
-  /** Records an element change of this set in the pending change report. */
-  readonly report: ElementReport;
-  view: IpSetMembers | undefined;
-}
-
 /** An active policy ("p:name") or profile ("r:name") and the rules it was counted with. */
 interface _ActiveUser {
   readonly rules: ResolvedRules | undefined;
@@ -194,21 +149,18 @@ export class CalculationGraph implements HostStateSource {
   #config: DataplaneConfig;
   #interfaces: readonly InterfaceInfo[] = [];
 
-  readonly #endpoints = new Map<string, _Endpoint>();
-  readonly #endpointsByProfile = new Map<string, Set<string>>();
+  readonly #endpoints = new Map<EndpointKey, _Endpoint>();
+  readonly #endpointsByProfile = new Map<string, Set<EndpointKey>>();
   readonly #localHeps = new Map<string, _LocalHep>();
   readonly #policies = new Map<string, _Policy>();
   readonly #policiesBySelector = new Map<string, Set<string>>();
   readonly #profiles = new Map<string, _Profile>();
-  readonly #ipSets = new Map<string, _IpSet>();
-  /** Selector unique id -> ids of the sets (plain and named-port) built on it. */
-  readonly #setsBySelector = new Map<string, Set<string>>();
   readonly #selectorCache = new Map<string, Selector>();
   readonly #labelMaps = new Map<string, LabelMap>();
   readonly #warnedProfiles = new Set<string>();
 
   readonly #policyIndex: LabelIndex;
-  readonly #ipSetIndex: LabelIndex;
+  readonly #members: IpSetMemberCalculator;
 
   #resolution: Resolution = { byInterface: new Map(), statuses: new Map() };
   #policed: readonly PolicedInterface[] = [];
@@ -225,7 +177,6 @@ export class CalculationGraph implements HostStateSource {
   #cachedGeneration = -1;
 
   #listRecomputes = 0;
-  #memberUpdates = 0;
   #resolutions = 0;
 
   readonly #src: SelectorSource = {
@@ -241,10 +192,7 @@ export class CalculationGraph implements HostStateSource {
       onMatch: (sel, hep) => this.#policyMatch(sel, hep, true),
       onUnmatch: (sel, hep) => this.#policyMatch(sel, hep, false),
     });
-    this.#ipSetIndex = new LabelIndex({
-      onMatch: (sel, ep) => this.#memberMatch(sel, ep, 1),
-      onUnmatch: (sel, ep) => this.#memberMatch(sel, ep, -1),
-    });
+    this.#members = new IpSetMemberCalculator(this.#changes);
     this.#flush();
   }
 
@@ -271,7 +219,7 @@ export class CalculationGraph implements HostStateSource {
     for (const u of batch) {
       switch (u.type) {
         case "hostEndpoint": {
-          const key = `h/${u.node}/${u.name}`;
+          const key = hostEndpointKey(u.node, u.name);
           const local = u.node === this.#hostname ? u.name : undefined;
           const v = u.value;
           this.#updateEndpoint(
@@ -292,7 +240,7 @@ export class CalculationGraph implements HostStateSource {
         case "workloadEndpoint": {
           const v = u.value;
           this.#updateEndpoint(
-            `w/${u.id}`,
+            workloadEndpointKey(u.id),
             v === null ? null : {
               own: v.metadata.labels ?? {},
               profiles: v.spec.profiles ?? [],
@@ -361,11 +309,7 @@ export class CalculationGraph implements HostStateSource {
       else profiles.set(name, user.rules?.ruleSet ?? DENY_ALL);
     }
     const ipSets = new Map<string, IpSetMembers>();
-    for (const id of [...this.#ipSets.keys()].sort()) {
-      const set = this.#ipSets.get(id)!;
-      set.view ??= _membersView(set);
-      ipSets.set(id, set.view);
-    }
+    for (const id of this.#members.ids()) ipSets.set(id, this.#members.members(id)!);
     this.#cached = {
       config: this.#config,
       interfaces: this.#policed,
@@ -387,11 +331,7 @@ export class CalculationGraph implements HostStateSource {
         const user = this.#active.get(`r:${name}`);
         return user === undefined ? undefined : user.rules?.ruleSet ?? DENY_ALL;
       },
-      ipSet: (id) => {
-        const set = this.#ipSets.get(id);
-        if (set === undefined) return undefined;
-        return set.view ??= _membersView(set);
-      },
+      ipSet: (id) => this.#members.members(id),
     };
   }
 
@@ -413,11 +353,12 @@ export class CalculationGraph implements HostStateSource {
 
   /** Work counters (see CalcStats). */
   stats(): CalcStats {
+    const members = this.#members.stats();
     return {
       policyIndex: this.#policyIndex.stats(),
-      ipSetIndex: this.#ipSetIndex.stats(),
+      ipSetIndex: members.index,
       endpointListRecomputes: this.#listRecomputes,
-      ipSetMemberUpdates: this.#memberUpdates,
+      ipSetMemberUpdates: members.memberUpdates,
       resolutions: this.#resolutions,
     };
   }
@@ -425,7 +366,7 @@ export class CalculationGraph implements HostStateSource {
   // ---- updates -------------------------------------------------------------------------
 
   #updateEndpoint(
-    key: string,
+    key: EndpointKey,
     data: {
       own: Labels;
       profiles: readonly string[];
@@ -440,7 +381,7 @@ export class CalculationGraph implements HostStateSource {
     const old = this.#endpoints.get(key);
     if (data === null) {
       if (!old) return;
-      this.#ipSetIndex.deleteItem(key);
+      this.#members.deleteItem(key);
       for (const p of old.profiles) removeFrom(this.#endpointsByProfile, p, key);
       this.#endpoints.delete(key);
       if (localHep !== undefined) {
@@ -452,55 +393,26 @@ export class CalculationGraph implements HostStateSource {
       }
       return;
     }
-    const ips = data.nets ? _canonicalNets(data.ips) : _canonicalIps(data.ips);
-    const ports = _ports(data.ports);
+    const src = memberSource(data.ips, data.ports, data.nets ?? false);
     const labels = this.#intern(
       effectiveLabelMap(data.own, data.profiles, (p) => this.#profiles.get(p)),
     );
     const ep: _Endpoint = {
       own: data.own,
       profiles: data.profiles.length === 0 ? NO_PROFILES : [...data.profiles],
-      ips,
-      ports,
       labels,
       ...(localHep === undefined ? {} : { localHep }),
     };
     if (old) { for (const p of old.profiles) removeFrom(this.#endpointsByProfile, p, key); }
     for (const p of ep.profiles) addTo(this.#endpointsByProfile, p, key);
     this.#endpoints.set(key, ep);
-    if (old && !(_sameIps(old.ips, ips) && _samePorts(old.ports, ports))) {
-      // Sets already matching this endpoint swap its old members for the new ones.
-      // Sets of texts: a network set may list thousands of nets.
-      const oldTexts = new Set(old.ips.map((a) => a.text));
-      const newTexts = new Set(ips.map((a) => a.text));
-      const gone = old.ips.filter((a) => !newTexts.has(a.text));
-      const added = ips.filter((a) => !oldTexts.has(a.text));
-      for (const selId of this.#ipSetIndex.matchesOf(key)) {
-        for (const setId of this.#setsBySelector.get(selId) ?? []) {
-          const set = this.#ipSets.get(setId)!;
-          if (set.namedPort === undefined) {
-            // New ones first: a network set edited from a /16 to its two /17s then never
-            // uncovers (and re-covers) the addresses inside, which would be two element
-            // changes each.
-            for (const a of added) this.#bump(set, a.text, 1);
-            for (const a of gone) this.#bump(set, a.text, -1);
-            continue;
-          }
-          // A named-port set: few triples (an endpoint's addresses times its ports of a name).
-          const before = _membersOf(set, old);
-          const after = _membersOf(set, ep);
-          for (const m of before) if (!after.includes(m)) this.#bump(set, m, -1);
-          for (const m of after) if (!before.includes(m)) this.#bump(set, m, 1);
-        }
-      }
-    }
-    this.#ipSetIndex.updateItem(key, labels);
+    this.#members.updateItem(key, src, labels);
     if (localHep === undefined) return;
 
     const placement: HepPlacement = {
       name: localHep,
       ...(data.interfaceName === undefined ? {} : { interfaceName: data.interfaceName }),
-      expectedIPs: ips.map((a) => a.text),
+      expectedIPs: src.ips.map((a) => a.text),
     };
     let hep = this.#localHeps.get(localHep);
     if (!hep) {
@@ -525,7 +437,7 @@ export class CalculationGraph implements HostStateSource {
   /** A network set is an IP-set item with its own labels and its nets as members. */
   #updateNetworkSet(name: string, value: NetworkSetResource | null) {
     this.#updateEndpoint(
-      `n/${name}`,
+      networkSetKey(name),
       value === null ? null : {
         own: value.metadata.labels ?? {},
         profiles: NO_PROFILES,
@@ -544,7 +456,7 @@ export class CalculationGraph implements HostStateSource {
       ep.labels = this.#intern(
         effectiveLabelMap(ep.own, ep.profiles, (p) => this.#profiles.get(p)),
       );
-      this.#ipSetIndex.updateItem(key, ep.labels);
+      this.#members.relabelItem(key, ep.labels);
       if (ep.localHep !== undefined) this.#policyIndex.updateItem(ep.localHep, ep.labels);
     }
   }
@@ -685,29 +597,6 @@ export class CalculationGraph implements HostStateSource {
     this.#dirtyHeps.add(hepName);
   }
 
-  #memberMatch(selectorId: string, key: string, delta: 1 | -1) {
-    const ids = this.#setsBySelector.get(selectorId);
-    const ep = this.#endpoints.get(key);
-    if (!ids || !ep) return;
-    for (const id of ids) {
-      const set = this.#ipSets.get(id)!;
-      for (const m of _membersOf(set, ep)) this.#bump(set, m, delta);
-    }
-  }
-
-  #bump(set: _IpSet, ip: string, delta: 1 | -1) {
-    this.#memberUpdates++;
-    const n = (set.members.get(ip) ?? 0) + delta;
-    if (n > 0) set.members.set(ip, n);
-    else set.members.delete(ip);
-    if (n === 0 || (n === 1 && delta === 1)) {
-      set.view = undefined;
-      this.#changes.touch();
-      if (set.disjoint === undefined) set.report(ip, n > 0);
-      else set.disjoint.change(ip, n > 0, set.members, set.report);
-    }
-  }
-
   // ---- the per-host stage ----------------------------------------------------------------
 
   #flush() {
@@ -792,8 +681,8 @@ export class CalculationGraph implements HostStateSource {
       const prev = this.#active.get(key);
       if (prev && prev.rules === rules) continue;
       if (rules) {
-        for (const sel of rules.selectors.values()) this.#refSet(sel.uniqueId, sel);
-        for (const np of rules.namedPorts.values()) this.#refSet(np.id, np.selector, np);
+        for (const sel of rules.selectors.values()) this.#members.ref(sel.uniqueId, sel);
+        for (const np of rules.namedPorts.values()) this.#members.ref(np.id, np.selector, np);
       }
       if (prev?.rules) dropped.push(prev.rules);
       this.#active.set(key, { rules });
@@ -806,8 +695,8 @@ export class CalculationGraph implements HostStateSource {
       this.#noteActive(key);
     }
     for (const rules of dropped) {
-      for (const id of rules.selectors.keys()) this.#unrefSet(id);
-      for (const id of rules.namedPorts.keys()) this.#unrefSet(id);
+      for (const id of rules.selectors.keys()) this.#members.unref(id);
+      for (const id of rules.namedPorts.keys()) this.#members.unref(id);
     }
   }
 
@@ -815,137 +704,6 @@ export class CalculationGraph implements HostStateSource {
   #noteActive(key: string) {
     this.#changes.rules(key.startsWith("p:") ? "policy" : "profile", key.slice(2));
   }
-
-  /** Counts a user of set `id` (selector `sel`, named port `np`), creating it on first use. */
-  #refSet(id: string, sel: Selector, np?: NamedPortSetSpec) {
-    const existing = this.#ipSets.get(id);
-    if (existing) {
-      existing.refs++;
-      return;
-    }
-    const set: _IpSet = {
-      id,
-      selector: sel,
-      ...(np === undefined ? {} : { namedPort: { name: np.name, protocol: np.protocol } }),
-      refs: 1,
-      members: new Map(),
-      // Named-port members are never prefixes: network sets declare no ports.
-      disjoint: np === undefined ? new DisjointMembers() : undefined,
-      report: (element, present) => this.#changes.element(id, element, present),
-      view: undefined,
-    };
-    this.#ipSets.set(id, set);
-    this.#changes.ipSet(id, true);
-    const selId = sel.uniqueId;
-    const shared = this.#setsBySelector.has(selId);
-    addTo(this.#setsBySelector, selId, id);
-    if (!shared) {
-      // Reports every match through #memberMatch, which now sees this set.
-      this.#ipSetIndex.addSelector(sel);
-      return;
-    }
-    // Another set already uses the selector: its matches are known, count them in.
-    for (const key of this.#ipSetIndex.matching(selId)) {
-      for (const m of _membersOf(set, this.#endpoints.get(key)!)) this.#bump(set, m, 1);
-    }
-  }
-
-  #unrefSet(id: string) {
-    const set = this.#ipSets.get(id)!;
-    if (--set.refs > 0) return;
-    // Dropped from the maps first so the index's unmatch reports find nothing to count down.
-    this.#ipSets.delete(id);
-    this.#changes.ipSet(id, false);
-    const selId = set.selector.uniqueId;
-    removeFrom(this.#setsBySelector, selId, id);
-    if (!this.#setsBySelector.has(selId)) this.#ipSetIndex.deleteSelector(selId);
-  }
-}
-
-/**
- * A snapshot of a set's members, sorted only when read: the incremental path never reads it,
- * and sorting thousands of addresses on every member change would be most of a change's cost.
- */
-function _membersView(set: _IpSet): IpSetMembers {
-  const elements = set.disjoint?.elements;
-  const all = [...(elements ?? set.members.keys())];
-  const sort = set.namedPort !== undefined
-    ? sortNamedPortMembers
-    : elements === undefined
-    ? sortIps
-    : sortMembers;
-  let v4: string[] | undefined;
-  let v6: string[] | undefined;
-  return {
-    get v4() {
-      return v4 ??= sort(all.filter((m) => !m.includes(":")));
-    },
-    get v6() {
-      return v6 ??= sort(all.filter((m) => m.includes(":")));
-    },
-  };
-}
-
-/**
- * What endpoint `ep` contributes to `set` when the set's selector matches it: its addresses,
- * or for a named-port set `ADDR . PROTO . PORT` for each address and each declared port of
- * that name and protocol (none when it declares no such port).
- */
-function _membersOf(set: _IpSet, ep: _Endpoint): string[] {
-  const np = set.namedPort;
-  if (np === undefined) return ep.ips.map((a) => a.text);
-  const out: string[] = [];
-  for (const p of ep.ports) {
-    if (p.name !== np.name || p.protocol !== np.protocol) continue;
-    for (const a of ep.ips) {
-      const m = namedPortMember(a.text, p.protocol, p.port);
-      if (!out.includes(m)) out.push(m);
-    }
-  }
-  return out;
-}
-
-/** Declared ports with a protocol named ports can use (validation refuses the rest). */
-function _ports(raw: readonly EndpointPort[]): _Port[] {
-  const out: _Port[] = [];
-  for (const p of raw) {
-    const protocol = endpointPortProtocol(p.protocol);
-    if (protocol !== undefined) out.push({ name: p.name, protocol, port: p.port });
-  }
-  return out;
-}
-
-function _samePorts(a: readonly _Port[], b: readonly _Port[]): boolean {
-  return a.length === b.length && a.every((x, i) => {
-    const y = b[i]!;
-    return x.name === y.name && x.protocol === y.protocol && x.port === y.port;
-  });
-}
-
-function _canonicalIps(raw: readonly string[]): CanonicalIp[] {
-  const out: CanonicalIp[] = [];
-  for (const r of raw) {
-    const c = canonicalIp(r);
-    if (c && !out.some((o) => o.text === c.text)) out.push(c);
-  }
-  return out;
-}
-
-function _canonicalNets(raw: readonly string[]): CanonicalIp[] {
-  const out: CanonicalIp[] = [];
-  const seen = new Set<string>();
-  for (const r of raw) {
-    const c = canonicalNet(r);
-    if (c && !seen.has(c.text)) {
-      seen.add(c.text);
-      out.push(c);
-    }
-  }
-  return out;
-}
-
-function _sameIps(a: readonly CanonicalIp[], b: readonly CanonicalIp[]): boolean {
-  return sameList(a, b, (x, y) => x.text === y.text);
 }
 
 function _samePlacement(a: PolicyPlacement, b: PolicyPlacement): boolean {
