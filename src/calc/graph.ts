@@ -32,8 +32,6 @@ import type {
   Rule,
 } from "../model/resources.ts";
 import type { ModelUpdate } from "../datastore/updates.ts";
-import { parseSelector, type Selector } from "../selector/mod.ts";
-import { tagSelector } from "../selector/labels.ts";
 import type {
   DataplaneConfig,
   EndpointPolicies,
@@ -45,19 +43,9 @@ import type {
   PolicedInterface,
   RuleSet,
 } from "./host_state.ts";
-import { LabelIndex, type LabelIndexStats, type LabelMap } from "./label_index.ts";
-import {
-  governs,
-  placePolicies,
-  type PolicyPlacement,
-  sameEndpointPolicies,
-} from "./policy_order.ts";
-import {
-  DENY_ALL,
-  type ResolvedRules,
-  resolveRules,
-  type SelectorSource,
-} from "./resolve_rules.ts";
+import { LabelIndex, type LabelIndexStats } from "./label_index.ts";
+import { placePolicies, type PolicyPlacement, sameEndpointPolicies } from "./policy_order.ts";
+import { DENY_ALL, type ResolvedRules } from "./resolve_rules.ts";
 import {
   type EndpointStatus,
   type HepPlacement,
@@ -65,15 +53,15 @@ import {
   type Resolution,
   resolveInterfaces,
 } from "./resolve_interfaces.ts";
-import { effectiveLabelMap } from "./effective_labels.ts";
 import { addTo, removeFrom } from "./_multimap.ts";
+import { LabelInheritance } from "./label_inheritance.ts";
+import { type CompiledPolicy, RuleCompiler } from "./rule_compiler.ts";
 import { IpSetMemberCalculator } from "./ipset_members.ts";
 import { type EndpointKey, hostEndpointKey, networkSetKey, workloadEndpointKey } from "./keys.ts";
 import { memberSource } from "./member_source.ts";
 import { ChangeCollector } from "./change_collector.ts";
 import { quote } from "../log/quote.ts";
 import { sameList } from "../util/same_list.ts";
-import { errorMessage } from "../util/error_message.ts";
 
 export type { EndpointStatus, InterfaceInfo } from "./resolve_interfaces.ts";
 
@@ -102,14 +90,6 @@ export interface CalcStats {
 const MSG_DUMMY_PROFILE =
   "Profile not known or invalid, generating dummy profile that drops all traffic.";
 
-interface _Endpoint {
-  readonly own: Labels;
-  readonly profiles: readonly string[];
-  labels: LabelMap;
-  /** The HEP name when this is a local host endpoint. */
-  readonly localHep?: string;
-}
-
 interface _LocalHep {
   placement: HepPlacement;
   profiles: readonly string[];
@@ -118,17 +98,9 @@ interface _LocalHep {
   lists: EndpointPolicies | undefined;
 }
 
-interface _Policy {
-  readonly selector: Selector;
-  readonly placement: PolicyPlacement;
-  readonly rules: ResolvedRules;
-}
-
 interface _Profile {
   /** Undefined while the rules key is absent or invalid (deny-all stand-in). */
   rules?: ResolvedRules | undefined;
-  labels?: Labels | undefined;
-  tags?: readonly string[] | undefined;
 }
 
 /** An active policy ("p:name") or profile ("r:name") and the rules it was counted with. */
@@ -136,7 +108,6 @@ interface _ActiveUser {
   readonly rules: ResolvedRules | undefined;
 }
 
-const SELECTOR_CACHE_LIMIT = 50_000;
 const NO_PROFILES: readonly string[] = Object.freeze([]);
 
 /**
@@ -149,18 +120,16 @@ export class CalculationGraph implements HostStateSource {
   #config: DataplaneConfig;
   #interfaces: readonly InterfaceInfo[] = [];
 
-  readonly #endpoints = new Map<EndpointKey, _Endpoint>();
-  readonly #endpointsByProfile = new Map<string, Set<EndpointKey>>();
   readonly #localHeps = new Map<string, _LocalHep>();
-  readonly #policies = new Map<string, _Policy>();
+  readonly #policies = new Map<string, CompiledPolicy>();
   readonly #policiesBySelector = new Map<string, Set<string>>();
   readonly #profiles = new Map<string, _Profile>();
-  readonly #selectorCache = new Map<string, Selector>();
-  readonly #labelMaps = new Map<string, LabelMap>();
   readonly #warnedProfiles = new Set<string>();
 
   readonly #policyIndex: LabelIndex;
   readonly #members: IpSetMemberCalculator;
+  readonly #labels: LabelInheritance;
+  readonly #compiler: RuleCompiler;
 
   #resolution: Resolution = { byInterface: new Map(), statuses: new Map() };
   #policed: readonly PolicedInterface[] = [];
@@ -179,11 +148,6 @@ export class CalculationGraph implements HostStateSource {
   #listRecomputes = 0;
   #resolutions = 0;
 
-  readonly #src: SelectorSource = {
-    selector: (text) => this.#parse(text),
-    tag: (tag) => this.#parse(tagSelector(tag)),
-  };
-
   constructor(opts: CalculationGraphOptions) {
     this.#hostname = opts.hostname;
     this.#config = opts.dataplaneConfig;
@@ -193,6 +157,11 @@ export class CalculationGraph implements HostStateSource {
       onUnmatch: (sel, hep) => this.#policyMatch(sel, hep, false),
     });
     this.#members = new IpSetMemberCalculator(this.#changes);
+    this.#labels = new LabelInheritance((key, labels, localHep) => {
+      this.#members.relabelItem(key, labels);
+      if (localHep !== undefined) this.#policyIndex.updateItem(localHep, labels);
+    });
+    this.#compiler = new RuleCompiler(this.#log);
     this.#flush();
   }
 
@@ -261,12 +230,10 @@ export class CalculationGraph implements HostStateSource {
           this.#updateProfileRules(u.name, u.value);
           break;
         case "profileLabels":
-          this.#profile(u.name).labels = u.value ?? undefined;
-          this.#relabelProfileUsers(u.name);
+          this.#labels.setProfileLabels(u.name, u.value ?? undefined);
           break;
         case "profileTags":
-          this.#profile(u.name).tags = u.value ?? undefined;
-          this.#relabelProfileUsers(u.name);
+          this.#labels.setProfileTags(u.name, u.value ?? undefined);
           break;
         default:
           // ready / config / inSync belong to the agent.
@@ -378,12 +345,10 @@ export class CalculationGraph implements HostStateSource {
     } | null,
     localHep: string | undefined,
   ) {
-    const old = this.#endpoints.get(key);
     if (data === null) {
-      if (!old) return;
+      if (!this.#labels.has(key)) return;
       this.#members.deleteItem(key);
-      for (const p of old.profiles) removeFrom(this.#endpointsByProfile, p, key);
-      this.#endpoints.delete(key);
+      this.#labels.delete(key);
       if (localHep !== undefined) {
         this.#policyIndex.deleteItem(localHep);
         this.#localHeps.delete(localHep);
@@ -394,18 +359,8 @@ export class CalculationGraph implements HostStateSource {
       return;
     }
     const src = memberSource(data.ips, data.ports, data.nets ?? false);
-    const labels = this.#intern(
-      effectiveLabelMap(data.own, data.profiles, (p) => this.#profiles.get(p)),
-    );
-    const ep: _Endpoint = {
-      own: data.own,
-      profiles: data.profiles.length === 0 ? NO_PROFILES : [...data.profiles],
-      labels,
-      ...(localHep === undefined ? {} : { localHep }),
-    };
-    if (old) { for (const p of old.profiles) removeFrom(this.#endpointsByProfile, p, key); }
-    for (const p of ep.profiles) addTo(this.#endpointsByProfile, p, key);
-    this.#endpoints.set(key, ep);
+    const profiles = data.profiles.length === 0 ? NO_PROFILES : [...data.profiles];
+    const labels = this.#labels.update(key, data.own, profiles, localHep);
     this.#members.updateItem(key, src, labels);
     if (localHep === undefined) return;
 
@@ -416,7 +371,7 @@ export class CalculationGraph implements HostStateSource {
     };
     let hep = this.#localHeps.get(localHep);
     if (!hep) {
-      hep = { placement, profiles: ep.profiles, policies: new Set(), lists: undefined };
+      hep = { placement, profiles, policies: new Set(), lists: undefined };
       this.#localHeps.set(localHep, hep);
       this.#resolutionDirty = true;
       this.#dirtyHeps.add(localHep);
@@ -427,9 +382,9 @@ export class CalculationGraph implements HostStateSource {
       ) {
         this.#resolutionDirty = true;
       }
-      if (!sameList(hep.profiles, ep.profiles)) this.#dirtyHeps.add(localHep);
+      if (!sameList(hep.profiles, profiles)) this.#dirtyHeps.add(localHep);
       hep.placement = placement;
-      hep.profiles = ep.profiles;
+      hep.profiles = profiles;
     }
     this.#policyIndex.updateItem(localHep, labels);
   }
@@ -450,20 +405,9 @@ export class CalculationGraph implements HostStateSource {
     );
   }
 
-  #relabelProfileUsers(profile: string) {
-    for (const key of this.#endpointsByProfile.get(profile) ?? []) {
-      const ep = this.#endpoints.get(key)!;
-      ep.labels = this.#intern(
-        effectiveLabelMap(ep.own, ep.profiles, (p) => this.#profiles.get(p)),
-      );
-      this.#members.relabelItem(key, ep.labels);
-      if (ep.localHep !== undefined) this.#policyIndex.updateItem(ep.localHep, ep.labels);
-    }
-  }
-
   #updatePolicy(name: string, value: PolicyResource | null) {
     const old = this.#policies.get(name);
-    const next = value === null ? undefined : this.#compilePolicy(name, value);
+    const next = value === null ? undefined : this.#compiler.policy(name, value);
     if (!old && !next) return;
     if (next) this.#policies.set(name, next);
     else this.#policies.delete(name);
@@ -496,56 +440,12 @@ export class CalculationGraph implements HostStateSource {
     if (this.#active.has(`p:${name}`)) this.#structureDirty = true;
   }
 
-  /** Parses a policy's selectors once; a bad one makes the whole policy missing (5.16). */
-  #compilePolicy(name: string, value: PolicyResource): _Policy | undefined {
-    const s = value.spec;
-    const placement: PolicyPlacement = {
-      name,
-      ...(s.order === undefined ? {} : { order: s.order }),
-      ...(s.types === undefined ? {} : { types: s.types }),
-      ...(s.doNotTrack === undefined ? {} : { doNotTrack: s.doNotTrack }),
-      ...(s.preDNAT === undefined ? {} : { preDNAT: s.preDNAT }),
-    };
-    // Rules of a direction the policy does not govern are never rendered, so they are
-    // dropped here and their selectors do not become IP sets.
-    const inRules: readonly Rule[] = governs(placement, "ingress") ? s.ingress ?? [] : [];
-    const outRules: readonly Rule[] = governs(placement, "egress") && !s.preDNAT
-      ? s.egress ?? []
-      : [];
-    try {
-      const rules = resolveRules(inRules, outRules, this.#src);
-      return {
-        selector: this.#parse(s.selector),
-        placement,
-        rules: s.applyOnForward === false
-          ? { ...rules, ruleSet: { ...rules.ruleSet, notOnForward: true } }
-          : rules,
-      };
-    } catch (err) {
-      this.#log.warning(
-        `Policy ${quote(name)} has an invalid selector (${errorMessage(err)}); ` +
-          "treating it as missing",
-      );
-      return undefined;
-    }
-  }
-
   #updateProfileRules(
     name: string,
     value: { readonly ingress: readonly Rule[]; readonly egress: readonly Rule[] } | null,
   ) {
     const prof = this.#profile(name);
-    let rules: ResolvedRules | undefined;
-    if (value !== null) {
-      try {
-        rules = resolveRules(value.ingress, value.egress, this.#src);
-      } catch (err) {
-        this.#log.warning(
-          `Profile ${quote(name)} has an invalid rule selector (${errorMessage(err)}); ` +
-            "treating it as missing",
-        );
-      }
-    }
+    const rules = this.#compiler.profileRules(name, value);
     prof.rules = rules;
     if (rules) this.#warnedProfiles.delete(name);
     if (this.#active.has(`r:${name}`)) this.#structureDirty = true;
@@ -555,33 +455,6 @@ export class CalculationGraph implements HostStateSource {
     let p = this.#profiles.get(name);
     if (!p) this.#profiles.set(name, p = {});
     return p;
-  }
-
-  /**
-   * One shared map per distinct label set: thousands of endpoints usually carry a handful of
-   * label sets, and the index never mutates a map it was given.
-   */
-  #intern(labels: LabelMap): LabelMap {
-    let key = "";
-    for (const [k, v] of [...labels].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-      key += `${k.length}:${k}${v.length}:${v}`;
-    }
-    let shared = this.#labelMaps.get(key);
-    if (shared === undefined) {
-      if (this.#labelMaps.size >= SELECTOR_CACHE_LIMIT) this.#labelMaps.clear();
-      this.#labelMaps.set(key, shared = labels);
-    }
-    return shared;
-  }
-
-  #parse(text: string): Selector {
-    let s = this.#selectorCache.get(text);
-    if (!s) {
-      s = parseSelector(text);
-      if (this.#selectorCache.size >= SELECTOR_CACHE_LIMIT) this.#selectorCache.clear();
-      this.#selectorCache.set(text, s);
-    }
-    return s;
   }
 
   // ---- index callbacks -----------------------------------------------------------------
