@@ -46,15 +46,10 @@ import type {
 import { LabelIndex, type LabelIndexStats } from "./label_index.ts";
 import { placePolicies, type PolicyPlacement, sameEndpointPolicies } from "./policy_order.ts";
 import { DENY_ALL, type ResolvedRules } from "./resolve_rules.ts";
-import {
-  type EndpointStatus,
-  type HepPlacement,
-  type InterfaceInfo,
-  type Resolution,
-  resolveInterfaces,
-} from "./resolve_interfaces.ts";
+import { type EndpointStatus, type InterfaceInfo } from "./resolve_interfaces.ts";
 import { addTo, removeFrom } from "./_multimap.ts";
 import { LabelInheritance } from "./label_inheritance.ts";
+import { InterfaceResolution } from "./interface_resolution.ts";
 import { type CompiledPolicy, RuleCompiler } from "./rule_compiler.ts";
 import { IpSetMemberCalculator } from "./ipset_members.ts";
 import { type EndpointKey, hostEndpointKey, networkSetKey, workloadEndpointKey } from "./keys.ts";
@@ -91,7 +86,6 @@ const MSG_DUMMY_PROFILE =
   "Profile not known or invalid, generating dummy profile that drops all traffic.";
 
 interface _LocalHep {
-  placement: HepPlacement;
   profiles: readonly string[];
   /** Names of the policies whose selector matches this endpoint. */
   readonly policies: Set<string>;
@@ -118,7 +112,7 @@ export class CalculationGraph implements HostStateSource {
   readonly #hostname: string;
   readonly #log: Logger;
   #config: DataplaneConfig;
-  #interfaces: readonly InterfaceInfo[] = [];
+  readonly #interfaces: InterfaceResolution;
 
   readonly #localHeps = new Map<string, _LocalHep>();
   readonly #policies = new Map<string, CompiledPolicy>();
@@ -131,27 +125,24 @@ export class CalculationGraph implements HostStateSource {
   readonly #labels: LabelInheritance;
   readonly #compiler: RuleCompiler;
 
-  #resolution: Resolution = { byInterface: new Map(), statuses: new Map() };
   #policed: readonly PolicedInterface[] = [];
   #policedByIface = new Map<string, PolicedInterface>();
   readonly #changes = new ChangeCollector();
   readonly #active = new Map<string, _ActiveUser>();
 
   readonly #dirtyHeps = new Set<string>();
-  #resolutionDirty = true;
   #structureDirty = true;
 
-  #statusGeneration = 0;
   #cached: HostState | undefined;
   #cachedGeneration = -1;
 
   #listRecomputes = 0;
-  #resolutions = 0;
 
   constructor(opts: CalculationGraphOptions) {
     this.#hostname = opts.hostname;
     this.#config = opts.dataplaneConfig;
     this.#log = opts.log;
+    this.#interfaces = new InterfaceResolution(opts.dataplaneConfig.interfacePrefixes);
     this.#policyIndex = new LabelIndex({
       onMatch: (sel, hep) => this.#policyMatch(sel, hep, true),
       onUnmatch: (sel, hep) => this.#policyMatch(sel, hep, false),
@@ -180,7 +171,7 @@ export class CalculationGraph implements HostStateSource {
 
   /** Increases every time `endpointStatuses()` would return something different. */
   get statusGeneration(): number {
-    return this.#statusGeneration;
+    return this.#interfaces.statusGeneration;
   }
 
   /** Applies one batch of syncer updates; `ready`, `config` and `inSync` are ignored here. */
@@ -245,20 +236,14 @@ export class CalculationGraph implements HostStateSource {
 
   /** Replaces the host's interface listing (every link, up or down). */
   setInterfaces(list: readonly InterfaceInfo[]): void {
-    this.#interfaces = list.map((i) => ({ name: i.name, up: i.up, addrs: [...i.addrs] }));
-    this.#resolutionDirty = true;
+    this.#interfaces.setInterfaces(list);
     this.#flush();
   }
 
   /** Replaces the dataplane config; a change of InterfacePrefix re-resolves interfaces. */
   setConfig(dataplaneConfig: DataplaneConfig): void {
     if (JSON.stringify(dataplaneConfig) === JSON.stringify(this.#config)) return;
-    if (
-      JSON.stringify(dataplaneConfig.interfacePrefixes) !==
-        JSON.stringify(this.#config.interfacePrefixes)
-    ) {
-      this.#resolutionDirty = true;
-    }
+    this.#interfaces.setPrefixes(dataplaneConfig.interfacePrefixes);
     this.#config = dataplaneConfig;
     this.#changes.full();
     this.#flush();
@@ -309,7 +294,7 @@ export class CalculationGraph implements HostStateSource {
 
   /** Status of every local host endpoint, by name. */
   endpointStatuses(): Map<string, EndpointStatus> {
-    return new Map(this.#resolution.statuses);
+    return new Map(this.#interfaces.statuses);
   }
 
   /** Local host endpoints the named policy's selector currently matches, sorted. */
@@ -326,7 +311,7 @@ export class CalculationGraph implements HostStateSource {
       ipSetIndex: members.index,
       endpointListRecomputes: this.#listRecomputes,
       ipSetMemberUpdates: members.memberUpdates,
-      resolutions: this.#resolutions,
+      resolutions: this.#interfaces.resolutions,
     };
   }
 
@@ -353,7 +338,7 @@ export class CalculationGraph implements HostStateSource {
         this.#policyIndex.deleteItem(localHep);
         this.#localHeps.delete(localHep);
         this.#dirtyHeps.delete(localHep);
-        this.#resolutionDirty = true;
+        this.#interfaces.deleteHep(localHep);
         this.#structureDirty = true;
       }
       return;
@@ -364,26 +349,13 @@ export class CalculationGraph implements HostStateSource {
     this.#members.updateItem(key, src, labels);
     if (localHep === undefined) return;
 
-    const placement: HepPlacement = {
-      name: localHep,
-      ...(data.interfaceName === undefined ? {} : { interfaceName: data.interfaceName }),
-      expectedIPs: src.ips.map((a) => a.text),
-    };
-    let hep = this.#localHeps.get(localHep);
+    this.#interfaces.updateHep(localHep, data.interfaceName, src.ips.map((a) => a.text));
+    const hep = this.#localHeps.get(localHep);
     if (!hep) {
-      hep = { placement, profiles, policies: new Set(), lists: undefined };
-      this.#localHeps.set(localHep, hep);
-      this.#resolutionDirty = true;
+      this.#localHeps.set(localHep, { profiles, policies: new Set(), lists: undefined });
       this.#dirtyHeps.add(localHep);
     } else {
-      if (
-        hep.placement.interfaceName !== placement.interfaceName ||
-        !sameList(hep.placement.expectedIPs, placement.expectedIPs)
-      ) {
-        this.#resolutionDirty = true;
-      }
       if (!sameList(hep.profiles, profiles)) this.#dirtyHeps.add(localHep);
-      hep.placement = placement;
       hep.profiles = profiles;
     }
     this.#policyIndex.updateItem(localHep, labels);
@@ -473,18 +445,7 @@ export class CalculationGraph implements HostStateSource {
   // ---- the per-host stage ----------------------------------------------------------------
 
   #flush() {
-    if (this.#resolutionDirty) {
-      this.#resolutionDirty = false;
-      this.#resolutions++;
-      const next = resolveInterfaces(
-        [...this.#localHeps.values()].map((h) => h.placement),
-        this.#interfaces,
-        this.#config.interfacePrefixes,
-      );
-      if (!_sameMap(next.statuses, this.#resolution.statuses)) this.#statusGeneration++;
-      if (!_sameMap(next.byInterface, this.#resolution.byInterface)) this.#structureDirty = true;
-      this.#resolution = next;
-    }
+    if (this.#interfaces.flush()) this.#structureDirty = true;
     for (const name of this.#dirtyHeps) {
       const hep = this.#localHeps.get(name);
       if (!hep) continue;
@@ -510,7 +471,7 @@ export class CalculationGraph implements HostStateSource {
   #rebuildStructure() {
     const policed: PolicedInterface[] = [];
     const wanted = new Map<string, ResolvedRules | undefined>();
-    for (const [iface, hepName] of this.#resolution.byInterface) {
+    for (const [iface, hepName] of this.#interfaces.byInterface) {
       const lists = this.#localHeps.get(hepName)!.lists!;
       const prev = this.#policed.find((p) => p.iface === iface);
       policed.push(
@@ -582,10 +543,4 @@ export class CalculationGraph implements HostStateSource {
 function _samePlacement(a: PolicyPlacement, b: PolicyPlacement): boolean {
   return a.order === b.order && a.doNotTrack === b.doNotTrack && a.preDNAT === b.preDNAT &&
     sameList(a.types ?? [], b.types ?? []);
-}
-
-function _sameMap<V>(a: ReadonlyMap<string, V>, b: ReadonlyMap<string, V>): boolean {
-  if (a.size !== b.size) return false;
-  for (const [k, v] of a) if (b.get(k) !== v) return false;
-  return true;
 }
