@@ -34,7 +34,6 @@ import type {
 import type { ModelUpdate } from "../datastore/updates.ts";
 import type {
   DataplaneConfig,
-  EndpointPolicies,
   HostChanges,
   HostState,
   HostStateSource,
@@ -43,20 +42,19 @@ import type {
   PolicedInterface,
   RuleSet,
 } from "./host_state.ts";
-import { LabelIndex, type LabelIndexStats } from "./label_index.ts";
-import { placePolicies, type PolicyPlacement, sameEndpointPolicies } from "./policy_order.ts";
+import type { LabelIndexStats } from "./label_index.ts";
+import { sameEndpointPolicies } from "./policy_order.ts";
 import { DENY_ALL, type ResolvedRules } from "./resolve_rules.ts";
 import { type EndpointStatus, type InterfaceInfo } from "./resolve_interfaces.ts";
-import { addTo, removeFrom } from "./_multimap.ts";
 import { LabelInheritance } from "./label_inheritance.ts";
+import { PolicyResolver } from "./policy_resolver.ts";
 import { InterfaceResolution } from "./interface_resolution.ts";
-import { type CompiledPolicy, RuleCompiler } from "./rule_compiler.ts";
+import { RuleCompiler } from "./rule_compiler.ts";
 import { IpSetMemberCalculator } from "./ipset_members.ts";
 import { type EndpointKey, hostEndpointKey, networkSetKey, workloadEndpointKey } from "./keys.ts";
 import { memberSource } from "./member_source.ts";
 import { ChangeCollector } from "./change_collector.ts";
 import { quote } from "../log/quote.ts";
-import { sameList } from "../util/same_list.ts";
 
 export type { EndpointStatus, InterfaceInfo } from "./resolve_interfaces.ts";
 
@@ -85,13 +83,6 @@ export interface CalcStats {
 const MSG_DUMMY_PROFILE =
   "Profile not known or invalid, generating dummy profile that drops all traffic.";
 
-interface _LocalHep {
-  profiles: readonly string[];
-  /** Names of the policies whose selector matches this endpoint. */
-  readonly policies: Set<string>;
-  lists: EndpointPolicies | undefined;
-}
-
 interface _Profile {
   /** Undefined while the rules key is absent or invalid (deny-all stand-in). */
   rules?: ResolvedRules | undefined;
@@ -114,13 +105,10 @@ export class CalculationGraph implements HostStateSource {
   #config: DataplaneConfig;
   readonly #interfaces: InterfaceResolution;
 
-  readonly #localHeps = new Map<string, _LocalHep>();
-  readonly #policies = new Map<string, CompiledPolicy>();
-  readonly #policiesBySelector = new Map<string, Set<string>>();
+  readonly #policies = new PolicyResolver();
   readonly #profiles = new Map<string, _Profile>();
   readonly #warnedProfiles = new Set<string>();
 
-  readonly #policyIndex: LabelIndex;
   readonly #members: IpSetMemberCalculator;
   readonly #labels: LabelInheritance;
   readonly #compiler: RuleCompiler;
@@ -130,27 +118,20 @@ export class CalculationGraph implements HostStateSource {
   readonly #changes = new ChangeCollector();
   readonly #active = new Map<string, _ActiveUser>();
 
-  readonly #dirtyHeps = new Set<string>();
   #structureDirty = true;
 
   #cached: HostState | undefined;
   #cachedGeneration = -1;
-
-  #listRecomputes = 0;
 
   constructor(opts: CalculationGraphOptions) {
     this.#hostname = opts.hostname;
     this.#config = opts.dataplaneConfig;
     this.#log = opts.log;
     this.#interfaces = new InterfaceResolution(opts.dataplaneConfig.interfacePrefixes);
-    this.#policyIndex = new LabelIndex({
-      onMatch: (sel, hep) => this.#policyMatch(sel, hep, true),
-      onUnmatch: (sel, hep) => this.#policyMatch(sel, hep, false),
-    });
     this.#members = new IpSetMemberCalculator(this.#changes);
     this.#labels = new LabelInheritance((key, labels, localHep) => {
       this.#members.relabelItem(key, labels);
-      if (localHep !== undefined) this.#policyIndex.updateItem(localHep, labels);
+      if (localHep !== undefined) this.#policies.relabelHep(localHep, labels);
     });
     this.#compiler = new RuleCompiler(this.#log);
     this.#flush();
@@ -299,17 +280,17 @@ export class CalculationGraph implements HostStateSource {
 
   /** Local host endpoints the named policy's selector currently matches, sorted. */
   policyEndpoints(policyName: string): string[] {
-    const p = this.#policies.get(policyName);
-    return p ? [...this.#policyIndex.matching(p.selector.uniqueId)].sort() : [];
+    return this.#policies.endpoints(policyName);
   }
 
   /** Work counters (see CalcStats). */
   stats(): CalcStats {
+    const policies = this.#policies.stats();
     const members = this.#members.stats();
     return {
-      policyIndex: this.#policyIndex.stats(),
+      policyIndex: policies.index,
       ipSetIndex: members.index,
-      endpointListRecomputes: this.#listRecomputes,
+      endpointListRecomputes: policies.listRecomputes,
       ipSetMemberUpdates: members.memberUpdates,
       resolutions: this.#interfaces.resolutions,
     };
@@ -335,11 +316,8 @@ export class CalculationGraph implements HostStateSource {
       this.#members.deleteItem(key);
       this.#labels.delete(key);
       if (localHep !== undefined) {
-        this.#policyIndex.deleteItem(localHep);
-        this.#localHeps.delete(localHep);
-        this.#dirtyHeps.delete(localHep);
+        this.#policies.deleteHep(localHep);
         this.#interfaces.deleteHep(localHep);
-        this.#structureDirty = true;
       }
       return;
     }
@@ -350,15 +328,7 @@ export class CalculationGraph implements HostStateSource {
     if (localHep === undefined) return;
 
     this.#interfaces.updateHep(localHep, data.interfaceName, src.ips.map((a) => a.text));
-    const hep = this.#localHeps.get(localHep);
-    if (!hep) {
-      this.#localHeps.set(localHep, { profiles, policies: new Set(), lists: undefined });
-      this.#dirtyHeps.add(localHep);
-    } else {
-      if (!sameList(hep.profiles, profiles)) this.#dirtyHeps.add(localHep);
-      hep.profiles = profiles;
-    }
-    this.#policyIndex.updateItem(localHep, labels);
+    this.#policies.updateHep(localHep, profiles, labels);
   }
 
   /** A network set is an IP-set item with its own labels and its nets as members. */
@@ -378,37 +348,10 @@ export class CalculationGraph implements HostStateSource {
   }
 
   #updatePolicy(name: string, value: PolicyResource | null) {
-    const old = this.#policies.get(name);
-    const next = value === null ? undefined : this.#compiler.policy(name, value);
-    if (!old && !next) return;
-    if (next) this.#policies.set(name, next);
-    else this.#policies.delete(name);
-    const oldSel = old?.selector.uniqueId;
-    const newSel = next?.selector.uniqueId;
-    if (oldSel !== newSel) {
-      if (oldSel !== undefined) {
-        for (const hep of this.#policyIndex.matching(oldSel)) {
-          this.#localHeps.get(hep)!.policies.delete(name);
-          this.#dirtyHeps.add(hep);
-        }
-        removeFrom(this.#policiesBySelector, oldSel, name);
-        if (!this.#policiesBySelector.has(oldSel)) this.#policyIndex.deleteSelector(oldSel);
-      }
-      if (next && newSel !== undefined) {
-        addTo(this.#policiesBySelector, newSel, name);
-        if (this.#policyIndex.hasSelector(newSel)) {
-          for (const hep of this.#policyIndex.matching(newSel)) {
-            this.#localHeps.get(hep)!.policies.add(name);
-            this.#dirtyHeps.add(hep);
-          }
-        } else {
-          // Reports matches through #policyMatch, which now sees this policy.
-          this.#policyIndex.addSelector(next.selector);
-        }
-      }
-    } else if (old && next && !_samePlacement(old.placement, next.placement)) {
-      for (const hep of this.#policyIndex.matching(newSel!)) this.#dirtyHeps.add(hep);
-    }
+    this.#policies.updatePolicy(
+      name,
+      value === null ? undefined : this.#compiler.policy(name, value),
+    );
     if (this.#active.has(`p:${name}`)) this.#structureDirty = true;
   }
 
@@ -429,37 +372,11 @@ export class CalculationGraph implements HostStateSource {
     return p;
   }
 
-  // ---- index callbacks -----------------------------------------------------------------
-
-  #policyMatch(selectorId: string, hepName: string, match: boolean) {
-    const hep = this.#localHeps.get(hepName);
-    const names = this.#policiesBySelector.get(selectorId);
-    if (!hep || !names) return;
-    for (const n of names) {
-      if (match) hep.policies.add(n);
-      else hep.policies.delete(n);
-    }
-    this.#dirtyHeps.add(hepName);
-  }
-
   // ---- the per-host stage ----------------------------------------------------------------
 
   #flush() {
     if (this.#interfaces.flush()) this.#structureDirty = true;
-    for (const name of this.#dirtyHeps) {
-      const hep = this.#localHeps.get(name);
-      if (!hep) continue;
-      this.#listRecomputes++;
-      const lists = placePolicies(
-        [...hep.policies].map((p) => this.#policies.get(p)!.placement),
-        hep.profiles,
-      );
-      if (!hep.lists || !sameEndpointPolicies(hep.lists, lists)) {
-        hep.lists = lists;
-        this.#structureDirty = true;
-      }
-    }
-    this.#dirtyHeps.clear();
+    if (this.#policies.flush()) this.#structureDirty = true;
     if (this.#structureDirty) {
       this.#structureDirty = false;
       this.#rebuildStructure();
@@ -472,7 +389,7 @@ export class CalculationGraph implements HostStateSource {
     const policed: PolicedInterface[] = [];
     const wanted = new Map<string, ResolvedRules | undefined>();
     for (const [iface, hepName] of this.#interfaces.byInterface) {
-      const lists = this.#localHeps.get(hepName)!.lists!;
+      const lists = this.#policies.lists(hepName);
       const prev = this.#policed.find((p) => p.iface === iface);
       policed.push(
         prev && prev.hostEndpoint === hepName && sameEndpointPolicies(prev, lists)
@@ -486,7 +403,7 @@ export class CalculationGraph implements HostStateSource {
         ...lists.normal.ingress,
         ...lists.normal.egress,
       ];
-      for (const n of names) wanted.set(`p:${n}`, this.#policies.get(n)!.rules);
+      for (const n of names) wanted.set(`p:${n}`, this.#policies.rules(n));
       for (const n of lists.profiles) {
         const rules = this.#profiles.get(n)?.rules;
         if (!rules && !this.#warnedProfiles.has(n)) {
@@ -538,9 +455,4 @@ export class CalculationGraph implements HostStateSource {
   #noteActive(key: string) {
     this.#changes.rules(key.startsWith("p:") ? "policy" : "profile", key.slice(2));
   }
-}
-
-function _samePlacement(a: PolicyPlacement, b: PolicyPlacement): boolean {
-  return a.order === b.order && a.doNotTrack === b.doNotTrack && a.preDNAT === b.preDNAT &&
-    sameList(a.types ?? [], b.types ?? []);
 }
