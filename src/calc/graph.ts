@@ -39,14 +39,12 @@ import type {
   HostStateSource,
   HostView,
   IpSetMembers,
-  PolicedInterface,
-  RuleSet,
 } from "./host_state.ts";
 import type { LabelIndexStats } from "./label_index.ts";
-import { sameEndpointPolicies } from "./policy_order.ts";
-import { DENY_ALL, type ResolvedRules } from "./resolve_rules.ts";
 import { type EndpointStatus, type InterfaceInfo } from "./resolve_interfaces.ts";
 import { LabelInheritance } from "./label_inheritance.ts";
+import { ActiveRulesCalculator } from "./active_rules.ts";
+import { PolicedInterfaces } from "./policed_interfaces.ts";
 import { PolicyResolver } from "./policy_resolver.ts";
 import { InterfaceResolution } from "./interface_resolution.ts";
 import { RuleCompiler } from "./rule_compiler.ts";
@@ -54,7 +52,6 @@ import { IpSetMemberCalculator } from "./ipset_members.ts";
 import { type EndpointKey, hostEndpointKey, networkSetKey, workloadEndpointKey } from "./keys.ts";
 import { memberSource } from "./member_source.ts";
 import { ChangeCollector } from "./change_collector.ts";
-import { quote } from "../log/quote.ts";
 
 export type { EndpointStatus, InterfaceInfo } from "./resolve_interfaces.ts";
 
@@ -80,19 +77,6 @@ export interface CalcStats {
   readonly resolutions: number;
 }
 
-const MSG_DUMMY_PROFILE =
-  "Profile not known or invalid, generating dummy profile that drops all traffic.";
-
-interface _Profile {
-  /** Undefined while the rules key is absent or invalid (deny-all stand-in). */
-  rules?: ResolvedRules | undefined;
-}
-
-/** An active policy ("p:name") or profile ("r:name") and the rules it was counted with. */
-interface _ActiveUser {
-  readonly rules: ResolvedRules | undefined;
-}
-
 const NO_PROFILES: readonly string[] = Object.freeze([]);
 
 /**
@@ -106,19 +90,14 @@ export class CalculationGraph implements HostStateSource {
   readonly #interfaces: InterfaceResolution;
 
   readonly #policies = new PolicyResolver();
-  readonly #profiles = new Map<string, _Profile>();
-  readonly #warnedProfiles = new Set<string>();
 
   readonly #members: IpSetMemberCalculator;
   readonly #labels: LabelInheritance;
   readonly #compiler: RuleCompiler;
 
-  #policed: readonly PolicedInterface[] = [];
-  #policedByIface = new Map<string, PolicedInterface>();
   readonly #changes = new ChangeCollector();
-  readonly #active = new Map<string, _ActiveUser>();
-
-  #structureDirty = true;
+  readonly #policed = new PolicedInterfaces(this.#changes);
+  readonly #activeRules: ActiveRulesCalculator;
 
   #cached: HostState | undefined;
   #cachedGeneration = -1;
@@ -134,6 +113,12 @@ export class CalculationGraph implements HostStateSource {
       if (localHep !== undefined) this.#policies.relabelHep(localHep, labels);
     });
     this.#compiler = new RuleCompiler(this.#log);
+    this.#activeRules = new ActiveRulesCalculator(
+      this.#log,
+      this.#members,
+      this.#changes,
+      (name) => this.#policies.rules(name),
+    );
     this.#flush();
   }
 
@@ -233,21 +218,13 @@ export class CalculationGraph implements HostStateSource {
   /** The desired state; the same object is returned until something changes. */
   hostState(): HostState {
     if (this.#cached && this.#cachedGeneration === this.#changes.generation) return this.#cached;
-    const policies = new Map<string, RuleSet>();
-    const profiles = new Map<string, RuleSet>();
-    for (const key of [...this.#active.keys()].sort()) {
-      const user = this.#active.get(key)!;
-      const name = key.slice(2);
-      if (key.startsWith("p:")) policies.set(name, user.rules!.ruleSet);
-      else profiles.set(name, user.rules?.ruleSet ?? DENY_ALL);
-    }
     const ipSets = new Map<string, IpSetMembers>();
     for (const id of this.#members.ids()) ipSets.set(id, this.#members.members(id)!);
     this.#cached = {
       config: this.#config,
-      interfaces: this.#policed,
-      policies,
-      profiles,
+      interfaces: this.#policed.list,
+      policies: this.#activeRules.ruleSets("policy"),
+      profiles: this.#activeRules.ruleSets("profile"),
       ipSets,
     };
     this.#cachedGeneration = this.#changes.generation;
@@ -258,12 +235,9 @@ export class CalculationGraph implements HostStateSource {
   view(): HostView {
     return {
       config: this.#config,
-      interface: (iface) => this.#policedByIface.get(iface),
-      policy: (name) => this.#active.get(`p:${name}`)?.rules?.ruleSet,
-      profile: (name) => {
-        const user = this.#active.get(`r:${name}`);
-        return user === undefined ? undefined : user.rules?.ruleSet ?? DENY_ALL;
-      },
+      interface: (iface) => this.#policed.get(iface),
+      policy: (name) => this.#activeRules.policy(name),
+      profile: (name) => this.#activeRules.profile(name),
       ipSet: (id) => this.#members.members(id),
     };
   }
@@ -352,107 +326,26 @@ export class CalculationGraph implements HostStateSource {
       name,
       value === null ? undefined : this.#compiler.policy(name, value),
     );
-    if (this.#active.has(`p:${name}`)) this.#structureDirty = true;
+    this.#activeRules.policyChanged(name);
   }
 
   #updateProfileRules(
     name: string,
     value: { readonly ingress: readonly Rule[]; readonly egress: readonly Rule[] } | null,
   ) {
-    const prof = this.#profile(name);
-    const rules = this.#compiler.profileRules(name, value);
-    prof.rules = rules;
-    if (rules) this.#warnedProfiles.delete(name);
-    if (this.#active.has(`r:${name}`)) this.#structureDirty = true;
-  }
-
-  #profile(name: string): _Profile {
-    let p = this.#profiles.get(name);
-    if (!p) this.#profiles.set(name, p = {});
-    return p;
+    this.#activeRules.setProfileRules(name, this.#compiler.profileRules(name, value));
   }
 
   // ---- the per-host stage ----------------------------------------------------------------
 
+  /** Settles the per-host nodes in dependency order, then seals the batch's generation. */
   #flush() {
-    if (this.#interfaces.flush()) this.#structureDirty = true;
-    if (this.#policies.flush()) this.#structureDirty = true;
-    if (this.#structureDirty) {
-      this.#structureDirty = false;
-      this.#rebuildStructure();
+    const moved = this.#interfaces.flush();
+    const relisted = this.#policies.flush();
+    if (moved || relisted || this.#activeRules.dirty) {
+      this.#policed.update(this.#interfaces.byInterface, (hep) => this.#policies.lists(hep));
+      this.#activeRules.update(this.#policed.list);
     }
     this.#changes.seal();
-  }
-
-  /** Rebuilds the policed-interface list and the active policy/profile set (all per-host). */
-  #rebuildStructure() {
-    const policed: PolicedInterface[] = [];
-    const wanted = new Map<string, ResolvedRules | undefined>();
-    for (const [iface, hepName] of this.#interfaces.byInterface) {
-      const lists = this.#policies.lists(hepName);
-      const prev = this.#policed.find((p) => p.iface === iface);
-      policed.push(
-        prev && prev.hostEndpoint === hepName && sameEndpointPolicies(prev, lists)
-          ? prev
-          : { iface, hostEndpoint: hepName, ...lists },
-      );
-      const names = [
-        ...lists.untracked.ingress,
-        ...lists.untracked.egress,
-        ...lists.preDnat.ingress,
-        ...lists.normal.ingress,
-        ...lists.normal.egress,
-      ];
-      for (const n of names) wanted.set(`p:${n}`, this.#policies.rules(n));
-      for (const n of lists.profiles) {
-        const rules = this.#profiles.get(n)?.rules;
-        if (!rules && !this.#warnedProfiles.has(n)) {
-          this.#warnedProfiles.add(n);
-          this.#log.warning(`${MSG_DUMMY_PROFILE} Profile: ${quote(n)}`);
-        }
-        wanted.set(`r:${n}`, rules);
-      }
-    }
-    if (
-      policed.length !== this.#policed.length || policed.some((p, i) => p !== this.#policed[i])
-    ) {
-      const byIface = new Map(policed.map((p) => [p.iface, p]));
-      for (const [iface, p] of byIface) {
-        if (this.#policedByIface.get(iface) !== p) this.#changes.interface(iface);
-      }
-      for (const iface of this.#policedByIface.keys()) {
-        if (!byIface.has(iface)) this.#changes.interface(iface);
-      }
-      this.#policed = policed;
-      this.#policedByIface = byIface;
-    }
-    // Count new selector users before dropping old ones, so a set both use is kept as is.
-    const dropped: ResolvedRules[] = [];
-    for (const [key, rules] of wanted) {
-      const prev = this.#active.get(key);
-      if (prev && prev.rules === rules) continue;
-      if (rules) {
-        for (const sel of rules.selectors.values()) this.#members.ref(sel.uniqueId, sel);
-        for (const np of rules.namedPorts.values()) this.#members.ref(np.id, np.selector, np);
-      }
-      if (prev?.rules) dropped.push(prev.rules);
-      this.#active.set(key, { rules });
-      this.#noteActive(key);
-    }
-    for (const [key, prev] of this.#active) {
-      if (wanted.has(key)) continue;
-      if (prev.rules) dropped.push(prev.rules);
-      this.#active.delete(key);
-      this.#noteActive(key);
-    }
-    for (const rules of dropped) {
-      for (const id of rules.selectors.keys()) this.#members.unref(id);
-      for (const id of rules.namedPorts.keys()) this.#members.unref(id);
-    }
-  }
-
-  /** Records that the active policy or profile `key` (`p:`/`r:` + name) changed. */
-  #noteActive(key: string) {
-    this.#changes.rules(key.startsWith("p:") ? "policy" : "profile", key.slice(2));
   }
 }
