@@ -1,36 +1,23 @@
 /**
  * The calculation graph: typed datastore updates plus the host's interfaces in, the desired
- * HostState for the dataplane out. Pure: no I/O, no clock;
- * the agent feeds it and asks for the result.
+ * HostState for the dataplane out. Pure: no I/O, no clock; the agent feeds it and asks for
+ * the result.
  *
- * It is incremental because the datastore is cluster-wide (every host's endpoints feed the IP
- * sets) while updates arrive one object at a time; recomputing everything per update would
- * cost endpoints x selectors each time. Instead:
- * - two label indexes (label_index.ts) keep "which selector matches which endpoint" up to
- *   date, re-evaluating only the pairs an update can affect: one over local host endpoints
- *   for policy selectors, one over every endpoint for IP-set selectors;
- * - each local host endpoint keeps the set of policies whose selector matches it, and its
- *   sorted lists are recomputed only when that set or a member's order/flags change;
- * - each IP set keeps a refcount per address, so an address several endpoints contribute
- *   stays until the last one goes, and a member change touches one entry;
- * - rule sets are resolved once per policy/profile update, and IP-set selectors are
- *   refcounted by the active policies and profiles using them.
- * Network sets are items of the IP-set index only (rule selectors match them, a policy's own
- * selector never does); their nets join the same refcounts as endpoint addresses. A set
- * holding a prefix is handed out in disjoint form (a member inside another left out, as an
- * nft interval set needs), and its member changes are the differences of that form, so the
- * dataplane's element adds and deletes stay exact.
- * The per-host parts (interface resolution, which policies are active) are small and are
- * recomputed whole, only when something they depend on changed.
+ * It is incremental because the datastore is cluster-wide while updates arrive one object at
+ * a time. The work is done by named nodes, in Felix's manner; this file only wires them:
+ * - update_router.ts sends each update to the nodes it feeds;
+ * - label_inheritance.ts keeps every endpoint's effective labels (own plus profiles');
+ * - ipset_members.ts keeps the members of every IP set in use (selector sets, named-port
+ *   sets, network sets' prefixes in disjoint form), matching its selectors incrementally;
+ * - policy_resolver.ts keeps, per local host endpoint, the matching policies and sorted lists;
+ * - interface_resolution.ts decides which local host endpoint governs which interface;
+ * - policed_interfaces.ts joins those two into the policed-interface list;
+ * - active_rules.ts keeps the policies and profiles that list uses, and refcounts their sets;
+ * - change_collector.ts hears every change, for the generation and for takeChanges().
+ * After each batch the per-host nodes settle in a fixed order (resolution, lists, policed
+ * interfaces and active rules) and the collector seals a generation.
  */
 import type { Logger } from "../log/logger.ts";
-import type {
-  EndpointPort,
-  Labels,
-  NetworkSetResource,
-  PolicyResource,
-  Rule,
-} from "../model/resources.ts";
 import type { ModelUpdate } from "../datastore/updates.ts";
 import type {
   DataplaneConfig,
@@ -41,17 +28,16 @@ import type {
   IpSetMembers,
 } from "./host_state.ts";
 import type { LabelIndexStats } from "./label_index.ts";
-import { type EndpointStatus, type InterfaceInfo } from "./resolve_interfaces.ts";
-import { LabelInheritance } from "./label_inheritance.ts";
+import type { EndpointStatus, InterfaceInfo } from "./resolve_interfaces.ts";
 import { ActiveRulesCalculator } from "./active_rules.ts";
+import { ChangeCollector } from "./change_collector.ts";
+import { InterfaceResolution } from "./interface_resolution.ts";
+import { IpSetMemberCalculator } from "./ipset_members.ts";
+import { LabelInheritance } from "./label_inheritance.ts";
 import { PolicedInterfaces } from "./policed_interfaces.ts";
 import { PolicyResolver } from "./policy_resolver.ts";
-import { InterfaceResolution } from "./interface_resolution.ts";
 import { RuleCompiler } from "./rule_compiler.ts";
-import { IpSetMemberCalculator } from "./ipset_members.ts";
-import { type EndpointKey, hostEndpointKey, networkSetKey, workloadEndpointKey } from "./keys.ts";
-import { memberSource } from "./member_source.ts";
-import { ChangeCollector } from "./change_collector.ts";
+import { UpdateRouter } from "./update_router.ts";
 
 export type { EndpointStatus, InterfaceInfo } from "./resolve_interfaces.ts";
 
@@ -77,48 +63,44 @@ export interface CalcStats {
   readonly resolutions: number;
 }
 
-const NO_PROFILES: readonly string[] = Object.freeze([]);
-
 /**
  * See the module comment. Every mutating method finishes the calculation before returning,
  * so `hostState()` only assembles (and caches) the result.
  */
 export class CalculationGraph implements HostStateSource {
-  readonly #hostname: string;
-  readonly #log: Logger;
   #config: DataplaneConfig;
-  readonly #interfaces: InterfaceResolution;
-
-  readonly #policies = new PolicyResolver();
-
-  readonly #members: IpSetMemberCalculator;
-  readonly #labels: LabelInheritance;
-  readonly #compiler: RuleCompiler;
-
   readonly #changes = new ChangeCollector();
+  readonly #members = new IpSetMemberCalculator(this.#changes);
+  readonly #policies = new PolicyResolver();
+  readonly #labels = new LabelInheritance((key, labels, localHep) => {
+    this.#members.relabelItem(key, labels);
+    if (localHep !== undefined) this.#policies.relabelHep(localHep, labels);
+  });
+  readonly #interfaces: InterfaceResolution;
   readonly #policed = new PolicedInterfaces(this.#changes);
   readonly #activeRules: ActiveRulesCalculator;
+  readonly #router: UpdateRouter;
 
   #cached: HostState | undefined;
   #cachedGeneration = -1;
 
   constructor(opts: CalculationGraphOptions) {
-    this.#hostname = opts.hostname;
     this.#config = opts.dataplaneConfig;
-    this.#log = opts.log;
     this.#interfaces = new InterfaceResolution(opts.dataplaneConfig.interfacePrefixes);
-    this.#members = new IpSetMemberCalculator(this.#changes);
-    this.#labels = new LabelInheritance((key, labels, localHep) => {
-      this.#members.relabelItem(key, labels);
-      if (localHep !== undefined) this.#policies.relabelHep(localHep, labels);
-    });
-    this.#compiler = new RuleCompiler(this.#log);
     this.#activeRules = new ActiveRulesCalculator(
-      this.#log,
+      opts.log,
       this.#members,
       this.#changes,
       (name) => this.#policies.rules(name),
     );
+    this.#router = new UpdateRouter(opts.hostname, {
+      compiler: new RuleCompiler(opts.log),
+      labels: this.#labels,
+      members: this.#members,
+      policies: this.#policies,
+      interfaces: this.#interfaces,
+      activeRules: this.#activeRules,
+    });
     this.#flush();
   }
 
@@ -132,7 +114,7 @@ export class CalculationGraph implements HostStateSource {
 
   /** True when the HostState changed since `hostState()` was last called. */
   get dirty(): boolean {
-    return this.#cachedGeneration !== this.#changes.generation;
+    return this.#cachedGeneration !== this.generation;
   }
 
   /** Increases every time `endpointStatuses()` would return something different. */
@@ -142,61 +124,7 @@ export class CalculationGraph implements HostStateSource {
 
   /** Applies one batch of syncer updates; `ready`, `config` and `inSync` are ignored here. */
   applyUpdates(batch: readonly ModelUpdate[]): void {
-    for (const u of batch) {
-      switch (u.type) {
-        case "hostEndpoint": {
-          const key = hostEndpointKey(u.node, u.name);
-          const local = u.node === this.#hostname ? u.name : undefined;
-          const v = u.value;
-          this.#updateEndpoint(
-            key,
-            v === null ? null : {
-              own: v.metadata.labels ?? {},
-              profiles: v.spec.profiles ?? [],
-              ips: v.spec.expectedIPs ?? [],
-              ports: v.spec.ports ?? [],
-              ...(v.spec.interfaceName === undefined
-                ? {}
-                : { interfaceName: v.spec.interfaceName }),
-            },
-            local,
-          );
-          break;
-        }
-        case "workloadEndpoint": {
-          const v = u.value;
-          this.#updateEndpoint(
-            workloadEndpointKey(u.id),
-            v === null ? null : {
-              own: v.metadata.labels ?? {},
-              profiles: v.spec.profiles ?? [],
-              ips: v.spec.ipNetworks ?? [],
-              ports: [],
-            },
-            undefined,
-          );
-          break;
-        }
-        case "policy":
-          this.#updatePolicy(u.name, u.value);
-          break;
-        case "networkSet":
-          this.#updateNetworkSet(u.name, u.value);
-          break;
-        case "profileRules":
-          this.#updateProfileRules(u.name, u.value);
-          break;
-        case "profileLabels":
-          this.#labels.setProfileLabels(u.name, u.value ?? undefined);
-          break;
-        case "profileTags":
-          this.#labels.setProfileTags(u.name, u.value ?? undefined);
-          break;
-        default:
-          // ready / config / inSync belong to the agent.
-          break;
-      }
-    }
+    for (const u of batch) this.#router.route(u);
     this.#flush();
   }
 
@@ -217,7 +145,7 @@ export class CalculationGraph implements HostStateSource {
 
   /** The desired state; the same object is returned until something changes. */
   hostState(): HostState {
-    if (this.#cached && this.#cachedGeneration === this.#changes.generation) return this.#cached;
+    if (this.#cached && !this.dirty) return this.#cached;
     const ipSets = new Map<string, IpSetMembers>();
     for (const id of this.#members.ids()) ipSets.set(id, this.#members.members(id)!);
     this.#cached = {
@@ -227,7 +155,7 @@ export class CalculationGraph implements HostStateSource {
       profiles: this.#activeRules.ruleSets("profile"),
       ipSets,
     };
-    this.#cachedGeneration = this.#changes.generation;
+    this.#cachedGeneration = this.generation;
     return this.#cached;
   }
 
@@ -269,74 +197,6 @@ export class CalculationGraph implements HostStateSource {
       resolutions: this.#interfaces.resolutions,
     };
   }
-
-  // ---- updates -------------------------------------------------------------------------
-
-  #updateEndpoint(
-    key: EndpointKey,
-    data: {
-      own: Labels;
-      profiles: readonly string[];
-      ips: readonly string[];
-      ports: readonly EndpointPort[];
-      interfaceName?: string;
-      /** `ips` are a network set's CIDRs (members keep their prefix). */
-      nets?: boolean;
-    } | null,
-    localHep: string | undefined,
-  ) {
-    if (data === null) {
-      if (!this.#labels.has(key)) return;
-      this.#members.deleteItem(key);
-      this.#labels.delete(key);
-      if (localHep !== undefined) {
-        this.#policies.deleteHep(localHep);
-        this.#interfaces.deleteHep(localHep);
-      }
-      return;
-    }
-    const src = memberSource(data.ips, data.ports, data.nets ?? false);
-    const profiles = data.profiles.length === 0 ? NO_PROFILES : [...data.profiles];
-    const labels = this.#labels.update(key, data.own, profiles, localHep);
-    this.#members.updateItem(key, src, labels);
-    if (localHep === undefined) return;
-
-    this.#interfaces.updateHep(localHep, data.interfaceName, src.ips.map((a) => a.text));
-    this.#policies.updateHep(localHep, profiles, labels);
-  }
-
-  /** A network set is an IP-set item with its own labels and its nets as members. */
-  #updateNetworkSet(name: string, value: NetworkSetResource | null) {
-    this.#updateEndpoint(
-      networkSetKey(name),
-      value === null ? null : {
-        own: value.metadata.labels ?? {},
-        profiles: NO_PROFILES,
-        ips: value.spec.nets ?? [],
-        // Named ports come from endpoints only, as in Calico: a network set has none.
-        ports: [],
-        nets: true,
-      },
-      undefined,
-    );
-  }
-
-  #updatePolicy(name: string, value: PolicyResource | null) {
-    this.#policies.updatePolicy(
-      name,
-      value === null ? undefined : this.#compiler.policy(name, value),
-    );
-    this.#activeRules.policyChanged(name);
-  }
-
-  #updateProfileRules(
-    name: string,
-    value: { readonly ingress: readonly Rule[]; readonly egress: readonly Rule[] } | null,
-  ) {
-    this.#activeRules.setProfileRules(name, this.#compiler.profileRules(name, value));
-  }
-
-  // ---- the per-host stage ----------------------------------------------------------------
 
   /** Settles the per-host nodes in dependency order, then seals the batch's generation. */
   #flush() {
