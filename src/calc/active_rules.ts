@@ -96,6 +96,7 @@ export class ActiveRulesCalculator {
   update(policed: readonly PolicedInterface[]): void {
     this.#dirty = false;
     const wanted = this.#wanted(policed);
+    // Count new set users before dropping old ones, so a set both use is kept as is.
     const dropped: ResolvedRules[] = [];
     for (const want of wanted.list) {
       const prev = this.#active[want.kind].get(want.name);

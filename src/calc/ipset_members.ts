@@ -91,7 +91,7 @@ export class IpSetMemberCalculator {
     this.#items.delete(key);
   }
 
-  /** Counts a user of set `spec.id`, creating the set on first use. */
+  /** Counts a user of set `id` (on `selector`, for `namedPort` if given), creating it on first use. */
   ref(id: IpSetId, selector: Selector, namedPort?: NamedPortSetSpec): void {
     const existing = this.#sets.get(id);
     if (existing) {
