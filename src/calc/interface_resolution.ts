@@ -87,7 +87,7 @@ export class InterfaceResolution {
     if (!this.#dirty) return false;
     this.#dirty = false;
     this.#resolutions++;
-    const next = resolveInterfaces(this.#heps.values(), this.#interfaces, this.#prefixes);
+    const next = resolveInterfaces([...this.#heps.values()], this.#interfaces, this.#prefixes);
     if (!_sameMap(next.statuses, this.#resolution.statuses)) this.#statusGeneration++;
     const changed = !_sameMap(next.byInterface, this.#resolution.byInterface);
     this.#resolution = next;
