@@ -1,88 +1,43 @@
 /**
  * The calculation graph: typed datastore updates plus the host's interfaces in, the desired
- * HostState for the dataplane out. Pure: no I/O, no clock;
- * the agent feeds it and asks for the result.
+ * HostState for the dataplane out. Pure: no I/O, no clock; the agent feeds it and asks for
+ * the result.
  *
- * It is incremental because the datastore is cluster-wide (every host's endpoints feed the IP
- * sets) while updates arrive one object at a time; recomputing everything per update would
- * cost endpoints x selectors each time. Instead:
- * - two label indexes (label_index.ts) keep "which selector matches which endpoint" up to
- *   date, re-evaluating only the pairs an update can affect: one over local host endpoints
- *   for policy selectors, one over every endpoint for IP-set selectors;
- * - each local host endpoint keeps the set of policies whose selector matches it, and its
- *   sorted lists are recomputed only when that set or a member's order/flags change;
- * - each IP set keeps a refcount per address, so an address several endpoints contribute
- *   stays until the last one goes, and a member change touches one entry;
- * - rule sets are resolved once per policy/profile update, and IP-set selectors are
- *   refcounted by the active policies and profiles using them.
- * Network sets are items of the IP-set index only (rule selectors match them, a policy's own
- * selector never does); their nets join the same refcounts as endpoint addresses. A set
- * holding a prefix is handed out in disjoint form (a member inside another left out, as an
- * nft interval set needs), and its member changes are the differences of that form, so the
- * dataplane's element adds and deletes stay exact.
- * The per-host parts (interface resolution, which policies are active) are small and are
- * recomputed whole, only when something they depend on changed.
+ * It is incremental because the datastore is cluster-wide while updates arrive one object at
+ * a time. The work is done by named nodes, in Felix's manner; this file only wires them:
+ * - update_router.ts sends each update to the nodes it feeds;
+ * - label_inheritance.ts keeps every endpoint's effective labels (own plus profiles');
+ * - ipset_members.ts keeps the members of every IP set in use (selector sets, named-port
+ *   sets, network sets' prefixes in disjoint form), matching its selectors incrementally;
+ * - policy_resolver.ts keeps, per local host endpoint, the matching policies and sorted lists;
+ * - interface_resolution.ts decides which local host endpoint governs which interface;
+ * - policed_interfaces.ts joins those two into the policed-interface list;
+ * - active_rules.ts keeps the policies and profiles that list uses, and refcounts their sets;
+ * - change_collector.ts hears every change, for the generation and for takeChanges().
+ * After each batch the per-host nodes settle in a fixed order (resolution, lists, policed
+ * interfaces and active rules) and the collector seals a generation.
  */
 import type { Logger } from "../log/logger.ts";
-import type {
-  EndpointPort,
-  Labels,
-  NetworkSetResource,
-  PolicyResource,
-  Rule,
-} from "../model/resources.ts";
-import { endpointPortProtocol } from "../model/validate.ts";
 import type { ModelUpdate } from "../datastore/updates.ts";
-import { parseSelector, type Selector } from "../selector/mod.ts";
-import { tagSelector } from "../selector/labels.ts";
 import type {
   DataplaneConfig,
-  EndpointPolicies,
   HostChanges,
   HostState,
   HostStateSource,
   HostView,
   IpSetMembers,
-  PolicedInterface,
-  RuleSet,
 } from "./host_state.ts";
-import {
-  type CanonicalIp,
-  canonicalIp,
-  canonicalNet,
-  namedPortMember,
-  sortIps,
-  sortMembers,
-  sortNamedPortMembers,
-} from "./_addr.ts";
-import { DisjointMembers, type ElementReport } from "./disjoint_members.ts";
-import { LabelIndex, type LabelIndexStats, type LabelMap } from "./label_index.ts";
-import {
-  governs,
-  placePolicies,
-  type PolicyPlacement,
-  sameEndpointPolicies,
-} from "./policy_order.ts";
-import {
-  DENY_ALL,
-  type NamedPortProtocol,
-  type NamedPortSetSpec,
-  type ResolvedRules,
-  resolveRules,
-  type SelectorSource,
-} from "./resolve_rules.ts";
-import {
-  type EndpointStatus,
-  type HepPlacement,
-  type InterfaceInfo,
-  type Resolution,
-  resolveInterfaces,
-} from "./resolve_interfaces.ts";
-import { effectiveLabelMap } from "./effective_labels.ts";
-import { addTo, removeFrom } from "./_multimap.ts";
-import { quote } from "../log/quote.ts";
-import { sameList } from "../util/same_list.ts";
-import { errorMessage } from "../util/error_message.ts";
+import type { LabelIndexStats } from "./label_index.ts";
+import type { EndpointStatus, InterfaceInfo } from "./resolve_interfaces.ts";
+import { ActiveRulesCalculator } from "./active_rules.ts";
+import { ChangeCollector } from "./change_collector.ts";
+import { InterfaceResolution } from "./interface_resolution.ts";
+import { IpSetMemberCalculator } from "./ipset_members.ts";
+import { LabelInheritance } from "./label_inheritance.ts";
+import { PolicedInterfaces } from "./policed_interfaces.ts";
+import { PolicyResolver } from "./policy_resolver.ts";
+import { RuleCompiler } from "./rule_compiler.ts";
+import { UpdateRouter } from "./update_router.ts";
 
 export type { EndpointStatus, InterfaceInfo } from "./resolve_interfaces.ts";
 
@@ -108,143 +63,43 @@ export interface CalcStats {
   readonly resolutions: number;
 }
 
-const MSG_DUMMY_PROFILE =
-  "Profile not known or invalid, generating dummy profile that drops all traffic.";
-
-interface _Endpoint {
-  readonly own: Labels;
-  readonly profiles: readonly string[];
-  readonly ips: readonly CanonicalIp[];
-  /** Named ports a host endpoint declares (protocol normalised; others left out). */
-  readonly ports: readonly _Port[];
-  labels: LabelMap;
-  /** The HEP name when this is a local host endpoint. */
-  readonly localHep?: string;
-}
-
-interface _LocalHep {
-  placement: HepPlacement;
-  profiles: readonly string[];
-  /** Names of the policies whose selector matches this endpoint. */
-  readonly policies: Set<string>;
-  lists: EndpointPolicies | undefined;
-}
-
-interface _Policy {
-  readonly selector: Selector;
-  readonly placement: PolicyPlacement;
-  readonly rules: ResolvedRules;
-}
-
-interface _Profile {
-  /** Undefined while the rules key is absent or invalid (deny-all stand-in). */
-  rules?: ResolvedRules | undefined;
-  labels?: Labels | undefined;
-  tags?: readonly string[] | undefined;
-}
-
-/** A declared named port with its protocol as named-port sets key it. */
-interface _Port {
-  readonly name: string;
-  readonly protocol: NamedPortProtocol;
-  readonly port: number;
-}
-
-/**
- * An IP set in use: a selector's addresses, or (with `namedPort`) the `ADDR . PROTO . PORT`
- * triples of the endpoints the selector matches that declare that port name and protocol.
- */
-interface _IpSet {
-  readonly id: string;
-  readonly selector: Selector;
-  readonly namedPort?: { readonly name: string; readonly protocol: NamedPortProtocol };
-  /** Active policies/profiles using it. */
-  refs: number;
-  /**
-   * Canonical member text -> number of endpoints and network sets contributing it: addresses
-   * and prefixes, or a named-port set's triples.
-   */
-  readonly members: Map<string, number>;
-  /**
-   * Its elements: the members, less those inside a network set's prefix. Undefined for a
-   * named-port set, whose members are its elements (network sets never join one).
-   */
-  readonly disjoint: DisjointMembers | undefined;
-  /** Records an element change of this set in the pending change report. */
-  readonly report: ElementReport;
-  view: IpSetMembers | undefined;
-}
-
-/** An active policy ("p:name") or profile ("r:name") and the rules it was counted with. */
-interface _ActiveUser {
-  readonly rules: ResolvedRules | undefined;
-}
-
-const SELECTOR_CACHE_LIMIT = 50_000;
-const NO_PROFILES: readonly string[] = Object.freeze([]);
-
 /**
  * See the module comment. Every mutating method finishes the calculation before returning,
  * so `hostState()` only assembles (and caches) the result.
  */
 export class CalculationGraph implements HostStateSource {
-  readonly #hostname: string;
-  readonly #log: Logger;
   #config: DataplaneConfig;
-  #interfaces: readonly InterfaceInfo[] = [];
+  readonly #changes = new ChangeCollector();
+  readonly #members = new IpSetMemberCalculator(this.#changes);
+  readonly #policies = new PolicyResolver();
+  readonly #labels = new LabelInheritance((key, labels, localHep) => {
+    this.#members.relabelItem(key, labels);
+    if (localHep !== undefined) this.#policies.relabelHep(localHep, labels);
+  });
+  readonly #interfaces: InterfaceResolution;
+  readonly #policed = new PolicedInterfaces(this.#changes);
+  readonly #activeRules: ActiveRulesCalculator;
+  readonly #router: UpdateRouter;
 
-  readonly #endpoints = new Map<string, _Endpoint>();
-  readonly #endpointsByProfile = new Map<string, Set<string>>();
-  readonly #localHeps = new Map<string, _LocalHep>();
-  readonly #policies = new Map<string, _Policy>();
-  readonly #policiesBySelector = new Map<string, Set<string>>();
-  readonly #profiles = new Map<string, _Profile>();
-  readonly #ipSets = new Map<string, _IpSet>();
-  /** Selector unique id -> ids of the sets (plain and named-port) built on it. */
-  readonly #setsBySelector = new Map<string, Set<string>>();
-  readonly #selectorCache = new Map<string, Selector>();
-  readonly #labelMaps = new Map<string, LabelMap>();
-  readonly #warnedProfiles = new Set<string>();
-
-  readonly #policyIndex: LabelIndex;
-  readonly #ipSetIndex: LabelIndex;
-
-  #resolution: Resolution = { byInterface: new Map(), statuses: new Map() };
-  #policed: readonly PolicedInterface[] = [];
-  #policedByIface = new Map<string, PolicedInterface>();
-  #changes = _noChanges(true);
-  readonly #active = new Map<string, _ActiveUser>();
-
-  readonly #dirtyHeps = new Set<string>();
-  #resolutionDirty = true;
-  #structureDirty = true;
-  #outputDirty = true;
-
-  #generation = 0;
-  #statusGeneration = 0;
   #cached: HostState | undefined;
   #cachedGeneration = -1;
 
-  #listRecomputes = 0;
-  #memberUpdates = 0;
-  #resolutions = 0;
-
-  readonly #src: SelectorSource = {
-    selector: (text) => this.#parse(text),
-    tag: (tag) => this.#parse(tagSelector(tag)),
-  };
-
   constructor(opts: CalculationGraphOptions) {
-    this.#hostname = opts.hostname;
     this.#config = opts.dataplaneConfig;
-    this.#log = opts.log;
-    this.#policyIndex = new LabelIndex({
-      onMatch: (sel, hep) => this.#policyMatch(sel, hep, true),
-      onUnmatch: (sel, hep) => this.#policyMatch(sel, hep, false),
-    });
-    this.#ipSetIndex = new LabelIndex({
-      onMatch: (sel, ep) => this.#memberMatch(sel, ep, 1),
-      onUnmatch: (sel, ep) => this.#memberMatch(sel, ep, -1),
+    this.#interfaces = new InterfaceResolution(opts.dataplaneConfig.interfacePrefixes);
+    this.#activeRules = new ActiveRulesCalculator(
+      opts.log,
+      this.#members,
+      this.#changes,
+      (name) => this.#policies.rules(name),
+    );
+    this.#router = new UpdateRouter(opts.hostname, {
+      compiler: new RuleCompiler(opts.log),
+      labels: this.#labels,
+      members: this.#members,
+      policies: this.#policies,
+      interfaces: this.#interfaces,
+      activeRules: this.#activeRules,
     });
     this.#flush();
   }
@@ -254,128 +109,53 @@ export class CalculationGraph implements HostStateSource {
    * the agent re-renders only when needed.
    */
   get generation(): number {
-    return this.#generation;
+    return this.#changes.generation;
   }
 
   /** True when the HostState changed since `hostState()` was last called. */
   get dirty(): boolean {
-    return this.#cachedGeneration !== this.#generation;
+    return this.#cachedGeneration !== this.generation;
   }
 
   /** Increases every time `endpointStatuses()` would return something different. */
   get statusGeneration(): number {
-    return this.#statusGeneration;
+    return this.#interfaces.statusGeneration;
   }
 
   /** Applies one batch of syncer updates; `ready`, `config` and `inSync` are ignored here. */
   applyUpdates(batch: readonly ModelUpdate[]): void {
-    for (const u of batch) {
-      switch (u.type) {
-        case "hostEndpoint": {
-          const key = `h/${u.node}/${u.name}`;
-          const local = u.node === this.#hostname ? u.name : undefined;
-          const v = u.value;
-          this.#updateEndpoint(
-            key,
-            v === null ? null : {
-              own: v.metadata.labels ?? {},
-              profiles: v.spec.profiles ?? [],
-              ips: v.spec.expectedIPs ?? [],
-              ports: v.spec.ports ?? [],
-              ...(v.spec.interfaceName === undefined
-                ? {}
-                : { interfaceName: v.spec.interfaceName }),
-            },
-            local,
-          );
-          break;
-        }
-        case "workloadEndpoint": {
-          const v = u.value;
-          this.#updateEndpoint(
-            `w/${u.id}`,
-            v === null ? null : {
-              own: v.metadata.labels ?? {},
-              profiles: v.spec.profiles ?? [],
-              ips: v.spec.ipNetworks ?? [],
-              ports: [],
-            },
-            undefined,
-          );
-          break;
-        }
-        case "policy":
-          this.#updatePolicy(u.name, u.value);
-          break;
-        case "networkSet":
-          this.#updateNetworkSet(u.name, u.value);
-          break;
-        case "profileRules":
-          this.#updateProfileRules(u.name, u.value);
-          break;
-        case "profileLabels":
-          this.#profile(u.name).labels = u.value ?? undefined;
-          this.#relabelProfileUsers(u.name);
-          break;
-        case "profileTags":
-          this.#profile(u.name).tags = u.value ?? undefined;
-          this.#relabelProfileUsers(u.name);
-          break;
-        default:
-          // ready / config / inSync belong to the agent.
-          break;
-      }
-    }
+    for (const u of batch) this.#router.route(u);
     this.#flush();
   }
 
   /** Replaces the host's interface listing (every link, up or down). */
   setInterfaces(list: readonly InterfaceInfo[]): void {
-    this.#interfaces = list.map((i) => ({ name: i.name, up: i.up, addrs: [...i.addrs] }));
-    this.#resolutionDirty = true;
+    this.#interfaces.setInterfaces(list);
     this.#flush();
   }
 
   /** Replaces the dataplane config; a change of InterfacePrefix re-resolves interfaces. */
   setConfig(dataplaneConfig: DataplaneConfig): void {
     if (JSON.stringify(dataplaneConfig) === JSON.stringify(this.#config)) return;
-    if (
-      JSON.stringify(dataplaneConfig.interfacePrefixes) !==
-        JSON.stringify(this.#config.interfacePrefixes)
-    ) {
-      this.#resolutionDirty = true;
-    }
+    this.#interfaces.setPrefixes(dataplaneConfig.interfacePrefixes);
     this.#config = dataplaneConfig;
-    this.#changes.full = true;
-    this.#outputDirty = true;
+    this.#changes.full();
     this.#flush();
   }
 
   /** The desired state; the same object is returned until something changes. */
   hostState(): HostState {
-    if (this.#cached && this.#cachedGeneration === this.#generation) return this.#cached;
-    const policies = new Map<string, RuleSet>();
-    const profiles = new Map<string, RuleSet>();
-    for (const key of [...this.#active.keys()].sort()) {
-      const user = this.#active.get(key)!;
-      const name = key.slice(2);
-      if (key.startsWith("p:")) policies.set(name, user.rules!.ruleSet);
-      else profiles.set(name, user.rules?.ruleSet ?? DENY_ALL);
-    }
+    if (this.#cached && !this.dirty) return this.#cached;
     const ipSets = new Map<string, IpSetMembers>();
-    for (const id of [...this.#ipSets.keys()].sort()) {
-      const set = this.#ipSets.get(id)!;
-      set.view ??= _membersView(set);
-      ipSets.set(id, set.view);
-    }
+    for (const id of this.#members.ids()) ipSets.set(id, this.#members.members(id)!);
     this.#cached = {
       config: this.#config,
-      interfaces: this.#policed,
-      policies,
-      profiles,
+      interfaces: this.#policed.list,
+      policies: this.#activeRules.ruleSets("policy"),
+      profiles: this.#activeRules.ruleSets("profile"),
       ipSets,
     };
-    this.#cachedGeneration = this.#generation;
+    this.#cachedGeneration = this.generation;
     return this.#cached;
   }
 
@@ -383,615 +163,49 @@ export class CalculationGraph implements HostStateSource {
   view(): HostView {
     return {
       config: this.#config,
-      interface: (iface) => this.#policedByIface.get(iface),
-      policy: (name) => this.#active.get(`p:${name}`)?.rules?.ruleSet,
-      profile: (name) => {
-        const user = this.#active.get(`r:${name}`);
-        return user === undefined ? undefined : user.rules?.ruleSet ?? DENY_ALL;
-      },
-      ipSet: (id) => {
-        const set = this.#ipSets.get(id);
-        if (set === undefined) return undefined;
-        return set.view ??= _membersView(set);
-      },
+      interface: (iface) => this.#policed.get(iface),
+      policy: (name) => this.#activeRules.policy(name),
+      profile: (name) => this.#activeRules.profile(name),
+      ipSet: (id) => this.#members.members(id),
     };
   }
 
   /** What changed in the desired state since the last call (the first call says `full`). */
   takeChanges(): HostChanges {
-    const c = this.#changes;
-    this.#changes = _noChanges(false);
-    return c;
+    return this.#changes.take();
   }
 
   /** Status of every local host endpoint, by name. */
   endpointStatuses(): Map<string, EndpointStatus> {
-    return new Map(this.#resolution.statuses);
+    return new Map(this.#interfaces.statuses);
   }
 
   /** Local host endpoints the named policy's selector currently matches, sorted. */
   policyEndpoints(policyName: string): string[] {
-    const p = this.#policies.get(policyName);
-    return p ? [...this.#policyIndex.matching(p.selector.uniqueId)].sort() : [];
+    return this.#policies.endpoints(policyName);
   }
 
   /** Work counters (see CalcStats). */
   stats(): CalcStats {
+    const policies = this.#policies.stats();
+    const members = this.#members.stats();
     return {
-      policyIndex: this.#policyIndex.stats(),
-      ipSetIndex: this.#ipSetIndex.stats(),
-      endpointListRecomputes: this.#listRecomputes,
-      ipSetMemberUpdates: this.#memberUpdates,
-      resolutions: this.#resolutions,
+      policyIndex: policies.index,
+      ipSetIndex: members.index,
+      endpointListRecomputes: policies.listRecomputes,
+      ipSetMemberUpdates: members.memberUpdates,
+      resolutions: this.#interfaces.resolutions,
     };
   }
 
-  // ---- updates -------------------------------------------------------------------------
-
-  #updateEndpoint(
-    key: string,
-    data: {
-      own: Labels;
-      profiles: readonly string[];
-      ips: readonly string[];
-      ports: readonly EndpointPort[];
-      interfaceName?: string;
-      /** `ips` are a network set's CIDRs (members keep their prefix). */
-      nets?: boolean;
-    } | null,
-    localHep: string | undefined,
-  ) {
-    const old = this.#endpoints.get(key);
-    if (data === null) {
-      if (!old) return;
-      this.#ipSetIndex.deleteItem(key);
-      for (const p of old.profiles) removeFrom(this.#endpointsByProfile, p, key);
-      this.#endpoints.delete(key);
-      if (localHep !== undefined) {
-        this.#policyIndex.deleteItem(localHep);
-        this.#localHeps.delete(localHep);
-        this.#dirtyHeps.delete(localHep);
-        this.#resolutionDirty = true;
-        this.#structureDirty = true;
-      }
-      return;
-    }
-    const ips = data.nets ? _canonicalNets(data.ips) : _canonicalIps(data.ips);
-    const ports = _ports(data.ports);
-    const labels = this.#intern(
-      effectiveLabelMap(data.own, data.profiles, (p) => this.#profiles.get(p)),
-    );
-    const ep: _Endpoint = {
-      own: data.own,
-      profiles: data.profiles.length === 0 ? NO_PROFILES : [...data.profiles],
-      ips,
-      ports,
-      labels,
-      ...(localHep === undefined ? {} : { localHep }),
-    };
-    if (old) { for (const p of old.profiles) removeFrom(this.#endpointsByProfile, p, key); }
-    for (const p of ep.profiles) addTo(this.#endpointsByProfile, p, key);
-    this.#endpoints.set(key, ep);
-    if (old && !(_sameIps(old.ips, ips) && _samePorts(old.ports, ports))) {
-      // Sets already matching this endpoint swap its old members for the new ones.
-      // Sets of texts: a network set may list thousands of nets.
-      const oldTexts = new Set(old.ips.map((a) => a.text));
-      const newTexts = new Set(ips.map((a) => a.text));
-      const gone = old.ips.filter((a) => !newTexts.has(a.text));
-      const added = ips.filter((a) => !oldTexts.has(a.text));
-      for (const selId of this.#ipSetIndex.matchesOf(key)) {
-        for (const setId of this.#setsBySelector.get(selId) ?? []) {
-          const set = this.#ipSets.get(setId)!;
-          if (set.namedPort === undefined) {
-            // New ones first: a network set edited from a /16 to its two /17s then never
-            // uncovers (and re-covers) the addresses inside, which would be two element
-            // changes each.
-            for (const a of added) this.#bump(set, a.text, 1);
-            for (const a of gone) this.#bump(set, a.text, -1);
-            continue;
-          }
-          // A named-port set: few triples (an endpoint's addresses times its ports of a name).
-          const before = _membersOf(set, old);
-          const after = _membersOf(set, ep);
-          for (const m of before) if (!after.includes(m)) this.#bump(set, m, -1);
-          for (const m of after) if (!before.includes(m)) this.#bump(set, m, 1);
-        }
-      }
-    }
-    this.#ipSetIndex.updateItem(key, labels);
-    if (localHep === undefined) return;
-
-    const placement: HepPlacement = {
-      name: localHep,
-      ...(data.interfaceName === undefined ? {} : { interfaceName: data.interfaceName }),
-      expectedIPs: ips.map((a) => a.text),
-    };
-    let hep = this.#localHeps.get(localHep);
-    if (!hep) {
-      hep = { placement, profiles: ep.profiles, policies: new Set(), lists: undefined };
-      this.#localHeps.set(localHep, hep);
-      this.#resolutionDirty = true;
-      this.#dirtyHeps.add(localHep);
-    } else {
-      if (
-        hep.placement.interfaceName !== placement.interfaceName ||
-        !sameList(hep.placement.expectedIPs, placement.expectedIPs)
-      ) {
-        this.#resolutionDirty = true;
-      }
-      if (!sameList(hep.profiles, ep.profiles)) this.#dirtyHeps.add(localHep);
-      hep.placement = placement;
-      hep.profiles = ep.profiles;
-    }
-    this.#policyIndex.updateItem(localHep, labels);
-  }
-
-  /** A network set is an IP-set item with its own labels and its nets as members. */
-  #updateNetworkSet(name: string, value: NetworkSetResource | null) {
-    this.#updateEndpoint(
-      `n/${name}`,
-      value === null ? null : {
-        own: value.metadata.labels ?? {},
-        profiles: NO_PROFILES,
-        ips: value.spec.nets ?? [],
-        // Named ports come from endpoints only, as in Calico: a network set has none.
-        ports: [],
-        nets: true,
-      },
-      undefined,
-    );
-  }
-
-  #relabelProfileUsers(profile: string) {
-    for (const key of this.#endpointsByProfile.get(profile) ?? []) {
-      const ep = this.#endpoints.get(key)!;
-      ep.labels = this.#intern(
-        effectiveLabelMap(ep.own, ep.profiles, (p) => this.#profiles.get(p)),
-      );
-      this.#ipSetIndex.updateItem(key, ep.labels);
-      if (ep.localHep !== undefined) this.#policyIndex.updateItem(ep.localHep, ep.labels);
-    }
-  }
-
-  #updatePolicy(name: string, value: PolicyResource | null) {
-    const old = this.#policies.get(name);
-    const next = value === null ? undefined : this.#compilePolicy(name, value);
-    if (!old && !next) return;
-    if (next) this.#policies.set(name, next);
-    else this.#policies.delete(name);
-    const oldSel = old?.selector.uniqueId;
-    const newSel = next?.selector.uniqueId;
-    if (oldSel !== newSel) {
-      if (oldSel !== undefined) {
-        for (const hep of this.#policyIndex.matching(oldSel)) {
-          this.#localHeps.get(hep)!.policies.delete(name);
-          this.#dirtyHeps.add(hep);
-        }
-        removeFrom(this.#policiesBySelector, oldSel, name);
-        if (!this.#policiesBySelector.has(oldSel)) this.#policyIndex.deleteSelector(oldSel);
-      }
-      if (next && newSel !== undefined) {
-        addTo(this.#policiesBySelector, newSel, name);
-        if (this.#policyIndex.hasSelector(newSel)) {
-          for (const hep of this.#policyIndex.matching(newSel)) {
-            this.#localHeps.get(hep)!.policies.add(name);
-            this.#dirtyHeps.add(hep);
-          }
-        } else {
-          // Reports matches through #policyMatch, which now sees this policy.
-          this.#policyIndex.addSelector(next.selector);
-        }
-      }
-    } else if (old && next && !_samePlacement(old.placement, next.placement)) {
-      for (const hep of this.#policyIndex.matching(newSel!)) this.#dirtyHeps.add(hep);
-    }
-    if (this.#active.has(`p:${name}`)) this.#structureDirty = true;
-  }
-
-  /** Parses a policy's selectors once; a bad one makes the whole policy missing (5.16). */
-  #compilePolicy(name: string, value: PolicyResource): _Policy | undefined {
-    const s = value.spec;
-    const placement: PolicyPlacement = {
-      name,
-      ...(s.order === undefined ? {} : { order: s.order }),
-      ...(s.types === undefined ? {} : { types: s.types }),
-      ...(s.doNotTrack === undefined ? {} : { doNotTrack: s.doNotTrack }),
-      ...(s.preDNAT === undefined ? {} : { preDNAT: s.preDNAT }),
-    };
-    // Rules of a direction the policy does not govern are never rendered, so they are
-    // dropped here and their selectors do not become IP sets.
-    const inRules: readonly Rule[] = governs(placement, "ingress") ? s.ingress ?? [] : [];
-    const outRules: readonly Rule[] = governs(placement, "egress") && !s.preDNAT
-      ? s.egress ?? []
-      : [];
-    try {
-      const rules = resolveRules(inRules, outRules, this.#src);
-      return {
-        selector: this.#parse(s.selector),
-        placement,
-        rules: s.applyOnForward === false
-          ? { ...rules, ruleSet: { ...rules.ruleSet, notOnForward: true } }
-          : rules,
-      };
-    } catch (err) {
-      this.#log.warning(
-        `Policy ${quote(name)} has an invalid selector (${errorMessage(err)}); ` +
-          "treating it as missing",
-      );
-      return undefined;
-    }
-  }
-
-  #updateProfileRules(
-    name: string,
-    value: { readonly ingress: readonly Rule[]; readonly egress: readonly Rule[] } | null,
-  ) {
-    const prof = this.#profile(name);
-    let rules: ResolvedRules | undefined;
-    if (value !== null) {
-      try {
-        rules = resolveRules(value.ingress, value.egress, this.#src);
-      } catch (err) {
-        this.#log.warning(
-          `Profile ${quote(name)} has an invalid rule selector (${errorMessage(err)}); ` +
-            "treating it as missing",
-        );
-      }
-    }
-    prof.rules = rules;
-    if (rules) this.#warnedProfiles.delete(name);
-    if (this.#active.has(`r:${name}`)) this.#structureDirty = true;
-  }
-
-  #profile(name: string): _Profile {
-    let p = this.#profiles.get(name);
-    if (!p) this.#profiles.set(name, p = {});
-    return p;
-  }
-
-  /**
-   * One shared map per distinct label set: thousands of endpoints usually carry a handful of
-   * label sets, and the index never mutates a map it was given.
-   */
-  #intern(labels: LabelMap): LabelMap {
-    let key = "";
-    for (const [k, v] of [...labels].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-      key += `${k.length}:${k}${v.length}:${v}`;
-    }
-    let shared = this.#labelMaps.get(key);
-    if (shared === undefined) {
-      if (this.#labelMaps.size >= SELECTOR_CACHE_LIMIT) this.#labelMaps.clear();
-      this.#labelMaps.set(key, shared = labels);
-    }
-    return shared;
-  }
-
-  #parse(text: string): Selector {
-    let s = this.#selectorCache.get(text);
-    if (!s) {
-      s = parseSelector(text);
-      if (this.#selectorCache.size >= SELECTOR_CACHE_LIMIT) this.#selectorCache.clear();
-      this.#selectorCache.set(text, s);
-    }
-    return s;
-  }
-
-  // ---- index callbacks -----------------------------------------------------------------
-
-  #policyMatch(selectorId: string, hepName: string, match: boolean) {
-    const hep = this.#localHeps.get(hepName);
-    const names = this.#policiesBySelector.get(selectorId);
-    if (!hep || !names) return;
-    for (const n of names) {
-      if (match) hep.policies.add(n);
-      else hep.policies.delete(n);
-    }
-    this.#dirtyHeps.add(hepName);
-  }
-
-  #memberMatch(selectorId: string, key: string, delta: 1 | -1) {
-    const ids = this.#setsBySelector.get(selectorId);
-    const ep = this.#endpoints.get(key);
-    if (!ids || !ep) return;
-    for (const id of ids) {
-      const set = this.#ipSets.get(id)!;
-      for (const m of _membersOf(set, ep)) this.#bump(set, m, delta);
-    }
-  }
-
-  #bump(set: _IpSet, ip: string, delta: 1 | -1) {
-    this.#memberUpdates++;
-    const n = (set.members.get(ip) ?? 0) + delta;
-    if (n > 0) set.members.set(ip, n);
-    else set.members.delete(ip);
-    if (n === 0 || (n === 1 && delta === 1)) {
-      set.view = undefined;
-      this.#outputDirty = true;
-      if (set.disjoint === undefined) set.report(ip, n > 0);
-      else set.disjoint.change(ip, n > 0, set.members, set.report);
-    }
-  }
-
-  // ---- the per-host stage ----------------------------------------------------------------
-
+  /** Settles the per-host nodes in dependency order, then seals the batch's generation. */
   #flush() {
-    if (this.#resolutionDirty) {
-      this.#resolutionDirty = false;
-      this.#resolutions++;
-      const next = resolveInterfaces(
-        [...this.#localHeps.values()].map((h) => h.placement),
-        this.#interfaces,
-        this.#config.interfacePrefixes,
-      );
-      if (!_sameMap(next.statuses, this.#resolution.statuses)) this.#statusGeneration++;
-      if (!_sameMap(next.byInterface, this.#resolution.byInterface)) this.#structureDirty = true;
-      this.#resolution = next;
+    const moved = this.#interfaces.flush();
+    const relisted = this.#policies.flush();
+    if (moved || relisted || this.#activeRules.dirty) {
+      this.#policed.update(this.#interfaces.byInterface, (hep) => this.#policies.lists(hep));
+      this.#activeRules.update(this.#policed.list);
     }
-    for (const name of this.#dirtyHeps) {
-      const hep = this.#localHeps.get(name);
-      if (!hep) continue;
-      this.#listRecomputes++;
-      const lists = placePolicies(
-        [...hep.policies].map((p) => this.#policies.get(p)!.placement),
-        hep.profiles,
-      );
-      if (!hep.lists || !sameEndpointPolicies(hep.lists, lists)) {
-        hep.lists = lists;
-        this.#structureDirty = true;
-      }
-    }
-    this.#dirtyHeps.clear();
-    if (this.#structureDirty) {
-      this.#structureDirty = false;
-      this.#rebuildStructure();
-    }
-    if (this.#outputDirty) {
-      this.#outputDirty = false;
-      this.#generation++;
-    }
+    this.#changes.seal();
   }
-
-  /** Rebuilds the policed-interface list and the active policy/profile set (all per-host). */
-  #rebuildStructure() {
-    const policed: PolicedInterface[] = [];
-    const wanted = new Map<string, ResolvedRules | undefined>();
-    for (const [iface, hepName] of this.#resolution.byInterface) {
-      const lists = this.#localHeps.get(hepName)!.lists!;
-      const prev = this.#policed.find((p) => p.iface === iface);
-      policed.push(
-        prev && prev.hostEndpoint === hepName && sameEndpointPolicies(prev, lists)
-          ? prev
-          : { iface, hostEndpoint: hepName, ...lists },
-      );
-      const names = [
-        ...lists.untracked.ingress,
-        ...lists.untracked.egress,
-        ...lists.preDnat.ingress,
-        ...lists.normal.ingress,
-        ...lists.normal.egress,
-      ];
-      for (const n of names) wanted.set(`p:${n}`, this.#policies.get(n)!.rules);
-      for (const n of lists.profiles) {
-        const rules = this.#profiles.get(n)?.rules;
-        if (!rules && !this.#warnedProfiles.has(n)) {
-          this.#warnedProfiles.add(n);
-          this.#log.warning(`${MSG_DUMMY_PROFILE} Profile: ${quote(n)}`);
-        }
-        wanted.set(`r:${n}`, rules);
-      }
-    }
-    if (
-      policed.length !== this.#policed.length || policed.some((p, i) => p !== this.#policed[i])
-    ) {
-      const byIface = new Map(policed.map((p) => [p.iface, p]));
-      for (const [iface, p] of byIface) {
-        if (this.#policedByIface.get(iface) !== p) this.#changes.interfaces.add(iface);
-      }
-      for (const iface of this.#policedByIface.keys()) {
-        if (!byIface.has(iface)) this.#changes.interfaces.add(iface);
-      }
-      this.#policed = policed;
-      this.#policedByIface = byIface;
-      this.#outputDirty = true;
-    }
-    // Count new selector users before dropping old ones, so a set both use is kept as is.
-    const dropped: ResolvedRules[] = [];
-    for (const [key, rules] of wanted) {
-      const prev = this.#active.get(key);
-      if (prev && prev.rules === rules) continue;
-      if (rules) {
-        for (const sel of rules.selectors.values()) this.#refSet(sel.uniqueId, sel);
-        for (const np of rules.namedPorts.values()) this.#refSet(np.id, np.selector, np);
-      }
-      if (prev?.rules) dropped.push(prev.rules);
-      this.#active.set(key, { rules });
-      this.#noteActive(key);
-      this.#outputDirty = true;
-    }
-    for (const [key, prev] of this.#active) {
-      if (wanted.has(key)) continue;
-      if (prev.rules) dropped.push(prev.rules);
-      this.#active.delete(key);
-      this.#noteActive(key);
-      this.#outputDirty = true;
-    }
-    for (const rules of dropped) {
-      for (const id of rules.selectors.keys()) this.#unrefSet(id);
-      for (const id of rules.namedPorts.keys()) this.#unrefSet(id);
-    }
-  }
-
-  /** Records that the active policy or profile `key` (`p:`/`r:` + name) changed. */
-  #noteActive(key: string) {
-    (key.startsWith("p:") ? this.#changes.policies : this.#changes.profiles).add(key.slice(2));
-  }
-
-  /** Counts a user of set `id` (selector `sel`, named port `np`), creating it on first use. */
-  #refSet(id: string, sel: Selector, np?: NamedPortSetSpec) {
-    const existing = this.#ipSets.get(id);
-    if (existing) {
-      existing.refs++;
-      return;
-    }
-    const set: _IpSet = {
-      id,
-      selector: sel,
-      ...(np === undefined ? {} : { namedPort: { name: np.name, protocol: np.protocol } }),
-      refs: 1,
-      members: new Map(),
-      // Named-port members are never prefixes: network sets declare no ports.
-      disjoint: np === undefined ? new DisjointMembers() : undefined,
-      report: (element, present) => {
-        let m = this.#changes.members.get(id);
-        if (m === undefined) this.#changes.members.set(id, m = new Map());
-        m.set(element, present);
-      },
-      view: undefined,
-    };
-    this.#ipSets.set(id, set);
-    this.#changes.ipSets.add(id);
-    this.#outputDirty = true;
-    const selId = sel.uniqueId;
-    const shared = this.#setsBySelector.has(selId);
-    addTo(this.#setsBySelector, selId, id);
-    if (!shared) {
-      // Reports every match through #memberMatch, which now sees this set.
-      this.#ipSetIndex.addSelector(sel);
-      return;
-    }
-    // Another set already uses the selector: its matches are known, count them in.
-    for (const key of this.#ipSetIndex.matching(selId)) {
-      for (const m of _membersOf(set, this.#endpoints.get(key)!)) this.#bump(set, m, 1);
-    }
-  }
-
-  #unrefSet(id: string) {
-    const set = this.#ipSets.get(id)!;
-    if (--set.refs > 0) return;
-    // Dropped from the maps first so the index's unmatch reports find nothing to count down.
-    this.#ipSets.delete(id);
-    this.#changes.ipSets.add(id);
-    this.#changes.members.delete(id);
-    this.#outputDirty = true;
-    const selId = set.selector.uniqueId;
-    removeFrom(this.#setsBySelector, selId, id);
-    if (!this.#setsBySelector.has(selId)) this.#ipSetIndex.deleteSelector(selId);
-  }
-}
-
-/**
- * A snapshot of a set's members, sorted only when read: the incremental path never reads it,
- * and sorting thousands of addresses on every member change would be most of a change's cost.
- */
-function _membersView(set: _IpSet): IpSetMembers {
-  const elements = set.disjoint?.elements;
-  const all = [...(elements ?? set.members.keys())];
-  const sort = set.namedPort !== undefined
-    ? sortNamedPortMembers
-    : elements === undefined
-    ? sortIps
-    : sortMembers;
-  let v4: string[] | undefined;
-  let v6: string[] | undefined;
-  return {
-    get v4() {
-      return v4 ??= sort(all.filter((m) => !m.includes(":")));
-    },
-    get v6() {
-      return v6 ??= sort(all.filter((m) => m.includes(":")));
-    },
-  };
-}
-
-/**
- * What endpoint `ep` contributes to `set` when the set's selector matches it: its addresses,
- * or for a named-port set `ADDR . PROTO . PORT` for each address and each declared port of
- * that name and protocol (none when it declares no such port).
- */
-function _membersOf(set: _IpSet, ep: _Endpoint): string[] {
-  const np = set.namedPort;
-  if (np === undefined) return ep.ips.map((a) => a.text);
-  const out: string[] = [];
-  for (const p of ep.ports) {
-    if (p.name !== np.name || p.protocol !== np.protocol) continue;
-    for (const a of ep.ips) {
-      const m = namedPortMember(a.text, p.protocol, p.port);
-      if (!out.includes(m)) out.push(m);
-    }
-  }
-  return out;
-}
-
-/** Declared ports with a protocol named ports can use (validation refuses the rest). */
-function _ports(raw: readonly EndpointPort[]): _Port[] {
-  const out: _Port[] = [];
-  for (const p of raw) {
-    const protocol = endpointPortProtocol(p.protocol);
-    if (protocol !== undefined) out.push({ name: p.name, protocol, port: p.port });
-  }
-  return out;
-}
-
-function _samePorts(a: readonly _Port[], b: readonly _Port[]): boolean {
-  return a.length === b.length && a.every((x, i) => {
-    const y = b[i]!;
-    return x.name === y.name && x.protocol === y.protocol && x.port === y.port;
-  });
-}
-
-interface _MutableChanges {
-  full: boolean;
-  readonly interfaces: Set<string>;
-  readonly policies: Set<string>;
-  readonly profiles: Set<string>;
-  readonly ipSets: Set<string>;
-  readonly members: Map<string, Map<string, boolean>>;
-}
-
-function _noChanges(full: boolean): _MutableChanges {
-  return {
-    full,
-    interfaces: new Set(),
-    policies: new Set(),
-    profiles: new Set(),
-    ipSets: new Set(),
-    members: new Map(),
-  };
-}
-
-function _canonicalIps(raw: readonly string[]): CanonicalIp[] {
-  const out: CanonicalIp[] = [];
-  for (const r of raw) {
-    const c = canonicalIp(r);
-    if (c && !out.some((o) => o.text === c.text)) out.push(c);
-  }
-  return out;
-}
-
-function _canonicalNets(raw: readonly string[]): CanonicalIp[] {
-  const out: CanonicalIp[] = [];
-  const seen = new Set<string>();
-  for (const r of raw) {
-    const c = canonicalNet(r);
-    if (c && !seen.has(c.text)) {
-      seen.add(c.text);
-      out.push(c);
-    }
-  }
-  return out;
-}
-
-function _sameIps(a: readonly CanonicalIp[], b: readonly CanonicalIp[]): boolean {
-  return sameList(a, b, (x, y) => x.text === y.text);
-}
-
-function _samePlacement(a: PolicyPlacement, b: PolicyPlacement): boolean {
-  return a.order === b.order && a.doNotTrack === b.doNotTrack && a.preDNAT === b.preDNAT &&
-    sameList(a.types ?? [], b.types ?? []);
-}
-
-function _sameMap<V>(a: ReadonlyMap<string, V>, b: ReadonlyMap<string, V>): boolean {
-  if (a.size !== b.size) return false;
-  for (const [k, v] of a) if (b.get(k) !== v) return false;
-  return true;
 }
