@@ -4,14 +4,7 @@
  * into one canonical text (src/model/ip.ts: dotted quad, RFC 5952 IPv6) before they are
  * compared or put into an IP set. Private to src/calc.
  */
-import {
-  type Cidr,
-  formatIp,
-  isSingleAddress,
-  networkOf,
-  parseCidr,
-  parseIp,
-} from "../model/ip.ts";
+import { type Cidr, formatIp, isSingleAddress, networkOf, parseCidr, parseIp } from "../net/ip.ts";
 
 /** A canonical address and its family. */
 export interface CanonicalIp {

@@ -7,7 +7,7 @@
  * one: every change is a binary search plus the members it really uncovers or covers.
  * Private to src/calc.
  */
-import { type Cidr, parseCidr } from "../model/ip.ts";
+import { type Cidr, parseCidr } from "../net/ip.ts";
 
 /** Called for every element that appears (`true`) or disappears (`false`). */
 export type ElementReport = (element: string, present: boolean) => void;

@@ -5,48 +5,9 @@
  */
 import type { Action, IcmpFields, Port, Protocol } from "../model/resources.ts";
 
-export interface PortSpec {
-  readonly protocol: "tcp" | "udp";
-  readonly port: number;
-}
-
-/**
- * One failsafe entry (FailsafeInboundHostPorts/FailsafeOutboundHostPorts): a port, and in
- * Calico 3's form a network. `net`, when present, is canonical `addr/len` text with host bits
- * cleared; an inbound failsafe then accepts only from it, an outbound one only to it, and only
- * in its address family. Absent = any address of either family.
- */
-export interface FailsafePort extends PortSpec {
-  readonly net?: string;
-}
-
-/** Dataplane-relevant Felix parameters, already parsed and defaulted. */
-export interface DataplaneConfig {
-  /** Workload interface prefixes (InterfacePrefix), e.g. ["cali"]. */
-  readonly interfacePrefixes: readonly string[];
-  readonly failsafeInbound: readonly FailsafePort[];
-  readonly failsafeOutbound: readonly FailsafePort[];
-  readonly defaultEndpointToHostAction: "DROP" | "RETURN" | "ACCEPT";
-  readonly logPrefix: string;
-  readonly disableConntrackInvalidCheck: boolean;
-  readonly ipv6Support: boolean;
-  /** Allow ICMPv6 neighbour discovery (types 133-136) on host endpoints. */
-  readonly hostEndpointAllowNDP: boolean;
-  /** Packet-mark bit pool (IptablesMarkMask); the lowest bits become accept, pass, scratch. */
-  readonly markMask: number;
-  /**
-   * NftablesCompileMinRun: a run of at least this many adjacent policies whose rules are all
-   * plain allows (or all plain denies) of protocols, ports and CIDRs is compiled into set
-   * lookups, so a packet's cost does not grow with the run. 0 turns it off; default 4.
-   */
-  readonly compileMinRun?: number;
-  /**
-   * PolicyAuditMode: every drop host-endpoint policy would make (deny rules, "no policy
-   * allowed", "no profile allowed", default drop) is counted, logged (rate-limited) and
-   * accepted instead. Failsafes and untracked allows are unchanged. Absent = off.
-   */
-  readonly policyAuditMode?: boolean;
-}
+/** The Felix parameters the dataplane reads live in config (which sits below calc). */
+import type { DataplaneConfig } from "../config/dataplane.ts";
+export type { DataplaneConfig, FailsafePort, PortSpec } from "../config/dataplane.ts";
 
 /** A port number or range: what is left of a rule's ports once named ports are set aside. */
 export type NumericPort = Exclude<Port, string>;

@@ -2,7 +2,7 @@
  * `hostfence explain` arguments -> a packet for the interpreter (src/explain). Pure, so every way a packet
  * description can make no sense gets its own clear message (tested without etcd).
  */
-import { canonicalIp, familyOf } from "../model/ip.ts";
+import { canonicalIp, familyOf } from "../net/ip.ts";
 import type { Packet } from "../dataplane/evaluate.ts";
 import { InvalidOptionError, listFlag, type OptionSpec, parseCommand, stringFlag } from "./args.ts";
 

@@ -11,7 +11,7 @@ import { deleteRanges, writesFor } from "../datastore/etcd_store.ts";
 import { globalConfigKey, hostConfigKey, missingIdentifier } from "../datastore/keys.ts";
 import type { ResourceId, ResourceStore } from "../datastore/store.ts";
 import type { ModelUpdate } from "../datastore/updates.ts";
-import { canonicalIp, familyOf, normaliseCidr } from "../model/ip.ts";
+import { canonicalIp, familyOf, normaliseCidr } from "../net/ip.ts";
 import type { Resource } from "../model/resources.ts";
 import { listFlag, type OptionSpec, type ParsedCommand } from "./args.ts";
 import { formatFindings, lockoutCheck } from "../lockout/lockout.ts";

@@ -7,8 +7,8 @@
  * FelixConfiguration (`{protocol, port, net}`): `failsafePort` checks and normalises those, so
  * both routes produce identical values. Pure.
  */
-import type { FailsafePort } from "../calc/host_state.ts";
-import { formatCidr, networkOf, parseCidr } from "../model/ip.ts";
+import type { FailsafePort } from "./dataplane.ts";
+import { formatCidr, networkOf, parseCidr } from "../net/ip.ts";
 
 export type { FailsafePort };
 

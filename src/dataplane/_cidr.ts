@@ -12,7 +12,7 @@ import {
   networkOf,
   parseCidr,
   parseIp,
-} from "../model/ip.ts";
+} from "../net/ip.ts";
 
 /** Orders addresses of one family numerically (byte by byte). */
 function compareBytes(a: Uint8Array, b: Uint8Array): number {

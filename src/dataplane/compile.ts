@@ -20,7 +20,7 @@
  * - A policy mixing actions, or with pass or log rules, keeps its chain and ends the run.
  */
 import type { ResolvedRule, RuleSet } from "../calc/host_state.ts";
-import { type Cidr, networkOf, parseCidr } from "../model/ip.ts";
+import { type Cidr, networkOf, parseCidr } from "../net/ip.ts";
 import { cidrsOfFamily } from "./_cidr.ts";
 import type { BuildContext } from "./context.ts";
 import { objectName } from "./names.ts";

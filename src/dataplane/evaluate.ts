@@ -20,7 +20,7 @@ import {
   networkOf,
   parseCidr,
   parseIp,
-} from "../model/ip.ts";
+} from "../net/ip.ts";
 import type { LookupKey, Match, NftRule, RuleOwner, Statement } from "./rule.ts";
 import type { NftHook, NftSet, NftState } from "./state.ts";
 import { namedPortKeys } from "./rule_text.ts";

@@ -21,7 +21,7 @@ import type {
   Rule,
   WorkloadEndpointResource,
 } from "../model/resources.ts";
-import { formatCidr, formatIp, parseCidr, parseIp } from "../model/ip.ts";
+import { formatCidr, formatIp, parseCidr, parseIp } from "../net/ip.ts";
 import type { BgpField } from "./keys.ts";
 import { clip, quote } from "../log/quote.ts";
 import { errorMessage } from "../util/error_message.ts";

@@ -14,7 +14,7 @@ import type {
   Rule,
   WorkloadEndpointResource,
 } from "../model/resources.ts";
-import { formatCidr, formatIp, networkOf, parseCidr, parseIp } from "../model/ip.ts";
+import { formatCidr, formatIp, networkOf, parseCidr, parseIp } from "../net/ip.ts";
 import type { BgpField } from "./keys.ts";
 
 type Json = Record<string, unknown>;

@@ -10,7 +10,7 @@ import { computeNodeState, nodesWithHostEndpoints } from "../agent/node_state.ts
 import type { Packet } from "../dataplane/evaluate.ts";
 import { explain, type Explanation } from "../explain/explain.ts";
 import type { ModelUpdate } from "../datastore/updates.ts";
-import { familyOf, formatIp, networkOf, parseCidr } from "../model/ip.ts";
+import { familyOf, formatIp, networkOf, parseCidr } from "../net/ip.ts";
 
 export interface LockoutOptions {
   /** Ports to keep open; default: each node's configured TCP failsafe inbound ports (before). */

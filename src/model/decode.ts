@@ -23,7 +23,7 @@ import type {
   WorkloadEndpointResource,
 } from "./resources.ts";
 import { RESOURCE_KINDS } from "./resources.ts";
-import { canonicalCidr, canonicalIp } from "./ip.ts";
+import { canonicalCidr, canonicalIp } from "../net/ip.ts";
 import type { YamlNode } from "./yaml_positions.ts";
 import { resolveAlias } from "./yaml_aliases.ts";
 import { clip, quote } from "../log/quote.ts";

@@ -25,7 +25,7 @@ import type {
   Rule,
   WorkloadEndpointResource,
 } from "./resources.ts";
-import { cidrContains, type IpAddress, isSingleAddress, parseCidr, parseIp } from "./ip.ts";
+import { cidrContains, type IpAddress, isSingleAddress, parseCidr, parseIp } from "../net/ip.ts";
 import { parseSelector, SelectorSyntaxError } from "../selector/mod.ts";
 import { quote } from "../log/quote.ts";
 

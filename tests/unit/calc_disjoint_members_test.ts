@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { DisjointMembers } from "../../src/calc/disjoint_members.ts";
 import { canonicalNet } from "../../src/calc/_addr.ts";
-import { cidrContains, parseCidr } from "../../src/model/ip.ts";
+import { cidrContains, parseCidr } from "../../src/net/ip.ts";
 import { prng } from "../fixtures/prng.ts";
 
 /** The members inside no other member, by brute force. */

@@ -17,7 +17,7 @@ import { DEFAULT_CONFIG } from "../fixtures/dataplane_scenarios.ts";
 import { IFACES, RandomUpdates } from "../fixtures/random_updates.ts";
 import { allowFromSelector, webHostEndpoint, webPolicy } from "../fixtures/scale_fixture.ts";
 import { prng } from "../fixtures/prng.ts";
-import { cidrContains, parseCidr, parseIp } from "../../src/model/ip.ts";
+import { cidrContains, parseCidr, parseIp } from "../../src/net/ip.ts";
 import type { EndpointPort, Rule } from "../../src/model/resources.ts";
 import { namedPortSetId } from "../../src/calc/resolve_rules.ts";
 import { parseSelector } from "../../src/selector/mod.ts";

@@ -8,7 +8,6 @@ import { stringify } from "yaml";
 import type { EntityRule, IcmpFields, Protocol, Rule } from "../resources.ts";
 import { portToApi } from "../output.ts";
 import { ConfigValueError } from "../../config/types.ts";
-import { globalConfigKey, hostConfigKey } from "../../datastore/keys.ts";
 import { FELIX_FIELDS, felixValueFromStored } from "./felix_config.ts";
 import { V3_API_VERSION, type V3Kind } from "./kinds.ts";
 import { felixConfigNode, type ManifestResource } from "./types.ts";
@@ -160,10 +159,10 @@ export function resourceToV3Object(r: ManifestResource): Obj {
           spec[field] = felixValueFromStored(f, text);
         } catch (e) {
           if (!(e instanceof ConfigValueError)) throw e;
-          const key = node === undefined ? globalConfigKey(f.param) : hostConfigKey(node, f.param);
+          const scope = node === undefined ? "global" : `node ${node}`;
           throw new NoV3FormError(
-            `${what}: etcd key ${key} holds ${JSON.stringify(text)}, which has no v3 form ` +
-              `for ${field} (${e.message}); fix it with hostfence config set`,
+            `${what}: the stored ${f.param} (${scope}) is ${JSON.stringify(text)}, which has no ` +
+              `v3 form for ${field} (${e.message}); fix it with hostfence config set`,
           );
         }
       }

@@ -9,7 +9,7 @@ import {
   normaliseCidr,
   parseCidr,
   parseIp,
-} from "../../src/model/ip.ts";
+} from "../../src/net/ip.ts";
 
 Deno.test("addresses parse and print as Go's net.IP does", () => {
   const ok: [string, string][] = [
