@@ -7,9 +7,7 @@
 import type {
   Action,
   EndpointPort,
-  EntityRule,
   HostEndpointResource,
-  IcmpFields,
   Labels,
   NetworkSetResource,
   NodeResource,
@@ -23,6 +21,8 @@ import type {
 } from "../model/resources.ts";
 import { formatCidr, formatIp, parseCidr, parseIp } from "../model/ip.ts";
 import type { BgpField } from "./keys.ts";
+import type { Codec, Field } from "../model/fields/table.ts";
+import { partFields, RULE_FIELDS_BACKEND_ORDER } from "../model/fields/rule.ts";
 import { clip, quote } from "../log/quote.ts";
 import { errorMessage } from "../util/error_message.ts";
 
@@ -151,36 +151,35 @@ function _cidrs(v: unknown, field: string): string[] {
   return (v as unknown[]).map((x, i) => _cidr(x, `${field}[${i}]`));
 }
 
-function _entity(o: Obj, prefix: "src" | "dst"): EntityRule | undefined {
-  const out: Record<string, unknown> = {};
-  const set = (k: string, v: unknown) => {
-    if (v !== undefined && v !== "" && !(Array.isArray(v) && v.length === 0)) out[k] = v;
-  };
-  for (const neg of [false, true]) {
-    const p = neg ? `!${prefix}_` : `${prefix}_`;
-    const name = (n: string) => neg ? `not${n[0]!.toUpperCase()}${n.slice(1)}` : n;
-    set(name("tag"), _opt(o, `${p}tag`, _string));
-    // Singular `net` is merged into `nets` on read (appended, as libcalico-go did).
-    const nets = [
-      ...(_opt(o, `${p}nets`, _cidrs) ?? []),
-      ...[_opt(o, `${p}net`, _cidr)].filter((x): x is string => x !== undefined),
-    ];
-    set(name("nets"), nets);
-    set(name("selector"), _opt(o, `${p}selector`, _string));
-    set(name("ports"), _opt(o, `${p}ports`, _ports));
-  }
-  return Object.keys(out).length ? out as EntityRule : undefined;
-}
+/** The backend reader of each codec a rule's parts use. */
+const READERS: Partial<Record<Codec, (v: unknown, field: string) => unknown>> = {
+  string: _string,
+  int: _int,
+  protocol: decodeProtocol,
+  cidr: _cidr,
+  cidrs: _cidrs,
+  ports: _ports,
+};
 
-function _icmp(o: Obj, neg: boolean): IcmpFields | undefined {
-  const p = neg ? "!" : "";
-  const type = _opt(o, `${p}icmp_type`, _int);
-  const code = _opt(o, `${p}icmp_code`, _int);
-  if (type === undefined && code === undefined) return undefined;
-  const out: { type?: number; code?: number } = {};
-  if (type !== undefined) out.type = type;
-  if (code !== undefined) out.code = code;
-  return out;
+/**
+ * A part stored flat in the rule (`icmp_type`, `!src_nets`, ...) read back; empty values are
+ * "not set", a singular net is appended to its list (as libcalico-go did).
+ */
+function _part(o: Obj, rule: Field): Obj | undefined {
+  const out: Obj = {};
+  const table = partFields(rule);
+  const name = (f: Field) => (rule.negated || f.negated ? "!" : "") + rule.backend + f.backend;
+  for (const f of table) {
+    if (f.mergeInto !== undefined) continue;
+    let v = _opt(o, name(f), READERS[f.codec]!);
+    for (const m of table) {
+      if (m.mergeInto !== f.key) continue;
+      const single = _opt(o, name(m), READERS[m.codec]!);
+      if (single !== undefined) v = [...((v as unknown[] | undefined) ?? []), single];
+    }
+    if (v !== undefined && v !== "" && !(Array.isArray(v) && v.length === 0)) out[f.key] = v;
+  }
+  return Object.keys(out).length ? out : undefined;
 }
 
 const BACKEND_ACTIONS: Readonly<Record<string, Action>> = {
@@ -197,22 +196,18 @@ const BACKEND_ACTIONS: Readonly<Record<string, Action>> = {
  */
 export function decodeRule(v: unknown, field = "rule"): Rule {
   const o = _object(v, field);
-  const action = _opt(o, "action", _string) ?? "";
-  const out: Record<string, unknown> = { action: BACKEND_ACTIONS[action] ?? action };
-  const ipVersion = _opt(o, "ip_version", _int);
-  if (ipVersion !== undefined) out.ipVersion = ipVersion;
-  const protocol = _opt(o, "protocol", decodeProtocol);
-  if (protocol !== undefined) out.protocol = protocol;
-  const notProtocol = _opt(o, "!protocol", decodeProtocol);
-  if (notProtocol !== undefined) out.notProtocol = notProtocol;
-  const icmp = _icmp(o, false);
-  if (icmp) out.icmp = icmp;
-  const notICMP = _icmp(o, true);
-  if (notICMP) out.notICMP = notICMP;
-  const source = _entity(o, "src");
-  if (source) out.source = source;
-  const destination = _entity(o, "dst");
-  if (destination) out.destination = destination;
+  const out: Obj = {};
+  for (const f of RULE_FIELDS_BACKEND_ORDER) {
+    if (f.codec === "action") {
+      const action = _opt(o, f.backend, _string) ?? "";
+      out[f.key] = BACKEND_ACTIONS[action] ?? action;
+      continue;
+    }
+    const x = f.codec === "icmp" || f.codec === "entity"
+      ? _part(o, f)
+      : _opt(o, (f.negated ? "!" : "") + f.backend, READERS[f.codec]!);
+    if (x !== undefined) out[f.key] = x;
+  }
   return out as unknown as Rule;
 }
 

@@ -3,7 +3,6 @@
  * v1 would have stored, so data written by hostfence reads the same in Calico's own tools.
  */
 import type {
-  EntityRule,
   HostEndpointResource,
   NetworkSetResource,
   NodeResource,
@@ -16,6 +15,8 @@ import type {
 } from "../model/resources.ts";
 import { formatCidr, formatIp, networkOf, parseCidr, parseIp } from "../model/ip.ts";
 import type { BgpField } from "./keys.ts";
+import type { Codec } from "../model/fields/table.ts";
+import { RULE_BACKEND_SLOTS } from "../model/fields/rule.ts";
 
 type Json = Record<string, unknown>;
 
@@ -42,26 +43,6 @@ function _ports(xs: readonly Port[] | undefined): (number | string)[] | undefine
   return xs.map(encodePort);
 }
 
-function _entity(prefix: "src" | "dst", e: EntityRule | undefined) {
-  const network = prefix === "dst";
-  return {
-    pos: {
-      [`${prefix}_tag`]: e?.tag || undefined,
-      [`${prefix}_net`]: e?.net ? encodeCidr(e.net, network) : undefined,
-      [`${prefix}_nets`]: _nets(e?.nets, network),
-      [`${prefix}_selector`]: e?.selector || undefined,
-      [`${prefix}_ports`]: _ports(e?.ports),
-    },
-    neg: {
-      [`!${prefix}_tag`]: e?.notTag || undefined,
-      [`!${prefix}_net`]: e?.notNet ? encodeCidr(e.notNet, network) : undefined,
-      [`!${prefix}_nets`]: _nets(e?.notNets, network),
-      [`!${prefix}_selector`]: e?.notSelector || undefined,
-      [`!${prefix}_ports`]: _ports(e?.notPorts),
-    },
-  };
-}
-
 function _dropUndefined(o: Json): Json {
   const out: Json = {};
   for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
@@ -73,22 +54,33 @@ function _dropUndefined(o: Json): Json {
  * their network address, source CIDRs kept as written, empty fields omitted.
  */
 export function encodeRule(r: Rule): Json {
-  const src = _entity("src", r.source);
-  const dst = _entity("dst", r.destination);
-  return _dropUndefined({
-    action: r.action === "pass" ? "next-tier" : r.action,
-    ip_version: r.ipVersion,
-    protocol: r.protocol,
-    "!protocol": r.notProtocol,
-    icmp_type: r.icmp?.type,
-    icmp_code: r.icmp?.code,
-    "!icmp_type": r.notICMP?.type,
-    "!icmp_code": r.notICMP?.code,
-    ...src.pos,
-    ...dst.pos,
-    ...src.neg,
-    ...dst.neg,
-  });
+  const rule = r as unknown as Json;
+  const out: Json = {};
+  for (const slot of RULE_BACKEND_SLOTS) {
+    const own = rule[slot.field.key];
+    const v = slot.part ? (own as Json | undefined)?.[slot.part.key] : own;
+    const x = _encodeValue((slot.part ?? slot.field).codec, v, !!slot.field.networkCidrs);
+    if (x !== undefined) out[slot.name] = x;
+  }
+  return out;
+}
+
+/** One rule value as stored; `undefined` leaves its key out. */
+function _encodeValue(codec: Codec, v: unknown, network: boolean): unknown {
+  switch (codec) {
+    case "action":
+      return v === "pass" ? "next-tier" : v;
+    case "string":
+      return v || undefined;
+    case "cidr":
+      return v ? encodeCidr(v as string, network) : undefined;
+    case "cidrs":
+      return _nets(v as string[] | undefined, network);
+    case "ports":
+      return _ports(v as Port[] | undefined);
+    default:
+      return v;
+  }
 }
 
 function _rules(rs: readonly Rule[] | undefined): Json[] {

@@ -27,6 +27,8 @@ import { canonicalCidr, canonicalIp } from "./ip.ts";
 import type { YamlNode } from "./yaml_positions.ts";
 import { resolveAlias } from "./yaml_aliases.ts";
 import { clip, quote } from "../log/quote.ts";
+import type { Codec, FieldTable } from "./fields/table.ts";
+import { ENTITY_FIELDS, ICMP_FIELDS, RULE_FIELDS } from "./fields/rule.ts";
 import { isV3Kind, V3_API_VERSION, V3_KINDS, type V3Kind, v3ListItemKind } from "./v3/kinds.ts";
 
 /** A decode problem at one node; `path` is the field path inside the resource. */
@@ -125,6 +127,24 @@ export function readerFor(view: TreeView): YamlReader {
 type Reader<T> = (node: YamlNode, path: string) => T | undefined;
 type Fields = Record<string, Reader<unknown>>;
 type Obj = Record<string, unknown>;
+
+/** A YAML reader for each codec a table uses. */
+export type CodecReaders = Partial<Record<Codec, Reader<unknown>>>;
+
+/**
+ * A table's field readers for YAMLReader.struct, in table order (which is the order the
+ * "expected one of" message lists them in). `v3` leaves out the fields v3 does not have.
+ */
+export function fieldReaders(table: FieldTable, codecs: CodecReaders, v3 = false): Fields {
+  const out: Fields = {};
+  for (const f of table) {
+    if (v3 && f.v3 === false) continue;
+    const read = codecs[f.codec];
+    if (!read) throw new Error(`no reader for codec ${f.codec} (field ${f.key})`);
+    out[f.key] = read;
+  }
+  return out;
+}
 
 /**
  * How the decoder sees a parsed document, so one decoder serves both parsers: the `yaml`
@@ -389,43 +409,26 @@ export class YamlReader {
   #rules: Fields | undefined;
   #ruleFields(): Fields {
     if (this.#rules) return this.#rules;
-    const ports = (x: YamlNode, q: string) =>
-      this.list(x, q, "[]numorstring.Port", (y, r) => this.port(y, r) ?? 0);
-    const cidr = (x: YamlNode, q: string) => this.cidr(x, q);
-    const cidrs = (x: YamlNode, q: string) => this.list(x, q, "[]*net.IPNet", cidr);
     const str = (x: YamlNode, q: string) => this.str(x, q);
-    const entityFields: Fields = {
-      tag: str,
-      net: cidr,
-      nets: cidrs,
-      selector: str,
-      ports,
-      notTag: str,
-      notNet: cidr,
-      notNets: cidrs,
-      notSelector: str,
-      notPorts: ports,
+    const cidr = (x: YamlNode, q: string) => this.cidr(x, q);
+    const codecs: CodecReaders = {
+      string: str,
+      action: str,
+      int: (x, q) => this.int(x, q, "int"),
+      protocol: (x, q) => this.protocol(x, q),
+      cidr,
+      cidrs: (x, q) => this.list(x, q, "[]*net.IPNet", cidr),
+      ports: (x, q) => this.list(x, q, "[]numorstring.Port", (y, r) => this.port(y, r) ?? 0),
     };
-    const entity = (n: YamlNode, p: string) => {
+    const entityFields = fieldReaders(ENTITY_FIELDS, codecs);
+    codecs.entity = (n, p) => {
       const e = this.struct(n, p, "v1.EntityRule", entityFields);
       // An empty side matches everything; calicoctl prints it as `{}`, we store it absent.
       return e && Object.keys(e).length ? e : undefined;
     };
-    const int = (x: YamlNode, q: string) => this.int(x, q, "int");
-    const icmpFields: Fields = { type: int, code: int };
-    const icmp = (n: YamlNode, p: string) => this.struct(n, p, "v1.ICMPFields", icmpFields);
-    const protocol = (n: YamlNode, p: string) => this.protocol(n, p);
-    this.#rules = {
-      action: str,
-      ipVersion: int,
-      protocol,
-      icmp,
-      notProtocol: protocol,
-      notICMP: icmp,
-      source: entity,
-      destination: entity,
-    };
-    return this.#rules;
+    const icmpFields = fieldReaders(ICMP_FIELDS, codecs);
+    codecs.icmp = (n, p) => this.struct(n, p, "v1.ICMPFields", icmpFields);
+    return this.#rules = fieldReaders(RULE_FIELDS, codecs);
   }
 
   // --- generic shapes ------------------------------------------------------------------

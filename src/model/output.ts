@@ -9,7 +9,9 @@
  * two-space indentation and Go's escaping of `<`, `>`, `&`. Pure.
  */
 import { stringify } from "yaml";
-import type { EntityRule, IcmpFields, Port, Resource, ResourceKind, Rule } from "./resources.ts";
+import type { Port, Resource, ResourceKind, Rule } from "./resources.ts";
+import type { Codec, FieldTable } from "./fields/table.ts";
+import { ENTITY_FIELDS, ICMP_FIELDS, RULE_FIELDS } from "./fields/rule.ts";
 
 type Obj = Record<string, unknown>;
 
@@ -125,36 +127,26 @@ export function resourceToApiObject(r: Resource): Obj {
 }
 
 function _rule(r: Rule): Obj {
-  const o: Obj = { action: r.action };
-  _put(o, "ipVersion", r.ipVersion);
-  _put(o, "protocol", r.protocol);
-  _put(o, "icmp", r.icmp && _icmp(r.icmp));
-  _put(o, "notProtocol", r.notProtocol);
-  _put(o, "notICMP", r.notICMP && _icmp(r.notICMP));
-  o.source = _entity(r.source ?? {});
-  o.destination = _entity(r.destination ?? {});
-  return o;
+  return _fields(RULE_FIELDS, r as unknown as Obj);
 }
 
-function _icmp(i: IcmpFields): Obj {
-  const o: Obj = {};
-  _put(o, "type", i.type);
-  _put(o, "code", i.code);
-  return o;
-}
+/** The printed form of each codec's value (absent: the value as it is). */
+const WRITERS: Partial<Record<Codec, (v: unknown) => unknown>> = {
+  ports: (v) => (v as Port[] | undefined)?.map(portToApi),
+  icmp: (v) => v && _fields(ICMP_FIELDS, v as Obj),
+  // A rule's sides are always printed, an empty one as `{}`.
+  entity: (v) => _fields(ENTITY_FIELDS, (v ?? {}) as Obj),
+};
 
-function _entity(e: EntityRule): Obj {
+/** A part printed field by field in table order; `omitempty` but for `always` fields. */
+function _fields(table: FieldTable, v: Obj): Obj {
   const o: Obj = {};
-  _put(o, "tag", e.tag);
-  _put(o, "net", e.net);
-  _put(o, "nets", e.nets);
-  _put(o, "selector", e.selector);
-  _put(o, "ports", e.ports?.map(portToApi));
-  _put(o, "notTag", e.notTag);
-  _put(o, "notNet", e.notNet);
-  _put(o, "notNets", e.notNets);
-  _put(o, "notSelector", e.notSelector);
-  _put(o, "notPorts", e.notPorts?.map(portToApi));
+  for (const f of table) {
+    const write = WRITERS[f.codec];
+    const x = write ? write(v[f.key]) : v[f.key];
+    if (f.always) o[f.key] = x;
+    else _put(o, f.key, x);
+  }
   return o;
 }
 

@@ -5,7 +5,9 @@
  * refused with the reason; nothing is dropped silently.
  */
 import {
+  type CodecReaders,
   DecodeFailure,
+  fieldReaders,
   readerFor,
   type ResourceItem,
   type TreeView,
@@ -19,6 +21,7 @@ import { clip } from "../../log/quote.ts";
 import type { V3Kind } from "./kinds.ts";
 import { FELIX_FIELDS, felixValueToStored, type V3ProtoPort } from "./felix_config.ts";
 import type { ManifestResource } from "./types.ts";
+import { ENTITY_FIELDS, ICMP_FIELDS, RULE_FIELDS } from "../fields/rule.ts";
 
 type Reader<T> = (node: YamlNode, path: string) => T | undefined;
 type Fields = Record<string, Reader<unknown>>;
@@ -288,36 +291,7 @@ class V3Decoder {
   }
 
   rule(node: YamlNode, path: string): Rule {
-    const str = (n: YamlNode, p: string) => this.r.str(n, p);
-    const int = (n: YamlNode, p: string) => this.r.int(n, p, "int");
-    const icmp = (n: YamlNode, p: string) =>
-      this.struct(n, p, "v3.ICMPFields", { type: int, code: int });
-    const protocol = (n: YamlNode, p: string) => this.protocol(n, p);
-    const ports = (n: YamlNode, p: string) =>
-      this.r.list(n, p, "[]numorstring.Port", (x, q) => this.port(x, q));
-    const cidrs = (n: YamlNode, p: string) =>
-      this.r.list(n, p, "[]string", (x, q) => this.r.cidr(x, q));
-    const entity = (n: YamlNode, p: string) => {
-      const e = this.struct(n, p, "v3.EntityRule", {
-        nets: cidrs,
-        selector: str,
-        ports,
-        notNets: cidrs,
-        notSelector: str,
-        notPorts: ports,
-      });
-      return e && Object.keys(e).length ? e : undefined;
-    };
-    const r = this.struct(node, path, "v3.Rule", {
-      action: (n, p) => this.word(n, p, ACTIONS, "action"),
-      ipVersion: int,
-      protocol,
-      icmp,
-      notProtocol: protocol,
-      notICMP: icmp,
-      source: entity,
-      destination: entity,
-    }) ?? {};
+    const r = this.struct(node, path, "v3.Rule", this.#ruleFields()) ?? {};
     if (r.action === undefined) {
       throw new DecodeFailure(
         "action is required (Allow, Deny, Pass or Log)",
@@ -326,6 +300,29 @@ class V3Decoder {
       );
     }
     return r as unknown as Rule;
+  }
+
+  // A rule's field readers, built once per decoder (see the v1 decoder's #ruleFields).
+  #rules: Fields | undefined;
+  #ruleFields(): Fields {
+    if (this.#rules) return this.#rules;
+    const str = (n: YamlNode, p: string) => this.r.str(n, p);
+    const codecs: CodecReaders = {
+      string: str,
+      action: (n, p) => this.word(n, p, ACTIONS, "action"),
+      int: (n, p) => this.r.int(n, p, "int"),
+      protocol: (n, p) => this.protocol(n, p),
+      ports: (n, p) => this.r.list(n, p, "[]numorstring.Port", (x, q) => this.port(x, q)),
+      cidrs: (n, p) => this.r.list(n, p, "[]string", (x, q) => this.r.cidr(x, q)),
+    };
+    const entityFields = fieldReaders(ENTITY_FIELDS, codecs, true);
+    codecs.entity = (n, p) => {
+      const e = this.struct(n, p, "v3.EntityRule", entityFields);
+      return e && Object.keys(e).length ? e : undefined;
+    };
+    const icmpFields = fieldReaders(ICMP_FIELDS, codecs, true);
+    codecs.icmp = (n, p) => this.struct(n, p, "v3.ICMPFields", icmpFields);
+    return this.#rules = fieldReaders(RULE_FIELDS, codecs, true);
   }
 
   /**

@@ -5,7 +5,9 @@
  * resources, so it applies back unchanged. Pure.
  */
 import { stringify } from "yaml";
-import type { EntityRule, IcmpFields, Protocol, Rule } from "../resources.ts";
+import type { EntityRule, Port, Protocol, Rule } from "../resources.ts";
+import type { Codec, FieldTable } from "../fields/table.ts";
+import { ENTITY_FIELDS, ICMP_FIELDS, RULE_FIELDS } from "../fields/rule.ts";
 import { portToApi } from "../output.ts";
 import { ConfigValueError } from "../../config/types.ts";
 import { globalConfigKey, hostConfigKey } from "../../datastore/keys.ts";
@@ -174,25 +176,38 @@ export function resourceToV3Object(r: ManifestResource): Obj {
 }
 
 function _rule(r: Rule, where: string): Obj {
-  const o: Obj = { action: r.action.charAt(0).toUpperCase() + r.action.slice(1) };
-  _put(o, "ipVersion", r.ipVersion);
-  _put(o, "protocol", _protocol(r.protocol));
-  _put(o, "icmp", r.icmp && _icmp(r.icmp));
-  _put(o, "notProtocol", _protocol(r.notProtocol));
-  _put(o, "notICMP", r.notICMP && _icmp(r.notICMP));
-  o.source = _entity(r.source ?? {}, `${where}.source`);
-  o.destination = _entity(r.destination ?? {}, `${where}.destination`);
-  return o;
+  return _fields(RULE_FIELDS, r as unknown as Obj, where);
 }
 
 function _protocol(p: Protocol | undefined): string | number | undefined {
   return typeof p === "string" ? PROTOCOL_NAMES[p] ?? p : p;
 }
 
-function _icmp(i: IcmpFields): Obj {
+/** The v3 printed form of each codec's value (absent: the value as it is). */
+const WRITERS: Partial<Record<Codec, (v: unknown, where: string) => unknown>> = {
+  action: (v) => (v as string).charAt(0).toUpperCase() + (v as string).slice(1),
+  protocol: (v) => _protocol(v as Protocol | undefined),
+  ports: (v) => (v as Port[] | undefined)?.map(portToApi),
+  icmp: (v, where) => v && _fields(ICMP_FIELDS, v as Obj, where),
+  entity: (v, where) => _entity((v ?? {}) as EntityRule, where),
+};
+
+/**
+ * A part printed field by field in table order, leaving out what v3 lacks; `omitempty` but
+ * for `always` fields. v1's singular `net`/`notNet` become the first entries of v3's lists.
+ */
+function _fields(table: FieldTable, v: Obj, where: string): Obj {
   const o: Obj = {};
-  _put(o, "type", i.type);
-  _put(o, "code", i.code);
+  for (const f of table) {
+    if (f.v3 === false) continue;
+    const write = WRITERS[f.codec];
+    const part = f.codec === "entity" ? `${where}.${f.key}` : where;
+    let x = write ? write(v[f.key], part) : v[f.key];
+    const merged = table.filter((m) => m.mergeInto === f.key && v[m.key]).map((m) => v[m.key]);
+    if (merged.length) x = [...merged, ...((x as unknown[] | undefined) ?? [])];
+    if (f.always) o[f.key] = x;
+    else _put(o, f.key, x);
+  }
   return o;
 }
 
@@ -202,17 +217,7 @@ function _entity(e: EntityRule, where: string): Obj {
       `${where} matches a tag, which ${V3_API_VERSION} does not have; print it with --api v1`,
     );
   }
-  // v1's singular net/notNet are the first entries of v3's lists.
-  const nets = [...(e.net ? [e.net] : []), ...(e.nets ?? [])];
-  const notNets = [...(e.notNet ? [e.notNet] : []), ...(e.notNets ?? [])];
-  const o: Obj = {};
-  _put(o, "nets", nets);
-  _put(o, "selector", e.selector);
-  _put(o, "ports", e.ports?.map(portToApi));
-  _put(o, "notNets", notNets);
-  _put(o, "notSelector", e.notSelector);
-  _put(o, "notPorts", e.notPorts?.map(portToApi));
-  return o;
+  return _fields(ENTITY_FIELDS, e as unknown as Obj, where);
 }
 
 /** Go `omitempty`: leaves out absent values, `""`, `false`, empty lists and empty maps. */
