@@ -21,8 +21,9 @@ import type {
 } from "../model/resources.ts";
 import { formatCidr, formatIp, parseCidr, parseIp } from "../model/ip.ts";
 import type { BgpField } from "./keys.ts";
-import type { Codec, Field } from "../model/fields/table.ts";
+import { backendName, type Codec, type Field } from "../model/fields/table.ts";
 import { partFields, RULE_FIELDS_BACKEND_ORDER } from "../model/fields/rule.ts";
+import { POLICY_FIELDS } from "../model/fields/policy.ts";
 import { clip, quote } from "../log/quote.ts";
 import { errorMessage } from "../util/error_message.ts";
 
@@ -168,7 +169,7 @@ const READERS: Partial<Record<Codec, (v: unknown, field: string) => unknown>> = 
 function _part(o: Obj, rule: Field): Obj | undefined {
   const out: Obj = {};
   const table = partFields(rule);
-  const name = (f: Field) => (rule.negated || f.negated ? "!" : "") + rule.backend + f.backend;
+  const name = (f: Field) => backendName(f, rule);
   for (const f of table) {
     if (f.mergeInto !== undefined) continue;
     let v = _opt(o, name(f), READERS[f.codec]!);
@@ -199,13 +200,13 @@ export function decodeRule(v: unknown, field = "rule"): Rule {
   const out: Obj = {};
   for (const f of RULE_FIELDS_BACKEND_ORDER) {
     if (f.codec === "action") {
-      const action = _opt(o, f.backend, _string) ?? "";
+      const action = _opt(o, backendName(f), _string) ?? "";
       out[f.key] = BACKEND_ACTIONS[action] ?? action;
       continue;
     }
     const x = f.codec === "icmp" || f.codec === "entity"
       ? _part(o, f)
-      : _opt(o, (f.negated ? "!" : "") + f.backend, READERS[f.codec]!);
+      : _opt(o, backendName(f), READERS[f.codec]!);
     if (x !== undefined) out[f.key] = x;
   }
   return out as unknown as Rule;
@@ -290,29 +291,58 @@ export function decodePolicy(
   opts: PolicyDecodeOptions = {},
 ): PolicyResource {
   const o = _object(parseJson(text), "value");
-  const metadata: Record<string, unknown> = { name };
-  const annotations = _opt(o, "annotations", _stringMap);
-  if (annotations && Object.keys(annotations).length) metadata.annotations = annotations;
-  const spec: Record<string, unknown> = { selector: _opt(o, "selector", _string) ?? "" };
-  _put(spec, "order", _opt(o, "order", _number));
-  const ingress = _opt(o, "inbound_rules", _rules);
-  if (ingress?.length) spec.ingress = ingress;
-  const egress = _opt(o, "outbound_rules", _rules);
-  if (egress?.length) spec.egress = egress;
-  const untracked = _opt(o, "untracked", _bool);
-  if (untracked) spec.doNotTrack = true;
-  const preDNAT = _opt(o, "pre_dnat", _bool);
-  if (preDNAT) spec.preDNAT = true;
-  // Only policies written with an explicit applyOnForward (v3 input) store it.
-  const applyOnForward = _opt(o, "apply_on_forward", _bool);
-  if (applyOnForward !== undefined) spec.applyOnForward = applyOnForward;
-  const types = _opt(o, "types", _stringList) ?? [];
-  spec.types = types.length
-    ? types as PolicyType[]
-    : preDNAT && !opts.forAgent
-    ? ["ingress"]
-    : ["ingress", "egress"];
+  const metadata: Obj = { name };
+  const spec: Obj = {};
+  // Metadata first, then the fields always present, then the rest (the model's key order).
+  const fields = [
+    ...POLICY_FIELDS.filter((f) => f.meta),
+    ...POLICY_FIELDS.filter((f) => !f.meta && f.required),
+    ...POLICY_FIELDS.filter((f) => !f.meta && !f.required),
+  ];
+  for (const f of fields) {
+    if (f.backend === undefined) continue;
+    const target = f.meta ? metadata : spec;
+    if (f.codec === "policyTypes") {
+      const types = _opt(o, backendName(f), _stringList) ?? [];
+      target[f.key] = types.length
+        ? types as PolicyType[]
+        : spec.preDNAT && !opts.forAgent
+        ? ["ingress"]
+        : ["ingress", "egress"];
+      continue;
+    }
+    const v = _decodeField(o, f);
+    if (v !== undefined) target[f.key] = v;
+  }
   return { kind: "policy", metadata, spec } as unknown as PolicyResource;
+}
+
+/** A resource field read back; `undefined` for "not set" (absent, or empty where omitted). */
+function _decodeField(o: Obj, f: Field): unknown {
+  const name = backendName(f);
+  switch (f.codec) {
+    case "string": {
+      const v = _opt(o, name, _string);
+      return f.required ? v ?? "" : v || undefined;
+    }
+    case "float":
+      return _opt(o, name, _number);
+    case "flag":
+      return _opt(o, name, _bool) ? true : undefined;
+    case "bool":
+      // Only policies written with an explicit applyOnForward (v3 input) store it.
+      return _opt(o, name, _bool);
+    case "rules": {
+      const rules = _opt(o, name, _rules);
+      return rules?.length ? rules : undefined;
+    }
+    case "labels": {
+      const labels = _opt(o, name, _stringMap);
+      return labels && Object.keys(labels).length ? labels : undefined;
+    }
+    default:
+      throw new Error(`no backend reader for codec ${f.codec} (field ${f.key})`);
+  }
 }
 
 /** A stored network set; `name` comes from its key. Throws BackendParseError. */

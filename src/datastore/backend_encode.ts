@@ -15,8 +15,9 @@ import type {
 } from "../model/resources.ts";
 import { formatCidr, formatIp, networkOf, parseCidr, parseIp } from "../model/ip.ts";
 import type { BgpField } from "./keys.ts";
-import type { Codec } from "../model/fields/table.ts";
+import { backendName, type Codec, type Field } from "../model/fields/table.ts";
 import { RULE_BACKEND_SLOTS } from "../model/fields/rule.ts";
+import { POLICY_FIELDS } from "../model/fields/policy.ts";
 
 type Json = Record<string, unknown>;
 
@@ -99,20 +100,32 @@ export function defaultPolicyTypes(spec: PolicyResource["spec"]): PolicyType[] {
 
 /** Policy JSON; `selector` always present, `types` defaulted, empty/false fields omitted. */
 export function encodePolicy(p: PolicyResource): string {
-  const inbound = _rules(p.spec.ingress);
-  const outbound = _rules(p.spec.egress);
-  const annotations = p.metadata.annotations;
-  return JSON.stringify(_dropUndefined({
-    order: p.spec.order,
-    inbound_rules: inbound.length ? inbound : undefined,
-    outbound_rules: outbound.length ? outbound : undefined,
-    selector: p.spec.selector ?? "",
-    untracked: p.spec.doNotTrack ? true : undefined,
-    pre_dnat: p.spec.preDNAT ? true : undefined,
-    apply_on_forward: p.spec.applyOnForward,
-    annotations: annotations && Object.keys(annotations).length ? annotations : undefined,
-    types: defaultPolicyTypes(p.spec),
-  }));
+  const out: Json = {};
+  for (const f of POLICY_FIELDS) {
+    if (f.backend === undefined) continue;
+    const v = ((f.meta ? p.metadata : p.spec) as Json)[f.key];
+    const x = f.codec === "policyTypes" ? defaultPolicyTypes(p.spec) : _encodeField(f, v);
+    if (x !== undefined) out[backendName(f)] = x;
+  }
+  return JSON.stringify(out);
+}
+
+/** A resource field as stored; `undefined` leaves its key out. */
+function _encodeField(f: Field, v: unknown): unknown {
+  switch (f.codec) {
+    case "string":
+      return f.required ? v ?? "" : v || undefined;
+    case "flag":
+      return v ? true : undefined;
+    case "rules": {
+      const rules = _rules(v as Rule[] | undefined);
+      return rules.length ? rules : undefined;
+    }
+    case "labels":
+      return v && Object.keys(v).length ? v : undefined;
+    default:
+      return v;
+  }
 }
 
 function _splitIps(ips: readonly string[] | undefined): { v4: string[]; v6: string[] } {

@@ -14,20 +14,20 @@
  * Semantic checks are not done here; see validate.ts.
  */
 import { type Document, isAlias, isMap, isScalar, isSeq, type YAMLMap, type YAMLSeq } from "yaml";
-import type {
-  NodeResource,
-  Port,
-  Resource,
-  ResourceKind,
-  Rule,
-  WorkloadEndpointResource,
-} from "./resources.ts";
+import type { Port, Resource, ResourceKind, Rule } from "./resources.ts";
 import { RESOURCE_KINDS } from "./resources.ts";
 import { canonicalCidr, canonicalIp } from "./ip.ts";
 import type { YamlNode } from "./yaml_positions.ts";
 import { resolveAlias } from "./yaml_aliases.ts";
 import { clip, quote } from "../log/quote.ts";
-import type { Codec, FieldTable } from "./fields/table.ts";
+import {
+  type Codec,
+  type Field,
+  type FieldTable,
+  requiredDefaults,
+  v1InputFields,
+} from "./fields/table.ts";
+import { KIND_FIELDS } from "./fields/kinds.ts";
 import { ENTITY_FIELDS, ICMP_FIELDS, RULE_FIELDS } from "./fields/rule.ts";
 import { isV3Kind, V3_API_VERSION, V3_KINDS, type V3Kind, v3ListItemKind } from "./v3/kinds.ts";
 
@@ -128,8 +128,8 @@ type Reader<T> = (node: YamlNode, path: string) => T | undefined;
 type Fields = Record<string, Reader<unknown>>;
 type Obj = Record<string, unknown>;
 
-/** A YAML reader for each codec a table uses. */
-export type CodecReaders = Partial<Record<Codec, Reader<unknown>>>;
+/** For each codec a table uses, how to make a row's YAML reader (once per row). */
+export type CodecReaders = Partial<Record<Codec, (f: Field) => Reader<unknown>>>;
 
 /**
  * A table's field readers for YAMLReader.struct, in table order (which is the order the
@@ -139,9 +139,9 @@ export function fieldReaders(table: FieldTable, codecs: CodecReaders, v3 = false
   const out: Fields = {};
   for (const f of table) {
     if (v3 && f.v3 === false) continue;
-    const read = codecs[f.codec];
-    if (!read) throw new Error(`no reader for codec ${f.codec} (field ${f.key})`);
-    out[f.key] = read;
+    const make = codecs[f.codec];
+    if (!make) throw new Error(`no reader for codec ${f.codec} (field ${f.key})`);
+    out[f.key] = make(f);
   }
   return out;
 }
@@ -305,98 +305,72 @@ export class YamlReader {
 
   // --- resources -----------------------------------------------------------------------
 
-  /** One block of fields per kind, as a table; long until one field table drives it. */
+  /** One resource of a v1 kind, read field by field from the kind's table (fields/). */
   resource(node: YamlNode, kind: ResourceKind): Resource {
+    const table = KIND_FIELDS[kind];
+    const o = this.struct(node, "", `v1.${_goKind(kind)}`, this.#envelopeFields(kind)) ?? {};
+    return {
+      kind,
+      metadata: { ...requiredDefaults(v1InputFields(table, true)), ...(o.metadata as Obj) },
+      spec: { ...requiredDefaults(v1InputFields(table, false)), ...(o.spec as Obj) },
+    } as unknown as Resource;
+  }
+
+  // Each kind's envelope readers, built once per reader (as the rule readers below).
+  #envelopes = new Map<ResourceKind, Fields>();
+  #envelopeFields(kind: ResourceKind): Fields {
+    let fields = this.#envelopes.get(kind);
+    if (fields) return fields;
     const goKind = _goKind(kind);
-    const envelope = (metadata: Fields, spec: Fields): Obj =>
-      this.struct(node, "", `v1.${goKind}`, {
-        apiVersion: (n, p) => this.str(n, p),
-        kind: (n, p) => this.str(n, p),
-        metadata: (n, p) => this.struct(n, p, `v1.${goKind}Metadata`, metadata),
-        spec: (n, p) => this.struct(n, p, `v1.${goKind}Spec`, spec),
-      }) ?? {};
+    const table = KIND_FIELDS[kind];
+    const codecs = this.#kindCodecs();
+    const metadata = fieldReaders(v1InputFields(table, true), codecs);
+    const spec = fieldReaders(v1InputFields(table, false), codecs);
+    const str = (n: YamlNode, p: string) => this.str(n, p);
+    fields = {
+      apiVersion: str,
+      kind: str,
+      metadata: (n, p) => this.struct(n, p, `v1.${goKind}Metadata`, metadata),
+      spec: (n, p) => this.struct(n, p, `v1.${goKind}Spec`, spec),
+    };
+    this.#envelopes.set(kind, fields);
+    return fields;
+  }
+
+  /** The YAML reader of each codec a kind's table uses (rules: see #ruleFields). */
+  #kindCodecs(): CodecReaders {
     const str = (n: YamlNode, p: string) => this.str(n, p);
     const strs = (n: YamlNode, p: string) => this.list(n, p, "[]string", str);
-    const labels = (n: YamlNode, p: string) => this.stringMap(n, p);
-    const rules = (n: YamlNode, p: string) =>
-      this.list(n, p, "[]v1.Rule", (x, q) => this.rule(x, q));
-
-    switch (kind) {
-      case "node": {
-        const o = envelope({ name: str }, {
-          bgp: (n, p) =>
-            this.struct(n, p, "v1.NodeBGPSpec", {
-              asNumber: (x, q) => this.asNumber(x, q),
-              ipv4Address: (x, q) => this.cidr(x, q),
-              ipv6Address: (x, q) => this.cidr(x, q),
-            }),
-          orchRefs: (n, p) =>
-            this.list(n, p, "[]v1.OrchRef", (x, q) => {
-              const ref = this.struct(x, q, "v1.OrchRef", { nodeName: str, orchestrator: str });
-              return { orchestrator: "", ...ref };
-            }),
-        });
-        return _finish<NodeResource>(kind, o, { name: "" });
-      }
-      case "hostEndpoint": {
-        const o = envelope({ name: str, node: str, labels }, {
-          interfaceName: str,
-          expectedIPs: (n, p) => this.list(n, p, "[]net.IP", (x, q) => this.ip(x, q)),
-          profiles: strs,
-        });
-        return _finish(kind, o, { name: "", node: "" });
-      }
-      case "policy": {
-        const o = envelope({ name: str, annotations: labels }, {
-          order: (n, p) => this.float(n, p),
-          ingress: rules,
-          egress: rules,
-          selector: str,
-          doNotTrack: (n, p) => this.bool(n, p),
-          preDNAT: (n, p) => this.bool(n, p),
-          types: strs,
-        });
-        const res = _finish(kind, o, { name: "" });
-        return { ...res, spec: { selector: "", ...res.spec } } as Resource;
-      }
-      case "profile": {
-        const o = envelope({ name: str, tags: strs, labels }, { ingress: rules, egress: rules });
-        return _finish(kind, o, { name: "" });
-      }
-      case "workloadEndpoint": {
-        const ip = (n: YamlNode, p: string) => this.ip(n, p);
-        const o = envelope({
-          name: str,
-          workload: str,
-          orchestrator: str,
-          node: str,
-          activeInstanceID: str,
-          labels,
-        }, {
-          ipNetworks: (n, p) => this.list(n, p, "[]net.IPNet", (x, q) => this.cidr(x, q)),
-          ipNATs: (n, p) =>
-            this.list(n, p, "[]v1.IPNAT", (x, q) => {
-              const nat = this.struct(x, q, "v1.IPNAT", { internalIP: ip, externalIP: ip });
-              return { internalIP: "", externalIP: "", ...nat };
-            }),
-          ipv4Gateway: ip,
-          ipv6Gateway: ip,
-          profiles: strs,
-          interfaceName: str,
-          mac: (n, p) => this.mac(n, p),
-        });
-        const res = _finish(kind, o, { name: "", workload: "", orchestrator: "", node: "" });
-        const spec = { interfaceName: "", ...res.spec } as WorkloadEndpointResource["spec"];
-        return { ...res, spec } as Resource;
-      }
-      case "networkSet": {
-        const o = envelope({ name: str, labels }, {
-          nets: (n, p) => this.list(n, p, "[]net.IPNet", (x, q) => this.cidr(x, q)),
-        });
-        const res = _finish(kind, o, { name: "" });
-        return { ...res, spec: { nets: [], ...res.spec } } as Resource;
-      }
-    }
+    const ip = (n: YamlNode, p: string) => this.ip(n, p);
+    const cidr = (n: YamlNode, p: string) => this.cidr(n, p);
+    const struct = (f: Field) => {
+      const fields = fieldReaders(f.fields ?? [], this.#kindCodecs());
+      return (n: YamlNode, p: string) => {
+        const v = this.struct(n, p, f.goType ?? "", fields);
+        return v && { ...requiredDefaults(f.fields ?? []), ...v };
+      };
+    };
+    return {
+      string: () => str,
+      strings: () => strs,
+      policyTypes: () => strs,
+      labels: () => (n, p) => this.stringMap(n, p),
+      float: () => (n, p) => this.float(n, p),
+      flag: () => (n, p) => this.bool(n, p),
+      ip: () => ip,
+      ips: () => (n, p) => this.list(n, p, "[]net.IP", ip),
+      cidr: () => cidr,
+      cidrs: (f) => (n, p) => this.list(n, p, f.goType ?? "[]*net.IPNet", cidr),
+      mac: () => (n, p) => this.mac(n, p),
+      asNumber: () => (n, p) => this.asNumber(n, p),
+      rules: () => (n, p) => this.list(n, p, "[]v1.Rule", (x, q) => this.rule(x, q)),
+      struct,
+      structs: (f) => {
+        const item = struct(f);
+        const defaults = () => requiredDefaults(f.fields ?? []);
+        return (n, p) => this.list(n, p, `[]${f.goType}`, (x, q) => item(x, q) ?? defaults());
+      },
+    };
   }
 
   rule(node: YamlNode, path: string): Rule {
@@ -412,22 +386,22 @@ export class YamlReader {
     const str = (x: YamlNode, q: string) => this.str(x, q);
     const cidr = (x: YamlNode, q: string) => this.cidr(x, q);
     const codecs: CodecReaders = {
-      string: str,
-      action: str,
-      int: (x, q) => this.int(x, q, "int"),
-      protocol: (x, q) => this.protocol(x, q),
-      cidr,
-      cidrs: (x, q) => this.list(x, q, "[]*net.IPNet", cidr),
-      ports: (x, q) => this.list(x, q, "[]numorstring.Port", (y, r) => this.port(y, r) ?? 0),
+      string: () => str,
+      action: () => str,
+      int: () => (x, q) => this.int(x, q, "int"),
+      protocol: () => (x, q) => this.protocol(x, q),
+      cidr: () => cidr,
+      cidrs: () => (x, q) => this.list(x, q, "[]*net.IPNet", cidr),
+      ports: () => (x, q) => this.list(x, q, "[]numorstring.Port", (y, r) => this.port(y, r) ?? 0),
     };
     const entityFields = fieldReaders(ENTITY_FIELDS, codecs);
-    codecs.entity = (n, p) => {
+    codecs.entity = () => (n, p) => {
       const e = this.struct(n, p, "v1.EntityRule", entityFields);
       // An empty side matches everything; calicoctl prints it as `{}`, we store it absent.
       return e && Object.keys(e).length ? e : undefined;
     };
     const icmpFields = fieldReaders(ICMP_FIELDS, codecs);
-    codecs.icmp = (n, p) => this.struct(n, p, "v1.ICMPFields", icmpFields);
+    codecs.icmp = () => (n, p) => this.struct(n, p, "v1.ICMPFields", icmpFields);
     return this.#rules = fieldReaders(RULE_FIELDS, codecs);
   }
 
@@ -669,14 +643,6 @@ export function parseMac(s: string): string | undefined {
     hex = s.replaceAll(".", "").match(/../g) ?? undefined;
   }
   return hex?.map((h) => h.toLowerCase()).join(":");
-}
-
-function _finish<R extends Resource>(kind: ResourceKind, o: Obj, metaDefaults: Obj): R {
-  return {
-    kind,
-    metadata: { ...metaDefaults, ...(o.metadata as Obj | undefined) },
-    spec: { ...(o.spec as Obj | undefined) },
-  } as unknown as R;
 }
 
 function _goKind(kind: ResourceKind): string {

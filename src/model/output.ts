@@ -10,7 +10,14 @@
  */
 import { stringify } from "yaml";
 import type { Port, Resource, ResourceKind, Rule } from "./resources.ts";
-import type { Codec, FieldTable } from "./fields/table.ts";
+import {
+  type Codec,
+  type Field,
+  type FieldTable,
+  requiredDefaults,
+  v1OutputFields,
+} from "./fields/table.ts";
+import { KIND_FIELDS } from "./fields/kinds.ts";
 import { ENTITY_FIELDS, ICMP_FIELDS, RULE_FIELDS } from "./fields/rule.ts";
 
 type Obj = Record<string, unknown>;
@@ -39,91 +46,13 @@ export function formatResources(resources: readonly Resource[], format: "yaml" |
  * order (for JSON, go-template style access and tests).
  */
 export function resourceToApiObject(r: Resource): Obj {
-  const o: Obj = { kind: r.kind, apiVersion: "v1" };
-  const meta: Obj = {};
-  const spec: Obj = {};
-  switch (r.kind) {
-    case "node": {
-      _put(meta, "name", r.metadata.name);
-      const bgp = r.spec.bgp;
-      if (bgp) {
-        const b: Obj = {};
-        _put(b, "asNumber", bgp.asNumber);
-        _put(b, "ipv4Address", bgp.ipv4Address);
-        _put(b, "ipv6Address", bgp.ipv6Address);
-        spec.bgp = b;
-      }
-      _put(
-        spec,
-        "orchRefs",
-        r.spec.orchRefs?.map((ref) => {
-          const x: Obj = {};
-          _put(x, "nodeName", ref.nodeName);
-          x.orchestrator = ref.orchestrator ?? "";
-          return x;
-        }),
-      );
-      break;
-    }
-    case "hostEndpoint":
-      _put(meta, "name", r.metadata.name);
-      _put(meta, "node", r.metadata.node);
-      _put(meta, "labels", _sorted(r.metadata.labels));
-      _put(spec, "interfaceName", r.spec.interfaceName);
-      _put(spec, "expectedIPs", r.spec.expectedIPs);
-      _put(spec, "profiles", r.spec.profiles);
-      _put(
-        spec,
-        "ports",
-        r.spec.ports?.map((p) => ({ name: p.name, protocol: p.protocol, port: p.port })),
-      );
-      break;
-    case "policy":
-      _put(meta, "name", r.metadata.name);
-      _put(meta, "annotations", _sorted(r.metadata.annotations));
-      _put(spec, "order", r.spec.order);
-      _put(spec, "ingress", r.spec.ingress?.map(_rule));
-      _put(spec, "egress", r.spec.egress?.map(_rule));
-      spec.selector = r.spec.selector ?? "";
-      _put(spec, "doNotTrack", r.spec.doNotTrack);
-      _put(spec, "preDNAT", r.spec.preDNAT);
-      _put(spec, "types", r.spec.types);
-      break;
-    case "profile":
-      _put(meta, "name", r.metadata.name);
-      _put(meta, "tags", r.metadata.tags);
-      _put(meta, "labels", _sorted(r.metadata.labels));
-      _put(spec, "ingress", r.spec.ingress?.map(_rule));
-      _put(spec, "egress", r.spec.egress?.map(_rule));
-      break;
-    case "workloadEndpoint":
-      _put(meta, "name", r.metadata.name);
-      _put(meta, "workload", r.metadata.workload);
-      _put(meta, "orchestrator", r.metadata.orchestrator);
-      _put(meta, "node", r.metadata.node);
-      _put(meta, "activeInstanceID", r.metadata.activeInstanceID);
-      _put(meta, "labels", _sorted(r.metadata.labels));
-      _put(spec, "ipNetworks", r.spec.ipNetworks);
-      _put(
-        spec,
-        "ipNATs",
-        r.spec.ipNATs?.map((n) => ({ internalIP: n.internalIP, externalIP: n.externalIP })),
-      );
-      _put(spec, "ipv4Gateway", r.spec.ipv4Gateway);
-      _put(spec, "ipv6Gateway", r.spec.ipv6Gateway);
-      _put(spec, "profiles", r.spec.profiles);
-      _put(spec, "interfaceName", r.spec.interfaceName);
-      _put(spec, "mac", r.spec.mac);
-      break;
-    case "networkSet":
-      _put(meta, "name", r.metadata.name);
-      _put(meta, "labels", _sorted(r.metadata.labels));
-      _put(spec, "nets", r.spec.nets);
-      break;
-  }
-  o.metadata = meta;
-  o.spec = spec;
-  return o;
+  const table = KIND_FIELDS[r.kind];
+  return {
+    kind: r.kind,
+    apiVersion: "v1",
+    metadata: _fields(v1OutputFields(table, true), r.metadata as Obj),
+    spec: _fields(v1OutputFields(table, false), r.spec as Obj),
+  };
 }
 
 function _rule(r: Rule): Obj {
@@ -131,11 +60,15 @@ function _rule(r: Rule): Obj {
 }
 
 /** The printed form of each codec's value (absent: the value as it is). */
-const WRITERS: Partial<Record<Codec, (v: unknown) => unknown>> = {
+const WRITERS: Partial<Record<Codec, (v: unknown, f: Field) => unknown>> = {
   ports: (v) => (v as Port[] | undefined)?.map(portToApi),
   icmp: (v) => v && _fields(ICMP_FIELDS, v as Obj),
   // A rule's sides are always printed, an empty one as `{}`.
   entity: (v) => _fields(ENTITY_FIELDS, (v ?? {}) as Obj),
+  rules: (v) => (v as Rule[] | undefined)?.map(_rule),
+  labels: (v) => _sorted(v as Record<string, string> | undefined),
+  struct: (v, f) => v && _fields(f.fields ?? [], v as Obj),
+  structs: (v, f) => (v as Obj[] | undefined)?.map((x) => _fields(f.fields ?? [], x)),
 };
 
 /** A part printed field by field in table order; `omitempty` but for `always` fields. */
@@ -143,8 +76,8 @@ function _fields(table: FieldTable, v: Obj): Obj {
   const o: Obj = {};
   for (const f of table) {
     const write = WRITERS[f.codec];
-    const x = write ? write(v[f.key]) : v[f.key];
-    if (f.always) o[f.key] = x;
+    const x = write ? write(v[f.key], f) : v[f.key];
+    if (f.always) o[f.key] = x ?? (f.required ? requiredDefaults([f])[f.key] : x);
     else _put(o, f.key, x);
   }
   return o;

@@ -4,7 +4,7 @@
  * decoders (v1 and v3), both printers and the etcd backend codec read field names, order
  * and codecs from here. See table.ts for what a row says.
  */
-import type { Field, FieldTable } from "./table.ts";
+import { backendName, type Field, type FieldTable } from "./table.ts";
 
 /** `icmp` / `notICMP`: stored flat as `icmp_type`, `icmp_code` (with `!` when negated). */
 export const ICMP_FIELDS: FieldTable = [
@@ -73,12 +73,12 @@ function _backendSlots(): BackendSlot[] {
   const groups: BackendSlot[][] = [[], [], [], []];
   for (const field of RULE_FIELDS) {
     if (field.codec !== "icmp" && field.codec !== "entity") {
-      groups[0]!.push({ name: (field.negated ? "!" : "") + field.backend, field });
+      groups[0]!.push({ name: backendName(field), field });
       continue;
     }
     for (const part of partFields(field)) {
+      const name = backendName(part, field);
       const negated = field.negated || part.negated;
-      const name = (negated ? "!" : "") + field.backend + part.backend;
       groups[field.codec === "icmp" ? 1 : negated ? 3 : 2]!.push({ name, field, part });
     }
   }

@@ -22,19 +22,42 @@ export type Codec =
   | "action"
   | "strings"
   | "icmp"
-  | "entity";
+  | "entity"
+  | "flag"
+  | "labels"
+  | "rules"
+  | "policyTypes"
+  | "ip"
+  | "ips"
+  | "mac"
+  | "asNumber"
+  | "struct"
+  | "structs";
 
 export interface Field {
   /** The model key, which is also the v1 YAML/JSON name. */
   readonly key: string;
   readonly codec: Codec;
+  /** The field is in `metadata` (otherwise in `spec`, for a resource's own table). */
+  readonly meta?: true;
+  /**
+   * `false`: not a v1 API field (model only, e.g. v3's applyOnForward); `"print"`: printed by
+   * v1 output but refused by v1 input, as calicoctl v1 refused it (named ports).
+   */
+  readonly v1?: false | "print";
+  /** Always in the model: decoding puts its empty value (`""`, `[]`) first when it is absent. */
+  readonly required?: true;
+  /** For `struct`/`structs`: the part's fields and Go type (for decode errors). */
+  readonly fields?: FieldTable;
+  readonly goType?: string;
   /** `false`: the v3 API has no such field (otherwise its v3 name is `key`). */
   readonly v3?: false;
   /**
-   * The etcd backend JSON name. For a part flattened into its parent (`icmp`, `entity`) the
+   * The etcd backend JSON name (absent: not stored under its own name, e.g. a name from the
+   * key, or stored in a shape of its own). For a part flattened into its parent (`icmp`, `entity`) the
    * prefix of its own fields' names (`src_` + `tag` -> `src_tag`).
    */
-  readonly backend: string;
+  readonly backend?: string;
   /** Stored with a `!` before the whole backend name (`!src_tag`, `!icmp_type`). */
   readonly negated?: boolean;
   /** On backend read, appended to this list field instead (the singular `net` -> `nets`). */
@@ -47,3 +70,36 @@ export interface Field {
 
 /** A field table: rows in Go struct order. */
 export type FieldTable = readonly Field[];
+
+/** The rows of a resource's table that v1 input reads, metadata or spec. */
+export function v1InputFields(table: FieldTable, meta: boolean): FieldTable {
+  return table.filter((f) => !!f.meta === meta && f.v1 === undefined);
+}
+
+/** The rows of a resource's table that v1 output prints, metadata or spec. */
+export function v1OutputFields(table: FieldTable, meta: boolean): FieldTable {
+  return table.filter((f) => !!f.meta === meta && f.v1 !== false);
+}
+
+/** The empty values of a part's required fields, in table order (decoders start with them). */
+export function requiredDefaults(table: FieldTable): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const f of table) {
+    if (f.required) out[f.key] = _EMPTY_LISTS.has(f.codec) ? [] : "";
+  }
+  return out;
+}
+
+const _EMPTY_LISTS: ReadonlySet<Codec> = new Set(["cidrs", "strings", "ips", "ports", "structs"]);
+
+/**
+ * A field's etcd backend JSON name; inside a flattened part (`parent`), prefixed with the
+ * part's prefix, and `!` before it all when either is negated (`!src_tag`, `!icmp_type`).
+ */
+export function backendName(f: Field, parent?: Field): string {
+  if (f.backend === undefined || (parent && parent.backend === undefined)) {
+    throw new Error(`field ${f.key} has no backend name`);
+  }
+  const negated = f.negated || parent?.negated;
+  return (negated ? "!" : "") + (parent?.backend ?? "") + f.backend;
+}

@@ -308,20 +308,20 @@ class V3Decoder {
     if (this.#rules) return this.#rules;
     const str = (n: YamlNode, p: string) => this.r.str(n, p);
     const codecs: CodecReaders = {
-      string: str,
-      action: (n, p) => this.word(n, p, ACTIONS, "action"),
-      int: (n, p) => this.r.int(n, p, "int"),
-      protocol: (n, p) => this.protocol(n, p),
-      ports: (n, p) => this.r.list(n, p, "[]numorstring.Port", (x, q) => this.port(x, q)),
-      cidrs: (n, p) => this.r.list(n, p, "[]string", (x, q) => this.r.cidr(x, q)),
+      string: () => str,
+      action: () => (n, p) => this.word(n, p, ACTIONS, "action"),
+      int: () => (n, p) => this.r.int(n, p, "int"),
+      protocol: () => (n, p) => this.protocol(n, p),
+      ports: () => (n, p) => this.r.list(n, p, "[]numorstring.Port", (x, q) => this.port(x, q)),
+      cidrs: () => (n, p) => this.r.list(n, p, "[]string", (x, q) => this.r.cidr(x, q)),
     };
     const entityFields = fieldReaders(ENTITY_FIELDS, codecs, true);
-    codecs.entity = (n, p) => {
+    codecs.entity = () => (n, p) => {
       const e = this.struct(n, p, "v3.EntityRule", entityFields);
       return e && Object.keys(e).length ? e : undefined;
     };
     const icmpFields = fieldReaders(ICMP_FIELDS, codecs, true);
-    codecs.icmp = (n, p) => this.struct(n, p, "v3.ICMPFields", icmpFields);
+    codecs.icmp = () => (n, p) => this.struct(n, p, "v3.ICMPFields", icmpFields);
     return this.#rules = fieldReaders(RULE_FIELDS, codecs, true);
   }
 
