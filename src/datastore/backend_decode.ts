@@ -21,7 +21,9 @@ import type {
 } from "../model/resources.ts";
 import { formatCidr, formatIp, parseCidr, parseIp } from "../model/ip.ts";
 import type { BgpField } from "./keys.ts";
-import { backendName, type Codec, type Field } from "../model/fields/table.ts";
+import { backendName, type Codec, type Field, type FieldTable } from "../model/fields/table.ts";
+import { ENDPOINT_PORT_FIELDS, HOST_ENDPOINT_FIELDS } from "../model/fields/host_endpoint.ts";
+import { NETWORK_SET_FIELDS } from "../model/fields/network_set.ts";
 import { partFields, RULE_FIELDS_BACKEND_ORDER } from "../model/fields/rule.ts";
 import { POLICY_FIELDS } from "../model/fields/policy.ts";
 import { clip, quote } from "../log/quote.ts";
@@ -156,6 +158,7 @@ function _cidrs(v: unknown, field: string): string[] {
 const READERS: Partial<Record<Codec, (v: unknown, field: string) => unknown>> = {
   string: _string,
   int: _int,
+  ipVersion: _int,
   protocol: decodeProtocol,
   cidr: _cidr,
   cidrs: _cidrs,
@@ -236,22 +239,8 @@ function _ipList(family: 4 | 6) {
 /** A stored host endpoint; `name`/`node` come from its key. Throws BackendParseError. */
 export function decodeHostEndpoint(node: string, name: string, text: string): HostEndpointResource {
   const o = _object(parseJson(text), "value");
-  const labels = _opt(o, "labels", _stringMap);
-  const metadata: Record<string, unknown> = { name, node };
-  if (labels && Object.keys(labels).length) metadata.labels = labels;
-  const spec: Record<string, unknown> = {};
-  const iface = _opt(o, "name", _string);
-  if (iface) spec.interfaceName = iface;
-  const ips = [
-    ...(_opt(o, "expected_ipv4_addrs", _ipList(4)) ?? []),
-    ...(_opt(o, "expected_ipv6_addrs", _ipList(6)) ?? []),
-  ];
-  if (ips.length) spec.expectedIPs = ips;
-  const profiles = _opt(o, "profile_ids", _stringList);
-  if (profiles?.length) spec.profiles = profiles;
-  const ports = _opt(o, "ports", _endpointPorts);
-  if (ports?.length) spec.ports = ports;
-  return { kind: "hostEndpoint", metadata, spec } as unknown as HostEndpointResource;
+  const r = _decodeFields(HOST_ENDPOINT_FIELDS, o, { name, node });
+  return { kind: "hostEndpoint", ...r } as unknown as HostEndpointResource;
 }
 
 /**
@@ -291,16 +280,27 @@ export function decodePolicy(
   opts: PolicyDecodeOptions = {},
 ): PolicyResource {
   const o = _object(parseJson(text), "value");
-  const metadata: Obj = { name };
+  const r = _decodeFields(POLICY_FIELDS, o, { name }, opts);
+  return { kind: "policy", ...r } as unknown as PolicyResource;
+}
+
+/**
+ * A resource read from its backend JSON by its table. Metadata first, then the fields
+ * always present, then the rest: the model's key order and the order problems are found in.
+ */
+function _decodeFields(
+  table: FieldTable,
+  o: Obj,
+  metadata: Obj,
+  opts: PolicyDecodeOptions = {},
+): { metadata: Obj; spec: Obj } {
   const spec: Obj = {};
-  // Metadata first, then the fields always present, then the rest (the model's key order).
   const fields = [
-    ...POLICY_FIELDS.filter((f) => f.meta),
-    ...POLICY_FIELDS.filter((f) => !f.meta && f.required),
-    ...POLICY_FIELDS.filter((f) => !f.meta && !f.required),
+    ...table.filter((f) => f.meta),
+    ...table.filter((f) => !f.meta && f.required),
+    ...table.filter((f) => !f.meta && !f.required),
   ];
   for (const f of fields) {
-    if (f.backend === undefined) continue;
     const target = f.meta ? metadata : spec;
     if (f.codec === "policyTypes") {
       const types = _opt(o, backendName(f), _stringList) ?? [];
@@ -311,14 +311,20 @@ export function decodePolicy(
         : ["ingress", "egress"];
       continue;
     }
+    if (f.backend === undefined && f.backendByFamily === undefined) continue;
     const v = _decodeField(o, f);
     if (v !== undefined) target[f.key] = v;
   }
-  return { kind: "policy", metadata, spec } as unknown as PolicyResource;
+  return { metadata, spec };
 }
 
 /** A resource field read back; `undefined` for "not set" (absent, or empty where omitted). */
 function _decodeField(o: Obj, f: Field): unknown {
+  if (f.backendByFamily) {
+    const [v4, v6] = f.backendByFamily;
+    const ips = [...(_opt(o, v4, _ipList(4)) ?? []), ...(_opt(o, v6, _ipList(6)) ?? [])];
+    return ips.length ? ips : undefined;
+  }
   const name = backendName(f);
   switch (f.codec) {
     case "string": {
@@ -340,19 +346,28 @@ function _decodeField(o: Obj, f: Field): unknown {
       const labels = _opt(o, name, _stringMap);
       return labels && Object.keys(labels).length ? labels : undefined;
     }
-    default:
-      throw new Error(`no backend reader for codec ${f.codec} (field ${f.key})`);
+    case "strings": {
+      const xs = _opt(o, name, _stringList);
+      return xs?.length ? xs : undefined;
+    }
+    case "cidrs": {
+      const nets = _opt(o, name, _cidrs);
+      return f.required ? nets ?? [] : nets?.length ? nets : undefined;
+    }
+    case "structs": {
+      if (f.fields !== ENDPOINT_PORT_FIELDS) break;
+      const ports = _opt(o, name, _endpointPorts);
+      return ports?.length ? ports : undefined;
+    }
   }
+  throw new Error(`no backend reader for codec ${f.codec} (field ${f.key})`);
 }
 
 /** A stored network set; `name` comes from its key. Throws BackendParseError. */
 export function decodeNetworkSet(name: string, text: string): NetworkSetResource {
   const o = _object(parseJson(text), "value");
-  const metadata: Record<string, unknown> = { name };
-  const labels = _opt(o, "labels", _stringMap);
-  if (labels && Object.keys(labels).length) metadata.labels = labels;
-  const nets = _opt(o, "nets", _cidrs) ?? [];
-  return { kind: "networkSet", metadata, spec: { nets } } as unknown as NetworkSetResource;
+  const r = _decodeFields(NETWORK_SET_FIELDS, o, { name });
+  return { kind: "networkSet", ...r } as unknown as NetworkSetResource;
 }
 
 /** Whether each stored `types` entry is one Felix knows; for the validator. */

@@ -15,7 +15,9 @@ import type {
 } from "../model/resources.ts";
 import { formatCidr, formatIp, networkOf, parseCidr, parseIp } from "../model/ip.ts";
 import type { BgpField } from "./keys.ts";
-import { backendName, type Codec, type Field } from "../model/fields/table.ts";
+import { backendName, type Codec, type Field, type FieldTable } from "../model/fields/table.ts";
+import { HOST_ENDPOINT_FIELDS } from "../model/fields/host_endpoint.ts";
+import { NETWORK_SET_FIELDS } from "../model/fields/network_set.ts";
 import { RULE_BACKEND_SLOTS } from "../model/fields/rule.ts";
 import { POLICY_FIELDS } from "../model/fields/policy.ts";
 
@@ -100,14 +102,27 @@ export function defaultPolicyTypes(spec: PolicyResource["spec"]): PolicyType[] {
 
 /** Policy JSON; `selector` always present, `types` defaulted, empty/false fields omitted. */
 export function encodePolicy(p: PolicyResource): string {
+  return JSON.stringify(_encodeFields(POLICY_FIELDS, p.metadata, p.spec));
+}
+
+/** A resource's backend JSON from its table: rows with a backend name, in table order. */
+function _encodeFields(table: FieldTable, metadata: object, spec: object): Json {
   const out: Json = {};
-  for (const f of POLICY_FIELDS) {
+  for (const f of table) {
+    const v = ((f.meta ? metadata : spec) as Json)[f.key];
+    if (f.backendByFamily) {
+      const { v4, v6 } = _splitIps(v as string[] | undefined);
+      if (v4.length) out[f.backendByFamily[0]] = v4;
+      if (v6.length) out[f.backendByFamily[1]] = v6;
+      continue;
+    }
     if (f.backend === undefined) continue;
-    const v = ((f.meta ? p.metadata : p.spec) as Json)[f.key];
-    const x = f.codec === "policyTypes" ? defaultPolicyTypes(p.spec) : _encodeField(f, v);
+    const x = f.codec === "policyTypes"
+      ? defaultPolicyTypes(spec as PolicyResource["spec"])
+      : _encodeField(f, v);
     if (x !== undefined) out[backendName(f)] = x;
   }
-  return JSON.stringify(out);
+  return out;
 }
 
 /** A resource field as stored; `undefined` leaves its key out. */
@@ -123,9 +138,26 @@ function _encodeField(f: Field, v: unknown): unknown {
     }
     case "labels":
       return v && Object.keys(v).length ? v : undefined;
+    case "strings":
+      return (v as string[] | undefined)?.length ? [...(v as string[])] : undefined;
+    case "cidrs":
+      return f.required
+        ? ((v ?? []) as string[]).map((x) => encodeCidr(x, false))
+        : _nets(v as string[] | undefined, false);
+    case "structs": {
+      // Each item's fields in table order (the Go struct's), as Go wrote them.
+      const items = (v as Json[] | undefined)?.map((x) => _copy(f.fields ?? [], x));
+      return items?.length ? items : undefined;
+    }
     default:
       return v;
   }
+}
+
+function _copy(table: FieldTable, v: Json): Json {
+  const out: Json = {};
+  for (const f of table) out[f.key] = v[f.key];
+  return out;
 }
 
 function _splitIps(ips: readonly string[] | undefined): { v4: string[]; v6: string[] } {
@@ -140,19 +172,7 @@ function _splitIps(ips: readonly string[] | undefined): { v4: string[]; v6: stri
 
 /** Host endpoint JSON: expected IPs split by family, everything omitted when empty. */
 export function encodeHostEndpoint(h: HostEndpointResource): string {
-  const { v4, v6 } = _splitIps(h.spec.expectedIPs);
-  const labels = h.metadata.labels;
-  return JSON.stringify(_dropUndefined({
-    name: h.spec.interfaceName || undefined,
-    expected_ipv4_addrs: v4.length ? v4 : undefined,
-    expected_ipv6_addrs: v6.length ? v6 : undefined,
-    labels: labels && Object.keys(labels).length ? labels : undefined,
-    profile_ids: h.spec.profiles?.length ? [...h.spec.profiles] : undefined,
-    // libcalico-go's model.EndpointPort, field order as Go wrote it.
-    ports: h.spec.ports?.length
-      ? h.spec.ports.map((p) => ({ name: p.name, protocol: p.protocol, port: p.port }))
-      : undefined,
-  }));
+  return JSON.stringify(_encodeFields(HOST_ENDPOINT_FIELDS, h.metadata, h.spec));
 }
 
 /** The three profile keys' values; tags is written first by the store. */
@@ -203,11 +223,7 @@ export function encodeWorkloadEndpoint(w: WorkloadEndpointResource): string {
  * written), `labels` omitted when empty.
  */
 export function encodeNetworkSet(n: NetworkSetResource): string {
-  const labels = n.metadata.labels;
-  return JSON.stringify(_dropUndefined({
-    nets: (n.spec.nets ?? []).map((x) => encodeCidr(x, false)),
-    labels: labels && Object.keys(labels).length ? labels : undefined,
-  }));
+  return JSON.stringify(_encodeFields(NETWORK_SET_FIELDS, n.metadata, n.spec));
 }
 
 /** What a node write puts and deletes (values are raw text, `null` = delete the key). */

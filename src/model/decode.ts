@@ -385,10 +385,12 @@ export class YamlReader {
     if (this.#rules) return this.#rules;
     const str = (x: YamlNode, q: string) => this.str(x, q);
     const cidr = (x: YamlNode, q: string) => this.cidr(x, q);
+    const int = (x: YamlNode, q: string) => this.int(x, q, "int");
     const codecs: CodecReaders = {
       string: () => str,
       action: () => str,
-      int: () => (x, q) => this.int(x, q, "int"),
+      int: () => int,
+      ipVersion: () => int,
       protocol: () => (x, q) => this.protocol(x, q),
       cidr: () => cidr,
       cidrs: () => (x, q) => this.list(x, q, "[]*net.IPNet", cidr),

@@ -1,7 +1,7 @@
 /**
  * The field table of a host endpoint (calicoctl v1 `hostEndpoint`, libcalico-go's backend
- * `model.HostEndpoint`, whose expected IPs are split by family by backend_encode.ts).
- * See table.ts.
+ * `model.HostEndpoint`). Rows are in the backend JSON's key order, which within `metadata`
+ * and within `spec` is also the v1 API struct's order. See table.ts.
  */
 import type { FieldTable } from "./table.ts";
 
@@ -15,9 +15,13 @@ export const ENDPOINT_PORT_FIELDS: FieldTable = [
 export const HOST_ENDPOINT_FIELDS: FieldTable = [
   { key: "name", codec: "string", meta: true, required: true },
   { key: "node", codec: "string", meta: true, required: true },
-  { key: "labels", codec: "labels", meta: true, backend: "labels" },
   { key: "interfaceName", codec: "string", backend: "name" },
-  { key: "expectedIPs", codec: "ips" },
+  {
+    key: "expectedIPs",
+    codec: "ips",
+    backendByFamily: ["expected_ipv4_addrs", "expected_ipv6_addrs"],
+  },
+  { key: "labels", codec: "labels", meta: true, backend: "labels" },
   { key: "profiles", codec: "strings", backend: "profile_ids" },
   // Calico 3's named ports: printed as stored, but v1 input refuses them as calicoctl v1 did.
   {

@@ -39,7 +39,7 @@ export const ENTITY_FIELDS: FieldTable = [
 /** A rule. `action`, `source` and `destination` are always printed. */
 export const RULE_FIELDS: FieldTable = [
   { key: "action", codec: "action", backend: "action", always: true },
-  { key: "ipVersion", codec: "int", backend: "ip_version" },
+  { key: "ipVersion", codec: "ipVersion", backend: "ip_version" },
   { key: "protocol", codec: "protocol", backend: "protocol" },
   { key: "icmp", codec: "icmp", backend: "" },
   { key: "notProtocol", codec: "protocol", backend: "protocol", negated: true },

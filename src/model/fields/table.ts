@@ -13,6 +13,7 @@
 export type Codec =
   | "string"
   | "int"
+  | "ipVersion"
   | "float"
   | "bool"
   | "protocol"
@@ -58,6 +59,8 @@ export interface Field {
    * prefix of its own fields' names (`src_` + `tag` -> `src_tag`).
    */
   readonly backend?: string;
+  /** Stored as two lists by address family: the IPv4 and the IPv6 backend names. */
+  readonly backendByFamily?: readonly [string, string];
   /** Stored with a `!` before the whole backend name (`!src_tag`, `!icmp_type`). */
   readonly negated?: boolean;
   /** On backend read, appended to this list field instead (the singular `net` -> `nets`). */

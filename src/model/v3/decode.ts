@@ -307,10 +307,12 @@ class V3Decoder {
   #ruleFields(): Fields {
     if (this.#rules) return this.#rules;
     const str = (n: YamlNode, p: string) => this.r.str(n, p);
+    const int = (n: YamlNode, p: string) => this.r.int(n, p, "int");
     const codecs: CodecReaders = {
       string: () => str,
       action: () => (n, p) => this.word(n, p, ACTIONS, "action"),
-      int: () => (n, p) => this.r.int(n, p, "int"),
+      int: () => int,
+      ipVersion: () => int,
       protocol: () => (n, p) => this.protocol(n, p),
       ports: () => (n, p) => this.r.list(n, p, "[]numorstring.Port", (x, q) => this.port(x, q)),
       cidrs: () => (n, p) => this.r.list(n, p, "[]string", (x, q) => this.r.cidr(x, q)),
