@@ -24,6 +24,7 @@ import type { BgpField } from "./keys.ts";
 import { backendName, type Codec, type Field, type FieldTable } from "../model/fields/table.ts";
 import { ENDPOINT_PORT_FIELDS, HOST_ENDPOINT_FIELDS } from "../model/fields/host_endpoint.ts";
 import { NETWORK_SET_FIELDS } from "../model/fields/network_set.ts";
+import { PROFILE_FIELDS } from "../model/fields/profile.ts";
 import { partFields, RULE_FIELDS_BACKEND_ORDER } from "../model/fields/rule.ts";
 import { POLICY_FIELDS } from "../model/fields/policy.ts";
 import { clip, quote } from "../log/quote.ts";
@@ -378,10 +379,11 @@ export function unknownPolicyTypes(p: PolicyResource): string[] {
 /** `/calico/v1/policy/profile/<name>/rules`. Throws BackendParseError. */
 export function decodeProfileRules(text: string): { ingress: Rule[]; egress: Rule[] } {
   const o = _object(parseJson(text), "value");
-  return {
-    ingress: _opt(o, "inbound_rules", _rules) ?? [],
-    egress: _opt(o, "outbound_rules", _rules) ?? [],
-  };
+  const out: Record<string, Rule[]> = {};
+  for (const f of PROFILE_FIELDS) {
+    if (f.codec === "rules") out[f.key] = _opt(o, backendName(f), _rules) ?? [];
+  }
+  return out as { ingress: Rule[]; egress: Rule[] };
 }
 
 /** `/calico/v1/policy/profile/<name>/tags`: a JSON list of strings. */

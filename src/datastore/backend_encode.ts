@@ -18,6 +18,7 @@ import type { BgpField } from "./keys.ts";
 import { backendName, type Codec, type Field, type FieldTable } from "../model/fields/table.ts";
 import { HOST_ENDPOINT_FIELDS } from "../model/fields/host_endpoint.ts";
 import { NETWORK_SET_FIELDS } from "../model/fields/network_set.ts";
+import { PROFILE_FIELDS } from "../model/fields/profile.ts";
 import { RULE_BACKEND_SLOTS } from "../model/fields/rule.ts";
 import { POLICY_FIELDS } from "../model/fields/policy.ts";
 
@@ -177,11 +178,13 @@ export function encodeHostEndpoint(h: HostEndpointResource): string {
 
 /** The three profile keys' values; tags is written first by the store. */
 export function encodeProfile(p: ProfileResource): { rules: string; tags: string; labels: string } {
+  // The rules key holds both rule lists, empty ones too.
+  const rules: Json = {};
+  for (const f of PROFILE_FIELDS) {
+    if (f.codec === "rules") rules[backendName(f)] = _rules((p.spec as Json)[f.key] as Rule[]);
+  }
   return {
-    rules: JSON.stringify({
-      inbound_rules: _rules(p.spec.ingress),
-      outbound_rules: _rules(p.spec.egress),
-    }),
+    rules: JSON.stringify(rules),
     tags: JSON.stringify(p.metadata.tags ?? []),
     labels: JSON.stringify(p.metadata.labels ?? {}),
   };
