@@ -66,7 +66,7 @@ const WRITERS: Partial<Record<Codec, (v: unknown, f: Field) => unknown>> = {
   // A rule's sides are always printed, an empty one as `{}`.
   entity: (v) => _fields(ENTITY_FIELDS, (v ?? {}) as Obj),
   rules: (v) => (v as Rule[] | undefined)?.map(_rule),
-  labels: (v) => _sorted(v as Record<string, string> | undefined),
+  labels: (v) => sortedStringMap(v as Record<string, string> | undefined),
   struct: (v, f) => v && _fields(f.fields ?? [], v as Obj),
   structs: (v, f) => (v as Obj[] | undefined)?.map((x) => _fields(f.fields ?? [], x)),
 };
@@ -78,7 +78,7 @@ function _fields(table: FieldTable, v: Obj): Obj {
     const write = WRITERS[f.codec];
     const x = write ? write(v[f.key], f) : v[f.key];
     if (f.always) o[f.key] = x ?? (f.required ? requiredDefaults([f])[f.key] : x);
-    else _put(o, f.key, x);
+    else putOmitEmpty(o, f.key, x);
   }
   return o;
 }
@@ -90,14 +90,14 @@ export function portToApi(p: Port): number | string {
 }
 
 /** Go `omitempty`: leaves out absent values, `""`, `false`, empty lists and empty maps. */
-function _put(o: Obj, key: string, v: unknown): void {
+export function putOmitEmpty(o: Obj, key: string, v: unknown): void {
   if (v === undefined || v === null || v === "" || v === false) return;
   if (Array.isArray(v) && v.length === 0) return;
   Object.defineProperty(o, key, { value: v, enumerable: true, writable: true, configurable: true });
 }
 
 /** A string map with keys sorted (Go's JSON encoder sorts map keys); empty -> undefined. */
-function _sorted(m: Readonly<Record<string, string>> | undefined): Obj | undefined {
+export function sortedStringMap(m: Readonly<Record<string, string>> | undefined): Obj | undefined {
   if (!m) return undefined;
   const keys = Object.keys(m).sort();
   if (keys.length === 0) return undefined;

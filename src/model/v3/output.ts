@@ -8,7 +8,7 @@ import { stringify } from "yaml";
 import type { EntityRule, Port, Protocol, Rule } from "../resources.ts";
 import type { Codec, FieldTable } from "../fields/table.ts";
 import { ENTITY_FIELDS, ICMP_FIELDS, RULE_FIELDS } from "../fields/rule.ts";
-import { portToApi } from "../output.ts";
+import { portToApi, putOmitEmpty as _put, sortedStringMap as _sorted } from "../output.ts";
 import { ConfigValueError } from "../../config/types.ts";
 import { globalConfigKey, hostConfigKey } from "../../datastore/keys.ts";
 import { FELIX_FIELDS, felixValueFromStored } from "./felix_config.ts";
@@ -218,28 +218,4 @@ function _entity(e: EntityRule, where: string): Obj {
     );
   }
   return _fields(ENTITY_FIELDS, e as unknown as Obj, where);
-}
-
-/** Go `omitempty`: leaves out absent values, `""`, `false`, empty lists and empty maps. */
-function _put(o: Obj, key: string, v: unknown): void {
-  if (v === undefined || v === null || v === "" || v === false) return;
-  if (Array.isArray(v) && v.length === 0) return;
-  Object.defineProperty(o, key, { value: v, enumerable: true, writable: true, configurable: true });
-}
-
-/** A string map with keys sorted (Go's JSON encoder sorts map keys); empty -> undefined. */
-function _sorted(m: Readonly<Record<string, string>> | undefined): Obj | undefined {
-  if (!m) return undefined;
-  const keys = Object.keys(m).sort();
-  if (keys.length === 0) return undefined;
-  const o: Obj = {};
-  for (const k of keys) {
-    Object.defineProperty(o, k, {
-      value: m[k],
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
-  }
-  return o;
 }
