@@ -50,29 +50,29 @@ export function resourceToApiObject(r: Resource): Obj {
   return {
     kind: r.kind,
     apiVersion: "v1",
-    metadata: _fields(v1OutputFields(table, true), r.metadata as Obj),
-    spec: _fields(v1OutputFields(table, false), r.spec as Obj),
+    metadata: printFields(v1OutputFields(table, true), r.metadata as Obj),
+    spec: printFields(v1OutputFields(table, false), r.spec as Obj),
   };
 }
 
 function _rule(r: Rule): Obj {
-  return _fields(RULE_FIELDS, r as unknown as Obj);
+  return printFields(RULE_FIELDS, r as unknown as Obj);
 }
 
 /** The printed form of each codec's value (absent: the value as it is). */
 const WRITERS: Partial<Record<Codec, (v: unknown, f: Field) => unknown>> = {
   ports: (v) => (v as Port[] | undefined)?.map(portToApi),
-  icmp: (v) => v && _fields(ICMP_FIELDS, v as Obj),
+  icmp: (v) => v && printFields(ICMP_FIELDS, v as Obj),
   // A rule's sides are always printed, an empty one as `{}`.
-  entity: (v) => _fields(ENTITY_FIELDS, (v ?? {}) as Obj),
+  entity: (v) => printFields(ENTITY_FIELDS, (v ?? {}) as Obj),
   rules: (v) => (v as Rule[] | undefined)?.map(_rule),
   labels: (v) => sortedStringMap(v as Record<string, string> | undefined),
-  struct: (v, f) => v && _fields(f.fields ?? [], v as Obj),
-  structs: (v, f) => (v as Obj[] | undefined)?.map((x) => _fields(f.fields ?? [], x)),
+  struct: (v, f) => v && printFields(f.fields ?? [], v as Obj),
+  structs: (v, f) => (v as Obj[] | undefined)?.map((x) => printFields(f.fields ?? [], x)),
 };
 
 /** A part printed field by field in table order; `omitempty` but for `always` fields. */
-function _fields(table: FieldTable, v: Obj): Obj {
+export function printFields(table: FieldTable, v: Obj): Obj {
   const o: Obj = {};
   for (const f of table) {
     const write = WRITERS[f.codec];

@@ -6,9 +6,15 @@
  */
 import { stringify } from "yaml";
 import type { EntityRule, Port, Protocol, Rule } from "../resources.ts";
-import type { Codec, FieldTable } from "../fields/table.ts";
+import { type Codec, type FieldTable, v1OutputFields } from "../fields/table.ts";
 import { ENTITY_FIELDS, ICMP_FIELDS, RULE_FIELDS } from "../fields/rule.ts";
-import { portToApi, putOmitEmpty as _put, sortedStringMap as _sorted } from "../output.ts";
+import {
+  portToApi,
+  printFields,
+  putOmitEmpty as _put,
+  sortedStringMap as _sorted,
+} from "../output.ts";
+import { KIND_FIELDS } from "../fields/kinds.ts";
 import { ConfigValueError } from "../../config/types.ts";
 import { globalConfigKey, hostConfigKey } from "../../datastore/keys.ts";
 import { FELIX_FIELDS, felixValueFromStored } from "./felix_config.ts";
@@ -88,26 +94,12 @@ export function resourceToV3Object(r: ManifestResource): Obj {
   const spec: Obj = {};
   const what = `${kind} ${JSON.stringify(r.metadata.name)}`;
   switch (r.kind) {
-    case "node": {
-      _put(meta, "name", r.metadata.name);
-      const bgp = r.spec.bgp;
-      if (bgp) {
-        const b: Obj = {};
-        _put(b, "asNumber", bgp.asNumber);
-        _put(b, "ipv4Address", bgp.ipv4Address);
-        _put(b, "ipv6Address", bgp.ipv6Address);
-        spec.bgp = b;
-      }
-      _put(
-        spec,
-        "orchRefs",
-        r.spec.orchRefs?.map((ref) => {
-          const x: Obj = {};
-          _put(x, "nodeName", ref.nodeName);
-          x.orchestrator = ref.orchestrator ?? "";
-          return x;
-        }),
-      );
+    case "node":
+    case "networkSet": {
+      // The same fields and shapes as in v1 (GlobalNetworkSet is v1's networkSet).
+      const table = KIND_FIELDS[r.kind];
+      Object.assign(meta, printFields(v1OutputFields(table, true), r.metadata as Obj));
+      Object.assign(spec, printFields(v1OutputFields(table, false), r.spec as Obj));
       break;
     }
     case "hostEndpoint":
@@ -146,11 +138,6 @@ export function resourceToV3Object(r: ManifestResource): Obj {
       _put(spec, "ingress", r.spec.ingress?.map((x, i) => _rule(x, `${what} ingress[${i}]`)));
       _put(spec, "egress", r.spec.egress?.map((x, i) => _rule(x, `${what} egress[${i}]`)));
       _put(spec, "labelsToApply", _sorted(r.metadata.labels));
-      break;
-    case "networkSet":
-      _put(meta, "name", r.metadata.name);
-      _put(meta, "labels", _sorted(r.metadata.labels));
-      _put(spec, "nets", r.spec.nets);
       break;
     case "felixConfiguration": {
       _put(meta, "name", r.metadata.name);
