@@ -147,6 +147,51 @@ export function fieldReaders(table: FieldTable, codecs: CodecReaders, v3 = false
 }
 
 /**
+ * The YAML readers of the codecs a kind's table uses for plain values and nested structs,
+ * for the v1 or the v3 API: Go type names in errors differ (`v1.OrchRef`, `[]net.IP` vs
+ * `v3.OrchRef`, `[]string`), and `struct` is the API's strict struct reader (v3 refuses
+ * some fields with a reason). Structs start with their required fields' empty values.
+ */
+export function kindCodecs(
+  r: YamlReader,
+  api: "v1" | "v3",
+  struct: (node: YamlNode, path: string, goType: string, fields: Fields) => Obj | undefined,
+): CodecReaders {
+  const str = (n: YamlNode, p: string) => r.str(n, p);
+  const strs = (n: YamlNode, p: string) => r.list(n, p, "[]string", str);
+  const ip = (n: YamlNode, p: string) => r.ip(n, p);
+  const cidr = (n: YamlNode, p: string) => r.cidr(n, p);
+  const codecs: CodecReaders = {
+    string: () => str,
+    strings: () => strs,
+    policyTypes: () => strs,
+    labels: () => (n, p) => r.stringMap(n, p),
+    float: () => (n, p) => r.float(n, p),
+    ip: () => ip,
+    ips: () => (n, p) => r.list(n, p, api === "v1" ? "[]net.IP" : "[]string", ip),
+    cidr: () => cidr,
+    cidrs: (f) => (n, p) =>
+      r.list(n, p, api === "v1" ? f.goType ?? "[]*net.IPNet" : "[]string", cidr),
+    mac: () => (n, p) => r.mac(n, p),
+    asNumber: () => (n, p) => r.asNumber(n, p),
+  };
+  const structOf = (f: Field) => {
+    const fields = fieldReaders(f.fields ?? [], codecs);
+    return (n: YamlNode, p: string) => {
+      const v = struct(n, p, `${api}.${f.goType}`, fields);
+      return v && { ...requiredDefaults(f.fields ?? []), ...v };
+    };
+  };
+  codecs.struct = structOf;
+  codecs.structs = (f) => {
+    const item = structOf(f);
+    const empty = () => requiredDefaults(f.fields ?? []);
+    return (n, p) => r.list(n, p, `[]${api}.${f.goType}`, (x, q) => item(x, q) ?? empty());
+  };
+  return codecs;
+}
+
+/**
  * How the decoder sees a parsed document, so one decoder serves both parsers: the `yaml`
  * package's node tree (positions for error messages) and the plain values of the fast
  * parser (see fast_yaml.ts).
@@ -339,38 +384,10 @@ export class YamlReader {
 
   /** The YAML reader of each codec a kind's table uses (rules: see #ruleFields). */
   #kindCodecs(): CodecReaders {
-    const str = (n: YamlNode, p: string) => this.str(n, p);
-    const strs = (n: YamlNode, p: string) => this.list(n, p, "[]string", str);
-    const ip = (n: YamlNode, p: string) => this.ip(n, p);
-    const cidr = (n: YamlNode, p: string) => this.cidr(n, p);
-    const struct = (f: Field) => {
-      const fields = fieldReaders(f.fields ?? [], this.#kindCodecs());
-      return (n: YamlNode, p: string) => {
-        const v = this.struct(n, p, f.goType ?? "", fields);
-        return v && { ...requiredDefaults(f.fields ?? []), ...v };
-      };
-    };
-    return {
-      string: () => str,
-      strings: () => strs,
-      policyTypes: () => strs,
-      labels: () => (n, p) => this.stringMap(n, p),
-      float: () => (n, p) => this.float(n, p),
-      flag: () => (n, p) => this.bool(n, p),
-      ip: () => ip,
-      ips: () => (n, p) => this.list(n, p, "[]net.IP", ip),
-      cidr: () => cidr,
-      cidrs: (f) => (n, p) => this.list(n, p, f.goType ?? "[]*net.IPNet", cidr),
-      mac: () => (n, p) => this.mac(n, p),
-      asNumber: () => (n, p) => this.asNumber(n, p),
-      rules: () => (n, p) => this.list(n, p, "[]v1.Rule", (x, q) => this.rule(x, q)),
-      struct,
-      structs: (f) => {
-        const item = struct(f);
-        const defaults = () => requiredDefaults(f.fields ?? []);
-        return (n, p) => this.list(n, p, `[]${f.goType}`, (x, q) => item(x, q) ?? defaults());
-      },
-    };
+    const codecs = kindCodecs(this, "v1", (n, p, t, f) => this.struct(n, p, t, f));
+    codecs.flag = () => (n, p) => this.bool(n, p);
+    codecs.rules = () => (n, p) => this.list(n, p, "[]v1.Rule", (x, q) => this.rule(x, q));
+    return codecs;
   }
 
   rule(node: YamlNode, path: string): Rule {

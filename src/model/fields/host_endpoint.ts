@@ -30,6 +30,6 @@ export const HOST_ENDPOINT_FIELDS: FieldTable = [
     v1: "print",
     backend: "ports",
     fields: ENDPOINT_PORT_FIELDS,
-    goType: "v1.EndpointPort",
+    goType: "EndpointPort",
   },
 ];

@@ -19,6 +19,6 @@ export const ORCH_REF_FIELDS: FieldTable = [
 
 export const NODE_FIELDS: FieldTable = [
   { key: "name", codec: "string", meta: true, required: true },
-  { key: "bgp", codec: "struct", fields: NODE_BGP_FIELDS, goType: "v1.NodeBGPSpec" },
-  { key: "orchRefs", codec: "structs", fields: ORCH_REF_FIELDS, goType: "v1.OrchRef" },
+  { key: "bgp", codec: "struct", fields: NODE_BGP_FIELDS, goType: "NodeBGPSpec" },
+  { key: "orchRefs", codec: "structs", fields: ORCH_REF_FIELDS, goType: "OrchRef" },
 ];

@@ -48,9 +48,14 @@ export interface Field {
   readonly v1?: false | "print";
   /** Always in the model: decoding puts its empty value (`""`, `[]`) first when it is absent. */
   readonly required?: true;
-  /** For `struct`/`structs`: the part's fields and Go type (for decode errors). */
-  readonly fields?: FieldTable;
+  /**
+   * The Go type named in decode errors: for `struct`/`structs` the struct's name without its
+   * API package (`OrchRef`: the decoder says `v1.OrchRef` or `v3.OrchRef`); for v1 lists of
+   * CIDRs the list type where it is not a rule's `[]*net.IPNet`.
+   */
   readonly goType?: string;
+  /** For `struct`/`structs`: the part's fields. */
+  readonly fields?: FieldTable;
   /** `false`: the v3 API has no such field (otherwise its v3 name is `key`). */
   readonly v3?: false;
   /**

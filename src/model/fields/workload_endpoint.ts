@@ -18,7 +18,7 @@ export const WORKLOAD_ENDPOINT_FIELDS: FieldTable = [
   { key: "activeInstanceID", codec: "string", meta: true, backend: "active_instance_id" },
   { key: "labels", codec: "labels", meta: true, backend: "labels" },
   { key: "ipNetworks", codec: "cidrs", goType: "[]net.IPNet" },
-  { key: "ipNATs", codec: "structs", fields: IPNAT_FIELDS, goType: "v1.IPNAT" },
+  { key: "ipNATs", codec: "structs", fields: IPNAT_FIELDS, goType: "IPNAT" },
   { key: "ipv4Gateway", codec: "ip", backend: "ipv4_gateway" },
   { key: "ipv6Gateway", codec: "ip", backend: "ipv6_gateway" },
   { key: "profiles", codec: "strings", backend: "profile_ids" },

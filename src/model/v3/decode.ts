@@ -8,6 +8,7 @@ import {
   type CodecReaders,
   DecodeFailure,
   fieldReaders,
+  kindCodecs,
   readerFor,
   type ResourceItem,
   type TreeView,
@@ -22,6 +23,9 @@ import type { V3Kind } from "./kinds.ts";
 import { FELIX_FIELDS, felixValueToStored, type V3ProtoPort } from "./felix_config.ts";
 import type { ManifestResource } from "./types.ts";
 import { ENTITY_FIELDS, ICMP_FIELDS, RULE_FIELDS } from "../fields/rule.ts";
+import { NODE_FIELDS } from "../fields/node.ts";
+import { NETWORK_SET_FIELDS } from "../fields/network_set.ts";
+import { type FieldTable, requiredDefaults, v1InputFields } from "../fields/table.ts";
 
 type Reader<T> = (node: YamlNode, path: string) => T | undefined;
 type Fields = Record<string, Reader<unknown>>;
@@ -170,25 +174,11 @@ class V3Decoder {
         };
       }
       case "Node": {
-        const o = envelope(meta({}), {
-          bgp: (n, p) =>
-            this.struct(n, p, "v3.NodeBGPSpec", {
-              asNumber: (x, q) => this.r.asNumber(x, q),
-              ipv4Address: (x, q) => this.r.cidr(x, q),
-              ipv6Address: (x, q) => this.r.cidr(x, q),
-            }),
-          orchRefs: (n, p) =>
-            this.r.list(n, p, "[]v3.OrchRef", (x, q) => {
-              const ref = this.struct(x, q, "v3.OrchRef", { nodeName: str, orchestrator: str });
-              return { orchestrator: "", ...ref };
-            }),
-        });
+        const o = envelope(meta({}), this.#specFields(NODE_FIELDS));
         return { kind: "node", metadata: { name: name(o) }, spec: specOf(o) };
       }
       case "GlobalNetworkSet": {
-        const o = envelope(meta({ labels }), {
-          nets: (n, p) => this.r.list(n, p, "[]string", (x, q) => this.r.cidr(x, q)),
-        });
+        const o = envelope(meta({ labels }), this.#specFields(NETWORK_SET_FIELDS));
         const m = metaOf(o);
         return {
           kind: "networkSet",
@@ -196,7 +186,10 @@ class V3Decoder {
             name: name(o),
             ...(m.labels ? { labels: m.labels as Record<string, string> } : {}),
           },
-          spec: { nets: (specOf(o).nets as string[] | undefined) ?? [] },
+          spec: {
+            ...requiredDefaults(v1InputFields(NETWORK_SET_FIELDS, false)),
+            ...specOf(o),
+          } as { nets: string[] },
         };
       }
       case "FelixConfiguration":
@@ -288,6 +281,12 @@ class V3Decoder {
         ...(net === undefined || net === "" ? {} : { net }),
       };
     });
+  }
+
+  /** The spec readers of a kind whose v3 spec has the v1 spec's fields (Node, GlobalNetworkSet). */
+  #specFields(table: FieldTable): Fields {
+    const codecs = kindCodecs(this.r, "v3", (n, p, t, f) => this.struct(n, p, t, f));
+    return fieldReaders(v1InputFields(table, false), codecs, true);
   }
 
   rule(node: YamlNode, path: string): Rule {
