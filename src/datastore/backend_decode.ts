@@ -24,6 +24,7 @@ import type { BgpField } from "./keys.ts";
 import { backendName, type Codec, type Field, type FieldTable } from "../model/fields/table.ts";
 import { ENDPOINT_PORT_FIELDS, HOST_ENDPOINT_FIELDS } from "../model/fields/host_endpoint.ts";
 import { NETWORK_SET_FIELDS } from "../model/fields/network_set.ts";
+import { WORKLOAD_ENDPOINT_FIELDS } from "../model/fields/workload_endpoint.ts";
 import { PROFILE_FIELDS } from "../model/fields/profile.ts";
 import { partFields, RULE_FIELDS_BACKEND_ORDER } from "../model/fields/rule.ts";
 import { POLICY_FIELDS } from "../model/fields/policy.ts";
@@ -322,9 +323,12 @@ function _decodeFields(
 /** A resource field read back; `undefined` for "not set" (absent, or empty where omitted). */
 function _decodeField(o: Obj, f: Field): unknown {
   if (f.backendByFamily) {
+    // The IPv4 list, then the IPv6 one, as one list; empty is "not set".
     const [v4, v6] = f.backendByFamily;
-    const ips = [...(_opt(o, v4, _ipList(4)) ?? []), ...(_opt(o, v6, _ipList(6)) ?? [])];
-    return ips.length ? ips : undefined;
+    const read = (family: 4 | 6): (v: unknown, field: string) => unknown[] =>
+      f.codec === "ips" ? _ipList(family) : f.codec === "cidrs" ? _cidrs : _structs(f);
+    const xs = [...(_opt(o, v4, read(4)) ?? []), ...(_opt(o, v6, read(6)) ?? [])];
+    return xs.length ? xs : undefined;
   }
   const name = backendName(f);
   switch (f.codec) {
@@ -356,12 +360,34 @@ function _decodeField(o: Obj, f: Field): unknown {
       return f.required ? nets ?? [] : nets?.length ? nets : undefined;
     }
     case "structs": {
-      if (f.fields !== ENDPOINT_PORT_FIELDS) break;
-      const ports = _opt(o, name, _endpointPorts);
-      return ports?.length ? ports : undefined;
+      const read: (v: unknown, field: string) => unknown[] = f.fields === ENDPOINT_PORT_FIELDS
+        ? _endpointPorts
+        : _structs(f);
+      const items = _opt(o, name, read);
+      return items?.length ? items : undefined;
     }
+    case "ip":
+      return _opt(o, name, _string);
+    case "mac":
+      return _opt(o, name, _string) || undefined;
   }
   throw new Error(`no backend reader for codec ${f.codec} (field ${f.key})`);
+}
+
+/** A list of stored structs whose fields are all required strings (model.IPNAT). */
+function _structs(f: Field) {
+  return (v: unknown, field: string): Obj[] => {
+    if (!Array.isArray(v)) _fail(`field '${field}' must be a list, got ${_show(v)}`);
+    return (v as unknown[]).map((x, i) => {
+      const e = _object(x, `${field}[${i}]`);
+      const out: Obj = {};
+      for (const p of f.fields ?? []) {
+        const key = backendName(p);
+        out[p.key] = _string(e[key], `${field}[${i}].${key}`);
+      }
+      return out;
+    });
+  };
 }
 
 /** A stored network set; `name` comes from its key. Throws BackendParseError. */
@@ -431,41 +457,9 @@ export function decodeWorkloadEndpoint(
   text: string,
 ): WorkloadEndpointResource {
   const o = _object(parseJson(text), "value");
-  const metadata: Record<string, unknown> = {
-    name: ids.name,
-    workload: ids.workload,
-    orchestrator: ids.orchestrator,
-    node: ids.node,
-  };
-  const aid = _opt(o, "active_instance_id", _string);
-  if (aid) metadata.activeInstanceID = aid;
-  const labels = _opt(o, "labels", _stringMap);
-  if (labels && Object.keys(labels).length) metadata.labels = labels;
-  const spec: Record<string, unknown> = { interfaceName: _opt(o, "name", _string) ?? "" };
-  const nets = [
-    ...(_opt(o, "ipv4_nets", _cidrs) ?? []),
-    ...(_opt(o, "ipv6_nets", _cidrs) ?? []),
-  ];
-  if (nets.length) spec.ipNetworks = nets;
-  const nat = (v: unknown, field: string) => {
-    if (!Array.isArray(v)) _fail(`field '${field}' must be a list, got ${_show(v)}`);
-    return (v as unknown[]).map((x, i) => {
-      const e = _object(x, `${field}[${i}]`);
-      return {
-        internalIP: _string(e.int_ip, `${field}[${i}].int_ip`),
-        externalIP: _string(e.ext_ip, `${field}[${i}].ext_ip`),
-      };
-    });
-  };
-  const nats = [...(_opt(o, "ipv4_nat", nat) ?? []), ...(_opt(o, "ipv6_nat", nat) ?? [])];
-  if (nats.length) spec.ipNATs = nats;
-  _put(spec, "ipv4Gateway", _opt(o, "ipv4_gateway", _string));
-  _put(spec, "ipv6Gateway", _opt(o, "ipv6_gateway", _string));
-  const profiles = _opt(o, "profile_ids", _stringList);
-  if (profiles?.length) spec.profiles = profiles;
-  const mac = _opt(o, "mac", _string);
-  if (mac) spec.mac = mac;
-  return { kind: "workloadEndpoint", metadata, spec } as unknown as WorkloadEndpointResource;
+  const { name, workload, orchestrator, node } = ids;
+  const r = _decodeFields(WORKLOAD_ENDPOINT_FIELDS, o, { name, workload, orchestrator, node });
+  return { kind: "workloadEndpoint", ...r } as unknown as WorkloadEndpointResource;
 }
 
 /** The raw values of one node's keys, as found (absent keys omitted). */
