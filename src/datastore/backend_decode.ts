@@ -167,25 +167,57 @@ const READERS: Partial<Record<Codec, (v: unknown, field: string) => unknown>> = 
   ports: _ports,
 };
 
+/** One stored key of a rule: its name, reader and, for a part, the values merged into it. */
+interface _Slot {
+  readonly key: string;
+  readonly codec: Codec;
+  readonly name: string;
+  readonly read: (v: unknown, field: string) => unknown;
+  /** A part's singular fields appended to this list (`src_net` to `src_nets`). */
+  readonly merged: readonly _Slot[];
+  /** A flattened part's own slots (`icmp`, `source`, ...). */
+  readonly parts: readonly _Slot[];
+}
+
+/** A rule's stored keys, worked out once from the tables (decoding runs per rule). */
+const RULE_SLOTS: readonly _Slot[] = RULE_FIELDS_BACKEND_ORDER.map((f) => {
+  const flat = f.codec === "icmp" || f.codec === "entity";
+  const table = flat ? partFields(f) : [];
+  const slot = (p: Field): _Slot => ({
+    key: p.key,
+    codec: p.codec,
+    name: backendName(p, f),
+    read: READERS[p.codec]!,
+    merged: table.filter((m) => m.mergeInto === p.key).map(slot),
+    parts: [],
+  });
+  return {
+    key: f.key,
+    codec: f.codec,
+    name: flat ? "" : backendName(f),
+    read: READERS[f.codec] ?? _string,
+    merged: [],
+    parts: table.filter((p) => p.mergeInto === undefined).map(slot),
+  };
+});
+
 /**
  * A part stored flat in the rule (`icmp_type`, `!src_nets`, ...) read back; empty values are
  * "not set", a singular net is appended to its list (as libcalico-go did).
  */
-function _part(o: Obj, rule: Field): Obj | undefined {
-  const out: Obj = {};
-  const table = partFields(rule);
-  const name = (f: Field) => backendName(f, rule);
-  for (const f of table) {
-    if (f.mergeInto !== undefined) continue;
-    let v = _opt(o, name(f), READERS[f.codec]!);
-    for (const m of table) {
-      if (m.mergeInto !== f.key) continue;
-      const single = _opt(o, name(m), READERS[m.codec]!);
+function _part(o: Obj, parts: readonly _Slot[]): Obj | undefined {
+  let out: Obj | undefined;
+  for (const p of parts) {
+    let v = _opt(o, p.name, p.read);
+    for (const m of p.merged) {
+      const single = _opt(o, m.name, m.read);
       if (single !== undefined) v = [...((v as unknown[] | undefined) ?? []), single];
     }
-    if (v !== undefined && v !== "" && !(Array.isArray(v) && v.length === 0)) out[f.key] = v;
+    if (v !== undefined && v !== "" && !(Array.isArray(v) && v.length === 0)) {
+      (out ??= {})[p.key] = v;
+    }
   }
-  return Object.keys(out).length ? out : undefined;
+  return out;
 }
 
 const BACKEND_ACTIONS: Readonly<Record<string, Action>> = {
@@ -203,16 +235,14 @@ const BACKEND_ACTIONS: Readonly<Record<string, Action>> = {
 export function decodeRule(v: unknown, field = "rule"): Rule {
   const o = _object(v, field);
   const out: Obj = {};
-  for (const f of RULE_FIELDS_BACKEND_ORDER) {
-    if (f.codec === "action") {
-      const action = _opt(o, backendName(f), _string) ?? "";
-      out[f.key] = BACKEND_ACTIONS[action] ?? action;
+  for (const slot of RULE_SLOTS) {
+    if (slot.codec === "action") {
+      const action = _opt(o, slot.name, _string) ?? "";
+      out[slot.key] = BACKEND_ACTIONS[action] ?? action;
       continue;
     }
-    const x = f.codec === "icmp" || f.codec === "entity"
-      ? _part(o, f)
-      : _opt(o, backendName(f), READERS[f.codec]!);
-    if (x !== undefined) out[f.key] = x;
+    const x = slot.parts.length ? _part(o, slot.parts) : _opt(o, slot.name, slot.read);
+    if (x !== undefined) out[slot.key] = x;
   }
   return out as unknown as Rule;
 }

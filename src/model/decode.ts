@@ -128,6 +128,14 @@ type Reader<T> = (node: YamlNode, path: string) => T | undefined;
 type Fields = Record<string, Reader<unknown>>;
 type Obj = Record<string, unknown>;
 
+/** A kind's v1 input rows and envelope readers (built once per YamlReader). */
+interface _KindReaders {
+  readonly goType: string;
+  readonly metaRows: FieldTable;
+  readonly specRows: FieldTable;
+  readonly envelope: Fields;
+}
+
 /** For each codec a table uses, how to make a row's YAML reader (once per row). */
 export type CodecReaders = Partial<Record<Codec, (f: Field) => Reader<unknown>>>;
 
@@ -352,34 +360,36 @@ export class YamlReader {
 
   /** One resource of a v1 kind, read field by field from the kind's table (fields/). */
   resource(node: YamlNode, kind: ResourceKind): Resource {
-    const table = KIND_FIELDS[kind];
-    const o = this.struct(node, "", `v1.${_goKind(kind)}`, this.#envelopeFields(kind)) ?? {};
+    const k = this.#kind(kind);
+    const o = this.struct(node, "", k.goType, k.envelope) ?? {};
     return {
       kind,
-      metadata: { ...requiredDefaults(v1InputFields(table, true)), ...(o.metadata as Obj) },
-      spec: { ...requiredDefaults(v1InputFields(table, false)), ...(o.spec as Obj) },
+      metadata: { ...requiredDefaults(k.metaRows), ...(o.metadata as Obj) },
+      spec: { ...requiredDefaults(k.specRows), ...(o.spec as Obj) },
     } as unknown as Resource;
   }
 
-  // Each kind's envelope readers, built once per reader (as the rule readers below).
-  #envelopes = new Map<ResourceKind, Fields>();
-  #envelopeFields(kind: ResourceKind): Fields {
-    let fields = this.#envelopes.get(kind);
-    if (fields) return fields;
+  // Each kind's rows and envelope readers, built once per reader (as the rule readers below).
+  #kinds = new Map<ResourceKind, _KindReaders>();
+  #kind(kind: ResourceKind): _KindReaders {
+    let k = this.#kinds.get(kind);
+    if (k) return k;
     const goKind = _goKind(kind);
     const table = KIND_FIELDS[kind];
+    const metaRows = v1InputFields(table, true), specRows = v1InputFields(table, false);
     const codecs = this.#kindCodecs();
-    const metadata = fieldReaders(v1InputFields(table, true), codecs);
-    const spec = fieldReaders(v1InputFields(table, false), codecs);
+    const metadata = fieldReaders(metaRows, codecs);
+    const spec = fieldReaders(specRows, codecs);
     const str = (n: YamlNode, p: string) => this.str(n, p);
-    fields = {
+    const envelope: Fields = {
       apiVersion: str,
       kind: str,
       metadata: (n, p) => this.struct(n, p, `v1.${goKind}Metadata`, metadata),
       spec: (n, p) => this.struct(n, p, `v1.${goKind}Spec`, spec),
     };
-    this.#envelopes.set(kind, fields);
-    return fields;
+    k = { goType: `v1.${goKind}`, metaRows, specRows, envelope };
+    this.#kinds.set(kind, k);
+    return k;
   }
 
   /** The YAML reader of each codec a kind's table uses (rules: see #ruleFields). */

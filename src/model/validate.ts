@@ -446,11 +446,10 @@ const RULE_CHECKS: Partial<
 /** One check per Rule field in calicoctl's order (the table's), then the struct-level ones. */
 function _rule(out: ValidationIssue[], path: string, r: Rule): void {
   for (const f of RULE_FIELDS) {
-    RULE_CHECKS[f.codec]?.(
-      out,
-      `${path}.${f.key}`,
-      (r as unknown as Record<string, unknown>)[f.key],
-    );
+    const v = (r as unknown as Record<string, unknown>)[f.key];
+    // Only an action must be there; the other checks pass an absent value.
+    if (v === undefined && f.codec !== "action") continue;
+    RULE_CHECKS[f.codec]?.(out, `${path}.${f.key}`, v);
   }
   const src = r.source ?? {}, dst = r.destination ?? {};
 
