@@ -2,8 +2,11 @@
  * The shape of a field table: one row per field of a resource part, naming it once for
  * every form hostfence reads and writes (v1 YAML, v3 YAML, the etcd backend JSON), so the
  * decoders, printers and backend codecs iterate over rows instead of spelling fields out.
- * Row order is the Go v1 API struct's declaration order, which is the order calicoctl
- * printed JSON keys in and the order its decoder listed expected fields in. Pure data.
+ * Row order, within `metadata` and within `spec`, is the Go v1 API struct's declaration
+ * order: the order calicoctl printed JSON keys in and its decoder listed expected fields in.
+ * Where the etcd JSON's key order allows, a kind's table interleaves its metadata and spec
+ * rows in that order too (policy, hostEndpoint, networkSet), so one table serves both; a rule
+ * is flattened into the etcd JSON in its own order (rule.ts). Pure data.
  */
 
 /**
