@@ -1,7 +1,7 @@
 /**
  * Address text helpers for the calculation. Host endpoints list expected IPs as operators
  * typed them and `ip` prints interface addresses in its own form, so both sides are turned
- * into one canonical text (src/model/ip.ts: dotted quad, RFC 5952 IPv6) before they are
+ * into one canonical text (src/net/ip.ts: dotted quad, RFC 5952 IPv6) before they are
  * compared or put into an IP set. Private to src/calc.
  */
 import { type Cidr, formatIp, isSingleAddress, networkOf, parseCidr, parseIp } from "../net/ip.ts";

@@ -2,7 +2,7 @@
  * CIDR helpers for rendering: rule CIDRs arrive as operators wrote them (source CIDRs keep host
  * bits, bare addresses mean /32 or /128), but an nft interval set wants network
  * addresses and rejects overlapping elements, so lists are normalised here. Parsing and
- * printing are src/model/ip.ts's; this file only adds nft's needs. Private to src/dataplane.
+ * printing are src/net/ip.ts's; this file only adds nft's needs. Private to src/dataplane.
  */
 import {
   type Cidr,

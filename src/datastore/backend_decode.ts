@@ -7,9 +7,7 @@
 import type {
   Action,
   EndpointPort,
-  EntityRule,
   HostEndpointResource,
-  IcmpFields,
   Labels,
   NetworkSetResource,
   NodeResource,
@@ -23,6 +21,13 @@ import type {
 } from "../model/resources.ts";
 import { formatCidr, formatIp, parseCidr, parseIp } from "../net/ip.ts";
 import type { BgpField } from "./keys.ts";
+import { backendName, type Codec, type Field, type FieldTable } from "../model/fields/table.ts";
+import { ENDPOINT_PORT_FIELDS, HOST_ENDPOINT_FIELDS } from "../model/fields/host_endpoint.ts";
+import { NETWORK_SET_FIELDS } from "../model/fields/network_set.ts";
+import { WORKLOAD_ENDPOINT_FIELDS } from "../model/fields/workload_endpoint.ts";
+import { PROFILE_FIELDS } from "../model/fields/profile.ts";
+import { partFields, RULE_FIELDS_BACKEND_ORDER } from "../model/fields/rule.ts";
+import { POLICY_FIELDS } from "../model/fields/policy.ts";
 import { clip, quote } from "../log/quote.ts";
 import { errorMessage } from "../util/error_message.ts";
 
@@ -151,35 +156,67 @@ function _cidrs(v: unknown, field: string): string[] {
   return (v as unknown[]).map((x, i) => _cidr(x, `${field}[${i}]`));
 }
 
-function _entity(o: Obj, prefix: "src" | "dst"): EntityRule | undefined {
-  const out: Record<string, unknown> = {};
-  const set = (k: string, v: unknown) => {
-    if (v !== undefined && v !== "" && !(Array.isArray(v) && v.length === 0)) out[k] = v;
-  };
-  for (const neg of [false, true]) {
-    const p = neg ? `!${prefix}_` : `${prefix}_`;
-    const name = (n: string) => neg ? `not${n[0]!.toUpperCase()}${n.slice(1)}` : n;
-    set(name("tag"), _opt(o, `${p}tag`, _string));
-    // Singular `net` is merged into `nets` on read (appended, as libcalico-go did).
-    const nets = [
-      ...(_opt(o, `${p}nets`, _cidrs) ?? []),
-      ...[_opt(o, `${p}net`, _cidr)].filter((x): x is string => x !== undefined),
-    ];
-    set(name("nets"), nets);
-    set(name("selector"), _opt(o, `${p}selector`, _string));
-    set(name("ports"), _opt(o, `${p}ports`, _ports));
-  }
-  return Object.keys(out).length ? out as EntityRule : undefined;
+/** The backend reader of each codec a rule's parts use. */
+const READERS: Partial<Record<Codec, (v: unknown, field: string) => unknown>> = {
+  string: _string,
+  int: _int,
+  ipVersion: _int,
+  protocol: decodeProtocol,
+  cidr: _cidr,
+  cidrs: _cidrs,
+  ports: _ports,
+};
+
+/** One stored key of a rule: its name, reader and, for a part, the values merged into it. */
+interface _Slot {
+  readonly key: string;
+  readonly codec: Codec;
+  readonly name: string;
+  readonly read: (v: unknown, field: string) => unknown;
+  /** A part's singular fields appended to this list (`src_net` to `src_nets`). */
+  readonly merged: readonly _Slot[];
+  /** A flattened part's own slots (`icmp`, `source`, ...). */
+  readonly parts: readonly _Slot[];
 }
 
-function _icmp(o: Obj, neg: boolean): IcmpFields | undefined {
-  const p = neg ? "!" : "";
-  const type = _opt(o, `${p}icmp_type`, _int);
-  const code = _opt(o, `${p}icmp_code`, _int);
-  if (type === undefined && code === undefined) return undefined;
-  const out: { type?: number; code?: number } = {};
-  if (type !== undefined) out.type = type;
-  if (code !== undefined) out.code = code;
+/** A rule's stored keys, worked out once from the tables (decoding runs per rule). */
+const RULE_SLOTS: readonly _Slot[] = RULE_FIELDS_BACKEND_ORDER.map((f) => {
+  const flat = f.codec === "icmp" || f.codec === "entity";
+  const table = flat ? partFields(f) : [];
+  const slot = (p: Field): _Slot => ({
+    key: p.key,
+    codec: p.codec,
+    name: backendName(p, f),
+    read: READERS[p.codec]!,
+    merged: table.filter((m) => m.mergeInto === p.key).map(slot),
+    parts: [],
+  });
+  return {
+    key: f.key,
+    codec: f.codec,
+    name: flat ? "" : backendName(f),
+    read: READERS[f.codec] ?? _string,
+    merged: [],
+    parts: table.filter((p) => p.mergeInto === undefined).map(slot),
+  };
+});
+
+/**
+ * A part stored flat in the rule (`icmp_type`, `!src_nets`, ...) read back; empty values are
+ * "not set", a singular net is appended to its list (as libcalico-go did).
+ */
+function _part(o: Obj, parts: readonly _Slot[]): Obj | undefined {
+  let out: Obj | undefined;
+  for (const p of parts) {
+    let v = _opt(o, p.name, p.read);
+    for (const m of p.merged) {
+      const single = _opt(o, m.name, m.read);
+      if (single !== undefined) v = [...((v as unknown[] | undefined) ?? []), single];
+    }
+    if (v !== undefined && v !== "" && !(Array.isArray(v) && v.length === 0)) {
+      (out ??= {})[p.key] = v;
+    }
+  }
   return out;
 }
 
@@ -197,22 +234,16 @@ const BACKEND_ACTIONS: Readonly<Record<string, Action>> = {
  */
 export function decodeRule(v: unknown, field = "rule"): Rule {
   const o = _object(v, field);
-  const action = _opt(o, "action", _string) ?? "";
-  const out: Record<string, unknown> = { action: BACKEND_ACTIONS[action] ?? action };
-  const ipVersion = _opt(o, "ip_version", _int);
-  if (ipVersion !== undefined) out.ipVersion = ipVersion;
-  const protocol = _opt(o, "protocol", decodeProtocol);
-  if (protocol !== undefined) out.protocol = protocol;
-  const notProtocol = _opt(o, "!protocol", decodeProtocol);
-  if (notProtocol !== undefined) out.notProtocol = notProtocol;
-  const icmp = _icmp(o, false);
-  if (icmp) out.icmp = icmp;
-  const notICMP = _icmp(o, true);
-  if (notICMP) out.notICMP = notICMP;
-  const source = _entity(o, "src");
-  if (source) out.source = source;
-  const destination = _entity(o, "dst");
-  if (destination) out.destination = destination;
+  const out: Obj = {};
+  for (const slot of RULE_SLOTS) {
+    if (slot.codec === "action") {
+      const action = _opt(o, slot.name, _string) ?? "";
+      out[slot.key] = BACKEND_ACTIONS[action] ?? action;
+      continue;
+    }
+    const x = slot.parts.length ? _part(o, slot.parts) : _opt(o, slot.name, slot.read);
+    if (x !== undefined) out[slot.key] = x;
+  }
   return out as unknown as Rule;
 }
 
@@ -240,22 +271,8 @@ function _ipList(family: 4 | 6) {
 /** A stored host endpoint; `name`/`node` come from its key. Throws BackendParseError. */
 export function decodeHostEndpoint(node: string, name: string, text: string): HostEndpointResource {
   const o = _object(parseJson(text), "value");
-  const labels = _opt(o, "labels", _stringMap);
-  const metadata: Record<string, unknown> = { name, node };
-  if (labels && Object.keys(labels).length) metadata.labels = labels;
-  const spec: Record<string, unknown> = {};
-  const iface = _opt(o, "name", _string);
-  if (iface) spec.interfaceName = iface;
-  const ips = [
-    ...(_opt(o, "expected_ipv4_addrs", _ipList(4)) ?? []),
-    ...(_opt(o, "expected_ipv6_addrs", _ipList(6)) ?? []),
-  ];
-  if (ips.length) spec.expectedIPs = ips;
-  const profiles = _opt(o, "profile_ids", _stringList);
-  if (profiles?.length) spec.profiles = profiles;
-  const ports = _opt(o, "ports", _endpointPorts);
-  if (ports?.length) spec.ports = ports;
-  return { kind: "hostEndpoint", metadata, spec } as unknown as HostEndpointResource;
+  const r = _decodeFields(HOST_ENDPOINT_FIELDS, o, { name, node });
+  return { kind: "hostEndpoint", ...r } as unknown as HostEndpointResource;
 }
 
 /**
@@ -295,39 +312,119 @@ export function decodePolicy(
   opts: PolicyDecodeOptions = {},
 ): PolicyResource {
   const o = _object(parseJson(text), "value");
-  const metadata: Record<string, unknown> = { name };
-  const annotations = _opt(o, "annotations", _stringMap);
-  if (annotations && Object.keys(annotations).length) metadata.annotations = annotations;
-  const spec: Record<string, unknown> = { selector: _opt(o, "selector", _string) ?? "" };
-  _put(spec, "order", _opt(o, "order", _number));
-  const ingress = _opt(o, "inbound_rules", _rules);
-  if (ingress?.length) spec.ingress = ingress;
-  const egress = _opt(o, "outbound_rules", _rules);
-  if (egress?.length) spec.egress = egress;
-  const untracked = _opt(o, "untracked", _bool);
-  if (untracked) spec.doNotTrack = true;
-  const preDNAT = _opt(o, "pre_dnat", _bool);
-  if (preDNAT) spec.preDNAT = true;
-  // Only policies written with an explicit applyOnForward (v3 input) store it.
-  const applyOnForward = _opt(o, "apply_on_forward", _bool);
-  if (applyOnForward !== undefined) spec.applyOnForward = applyOnForward;
-  const types = _opt(o, "types", _stringList) ?? [];
-  spec.types = types.length
-    ? types as PolicyType[]
-    : preDNAT && !opts.forAgent
-    ? ["ingress"]
-    : ["ingress", "egress"];
-  return { kind: "policy", metadata, spec } as unknown as PolicyResource;
+  const r = _decodeFields(POLICY_FIELDS, o, { name }, opts);
+  return { kind: "policy", ...r } as unknown as PolicyResource;
+}
+
+/**
+ * A resource read from its backend JSON by its table. Metadata first, then the fields
+ * always present, then the rest: the model's key order and the order problems are found in.
+ */
+function _decodeFields(
+  table: FieldTable,
+  o: Obj,
+  metadata: Obj,
+  opts: PolicyDecodeOptions = {},
+): { metadata: Obj; spec: Obj } {
+  const spec: Obj = {};
+  const fields = [
+    ...table.filter((f) => f.meta),
+    ...table.filter((f) => !f.meta && f.required),
+    ...table.filter((f) => !f.meta && !f.required),
+  ];
+  for (const f of fields) {
+    const target = f.meta ? metadata : spec;
+    if (f.codec === "policyTypes") {
+      const types = _opt(o, backendName(f), _stringList) ?? [];
+      target[f.key] = types.length
+        ? types as PolicyType[]
+        : spec.preDNAT && !opts.forAgent
+        ? ["ingress"]
+        : ["ingress", "egress"];
+      continue;
+    }
+    if (f.backend === undefined && f.backendByFamily === undefined) continue;
+    const v = _decodeField(o, f);
+    if (v !== undefined) target[f.key] = v;
+  }
+  return { metadata, spec };
+}
+
+/** A resource field read back; `undefined` for "not set" (absent, or empty where omitted). */
+function _decodeField(o: Obj, f: Field): unknown {
+  if (f.backendByFamily) {
+    // The IPv4 list, then the IPv6 one, as one list; empty is "not set".
+    const [v4, v6] = f.backendByFamily;
+    const read = (family: 4 | 6): (v: unknown, field: string) => unknown[] =>
+      f.codec === "ips" ? _ipList(family) : f.codec === "cidrs" ? _cidrs : _structs(f);
+    const xs = [...(_opt(o, v4, read(4)) ?? []), ...(_opt(o, v6, read(6)) ?? [])];
+    return xs.length ? xs : undefined;
+  }
+  const name = backendName(f);
+  switch (f.codec) {
+    case "string": {
+      const v = _opt(o, name, _string);
+      return f.required ? v ?? "" : v || undefined;
+    }
+    case "float":
+      return _opt(o, name, _number);
+    case "flag":
+      return _opt(o, name, _bool) ? true : undefined;
+    case "bool":
+      // Only policies written with an explicit applyOnForward (v3 input) store it.
+      return _opt(o, name, _bool);
+    case "rules": {
+      const rules = _opt(o, name, _rules);
+      return rules?.length ? rules : undefined;
+    }
+    case "labels": {
+      const labels = _opt(o, name, _stringMap);
+      return labels && Object.keys(labels).length ? labels : undefined;
+    }
+    case "strings": {
+      const xs = _opt(o, name, _stringList);
+      return xs?.length ? xs : undefined;
+    }
+    case "cidrs": {
+      const nets = _opt(o, name, _cidrs);
+      return f.required ? nets ?? [] : nets?.length ? nets : undefined;
+    }
+    case "structs": {
+      const read: (v: unknown, field: string) => unknown[] = f.fields === ENDPOINT_PORT_FIELDS
+        ? _endpointPorts
+        : _structs(f);
+      const items = _opt(o, name, read);
+      return items?.length ? items : undefined;
+    }
+    case "ip":
+      return _opt(o, name, _string);
+    case "mac":
+      return _opt(o, name, _string) || undefined;
+  }
+  throw new Error(`no backend reader for codec ${f.codec} (field ${f.key})`);
+}
+
+/** A list of stored structs whose fields are all required strings (model.IPNAT). */
+function _structs(f: Field) {
+  return (v: unknown, field: string): Obj[] => {
+    if (!Array.isArray(v)) _fail(`field '${field}' must be a list, got ${_show(v)}`);
+    return (v as unknown[]).map((x, i) => {
+      const e = _object(x, `${field}[${i}]`);
+      const out: Obj = {};
+      for (const p of f.fields ?? []) {
+        const key = backendName(p);
+        out[p.key] = _string(e[key], `${field}[${i}].${key}`);
+      }
+      return out;
+    });
+  };
 }
 
 /** A stored network set; `name` comes from its key. Throws BackendParseError. */
 export function decodeNetworkSet(name: string, text: string): NetworkSetResource {
   const o = _object(parseJson(text), "value");
-  const metadata: Record<string, unknown> = { name };
-  const labels = _opt(o, "labels", _stringMap);
-  if (labels && Object.keys(labels).length) metadata.labels = labels;
-  const nets = _opt(o, "nets", _cidrs) ?? [];
-  return { kind: "networkSet", metadata, spec: { nets } } as unknown as NetworkSetResource;
+  const r = _decodeFields(NETWORK_SET_FIELDS, o, { name });
+  return { kind: "networkSet", ...r } as unknown as NetworkSetResource;
 }
 
 /** Whether each stored `types` entry is one Felix knows; for the validator. */
@@ -338,10 +435,11 @@ export function unknownPolicyTypes(p: PolicyResource): string[] {
 /** `/calico/v1/policy/profile/<name>/rules`. Throws BackendParseError. */
 export function decodeProfileRules(text: string): { ingress: Rule[]; egress: Rule[] } {
   const o = _object(parseJson(text), "value");
-  return {
-    ingress: _opt(o, "inbound_rules", _rules) ?? [],
-    egress: _opt(o, "outbound_rules", _rules) ?? [],
-  };
+  const out: Record<string, Rule[]> = {};
+  for (const f of PROFILE_FIELDS) {
+    if (f.codec === "rules") out[f.key] = _opt(o, backendName(f), _rules) ?? [];
+  }
+  return out as { ingress: Rule[]; egress: Rule[] };
 }
 
 /** `/calico/v1/policy/profile/<name>/tags`: a JSON list of strings. */
@@ -389,41 +487,9 @@ export function decodeWorkloadEndpoint(
   text: string,
 ): WorkloadEndpointResource {
   const o = _object(parseJson(text), "value");
-  const metadata: Record<string, unknown> = {
-    name: ids.name,
-    workload: ids.workload,
-    orchestrator: ids.orchestrator,
-    node: ids.node,
-  };
-  const aid = _opt(o, "active_instance_id", _string);
-  if (aid) metadata.activeInstanceID = aid;
-  const labels = _opt(o, "labels", _stringMap);
-  if (labels && Object.keys(labels).length) metadata.labels = labels;
-  const spec: Record<string, unknown> = { interfaceName: _opt(o, "name", _string) ?? "" };
-  const nets = [
-    ...(_opt(o, "ipv4_nets", _cidrs) ?? []),
-    ...(_opt(o, "ipv6_nets", _cidrs) ?? []),
-  ];
-  if (nets.length) spec.ipNetworks = nets;
-  const nat = (v: unknown, field: string) => {
-    if (!Array.isArray(v)) _fail(`field '${field}' must be a list, got ${_show(v)}`);
-    return (v as unknown[]).map((x, i) => {
-      const e = _object(x, `${field}[${i}]`);
-      return {
-        internalIP: _string(e.int_ip, `${field}[${i}].int_ip`),
-        externalIP: _string(e.ext_ip, `${field}[${i}].ext_ip`),
-      };
-    });
-  };
-  const nats = [...(_opt(o, "ipv4_nat", nat) ?? []), ...(_opt(o, "ipv6_nat", nat) ?? [])];
-  if (nats.length) spec.ipNATs = nats;
-  _put(spec, "ipv4Gateway", _opt(o, "ipv4_gateway", _string));
-  _put(spec, "ipv6Gateway", _opt(o, "ipv6_gateway", _string));
-  const profiles = _opt(o, "profile_ids", _stringList);
-  if (profiles?.length) spec.profiles = profiles;
-  const mac = _opt(o, "mac", _string);
-  if (mac) spec.mac = mac;
-  return { kind: "workloadEndpoint", metadata, spec } as unknown as WorkloadEndpointResource;
+  const { name, workload, orchestrator, node } = ids;
+  const r = _decodeFields(WORKLOAD_ENDPOINT_FIELDS, o, { name, workload, orchestrator, node });
+  return { kind: "workloadEndpoint", ...r } as unknown as WorkloadEndpointResource;
 }
 
 /** The raw values of one node's keys, as found (absent keys omitted). */

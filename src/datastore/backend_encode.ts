@@ -3,7 +3,6 @@
  * v1 would have stored, so data written by hostfence reads the same in Calico's own tools.
  */
 import type {
-  EntityRule,
   HostEndpointResource,
   NetworkSetResource,
   NodeResource,
@@ -16,6 +15,12 @@ import type {
 } from "../model/resources.ts";
 import { formatCidr, formatIp, networkOf, parseCidr, parseIp } from "../net/ip.ts";
 import type { BgpField } from "./keys.ts";
+import { backendName, type Codec, type Field, type FieldTable } from "../model/fields/table.ts";
+import { HOST_ENDPOINT_FIELDS } from "../model/fields/host_endpoint.ts";
+import { NETWORK_SET_FIELDS } from "../model/fields/network_set.ts";
+import { PROFILE_FIELDS } from "../model/fields/profile.ts";
+import { RULE_BACKEND_SLOTS } from "../model/fields/rule.ts";
+import { POLICY_FIELDS } from "../model/fields/policy.ts";
 
 type Json = Record<string, unknown>;
 
@@ -42,26 +47,6 @@ function _ports(xs: readonly Port[] | undefined): (number | string)[] | undefine
   return xs.map(encodePort);
 }
 
-function _entity(prefix: "src" | "dst", e: EntityRule | undefined) {
-  const network = prefix === "dst";
-  return {
-    pos: {
-      [`${prefix}_tag`]: e?.tag || undefined,
-      [`${prefix}_net`]: e?.net ? encodeCidr(e.net, network) : undefined,
-      [`${prefix}_nets`]: _nets(e?.nets, network),
-      [`${prefix}_selector`]: e?.selector || undefined,
-      [`${prefix}_ports`]: _ports(e?.ports),
-    },
-    neg: {
-      [`!${prefix}_tag`]: e?.notTag || undefined,
-      [`!${prefix}_net`]: e?.notNet ? encodeCidr(e.notNet, network) : undefined,
-      [`!${prefix}_nets`]: _nets(e?.notNets, network),
-      [`!${prefix}_selector`]: e?.notSelector || undefined,
-      [`!${prefix}_ports`]: _ports(e?.notPorts),
-    },
-  };
-}
-
 function _dropUndefined(o: Json): Json {
   const out: Json = {};
   for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
@@ -73,22 +58,33 @@ function _dropUndefined(o: Json): Json {
  * their network address, source CIDRs kept as written, empty fields omitted.
  */
 export function encodeRule(r: Rule): Json {
-  const src = _entity("src", r.source);
-  const dst = _entity("dst", r.destination);
-  return _dropUndefined({
-    action: r.action === "pass" ? "next-tier" : r.action,
-    ip_version: r.ipVersion,
-    protocol: r.protocol,
-    "!protocol": r.notProtocol,
-    icmp_type: r.icmp?.type,
-    icmp_code: r.icmp?.code,
-    "!icmp_type": r.notICMP?.type,
-    "!icmp_code": r.notICMP?.code,
-    ...src.pos,
-    ...dst.pos,
-    ...src.neg,
-    ...dst.neg,
-  });
+  const rule = r as unknown as Json;
+  const out: Json = {};
+  for (const slot of RULE_BACKEND_SLOTS) {
+    const own = rule[slot.field.key];
+    const v = slot.part ? (own as Json | undefined)?.[slot.part.key] : own;
+    const x = _encodeValue((slot.part ?? slot.field).codec, v, !!slot.field.networkCidrs);
+    if (x !== undefined) out[slot.name] = x;
+  }
+  return out;
+}
+
+/** One rule value as stored; `undefined` leaves its key out. */
+function _encodeValue(codec: Codec, v: unknown, network: boolean): unknown {
+  switch (codec) {
+    case "action":
+      return v === "pass" ? "next-tier" : v;
+    case "string":
+      return v || undefined;
+    case "cidr":
+      return v ? encodeCidr(v as string, network) : undefined;
+    case "cidrs":
+      return _nets(v as string[] | undefined, network);
+    case "ports":
+      return _ports(v as Port[] | undefined);
+    default:
+      return v;
+  }
 }
 
 function _rules(rs: readonly Rule[] | undefined): Json[] {
@@ -107,20 +103,62 @@ export function defaultPolicyTypes(spec: PolicyResource["spec"]): PolicyType[] {
 
 /** Policy JSON; `selector` always present, `types` defaulted, empty/false fields omitted. */
 export function encodePolicy(p: PolicyResource): string {
-  const inbound = _rules(p.spec.ingress);
-  const outbound = _rules(p.spec.egress);
-  const annotations = p.metadata.annotations;
-  return JSON.stringify(_dropUndefined({
-    order: p.spec.order,
-    inbound_rules: inbound.length ? inbound : undefined,
-    outbound_rules: outbound.length ? outbound : undefined,
-    selector: p.spec.selector ?? "",
-    untracked: p.spec.doNotTrack ? true : undefined,
-    pre_dnat: p.spec.preDNAT ? true : undefined,
-    apply_on_forward: p.spec.applyOnForward,
-    annotations: annotations && Object.keys(annotations).length ? annotations : undefined,
-    types: defaultPolicyTypes(p.spec),
-  }));
+  return JSON.stringify(_encodeFields(POLICY_FIELDS, p.metadata, p.spec));
+}
+
+/** A resource's backend JSON from its table: rows with a backend name, in table order. */
+function _encodeFields(table: FieldTable, metadata: object, spec: object): Json {
+  const out: Json = {};
+  for (const f of table) {
+    const v = ((f.meta ? metadata : spec) as Json)[f.key];
+    if (f.backendByFamily) {
+      const { v4, v6 } = _splitIps(v as string[] | undefined);
+      if (v4.length) out[f.backendByFamily[0]] = v4;
+      if (v6.length) out[f.backendByFamily[1]] = v6;
+      continue;
+    }
+    if (f.backend === undefined) continue;
+    const x = f.codec === "policyTypes"
+      ? defaultPolicyTypes(spec as PolicyResource["spec"])
+      : _encodeField(f, v);
+    if (x !== undefined) out[backendName(f)] = x;
+  }
+  return out;
+}
+
+/** A resource field as stored; `undefined` leaves its key out. */
+function _encodeField(f: Field, v: unknown): unknown {
+  switch (f.codec) {
+    case "string":
+      return f.required ? v ?? "" : v || undefined;
+    case "flag":
+      return v ? true : undefined;
+    case "rules": {
+      const rules = _rules(v as Rule[] | undefined);
+      return rules.length ? rules : undefined;
+    }
+    case "labels":
+      return v && Object.keys(v).length ? v : undefined;
+    case "strings":
+      return (v as string[] | undefined)?.length ? [...(v as string[])] : undefined;
+    case "cidrs":
+      return f.required
+        ? ((v ?? []) as string[]).map((x) => encodeCidr(x, false))
+        : _nets(v as string[] | undefined, false);
+    case "structs": {
+      // Each item's fields in table order (the Go struct's), as Go wrote them.
+      const items = (v as Json[] | undefined)?.map((x) => _copy(f.fields ?? [], x));
+      return items?.length ? items : undefined;
+    }
+    default:
+      return v;
+  }
+}
+
+function _copy(table: FieldTable, v: Json): Json {
+  const out: Json = {};
+  for (const f of table) out[f.key] = v[f.key];
+  return out;
 }
 
 function _splitIps(ips: readonly string[] | undefined): { v4: string[]; v6: string[] } {
@@ -135,28 +173,18 @@ function _splitIps(ips: readonly string[] | undefined): { v4: string[]; v6: stri
 
 /** Host endpoint JSON: expected IPs split by family, everything omitted when empty. */
 export function encodeHostEndpoint(h: HostEndpointResource): string {
-  const { v4, v6 } = _splitIps(h.spec.expectedIPs);
-  const labels = h.metadata.labels;
-  return JSON.stringify(_dropUndefined({
-    name: h.spec.interfaceName || undefined,
-    expected_ipv4_addrs: v4.length ? v4 : undefined,
-    expected_ipv6_addrs: v6.length ? v6 : undefined,
-    labels: labels && Object.keys(labels).length ? labels : undefined,
-    profile_ids: h.spec.profiles?.length ? [...h.spec.profiles] : undefined,
-    // libcalico-go's model.EndpointPort, field order as Go wrote it.
-    ports: h.spec.ports?.length
-      ? h.spec.ports.map((p) => ({ name: p.name, protocol: p.protocol, port: p.port }))
-      : undefined,
-  }));
+  return JSON.stringify(_encodeFields(HOST_ENDPOINT_FIELDS, h.metadata, h.spec));
 }
 
 /** The three profile keys' values; tags is written first by the store. */
 export function encodeProfile(p: ProfileResource): { rules: string; tags: string; labels: string } {
+  // The rules key holds both rule lists, empty ones too.
+  const rules: Json = {};
+  for (const f of PROFILE_FIELDS) {
+    if (f.codec === "rules") rules[backendName(f)] = _rules((p.spec as Json)[f.key] as Rule[]);
+  }
   return {
-    rules: JSON.stringify({
-      inbound_rules: _rules(p.spec.ingress),
-      outbound_rules: _rules(p.spec.egress),
-    }),
+    rules: JSON.stringify(rules),
     tags: JSON.stringify(p.metadata.tags ?? []),
     labels: JSON.stringify(p.metadata.labels ?? {}),
   };
@@ -198,11 +226,7 @@ export function encodeWorkloadEndpoint(w: WorkloadEndpointResource): string {
  * written), `labels` omitted when empty.
  */
 export function encodeNetworkSet(n: NetworkSetResource): string {
-  const labels = n.metadata.labels;
-  return JSON.stringify(_dropUndefined({
-    nets: (n.spec.nets ?? []).map((x) => encodeCidr(x, false)),
-    labels: labels && Object.keys(labels).length ? labels : undefined,
-  }));
+  return JSON.stringify(_encodeFields(NETWORK_SET_FIELDS, n.metadata, n.spec));
 }
 
 /** What a node write puts and deletes (values are raw text, `null` = delete the key). */

@@ -14,19 +14,21 @@
  * Semantic checks are not done here; see validate.ts.
  */
 import { type Document, isAlias, isMap, isScalar, isSeq, type YAMLMap, type YAMLSeq } from "yaml";
-import type {
-  NodeResource,
-  Port,
-  Resource,
-  ResourceKind,
-  Rule,
-  WorkloadEndpointResource,
-} from "./resources.ts";
+import type { Port, Resource, ResourceKind, Rule } from "./resources.ts";
 import { RESOURCE_KINDS } from "./resources.ts";
 import { canonicalCidr, canonicalIp } from "../net/ip.ts";
 import type { YamlNode } from "./yaml_positions.ts";
 import { resolveAlias } from "./yaml_aliases.ts";
 import { clip, quote } from "../log/quote.ts";
+import {
+  type Codec,
+  type Field,
+  type FieldTable,
+  requiredDefaults,
+  v1InputFields,
+} from "./fields/table.ts";
+import { KIND_FIELDS } from "./fields/kinds.ts";
+import { ENTITY_FIELDS, ICMP_FIELDS, RULE_FIELDS } from "./fields/rule.ts";
 import { isV3Kind, V3_API_VERSION, V3_KINDS, type V3Kind, v3ListItemKind } from "./v3/kinds.ts";
 
 /** A decode problem at one node; `path` is the field path inside the resource. */
@@ -125,6 +127,77 @@ export function readerFor(view: TreeView): YamlReader {
 type Reader<T> = (node: YamlNode, path: string) => T | undefined;
 type Fields = Record<string, Reader<unknown>>;
 type Obj = Record<string, unknown>;
+
+/** A kind's v1 input rows and envelope readers (built once per YamlReader). */
+interface _KindReaders {
+  readonly goType: string;
+  readonly metaRows: FieldTable;
+  readonly specRows: FieldTable;
+  readonly envelope: Fields;
+}
+
+/** For each codec a table uses, how to make a row's YAML reader (once per row). */
+export type CodecReaders = Partial<Record<Codec, (f: Field) => Reader<unknown>>>;
+
+/**
+ * A table's field readers for YAMLReader.struct, in table order (which is the order the
+ * "expected one of" message lists them in). `v3` leaves out the fields v3 does not have.
+ */
+export function fieldReaders(table: FieldTable, codecs: CodecReaders, v3 = false): Fields {
+  const out: Fields = {};
+  for (const f of table) {
+    if (v3 && f.v3 === false) continue;
+    const make = codecs[f.codec];
+    if (!make) throw new Error(`no reader for codec ${f.codec} (field ${f.key})`);
+    out[f.key] = make(f);
+  }
+  return out;
+}
+
+/**
+ * The YAML readers of the codecs a kind's table uses for plain values and nested structs,
+ * for the v1 or the v3 API: Go type names in errors differ (`v1.OrchRef`, `[]net.IP` vs
+ * `v3.OrchRef`, `[]string`), and `struct` is the API's strict struct reader (v3 refuses
+ * some fields with a reason). Structs start with their required fields' empty values.
+ */
+export function kindCodecs(
+  r: YamlReader,
+  api: "v1" | "v3",
+  struct: (node: YamlNode, path: string, goType: string, fields: Fields) => Obj | undefined,
+): CodecReaders {
+  const str = (n: YamlNode, p: string) => r.str(n, p);
+  const strs = (n: YamlNode, p: string) => r.list(n, p, "[]string", str);
+  const ip = (n: YamlNode, p: string) => r.ip(n, p);
+  const cidr = (n: YamlNode, p: string) => r.cidr(n, p);
+  const codecs: CodecReaders = {
+    string: () => str,
+    strings: () => strs,
+    policyTypes: () => strs,
+    labels: () => (n, p) => r.stringMap(n, p),
+    float: () => (n, p) => r.float(n, p),
+    ip: () => ip,
+    ips: () => (n, p) => r.list(n, p, api === "v1" ? "[]net.IP" : "[]string", ip),
+    cidr: () => cidr,
+    cidrs: (f) => (n, p) =>
+      r.list(n, p, api === "v1" ? f.goType ?? "[]*net.IPNet" : "[]string", cidr),
+    mac: () => (n, p) => r.mac(n, p),
+    asNumber: () => (n, p) => r.asNumber(n, p),
+  };
+  const structOf = (f: Field) => {
+    const fields = fieldReaders(f.fields ?? [], codecs);
+    return (n: YamlNode, p: string) => {
+      const v = struct(n, p, `${api}.${f.goType}`, fields);
+      return v && { ...requiredDefaults(f.fields ?? []), ...v };
+    };
+  };
+  codecs.struct = structOf;
+  codecs.structs = (f) => {
+    const item = structOf(f);
+    const empty = () => requiredDefaults(f.fields ?? []);
+    return (n, p) => r.list(n, p, `[]${api}.${f.goType}`, (x, q) => item(x, q) ?? empty());
+  };
+  return codecs;
+}
 
 /**
  * How the decoder sees a parsed document, so one decoder serves both parsers: the `yaml`
@@ -285,98 +358,46 @@ export class YamlReader {
 
   // --- resources -----------------------------------------------------------------------
 
-  /** One block of fields per kind, as a table; long until one field table drives it. */
+  /** One resource of a v1 kind, read field by field from the kind's table (fields/). */
   resource(node: YamlNode, kind: ResourceKind): Resource {
-    const goKind = _goKind(kind);
-    const envelope = (metadata: Fields, spec: Fields): Obj =>
-      this.struct(node, "", `v1.${goKind}`, {
-        apiVersion: (n, p) => this.str(n, p),
-        kind: (n, p) => this.str(n, p),
-        metadata: (n, p) => this.struct(n, p, `v1.${goKind}Metadata`, metadata),
-        spec: (n, p) => this.struct(n, p, `v1.${goKind}Spec`, spec),
-      }) ?? {};
-    const str = (n: YamlNode, p: string) => this.str(n, p);
-    const strs = (n: YamlNode, p: string) => this.list(n, p, "[]string", str);
-    const labels = (n: YamlNode, p: string) => this.stringMap(n, p);
-    const rules = (n: YamlNode, p: string) =>
-      this.list(n, p, "[]v1.Rule", (x, q) => this.rule(x, q));
+    const k = this.#kind(kind);
+    const o = this.struct(node, "", k.goType, k.envelope) ?? {};
+    return {
+      kind,
+      metadata: { ...requiredDefaults(k.metaRows), ...(o.metadata as Obj) },
+      spec: { ...requiredDefaults(k.specRows), ...(o.spec as Obj) },
+    } as unknown as Resource;
+  }
 
-    switch (kind) {
-      case "node": {
-        const o = envelope({ name: str }, {
-          bgp: (n, p) =>
-            this.struct(n, p, "v1.NodeBGPSpec", {
-              asNumber: (x, q) => this.asNumber(x, q),
-              ipv4Address: (x, q) => this.cidr(x, q),
-              ipv6Address: (x, q) => this.cidr(x, q),
-            }),
-          orchRefs: (n, p) =>
-            this.list(n, p, "[]v1.OrchRef", (x, q) => {
-              const ref = this.struct(x, q, "v1.OrchRef", { nodeName: str, orchestrator: str });
-              return { orchestrator: "", ...ref };
-            }),
-        });
-        return _finish<NodeResource>(kind, o, { name: "" });
-      }
-      case "hostEndpoint": {
-        const o = envelope({ name: str, node: str, labels }, {
-          interfaceName: str,
-          expectedIPs: (n, p) => this.list(n, p, "[]net.IP", (x, q) => this.ip(x, q)),
-          profiles: strs,
-        });
-        return _finish(kind, o, { name: "", node: "" });
-      }
-      case "policy": {
-        const o = envelope({ name: str, annotations: labels }, {
-          order: (n, p) => this.float(n, p),
-          ingress: rules,
-          egress: rules,
-          selector: str,
-          doNotTrack: (n, p) => this.bool(n, p),
-          preDNAT: (n, p) => this.bool(n, p),
-          types: strs,
-        });
-        const res = _finish(kind, o, { name: "" });
-        return { ...res, spec: { selector: "", ...res.spec } } as Resource;
-      }
-      case "profile": {
-        const o = envelope({ name: str, tags: strs, labels }, { ingress: rules, egress: rules });
-        return _finish(kind, o, { name: "" });
-      }
-      case "workloadEndpoint": {
-        const ip = (n: YamlNode, p: string) => this.ip(n, p);
-        const o = envelope({
-          name: str,
-          workload: str,
-          orchestrator: str,
-          node: str,
-          activeInstanceID: str,
-          labels,
-        }, {
-          ipNetworks: (n, p) => this.list(n, p, "[]net.IPNet", (x, q) => this.cidr(x, q)),
-          ipNATs: (n, p) =>
-            this.list(n, p, "[]v1.IPNAT", (x, q) => {
-              const nat = this.struct(x, q, "v1.IPNAT", { internalIP: ip, externalIP: ip });
-              return { internalIP: "", externalIP: "", ...nat };
-            }),
-          ipv4Gateway: ip,
-          ipv6Gateway: ip,
-          profiles: strs,
-          interfaceName: str,
-          mac: (n, p) => this.mac(n, p),
-        });
-        const res = _finish(kind, o, { name: "", workload: "", orchestrator: "", node: "" });
-        const spec = { interfaceName: "", ...res.spec } as WorkloadEndpointResource["spec"];
-        return { ...res, spec } as Resource;
-      }
-      case "networkSet": {
-        const o = envelope({ name: str, labels }, {
-          nets: (n, p) => this.list(n, p, "[]net.IPNet", (x, q) => this.cidr(x, q)),
-        });
-        const res = _finish(kind, o, { name: "" });
-        return { ...res, spec: { nets: [], ...res.spec } } as Resource;
-      }
-    }
+  // Each kind's rows and envelope readers, built once per reader (as the rule readers below).
+  #kinds = new Map<ResourceKind, _KindReaders>();
+  #kind(kind: ResourceKind): _KindReaders {
+    let k = this.#kinds.get(kind);
+    if (k) return k;
+    const goKind = _goKind(kind);
+    const table = KIND_FIELDS[kind];
+    const metaRows = v1InputFields(table, true), specRows = v1InputFields(table, false);
+    const codecs = this.#kindCodecs();
+    const metadata = fieldReaders(metaRows, codecs);
+    const spec = fieldReaders(specRows, codecs);
+    const str = (n: YamlNode, p: string) => this.str(n, p);
+    const envelope: Fields = {
+      apiVersion: str,
+      kind: str,
+      metadata: (n, p) => this.struct(n, p, `v1.${goKind}Metadata`, metadata),
+      spec: (n, p) => this.struct(n, p, `v1.${goKind}Spec`, spec),
+    };
+    k = { goType: `v1.${goKind}`, metaRows, specRows, envelope };
+    this.#kinds.set(kind, k);
+    return k;
+  }
+
+  /** The YAML reader of each codec a kind's table uses (rules: see #ruleFields). */
+  #kindCodecs(): CodecReaders {
+    const codecs = kindCodecs(this, "v1", (n, p, t, f) => this.struct(n, p, t, f));
+    codecs.flag = () => (n, p) => this.bool(n, p);
+    codecs.rules = () => (n, p) => this.list(n, p, "[]v1.Rule", (x, q) => this.rule(x, q));
+    return codecs;
   }
 
   rule(node: YamlNode, path: string): Rule {
@@ -389,43 +410,28 @@ export class YamlReader {
   #rules: Fields | undefined;
   #ruleFields(): Fields {
     if (this.#rules) return this.#rules;
-    const ports = (x: YamlNode, q: string) =>
-      this.list(x, q, "[]numorstring.Port", (y, r) => this.port(y, r) ?? 0);
-    const cidr = (x: YamlNode, q: string) => this.cidr(x, q);
-    const cidrs = (x: YamlNode, q: string) => this.list(x, q, "[]*net.IPNet", cidr);
     const str = (x: YamlNode, q: string) => this.str(x, q);
-    const entityFields: Fields = {
-      tag: str,
-      net: cidr,
-      nets: cidrs,
-      selector: str,
-      ports,
-      notTag: str,
-      notNet: cidr,
-      notNets: cidrs,
-      notSelector: str,
-      notPorts: ports,
+    const cidr = (x: YamlNode, q: string) => this.cidr(x, q);
+    const int = (x: YamlNode, q: string) => this.int(x, q, "int");
+    const codecs: CodecReaders = {
+      string: () => str,
+      action: () => str,
+      int: () => int,
+      ipVersion: () => int,
+      protocol: () => (x, q) => this.protocol(x, q),
+      cidr: () => cidr,
+      cidrs: () => (x, q) => this.list(x, q, "[]*net.IPNet", cidr),
+      ports: () => (x, q) => this.list(x, q, "[]numorstring.Port", (y, r) => this.port(y, r) ?? 0),
     };
-    const entity = (n: YamlNode, p: string) => {
+    const entityFields = fieldReaders(ENTITY_FIELDS, codecs);
+    codecs.entity = () => (n, p) => {
       const e = this.struct(n, p, "v1.EntityRule", entityFields);
       // An empty side matches everything; calicoctl prints it as `{}`, we store it absent.
       return e && Object.keys(e).length ? e : undefined;
     };
-    const int = (x: YamlNode, q: string) => this.int(x, q, "int");
-    const icmpFields: Fields = { type: int, code: int };
-    const icmp = (n: YamlNode, p: string) => this.struct(n, p, "v1.ICMPFields", icmpFields);
-    const protocol = (n: YamlNode, p: string) => this.protocol(n, p);
-    this.#rules = {
-      action: str,
-      ipVersion: int,
-      protocol,
-      icmp,
-      notProtocol: protocol,
-      notICMP: icmp,
-      source: entity,
-      destination: entity,
-    };
-    return this.#rules;
+    const icmpFields = fieldReaders(ICMP_FIELDS, codecs);
+    codecs.icmp = () => (n, p) => this.struct(n, p, "v1.ICMPFields", icmpFields);
+    return this.#rules = fieldReaders(RULE_FIELDS, codecs);
   }
 
   // --- generic shapes ------------------------------------------------------------------
@@ -666,14 +672,6 @@ export function parseMac(s: string): string | undefined {
     hex = s.replaceAll(".", "").match(/../g) ?? undefined;
   }
   return hex?.map((h) => h.toLowerCase()).join(":");
-}
-
-function _finish<R extends Resource>(kind: ResourceKind, o: Obj, metaDefaults: Obj): R {
-  return {
-    kind,
-    metadata: { ...metaDefaults, ...(o.metadata as Obj | undefined) },
-    spec: { ...(o.spec as Obj | undefined) },
-  } as unknown as R;
 }
 
 function _goKind(kind: ResourceKind): string {

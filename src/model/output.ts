@@ -9,7 +9,16 @@
  * two-space indentation and Go's escaping of `<`, `>`, `&`. Pure.
  */
 import { stringify } from "yaml";
-import type { EntityRule, IcmpFields, Port, Resource, ResourceKind, Rule } from "./resources.ts";
+import type { Port, Resource, ResourceKind, Rule } from "./resources.ts";
+import {
+  type Codec,
+  type Field,
+  type FieldTable,
+  requiredDefaults,
+  v1OutputFields,
+} from "./fields/table.ts";
+import { KIND_FIELDS } from "./fields/kinds.ts";
+import { ENTITY_FIELDS, ICMP_FIELDS, RULE_FIELDS } from "./fields/rule.ts";
 
 type Obj = Record<string, unknown>;
 
@@ -37,124 +46,40 @@ export function formatResources(resources: readonly Resource[], format: "yaml" |
  * order (for JSON, go-template style access and tests).
  */
 export function resourceToApiObject(r: Resource): Obj {
-  const o: Obj = { kind: r.kind, apiVersion: "v1" };
-  const meta: Obj = {};
-  const spec: Obj = {};
-  switch (r.kind) {
-    case "node": {
-      _put(meta, "name", r.metadata.name);
-      const bgp = r.spec.bgp;
-      if (bgp) {
-        const b: Obj = {};
-        _put(b, "asNumber", bgp.asNumber);
-        _put(b, "ipv4Address", bgp.ipv4Address);
-        _put(b, "ipv6Address", bgp.ipv6Address);
-        spec.bgp = b;
-      }
-      _put(
-        spec,
-        "orchRefs",
-        r.spec.orchRefs?.map((ref) => {
-          const x: Obj = {};
-          _put(x, "nodeName", ref.nodeName);
-          x.orchestrator = ref.orchestrator ?? "";
-          return x;
-        }),
-      );
-      break;
-    }
-    case "hostEndpoint":
-      _put(meta, "name", r.metadata.name);
-      _put(meta, "node", r.metadata.node);
-      _put(meta, "labels", _sorted(r.metadata.labels));
-      _put(spec, "interfaceName", r.spec.interfaceName);
-      _put(spec, "expectedIPs", r.spec.expectedIPs);
-      _put(spec, "profiles", r.spec.profiles);
-      _put(
-        spec,
-        "ports",
-        r.spec.ports?.map((p) => ({ name: p.name, protocol: p.protocol, port: p.port })),
-      );
-      break;
-    case "policy":
-      _put(meta, "name", r.metadata.name);
-      _put(meta, "annotations", _sorted(r.metadata.annotations));
-      _put(spec, "order", r.spec.order);
-      _put(spec, "ingress", r.spec.ingress?.map(_rule));
-      _put(spec, "egress", r.spec.egress?.map(_rule));
-      spec.selector = r.spec.selector ?? "";
-      _put(spec, "doNotTrack", r.spec.doNotTrack);
-      _put(spec, "preDNAT", r.spec.preDNAT);
-      _put(spec, "types", r.spec.types);
-      break;
-    case "profile":
-      _put(meta, "name", r.metadata.name);
-      _put(meta, "tags", r.metadata.tags);
-      _put(meta, "labels", _sorted(r.metadata.labels));
-      _put(spec, "ingress", r.spec.ingress?.map(_rule));
-      _put(spec, "egress", r.spec.egress?.map(_rule));
-      break;
-    case "workloadEndpoint":
-      _put(meta, "name", r.metadata.name);
-      _put(meta, "workload", r.metadata.workload);
-      _put(meta, "orchestrator", r.metadata.orchestrator);
-      _put(meta, "node", r.metadata.node);
-      _put(meta, "activeInstanceID", r.metadata.activeInstanceID);
-      _put(meta, "labels", _sorted(r.metadata.labels));
-      _put(spec, "ipNetworks", r.spec.ipNetworks);
-      _put(
-        spec,
-        "ipNATs",
-        r.spec.ipNATs?.map((n) => ({ internalIP: n.internalIP, externalIP: n.externalIP })),
-      );
-      _put(spec, "ipv4Gateway", r.spec.ipv4Gateway);
-      _put(spec, "ipv6Gateway", r.spec.ipv6Gateway);
-      _put(spec, "profiles", r.spec.profiles);
-      _put(spec, "interfaceName", r.spec.interfaceName);
-      _put(spec, "mac", r.spec.mac);
-      break;
-    case "networkSet":
-      _put(meta, "name", r.metadata.name);
-      _put(meta, "labels", _sorted(r.metadata.labels));
-      _put(spec, "nets", r.spec.nets);
-      break;
-  }
-  o.metadata = meta;
-  o.spec = spec;
-  return o;
+  const table = KIND_FIELDS[r.kind];
+  return {
+    kind: r.kind,
+    apiVersion: "v1",
+    metadata: printFields(v1OutputFields(table, true), r.metadata as Obj),
+    spec: printFields(v1OutputFields(table, false), r.spec as Obj),
+  };
 }
 
 function _rule(r: Rule): Obj {
-  const o: Obj = { action: r.action };
-  _put(o, "ipVersion", r.ipVersion);
-  _put(o, "protocol", r.protocol);
-  _put(o, "icmp", r.icmp && _icmp(r.icmp));
-  _put(o, "notProtocol", r.notProtocol);
-  _put(o, "notICMP", r.notICMP && _icmp(r.notICMP));
-  o.source = _entity(r.source ?? {});
-  o.destination = _entity(r.destination ?? {});
-  return o;
+  return printFields(RULE_FIELDS, r as unknown as Obj);
 }
 
-function _icmp(i: IcmpFields): Obj {
-  const o: Obj = {};
-  _put(o, "type", i.type);
-  _put(o, "code", i.code);
-  return o;
-}
+/** The printed form of each codec's value (absent: the value as it is). */
+const WRITERS: Partial<Record<Codec, (v: unknown, f: Field) => unknown>> = {
+  ports: (v) => (v as Port[] | undefined)?.map(portToApi),
+  icmp: (v) => v && printFields(ICMP_FIELDS, v as Obj),
+  // A rule's sides are always printed, an empty one as `{}`.
+  entity: (v) => printFields(ENTITY_FIELDS, (v ?? {}) as Obj),
+  rules: (v) => (v as Rule[] | undefined)?.map(_rule),
+  labels: (v) => sortedStringMap(v as Record<string, string> | undefined),
+  struct: (v, f) => v && printFields(f.fields ?? [], v as Obj),
+  structs: (v, f) => (v as Obj[] | undefined)?.map((x) => printFields(f.fields ?? [], x)),
+};
 
-function _entity(e: EntityRule): Obj {
+/** A part printed field by field in table order; `omitempty` but for `always` fields. */
+export function printFields(table: FieldTable, v: Obj): Obj {
   const o: Obj = {};
-  _put(o, "tag", e.tag);
-  _put(o, "net", e.net);
-  _put(o, "nets", e.nets);
-  _put(o, "selector", e.selector);
-  _put(o, "ports", e.ports?.map(portToApi));
-  _put(o, "notTag", e.notTag);
-  _put(o, "notNet", e.notNet);
-  _put(o, "notNets", e.notNets);
-  _put(o, "notSelector", e.notSelector);
-  _put(o, "notPorts", e.notPorts?.map(portToApi));
+  for (const f of table) {
+    const write = WRITERS[f.codec];
+    const x = write ? write(v[f.key], f) : v[f.key];
+    if (f.always) o[f.key] = x ?? (f.required ? requiredDefaults([f])[f.key] : x);
+    else putOmitEmpty(o, f.key, x);
+  }
   return o;
 }
 
@@ -165,14 +90,14 @@ export function portToApi(p: Port): number | string {
 }
 
 /** Go `omitempty`: leaves out absent values, `""`, `false`, empty lists and empty maps. */
-function _put(o: Obj, key: string, v: unknown): void {
+export function putOmitEmpty(o: Obj, key: string, v: unknown): void {
   if (v === undefined || v === null || v === "" || v === false) return;
   if (Array.isArray(v) && v.length === 0) return;
   Object.defineProperty(o, key, { value: v, enumerable: true, writable: true, configurable: true });
 }
 
 /** A string map with keys sorted (Go's JSON encoder sorts map keys); empty -> undefined. */
-function _sorted(m: Readonly<Record<string, string>> | undefined): Obj | undefined {
+export function sortedStringMap(m: Readonly<Record<string, string>> | undefined): Obj | undefined {
   if (!m) return undefined;
   const keys = Object.keys(m).sort();
   if (keys.length === 0) return undefined;

@@ -25,6 +25,8 @@ import type {
   Rule,
   WorkloadEndpointResource,
 } from "./resources.ts";
+import type { Codec } from "./fields/table.ts";
+import { RULE_FIELDS } from "./fields/rule.ts";
 import { cidrContains, type IpAddress, isSingleAddress, parseCidr, parseIp } from "../net/ip.ts";
 import { parseSelector, SelectorSyntaxError } from "../selector/mod.ts";
 import { quote } from "../log/quote.ts";
@@ -417,31 +419,39 @@ function _rules(out: ValidationIssue[], path: string, rules: readonly Rule[] | u
   (rules ?? []).forEach((r, i) => _rule(out, `${path}[${i}]`, r ?? ({} as Rule)));
 }
 
-/** One check per Rule field in calicoctl's order; long until one field table drives it. */
+/** The check of each codec a rule's fields use (fields/rule.ts). */
+const RULE_CHECKS: Partial<
+  Record<Codec, (out: ValidationIssue[], path: string, v: unknown) => void>
+> = {
+  action: (out, path, v) => {
+    if (typeof v !== "string" || !ACTION_RE.test(v)) {
+      out.push({
+        path,
+        field: "Action",
+        value: v ?? "",
+        reason: "must be one of allow, deny, log, pass",
+      });
+    }
+  },
+  ipVersion: (out, path, v) => {
+    if (v !== undefined && v !== 4 && v !== 6) {
+      out.push({ path, field: "IPVersion", value: v, reason: "must be 4 or 6" });
+    }
+  },
+  protocol: _protocol,
+  icmp: (out, path, v) => _icmp(out, path, v as IcmpFields | undefined),
+  entity: (out, path, v) => _entity(out, path, (v ?? {}) as EntityRule),
+};
+
+/** One check per Rule field in calicoctl's order (the table's), then the struct-level ones. */
 function _rule(out: ValidationIssue[], path: string, r: Rule): void {
-  if (typeof r.action !== "string" || !ACTION_RE.test(r.action)) {
-    out.push({
-      path: `${path}.action`,
-      field: "Action",
-      value: r.action ?? "",
-      reason: "must be one of allow, deny, log, pass",
-    });
+  for (const f of RULE_FIELDS) {
+    const v = (r as unknown as Record<string, unknown>)[f.key];
+    // Only an action must be there; the other checks pass an absent value.
+    if (v === undefined && f.codec !== "action") continue;
+    RULE_CHECKS[f.codec]?.(out, `${path}.${f.key}`, v);
   }
-  if (r.ipVersion !== undefined && r.ipVersion !== 4 && r.ipVersion !== 6) {
-    out.push({
-      path: `${path}.ipVersion`,
-      field: "IPVersion",
-      value: r.ipVersion,
-      reason: "must be 4 or 6",
-    });
-  }
-  _protocol(out, `${path}.protocol`, r.protocol);
-  _icmp(out, `${path}.icmp`, r.icmp);
-  _protocol(out, `${path}.notProtocol`, r.notProtocol);
-  _icmp(out, `${path}.notICMP`, r.notICMP);
   const src = r.source ?? {}, dst = r.destination ?? {};
-  _entity(out, `${path}.source`, src);
-  _entity(out, `${path}.destination`, dst);
 
   // Struct-level Rule checks.
   if (!_supportsPorts(r.protocol)) {

@@ -5,7 +5,10 @@
  * refused with the reason; nothing is dropped silently.
  */
 import {
+  type CodecReaders,
   DecodeFailure,
+  fieldReaders,
+  kindCodecs,
   readerFor,
   type ResourceItem,
   type TreeView,
@@ -19,6 +22,10 @@ import { clip } from "../../log/quote.ts";
 import type { V3Kind } from "./kinds.ts";
 import { FELIX_FIELDS, felixValueToStored, type V3ProtoPort } from "./felix_config.ts";
 import type { ManifestResource } from "./types.ts";
+import { ENTITY_FIELDS, ICMP_FIELDS, RULE_FIELDS } from "../fields/rule.ts";
+import { NODE_FIELDS } from "../fields/node.ts";
+import { NETWORK_SET_FIELDS } from "../fields/network_set.ts";
+import { type FieldTable, requiredDefaults, v1InputFields } from "../fields/table.ts";
 
 type Reader<T> = (node: YamlNode, path: string) => T | undefined;
 type Fields = Record<string, Reader<unknown>>;
@@ -167,25 +174,11 @@ class V3Decoder {
         };
       }
       case "Node": {
-        const o = envelope(meta({}), {
-          bgp: (n, p) =>
-            this.struct(n, p, "v3.NodeBGPSpec", {
-              asNumber: (x, q) => this.r.asNumber(x, q),
-              ipv4Address: (x, q) => this.r.cidr(x, q),
-              ipv6Address: (x, q) => this.r.cidr(x, q),
-            }),
-          orchRefs: (n, p) =>
-            this.r.list(n, p, "[]v3.OrchRef", (x, q) => {
-              const ref = this.struct(x, q, "v3.OrchRef", { nodeName: str, orchestrator: str });
-              return { orchestrator: "", ...ref };
-            }),
-        });
+        const o = envelope(meta({}), this.#specFields(NODE_FIELDS));
         return { kind: "node", metadata: { name: name(o) }, spec: specOf(o) };
       }
       case "GlobalNetworkSet": {
-        const o = envelope(meta({ labels }), {
-          nets: (n, p) => this.r.list(n, p, "[]string", (x, q) => this.r.cidr(x, q)),
-        });
+        const o = envelope(meta({ labels }), this.#specFields(NETWORK_SET_FIELDS));
         const m = metaOf(o);
         return {
           kind: "networkSet",
@@ -193,7 +186,10 @@ class V3Decoder {
             name: name(o),
             ...(m.labels ? { labels: m.labels as Record<string, string> } : {}),
           },
-          spec: { nets: (specOf(o).nets as string[] | undefined) ?? [] },
+          spec: {
+            ...requiredDefaults(v1InputFields(NETWORK_SET_FIELDS, false)),
+            ...specOf(o),
+          } as { nets: string[] },
         };
       }
       case "FelixConfiguration":
@@ -287,37 +283,14 @@ class V3Decoder {
     });
   }
 
+  /** The spec readers of a kind whose v3 spec has the v1 spec's fields (Node, GlobalNetworkSet). */
+  #specFields(table: FieldTable): Fields {
+    const codecs = kindCodecs(this.r, "v3", (n, p, t, f) => this.struct(n, p, t, f));
+    return fieldReaders(v1InputFields(table, false), codecs, true);
+  }
+
   rule(node: YamlNode, path: string): Rule {
-    const str = (n: YamlNode, p: string) => this.r.str(n, p);
-    const int = (n: YamlNode, p: string) => this.r.int(n, p, "int");
-    const icmp = (n: YamlNode, p: string) =>
-      this.struct(n, p, "v3.ICMPFields", { type: int, code: int });
-    const protocol = (n: YamlNode, p: string) => this.protocol(n, p);
-    const ports = (n: YamlNode, p: string) =>
-      this.r.list(n, p, "[]numorstring.Port", (x, q) => this.port(x, q));
-    const cidrs = (n: YamlNode, p: string) =>
-      this.r.list(n, p, "[]string", (x, q) => this.r.cidr(x, q));
-    const entity = (n: YamlNode, p: string) => {
-      const e = this.struct(n, p, "v3.EntityRule", {
-        nets: cidrs,
-        selector: str,
-        ports,
-        notNets: cidrs,
-        notSelector: str,
-        notPorts: ports,
-      });
-      return e && Object.keys(e).length ? e : undefined;
-    };
-    const r = this.struct(node, path, "v3.Rule", {
-      action: (n, p) => this.word(n, p, ACTIONS, "action"),
-      ipVersion: int,
-      protocol,
-      icmp,
-      notProtocol: protocol,
-      notICMP: icmp,
-      source: entity,
-      destination: entity,
-    }) ?? {};
+    const r = this.struct(node, path, "v3.Rule", this.#ruleFields()) ?? {};
     if (r.action === undefined) {
       throw new DecodeFailure(
         "action is required (Allow, Deny, Pass or Log)",
@@ -326,6 +299,31 @@ class V3Decoder {
       );
     }
     return r as unknown as Rule;
+  }
+
+  // A rule's field readers, built once per decoder (see the v1 decoder's #ruleFields).
+  #rules: Fields | undefined;
+  #ruleFields(): Fields {
+    if (this.#rules) return this.#rules;
+    const str = (n: YamlNode, p: string) => this.r.str(n, p);
+    const int = (n: YamlNode, p: string) => this.r.int(n, p, "int");
+    const codecs: CodecReaders = {
+      string: () => str,
+      action: () => (n, p) => this.word(n, p, ACTIONS, "action"),
+      int: () => int,
+      ipVersion: () => int,
+      protocol: () => (n, p) => this.protocol(n, p),
+      ports: () => (n, p) => this.r.list(n, p, "[]numorstring.Port", (x, q) => this.port(x, q)),
+      cidrs: () => (n, p) => this.r.list(n, p, "[]string", (x, q) => this.r.cidr(x, q)),
+    };
+    const entityFields = fieldReaders(ENTITY_FIELDS, codecs, true);
+    codecs.entity = () => (n, p) => {
+      const e = this.struct(n, p, "v3.EntityRule", entityFields);
+      return e && Object.keys(e).length ? e : undefined;
+    };
+    const icmpFields = fieldReaders(ICMP_FIELDS, codecs, true);
+    codecs.icmp = () => (n, p) => this.struct(n, p, "v3.ICMPFields", icmpFields);
+    return this.#rules = fieldReaders(RULE_FIELDS, codecs, true);
   }
 
   /**

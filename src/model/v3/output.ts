@@ -5,8 +5,16 @@
  * resources, so it applies back unchanged. Pure.
  */
 import { stringify } from "yaml";
-import type { EntityRule, IcmpFields, Protocol, Rule } from "../resources.ts";
-import { portToApi } from "../output.ts";
+import type { EntityRule, Port, Protocol, Rule } from "../resources.ts";
+import { type Codec, type FieldTable, v1OutputFields } from "../fields/table.ts";
+import { ENTITY_FIELDS, ICMP_FIELDS, RULE_FIELDS } from "../fields/rule.ts";
+import {
+  portToApi,
+  printFields,
+  putOmitEmpty as _put,
+  sortedStringMap as _sorted,
+} from "../output.ts";
+import { KIND_FIELDS } from "../fields/kinds.ts";
 import { ConfigValueError } from "../../config/types.ts";
 import { FELIX_FIELDS, felixValueFromStored } from "./felix_config.ts";
 import { V3_API_VERSION, type V3Kind } from "./kinds.ts";
@@ -85,26 +93,12 @@ export function resourceToV3Object(r: ManifestResource): Obj {
   const spec: Obj = {};
   const what = `${kind} ${JSON.stringify(r.metadata.name)}`;
   switch (r.kind) {
-    case "node": {
-      _put(meta, "name", r.metadata.name);
-      const bgp = r.spec.bgp;
-      if (bgp) {
-        const b: Obj = {};
-        _put(b, "asNumber", bgp.asNumber);
-        _put(b, "ipv4Address", bgp.ipv4Address);
-        _put(b, "ipv6Address", bgp.ipv6Address);
-        spec.bgp = b;
-      }
-      _put(
-        spec,
-        "orchRefs",
-        r.spec.orchRefs?.map((ref) => {
-          const x: Obj = {};
-          _put(x, "nodeName", ref.nodeName);
-          x.orchestrator = ref.orchestrator ?? "";
-          return x;
-        }),
-      );
+    case "node":
+    case "networkSet": {
+      // The same fields and shapes as in v1 (GlobalNetworkSet is v1's networkSet).
+      const table = KIND_FIELDS[r.kind];
+      Object.assign(meta, printFields(v1OutputFields(table, true), r.metadata as Obj));
+      Object.assign(spec, printFields(v1OutputFields(table, false), r.spec as Obj));
       break;
     }
     case "hostEndpoint":
@@ -144,11 +138,6 @@ export function resourceToV3Object(r: ManifestResource): Obj {
       _put(spec, "egress", r.spec.egress?.map((x, i) => _rule(x, `${what} egress[${i}]`)));
       _put(spec, "labelsToApply", _sorted(r.metadata.labels));
       break;
-    case "networkSet":
-      _put(meta, "name", r.metadata.name);
-      _put(meta, "labels", _sorted(r.metadata.labels));
-      _put(spec, "nets", r.spec.nets);
-      break;
     case "felixConfiguration": {
       _put(meta, "name", r.metadata.name);
       const node = felixConfigNode(r.metadata.name);
@@ -173,25 +162,38 @@ export function resourceToV3Object(r: ManifestResource): Obj {
 }
 
 function _rule(r: Rule, where: string): Obj {
-  const o: Obj = { action: r.action.charAt(0).toUpperCase() + r.action.slice(1) };
-  _put(o, "ipVersion", r.ipVersion);
-  _put(o, "protocol", _protocol(r.protocol));
-  _put(o, "icmp", r.icmp && _icmp(r.icmp));
-  _put(o, "notProtocol", _protocol(r.notProtocol));
-  _put(o, "notICMP", r.notICMP && _icmp(r.notICMP));
-  o.source = _entity(r.source ?? {}, `${where}.source`);
-  o.destination = _entity(r.destination ?? {}, `${where}.destination`);
-  return o;
+  return _fields(RULE_FIELDS, r as unknown as Obj, where);
 }
 
 function _protocol(p: Protocol | undefined): string | number | undefined {
   return typeof p === "string" ? PROTOCOL_NAMES[p] ?? p : p;
 }
 
-function _icmp(i: IcmpFields): Obj {
+/** The v3 printed form of each codec's value (absent: the value as it is). */
+const WRITERS: Partial<Record<Codec, (v: unknown, where: string) => unknown>> = {
+  action: (v) => (v as string).charAt(0).toUpperCase() + (v as string).slice(1),
+  protocol: (v) => _protocol(v as Protocol | undefined),
+  ports: (v) => (v as Port[] | undefined)?.map(portToApi),
+  icmp: (v, where) => v && _fields(ICMP_FIELDS, v as Obj, where),
+  entity: (v, where) => _entity((v ?? {}) as EntityRule, where),
+};
+
+/**
+ * A part printed field by field in table order, leaving out what v3 lacks; `omitempty` but
+ * for `always` fields. v1's singular `net`/`notNet` become the first entries of v3's lists.
+ */
+function _fields(table: FieldTable, v: Obj, where: string): Obj {
   const o: Obj = {};
-  _put(o, "type", i.type);
-  _put(o, "code", i.code);
+  for (const f of table) {
+    if (f.v3 === false) continue;
+    const write = WRITERS[f.codec];
+    const part = f.codec === "entity" ? `${where}.${f.key}` : where;
+    let x = write ? write(v[f.key], part) : v[f.key];
+    const merged = table.filter((m) => m.mergeInto === f.key && v[m.key]).map((m) => v[m.key]);
+    if (merged.length) x = [...merged, ...((x as unknown[] | undefined) ?? [])];
+    if (f.always) o[f.key] = x;
+    else _put(o, f.key, x);
+  }
   return o;
 }
 
@@ -201,39 +203,5 @@ function _entity(e: EntityRule, where: string): Obj {
       `${where} matches a tag, which ${V3_API_VERSION} does not have; print it with --api v1`,
     );
   }
-  // v1's singular net/notNet are the first entries of v3's lists.
-  const nets = [...(e.net ? [e.net] : []), ...(e.nets ?? [])];
-  const notNets = [...(e.notNet ? [e.notNet] : []), ...(e.notNets ?? [])];
-  const o: Obj = {};
-  _put(o, "nets", nets);
-  _put(o, "selector", e.selector);
-  _put(o, "ports", e.ports?.map(portToApi));
-  _put(o, "notNets", notNets);
-  _put(o, "notSelector", e.notSelector);
-  _put(o, "notPorts", e.notPorts?.map(portToApi));
-  return o;
-}
-
-/** Go `omitempty`: leaves out absent values, `""`, `false`, empty lists and empty maps. */
-function _put(o: Obj, key: string, v: unknown): void {
-  if (v === undefined || v === null || v === "" || v === false) return;
-  if (Array.isArray(v) && v.length === 0) return;
-  Object.defineProperty(o, key, { value: v, enumerable: true, writable: true, configurable: true });
-}
-
-/** A string map with keys sorted (Go's JSON encoder sorts map keys); empty -> undefined. */
-function _sorted(m: Readonly<Record<string, string>> | undefined): Obj | undefined {
-  if (!m) return undefined;
-  const keys = Object.keys(m).sort();
-  if (keys.length === 0) return undefined;
-  const o: Obj = {};
-  for (const k of keys) {
-    Object.defineProperty(o, k, {
-      value: m[k],
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
-  }
-  return o;
+  return _fields(ENTITY_FIELDS, e as unknown as Obj, where);
 }
