@@ -451,34 +451,40 @@ function _rule(out: ValidationIssue[], path: string, r: Rule): void {
     if (v === undefined && f.codec !== "action") continue;
     RULE_CHECKS[f.codec]?.(out, `${path}.${f.key}`, v);
   }
-  const src = r.source ?? {}, dst = r.destination ?? {};
+  _portsNeedProtocol(out, path, r);
+  _netFamilies(out, path, r);
+}
 
-  // Struct-level Rule checks.
-  if (!_supportsPorts(r.protocol)) {
-    const sides: [string, string, EntityRule][] = [
-      ["source", "Source", src],
-      ["destination", "Destination", dst],
-    ];
-    for (const [key, name, e] of sides) {
-      if ((e.ports ?? []).length > 0) {
-        out.push({
-          path: `${path}.${key}.ports`,
-          field: `${name}.Ports`,
-          value: e.ports,
-          reason: PORTS_REASON,
-        });
-      }
-      if ((e.notPorts ?? []).length > 0) {
-        out.push({
-          path: `${path}.${key}.notPorts`,
-          field: `${name}.NotPorts`,
-          value: e.notPorts,
-          reason: PORTS_REASON,
-        });
-      }
+/** Struct-level: ports on either side need a protocol that has ports. */
+function _portsNeedProtocol(out: ValidationIssue[], path: string, r: Rule): void {
+  if (_supportsPorts(r.protocol)) return;
+  const sides: [string, string, EntityRule][] = [
+    ["source", "Source", r.source ?? {}],
+    ["destination", "Destination", r.destination ?? {}],
+  ];
+  for (const [key, name, e] of sides) {
+    if ((e.ports ?? []).length > 0) {
+      out.push({
+        path: `${path}.${key}.ports`,
+        field: `${name}.Ports`,
+        value: e.ports,
+        reason: PORTS_REASON,
+      });
+    }
+    if ((e.notPorts ?? []).length > 0) {
+      out.push({
+        path: `${path}.${key}.notPorts`,
+        field: `${name}.NotPorts`,
+        value: e.notPorts,
+        reason: PORTS_REASON,
+      });
     }
   }
+}
 
+/** Struct-level: Net and Nets never together; one address family per rule, and the rule's. */
+function _netFamilies(out: ValidationIssue[], path: string, r: Rule): void {
+  const src = r.source ?? {}, dst = r.destination ?? {};
   const hasNet = [src.net, dst.net, src.notNet, dst.notNet].some((n) => n !== undefined);
   const hasNets = [src.nets, dst.nets, src.notNets, dst.notNets].some((n) => (n ?? []).length);
   if (hasNet && hasNets) {
@@ -489,7 +495,6 @@ function _rule(out: ValidationIssue[], path: string, r: Rule): void {
       reason: "only one of Net and Nets fields allowed",
     });
   }
-
   let seen4 = false, seen6 = false;
   const scan = (
     key: string,

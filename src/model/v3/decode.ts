@@ -63,138 +63,176 @@ export function decodeV3Item(item: ResourceItem, view: TreeView): ManifestResour
   return new V3Decoder(readerFor(view)).resource(item.node, item.kind as V3Kind);
 }
 
+/** What every kind's decoding shares, bound to one document (V3Decoder.#kit). */
+interface _Kit {
+  readonly str: Reader<string>;
+  readonly labels: Reader<Record<string, string>>;
+  meta(extra: Fields): Fields;
+  envelope(metadata: Fields, spec: Fields): Obj;
+  name(o: Obj): string;
+  metaOf(o: Obj): Obj;
+  specOf(o: Obj): Obj;
+  readonly strs: Reader<unknown>;
+  readonly rules: Reader<unknown>;
+}
+
 class V3Decoder {
   constructor(readonly r: YamlReader) {}
 
   resource(node: YamlNode, kind: V3Kind): ManifestResource {
+    const kit = this.#kit(node, kind);
+    switch (kind) {
+      case "HostEndpoint":
+        return this.#hostEndpoint(kit);
+      case "GlobalNetworkPolicy":
+        return this.#globalNetworkPolicy(kit, node);
+      case "Profile":
+        return this.#profile(kit);
+      case "Node": {
+        const o = kit.envelope(kit.meta({}), this.#specFields(NODE_FIELDS));
+        return { kind: "node", metadata: { name: kit.name(o) }, spec: kit.specOf(o) };
+      }
+      case "GlobalNetworkSet":
+        return this.#networkSet(kit);
+      case "FelixConfiguration":
+        return this.felixConfiguration(node, kit.envelope, kit.meta({}), kit.name);
+    }
+  }
+
+  /** The readers and accessors every kind's decoding shares, bound to one document. */
+  #kit(node: YamlNode, kind: V3Kind): _Kit {
     const str = (n: YamlNode, p: string) => this.r.str(n, p);
     const labels = (n: YamlNode, p: string) => this.r.stringMap(n, p);
-    const meta = (extra: Fields): Fields => {
-      const f: Fields = { name: str, ...extra };
-      for (const k of INFORMATIONAL_META) f[k] = () => undefined;
-      return f;
+    return {
+      str,
+      labels,
+      meta: (extra: Fields): Fields => {
+        const f: Fields = { name: str, ...extra };
+        for (const k of INFORMATIONAL_META) f[k] = () => undefined;
+        return f;
+      },
+      envelope: (metadata: Fields, spec: Fields): Obj =>
+        this.struct(node, "", `v3.${kind}`, {
+          apiVersion: str,
+          kind: str,
+          metadata: (n, p) => this.struct(n, p, "v1.ObjectMeta", metadata),
+          spec: (n, p) => this.struct(n, p, `v3.${kind}Spec`, spec),
+        }) ?? {},
+      name: (o: Obj) => ((o.metadata as Obj | undefined)?.name as string | undefined) ?? "",
+      metaOf: (o: Obj) => (o.metadata ?? {}) as Obj,
+      specOf: (o: Obj) => (o.spec ?? {}) as Obj,
+      strs: (n: YamlNode, p: string) => this.r.list(n, p, "[]string", str),
+      rules: (n: YamlNode, p: string) => this.r.list(n, p, "[]v3.Rule", (x, q) => this.rule(x, q)),
     };
-    const envelope = (metadata: Fields, spec: Fields): Obj =>
-      this.struct(node, "", `v3.${kind}`, {
-        apiVersion: str,
-        kind: str,
-        metadata: (n, p) => this.struct(n, p, "v1.ObjectMeta", metadata),
-        spec: (n, p) => this.struct(n, p, `v3.${kind}Spec`, spec),
-      }) ?? {};
-    const name = (o: Obj) => ((o.metadata as Obj | undefined)?.name as string | undefined) ?? "";
-    const metaOf = (o: Obj) => (o.metadata ?? {}) as Obj;
-    const specOf = (o: Obj) => (o.spec ?? {}) as Obj;
-    const strs = (n: YamlNode, p: string) => this.r.list(n, p, "[]string", str);
-    const rules = (n: YamlNode, p: string) =>
-      this.r.list(n, p, "[]v3.Rule", (x, q) => this.rule(x, q));
+  }
 
-    switch (kind) {
-      case "HostEndpoint": {
-        const o = envelope(meta({ labels }), {
-          node: str,
-          interfaceName: str,
-          expectedIPs: (n, p) => this.r.list(n, p, "[]string", (x, q) => this.r.ip(x, q)),
-          profiles: strs,
-          ports: (n, p) =>
-            this.r.list(n, p, "[]v3.EndpointPort", (x, q) => this.endpointPort(x, q)),
-        });
-        const { node: hostNode, ...spec } = specOf(o);
-        const m = metaOf(o);
-        return {
-          kind: "hostEndpoint",
-          metadata: {
-            name: name(o),
-            node: (hostNode as string | undefined) ?? "",
-            ...(m.labels ? { labels: m.labels as Record<string, string> } : {}),
-          },
-          spec,
-        };
-      }
-      case "GlobalNetworkPolicy": {
-        const bool = (n: YamlNode, p: string) => this.bool(n, p);
-        const o = envelope(meta({ annotations: labels }), {
-          tier: (n, p) => {
-            const t = this.r.str(n, p);
-            if (t !== undefined && t !== "default") {
-              throw new DecodeFailure(
-                `hostfence has only the default tier, not ${JSON.stringify(clip(t))}`,
-                this.r.deref(n),
-                p,
-              );
-            }
-            return undefined;
-          },
-          order: (n, p) => this.r.float(n, p),
-          selector: str,
-          types: (n, p) =>
-            this.r.list(n, p, "[]v3.PolicyType", (x, q) => this.word(x, q, TYPES, "policy type")),
-          ingress: rules,
-          egress: rules,
-          doNotTrack: bool,
-          preDNAT: bool,
-          applyOnForward: bool,
-        });
-        const s = specOf(o);
-        const m = metaOf(o);
-        // Calico 3: pre-DNAT and untracked policies act on forwarded traffic, so must say so.
-        if ((s.preDNAT || s.doNotTrack) && s.applyOnForward !== true) {
-          const field = s.preDNAT ? "preDNAT" : "doNotTrack";
-          throw new DecodeFailure(
-            `applyOnForward must be true if either preDNAT or doNotTrack is true`,
-            this.valueAt(node, ["spec", field]),
-            "spec.applyOnForward",
-          );
-        }
-        const spec: Obj = { selector: "" };
-        for (const k of ["order", "selector", "types", "ingress", "egress"]) {
-          if (s[k] !== undefined) spec[k] = s[k];
-        }
-        if (s.doNotTrack) spec.doNotTrack = true;
-        if (s.preDNAT) spec.preDNAT = true;
-        spec.applyOnForward = s.applyOnForward === true;
-        return {
-          kind: "policy",
-          metadata: {
-            name: name(o),
-            ...(m.annotations ? { annotations: m.annotations as Record<string, string> } : {}),
-          },
-          spec: spec as { selector: string },
-        };
-      }
-      case "Profile": {
-        const o = envelope(meta({}), { ingress: rules, egress: rules, labelsToApply: labels });
-        const { labelsToApply, ...spec } = specOf(o);
-        return {
-          kind: "profile",
-          metadata: {
-            name: name(o),
-            ...(labelsToApply ? { labels: labelsToApply as Record<string, string> } : {}),
-          },
-          spec,
-        };
-      }
-      case "Node": {
-        const o = envelope(meta({}), this.#specFields(NODE_FIELDS));
-        return { kind: "node", metadata: { name: name(o) }, spec: specOf(o) };
-      }
-      case "GlobalNetworkSet": {
-        const o = envelope(meta({ labels }), this.#specFields(NETWORK_SET_FIELDS));
-        const m = metaOf(o);
-        return {
-          kind: "networkSet",
-          metadata: {
-            name: name(o),
-            ...(m.labels ? { labels: m.labels as Record<string, string> } : {}),
-          },
-          spec: {
-            ...requiredDefaults(v1InputFields(NETWORK_SET_FIELDS, false)),
-            ...specOf(o),
-          } as { nets: string[] },
-        };
-      }
-      case "FelixConfiguration":
-        return this.felixConfiguration(node, envelope, meta({}), name);
+  #hostEndpoint(k: _Kit): ManifestResource {
+    const o = k.envelope(k.meta({ labels: k.labels }), {
+      node: k.str,
+      interfaceName: k.str,
+      expectedIPs: (n, p) => this.r.list(n, p, "[]string", (x, q) => this.r.ip(x, q)),
+      profiles: k.strs,
+      ports: (n, p) => this.r.list(n, p, "[]v3.EndpointPort", (x, q) => this.endpointPort(x, q)),
+    });
+    const { node: hostNode, ...spec } = k.specOf(o);
+    const m = k.metaOf(o);
+    return {
+      kind: "hostEndpoint",
+      metadata: {
+        name: k.name(o),
+        node: (hostNode as string | undefined) ?? "",
+        ...(m.labels ? { labels: m.labels as Record<string, string> } : {}),
+      },
+      spec,
+    };
+  }
+
+  #globalNetworkPolicy(k: _Kit, node: YamlNode): ManifestResource {
+    const bool = (n: YamlNode, p: string) => this.bool(n, p);
+    const o = k.envelope(k.meta({ annotations: k.labels }), {
+      tier: (n, p) => this.#defaultTier(n, p),
+      order: (n, p) => this.r.float(n, p),
+      selector: k.str,
+      types: (n, p) =>
+        this.r.list(n, p, "[]v3.PolicyType", (x, q) => this.word(x, q, TYPES, "policy type")),
+      ingress: k.rules,
+      egress: k.rules,
+      doNotTrack: bool,
+      preDNAT: bool,
+      applyOnForward: bool,
+    });
+    const s = k.specOf(o);
+    const m = k.metaOf(o);
+    // Calico 3: pre-DNAT and untracked policies act on forwarded traffic, so must say so.
+    if ((s.preDNAT || s.doNotTrack) && s.applyOnForward !== true) {
+      const field = s.preDNAT ? "preDNAT" : "doNotTrack";
+      throw new DecodeFailure(
+        `applyOnForward must be true if either preDNAT or doNotTrack is true`,
+        this.valueAt(node, ["spec", field]),
+        "spec.applyOnForward",
+      );
     }
+    const spec: Obj = { selector: "" };
+    for (const key of ["order", "selector", "types", "ingress", "egress"]) {
+      if (s[key] !== undefined) spec[key] = s[key];
+    }
+    if (s.doNotTrack) spec.doNotTrack = true;
+    if (s.preDNAT) spec.preDNAT = true;
+    spec.applyOnForward = s.applyOnForward === true;
+    return {
+      kind: "policy",
+      metadata: {
+        name: k.name(o),
+        ...(m.annotations ? { annotations: m.annotations as Record<string, string> } : {}),
+      },
+      spec: spec as { selector: string },
+    };
+  }
+
+  /** hostfence has one tier: `default` is accepted (and not stored), any other refused. */
+  #defaultTier(n: YamlNode, p: string): undefined {
+    const t = this.r.str(n, p);
+    if (t !== undefined && t !== "default") {
+      throw new DecodeFailure(
+        `hostfence has only the default tier, not ${JSON.stringify(clip(t))}`,
+        this.r.deref(n),
+        p,
+      );
+    }
+    return undefined;
+  }
+
+  #profile(k: _Kit): ManifestResource {
+    const o = k.envelope(k.meta({}), {
+      ingress: k.rules,
+      egress: k.rules,
+      labelsToApply: k.labels,
+    });
+    const { labelsToApply, ...spec } = k.specOf(o);
+    return {
+      kind: "profile",
+      metadata: {
+        name: k.name(o),
+        ...(labelsToApply ? { labels: labelsToApply as Record<string, string> } : {}),
+      },
+      spec,
+    };
+  }
+
+  #networkSet(k: _Kit): ManifestResource {
+    const o = k.envelope(k.meta({ labels: k.labels }), this.#specFields(NETWORK_SET_FIELDS));
+    const m = k.metaOf(o);
+    return {
+      kind: "networkSet",
+      metadata: {
+        name: k.name(o),
+        ...(m.labels ? { labels: m.labels as Record<string, string> } : {}),
+      },
+      spec: {
+        ...requiredDefaults(v1InputFields(NETWORK_SET_FIELDS, false)),
+        ...k.specOf(o),
+      } as { nets: string[] },
+    };
   }
 
   felixConfiguration(
