@@ -203,8 +203,10 @@ function filterChainRules(
     reason,
   });
   const profileReason = profs.length > 0 ? "no profile allowed" : "default drop";
-  // When no policy applies on the forward path, forwarded packets go on to the profiles as
-  // if the endpoint had no policy (applyOnForward: false on every one of them).
+  // Calico 3: when policies select the endpoint in this direction but none applies on the
+  // forward path (applyOnForward: false on every one), forwarded packets are allowed in this
+  // direction (the other endpoint's chain still judges them). An endpoint without any policy
+  // keeps v1's profiles-then-drop on the forward path too, so v1 data behaves as it always did.
   const onlyLocal = pols.length > 0 && pols.every((n) => policyRules(n)?.notOnForward);
   return [
     ESTABLISHED,
@@ -220,6 +222,16 @@ function filterChainRules(
         ctx,
       )
       : []),
+    ...(onlyLocal
+      ? [
+        rule(
+          [forwarded(dir)],
+          [setMarkBits(ctx.accept)],
+          RETURN,
+          `${i.iface} ${dir}: no policy applies on the forward path`,
+        ),
+      ]
+      : []),
     ...profs.flatMap((c) => [rule([], [], jump(c)), rule([markIsSet(ctx.accept)], [], RETURN)]),
     ...endpointDrop([], `${i.iface} ${dir}: ${profileReason}`, drop(profileReason), ctx),
   ];
@@ -232,6 +244,11 @@ function filterChainRules(
  */
 function notForwarded(dir: NftDirection): Match {
   return { kind: "noDevice", dir: dir === "ingress" ? "out" : "in" };
+}
+
+/** The opposite of notForwarded: both devices set, i.e. the forward hook. */
+function forwarded(dir: NftDirection): Match {
+  return { kind: "noDevice", dir: dir === "ingress" ? "out" : "in", negate: true };
 }
 
 /** An endpoint's counted drop, or under PolicyAuditMode its counted, logged would-drop. */

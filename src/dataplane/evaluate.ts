@@ -332,7 +332,7 @@ export function matches(
     case "mark":
       return m.set ? (ctx.mark & m.bits) >>> 0 === m.bits >>> 0 : (ctx.mark & m.bits) === 0;
     case "noDevice":
-      return (m.dir === "in" ? p.iif : p.oif) === undefined;
+      return ((m.dir === "in" ? p.iif : p.oif) === undefined) !== (m.negate === true);
     case "ifname":
       return _ifMatch(m.quoted, m.dir === "in" ? p.iif : p.oif);
     case "namedPort": {

@@ -76,7 +76,8 @@ export type Match =
     readonly negate: boolean;
   }
   /** `iif 0` / `oif 0`: the packet has no input (output) device, i.e. it is not forwarded. */
-  | { readonly kind: "noDevice"; readonly dir: "in" | "out" }
+  /** `iif 0` / `oif 0` (`!= 0` with `negate`): the packet has no input (output) device. */
+  | { readonly kind: "noDevice"; readonly dir: "in" | "out"; readonly negate?: boolean }
   /** `meta l4proto . th dport @c-...`: one lookup in a compiled set (compile.ts). */
   | { readonly kind: "lookup"; readonly keys: readonly LookupKey[]; readonly set: string };
 

@@ -78,7 +78,7 @@ function matchText(m: Match): string {
     case "mark":
       return `meta mark & ${hex(m.bits)} == ${m.set ? hex(m.bits) : "0"}`;
     case "noDevice":
-      return `${m.dir === "in" ? "iif" : "oif"} 0`;
+      return `${m.dir === "in" ? "iif" : "oif"} ${m.negate ? "!= " : ""}0`;
     case "ifname":
       return `${m.dir === "in" ? "iifname" : "oifname"} ${m.quoted}`;
     case "namedPort":

@@ -1,10 +1,10 @@
 /**
  * Calico 3's applyOnForward with real forwarded packets (R -> h1 -> R2, eth0 a host endpoint,
  * eth1 not): a v3 GlobalNetworkPolicy without applyOnForward polices traffic to the host but
- * not traffic forwarded through it; with `applyOnForward: true` it polices both; when no
- * policy of an endpoint applies on the forward path, forwarded packets go to its profiles as
- * for an endpoint without policy. v1 policies (no applyOnForward) keep policing forwarded
- * traffic (agent_paths_test).
+ * not traffic forwarded through it; with `applyOnForward: true` it polices both; when
+ * policies select the endpoint but none applies on the forward path, forwarded packets are
+ * allowed in that direction (Calico 3), profiles or not. v1 policies (no applyOnForward) keep
+ * policing forwarded traffic (agent_paths_test).
  */
 import { expectAll } from "../../netlab/probe.ts";
 import { ADDR } from "../harness/topology.ts";
@@ -64,21 +64,23 @@ Deno.test({
     });
 
     await t.step(
-      "no policy on the forward path: forwarded packets go to the profiles",
+      "no policy on the forward path: forwarded packets are allowed in that direction",
       async () => {
         await ds.deleteResource("policy", "fwd-81");
-        await site.apply(
-          profile("open", { ingress: [{ action: "allow" }], egress: [{ action: "allow" }] }),
-          hep0({ profiles: ["open"] }),
-        );
         await expectAll([
           ["R -> h1 tcp/80 (local-80)", probe.r.tcp(h1, 80), "allow"],
-          [
-            "R -> h1 tcp/81 (a policy applies: profiles are not asked)",
-            probe.r.tcp(h1, 81),
-            "drop",
-          ],
-          ["R -> R2 tcp/81 (no forward policy: profile open)", probe.r.tcp(ADDR.r2, 81), "allow"],
+          ["R -> h1 tcp/81 (a policy applies to the host)", probe.r.tcp(h1, 81), "drop"],
+          ["R -> R2 tcp/81 (nothing applies on forward)", probe.r.tcp(ADDR.r2, 81), "allow"],
+          ["R -> R2 v6 tcp/8080", probe.r.tcp(ADDR.r2v6, 8080), "allow"],
+        ]);
+        // Profiles change nothing on the forward path while policies select the endpoint.
+        await site.apply(
+          profile("closed", { ingress: [{ action: "deny" }], egress: [{ action: "deny" }] }),
+          hep0({ profiles: ["closed"] }),
+        );
+        await expectAll([
+          ["R -> R2 tcp/81 (profile closed)", probe.r.tcp(ADDR.r2, 81), "allow"],
+          ["R -> h1 tcp/80 (local-80)", probe.r.tcp(h1, 80), "allow"],
         ]);
       },
     );

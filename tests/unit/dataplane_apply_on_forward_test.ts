@@ -59,12 +59,18 @@ Deno.test("a policy off the forward path polices the host only, in every compile
   assert.match(text, /oif 0 meta mark & 0x[0-9a-f]+ == 0 jump pi-c\n/);
 });
 
-Deno.test("no policy on the forward path: forwarded packets go to the profiles", () => {
-  const s = scenario({ a: local(allow(80)) }, ["open"]);
-  const state = buildNftState(s);
-  assert.equal(evaluate(state, tcp("input", 80)).verdict, "accept");
-  assert.equal(evaluate(state, tcp("input", 81)).verdict, "drop", "a policy applies: no profile");
-  assert.equal(evaluate(state, tcp("forward", 81)).verdict, "accept", "profile open");
+Deno.test("no policy on the forward path: forwarded packets are allowed in that direction", () => {
+  // Calico 3: policies select the endpoint, none with applyOnForward: forwarded traffic is not
+  // policed in this direction, with or without profiles; the host's own traffic still is.
+  for (const profiles of [[], ["open"]]) {
+    const state = buildNftState(scenario({ a: local(allow(80)) }, profiles));
+    assert.equal(evaluate(state, tcp("input", 80)).verdict, "accept");
+    assert.equal(evaluate(state, tcp("input", 81)).verdict, "drop", "a policy applies: no profile");
+    assert.equal(evaluate(state, tcp("forward", 81)).verdict, "accept", `profiles ${profiles}`);
+  }
+  // An endpoint without any policy keeps v1's forward behaviour: profiles, then drop.
+  const none = buildNftState(scenario({}, []));
+  assert.equal(evaluate(none, tcp("forward", 81)).verdict, "drop", "v1: default drop");
 });
 
 Deno.test("v1 policies (no notOnForward) render exactly as before", () => {
