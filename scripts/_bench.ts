@@ -1,4 +1,5 @@
-/** Timing helpers shared by the benchmark scripts (scripts/bench_*.ts). */
+/** Timing helpers and test data shared by the benchmark scripts (scripts/bench_*.ts). */
+import type { Resource } from "../src/model/resources.ts";
 
 /** The middle value (upper middle for an even count): robust to the odd slow run. */
 export function median(xs: readonly number[]): number {
@@ -18,4 +19,32 @@ export async function timeAsync(fn: () => Promise<unknown>): Promise<number> {
   const t0 = performance.now();
   await fn();
   return performance.now() - t0;
+}
+
+/**
+ * `n` policies of the shape the input benchmarks parse and print: a compound selector, an
+ * allow with a source selector, a net and a port range, a deny, an egress allow. `types` adds
+ * the policy types (the v3 benchmark prints them, as calicoctl v3 does).
+ */
+export function benchPolicies(n: number, o: { types?: boolean } = {}): Resource[] {
+  return Array.from({ length: n }, (_, i) =>
+    ({
+      kind: "policy",
+      metadata: { name: `policy-${i}` },
+      spec: {
+        order: i,
+        selector: `role == "web-${i % 50}" && env in {"prod", "staging"}`,
+        ...(o.types ? { types: ["ingress", "egress"] } : {}),
+        ingress: [
+          {
+            action: "allow",
+            protocol: "tcp",
+            source: { selector: `app == "client-${i}"`, nets: ["198.18.0.0/16"] },
+            destination: { ports: [80, 443, { min: 8000, max: 8080 }] },
+          },
+          { action: "deny", protocol: "udp", destination: { ports: [53] } },
+        ],
+        egress: [{ action: "allow" }],
+      },
+    }) as unknown as Resource);
 }

@@ -11,34 +11,11 @@
  *   deno run -A scripts/bench_input.ts [--runs N] [--sizes 1,5,20] [--no-before]
  */
 import { formatResources } from "../src/model/output.ts";
-import type { Resource } from "../src/model/resources.ts";
-import { median } from "./_bench.ts";
+import { benchPolicies as policies, median } from "./_bench.ts";
 
 type Mode = "hostfence" | "hostfence-error" | "before" | "baseline";
 
 /** `n` policies shaped like real ones: a selector, two ingress rules, one egress rule. */
-function policies(n: number): Resource[] {
-  return Array.from({ length: n }, (_, i) =>
-    ({
-      kind: "policy",
-      metadata: { name: `policy-${i}` },
-      spec: {
-        order: i,
-        selector: `role == "web-${i % 50}" && env in {"prod", "staging"}`,
-        ingress: [
-          {
-            action: "allow",
-            protocol: "tcp",
-            source: { selector: `app == "client-${i}"`, nets: ["198.18.0.0/16"] },
-            destination: { ports: [80, 443, { min: 8000, max: 8080 }] },
-          },
-          { action: "deny", protocol: "udp", destination: { ports: [53] } },
-        ],
-        egress: [{ action: "allow" }],
-      },
-    }) as unknown as Resource);
-}
-
 /** A resource list of about `mb` megabytes in `format`. */
 function inputOfSize(mb: number, format: "yaml" | "json"): string {
   const per = formatResources(policies(20), format).length / 20;

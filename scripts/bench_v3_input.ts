@@ -9,34 +9,10 @@
 import { parseArgs } from "node:util";
 import { formatResources } from "../src/model/output.ts";
 import { parseManifests } from "../src/model/input.ts";
-import type { Resource } from "../src/model/resources.ts";
 import { formatV3Resources } from "../src/model/v3/output.ts";
-import { median, time } from "./_bench.ts";
+import { benchPolicies, median, time } from "./_bench.ts";
 
 /** `n` policies shaped like real ones: a selector, two ingress rules, one egress rule. */
-function policies(n: number): Resource[] {
-  return Array.from({ length: n }, (_, i) =>
-    ({
-      kind: "policy",
-      metadata: { name: `policy-${i}` },
-      spec: {
-        order: i,
-        selector: `role == "web-${i % 50}" && env in {"prod", "staging"}`,
-        types: ["ingress", "egress"],
-        ingress: [
-          {
-            action: "allow",
-            protocol: "tcp",
-            source: { selector: `app == "client-${i}"`, nets: ["198.18.0.0/16"] },
-            destination: { ports: [80, 443, { min: 8000, max: 8080 }] },
-          },
-          { action: "deny", protocol: "udp", destination: { ports: [53] } },
-        ],
-        egress: [{ action: "allow" }],
-      },
-    }) as unknown as Resource);
-}
-
 const { values } = parseArgs({
   options: {
     runs: { type: "string", default: "7" },
@@ -46,7 +22,7 @@ const { values } = parseArgs({
 const runs = Number(values.runs);
 const rows: string[][] = [["policies", "case", "KB", "median ms", "ratio to v1"]];
 for (const n of values.counts!.split(",").map(Number)) {
-  const rs = policies(n);
+  const rs = benchPolicies(n, { types: true });
   const v1 = formatResources(rs, "yaml");
   const v3 = formatV3Resources(rs, "yaml");
   const cases: [string, string, () => void][] = [
