@@ -1,5 +1,6 @@
 /** Timing helpers and test data shared by the benchmark scripts (scripts/bench_*.ts). */
 import type { Resource } from "../src/model/resources.ts";
+import { errorMessage } from "../src/util/error_message.ts";
 
 /** The middle value (upper middle for an even count): robust to the odd slow run. */
 export function median(xs: readonly number[]): number {
@@ -47,4 +48,19 @@ export function benchPolicies(n: number, o: { types?: boolean } = {}): Resource[
         egress: [{ action: "allow" }],
       },
     }) as unknown as Resource);
+}
+
+/** Why the real-nft part of a benchmark cannot run here (not root, no `ip` or `nft`), or undefined. */
+export function whyNoNft(): string | undefined {
+  try {
+    if (Deno.uid() !== 0) return "not root";
+    for (const cmd of ["ip", "nft"]) {
+      const ok = new Deno.Command(cmd, { args: ["-V"], stdout: "null", stderr: "null" })
+        .outputSync().success;
+      if (!ok) return `'${cmd} -V' failed`;
+    }
+  } catch (e) {
+    return errorMessage(e);
+  }
+  return undefined;
 }

@@ -31,7 +31,7 @@ import { CalculationGraph } from "../src/calc/graph.ts";
 import { DesiredTable, planChanges } from "../src/dataplane/mod.ts";
 import type { ModelUpdate } from "../src/datastore/updates.ts";
 import { createLogger, memorySink } from "../src/log/logger.ts";
-import { median, time, timeAsync } from "./_bench.ts";
+import { median, time, timeAsync, whyNoNft } from "./_bench.ts";
 import {
   allowTcp,
   FIXTURE_IFACES,
@@ -385,20 +385,6 @@ incrementalPart();
 // ---------------------------------------------------------------------------------------------
 // Part 2: real nft inside a namespace of our own. Baseline: the first full program.
 
-function canRunNft(): string | undefined {
-  try {
-    if (Deno.uid() !== 0) return "not root";
-    for (const cmd of ["ip", "nft"]) {
-      const ok = new Deno.Command(cmd, { args: ["-V"], stdout: "null", stderr: "null" })
-        .outputSync().success;
-      if (!ok) return `'${cmd} -V' failed`;
-    }
-  } catch (e) {
-    return errorMessage(e);
-  }
-  return undefined;
-}
-
 async function ip(args: string[]): Promise<void> {
   const out = await new Deno.Command("ip", { args, stdout: "null", stderr: "piped" }).output();
   if (!out.success) {
@@ -523,7 +509,7 @@ async function nftPart(netns: string): Promise<void> {
   );
 }
 
-const whyNot = canRunNft();
+const whyNot = whyNoNft();
 if (whyNot !== undefined) {
   console.log(`\nPart 2: skipped (${whyNot}); run as root with 'ip' and 'nft' installed`);
 } else {

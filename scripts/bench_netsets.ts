@@ -25,7 +25,7 @@ import {
   webHostEndpoint,
   webPolicy,
 } from "../tests/fixtures/scale_fixture.ts";
-import { median, time, timeAsync } from "./_bench.ts";
+import { median, time, timeAsync, whyNoNft } from "./_bench.ts";
 
 function flag(name: string): string | undefined {
   const i = Deno.args.indexOf(name);
@@ -152,20 +152,6 @@ function pureRows(): Row[] {
     }
   }
   return rows;
-}
-
-function whyNoNft(): string | undefined {
-  try {
-    if (Deno.uid() !== 0) return "not root";
-    for (const cmd of ["ip", "nft"]) {
-      const ok = new Deno.Command(cmd, { args: ["-V"], stdout: "null", stderr: "null" })
-        .outputSync().success;
-      if (!ok) return `'${cmd} -V' failed`;
-    }
-  } catch (e) {
-    return (e as Error).message;
-  }
-  return undefined;
 }
 
 async function nftRows(netns: string): Promise<Row[]> {
