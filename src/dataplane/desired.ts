@@ -23,7 +23,14 @@ import {
 import { type BuildContext, buildContext } from "./context.ts";
 import { type EndpointObjects, endpointObjects } from "./endpoints.ts";
 import { policyChain, policyNames, profileChains } from "./policy.ts";
-import { baseChains, DISPATCH_ORDER, failsafeChains, type StageUse, stageUse } from "./static.ts";
+import {
+  BASE_CHAINS,
+  baseChains,
+  DISPATCH_ORDER,
+  failsafeChains,
+  type StageUse,
+  stageUse,
+} from "./static.ts";
 import type { NftChain, NftMap, NftSet, NftState } from "./state.ts";
 
 /** What one update touched: names with their previous value (undefined: did not exist). */
@@ -173,8 +180,8 @@ export class DesiredTable {
     this.#stages = use;
     const next = baseChains(this.ctx, use);
     const keep = new Set(next.map((c) => c.name));
-    for (const old of baseChains(this.ctx)) {
-      if (!keep.has(old.name) && this.#chains.has(old.name)) this.#dropChain(old.name, out);
+    for (const name of Object.values(BASE_CHAINS)) {
+      if (!keep.has(name) && this.#chains.has(name)) this.#dropChain(name, out);
     }
     for (const c of next) this.#putChain(c, out);
   }
