@@ -3,21 +3,9 @@
  * src/calc/host_state.ts) and the packet-mark allocation (README "What the agent programs").
  */
 import type { FelixConfig } from "./params.ts";
+import type { FailsafePort } from "./failsafe.ts";
 
-export interface PortSpec {
-  readonly protocol: "tcp" | "udp";
-  readonly port: number;
-}
-
-/**
- * One failsafe entry (FailsafeInboundHostPorts/FailsafeOutboundHostPorts): a port, and in
- * Calico 3's form a network. `net`, when present, is canonical `addr/len` text with host bits
- * cleared; an inbound failsafe then accepts only from it, an outbound one only to it, and only
- * in its address family. Absent = any address of either family.
- */
-export interface FailsafePort extends PortSpec {
-  readonly net?: string;
-}
+export type { FailsafePort, PortSpec } from "./failsafe.ts";
 
 /** Dataplane-relevant Felix parameters, already parsed and defaulted. */
 export interface DataplaneConfig {

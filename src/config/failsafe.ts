@@ -7,10 +7,22 @@
  * FelixConfiguration (`{protocol, port, net}`): `failsafePort` checks and normalises those, so
  * both routes produce identical values. Pure.
  */
-import type { FailsafePort } from "./dataplane.ts";
 import { formatCidr, networkOf, parseCidr } from "../net/ip.ts";
 
-export type { FailsafePort };
+export interface PortSpec {
+  readonly protocol: "tcp" | "udp";
+  readonly port: number;
+}
+
+/**
+ * One failsafe entry (FailsafeInboundHostPorts/FailsafeOutboundHostPorts): a port, and in
+ * Calico 3's form a network. `net`, when present, is canonical `addr/len` text with host bits
+ * cleared; an inbound failsafe then accepts only from it, an outbound one only to it, and only
+ * in its address family. Absent = any address of either family.
+ */
+export interface FailsafePort extends PortSpec {
+  readonly net?: string;
+}
 
 /** An entry that does not fit the syntax; the message is the reason and names the entry. */
 export class FailsafeSyntaxError extends Error {

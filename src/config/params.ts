@@ -5,7 +5,7 @@
  * about configuration (sources, precedence, flags, help) is driven from this table, so adding a
  * parameter is one entry here plus one field.
  */
-import type { FailsafePort } from "./dataplane.ts";
+import type { FailsafePort } from "./failsafe.ts";
 import type { Severity } from "../log/logger.ts";
 import {
   authorityType,

@@ -8,7 +8,9 @@
  * `calc/label_index.ts`).
  */
 import type { SelectorNode } from "./ast.ts";
-import type { LabelLookup } from "./mod.ts";
+
+/** Looks a label up on an endpoint; `undefined` when the endpoint does not have it. */
+export type LabelLookup = (key: string) => string | undefined;
 
 /** A compiled selector. */
 export type Evaluator = (lookup: LabelLookup) => boolean;

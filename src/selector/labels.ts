@@ -2,7 +2,7 @@
  * Label lookups for selector evaluation: effective labels with profile inheritance
  * and the selector a rule's `tag` stands for.
  */
-import type { LabelLookup } from "./mod.ts";
+import type { LabelLookup } from "./compile.ts";
 
 /** Label maps: keys and values as validated by libcalico-go's label rules (model/validate.ts). */
 export type Labels = Readonly<Record<string, string>>;

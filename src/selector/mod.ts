@@ -5,14 +5,13 @@
  * `labels.ts`.
  */
 import { canonicalText } from "./canonical.ts";
-import { compileSelector } from "./compile.ts";
+import { compileSelector, type LabelLookup } from "./compile.ts";
 import { parseSelectorAst } from "./parser.ts";
 import { selectorUniqueId } from "./unique_id.ts";
 
 export { SelectorSyntaxError } from "./errors.ts";
 
-/** Looks a label up on an endpoint; `undefined` when the endpoint does not have it. */
-export type LabelLookup = (key: string) => string | undefined;
+export type { LabelLookup } from "./compile.ts";
 
 /** A parsed selector. */
 export interface Selector {
