@@ -95,6 +95,8 @@ export class Agent {
   #retryTimer: TimerHandle | undefined;
   /** When the last apply ended (clock.now()), and how many in a row began soon after one. */
   #lastApplyEnd = -Infinity;
+  /** When the last input asked for programming (a burst ends once these stop coming). */
+  #lastInputAt = -Infinity;
   #streak = 0;
   #burstTimer: TimerHandle | undefined;
   #burstWake: (() => void) | undefined;
@@ -259,10 +261,12 @@ export class Agent {
    * Coalesces bursts: at most one apply runs, and one more is queued behind it. A change on a
    * quiet host is applied at once. Applies that keep following each other closely are a burst
    * (a script writing hundreds of policies): each next one then waits twice as long as the
-   * last (BURST_MIN_MS up to BURST_MAX_MS), so a burst of any length costs a few transactions
-   * and ends programmed at most BURST_MAX_MS after its last write.
+   * last (BURST_MIN_MS up to BURST_MAX_MS), so a burst of any length costs a few transactions.
+   * A wait ends early once the writes have stopped for BURST_QUIET_MS: the end of a burst is
+   * programmed that long after its last write, not up to BURST_MAX_MS.
    */
   #schedule() {
+    this.#lastInputAt = this.#clock.now();
     if (this.#closed || this.#ready !== true || !this.#inSync) return;
     if (this.#retryTimer !== undefined) return; // a retry is already due
     if (this.#applying) {
@@ -270,15 +274,32 @@ export class Agent {
       return;
     }
     if (this.#burstTimer !== undefined) return; // the burst's next apply is already due
-    const wait = this.#burstGap() - (this.#clock.now() - this.#lastApplyEnd);
-    if (wait > 0) {
-      this.#burstTimer = this.#clock.setTimeout(() => {
-        this.#burstTimer = undefined;
-        this.#startApplying();
-      }, wait);
+    const until = this.#lastApplyEnd + this.#burstGap();
+    if (until > this.#clock.now()) {
+      void this.#waitOutBurst(until).then(() => this.#startApplying());
       return;
     }
     this.#startApplying();
+  }
+
+  /** Waits until `until`, or less once no input has come for BURST_QUIET_MS; close() wakes it. */
+  #waitOutBurst(until: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        if (this.#burstTimer !== undefined) this.#clock.clearTimeout(this.#burstTimer);
+        this.#burstTimer = undefined;
+        this.#burstWake = undefined;
+        resolve();
+      };
+      const check = () => {
+        const now = this.#clock.now();
+        const quietAt = this.#lastInputAt + BURST_QUIET_MS;
+        if (now >= until || now >= quietAt) return done();
+        this.#burstTimer = this.#clock.setTimeout(check, Math.min(until, quietAt) - now);
+      };
+      this.#burstWake = done;
+      check();
+    });
   }
 
   /** The spacing the current streak of close applies asks for (0 when not in a burst). */
@@ -301,12 +322,7 @@ export class Agent {
         this.#lastApplyEnd = this.#clock.now();
         const gap = this.#burstGap();
         if (this.#pending && gap > 0 && !this.#closed && this.#retryTimer === undefined) {
-          await new Promise<void>((resolve) => {
-            this.#burstWake = resolve;
-            this.#burstTimer = this.#clock.setTimeout(resolve, gap);
-          });
-          this.#burstTimer = undefined;
-          this.#burstWake = undefined;
+          await this.#waitOutBurst(this.#lastApplyEnd + gap);
         }
       } while (this.#pending && !this.#closed && this.#retryTimer === undefined);
     })().finally(() => this.#applying = undefined);
@@ -364,6 +380,8 @@ const BURST_WINDOW_MS = 50;
 const BURST_STREAK = 3;
 const BURST_MIN_MS = 10;
 const BURST_MAX_MS = 500;
+/** No input for this long ends a burst's wait: the writer has stopped. */
+const BURST_QUIET_MS = 25;
 
 const INFORMATIONAL_PARAMS: ReadonlySet<string> = new Set([
   "ClusterGUID",

@@ -187,6 +187,34 @@ Deno.test("a sustained stream of writes backs off: few applies, the last one soo
   }
 });
 
+Deno.test("a burst is programmed soon after its writes stop, not a whole backoff gap later", async () => {
+  const clock = new ManualClock();
+  const { agent, calc, dataplane } = setup({ clock });
+  try {
+    agent.handleUpdates([{ type: "ready", value: true }, { type: "inSync" }], 1);
+    await clock.advance(100);
+    const before = dataplane.applied.length;
+    // One write every 3 ms for 1.2 s: the backoff reaches its 500 ms gaps.
+    let rev = 2;
+    for (let t = 0; t < 1200; t += 3) {
+      agent.handleUpdates([hostEndpointDeleted(`e${rev}`)], rev++);
+      await clock.advance(3);
+    }
+    let settled = 3; // the loop's last step already let 3 ms pass
+    while (agent.status().appliedRevision < rev - 1 && settled < 1000) {
+      await clock.advance(1);
+      settled++;
+    }
+    const applies = dataplane.applied.length - before;
+    assert(applies <= 20, `${applies} applies for ${rev - 2} writes`);
+    // 25 ms without a write ends the burst's wait (the apply itself takes no time here).
+    assert(settled <= 26, `programmed ${settled} ms after the last write`);
+    assertEquals(dataplane.applied.at(-1), calc.generation);
+  } finally {
+    await agent.close();
+  }
+});
+
 Deno.test("Ready going false keeps the rules and stops applying until it is true again", async () => {
   const { agent, dataplane, lines } = setup();
   try {
