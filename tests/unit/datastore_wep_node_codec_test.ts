@@ -172,66 +172,54 @@ function texts(n: NodeResource): NodeKeyTexts {
 const H = "/calico/v1/host/h1/";
 const B = "/calico/bgp/v1/host/h1/";
 
+/** A bare node's etcd writes, in order: metadata `{}`, empty BGP addresses, the rest deleted. */
+const BARE_NODE_WRITES: [string, string | null][] = [
+  [H + "metadata", "{}"],
+  [H + "bird_ip", null],
+  [H + "orchestrator_refs", null],
+  [B + "ip_addr_v4", ""],
+  [B + "ip_addr_v6", ""],
+  [B + "network_v4", null],
+  [B + "network_v6", null],
+  [B + "as_num", null],
+];
+
+/** A node's etcd writes: the bare node's, with other values for the keys named (last part). */
+function nodeWrites(values: Record<string, string | null> = {}): [string, string | null][] {
+  return BARE_NODE_WRITES.map(([key, v]) => {
+    const name = key.slice(key.lastIndexOf("/") + 1);
+    return [key, name in values ? values[name]! : v];
+  });
+}
+
 /** [what, node, its etcd writes in order (null deletes), the node read back as JSON]. */
 const NODE_CASES: [string, NodeResource, [string, string | null][], string][] = [
   [
-    "bare: metadata {}, empty BGP addresses, everything else deleted",
+    "bare",
     node({}),
-    [
-      [H + "metadata", "{}"],
-      [H + "bird_ip", null],
-      [H + "orchestrator_refs", null],
-      [B + "ip_addr_v4", ""],
-      [B + "ip_addr_v6", ""],
-      [B + "network_v4", null],
-      [B + "network_v6", null],
-      [B + "as_num", null],
-    ],
+    nodeWrites(),
     '{"kind":"node","metadata":{"name":"h1"},"spec":{}}',
   ],
   [
     "v4 only: the address in bird_ip and ip_addr_v4, the network in network_v4",
     node({ bgp: { ipv4Address: "198.18.0.1/24" } }),
-    [
-      [H + "metadata", "{}"],
-      [H + "bird_ip", "198.18.0.1"],
-      [H + "orchestrator_refs", null],
-      [B + "ip_addr_v4", "198.18.0.1"],
-      [B + "ip_addr_v6", ""],
-      [B + "network_v4", "198.18.0.0/24"],
-      [B + "network_v6", null],
-      [B + "as_num", null],
-    ],
+    nodeWrites({
+      bird_ip: "198.18.0.1",
+      ip_addr_v4: "198.18.0.1",
+      network_v4: "198.18.0.0/24",
+    }),
     '{"kind":"node","metadata":{"name":"h1"},"spec":{"bgp":{"ipv4Address":"198.18.0.1/24"}}}',
   ],
   [
     "v6 only: no bird_ip",
     node({ bgp: { ipv6Address: "2001:db8::1/64" } }),
-    [
-      [H + "metadata", "{}"],
-      [H + "bird_ip", null],
-      [H + "orchestrator_refs", null],
-      [B + "ip_addr_v4", ""],
-      [B + "ip_addr_v6", "2001:db8::1"],
-      [B + "network_v4", null],
-      [B + "network_v6", "2001:db8::/64"],
-      [B + "as_num", null],
-    ],
+    nodeWrites({ ip_addr_v6: "2001:db8::1", network_v6: "2001:db8::/64" }),
     '{"kind":"node","metadata":{"name":"h1"},"spec":{"bgp":{"ipv6Address":"2001:db8::1/64"}}}',
   ],
   [
     "AS number only (0 included)",
     node({ bgp: { asNumber: 0 } }),
-    [
-      [H + "metadata", "{}"],
-      [H + "bird_ip", null],
-      [H + "orchestrator_refs", null],
-      [B + "ip_addr_v4", ""],
-      [B + "ip_addr_v6", ""],
-      [B + "network_v4", null],
-      [B + "network_v6", null],
-      [B + "as_num", "0"],
-    ],
+    nodeWrites({ as_num: "0" }),
     '{"kind":"node","metadata":{"name":"h1"},"spec":{"bgp":{"asNumber":0}}}',
   ],
   [
@@ -242,39 +230,28 @@ const NODE_CASES: [string, NodeResource, [string, string | null][], string][] = 
         orchestrator: "os",
       }],
     }),
-    [
-      [H + "metadata", "{}"],
-      [H + "bird_ip", null],
-      [
-        H + "orchestrator_refs",
-        '[{"orchestrator":"k8s"},{"orchestrator":"k8s","nodeName":"n1"},' +
+    nodeWrites({
+      orchestrator_refs: '[{"orchestrator":"k8s"},{"orchestrator":"k8s","nodeName":"n1"},' +
         '{"orchestrator":"os","nodeName":""}]',
-      ],
-      [B + "ip_addr_v4", ""],
-      [B + "ip_addr_v6", ""],
-      [B + "network_v4", null],
-      [B + "network_v6", null],
-      [B + "as_num", null],
-    ],
+    }),
     '{"kind":"node","metadata":{"name":"h1"},"spec":{"orchRefs":[{"orchestrator":"k8s"},' +
     '{"orchestrator":"k8s","nodeName":"n1"},{"orchestrator":"os"}]}}',
   ],
   [
-    "full: a bare v4 address is a /32, v6 canonical, empty bgp and refs lists are unset",
+    "full: a bare v4 address is a /32, v6 canonical",
     node({
       bgp: { asNumber: 65546, ipv4Address: "198.18.0.1", ipv6Address: "2001:DB8::1/64" },
       orchRefs: [{ nodeName: "n1", orchestrator: "k8s" }],
     }),
-    [
-      [H + "metadata", "{}"],
-      [H + "bird_ip", "198.18.0.1"],
-      [H + "orchestrator_refs", '[{"orchestrator":"k8s","nodeName":"n1"}]'],
-      [B + "ip_addr_v4", "198.18.0.1"],
-      [B + "ip_addr_v6", "2001:db8::1"],
-      [B + "network_v4", "198.18.0.1/32"],
-      [B + "network_v6", "2001:db8::/64"],
-      [B + "as_num", "65546"],
-    ],
+    nodeWrites({
+      bird_ip: "198.18.0.1",
+      orchestrator_refs: '[{"orchestrator":"k8s","nodeName":"n1"}]',
+      ip_addr_v4: "198.18.0.1",
+      ip_addr_v6: "2001:db8::1",
+      network_v4: "198.18.0.1/32",
+      network_v6: "2001:db8::/64",
+      as_num: "65546",
+    }),
     '{"kind":"node","metadata":{"name":"h1"},"spec":{"bgp":{"ipv4Address":"198.18.0.1/32",' +
     '"ipv6Address":"2001:db8::1/64","asNumber":65546},' +
     '"orchRefs":[{"orchestrator":"k8s","nodeName":"n1"}]}}',
