@@ -13,6 +13,9 @@ import {
   type NodeKeyTexts,
 } from "../../src/datastore/backend_decode.ts";
 import { writesFor } from "../../src/datastore/layout.ts";
+import { inBackendOrder, rowAt } from "../../src/model/fields/table.ts";
+import { NODE_FIELDS } from "../../src/model/fields/node.ts";
+import { WORKLOAD_ENDPOINT_FIELDS } from "../../src/model/fields/workload_endpoint.ts";
 import { workloadEndpointResource } from "../fixtures/resources.ts";
 
 const WEP_IDS = { node: "h1", orchestrator: "k8s", workload: "w1", name: "eth0" };
@@ -348,4 +351,17 @@ Deno.test("bad stored node keys say what is wrong", () => {
       JSON.stringify(t),
     );
   }
+});
+
+Deno.test("a backend order must name every stored row, and paths name real rows", () => {
+  const order = ["interfaceName", "activeInstanceID", "profiles", "ipNetworks", "ipNATs"];
+  assert.throws(
+    () => inBackendOrder(WORKLOAD_ENDPOINT_FIELDS, [...order, "labels", "ipv4Gateway"]),
+    { message: "backend order leaves out ipv6Gateway, mac" },
+  );
+  assert.throws(() => inBackendOrder(WORKLOAD_ENDPOINT_FIELDS, ["nope"]), {
+    message: "no field nope",
+  });
+  assert.equal(rowAt(NODE_FIELDS, "bgp.asNumber").codec, "asNumber");
+  assert.throws(() => rowAt(NODE_FIELDS, "bgp.nope"), { message: "no field bgp.nope" });
 });
