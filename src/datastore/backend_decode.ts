@@ -21,9 +21,16 @@ import type {
 } from "../model/resources.ts";
 import { formatCidr, formatIp, parseCidr, parseIp } from "../net/ip.ts";
 import type { BgpField } from "./keys.ts";
-import { backendName, type Codec, type Field, type FieldTable } from "../model/fields/table.ts";
+import {
+  backendName,
+  type Codec,
+  type Field,
+  type FieldTable,
+  rowAt,
+} from "../model/fields/table.ts";
 import { ENDPOINT_PORT_FIELDS, HOST_ENDPOINT_FIELDS } from "../model/fields/host_endpoint.ts";
 import { NETWORK_SET_FIELDS } from "../model/fields/network_set.ts";
+import { NODE_FIELDS, NODE_KEYS, type NodeKey } from "../model/fields/node.ts";
 import { WORKLOAD_ENDPOINT_FIELDS } from "../model/fields/workload_endpoint.ts";
 import { PROFILE_FIELDS } from "../model/fields/profile.ts";
 import { partFields, RULE_FIELDS_BACKEND_ORDER } from "../model/fields/rule.ts";
@@ -513,6 +520,56 @@ export function parseAsNumber(text: string): number | undefined {
   return undefined;
 }
 
+/** A node key's stored text (the store hands over orchestrator_refs and the BGP keys). */
+function _nodeText(texts: NodeKeyTexts, key: string): string | undefined {
+  const [dir, name] = key.split("/") as [string, string];
+  if (dir === "bgp") return texts.bgp?.[name as BgpField];
+  return name === "orchestrator_refs" ? texts.orchRefs : undefined;
+}
+
+/** Each node field read back and the keys it is read from, in NODE_KEYS order. */
+const NODE_FIELD_KEYS: ReadonlyMap<string, { row: Field; keys: NodeKey[] }> = (() => {
+  const out = new Map<string, { row: Field; keys: NodeKey[] }>();
+  for (const k of NODE_KEYS) {
+    if (k.field === undefined || k.read === false) continue;
+    const entry = out.get(k.field) ?? { row: rowAt(NODE_FIELDS, k.field), keys: [] };
+    entry.keys.push(k);
+    out.set(k.field, entry);
+  }
+  return out;
+})();
+
+/** A node from its keys (the BGP address gets its prefix back from `network_v4/v6`). */
+export function decodeNode(name: string, texts: NodeKeyTexts): NodeResource {
+  const spec: Obj = {};
+  for (const [path, { row, keys }] of NODE_FIELD_KEYS) {
+    const text = (as: NodeKey["as"]) => {
+      const k = keys.find((k) => k.as === as);
+      return k && _nodeText(texts, k.key);
+    };
+    const v = NODE_FIELD_READERS[row.codec]!(text, keys);
+    if (v === undefined) continue;
+    // `bgp.ipv4Address`: the part's object is made when its first field is set.
+    const [part, key] = path.split(".") as [string, string?];
+    if (key !== undefined) ((spec[part] ??= {}) as Obj)[key] = v;
+    else spec[part] = v;
+  }
+  return { kind: "node", metadata: { name }, spec } as unknown as NodeResource;
+}
+
+type _NodeReader = (
+  text: (as: NodeKey["as"]) => string | undefined,
+  keys: readonly NodeKey[],
+) => unknown;
+
+/** How each node field is read back from its keys' texts, by its codec. */
+const NODE_FIELD_READERS: Partial<Record<Codec, _NodeReader>> = {
+  cidr: (text) => _addrWithPrefix(text("address"), text("network")),
+  asNumber: (text) => _asNumber(text("text")),
+  structs: (text, keys) => _jsonStructs(text("json"), keys.find((k) => k.as === "json")!),
+};
+
+/** A CIDR stored as its address (`ip_addr_v4`) and network (`network_v4`, for the prefix). */
 function _addrWithPrefix(addr: string | undefined, network: string | undefined) {
   if (!addr) return undefined;
   const ip = parseCidr(addr);
@@ -522,31 +579,24 @@ function _addrWithPrefix(addr: string | undefined, network: string | undefined) 
   return formatCidr({ ip: ip!.ip, prefix });
 }
 
-/** A node from its keys (the BGP address gets its prefix back from `network_v4/v6`). */
-export function decodeNode(name: string, texts: NodeKeyTexts): NodeResource {
-  const spec: Record<string, unknown> = {};
-  const b = texts.bgp ?? {};
-  const bgp: Record<string, unknown> = {};
-  _put(bgp, "ipv4Address", _addrWithPrefix(b.ip_addr_v4, b.network_v4));
-  _put(bgp, "ipv6Address", _addrWithPrefix(b.ip_addr_v6, b.network_v6));
-  if (b.as_num) {
-    const asn = parseAsNumber(b.as_num);
-    if (asn === undefined) _fail(`invalid AS number ${_show(b.as_num)}`);
-    bgp.asNumber = asn;
-  }
-  if (Object.keys(bgp).length) spec.bgp = bgp;
-  if (texts.orchRefs) {
-    const v = parseJson(texts.orchRefs);
-    if (!Array.isArray(v)) _fail("orchestrator_refs must be a list");
-    const refs = (v as unknown[]).map((x, i) => {
-      const o = _object(x, `orchestrator_refs[${i}]`);
-      const ref: Record<string, unknown> = {
-        orchestrator: _opt(o, "orchestrator", _string) ?? "",
-      };
-      _put(ref, "nodeName", _opt(o, "nodeName", _string) || undefined);
-      return ref;
-    });
-    if (refs.length) spec.orchRefs = refs;
-  }
-  return { kind: "node", metadata: { name }, spec } as unknown as NodeResource;
+function _asNumber(text: string | undefined): number | undefined {
+  if (!text) return undefined;
+  const asn = parseAsNumber(text);
+  if (asn === undefined) _fail(`invalid AS number ${_show(text)}`);
+  return asn;
+}
+
+/** A JSON list of structs in one key (`orchestrator_refs`); an empty list is unset. */
+function _jsonStructs(text: string | undefined, k: NodeKey): Obj[] | undefined {
+  if (!text) return undefined;
+  const name = k.key.slice(k.key.indexOf("/") + 1);
+  const v = parseJson(text);
+  if (!Array.isArray(v)) _fail(`${name} must be a list`);
+  const items = (v as unknown[]).map((x, i) => {
+    const o = _object(x, `${name}[${i}]`);
+    const item: Obj = {};
+    for (const f of k.fields ?? []) _put(item, f.key, _decodeField(o, f));
+    return item;
+  });
+  return items.length ? items : undefined;
 }

@@ -13,14 +13,16 @@ import type {
   Rule,
   WorkloadEndpointResource,
 } from "../model/resources.ts";
-import { formatCidr, formatIp, networkOf, parseCidr, parseIp } from "../net/ip.ts";
+import { type Cidr, formatCidr, formatIp, networkOf, parseCidr, parseIp } from "../net/ip.ts";
 import type { BgpField } from "./keys.ts";
 import { backendName, type Codec, type Field, type FieldTable } from "../model/fields/table.ts";
 import { HOST_ENDPOINT_FIELDS } from "../model/fields/host_endpoint.ts";
 import { NETWORK_SET_FIELDS } from "../model/fields/network_set.ts";
+import { NODE_KEYS, type NodeKey } from "../model/fields/node.ts";
 import { PROFILE_FIELDS } from "../model/fields/profile.ts";
 import { RULE_BACKEND_SLOTS } from "../model/fields/rule.ts";
 import { POLICY_FIELDS } from "../model/fields/policy.ts";
+import { WORKLOAD_ENDPOINT_BACKEND_FIELDS } from "../model/fields/workload_endpoint.ts";
 
 type Json = Record<string, unknown>;
 
@@ -45,12 +47,6 @@ function _nets(xs: readonly string[] | undefined, network: boolean): string[] | 
 function _ports(xs: readonly Port[] | undefined): (number | string)[] | undefined {
   if (!xs || xs.length === 0) return undefined;
   return xs.map(encodePort);
-}
-
-function _dropUndefined(o: Json): Json {
-  const out: Json = {};
-  for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
-  return out;
 }
 
 /**
@@ -106,15 +102,22 @@ export function encodePolicy(p: PolicyResource): string {
   return JSON.stringify(_encodeFields(POLICY_FIELDS, p.metadata, p.spec));
 }
 
-/** A resource's backend JSON from its table: rows with a backend name, in table order. */
+/**
+ * A resource's backend JSON from its table: rows with a backend name, in table order; empty
+ * values left out but for `backendAlways` rows, which are written as their zero value.
+ */
 function _encodeFields(table: FieldTable, metadata: object, spec: object): Json {
   const out: Json = {};
   for (const f of table) {
+    if (f.constant !== undefined) {
+      out[backendName(f)] = f.constant;
+      continue;
+    }
     const v = ((f.meta ? metadata : spec) as Json)[f.key];
     if (f.backendByFamily) {
-      const { v4, v6 } = _splitIps(v as string[] | undefined);
-      if (v4.length) out[f.backendByFamily[0]] = v4;
-      if (v6.length) out[f.backendByFamily[1]] = v6;
+      const [v4, v6] = _byFamily(f, v as unknown[] | undefined);
+      if (v4.length || f.backendAlways) out[f.backendByFamily[0]] = v4;
+      if (v6.length || f.backendAlways) out[f.backendByFamily[1]] = v6;
       continue;
     }
     if (f.backend === undefined) continue;
@@ -122,9 +125,17 @@ function _encodeFields(table: FieldTable, metadata: object, spec: object): Json 
       ? defaultPolicyTypes(spec as PolicyResource["spec"])
       : _encodeField(f, v);
     if (x !== undefined) out[backendName(f)] = x;
+    else if (f.backendAlways) out[backendName(f)] = _zero(f);
   }
   return out;
 }
+
+/** An unset field as calicoctl wrote it: `[]` for a list, `""` for a string, else `null`. */
+function _zero(f: Field): unknown {
+  return _LISTS.has(f.codec) ? [] : f.codec === "string" ? "" : null;
+}
+
+const _LISTS: ReadonlySet<Codec> = new Set(["strings", "cidrs", "ips", "structs"]);
 
 /** A resource field as stored; `undefined` leaves its key out. */
 function _encodeField(f: Field, v: unknown): unknown {
@@ -146,8 +157,7 @@ function _encodeField(f: Field, v: unknown): unknown {
         ? ((v ?? []) as string[]).map((x) => encodeCidr(x, false))
         : _nets(v as string[] | undefined, false);
     case "structs": {
-      // Each item's fields in table order (the Go struct's), as Go wrote them.
-      const items = (v as Json[] | undefined)?.map((x) => _copy(f.fields ?? [], x));
+      const items = (v as Json[] | undefined)?.map((x) => _struct(f.fields ?? [], x));
       return items?.length ? items : undefined;
     }
     default:
@@ -155,20 +165,43 @@ function _encodeField(f: Field, v: unknown): unknown {
   }
 }
 
-function _copy(table: FieldTable, v: Json): Json {
+/** A struct item as written, keys in table order (the Go struct's) under their backend names. */
+function _struct(table: FieldTable, v: Json): Json {
   const out: Json = {};
-  for (const f of table) out[f.key] = v[f.key];
+  for (const f of table) out[f.backend ?? f.key] = v[f.key];
   return out;
 }
 
-function _splitIps(ips: readonly string[] | undefined): { v4: string[]; v6: string[] } {
-  const v4: string[] = [], v6: string[] = [];
-  for (const text of ips ?? []) {
-    const ip = parseIp(text);
-    if (!ip) (text.includes(":") ? v6 : v4).push(text);
-    else (ip.family === 4 ? v4 : v6).push(formatIp(ip));
+/**
+ * A `backendByFamily` list as its IPv4 and IPv6 lists: IPs and CIDRs canonical, structs
+ * (NATs) as written, by the family of their first field's address.
+ */
+function _byFamily(f: Field, xs: readonly unknown[] = []): [unknown[], unknown[]] {
+  const out: [unknown[], unknown[]] = [[], []];
+  for (const x of xs) {
+    const [family, stored] = f.codec === "structs"
+      ? _structFamily(f.fields ?? [], x as Json)
+      : _canonical(f.codec, x as string);
+    out[family === 6 ? 1 : 0].push(stored);
   }
-  return { v4, v6 };
+  return out;
+}
+
+/** An IP or CIDR and its family; text that does not parse goes by whether it has a colon. */
+function _canonical(codec: Codec, text: string): [number, string] {
+  if (codec === "ips") {
+    const ip = parseIp(text);
+    if (ip) return [ip.family, formatIp(ip)];
+  } else {
+    const c = parseCidr(text);
+    if (c) return [c.ip.family, formatCidr(c)];
+  }
+  return [text.includes(":") ? 6 : 4, text];
+}
+
+function _structFamily(table: FieldTable, item: Json): [number, Json] {
+  const ip = parseIp(item[table[0]!.key] as string);
+  return [ip?.family === 6 ? 6 : 4, _struct(table, item)];
 }
 
 /** Host endpoint JSON: expected IPs split by family, everything omitted when empty. */
@@ -190,35 +223,12 @@ export function encodeProfile(p: ProfileResource): { rules: string; tags: string
   };
 }
 
-/** Workload endpoint JSON; calicoctl always stores `state: active`. */
+/**
+ * Workload endpoint JSON in libcalico-go's key order (WORKLOAD_ENDPOINT_BACKEND_FIELDS):
+ * `state: active` as calicoctl stored it, nets and NATs split by family.
+ */
 export function encodeWorkloadEndpoint(w: WorkloadEndpointResource): string {
-  const v4: string[] = [], v6: string[] = [];
-  for (const n of w.spec.ipNetworks ?? []) {
-    const c = parseCidr(n);
-    if (!c) (n.includes(":") ? v6 : v4).push(n);
-    else (c.ip.family === 4 ? v4 : v6).push(formatCidr(c));
-  }
-  const nat4: { int_ip: string; ext_ip: string }[] = [];
-  const nat6: { int_ip: string; ext_ip: string }[] = [];
-  for (const nat of w.spec.ipNATs ?? []) {
-    const entry = { int_ip: nat.internalIP, ext_ip: nat.externalIP };
-    (parseIp(nat.internalIP)?.family === 6 ? nat6 : nat4).push(entry);
-  }
-  const labels = w.metadata.labels;
-  return JSON.stringify(_dropUndefined({
-    state: "active",
-    name: w.spec.interfaceName,
-    active_instance_id: w.metadata.activeInstanceID ?? "",
-    mac: w.spec.mac ?? null,
-    profile_ids: [...(w.spec.profiles ?? [])],
-    ipv4_nets: v4,
-    ipv6_nets: v6,
-    ipv4_nat: nat4.length ? nat4 : undefined,
-    ipv6_nat: nat6.length ? nat6 : undefined,
-    labels: labels && Object.keys(labels).length ? labels : undefined,
-    ipv4_gateway: w.spec.ipv4Gateway,
-    ipv6_gateway: w.spec.ipv6Gateway,
-  }));
+  return JSON.stringify(_encodeFields(WORKLOAD_ENDPOINT_BACKEND_FIELDS, w.metadata, w.spec));
 }
 
 /**
@@ -239,28 +249,48 @@ export interface NodeKeyValues {
 }
 
 /**
- * The node's keys: metadata `{}`, `bird_ip`, `orchestrator_refs`, and the BGP keys
- * (`ip_addr_v4`/`ip_addr_v6` always written, empty when unset; the rest deleted when unset).
+ * The node's keys as NODE_KEYS lays them out: metadata `{}`, `bird_ip`, `orchestrator_refs`,
+ * and the BGP keys (`ip_addr_v4`/`ip_addr_v6` always written, empty when unset; the rest
+ * deleted when unset).
  */
 export function encodeNode(n: NodeResource): NodeKeyValues {
-  const bgp = n.spec.bgp;
-  const c4 = bgp?.ipv4Address ? parseCidr(bgp.ipv4Address) : undefined;
-  const c6 = bgp?.ipv6Address ? parseCidr(bgp.ipv6Address) : undefined;
-  const refs = n.spec.orchRefs ?? [];
+  const bgp: Record<string, string | null> = {};
+  const host: Record<string, string | null> = {};
+  for (const k of NODE_KEYS) {
+    const [dir, name] = k.key.split("/") as [string, string];
+    (dir === "bgp" ? bgp : host)[name] = _nodeKeyValue(k, n.spec);
+  }
   return {
-    metadata: "{}",
-    birdIp: c4 ? formatIp(c4.ip) : null,
-    orchRefs: refs.length
-      ? JSON.stringify(
-        refs.map((r) => _dropUndefined({ orchestrator: r.orchestrator, nodeName: r.nodeName })),
-      )
-      : null,
-    bgp: {
-      ip_addr_v4: c4 ? formatIp(c4.ip) : "",
-      ip_addr_v6: c6 ? formatIp(c6.ip) : "",
-      network_v4: c4 ? formatCidr(networkOf(c4)) : null,
-      network_v6: c6 ? formatCidr(networkOf(c6)) : null,
-      as_num: bgp?.asNumber !== undefined ? String(bgp.asNumber) : null,
-    },
+    metadata: host.metadata!,
+    birdIp: host.bird_ip!,
+    orchRefs: host.orchestrator_refs!,
+    bgp: bgp as Record<BgpField, string | null>,
   };
+}
+
+/** One node key's value: its part of the field's value; unset is `""` or `null` (delete). */
+function _nodeKeyValue(k: NodeKey, spec: object): string | null {
+  if (k.constant !== undefined) return k.constant;
+  let v: unknown = spec;
+  for (const key of k.field!.split(".")) v = (v as Json | undefined)?.[key];
+  return _NODE_KEY_TEXT[k.as!](v, k) ?? (k.always ? "" : null);
+}
+
+type _NodeKeyText = (v: unknown, k: NodeKey) => string | undefined;
+
+/** A node key's text by what of the field it holds (`undefined`: unset). */
+const _NODE_KEY_TEXT: Readonly<Record<NonNullable<NodeKey["as"]>, _NodeKeyText>> = {
+  address: (v) => _mapCidr(v, (c) => formatIp(c.ip)),
+  network: (v) => _mapCidr(v, (c) => formatCidr(networkOf(c))),
+  text: (v) => v === undefined ? undefined : String(v),
+  json: (v, k) => {
+    const items = (v as Json[] | undefined) ?? [];
+    return items.length ? JSON.stringify(items.map((x) => _struct(k.fields ?? [], x))) : undefined;
+  },
+};
+
+/** A CIDR's part; an unset or unparsable CIDR has none. */
+function _mapCidr(v: unknown, part: (c: Cidr) => string): string | undefined {
+  const c = v ? parseCidr(v as string) : undefined;
+  return c ? part(c) : undefined;
 }

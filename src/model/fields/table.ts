@@ -6,7 +6,9 @@
  * order: the order calicoctl printed JSON keys in and its decoder listed expected fields in.
  * Where the etcd JSON's key order allows, a kind's table interleaves its metadata and spec
  * rows in that order too (policy, hostEndpoint, networkSet), so one table serves both; a rule
- * is flattened into the etcd JSON in its own order (rule.ts). Pure data.
+ * is flattened into the etcd JSON in its own order (rule.ts), a workload endpoint's JSON has
+ * its own key order (inBackendOrder) and a node lives in several etcd keys (NODE_KEYS in
+ * node.ts). Pure data.
  */
 
 /**
@@ -77,6 +79,15 @@ export interface Field {
   readonly always?: boolean;
   /** Backend write: CIDRs stored as their network address (a rule's destination). */
   readonly networkCidrs?: boolean;
+  // Backend layouts other than one JSON key per row in table order (see inBackendOrder).
+  /**
+   * Backend write: stored even when unset, as the Go zero value of libcalico-go's backend
+   * field (`""`, `[]`, `null` for a pointer such as a MAC; both lists of a `backendByFamily`
+   * field), as Go wrote a field without `omitempty`.
+   */
+  readonly backendAlways?: true;
+  /** Backend write: this value, whatever the model holds (a row only a backend order has). */
+  readonly constant?: string;
 }
 
 /** A field table: rows in Go struct order. */
@@ -113,4 +124,31 @@ export function backendName(f: Field, parent?: Field): string {
   }
   const negated = f.negated || parent?.negated;
   return (negated ? "!" : "") + (parent?.backend ?? "") + f.backend;
+}
+
+/**
+ * A kind's rows in its backend JSON's key order where that is not the table's (libcalico-go's
+ * backend structs are not declared in v1 API order): each entry names a row of `table` by
+ * key, or is a row only the backend has (a `constant`). Every row the table stores must be
+ * named, so the two lists cannot drift apart.
+ */
+export function inBackendOrder(table: FieldTable, order: readonly (string | Field)[]): FieldTable {
+  const rows = order.map((x) => typeof x === "string" ? rowAt(table, x) : x);
+  const stored = (f: Field) => f.backend !== undefined || f.backendByFamily !== undefined;
+  const left = table.filter((f) => stored(f) && !rows.includes(f));
+  if (left.length) {
+    throw new Error(`backend order leaves out ${left.map((f) => f.key).join(", ")}`);
+  }
+  return rows;
+}
+
+/** The row at a dotted path through `struct` rows (`bgp.asNumber`); throws if there is none. */
+export function rowAt(table: FieldTable, path: string): Field {
+  let row: Field | undefined, rows = table;
+  for (const key of path.split(".")) {
+    row = rows.find((f) => f.key === key);
+    if (!row) throw new Error(`no field ${path}`);
+    rows = row.fields ?? [];
+  }
+  return row!;
 }
