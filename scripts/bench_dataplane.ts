@@ -39,7 +39,6 @@ import {
   scaleFixture,
   webPolicy,
 } from "../tests/fixtures/scale_fixture.ts";
-import { errorMessage } from "../src/util/error_message.ts";
 
 const IFACES = 50;
 const POLICIES = 500;
