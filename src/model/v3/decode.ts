@@ -14,6 +14,7 @@ import {
   kindCodecs,
   readerFor,
   type ResourceItem,
+  ruleFieldReaders,
   type TreeView,
   type YamlReader,
 } from "../decode.ts";
@@ -27,7 +28,6 @@ import { FELIX_FIELDS, felixValueToStored, type V3ProtoPort } from "./felix_conf
 import type { ManifestResource } from "./types.ts";
 import { V3_MODEL_KINDS, type V3ResourceKind, v3SlotsOf } from "./layouts.ts";
 import { ACTIONS, PROTOCOLS, TYPES } from "./words.ts";
-import { ENTITY_FIELDS, ICMP_FIELDS, RULE_FIELDS } from "../fields/rule.ts";
 import { type Field, type FieldTable, requiredDefaults } from "../fields/table.ts";
 
 type Reader<T> = (node: YamlNode, path: string) => T | undefined;
@@ -288,14 +288,7 @@ class V3Decoder {
         },
       } satisfies CodecReaders,
     );
-    const entityFields = fieldReaders(ENTITY_FIELDS, codecs, true);
-    codecs.entity = () => (n, p) => {
-      const e = this.struct(n, p, "v3.EntityRule", entityFields);
-      return e && Object.keys(e).length ? e : undefined;
-    };
-    const icmpFields = fieldReaders(ICMP_FIELDS, codecs, true);
-    codecs.icmp = () => (n, p) => this.struct(n, p, "v3.ICMPFields", icmpFields);
-    this.#rules = fieldReaders(RULE_FIELDS, codecs, true);
+    this.#rules = ruleFieldReaders(codecs, "v3", (n, p, t, f) => this.struct(n, p, t, f));
     return this.#codecReaders = codecs;
   }
 
