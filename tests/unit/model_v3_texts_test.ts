@@ -10,6 +10,8 @@
 import assert from "node:assert/strict";
 import { parseManifests, ResourceInputError } from "../../src/model/input.ts";
 import { formatV3Resources, NoV3FormError } from "../../src/model/v3/output.ts";
+import { formatResources } from "../../src/model/output.ts";
+import type { Resource } from "../../src/model/resources.ts";
 
 const GOLDEN = new URL("../golden/v3/", import.meta.url);
 const update = Deno.env.get("UPDATE_GOLDEN") === "1";
@@ -226,6 +228,10 @@ spec:
   "a List of every kind": hep("  node: h1\n  interfaceName: eth0\n") + "---\n" +
     gnp("  selector: all()\n") + "---\n" + prof("  {}\n") + "---\n" + node("  {}\n") + "---\n" +
     gns("  nets: [198.18.0.0/24]\n"),
+  "JSON escapes as Go's encoder": gnp(
+    "  selector: a == '<&>'\n",
+    "  name: x\n  annotations: {note: a<b>c & d}\n",
+  ),
 };
 
 /** v1 inputs whose v3 printing is refused (golden refused.txt). */
@@ -301,6 +307,17 @@ Deno.test("v3 printing: the exact YAML and JSON, kind by kind", async (t) => {
   });
   const want = await golden("printed.txt", texts);
   for (const [c, text] of texts) await t.step(c, () => assert.equal(text, want.get(c)));
+});
+
+Deno.test("JSON escapes <, >, &, U+2028 and U+2029 as Go's encoder, v1 and v3 alike", () => {
+  const [p] = parse(
+    gnp("  selector: a == '<&>'\n", '  name: x\n  annotations: {n: "\\u2028\\u2029"}\n'),
+  );
+  const escaped = (text: string) => text.split("\n").filter((l) => l.includes("\\u")).join("\n");
+  const want = '"n": "\\u2028\\u2029"\n"selector": "a == \'\\u003c\\u0026\\u003e\'"';
+  for (const text of [formatResources([p as Resource], "json"), formatV3Resources([p!], "json")]) {
+    assert.equal(escaped(text).replaceAll(/^ +|,$/gm, ""), want);
+  }
 });
 
 Deno.test("v3 printing: refusals, the exact text", async (t) => {
