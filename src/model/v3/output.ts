@@ -6,12 +6,16 @@
  * from its field table and v3 layout (v3/layouts.ts), value spellings from WRITERS, by codec;
  * FelixConfiguration prints from its own table (felix_config.ts). Pure.
  */
-import { stringify } from "yaml";
 import type { EntityRule, PolicyType, Port, Protocol, Resource, Rule } from "../resources.ts";
 import { type Codec, type Field, type FieldTable, requiredDefaults } from "../fields/table.ts";
 import { ENTITY_FIELDS, ICMP_FIELDS, RULE_FIELDS } from "../fields/rule.ts";
 import type { V3Slot } from "../fields/v3.ts";
-import { portToApi, putOmitEmpty as _put, sortedStringMap as _sorted } from "../output.ts";
+import {
+  calicoctlText,
+  portToApi,
+  putOmitEmpty as _put,
+  sortedStringMap as _sorted,
+} from "../output.ts";
 import { ConfigValueError } from "../../config/types.ts";
 import { FELIX_FIELDS, felixValueFromStored } from "./felix_config.ts";
 import { V3_API_VERSION, type V3Kind } from "./kinds.ts";
@@ -58,15 +62,7 @@ export function formatV3Resources(
     const shared = kinds.size === 1 ? [...kinds][0] : kinds.size === 0 ? listKind : undefined;
     out = { kind: shared ? `${shared}List` : "List", apiVersion: V3_API_VERSION, items: objs };
   }
-  if (format === "json") {
-    return JSON.stringify(out, null, 2)
-      .replaceAll("<", "\\u003c")
-      .replaceAll(">", "\\u003e")
-      .replaceAll("&", "\\u0026")
-      .replaceAll("\u2028", "\\u2028")
-      .replaceAll("\u2029", "\\u2029") + "\n";
-  }
-  return stringify(out, { sortMapEntries: true, indentSeq: false, lineWidth: 0 });
+  return calicoctlText(out, format);
 }
 
 /** One resource as its v3 object (keys in the v3 structs' order). */
