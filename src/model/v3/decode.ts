@@ -76,7 +76,11 @@ interface _KindReaders {
   readonly spec: Fields;
   /** `metadata.<v3 name>` or `spec.<v3 name>` -> the kind's row. */
   readonly rows: ReadonlyMap<string, Field>;
-  /** The model's metadata and spec before any field is read. */
+  /**
+   * The model's metadata and spec before any field is read: the required fields' empty values
+   * and, for codec `bool`, `false`: a v3 Go bool is false when absent, and the model keeps
+   * that (applyOnForward: absent in v3 is `false`, absent in a v1 policy is "not said").
+   */
   readonly empty: { readonly metadata: Obj; readonly spec: Obj };
 }
 
