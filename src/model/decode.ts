@@ -200,6 +200,28 @@ export function kindCodecs(
 }
 
 /**
+ * A rule's field readers for the v1 or the v3 API, from the readers of its plain values'
+ * codecs (`codecs` gains those of its parts): a side (`source`, `destination`) and the ICMP
+ * fields are structs of the API (`v1.EntityRule`), leaving out what v3 does not have.
+ */
+export function ruleFieldReaders(
+  codecs: CodecReaders,
+  api: "v1" | "v3",
+  struct: (node: YamlNode, path: string, goType: string, fields: Fields) => Obj | undefined,
+): Fields {
+  const v3 = api === "v3";
+  const entityFields = fieldReaders(ENTITY_FIELDS, codecs, v3);
+  codecs.entity = () => (n, p) => {
+    const e = struct(n, p, `${api}.EntityRule`, entityFields);
+    // An empty side matches everything; calicoctl prints it as `{}`, we store it absent.
+    return e && Object.keys(e).length ? e : undefined;
+  };
+  const icmpFields = fieldReaders(ICMP_FIELDS, codecs, v3);
+  codecs.icmp = () => (n, p) => struct(n, p, `${api}.ICMPFields`, icmpFields);
+  return fieldReaders(RULE_FIELDS, codecs, v3);
+}
+
+/**
  * How the decoder sees a parsed document, so one decoder serves both parsers: the `yaml`
  * package's node tree (positions for error messages) and the plain values of the fast
  * parser (see fast_yaml.ts).
@@ -423,15 +445,7 @@ export class YamlReader {
       cidrs: () => (x, q) => this.list(x, q, "[]*net.IPNet", cidr),
       ports: () => (x, q) => this.list(x, q, "[]numorstring.Port", (y, r) => this.port(y, r) ?? 0),
     };
-    const entityFields = fieldReaders(ENTITY_FIELDS, codecs);
-    codecs.entity = () => (n, p) => {
-      const e = this.struct(n, p, "v1.EntityRule", entityFields);
-      // An empty side matches everything; calicoctl prints it as `{}`, we store it absent.
-      return e && Object.keys(e).length ? e : undefined;
-    };
-    const icmpFields = fieldReaders(ICMP_FIELDS, codecs);
-    codecs.icmp = () => (n, p) => this.struct(n, p, "v1.ICMPFields", icmpFields);
-    return this.#rules = fieldReaders(RULE_FIELDS, codecs);
+    return this.#rules = ruleFieldReaders(codecs, "v1", (n, p, t, f) => this.struct(n, p, t, f));
   }
 
   // --- generic shapes ------------------------------------------------------------------

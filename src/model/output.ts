@@ -28,17 +28,24 @@ type Obj = Record<string, unknown>;
  * parseResources) to equal resources.
  */
 export function formatResources(resources: readonly Resource[], format: "yaml" | "json"): string {
-  const objs = resources.map(resourceToApiObject);
+  return calicoctlText(resources.map(resourceToApiObject), format);
+}
+
+/**
+ * A printed object as calicoctl wrote it (v1 and v3 alike): JSON with two-space indentation
+ * and Go's escaping of `<`, `>`, `&`, U+2028 and U+2029; YAML with every map's keys sorted
+ * (calicoctl converted JSON to YAML through a map). Ends with a newline.
+ */
+export function calicoctlText(v: unknown, format: "yaml" | "json"): string {
   if (format === "json") {
-    const text = JSON.stringify(objs, null, 2)
+    return JSON.stringify(v, null, 2)
       .replaceAll("<", "\\u003c")
       .replaceAll(">", "\\u003e")
       .replaceAll("&", "\\u0026")
       .replaceAll("\u2028", "\\u2028")
-      .replaceAll("\u2029", "\\u2029");
-    return text + "\n";
+      .replaceAll("\u2029", "\\u2029") + "\n";
   }
-  return stringify(objs, { sortMapEntries: true, indentSeq: false, lineWidth: 0 });
+  return stringify(v, { sortMapEntries: true, indentSeq: false, lineWidth: 0 });
 }
 
 /**

@@ -4,12 +4,13 @@
  * and within `spec` is also the v1 API struct's order. See table.ts.
  */
 import type { FieldTable } from "./table.ts";
+import type { V3Layout } from "./v3.ts";
 
 /** A named port (libcalico-go's `model.EndpointPort`; the same keys in every form). */
 export const ENDPOINT_PORT_FIELDS: FieldTable = [
   { key: "name", codec: "string", always: true },
   { key: "protocol", codec: "protocol", always: true },
-  { key: "port", codec: "int", always: true },
+  { key: "port", codec: "int", always: true, goType: "uint16" },
 ];
 
 export const HOST_ENDPOINT_FIELDS: FieldTable = [
@@ -33,3 +34,9 @@ export const HOST_ENDPOINT_FIELDS: FieldTable = [
     goType: "EndpointPort",
   },
 ];
+
+/** Calico 3's HostEndpoint: its `node` is in `spec`; the rest as in v1 (see v3.ts). */
+export const HOST_ENDPOINT_V3: V3Layout = {
+  metadata: ["name", "labels"],
+  spec: ["node", "interfaceName", "expectedIPs", "profiles", "ports"],
+};

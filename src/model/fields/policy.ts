@@ -4,6 +4,7 @@
  * the v1 API struct's order. See table.ts for what a row says.
  */
 import type { FieldTable } from "./table.ts";
+import type { V3Layout } from "./v3.ts";
 
 export const POLICY_FIELDS: FieldTable = [
   { key: "name", codec: "string", meta: true, required: true },
@@ -18,3 +19,21 @@ export const POLICY_FIELDS: FieldTable = [
   { key: "annotations", codec: "labels", meta: true, backend: "annotations" },
   { key: "types", codec: "policyTypes", backend: "types" },
 ];
+
+/**
+ * Calico 3's GlobalNetworkPolicy (see v3.ts), in its struct's order. Its `tier` has no row:
+ * hostfence has one tier (v3/decode.ts).
+ */
+export const POLICY_V3: V3Layout = {
+  metadata: ["name", "annotations"],
+  spec: [
+    "order",
+    "ingress",
+    "egress",
+    "selector",
+    "types",
+    "doNotTrack",
+    "preDNAT",
+    "applyOnForward",
+  ],
+};

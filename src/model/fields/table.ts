@@ -56,12 +56,16 @@ export interface Field {
   /**
    * The Go type named in decode errors: for `struct`/`structs` the struct's name without its
    * API package (`OrchRef`: the decoder says `v1.OrchRef` or `v3.OrchRef`); for v1 lists of
-   * CIDRs the list type where it is not a rule's `[]*net.IPNet`.
+   * CIDRs the list type where it is not a rule's `[]*net.IPNet`; for `int` its Go integer
+   * type where it is not `int` (`uint16`).
    */
   readonly goType?: string;
   /** For `struct`/`structs`: the part's fields. */
   readonly fields?: FieldTable;
-  /** `false`: the v3 API has no such field (otherwise its v3 name is `key`). */
+  /**
+   * `false`: the v3 API has no such field (otherwise its v3 name is `key`, unless the kind's
+   * v3 layout, fields/v3.ts, names and places it otherwise).
+   */
   readonly v3?: false;
   /**
    * The etcd backend JSON name (absent: not stored under its own name, e.g. a name from the

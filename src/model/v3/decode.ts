@@ -2,7 +2,10 @@
  * Strict decoding of Calico v3 (`apiVersion: projectcalico.org/v3`) resources into the
  * internal model, with the v1 decoder's readers (so errors carry the same node positions and
  * Go-style wording). Every field is either mapped (see README "Calico v3 manifests") or
- * refused with the reason; nothing is dropped silently.
+ * refused with the reason; nothing is dropped silently. A kind's fields, their v3 names and
+ * places come from its field table and v3 layout (v3/layouts.ts), their value spellings from
+ * the codec readers below; what is v3's own is here too: refusals, the one tier, the
+ * applyOnForward rule, FelixConfiguration.
  */
 import {
   type CodecReaders,
@@ -11,10 +14,11 @@ import {
   kindCodecs,
   readerFor,
   type ResourceItem,
+  ruleFieldReaders,
   type TreeView,
   type YamlReader,
 } from "../decode.ts";
-import type { Action, EndpointPort, PolicyType, Port, Protocol, Rule } from "../resources.ts";
+import type { Port, Protocol, Rule } from "../resources.ts";
 import type { YamlNode } from "../yaml_positions.ts";
 import { ConfigValueError } from "../../config/types.ts";
 import { failsafeNet } from "../../config/failsafe.ts";
@@ -22,10 +26,9 @@ import { clip } from "../../log/quote.ts";
 import type { V3Kind } from "./kinds.ts";
 import { FELIX_FIELDS, felixValueToStored, type V3ProtoPort } from "./felix_config.ts";
 import type { ManifestResource } from "./types.ts";
-import { ENTITY_FIELDS, ICMP_FIELDS, RULE_FIELDS } from "../fields/rule.ts";
-import { NODE_FIELDS } from "../fields/node.ts";
-import { NETWORK_SET_FIELDS } from "../fields/network_set.ts";
-import { type FieldTable, requiredDefaults, v1InputFields } from "../fields/table.ts";
+import { V3_MODEL_KINDS, type V3ResourceKind, v3SlotsOf } from "./layouts.ts";
+import { ACTIONS, PROTOCOLS, TYPES } from "./words.ts";
+import { type Field, type FieldTable, requiredDefaults } from "../fields/table.ts";
 
 type Reader<T> = (node: YamlNode, path: string) => T | undefined;
 type Fields = Record<string, Reader<unknown>>;
@@ -47,146 +50,114 @@ const REFUSED: Readonly<Record<string, string>> = {
 /** Metadata fields `calicoctl get` prints that only describe the stored object. */
 const INFORMATIONAL_META = ["creationTimestamp", "uid", "generation"];
 
-const ACTIONS: Record<string, Action> = { Allow: "allow", Deny: "deny", Pass: "pass", Log: "log" };
-const TYPES: Record<string, PolicyType> = { Ingress: "ingress", Egress: "egress" };
-const PROTOCOLS: Record<string, Protocol> = {
-  TCP: "tcp",
-  UDP: "udp",
-  ICMP: "icmp",
-  ICMPv6: "icmpv6",
-  SCTP: "sctp",
-  UDPLite: "udplite",
+/**
+ * The spec fields a kind's decode errors list first ("expected one of: ..."), the others
+ * following in the v3 struct's order: GlobalNetworkPolicy's list kept its wording from before
+ * the field tables.
+ */
+const INPUT_FIRST: Partial<Record<V3ResourceKind, readonly string[]>> = {
+  GlobalNetworkPolicy: ["tier", "order", "selector", "types"],
 };
 
 /** Strictly decodes one v3 item (listed by listResourceItems). Throws DecodeFailure. */
 export function decodeV3Item(item: ResourceItem, view: TreeView): ManifestResource {
-  return new V3Decoder(readerFor(view)).resource(item.node, item.kind as V3Kind);
+  const r = readerFor(view);
+  let d = decoders.get(r);
+  if (!d) decoders.set(r, d = new V3Decoder(r));
+  return d.resource(item.node, item.kind as V3Kind);
 }
 
-/** What every kind's decoding shares, bound to one document (V3Decoder.#kit). */
-interface _Kit {
-  readonly str: Reader<string>;
-  readonly labels: Reader<Record<string, string>>;
-  meta(extra: Fields): Fields;
-  envelope(metadata: Fields, spec: Fields): Obj;
-  name(o: Obj): string;
-  metaOf(o: Obj): Obj;
-  specOf(o: Obj): Obj;
-  readonly strs: Reader<unknown>;
-  readonly rules: Reader<unknown>;
+/** One decoder per reader, so its field readers are built once per document. */
+const decoders = new WeakMap<YamlReader, V3Decoder>();
+
+/** A kind's readers and where each v3 field goes in the model (built once per decoder). */
+interface _KindReaders {
+  readonly metadata: Fields;
+  readonly spec: Fields;
+  /** `metadata.<v3 name>` or `spec.<v3 name>` -> the kind's row. */
+  readonly rows: ReadonlyMap<string, Field>;
+  /**
+   * The model's metadata and spec before any field is read: the required fields' empty values
+   * and, for codec `bool`, `false`: a v3 Go bool is false when absent, and the model keeps
+   * that (applyOnForward: absent in v3 is `false`, absent in a v1 policy is "not said").
+   */
+  readonly empty: { readonly metadata: Obj; readonly spec: Obj };
 }
 
 class V3Decoder {
   constructor(readonly r: YamlReader) {}
 
+  /** One resource: its kind's v3 fields (v3/layouts.ts) read into its model fields. */
   resource(node: YamlNode, kind: V3Kind): ManifestResource {
-    const kit = this.#kit(node, kind);
-    switch (kind) {
-      case "HostEndpoint":
-        return this.#hostEndpoint(kit);
-      case "GlobalNetworkPolicy":
-        return this.#globalNetworkPolicy(kit, node);
-      case "Profile":
-        return this.#profile(kit);
-      case "Node": {
-        const o = kit.envelope(kit.meta({}), this.#specFields(NODE_FIELDS));
-        return { kind: "node", metadata: { name: kit.name(o) }, spec: kit.specOf(o) };
+    if (kind === "FelixConfiguration") return this.felixConfiguration(node);
+    const k = this.#kind(kind);
+    const o = this.#envelope(node, kind, k.metadata, k.spec);
+    const metadata = { ...k.empty.metadata }, spec = { ...k.empty.spec };
+    for (const part of ["metadata", "spec"] as const) {
+      for (const [name, v] of Object.entries((o[part] ?? {}) as Obj)) {
+        const row = k.rows.get(`${part}.${name}`)!;
+        (row.meta ? metadata : spec)[row.key] = v;
       }
-      case "GlobalNetworkSet":
-        return this.#networkSet(kit);
-      case "FelixConfiguration":
-        return this.felixConfiguration(node, kit.envelope, kit.meta({}), kit.name);
     }
+    if (kind === "GlobalNetworkPolicy") this.#forwardCheck(node, spec);
+    return { kind: V3_MODEL_KINDS[kind], metadata, spec } as unknown as ManifestResource;
   }
 
-  /** The readers and accessors every kind's decoding shares, bound to one document. */
-  #kit(node: YamlNode, kind: V3Kind): _Kit {
+  #kinds = new Map<V3ResourceKind, _KindReaders>();
+  #kind(kind: V3ResourceKind): _KindReaders {
+    let k = this.#kinds.get(kind);
+    if (k) return k;
+    const slots = v3SlotsOf(V3_MODEL_KINDS[kind]);
+    const codecs = this.#codecs();
+    const only = kind === "GlobalNetworkPolicy" ? { tier: this.#defaultTier.bind(this) } : {};
+    const spec: Fields = { ...only, ...fieldReaders(slots.spec.map((s) => s.field), codecs) };
+    const first = Object.fromEntries((INPUT_FIRST[kind] ?? []).map((n) => [n, spec[n]!]));
+    const rows = new Map<string, Field>();
+    for (const part of ["metadata", "spec"] as const) {
+      for (const s of slots[part]) rows.set(`${part}.${s.field.key}`, s.row);
+    }
+    const empty = (meta: boolean) => {
+      const part = [...rows.values()].filter((f) => !!f.meta === meta);
+      const bools = part.filter((f) => f.codec === "bool").map((f) => [f.key, false]);
+      return { ...requiredDefaults(part), ...Object.fromEntries(bools) };
+    };
+    k = {
+      metadata: this.#meta(fieldReaders(slots.metadata.map((s) => s.field), codecs)),
+      spec: { ...first, ...spec },
+      rows,
+      empty: { metadata: empty(true), spec: empty(false) },
+    };
+    this.#kinds.set(kind, k);
+    return k;
+  }
+
+  /** A kind's metadata readers and the informational fields, which are read and dropped. */
+  #meta(fields: Fields): Fields {
+    const f: Fields = { ...fields };
+    for (const k of INFORMATIONAL_META) f[k] = () => undefined;
+    return f;
+  }
+
+  #envelope(node: YamlNode, kind: V3Kind, metadata: Fields, spec: Fields): Obj {
     const str = (n: YamlNode, p: string) => this.r.str(n, p);
-    const labels = (n: YamlNode, p: string) => this.r.stringMap(n, p);
-    return {
-      str,
-      labels,
-      meta: (extra: Fields): Fields => {
-        const f: Fields = { name: str, ...extra };
-        for (const k of INFORMATIONAL_META) f[k] = () => undefined;
-        return f;
-      },
-      envelope: (metadata: Fields, spec: Fields): Obj =>
-        this.struct(node, "", `v3.${kind}`, {
-          apiVersion: str,
-          kind: str,
-          metadata: (n, p) => this.struct(n, p, "v1.ObjectMeta", metadata),
-          spec: (n, p) => this.struct(n, p, `v3.${kind}Spec`, spec),
-        }) ?? {},
-      name: (o: Obj) => ((o.metadata as Obj | undefined)?.name as string | undefined) ?? "",
-      metaOf: (o: Obj) => (o.metadata ?? {}) as Obj,
-      specOf: (o: Obj) => (o.spec ?? {}) as Obj,
-      strs: (n: YamlNode, p: string) => this.r.list(n, p, "[]string", str),
-      rules: (n: YamlNode, p: string) => this.r.list(n, p, "[]v3.Rule", (x, q) => this.rule(x, q)),
-    };
+    return this.struct(node, "", `v3.${kind}`, {
+      apiVersion: str,
+      kind: str,
+      metadata: (n, p) => this.struct(n, p, "v1.ObjectMeta", metadata),
+      spec: (n, p) => this.struct(n, p, `v3.${kind}Spec`, spec),
+    }) ?? {};
   }
 
-  #hostEndpoint(k: _Kit): ManifestResource {
-    const o = k.envelope(k.meta({ labels: k.labels }), {
-      node: k.str,
-      interfaceName: k.str,
-      expectedIPs: (n, p) => this.r.list(n, p, "[]string", (x, q) => this.r.ip(x, q)),
-      profiles: k.strs,
-      ports: (n, p) => this.r.list(n, p, "[]v3.EndpointPort", (x, q) => this.endpointPort(x, q)),
-    });
-    const { node: hostNode, ...spec } = k.specOf(o);
-    const m = k.metaOf(o);
-    return {
-      kind: "hostEndpoint",
-      metadata: {
-        name: k.name(o),
-        node: (hostNode as string | undefined) ?? "",
-        ...(m.labels ? { labels: m.labels as Record<string, string> } : {}),
-      },
-      spec,
-    };
-  }
-
-  #globalNetworkPolicy(k: _Kit, node: YamlNode): ManifestResource {
-    const bool = (n: YamlNode, p: string) => this.bool(n, p);
-    const o = k.envelope(k.meta({ annotations: k.labels }), {
-      tier: (n, p) => this.#defaultTier(n, p),
-      order: (n, p) => this.r.float(n, p),
-      selector: k.str,
-      types: (n, p) =>
-        this.r.list(n, p, "[]v3.PolicyType", (x, q) => this.word(x, q, TYPES, "policy type")),
-      ingress: k.rules,
-      egress: k.rules,
-      doNotTrack: bool,
-      preDNAT: bool,
-      applyOnForward: bool,
-    });
-    const s = k.specOf(o);
-    const m = k.metaOf(o);
-    // Calico 3: pre-DNAT and untracked policies act on forwarded traffic, so must say so.
-    if ((s.preDNAT || s.doNotTrack) && s.applyOnForward !== true) {
-      const field = s.preDNAT ? "preDNAT" : "doNotTrack";
+  /** Calico 3: pre-DNAT and untracked policies act on forwarded traffic, so must say so. */
+  #forwardCheck(node: YamlNode, spec: Obj): void {
+    if ((spec.preDNAT || spec.doNotTrack) && spec.applyOnForward !== true) {
+      const field = spec.preDNAT ? "preDNAT" : "doNotTrack";
       throw new DecodeFailure(
         `applyOnForward must be true if either preDNAT or doNotTrack is true`,
         this.valueAt(node, ["spec", field]),
         "spec.applyOnForward",
       );
     }
-    const spec: Obj = { selector: "" };
-    for (const key of ["order", "selector", "types", "ingress", "egress"]) {
-      if (s[key] !== undefined) spec[key] = s[key];
-    }
-    if (s.doNotTrack) spec.doNotTrack = true;
-    if (s.preDNAT) spec.preDNAT = true;
-    spec.applyOnForward = s.applyOnForward === true;
-    return {
-      kind: "policy",
-      metadata: {
-        name: k.name(o),
-        ...(m.annotations ? { annotations: m.annotations as Record<string, string> } : {}),
-      },
-      spec: spec as { selector: string },
-    };
   }
 
   /** hostfence has one tier: `default` is accepted (and not stored), any other refused. */
@@ -202,52 +173,14 @@ class V3Decoder {
     return undefined;
   }
 
-  #profile(k: _Kit): ManifestResource {
-    const o = k.envelope(k.meta({}), {
-      ingress: k.rules,
-      egress: k.rules,
-      labelsToApply: k.labels,
-    });
-    const { labelsToApply, ...spec } = k.specOf(o);
-    return {
-      kind: "profile",
-      metadata: {
-        name: k.name(o),
-        ...(labelsToApply ? { labels: labelsToApply as Record<string, string> } : {}),
-      },
-      spec,
-    };
-  }
-
-  #networkSet(k: _Kit): ManifestResource {
-    const o = k.envelope(k.meta({ labels: k.labels }), this.#specFields(NETWORK_SET_FIELDS));
-    const m = k.metaOf(o);
-    return {
-      kind: "networkSet",
-      metadata: {
-        name: k.name(o),
-        ...(m.labels ? { labels: m.labels as Record<string, string> } : {}),
-      },
-      spec: {
-        ...requiredDefaults(v1InputFields(NETWORK_SET_FIELDS, false)),
-        ...k.specOf(o),
-      } as { nets: string[] },
-    };
-  }
-
-  felixConfiguration(
-    node: YamlNode,
-    envelope: (metadata: Fields, spec: Fields) => Obj,
-    metadata: Fields,
-    nameOf: (o: Obj) => string,
-  ): ManifestResource {
+  felixConfiguration(node: YamlNode): ManifestResource {
     const fields: Fields = {};
     for (const [key, field] of Object.entries(FELIX_FIELDS)) {
       fields[key] = (n, p) => {
         const value = field.form === "ports"
           ? this.protoPorts(n, p)
           : field.form === "bool"
-          ? this.plainBool(n, p)
+          ? this.bool(n, p)
           : field.form === "int"
           ? this.r.int(n, p, "uint32")
           : this.r.str(n, p);
@@ -260,8 +193,9 @@ class V3Decoder {
         }
       };
     }
-    const o = envelope(metadata, fields);
-    const name = nameOf(o);
+    const str = (n: YamlNode, p: string) => this.r.str(n, p);
+    const o = this.#envelope(node, "FelixConfiguration", this.#meta({ name: str }), fields);
+    const name = ((o.metadata as Obj | undefined)?.name as string | undefined) ?? "";
     if (name !== "default" && !/^node\.[a-zA-Z0-9_.-]+$/.test(name)) {
       throw new DecodeFailure(
         `hostfence reads FelixConfiguration 'default' (global) and 'node.<hostname>' ` +
@@ -271,14 +205,10 @@ class V3Decoder {
       );
     }
     const values: Record<string, string> = {};
-    for (const [key, text] of Object.entries(specOf(o))) {
+    for (const [key, text] of Object.entries((o.spec ?? {}) as Obj)) {
       values[FELIX_FIELDS[key]!.param] = text as string;
     }
     return { kind: "felixConfiguration", metadata: { name }, spec: { values } };
-
-    function specOf(x: Obj): Obj {
-      return (x.spec ?? {}) as Obj;
-    }
   }
 
   /** `[{protocol: TCP, port: 22, net: 198.18.0.0/24}]` (`net` optional; checked when stored). */
@@ -321,14 +251,9 @@ class V3Decoder {
     });
   }
 
-  /** The spec readers of a kind whose v3 spec has the v1 spec's fields (Node, GlobalNetworkSet). */
-  #specFields(table: FieldTable): Fields {
-    const codecs = kindCodecs(this.r, "v3", (n, p, t, f) => this.struct(n, p, t, f));
-    return fieldReaders(v1InputFields(table, false), codecs, true);
-  }
-
   rule(node: YamlNode, path: string): Rule {
-    const r = this.struct(node, path, "v3.Rule", this.#ruleFields()) ?? {};
+    // Rules are read through #codecs, which built #rules.
+    const r = this.struct(node, path, "v3.Rule", this.#rules!) ?? {};
     if (r.action === undefined) {
       throw new DecodeFailure(
         "action is required (Allow, Deny, Pass or Log)",
@@ -339,29 +264,36 @@ class V3Decoder {
     return r as unknown as Rule;
   }
 
-  // A rule's field readers, built once per decoder (see the v1 decoder's #ruleFields).
+  // The v3 reader of each codec, and a rule's field readers, built once per decoder.
+  #codecReaders: CodecReaders | undefined;
   #rules: Fields | undefined;
-  #ruleFields(): Fields {
-    if (this.#rules) return this.#rules;
-    const str = (n: YamlNode, p: string) => this.r.str(n, p);
-    const int = (n: YamlNode, p: string) => this.r.int(n, p, "int");
-    const codecs: CodecReaders = {
-      string: () => str,
-      action: () => (n, p) => this.word(n, p, ACTIONS, "action"),
-      int: () => int,
-      ipVersion: () => int,
-      protocol: () => (n, p) => this.protocol(n, p),
-      ports: () => (n, p) => this.r.list(n, p, "[]numorstring.Port", (x, q) => this.port(x, q)),
-      cidrs: () => (n, p) => this.r.list(n, p, "[]string", (x, q) => this.r.cidr(x, q)),
-    };
-    const entityFields = fieldReaders(ENTITY_FIELDS, codecs, true);
-    codecs.entity = () => (n, p) => {
-      const e = this.struct(n, p, "v3.EntityRule", entityFields);
-      return e && Object.keys(e).length ? e : undefined;
-    };
-    const icmpFields = fieldReaders(ICMP_FIELDS, codecs, true);
-    codecs.icmp = () => (n, p) => this.struct(n, p, "v3.ICMPFields", icmpFields);
-    return this.#rules = fieldReaders(RULE_FIELDS, codecs, true);
+  #codecs(): CodecReaders {
+    if (this.#codecReaders) return this.#codecReaders;
+    const r = this.r;
+    const codecs = kindCodecs(r, "v3", (n, p, t, f) => this.struct(n, p, t, f));
+    const int = (f: Field): Reader<number> => (n, p) => r.int(n, p, _intType(f));
+    const structs = codecs.structs!;
+    Object.assign(
+      codecs,
+      {
+        action: () => (n, p) => this.word(n, p, ACTIONS, "action"),
+        policyTypes: () => (n, p) =>
+          r.list(n, p, "[]v3.PolicyType", (x, q) => this.word(x, q, TYPES, "policy type")),
+        int,
+        ipVersion: int,
+        protocol: () => (n, p) => this.protocol(n, p),
+        ports: () => (n, p) => r.list(n, p, "[]numorstring.Port", (x, q) => this.port(x, q)),
+        flag: () => (n, p) => r.bool(n, p),
+        bool: () => (n, p) => this.bool(n, p),
+        rules: () => (n, p) => r.list(n, p, "[]v3.Rule", (x, q) => this.rule(x, q)),
+        structs: (f) => {
+          const read = structs(f), zeros = _zeros(f.fields ?? []);
+          return (n, p) => (read(n, p) as Obj[] | undefined)?.map((x) => ({ ...zeros, ...x }));
+        },
+      } satisfies CodecReaders,
+    );
+    this.#rules = ruleFieldReaders(codecs, "v3", (n, p, t, f) => this.struct(n, p, t, f));
+    return this.#codecReaders = codecs;
   }
 
   /**
@@ -373,23 +305,6 @@ class V3Decoder {
     const v = n === null ? undefined : this.r.view.value(n);
     if (typeof v === "string" && v !== "" && !/^[0-9]+$/.test(v) && !v.includes(":")) return v;
     return this.r.port(node, path) ?? 0;
-  }
-
-  /**
-   * v3.EndpointPort `{name, protocol, port}`: a port the host endpoint declares by name. A
-   * missing field reads as empty and the validator names it (as for stored ports).
-   */
-  endpointPort(node: YamlNode, path: string): EndpointPort {
-    const e = this.struct(node, path, "v3.EndpointPort", {
-      name: (n, p) => this.r.str(n, p),
-      protocol: (n, p) => this.protocol(n, p),
-      port: (n, p) => this.r.int(n, p, "uint16"),
-    }) ?? {};
-    return {
-      name: (e.name as string | undefined) ?? "",
-      protocol: (e.protocol as Protocol | undefined) ?? ("" as Protocol),
-      port: (e.port as number | undefined) ?? 0,
-    };
   }
 
   /** numorstring.Protocol: TCP, UDP, ICMP, ICMPv6, SCTP, UDPLite (or lower case), or 1-255. */
@@ -444,10 +359,6 @@ class V3Decoder {
 
   /** A bool where `false` is kept (applyOnForward: false is a choice, not "unset"). */
   bool(node: YamlNode, path: string): boolean | undefined {
-    return this.plainBool(node, path);
-  }
-
-  plainBool(node: YamlNode, path: string): boolean | undefined {
     const n = this.r.deref(node);
     if (n === null) return undefined;
     const v = this.r.view.value(n);
@@ -475,4 +386,20 @@ class V3Decoder {
     }
     return this.r.struct(node, path, goType, fields);
   }
+}
+
+/** A row's Go integer type (`int` but where the row names another, see table.ts). */
+function _intType(f: Field): "int" | "uint16" {
+  return f.goType === "uint16" ? "uint16" : "int";
+}
+
+/**
+ * An item of a v3 struct list starts with Go's zero values of its fields that have no
+ * `omitempty` (`always`): a missing EndpointPort name, protocol or port reads as `""`, `""`,
+ * `0`, which the validator then names (as for stored ports).
+ */
+function _zeros(table: FieldTable): Obj {
+  const out: Obj = {};
+  for (const f of table) if (f.always) out[f.key] = f.codec === "int" ? 0 : "";
+  return out;
 }

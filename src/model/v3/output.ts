@@ -2,23 +2,30 @@
  * Printing resources as Calico v3 (`get -o yaml|json --api v3`): the internal model mapped
  * back to projectcalico.org/v3 objects, in the v3 API structs' key order for JSON and sorted
  * keys for YAML (as calicoctl prints them). What is printed decodes (v3/decode.ts) to equal
- * resources, so it applies back unchanged. Pure.
+ * resources, so it applies back unchanged. A kind's fields, their v3 names and places come
+ * from its field table and v3 layout (v3/layouts.ts), value spellings from WRITERS, by codec;
+ * FelixConfiguration prints from its own table (felix_config.ts). Pure.
  */
-import { stringify } from "yaml";
-import type { EntityRule, Port, Protocol, Rule } from "../resources.ts";
-import { type Codec, type FieldTable, v1OutputFields } from "../fields/table.ts";
+import type { EntityRule, PolicyType, Port, Protocol, Resource, Rule } from "../resources.ts";
+import { type Codec, type Field, type FieldTable, requiredDefaults } from "../fields/table.ts";
 import { ENTITY_FIELDS, ICMP_FIELDS, RULE_FIELDS } from "../fields/rule.ts";
+import type { V3Slot } from "../fields/v3.ts";
 import {
+  calicoctlText,
   portToApi,
-  printFields,
   putOmitEmpty as _put,
   sortedStringMap as _sorted,
 } from "../output.ts";
-import { KIND_FIELDS } from "../fields/kinds.ts";
 import { ConfigValueError } from "../../config/types.ts";
 import { FELIX_FIELDS, felixValueFromStored } from "./felix_config.ts";
 import { V3_API_VERSION, type V3Kind } from "./kinds.ts";
-import { felixConfigNode, type ManifestResource } from "./types.ts";
+import { v3ResourceKindOf, v3SlotsOf } from "./layouts.ts";
+import {
+  felixConfigNode,
+  type FelixConfigurationResource,
+  type ManifestResource,
+} from "./types.ts";
+import { PROTOCOLS } from "./words.ts";
 
 type Obj = Record<string, unknown>;
 
@@ -27,29 +34,15 @@ export class NoV3FormError extends Error {
   override name = "NoV3FormError";
 }
 
-const V3_KIND_OF: Record<ManifestResource["kind"], V3Kind | undefined> = {
-  node: "Node",
-  hostEndpoint: "HostEndpoint",
-  policy: "GlobalNetworkPolicy",
-  profile: "Profile",
-  networkSet: "GlobalNetworkSet",
-  felixConfiguration: "FelixConfiguration",
-  workloadEndpoint: undefined,
-};
-
 /** The v3 kind a resource prints as; undefined when it has none (workload endpoints). */
 export function v3KindOf(kind: ManifestResource["kind"]): V3Kind | undefined {
-  return V3_KIND_OF[kind];
+  return kind === "felixConfiguration" ? "FelixConfiguration" : v3ResourceKindOf(kind);
 }
 
-const PROTOCOL_NAMES: Record<string, string> = {
-  tcp: "TCP",
-  udp: "UDP",
-  icmp: "ICMP",
-  icmpv6: "ICMPv6",
-  sctp: "SCTP",
-  udplite: "UDPLite",
-};
+/** Model protocol -> its v3 spelling (`tcp` -> `TCP`). */
+const PROTOCOL_NAMES: Readonly<Record<string, string>> = Object.fromEntries(
+  Object.entries(PROTOCOLS).map(([name, p]) => [p, name]),
+);
 
 /**
  * Resources as `calicoctl get` v3 prints them: one resource as itself; none or several as a
@@ -69,130 +62,116 @@ export function formatV3Resources(
     const shared = kinds.size === 1 ? [...kinds][0] : kinds.size === 0 ? listKind : undefined;
     out = { kind: shared ? `${shared}List` : "List", apiVersion: V3_API_VERSION, items: objs };
   }
-  if (format === "json") {
-    return JSON.stringify(out, null, 2)
-      .replaceAll("<", "\\u003c")
-      .replaceAll(">", "\\u003e")
-      .replaceAll("&", "\\u0026")
-      .replaceAll("\u2028", "\\u2028")
-      .replaceAll("\u2029", "\\u2029") + "\n";
-  }
-  return stringify(out, { sortMapEntries: true, indentSeq: false, lineWidth: 0 });
+  return calicoctlText(out, format);
 }
 
 /** One resource as its v3 object (keys in the v3 structs' order). */
 export function resourceToV3Object(r: ManifestResource): Obj {
-  const kind = V3_KIND_OF[r.kind];
+  const kind = v3KindOf(r.kind);
   if (kind === undefined) {
     throw new NoV3FormError(
       `${r.kind} ${JSON.stringify(r.metadata.name)} has no ${V3_API_VERSION} form ` +
         "(hostfence maps host endpoints, not workload endpoints); print it with --api v1",
     );
   }
-  const meta: Obj = {};
-  const spec: Obj = {};
   const what = `${kind} ${JSON.stringify(r.metadata.name)}`;
-  switch (r.kind) {
-    case "node":
-    case "networkSet": {
-      // The same fields and shapes as in v1 (GlobalNetworkSet is v1's networkSet).
-      const table = KIND_FIELDS[r.kind];
-      Object.assign(meta, printFields(v1OutputFields(table, true), r.metadata as Obj));
-      Object.assign(spec, printFields(v1OutputFields(table, false), r.spec as Obj));
-      break;
-    }
-    case "hostEndpoint":
-      _put(meta, "name", r.metadata.name);
-      _put(meta, "labels", _sorted(r.metadata.labels));
-      _put(spec, "node", r.metadata.node);
-      _put(spec, "interfaceName", r.spec.interfaceName);
-      _put(spec, "expectedIPs", r.spec.expectedIPs);
-      _put(spec, "profiles", r.spec.profiles);
-      _put(
-        spec,
-        "ports",
-        r.spec.ports?.map((p) => ({ name: p.name, protocol: _protocol(p.protocol), port: p.port })),
-      );
-      break;
-    case "policy":
-      _put(meta, "name", r.metadata.name);
-      _put(meta, "annotations", _sorted(r.metadata.annotations));
-      _put(spec, "order", r.spec.order);
-      _put(spec, "ingress", r.spec.ingress?.map((x, i) => _rule(x, `${what} ingress[${i}]`)));
-      _put(spec, "egress", r.spec.egress?.map((x, i) => _rule(x, `${what} egress[${i}]`)));
-      spec.selector = r.spec.selector ?? "";
-      _put(spec, "types", r.spec.types?.map((t) => t === "ingress" ? "Ingress" : "Egress"));
-      _put(spec, "doNotTrack", r.spec.doNotTrack);
-      _put(spec, "preDNAT", r.spec.preDNAT);
-      // Absent (a v1 policy) means "applies to forwarded traffic" too: v3 says so explicitly.
-      _put(spec, "applyOnForward", r.spec.applyOnForward !== false);
-      break;
-    case "profile":
-      if (r.metadata.tags?.length) {
-        throw new NoV3FormError(
-          `${what} has tags, which ${V3_API_VERSION} does not have; print it with --api v1`,
-        );
-      }
-      _put(meta, "name", r.metadata.name);
-      _put(spec, "ingress", r.spec.ingress?.map((x, i) => _rule(x, `${what} ingress[${i}]`)));
-      _put(spec, "egress", r.spec.egress?.map((x, i) => _rule(x, `${what} egress[${i}]`)));
-      _put(spec, "labelsToApply", _sorted(r.metadata.labels));
-      break;
-    case "felixConfiguration": {
-      _put(meta, "name", r.metadata.name);
-      const node = felixConfigNode(r.metadata.name);
-      for (const [field, f] of Object.entries(FELIX_FIELDS)) {
-        const text = r.spec.values[f.param];
-        if (text === undefined) continue;
-        try {
-          spec[field] = felixValueFromStored(f, text);
-        } catch (e) {
-          if (!(e instanceof ConfigValueError)) throw e;
-          const scope = node === undefined ? "global" : `node ${node}`;
-          throw new NoV3FormError(
-            `${what}: the stored ${f.param} (${scope}) is ${JSON.stringify(text)}, which has no ` +
-              `v3 form for ${field} (${e.message}); fix it with hostfence config set`,
-          );
-        }
-      }
-      break;
-    }
-  }
-  return { kind, apiVersion: V3_API_VERSION, metadata: meta, spec };
+  const [metadata, spec] = r.kind === "felixConfiguration"
+    ? _felixConfiguration(r, what)
+    : _resource(r, what);
+  return { kind, apiVersion: V3_API_VERSION, metadata, spec };
 }
 
-function _rule(r: Rule, where: string): Obj {
-  return _fields(RULE_FIELDS, r as unknown as Obj, where);
+/** A model resource's v3 metadata and spec, field by field (v3/layouts.ts). */
+function _resource(r: Resource, what: string): [Obj, Obj] {
+  const slots = v3SlotsOf(r.kind);
+  const valueOf = (f: Field) => ((f.meta ? r.metadata : r.spec) as Obj)[f.key];
+  for (const f of slots.missing) {
+    const v = valueOf(f);
+    if (v !== undefined && !(Array.isArray(v) && v.length === 0)) {
+      throw new NoV3FormError(
+        `${what} has ${f.key}, which ${V3_API_VERSION} does not have; print it with --api v1`,
+      );
+    }
+  }
+  const part = (s: readonly V3Slot[]): Obj => {
+    const o: Obj = {};
+    for (const { field, row } of s) _putField(o, field, valueOf(row), what);
+    return o;
+  };
+  return [part(slots.metadata), part(slots.spec)];
+}
+
+/** A FelixConfiguration's fields from the Felix parameters it sets. */
+function _felixConfiguration(r: FelixConfigurationResource, what: string): [Obj, Obj] {
+  const spec: Obj = {};
+  const node = felixConfigNode(r.metadata.name);
+  for (const [field, f] of Object.entries(FELIX_FIELDS)) {
+    const text = r.spec.values[f.param];
+    if (text === undefined) continue;
+    try {
+      spec[field] = felixValueFromStored(f, text);
+    } catch (e) {
+      if (!(e instanceof ConfigValueError)) throw e;
+      const scope = node === undefined ? "global" : `node ${node}`;
+      throw new NoV3FormError(
+        `${what}: the stored ${f.param} (${scope}) is ${JSON.stringify(text)}, which has no ` +
+          `v3 form for ${field} (${e.message}); fix it with hostfence config set`,
+      );
+    }
+  }
+  const metadata: Obj = {};
+  _put(metadata, "name", r.metadata.name);
+  return [metadata, spec];
 }
 
 function _protocol(p: Protocol | undefined): string | number | undefined {
   return typeof p === "string" ? PROTOCOL_NAMES[p] ?? p : p;
 }
 
-/** The v3 printed form of each codec's value (absent: the value as it is). */
-const WRITERS: Partial<Record<Codec, (v: unknown, where: string) => unknown>> = {
+/**
+ * The v3 printed form of each codec's value (absent: the value as it is). `where` names the
+ * resource and the part for a refusal (`GlobalNetworkPolicy "x" ingress[0].source`).
+ */
+const WRITERS: Partial<Record<Codec, (v: unknown, where: string, f: Field) => unknown>> = {
   action: (v) => (v as string).charAt(0).toUpperCase() + (v as string).slice(1),
   protocol: (v) => _protocol(v as Protocol | undefined),
   ports: (v) => (v as Port[] | undefined)?.map(portToApi),
+  policyTypes: (v) =>
+    (v as PolicyType[] | undefined)?.map((t) => t === "ingress" ? "Ingress" : "Egress"),
+  // applyOnForward: absent is a v1 policy, which polices forwarded traffic: v3 says so.
+  bool: (v) => v !== false,
+  labels: (v) => _sorted(v as Record<string, string> | undefined),
+  rules: (v, where, f) =>
+    (v as Rule[] | undefined)?.map((x, i) =>
+      _fields(RULE_FIELDS, x as unknown as Obj, `${where} ${f.key}[${i}]`)
+    ),
   icmp: (v, where) => v && _fields(ICMP_FIELDS, v as Obj, where),
-  entity: (v, where) => _entity((v ?? {}) as EntityRule, where),
+  entity: (v, where, f) => _entity((v ?? {}) as EntityRule, `${where}.${f.key}`),
+  struct: (v, where, f) => v && _fields(f.fields ?? [], v as Obj, where),
+  structs: (v, where, f) => (v as Obj[] | undefined)?.map((x) => _fields(f.fields ?? [], x, where)),
 };
 
+/** One field put into `o` in its v3 form; `omitempty` but for `always` fields. */
+function _putField(o: Obj, f: Field, v: unknown, where: string): void {
+  const write = WRITERS[f.codec];
+  const x = write ? write(v, where, f) : v;
+  if (f.always) o[f.key] = x ?? (f.required ? requiredDefaults([f])[f.key] : x);
+  else _put(o, f.key, x);
+}
+
 /**
- * A part printed field by field in table order, leaving out what v3 lacks; `omitempty` but
- * for `always` fields. v1's singular `net`/`notNet` become the first entries of v3's lists.
+ * A part printed field by field in table order, leaving out what v3 lacks. v1's singular
+ * `net`/`notNet` become the first entries of v3's lists.
  */
 function _fields(table: FieldTable, v: Obj, where: string): Obj {
   const o: Obj = {};
   for (const f of table) {
     if (f.v3 === false) continue;
-    const write = WRITERS[f.codec];
-    const part = f.codec === "entity" ? `${where}.${f.key}` : where;
-    let x = write ? write(v[f.key], part) : v[f.key];
     const merged = table.filter((m) => m.mergeInto === f.key && v[m.key]).map((m) => v[m.key]);
-    if (merged.length) x = [...merged, ...((x as unknown[] | undefined) ?? [])];
-    if (f.always) o[f.key] = x;
-    else _put(o, f.key, x);
+    const x = merged.length
+      ? [...merged, ...((v[f.key] as unknown[] | undefined) ?? [])]
+      : v[f.key];
+    _putField(o, f, x, where);
   }
   return o;
 }
