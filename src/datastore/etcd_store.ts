@@ -30,6 +30,7 @@ import {
   decodeWorkloadEndpoint,
 } from "./backend_decode.ts";
 import {
+  BGP_FIELDS,
   BGP_HOST_PREFIX,
   type BgpField,
   bgpHostDir,
@@ -362,13 +363,11 @@ export class EtcdResourceStore implements ResourceStore {
     }
     const bgp = new Map<string, Partial<Record<BgpField, string>>>();
     for (const kv of bgpKvs) {
-      const m =
-        /^\/calico\/bgp\/v1\/host\/([^/]+)\/(ip_addr_v4|ip_addr_v6|as_num|network_v4|network_v6)$/
-          .exec(kv.key);
-      if (!m) continue;
-      const entry = bgp.get(m[1]!) ?? {};
-      entry[m[2] as BgpField] = kv.value;
-      bgp.set(m[1]!, entry);
+      const [node, field, ...more] = kv.key.slice(BGP_HOST_PREFIX.length).split("/");
+      if (!node || more.length > 0 || !BGP_FIELDS.has(field!)) continue;
+      const entry = bgp.get(node) ?? {};
+      entry[field as BgpField] = kv.value;
+      bgp.set(node, entry);
     }
     const out: Resource[] = [];
     for (const name of names) {

@@ -4,6 +4,7 @@
  * Pure: building keys, escaping names, and parsing a key back into what it names.
  */
 import type { ResourceId } from "./store.ts";
+import { NODE_KEYS } from "../model/fields/node.ts";
 
 export const CALICO_V1_PREFIX = "/calico/v1/";
 export const READY_KEY = "/calico/v1/Ready";
@@ -53,6 +54,10 @@ export function bgpHostDir(node: string): string {
   return `${BGP_HOST_PREFIX}${node}/`;
 }
 export type BgpField = "ip_addr_v4" | "ip_addr_v6" | "as_num" | "network_v4" | "network_v6";
+/** The node keys under `/calico/bgp/v1/host/<node>/`, as the node's key table lists them. */
+export const BGP_FIELDS: ReadonlySet<string> = new Set(
+  NODE_KEYS.filter((k) => k.key.startsWith("bgp/")).map((k) => k.key.slice("bgp/".length)),
+);
 export function bgpKey(node: string, field: BgpField): string {
   return `${BGP_HOST_PREFIX}${node}/${field}`;
 }
