@@ -10,7 +10,7 @@ import type { ModelUpdate } from "../src/datastore/updates.ts";
 import { silentLogger } from "../src/log/logger.ts";
 import type { Labels } from "../src/model/resources.ts";
 import { median, time } from "./_bench.ts";
-import { DEFAULT_CONFIG as CONFIG } from "../tests/fixtures/dataplane_scenarios.ts";
+import { DEFAULT_DATAPLANE_CONFIG as CONFIG } from "../src/config/defaults.ts";
 
 const HOSTS = 100;
 const HEPS_PER_HOST = 10;

@@ -13,9 +13,9 @@ import { DesiredTable, type NftState, planChanges, render } from "../../src/data
 import { evaluate } from "../../src/dataplane/evaluate.ts";
 import type { ModelUpdate } from "../../src/datastore/updates.ts";
 import { createLogger, memorySink } from "../../src/log/logger.ts";
-import { DEFAULT_CONFIG } from "../fixtures/dataplane_scenarios.ts";
+import { DEFAULT_DATAPLANE_CONFIG } from "../../src/config/defaults.ts";
 import { IFACES, RandomUpdates } from "../fixtures/random_updates.ts";
-import { allowFromSelector, webHostEndpoint, webPolicy } from "../fixtures/scale_fixture.ts";
+import { allowFromSelector, webHostEndpoint, webPolicy } from "../../synth/scale_fixture.ts";
 import { prng } from "../fixtures/prng.ts";
 import { assertMatchesFresh } from "../fixtures/fresh_check.ts";
 import { cidrContains, parseCidr, parseIp } from "../../src/net/ip.ts";
@@ -26,7 +26,7 @@ import { parseSelector } from "../../src/selector/mod.ts";
 function graph(compileMinRun = 0) {
   const g = new CalculationGraph({
     hostname: "h1",
-    dataplaneConfig: { ...DEFAULT_CONFIG, compileMinRun },
+    dataplaneConfig: { ...DEFAULT_DATAPLANE_CONFIG, compileMinRun },
     log: createLogger([memorySink("ERROR")], "calc"),
   });
   g.setInterfaces(IFACES);
