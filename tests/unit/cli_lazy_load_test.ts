@@ -126,3 +126,32 @@ Deno.test("the agent with DatastoreType=local loads neither etcd3 nor gRPC", asy
   // The etcd path does load them (the check above can fail).
   assert.ok([...await closure("src/cmd/agent_etcd.ts")].some(etcdish));
 });
+
+Deno.test("get loads no file parser, YAML printer, v3 printer, commit-confirm or lockout code", async () => {
+  const rel = (s: string) => s.startsWith(ROOT.href) ? s.slice(ROOT.href.length) : s;
+  // What `get policy` loads: the command's static imports (io.openStore adds the store).
+  const loaded = [...await closure("src/cmd/resources.ts")].map(rel);
+  const behind = (s: string) =>
+    s.startsWith("npm:") ||
+    /^src\/(lockout|calc|dataplane|explain|agent|selector)\//.test(s) ||
+    /^src\/(model\/(input|output|v3\/output)|datastore\/confirm_store|cmd\/lockout_check)\.ts$/
+      .test(s);
+  assert.deepEqual(loaded.filter(behind), [], `loaded by get: ${loaded.join(", ")}`);
+  for (const m of ["src/datastore/etcd_store.ts", "src/model/output_table.ts"]) {
+    assert.ok(loaded.includes(m), `${m} is among ${loaded.join(", ")}`);
+  }
+  // Each is still there for the runs that need it, behind a dynamic import.
+  const reachable = [...await closure("src/cmd/resources.ts", { dynamic: true })].map(rel);
+  for (
+    const m of [
+      "src/model/input.ts",
+      "src/model/output.ts",
+      "src/model/v3/output.ts",
+      "src/datastore/confirm_store.ts",
+      "src/cmd/lockout_check.ts",
+      "src/lockout/lockout.ts",
+    ]
+  ) {
+    assert.ok(reachable.includes(m), `${m} is reachable from the write and get commands`);
+  }
+});
