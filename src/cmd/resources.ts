@@ -4,9 +4,10 @@
  * failure, and report with calicoctl's result lines.
  *
  * What only some runs need is imported where it is used, so that a run loads only its own
- * code (README "CLI start-up"): the file reader and its YAML parsers (`-f`), the YAML printer
- * (`-o yaml`/`json`), the v3 printer, the commit-confirm store and the lockout check (inside
- * lockout_guard.ts). `get policy` loads none of them; a unit test reads the module graph.
+ * code (README "CLI start-up"): the file decoder (`-f`; the `yaml` package only to locate an
+ * error), the YAML/JSON printer (`-o yaml`/`json`), the v3 printer, the commit-confirm store
+ * and the lockout check (inside lockout_guard.ts). `get policy` loads none of them; a unit
+ * test reads the module graph.
  */
 import { ConnectionConfigError } from "../datastore/connection.ts";
 import { DurationError, parseConfirmWithin } from "../datastore/confirm_record.ts";
@@ -19,7 +20,7 @@ import {
   type ResourceId,
   type ResourceStore,
 } from "../datastore/store.ts";
-import type { LocatedManifest } from "../model/input.ts";
+import type { DecodedManifest } from "../model/input_fast.ts";
 import { decodeInputBytes, InvalidUtf8Error } from "../model/input_text.ts";
 import { quote } from "../log/quote.ts";
 import { formatTable } from "../model/output_table.ts";
@@ -123,7 +124,7 @@ async function loadResources(
   path: string,
   io: CliIo,
   maxBytes: number,
-): Promise<LocatedManifest[]> {
+): Promise<DecodedManifest[]> {
   let bytes: Uint8Array;
   const source = path === "-" ? "<stdin>" : path;
   try {
@@ -141,10 +142,17 @@ async function loadResources(
       : errorMessage(e);
     throw new CommandFailure(`Failed to execute command: Cannot read file '${path}': ${reason}`);
   }
-  const { parseManifests, ResourceInputError } = await import("../model/input.ts");
+  const { decodeFast } = await import("../model/input_fast.ts");
   try {
-    return parseManifests(decodeInputBytes(bytes, source), source);
+    const text = decodeInputBytes(bytes, source);
+    // A valid file is read by the fast parser alone; input.ts and its `yaml` package, which
+    // find each error's line and column, load only when that parser does not succeed.
+    const fast = decodeFast(text);
+    if (Array.isArray(fast)) return fast;
+    const { parseManifestsAfterFast } = await import("../model/input.ts");
+    return parseManifestsAfterFast(text, source, fast?.failedItem);
   } catch (e) {
+    const { ResourceInputError } = await import("../model/input.ts");
     if (e instanceof ResourceInputError || e instanceof InvalidUtf8Error) {
       throw new CommandFailure(`Failed to execute command: ${e.message}`);
     }
@@ -200,7 +208,7 @@ interface WriteItem {
 /** The write item for one resource of a file (v1 or v3). */
 function writeItem(
   verb: Exclude<WriteVerb, "delete">,
-  { resource, v3Kind }: LocatedManifest,
+  { resource, v3Kind }: DecodedManifest,
   skip: boolean,
 ): WriteItem {
   if (resource.kind === "felixConfiguration") {

@@ -134,8 +134,8 @@ Deno.test("get loads no file parser, YAML printer, v3 printer, commit-confirm or
   const behind = (s: string) =>
     s.startsWith("npm:") ||
     /^src\/(lockout|calc|dataplane|explain|agent|selector)\//.test(s) ||
-    /^src\/(model\/(input|output|v3\/output)|datastore\/confirm_store|cmd\/lockout_check)\.ts$/
-      .test(s);
+    /^src\/(model\/(input|input_fast|output|v3\/output)|datastore\/confirm_store)\.ts$/.test(s) ||
+    s === "src/cmd/lockout_check.ts";
   assert.deepEqual(loaded.filter(behind), [], `loaded by get: ${loaded.join(", ")}`);
   for (const m of ["src/datastore/etcd_store.ts", "src/model/output_table.ts"]) {
     assert.ok(loaded.includes(m), `${m} is among ${loaded.join(", ")}`);
@@ -145,6 +145,7 @@ Deno.test("get loads no file parser, YAML printer, v3 printer, commit-confirm or
   for (
     const m of [
       "src/model/input.ts",
+      "src/model/input_fast.ts",
       "src/model/output.ts",
       "src/model/v3/output.ts",
       "src/datastore/confirm_store.ts",
@@ -154,4 +155,25 @@ Deno.test("get loads no file parser, YAML printer, v3 printer, commit-confirm or
   ) {
     assert.ok(reachable.includes(m), `${m} is reachable from the write and get commands`);
   }
+});
+
+Deno.test("apply of a valid file loads no yaml package, only the fast parser", async () => {
+  const rel = (s: string) => s.startsWith(ROOT.href) ? s.slice(ROOT.href.length) : s;
+  // What `apply -f` loads besides get's modules: the fast decoder and the lockout check.
+  for (
+    const [entry, inside] of [
+      ["src/model/input_fast.ts", "npm:/js-yaml@"],
+      ["src/cmd/lockout_check.ts", "src/lockout/lockout.ts"],
+    ]
+  ) {
+    const loaded = [...await closure(entry!)].map(rel);
+    const yaml = loaded.filter((s) => s.startsWith("npm:/yaml@") || s === "src/model/input.ts");
+    assert.deepEqual(yaml, [], `${entry} loads the yaml package: ${loaded.join(", ")}`);
+    assert.ok(
+      loaded.some((s) => s.startsWith(inside!)),
+      `the walk from ${entry} reached ${inside}`,
+    );
+  }
+  // The positioned path that reports errors does load it (the check above can fail).
+  assert.ok([...await closure("src/model/input.ts")].some((s) => s.startsWith("npm:/yaml@")));
 });
