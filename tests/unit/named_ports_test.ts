@@ -13,6 +13,7 @@ import { convertKeyValue } from "../../src/datastore/convert.ts";
 import { decodeHostEndpoint, decodeRule } from "../../src/datastore/backend_decode.ts";
 import { encodeHostEndpoint, encodeRule } from "../../src/datastore/backend_encode.ts";
 import type { ModelUpdate } from "../../src/datastore/updates.ts";
+import { policyUpdate } from "../../synth/updates.ts";
 import { compilePolicy } from "../../src/dataplane/compile.ts";
 import { buildContext } from "../../src/dataplane/context.ts";
 import { evaluate, type Packet } from "../../src/dataplane/evaluate.ts";
@@ -69,15 +70,13 @@ function hep(
 }
 
 function pol(name: string, ingress: Rule[], egress: Rule[] = [], order = 10): ModelUpdate {
-  return {
-    type: "policy",
-    name,
-    value: {
-      kind: "policy",
-      metadata: { name },
-      spec: { selector: "role == 'web'", order, ingress, egress, types: ["ingress", "egress"] },
-    },
-  };
+  return policyUpdate(name, {
+    selector: "role == 'web'",
+    order,
+    ingress,
+    egress,
+    types: ["ingress", "egress"],
+  });
 }
 
 function graph(compileMinRun = 4): CalculationGraph {
