@@ -10,7 +10,8 @@ import type { ModelUpdate } from "../src/datastore/updates.ts";
 import { silentLogger } from "../src/log/logger.ts";
 import type { Labels } from "../src/model/resources.ts";
 import { median, time } from "./_bench.ts";
-import { DEFAULT_CONFIG as CONFIG } from "../tests/fixtures/dataplane_scenarios.ts";
+import { policyUpdate } from "../synth/updates.ts";
+import { DEFAULT_DATAPLANE_CONFIG as CONFIG } from "../src/config/defaults.ts";
 
 const HOSTS = 100;
 const HEPS_PER_HOST = 10;
@@ -58,24 +59,16 @@ function policy(p: number, order = p, selectorOverride?: string): ModelUpdate {
       : p % 3 === 1
       ? `zone == 'z${p % 10}' && idx == '${p % HEPS_PER_HOST}'`
       : `has(host-endpoint) && idx == '${p % HEPS_PER_HOST}'`);
-  return {
-    type: "policy",
-    name,
-    value: {
-      kind: "policy",
-      metadata: { name },
-      spec: {
-        order,
-        selector,
-        types: ["ingress", "egress"],
-        ingress: [
-          { action: "allow", protocol: "tcp", source: { selector: `role == 'r${(p + 1) % 50}'` } },
-          { action: "deny", source: { tag: `t${p % 7}` } },
-        ],
-        egress: [{ action: "allow", destination: { selector: `zone == 'z${p % 10}'` } }],
-      },
-    },
-  };
+  return policyUpdate(name, {
+    order,
+    selector,
+    types: ["ingress", "egress"],
+    ingress: [
+      { action: "allow", protocol: "tcp", source: { selector: `role == 'r${(p + 1) % 50}'` } },
+      { action: "deny", source: { tag: `t${p % 7}` } },
+    ],
+    egress: [{ action: "allow", destination: { selector: `zone == 'z${p % 10}'` } }],
+  });
 }
 
 function snapshot(): ModelUpdate[] {

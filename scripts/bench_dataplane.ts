@@ -21,12 +21,8 @@ import {
   render,
   TABLE_REF,
 } from "../src/dataplane/mod.ts";
-import {
-  DEFAULT_CONFIG,
-  hostState,
-  iface,
-  ruleSet,
-} from "../tests/fixtures/dataplane_scenarios.ts";
+import { DEFAULT_DATAPLANE_CONFIG } from "../src/config/defaults.ts";
+import { hostState, iface, ruleSet } from "../synth/host_states.ts";
 import { CalculationGraph } from "../src/calc/graph.ts";
 import { DesiredTable, planChanges } from "../src/dataplane/mod.ts";
 import type { ModelUpdate } from "../src/datastore/updates.ts";
@@ -38,7 +34,7 @@ import {
   remoteDb,
   scaleFixture,
   webPolicy,
-} from "../tests/fixtures/scale_fixture.ts";
+} from "../synth/scale_fixture.ts";
 
 const IFACES = 50;
 const POLICIES = 500;
@@ -288,7 +284,7 @@ function incrementalPart(): void {
   const members = Number(flag("--members") ?? 10000);
   const g = new CalculationGraph({
     hostname: "h1",
-    dataplaneConfig: DEFAULT_CONFIG,
+    dataplaneConfig: DEFAULT_DATAPLANE_CONFIG,
     log: createLogger([memorySink("ERROR")], "calc"),
   });
   g.setInterfaces(FIXTURE_IFACES);

@@ -22,7 +22,7 @@ import { Syncer } from "../src/datastore/syncer.ts";
 import { Agent } from "../netlab/agent.ts";
 import { startEtcd, startGrpcProxy } from "../netlab/etcd.ts";
 import { NetNs } from "../netlab/netns.ts";
-import { TestDatastore } from "../tests/harness/datastore.ts";
+import { LabDatastore } from "../netlab/datastore.ts";
 import { median } from "./_bench.ts";
 
 const runsArg = Deno.args.indexOf("--runs");
@@ -176,7 +176,7 @@ async function part2() {
     "link set eth0 up",
   ]);
   await using etcd = await startEtcd({ netns: ns.name, host: "127.0.0.1", port: 2379 });
-  const ds = new TestDatastore(ns, etcd.endpoint);
+  const ds = new LabDatastore(ns, etcd.endpoint);
   const rows: { n: number; rss: number; sync: number; members: number }[] = [];
   let written = 0;
   for (const n of ENDPOINT_COUNTS) {

@@ -11,7 +11,8 @@
 import { median, timeAsync } from "./_bench.ts";
 import { computeNodeState, nodesWithHostEndpoints } from "../src/agent/node_state.ts";
 import { lockoutCheck } from "../src/lockout/lockout.ts";
-import { applyChanges, type Change, toUpdates } from "../src/cmd/lockout_guard.ts";
+import { applyChanges, toUpdates } from "../src/cmd/lockout_check.ts";
+import type { Change } from "../src/cmd/lockout_guard.ts";
 import { parseResources } from "../src/model/input.ts";
 
 const i = Deno.args.indexOf("--runs");

@@ -18,7 +18,7 @@ import { DesiredTable, planChanges, render } from "../src/dataplane/mod.ts";
 import { silentLogger } from "../src/log/logger.ts";
 import type { Rule } from "../src/model/resources.ts";
 import { median, time } from "./_bench.ts";
-import { DEFAULT_CONFIG as CONFIG } from "../tests/fixtures/dataplane_scenarios.ts";
+import { DEFAULT_DATAPLANE_CONFIG as CONFIG } from "../src/config/defaults.ts";
 
 const runsArg = Deno.args.indexOf("--runs");
 const RUNS = runsArg >= 0 ? Number(Deno.args[runsArg + 1]) : 7;

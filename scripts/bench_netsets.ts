@@ -17,14 +17,14 @@ import { CalculationGraph } from "../src/calc/graph.ts";
 import { commandRunner, DesiredTable, NftDataplane, planChanges } from "../src/dataplane/mod.ts";
 import type { ModelUpdate } from "../src/datastore/updates.ts";
 import { createLogger, memorySink } from "../src/log/logger.ts";
-import { DEFAULT_CONFIG } from "../tests/fixtures/dataplane_scenarios.ts";
+import { DEFAULT_DATAPLANE_CONFIG } from "../src/config/defaults.ts";
 import {
   allowFromSelector,
   FIXTURE_IFACES,
   remoteDb,
   webHostEndpoint,
   webPolicy,
-} from "../tests/fixtures/scale_fixture.ts";
+} from "../synth/scale_fixture.ts";
 import { median, time, timeAsync, whyNoNft } from "./_bench.ts";
 
 function flag(name: string): string | undefined {
@@ -73,7 +73,7 @@ const VARIANTS: readonly Variant[] = [
 function graph(n: number, v: Variant): CalculationGraph {
   const g = new CalculationGraph({
     hostname: "h1",
-    dataplaneConfig: { ...DEFAULT_CONFIG, compileMinRun: 0 },
+    dataplaneConfig: { ...DEFAULT_DATAPLANE_CONFIG, compileMinRun: 0 },
     log: createLogger([memorySink("ERROR")], "calc"),
   });
   g.setInterfaces(FIXTURE_IFACES);

@@ -15,6 +15,10 @@ export async function warmAll(): Promise<void> {
   // The agent loads its datastore's code only once it knows which one is configured.
   await import("../cmd/agent_etcd.ts");
   await import("../cmd/agent_local.ts");
+  // What get and the writing commands load only for the runs that use it.
+  await import("../cmd/lockout_check.ts");
+  await import("../model/output.ts");
+  await import("../model/v3/output.ts");
 }
 
 if (import.meta.main) {

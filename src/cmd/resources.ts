@@ -2,10 +2,16 @@
  * `create`, `apply`, `replace`, `delete` and `get`: read and check the whole input first,
  * then talk to the datastore one resource at a time in file order, stopping at the first
  * failure, and report with calicoctl's result lines.
+ *
+ * What only some runs need is imported where it is used, so that a run loads only its own
+ * code (README "CLI start-up"): the file decoder (`-f`; the `yaml` package only to locate an
+ * error), the YAML/JSON printer (`-o yaml`/`json`), the v3 printer, the commit-confirm store
+ * and the lockout check (inside lockout_guard.ts). `get policy` loads none of them; a unit
+ * test reads the module graph.
  */
 import { ConnectionConfigError } from "../datastore/connection.ts";
 import { DurationError, parseConfirmWithin } from "../datastore/confirm_record.ts";
-import { type ConfirmItem, ConfirmStore } from "../datastore/confirm_store.ts";
+import type { ConfirmItem } from "../datastore/confirm_store.ts";
 import { EtcdResourceStore, resourceId } from "../datastore/etcd_store.ts";
 import {
   AlreadyExistsError,
@@ -14,10 +20,10 @@ import {
   type ResourceId,
   type ResourceStore,
 } from "../datastore/store.ts";
-import { type LocatedManifest, parseManifests, ResourceInputError } from "../model/input.ts";
+import type { DecodedManifest } from "../model/input_fast.ts";
 import { decodeInputBytes, InvalidUtf8Error } from "../model/input_text.ts";
 import { quote } from "../log/quote.ts";
-import { formatResources, formatTable } from "../model/output.ts";
+import { formatTable } from "../model/output_table.ts";
 import type { Resource, ResourceKind } from "../model/resources.ts";
 import {
   connectionOptions,
@@ -40,7 +46,6 @@ const FILE_OPTION: OptionSpec = {
 };
 import { type Change, LOCKOUT_OPTIONS, LockoutFlagError, lockoutRefusal } from "./lockout_guard.ts";
 import { isModelResource, type ManifestResource } from "../model/v3/types.ts";
-import { formatV3Resources, NoV3FormError, v3KindOf } from "../model/v3/output.ts";
 import { v1ApplyBackWarnings } from "../model/v1_limits.ts";
 import {
   deleteFelixConfiguration,
@@ -119,7 +124,7 @@ async function loadResources(
   path: string,
   io: CliIo,
   maxBytes: number,
-): Promise<LocatedManifest[]> {
+): Promise<DecodedManifest[]> {
   let bytes: Uint8Array;
   const source = path === "-" ? "<stdin>" : path;
   try {
@@ -137,9 +142,17 @@ async function loadResources(
       : errorMessage(e);
     throw new CommandFailure(`Failed to execute command: Cannot read file '${path}': ${reason}`);
   }
+  const { decodeFast } = await import("../model/input_fast.ts");
   try {
-    return parseManifests(decodeInputBytes(bytes, source), source);
+    const text = decodeInputBytes(bytes, source);
+    // A valid file is read by the fast parser alone; input.ts and its `yaml` package, which
+    // find each error's line and column, load only when that parser does not succeed.
+    const fast = decodeFast(text);
+    if (Array.isArray(fast)) return fast;
+    const { parseManifestsAfterFast } = await import("../model/input.ts");
+    return parseManifestsAfterFast(text, source, fast?.failedItem);
   } catch (e) {
+    const { ResourceInputError } = await import("../model/input.ts");
     if (e instanceof ResourceInputError || e instanceof InvalidUtf8Error) {
       throw new CommandFailure(`Failed to execute command: ${e.message}`);
     }
@@ -195,7 +208,7 @@ interface WriteItem {
 /** The write item for one resource of a file (v1 or v3). */
 function writeItem(
   verb: Exclude<WriteVerb, "delete">,
-  { resource, v3Kind }: LocatedManifest,
+  { resource, v3Kind }: DecodedManifest,
   skip: boolean,
 ): WriteItem {
   if (resource.kind === "felixConfiguration") {
@@ -388,6 +401,7 @@ async function writeConfirmable(
     }
     const writesNode = (c: Change) => c.kind === "write" && c.resource.kind === "node";
     if (items.some((i) => i.lockout.some(writesNode))) await store.ensureInitialized();
+    const { ConfirmStore } = await import("../datastore/confirm_store.ts");
     let result;
     try {
       result = await store.withClient((client) =>
@@ -493,12 +507,14 @@ function filterFor(id: ResourceId): ListFilter {
 }
 
 /** Prints resources in `format`; tables one per kind, in the order the kinds were asked for. */
-export function renderGetOutput(
+export async function renderGetOutput(
   resources: readonly Resource[],
   kinds: readonly ResourceKind[],
   format: OutputFormat,
-): string {
-  if (format.type !== "table") return formatResources(resources, format.type);
+): Promise<string> {
+  if (format.type !== "table") {
+    return (await import("../model/output.ts")).formatResources(resources, format.type);
+  }
   const opts = format.columns ? { columns: format.columns } : {};
   return [...new Set(kinds)].map((k) => formatTable(resources, k, format.wide, opts)).join("");
 }
@@ -554,7 +570,7 @@ export async function runGetCommand(
     if (format.type === "table" && format.columns) {
       // Unknown headings are reported before etcd is contacted.
       try {
-        renderGetOutput([], kinds, format);
+        await renderGetOutput([], kinds, format);
       } catch (e) {
         throw new CommandFailure(`Failed to get resources: ${errorMessage(e)}`);
       }
@@ -576,6 +592,7 @@ export async function runGetCommand(
             "(or hostfence config get)",
         );
       }
+      const { formatV3Resources, NoV3FormError, v3KindOf } = await import("../model/v3/output.ts");
       const one = new Set(queries.map((q) => v3KindOf(q.kind)));
       try {
         io.out(formatV3Resources(found, format.type, one.size === 1 ? [...one][0] : undefined));
@@ -588,7 +605,7 @@ export async function runGetCommand(
       return 0;
     }
     const model = found.filter(isModelResource);
-    io.out(renderGetOutput(model, kinds, format));
+    io.out(await renderGetOutput(model, kinds, format));
     if (format.type !== "table") {
       for (const line of v1ApplyBackWarnings(model)) io.err(`Warning: ${line}\n`);
     }

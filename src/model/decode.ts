@@ -1,7 +1,8 @@
 /**
  * Strict decoding of calicoctl `apiVersion: v1` resources from a parsed YAML document tree
- * into the typed model. Works on the `yaml` package's nodes (not plain JS values) so every
- * failure names the node it came from.
+ * into the typed model. Works on nodes through a TreeView: the `yaml` package's nodes
+ * (yaml_tree.ts), so every failure names the node it came from, or the fast parser's plain
+ * values (fast_yaml.ts); it imports neither parser.
  *
  * Behaviour follows calicoctl v1: the envelope is read loosely first (kind and
  * apiVersion), then the body strictly: unknown fields and wrong types are errors, in Go's
@@ -13,12 +14,10 @@
  * canonically with host bits kept), so `get -o yaml` output decodes to an equal resource.
  * Semantic checks are not done here; see validate.ts.
  */
-import { type Document, isAlias, isMap, isScalar, isSeq, type YAMLMap, type YAMLSeq } from "yaml";
 import type { Port, Resource, ResourceKind, Rule } from "./resources.ts";
 import { RESOURCE_KINDS } from "./resources.ts";
 import { canonicalCidr, canonicalIp } from "../net/ip.ts";
 import type { YamlNode } from "./yaml_positions.ts";
-import { resolveAlias } from "./yaml_aliases.ts";
 import { clip, quote } from "../log/quote.ts";
 import {
   type Codec,
@@ -240,26 +239,6 @@ export interface TreeView {
   value(node: YamlNode): unknown;
   /** A scalar as text: strings as they are, other plain scalars as written in the file. */
   text(node: YamlNode): string;
-}
-
-/** The view over one document of the `yaml` package. */
-export function yamlTreeView(doc: Document): TreeView {
-  return {
-    deref(node) {
-      let n = node;
-      if (isAlias(n)) n = resolveAlias(n, doc) ?? null;
-      if (n === undefined || n === null) return null;
-      if (isScalar(n) && n.value === null) return null;
-      return n;
-    },
-    isMap: (n) => isMap(n),
-    isSeq: (n) => isSeq(n),
-    isScalar: (n) => isScalar(n),
-    pairs: (n) => (n as YAMLMap).items,
-    items: (n) => (n as YAMLSeq).items,
-    value: (n) => (n as { value: unknown }).value,
-    text: (n) => _scalarText(n as { value: unknown; source?: string }),
-  };
 }
 
 /** Strict readers over one document's nodes (the v3 decoder reuses them, see v3/decode.ts). */
@@ -704,13 +683,6 @@ function _jsonType(node: YamlNode, view: TreeView): string {
     return "string";
   }
   return "value";
-}
-
-/** A scalar as text: strings as they are, other plain scalars as written in the file. */
-function _scalarText(n: { value: unknown; source?: string }): string {
-  if (typeof n.value === "string") return n.value;
-  if (typeof n.source === "string" && n.source !== "") return n.source;
-  return String(n.value);
 }
 
 /** Assigns an own enumerable property even for keys like `__proto__`. */

@@ -8,19 +8,23 @@ import { type Document, LineCounter, parseAllDocuments } from "yaml";
 import type { Resource, SourcePosition } from "./resources.ts";
 import {
   DecodeFailure,
-  decodeResourceItem,
   listResourceItems,
   type ResourceItem,
-  type TreeView,
   UnknownResourceType,
-  yamlTreeView,
 } from "./decode.ts";
-import { formatIssue, formatIssues, validateResource } from "./validate.ts";
+import { yamlTreeView } from "./yaml_tree.ts";
+import { formatIssue, formatIssues } from "./validate.ts";
 import { nodeAtPath, positionOf } from "./yaml_positions.ts";
 import { aliasOverLimit, MAX_ALIAS_NODES } from "./yaml_aliases.ts";
-import { fastParseDocuments, onlyItem, plainTreeView } from "./fast_yaml.ts";
+import { onlyItem } from "./fast_yaml.ts";
+import {
+  type DecodedManifest,
+  decodeFast,
+  decodeManifestItem,
+  manifestIssues,
+  v3KindOfItem,
+} from "./input_fast.ts";
 import { clip, quote } from "../log/quote.ts";
-import { decodeV3Item } from "./v3/decode.ts";
 import { isV3Kind, type V3Kind } from "./v3/kinds.ts";
 import { v3FieldPath } from "./v3/paths.ts";
 import { isModelResource, type ManifestResource } from "./v3/types.ts";
@@ -31,27 +35,8 @@ export interface LocatedResource {
 }
 
 /** A resource of a manifest file: v1 or v3 (which may also be a FelixConfiguration). */
-export interface LocatedManifest {
-  readonly resource: ManifestResource;
+export interface LocatedManifest extends DecodedManifest {
   readonly position: SourcePosition;
-  /** The kind as a projectcalico.org/v3 document wrote it (for calicoctl v3's messages). */
-  readonly v3Kind?: V3Kind;
-}
-
-/** `{ v3Kind }` for an item of a v3 document, else nothing. */
-function _v3Kind(item: ResourceItem): { v3Kind?: V3Kind } {
-  return isV3Kind(item.envelope.apiVersion, item.kind) ? { v3Kind: item.kind as V3Kind } : {};
-}
-
-/** v1 items through the v1 decoder, projectcalico.org/v3 items through v3/decode.ts. */
-function _decodeItem(item: ResourceItem, view: TreeView): ManifestResource {
-  return isV3Kind(item.envelope.apiVersion, item.kind)
-    ? decodeV3Item(item, view)
-    : decodeResourceItem(item, view);
-}
-
-function _validate(r: ManifestResource) {
-  return isModelResource(r) ? validateResource(r) : [];
 }
 
 /** A v1 field path as the item's own document spells it. */
@@ -114,11 +99,25 @@ function _onlyModel(all: LocatedManifest[], source: string): LocatedResource[] {
  * internal model.
  */
 export function parseManifests(text: string, source: string): LocatedManifest[] {
-  const fast = _parseFast(text, source);
-  if (Array.isArray(fast)) return fast;
-  if (fast?.failedItem !== undefined && text.length >= ONLY_ITEM_MIN_CHARS) {
+  const fast = decodeFast(text);
+  if (Array.isArray(fast)) return _locatedLazily(fast, text, source);
+  return parseManifestsAfterFast(text, source, fast?.failedItem);
+}
+
+/**
+ * parseManifests once decodeFast (input_fast.ts) did not succeed: the `yaml` package's tree,
+ * so that every error has its line and column; `failedItem` is the top-level item at fault
+ * that decodeFast named, if any. For the CLI, which runs decodeFast first without loading
+ * this module and its `yaml` package.
+ */
+export function parseManifestsAfterFast(
+  text: string,
+  source: string,
+  failedItem: number | undefined,
+): LocatedManifest[] {
+  if (failedItem !== undefined && text.length >= ONLY_ITEM_MIN_CHARS) {
     // Locate the error in the one item at fault, not the whole (maybe large) file.
-    const reduced = onlyItem(text, fast.failedItem);
+    const reduced = onlyItem(text, failedItem);
     if (reduced !== undefined) {
       try {
         _parseWithPositions(reduced, source);
@@ -138,45 +137,15 @@ export function parseManifests(text: string, source: string): LocatedManifest[] 
  */
 const ONLY_ITEM_MIN_CHARS = 64 * 1024;
 
-/**
- * The fast path (issue 10): plain values from fast_yaml.ts through the same decoder and
- * validation. On success the resources, whose positions are found only if asked for;
- * otherwise undefined, or the index of the top-level item at fault when the file is one
- * sequence, so that parseResourcesWithPositions reports the problem.
- */
-function _parseFast(
+/** decodeFast's resources, whose positions are found (by the `yaml` path) only if asked for. */
+function _locatedLazily(
+  decoded: readonly DecodedManifest[],
   text: string,
   source: string,
-): LocatedManifest[] | { failedItem?: number } | undefined {
-  const docs = fastParseDocuments(text);
-  if (docs === undefined) return undefined;
-  // Each top-level item of a single sequence separately, to know which one is at fault.
-  const tops = docs.length === 1 && Array.isArray(docs[0]) ? docs[0] as unknown[] : docs;
-  // In the order of the positions path, so the item at fault is the one it would report:
-  // every item's kind first, then every item's fields, then validation.
-  const items: ResourceItem[] = [];
-  const from: number[] = [];
-  const resources: ManifestResource[] = [];
-  let top = 0;
-  try {
-    for (; top < tops.length; top++) {
-      for (const item of listResourceItems(tops[top], plainTreeView)) {
-        items.push(item);
-        from.push(top);
-      }
-    }
-    for (const item of items) resources.push(_decodeItem(item, plainTreeView));
-  } catch {
-    if (tops === docs) return undefined;
-    // Listing failed at `top`, or decoding at the item after the last resource decoded.
-    return { failedItem: top < tops.length ? top : from[resources.length]! };
-  }
-  const bad = resources.findIndex((r) => _validate(r).length > 0);
-  if (bad >= 0) return tops === docs ? undefined : { failedItem: from[bad]! };
+): LocatedManifest[] {
   let located: LocatedManifest[] | undefined;
-  return resources.map((resource, i) => ({
-    resource,
-    ..._v3Kind(items[i]!),
+  return decoded.map((d, i) => ({
+    ...d,
     get position() {
       located ??= _parseWithPositions(text, source);
       return located[i]!.position;
@@ -230,7 +199,7 @@ function _parseWithPositions(text: string, source: string): LocatedManifest[] {
     }
     for (const item of items) {
       try {
-        decoded.push({ item, doc, resource: _decodeItem(item, view) });
+        decoded.push({ item, doc, resource: decodeManifestItem(item, view) });
       } catch (e) {
         throw _wrapDecode(e, source, lc, item);
       }
@@ -238,7 +207,7 @@ function _parseWithPositions(text: string, source: string): LocatedManifest[] {
   }
 
   return decoded.map(({ item, doc, resource }) => {
-    const issues = _validate(resource).map((i) => ({ ...i, path: _itemPath(item, i.path) }));
+    const issues = manifestIssues(resource).map((i) => ({ ...i, path: _itemPath(item, i.path) }));
     if (issues.length) {
       const first = issues[0]!;
       const at = (path: string) => positionOf(nodeAtPath(item.node, path, doc), lc);
@@ -263,7 +232,11 @@ function _parseWithPositions(text: string, source: string): LocatedManifest[] {
         first.path,
       );
     }
-    return { resource, position: _position(source, positionOf(item.node, lc)), ..._v3Kind(item) };
+    return {
+      resource,
+      position: _position(source, positionOf(item.node, lc)),
+      ...v3KindOfItem(item),
+    };
   });
 }
 

@@ -4,7 +4,7 @@
  * without an etcd.
  */
 import { FELIX_HOST_PREFIX, HOST_PREFIX, unescapeName } from "../datastore/keys.ts";
-import { tabwriter } from "../model/output.ts";
+import { tabwriter } from "../model/output_table.ts";
 import {
   type EndpointStatus,
   parseEndpointStatus,

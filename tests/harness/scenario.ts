@@ -7,7 +7,7 @@ import { stringify } from "yaml";
 import type { Resource } from "../../src/model/resources.ts";
 import { type HepOptions, hostEndpointResource } from "../fixtures/resources.ts";
 import { Agent, type AgentOptions } from "../../netlab/agent.ts";
-import { TestDatastore } from "./datastore.ts";
+import { LabDatastore } from "../../netlab/datastore.ts";
 import { haveEtcd } from "../../netlab/etcd.ts";
 import { canUseNetns, haveCommand } from "../../netlab/netns.ts";
 import { buildTopology, type Topology, type TopologyOptions } from "./topology.ts";
@@ -90,7 +90,7 @@ export interface SiteOptions {
 /** A running test site. Dispose stops the agent, etcd and removes every namespace. */
 export interface Site extends AsyncDisposable {
   readonly topo: Topology;
-  readonly ds: TestDatastore;
+  readonly ds: LabDatastore;
   /** The agent in h1 (replaced by restartAgent). */
   readonly agent: Agent;
   readonly probe: Topology["probe"];
@@ -117,7 +117,7 @@ export async function openSite(opts: SiteOptions = {}): Promise<Site> {
   const topo = await buildTopology(opts.topology ?? {});
   let agent: Agent | undefined;
   try {
-    const ds = new TestDatastore(topo.e, topo.etcdEndpoint);
+    const ds = new LabDatastore(topo.e, topo.etcdEndpoint);
     if (opts.createNodes ?? true) {
       await ds.write("create", toYaml([node("h1"), ...(topo.h2 ? [node("h2")] : [])]));
     }

@@ -7,7 +7,7 @@
  */
 import { assert, assertIncludes, assertStrictEquals } from "../harness/assert.ts";
 import { Agent } from "../../netlab/agent.ts";
-import type { TestDatastore } from "../harness/datastore.ts";
+import type { LabDatastore } from "../../netlab/datastore.ts";
 import { expectAll } from "../../netlab/probe.ts";
 import { ADDR } from "../harness/topology.ts";
 import {
@@ -44,7 +44,7 @@ const dropSsh = policy("drop-ssh", {
 
 /** Writes `resources` with `--confirm-within`; returns the change ID it printed. */
 async function confirmable(
-  ds: TestDatastore,
+  ds: LabDatastore,
   verb: string,
   resources: Res[],
   within: string,

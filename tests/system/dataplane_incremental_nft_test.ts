@@ -10,7 +10,7 @@ import { CalculationGraph } from "../../src/calc/graph.ts";
 import { commandRunner, NftDataplane, render } from "../../src/dataplane/mod.ts";
 import { DesiredTable } from "../../src/dataplane/desired.ts";
 import { createLogger, memorySink } from "../../src/log/logger.ts";
-import { DEFAULT_CONFIG } from "../fixtures/dataplane_scenarios.ts";
+import { DEFAULT_DATAPLANE_CONFIG } from "../../src/config/defaults.ts";
 import { IFACES, RandomUpdates } from "../fixtures/random_updates.ts";
 import { canUseNetns, haveCommand, NetNs } from "../../netlab/netns.ts";
 
@@ -55,7 +55,7 @@ for (const compileMinRun of [0, 1]) {
       await using fresh = await NetNs.create("full");
       const g = new CalculationGraph({
         hostname: "h1",
-        dataplaneConfig: { ...DEFAULT_CONFIG, compileMinRun },
+        dataplaneConfig: { ...DEFAULT_DATAPLANE_CONFIG, compileMinRun },
         log: createLogger([memorySink("ERROR")], "calc"),
       });
       g.setInterfaces(IFACES);
@@ -89,7 +89,7 @@ Deno.test({
     await using fresh = await NetNs.create("nsfull");
     const g = new CalculationGraph({
       hostname: "h1",
-      dataplaneConfig: { ...DEFAULT_CONFIG, compileMinRun: 0 },
+      dataplaneConfig: { ...DEFAULT_DATAPLANE_CONFIG, compileMinRun: 0 },
       log: createLogger([memorySink("ERROR")], "calc"),
     });
     g.setInterfaces(IFACES);
@@ -125,7 +125,7 @@ Deno.test({
     await using ns = await NetNs.create("gone");
     const g = new CalculationGraph({
       hostname: "h1",
-      dataplaneConfig: DEFAULT_CONFIG,
+      dataplaneConfig: DEFAULT_DATAPLANE_CONFIG,
       log: createLogger([memorySink("ERROR")], "calc"),
     });
     g.setInterfaces(IFACES);

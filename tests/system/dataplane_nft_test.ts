@@ -18,7 +18,8 @@ import {
   type NftState,
   render,
 } from "../../src/dataplane/mod.ts";
-import { hostState, iface, ruleSet, SCENARIOS } from "../fixtures/dataplane_scenarios.ts";
+import { hostState, iface, ruleSet } from "../../synth/host_states.ts";
+import { SCENARIOS } from "../fixtures/dataplane_scenarios.ts";
 
 const ignore = !canUseNetns() || !haveCommand("nft");
 const GOLDEN = new URL("../golden/", import.meta.url);

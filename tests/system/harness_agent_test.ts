@@ -6,7 +6,7 @@
  */
 import { assert, assertStrictEquals } from "../harness/assert.ts";
 import { Agent, AgentWaitError } from "../../netlab/agent.ts";
-import { TestDatastore } from "../harness/datastore.ts";
+import { LabDatastore } from "../../netlab/datastore.ts";
 import { AGENT_TESTS_IGNORED } from "../harness/scenario.ts";
 import { buildTopology } from "../harness/topology.ts";
 
@@ -34,7 +34,7 @@ Deno.test({
     await using topo = await buildTopology({ tcpPorts: [], udpPorts: [] });
     const logDir = await Deno.makeTempDir({ prefix: "hft-fake-" });
     try {
-      const ds = new TestDatastore(topo.e, topo.etcdEndpoint);
+      const ds = new LabDatastore(topo.e, topo.etcdEndpoint);
       await using agent = await Agent.start({
         ns: topo.h1,
         etcdEndpoint: topo.etcdEndpoint,

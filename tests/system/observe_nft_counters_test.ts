@@ -14,7 +14,7 @@ import {
   parseCounters,
 } from "../../src/dataplane/mod.ts";
 import { chainNames } from "../../src/dataplane/build.ts";
-import { hostState, iface, ruleSet } from "../fixtures/dataplane_scenarios.ts";
+import { hostState, iface, ruleSet } from "../../synth/host_states.ts";
 import {
   ActivityRecorder,
   agentMetricsSource,

@@ -13,7 +13,7 @@ import { createLogger, memorySink } from "../../src/log/logger.ts";
 import type { Labels, PolicyResource, Rule } from "../../src/model/resources.ts";
 import { parseSelector } from "../../src/selector/mod.ts";
 import { tagSelector } from "../../src/selector/labels.ts";
-import { DEFAULT_CONFIG as CONFIG } from "../fixtures/dataplane_scenarios.ts";
+import { DEFAULT_DATAPLANE_CONFIG as CONFIG } from "../../src/config/defaults.ts";
 import {
   hostEndpointDeleted,
   hostEndpointUpdate,

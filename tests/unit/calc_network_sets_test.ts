@@ -13,9 +13,10 @@ import { DesiredTable, type NftState, planChanges, render } from "../../src/data
 import { evaluate } from "../../src/dataplane/evaluate.ts";
 import type { ModelUpdate } from "../../src/datastore/updates.ts";
 import { createLogger, memorySink } from "../../src/log/logger.ts";
-import { DEFAULT_CONFIG } from "../fixtures/dataplane_scenarios.ts";
+import { DEFAULT_DATAPLANE_CONFIG } from "../../src/config/defaults.ts";
 import { IFACES, RandomUpdates } from "../fixtures/random_updates.ts";
-import { allowFromSelector, webHostEndpoint, webPolicy } from "../fixtures/scale_fixture.ts";
+import { allowFromSelector, webHostEndpoint, webPolicy } from "../../synth/scale_fixture.ts";
+import { policyUpdate } from "../../synth/updates.ts";
 import { prng } from "../fixtures/prng.ts";
 import { assertMatchesFresh } from "../fixtures/fresh_check.ts";
 import { cidrContains, parseCidr, parseIp } from "../../src/net/ip.ts";
@@ -26,7 +27,7 @@ import { parseSelector } from "../../src/selector/mod.ts";
 function graph(compileMinRun = 0) {
   const g = new CalculationGraph({
     hostname: "h1",
-    dataplaneConfig: { ...DEFAULT_CONFIG, compileMinRun },
+    dataplaneConfig: { ...DEFAULT_DATAPLANE_CONFIG, compileMinRun },
     log: createLogger([memorySink("ERROR")], "calc"),
   });
   g.setInterfaces(IFACES);
@@ -91,15 +92,7 @@ Deno.test("a policy's own selector never selects a network set", () => {
   const g = graph();
   g.applyUpdates([
     netset("webby", ["198.18.5.0/24"], "web"),
-    {
-      type: "policy",
-      name: "p",
-      value: {
-        kind: "policy",
-        metadata: { name: "p" },
-        spec: { selector: "all()", ingress: [{ action: "allow" }] },
-      },
-    },
+    policyUpdate("p", { selector: "all()", ingress: [{ action: "allow" }] }),
   ]);
   assert.deepEqual(g.policyEndpoints("p"), []);
   assert.deepEqual(g.hostState().interfaces, []);
@@ -412,15 +405,13 @@ function partner(
 
 /** A policy on web with the given rules. */
 function webRules(name: string, order: number, ingress: Rule[], egress: Rule[]): ModelUpdate {
-  return {
-    type: "policy",
-    name,
-    value: {
-      kind: "policy",
-      metadata: { name },
-      spec: { order, selector: "role == 'web'", ingress, egress, types: ["ingress", "egress"] },
-    },
-  };
+  return policyUpdate(name, {
+    order,
+    selector: "role == 'web'",
+    ingress,
+    egress,
+    types: ["ingress", "egress"],
+  });
 }
 
 const TO_PARTNER_HTTP: Rule = {

@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { lockoutCheck } from "../../src/lockout/lockout.ts";
-import { applyChanges, type Change, toUpdates } from "../../src/cmd/lockout_guard.ts";
+import { applyChanges, toUpdates } from "../../src/cmd/lockout_check.ts";
+import type { Change } from "../../src/cmd/lockout_guard.ts";
 import { felixConfigurationChanges } from "../../src/cmd/felix_configuration.ts";
 import { parseManifests } from "../../src/model/input.ts";
 import { FELIX_PARAMS } from "../../src/model/v3/felix_config.ts";

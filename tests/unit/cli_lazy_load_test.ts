@@ -126,3 +126,94 @@ Deno.test("the agent with DatastoreType=local loads neither etcd3 nor gRPC", asy
   // The etcd path does load them (the check above can fail).
   assert.ok([...await closure("src/cmd/agent_etcd.ts")].some(etcdish));
 });
+
+Deno.test("get loads no file parser, YAML printer, v3 printer, commit-confirm or lockout code", async () => {
+  const rel = (s: string) => s.startsWith(ROOT.href) ? s.slice(ROOT.href.length) : s;
+  // What `get policy` loads: the command's static imports (io.openStore adds the store).
+  const loaded = [...await closure("src/cmd/resources.ts")].map(rel);
+  const behind = (s: string) =>
+    s.startsWith("npm:") ||
+    /^src\/(lockout|calc|dataplane|explain|agent|selector)\//.test(s) ||
+    /^src\/(model\/(input|input_fast|output|v3\/output)|datastore\/confirm_store)\.ts$/.test(s) ||
+    s === "src/cmd/lockout_check.ts";
+  assert.deepEqual(loaded.filter(behind), [], `loaded by get: ${loaded.join(", ")}`);
+  for (const m of ["src/datastore/etcd_store.ts", "src/model/output_table.ts"]) {
+    assert.ok(loaded.includes(m), `${m} is among ${loaded.join(", ")}`);
+  }
+  // Each is still there for the runs that need it, behind a dynamic import.
+  const reachable = [...await closure("src/cmd/resources.ts", { dynamic: true })].map(rel);
+  for (
+    const m of [
+      "src/model/input.ts",
+      "src/model/input_fast.ts",
+      "src/model/output.ts",
+      "src/model/v3/output.ts",
+      "src/datastore/confirm_store.ts",
+      "src/cmd/lockout_check.ts",
+      "src/lockout/lockout.ts",
+    ]
+  ) {
+    assert.ok(reachable.includes(m), `${m} is reachable from the write and get commands`);
+  }
+});
+
+Deno.test("apply of a valid file loads no yaml package, only the fast parser", async () => {
+  const rel = (s: string) => s.startsWith(ROOT.href) ? s.slice(ROOT.href.length) : s;
+  // What `apply -f` loads besides get's modules: the fast decoder and the lockout check.
+  for (
+    const [entry, inside] of [
+      ["src/model/input_fast.ts", "npm:/js-yaml@"],
+      ["src/cmd/lockout_check.ts", "src/lockout/lockout.ts"],
+    ]
+  ) {
+    const loaded = [...await closure(entry!)].map(rel);
+    const yaml = loaded.filter((s) => s.startsWith("npm:/yaml@") || s === "src/model/input.ts");
+    assert.deepEqual(yaml, [], `${entry} loads the yaml package: ${loaded.join(", ")}`);
+    assert.ok(
+      loaded.some((s) => s.startsWith(inside!)),
+      `the walk from ${entry} reached ${inside}`,
+    );
+  }
+  // The positioned path that reports errors does load it (the check above can fail).
+  assert.ok([...await closure("src/model/input.ts")].some((s) => s.startsWith("npm:/yaml@")));
+});
+
+Deno.test("the cache warm-up loads what get and the writing commands import lazily", async () => {
+  // warmAll (src/cli/warm.ts) imports each command of the table and each module named in its
+  // own dynamic imports; a module only a run imports lazily must be among them, or the shipped
+  // forms transpile it at that run (every run, where /usr is read-only).
+  const info = await moduleGraph("src/cli/warm.ts");
+  const bySpecifier = new Map(info.modules.map((m) => [m.specifier, m]));
+  const walk = (starts: string[], dynamic: boolean) => {
+    const seen = new Set<string>();
+    const queue = [...starts];
+    while (queue.length > 0) {
+      const spec = info.redirects[queue[0]!] ?? queue[0]!;
+      queue.shift();
+      if (seen.has(spec)) continue;
+      seen.add(spec);
+      for (const dep of bySpecifier.get(spec)?.dependencies ?? []) {
+        if (dep.code && (dynamic || !dep.isDynamic)) queue.push(dep.code.specifier);
+      }
+    }
+    return seen;
+  };
+  const href = (p: string) => new URL(p, ROOT).href;
+  const imported = [href("src/cli/warm.ts"), href("src/cli/main.ts")].flatMap((s) =>
+    (bySpecifier.get(s)?.dependencies ?? []).filter((d) => d.isDynamic && d.code)
+      .map((d) => d.code!.specifier)
+  );
+  const warmed = walk([href("src/cli/warm.ts"), ...imported], false);
+  // Not warmed today, and loaded only for ETCD_TRANSPORT=grpc or a calicoctl config file.
+  const notWarmed = new Set([
+    href("src/datastore/etcd_grpc.ts"),
+    href("src/datastore/calicoctl_config.ts"),
+  ]);
+  const lazy = walk([href("src/cmd/resources.ts")], true);
+  assert.ok(lazy.has(href("src/cmd/lockout_check.ts")), "the walk follows dynamic imports");
+  // Our own modules (npm packages and node: built-ins are not transpiled from the checkout).
+  const cold = [...lazy].filter((s) =>
+    s.startsWith("file:") && !warmed.has(s) && !notWarmed.has(s)
+  );
+  assert.deepEqual(cold, [], "loaded lazily by get/apply but not by the warm-up");
+});

@@ -4,13 +4,12 @@
  */
 import assert from "node:assert/strict";
 import { formatFindings, lockoutCheck, sampleAddresses } from "../../src/lockout/lockout.ts";
+import { applyChanges, toUpdates } from "../../src/cmd/lockout_check.ts";
 import {
-  applyChanges,
   type Change,
   LockoutFlagError,
   parseKeepOpen,
   parseManagementSource,
-  toUpdates,
 } from "../../src/cmd/lockout_guard.ts";
 import { parseResources } from "../../src/model/input.ts";
 

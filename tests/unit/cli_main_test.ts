@@ -641,3 +641,30 @@ Deno.test("help texts match their golden files (UPDATE_GOLDEN=1 rewrites them)",
     }
   });
 });
+
+Deno.test("-f files the fast parser does not take go the positioned way, errors keep their place", async () => {
+  const { run, store } = harness();
+  // An anchor and an alias: the fast parser gives up and the yaml package's path reads it.
+  const aliased = policy("a").replace("ingress:", "ingress: &rules") +
+    "- apiVersion: v1\n  kind: policy\n  metadata: {name: b}\n  spec:\n" +
+    "    selector: all()\n    ingress: *rules\n";
+  let r = await run(["apply", "-f", "-"], aliased);
+  assert.deepEqual([r.code, r.err, r.out], [
+    0,
+    "",
+    "Successfully applied 2 'policy' resource(s)\n",
+  ]);
+  assert.deepEqual(store.calls, ["apply a", "apply b"]);
+  const b = [...store.items.values()].find((x) => x.metadata.name === "b");
+  assert.deepEqual(b?.kind === "policy" ? b.spec.ingress : undefined, [{ action: "allow" }]);
+  // The second item of a list is at fault: the message points into it (line 9 on).
+  r = await run(
+    ["apply", "-f", "-"],
+    policy("ok") + policy("bad", "\n      protocol: icmp\n      icmp: {code: 0}"),
+  );
+  assert.equal(r.code, 1);
+  const m = /^Failed to execute command: <stdin>:(\d+):\d+: .*ICMP code specified without/
+    .exec(r.err);
+  assert.ok(m && Number(m[1]) >= 9, r.err);
+  assert.deepEqual(store.calls, ["apply a", "apply b"], "nothing more was written");
+});

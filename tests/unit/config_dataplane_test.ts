@@ -1,6 +1,7 @@
 /** From FelixConfig to the dataplane contract, and mark allocation. */
 import assert from "node:assert/strict";
 import { allocateMarks, DATAPLANE_PARAMS, toDataplaneConfig } from "../../src/config/dataplane.ts";
+import { DEFAULT_DATAPLANE_CONFIG } from "../../src/config/defaults.ts";
 import { PARAM_LIST } from "../../src/config/params.ts";
 import { resolveConfig } from "../../src/config/resolve.ts";
 
@@ -81,4 +82,13 @@ Deno.test("marks come from the lowest set bits: accept, pass, scratch0, scratch1
   });
   assert.deepEqual(allocateMarks(0x80000001), { accept: 1, pass: 0x80000000 });
   assert.throws(() => allocateMarks(0x10), /at least 2 bits/);
+});
+
+Deno.test("DEFAULT_DATAPLANE_CONFIG is what resolving no parameters at all gives", () => {
+  assert.deepEqual(DEFAULT_DATAPLANE_CONFIG, toDataplaneConfig(resolve()));
+  // Not a different default somewhere: a parameter set away from its default shows.
+  assert.notDeepEqual(
+    DEFAULT_DATAPLANE_CONFIG,
+    toDataplaneConfig(resolve({ FELIX_LOGPREFIX: "x" })),
+  );
 });

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import type { HostState, RuleSet } from "../../src/calc/host_state.ts";
 import { buildNftState, render } from "../../src/dataplane/mod.ts";
 import { evaluate, type Packet } from "../../src/dataplane/evaluate.ts";
-import { hostState, iface, ruleSet } from "../fixtures/dataplane_scenarios.ts";
+import { hostState, iface, ruleSet } from "../../synth/host_states.ts";
 
 const allow = (port: number) =>
   ruleSet([{ action: "allow", protocol: "tcp", destination: { ports: [port] } }]);

@@ -12,14 +12,8 @@ import {
   planUpdate,
   render,
 } from "../../src/dataplane/mod.ts";
-import {
-  hostState,
-  iface,
-  ruleSet,
-  SCENARIOS,
-  SEED_FAILSAFE,
-  SEED_WEBSERVER,
-} from "../fixtures/dataplane_scenarios.ts";
+import { hostState, iface, ruleSet } from "../../synth/host_states.ts";
+import { SCENARIOS, SEED_FAILSAFE, SEED_WEBSERVER } from "../fixtures/dataplane_scenarios.ts";
 import type { HostState } from "../../src/calc/host_state.ts";
 
 const seed = SCENARIOS.seed_failsafe_webserver!;

@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import type { HostState } from "../../src/calc/host_state.ts";
 import { buildNftState } from "../../src/dataplane/mod.ts";
 import { evaluate, type Packet } from "../../src/dataplane/evaluate.ts";
-import { hostState, iface, ruleSet, SCENARIOS } from "../fixtures/dataplane_scenarios.ts";
+import { hostState, iface, ruleSet } from "../../synth/host_states.ts";
+import { SCENARIOS } from "../fixtures/dataplane_scenarios.ts";
 
 const R = "198.18.0.20";
 const H = "198.18.1.1";

@@ -8,19 +8,19 @@ import assert from "node:assert/strict";
 import { CalculationGraph } from "../../src/calc/graph.ts";
 import { DesiredTable, planChanges, render } from "../../src/dataplane/mod.ts";
 import { createLogger, memorySink } from "../../src/log/logger.ts";
-import { DEFAULT_CONFIG } from "../fixtures/dataplane_scenarios.ts";
+import { DEFAULT_DATAPLANE_CONFIG } from "../../src/config/defaults.ts";
 import { IFACES, RandomUpdates } from "../fixtures/random_updates.ts";
 import {
   allowFromSelector,
   allowTcp,
   webHostEndpoint,
   webPolicy,
-} from "../fixtures/scale_fixture.ts";
+} from "../../synth/scale_fixture.ts";
 
 function graph(compileMinRun: number) {
   const g = new CalculationGraph({
     hostname: "h1",
-    dataplaneConfig: { ...DEFAULT_CONFIG, compileMinRun },
+    dataplaneConfig: { ...DEFAULT_DATAPLANE_CONFIG, compileMinRun },
     log: createLogger([memorySink("ERROR")], "calc"),
   });
   g.setInterfaces(IFACES);

@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { buildNftState, objectName, render } from "../../src/dataplane/mod.ts";
-import { hostState, iface, ruleSet, SCENARIOS } from "../fixtures/dataplane_scenarios.ts";
+import { hostState, iface, ruleSet } from "../../synth/host_states.ts";
+import { SCENARIOS } from "../fixtures/dataplane_scenarios.ts";
 import { cidrsOfFamily } from "../../src/dataplane/_cidr.ts";
 
 const GOLDEN = new URL("../golden/", import.meta.url);

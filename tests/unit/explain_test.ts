@@ -8,7 +8,8 @@ import { buildNftState } from "../../src/dataplane/mod.ts";
 import type { Packet } from "../../src/dataplane/evaluate.ts";
 import { explain, formatExplanation } from "../../src/explain/explain.ts";
 import { PacketArgsError, parseExplainArgs } from "../../src/cmd/explain_args.ts";
-import { hostState, iface, ruleSet, SCENARIOS } from "../fixtures/dataplane_scenarios.ts";
+import { hostState, iface, ruleSet } from "../../synth/host_states.ts";
+import { SCENARIOS } from "../fixtures/dataplane_scenarios.ts";
 
 const update = Deno.env.get("UPDATE_GOLDEN") === "1";
 const GOLDEN = new URL("../golden/explain.txt", import.meta.url);

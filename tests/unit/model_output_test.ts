@@ -4,13 +4,13 @@
  */
 import assert from "node:assert/strict";
 import { parseResources } from "../../src/model/input.ts";
+import { formatResources } from "../../src/model/output.ts";
 import {
-  formatResources,
   formatTable,
   goFloat,
   tabwriter,
   validTableColumns,
-} from "../../src/model/output.ts";
+} from "../../src/model/output_table.ts";
 import type { Resource } from "../../src/model/resources.ts";
 
 const parse = (text: string): Resource[] => parseResources(text, "t.yaml").map((l) => l.resource);

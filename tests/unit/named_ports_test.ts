@@ -13,6 +13,7 @@ import { convertKeyValue } from "../../src/datastore/convert.ts";
 import { decodeHostEndpoint, decodeRule } from "../../src/datastore/backend_decode.ts";
 import { encodeHostEndpoint, encodeRule } from "../../src/datastore/backend_encode.ts";
 import type { ModelUpdate } from "../../src/datastore/updates.ts";
+import { policyUpdate } from "../../synth/updates.ts";
 import { compilePolicy } from "../../src/dataplane/compile.ts";
 import { buildContext } from "../../src/dataplane/context.ts";
 import { evaluate, type Packet } from "../../src/dataplane/evaluate.ts";
@@ -33,7 +34,7 @@ import type {
 import { formatResources } from "../../src/model/output.ts";
 import { parseResources } from "../../src/model/input.ts";
 import { parseSelector } from "../../src/selector/mod.ts";
-import { DEFAULT_CONFIG } from "../fixtures/dataplane_scenarios.ts";
+import { DEFAULT_DATAPLANE_CONFIG } from "../../src/config/defaults.ts";
 import { prng } from "../fixtures/prng.ts";
 import { assertMatchesFresh } from "../fixtures/fresh_check.ts";
 
@@ -69,21 +70,19 @@ function hep(
 }
 
 function pol(name: string, ingress: Rule[], egress: Rule[] = [], order = 10): ModelUpdate {
-  return {
-    type: "policy",
-    name,
-    value: {
-      kind: "policy",
-      metadata: { name },
-      spec: { selector: "role == 'web'", order, ingress, egress, types: ["ingress", "egress"] },
-    },
-  };
+  return policyUpdate(name, {
+    selector: "role == 'web'",
+    order,
+    ingress,
+    egress,
+    types: ["ingress", "egress"],
+  });
 }
 
 function graph(compileMinRun = 4): CalculationGraph {
   const g = new CalculationGraph({
     hostname: "h1",
-    dataplaneConfig: { ...DEFAULT_CONFIG, compileMinRun },
+    dataplaneConfig: { ...DEFAULT_DATAPLANE_CONFIG, compileMinRun },
     log: createLogger([memorySink("ERROR")], "calc"),
   });
   g.setInterfaces(IFACES);
@@ -373,7 +372,7 @@ Deno.test("source ports: the packet's source address and port are looked up", ()
 Deno.test("audit mode: a named-port deny counts once and accepts", () => {
   const g = new CalculationGraph({
     hostname: "h1",
-    dataplaneConfig: { ...DEFAULT_CONFIG, policyAuditMode: true },
+    dataplaneConfig: { ...DEFAULT_DATAPLANE_CONFIG, policyAuditMode: true },
     log: createLogger([memorySink("ERROR")], "calc"),
   });
   g.setInterfaces(IFACES);
@@ -395,7 +394,7 @@ Deno.test("audit mode: a named-port deny counts once and accepts", () => {
 
 Deno.test("a policy with a named port is never compiled into set lookups", () => {
   const s = stateOf([WEB, DB, NAMED]);
-  const ctx = buildContext({ ...DEFAULT_CONFIG, compileMinRun: 1 });
+  const ctx = buildContext({ ...DEFAULT_DATAPLANE_CONFIG, compileMinRun: 1 });
   assert.equal(
     compilePolicy("named", s.policies.get("named")!, "ingress", ctx)?.elements,
     undefined,

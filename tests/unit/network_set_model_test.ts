@@ -6,14 +6,15 @@
  */
 import assert from "node:assert/strict";
 import { parseResources, ResourceInputError } from "../../src/model/input.ts";
-import { formatResources, formatTable } from "../../src/model/output.ts";
+import { formatResources } from "../../src/model/output.ts";
+import { formatTable } from "../../src/model/output_table.ts";
 import type { NetworkSetResource, Resource } from "../../src/model/resources.ts";
 import { kindFromArgument } from "../../src/cmd/kinds.ts";
 import { deleteRanges, writesFor } from "../../src/datastore/layout.ts";
 import { decodeNetworkSet } from "../../src/datastore/backend_decode.ts";
 import { networkSetKey, parseKey, renderResourceKey } from "../../src/datastore/keys.ts";
 import { convertKeyValue } from "../../src/datastore/convert.ts";
-import { applyChanges, toUpdates } from "../../src/cmd/lockout_guard.ts";
+import { applyChanges, toUpdates } from "../../src/cmd/lockout_check.ts";
 import { lockoutCheck } from "../../src/lockout/lockout.ts";
 
 const FILE = `- apiVersion: v1

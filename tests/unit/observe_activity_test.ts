@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import type { Dataplane } from "../../src/agent/agent.ts";
-import { hostState, iface } from "../fixtures/dataplane_scenarios.ts";
+import { hostState, iface } from "../../synth/host_states.ts";
 import { fixedSource } from "../../src/dataplane/mod.ts";
 import { ActivityRecorder } from "../../src/observe/mod.ts";
 

@@ -9,7 +9,7 @@ import { fixedSource } from "../../src/dataplane/mod.ts";
 import { Agent, type Calculation, type Dataplane } from "../../src/agent/agent.ts";
 import { resolveConfig } from "../../src/config/mod.ts";
 import type { ModelUpdate } from "../../src/datastore/updates.ts";
-import { hostState, iface } from "../fixtures/dataplane_scenarios.ts";
+import { hostState, iface } from "../../synth/host_states.ts";
 import { createLogger, memorySink } from "../../src/log/logger.ts";
 import {
   ActivityRecorder,

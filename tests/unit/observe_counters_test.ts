@@ -11,7 +11,7 @@ import {
   type NftState,
   parseCounters,
 } from "../../src/dataplane/mod.ts";
-import { hostState, iface, ruleSet } from "../fixtures/dataplane_scenarios.ts";
+import { hostState, iface, ruleSet } from "../../synth/host_states.ts";
 import {
   attributeCounters,
   cachedReader,

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import type { AgentStatus } from "../../src/agent/agent.ts";
 import { fixedSource } from "../../src/dataplane/mod.ts";
-import { hostState, iface } from "../fixtures/dataplane_scenarios.ts";
+import { hostState, iface } from "../../synth/host_states.ts";
 import {
   ActivityRecorder,
   type ActivitySnapshot,

@@ -1,20 +1,21 @@
 /**
- * Writing the test datastore. etcd lives inside namespace E (see topology.ts), which the test
- * process (in the root namespace) cannot reach directly, and no root-namespace interface may
- * be added to reach it. So every write runs *inside E* with `ip netns exec`: resources through
- * the real CLI (`scripts/hostfence create|apply|replace|delete -f -`, which is also what the
- * operator does) and raw keys through `etcdctl` (for data the CLI would refuse, e.g. a
- * hostEndpoint with neither interfaceName nor expectedIPs).
+ * Writing the lab's datastore: an etcd inside a network namespace (the tests' namespace E, see
+ * tests/harness/topology.ts, or a benchmark's), which the calling process (in the root
+ * namespace) cannot reach directly, and no root-namespace interface may be added to reach it.
+ * So every write runs *inside* that namespace with `ip netns exec`: resources through the real
+ * CLI (`scripts/hostfence create|apply|replace|delete -f -`, which is also what the operator
+ * does) and raw keys through `etcdctl` (for data the CLI would refuse, e.g. a hostEndpoint with
+ * neither interfaceName nor expectedIPs).
  *
  * Revisions: `put`/`del` return the etcd revision of the write. After CLI writes, `fence()`
  * re-puts `/calico/v1/Ready = true` (a no-op update the agent must still acknowledge) and
  * returns its revision, so `agent.waitForRevision(await ds.fence())` means "everything
  * written so far is programmed". Only valid once the datastore is ready.
  */
-import { type NetNs, run, type RunResult } from "../../netlab/netns.ts";
-import { HOSTFENCE, REPO_ROOT } from "../../netlab/paths.ts";
+import { type NetNs, run, type RunResult } from "./netns.ts";
+import { HOSTFENCE, REPO_ROOT } from "./paths.ts";
 
-const WRITER = `${REPO_ROOT}/tests/harness/etcd_writer.ts`;
+const WRITER = `${REPO_ROOT}/netlab/etcd_writer.ts`;
 
 export const READY_KEY = "/calico/v1/Ready";
 
@@ -33,8 +34,8 @@ export class CliError extends Error {
   }
 }
 
-/** The datastore as a test writes it. */
-export class TestDatastore {
+/** The datastore as a test or benchmark writes it. */
+export class LabDatastore {
   constructor(readonly ns: NetNs, readonly endpoint: string) {}
 
   /** Runs `etcdctl` (v3) inside the etcd namespace. */
@@ -73,7 +74,7 @@ export class TestDatastore {
   }
 
   /**
-   * Bulk writes through tests/harness/etcd_writer.ts inside the etcd namespace: `repeat KEY
+   * Bulk writes through netlab/etcd_writer.ts inside the etcd namespace: `repeat KEY
    * COUNT BYTES`, or `puts` with `{"key","value"}` lines on stdin. Returns the last revision.
    */
   async bulk(args: readonly string[], stdin?: string): Promise<number> {

@@ -1,6 +1,6 @@
 /**
- * Bulk etcd writes for fault tests, run as a script inside the etcd namespace (the test
- * process cannot reach etcd there, and one `etcdctl` per write would take minutes):
+ * Bulk etcd writes for fault tests and benchmarks, run as a script inside the etcd namespace
+ * (the calling process cannot reach etcd there, and one `etcdctl` per write would take minutes):
  *
  * - `deno run -A etcd_writer.ts ENDPOINT repeat KEY COUNT BYTES`: COUNT puts of a BYTES-long
  *   value to one key (COUNT revisions).
