@@ -12,7 +12,23 @@ import { globalConfigKey, hostConfigKey, missingIdentifier } from "../datastore/
 import type { ModelUpdate } from "../datastore/updates.ts";
 import { canonicalIp, familyOf } from "../net/ip.ts";
 import { formatFindings, lockoutCheck } from "../lockout/lockout.ts";
-import type { Change } from "./lockout_guard.ts";
+import type { ResourceId } from "../datastore/store.ts";
+import type { Resource } from "../model/resources.ts";
+
+/** One proposed change, as the write command will make it. */
+export type Change =
+  | {
+    readonly kind: "write";
+    readonly verb: "create" | "apply" | "replace";
+    readonly resource: Resource;
+  }
+  | { readonly kind: "delete"; readonly id: ResourceId }
+  | {
+    readonly kind: "config";
+    readonly name: string;
+    readonly node?: string;
+    readonly value: string | null;
+  };
 
 /**
  * The default management sources: this machine's own addresses (not loopback, not

@@ -5,10 +5,10 @@
  * `--force` or `--confirm-within`, load none of that code.
  */
 import type { PortSpec } from "../calc/host_state.ts";
-import type { ResourceId, ResourceStore } from "../datastore/store.ts";
+import type { ResourceStore } from "../datastore/store.ts";
 import { canonicalIp, normaliseCidr } from "../net/ip.ts";
-import type { Resource } from "../model/resources.ts";
 import { listFlag, type OptionSpec, type ParsedCommand } from "./args.ts";
+import type { Change } from "./lockout_check.ts";
 
 /** The flags every writing command takes for the check. */
 export const LOCKOUT_OPTIONS: OptionSpec = {
@@ -17,20 +17,8 @@ export const LOCKOUT_OPTIONS: OptionSpec = {
   "management-source": { type: "string", multiple: true },
 };
 
-/** One proposed change, as the write command will make it. */
-export type Change =
-  | {
-    readonly kind: "write";
-    readonly verb: "create" | "apply" | "replace";
-    readonly resource: Resource;
-  }
-  | { readonly kind: "delete"; readonly id: ResourceId }
-  | {
-    readonly kind: "config";
-    readonly name: string;
-    readonly node?: string;
-    readonly value: string | null;
-  };
+// The change type lives with the check that reasons about it; a type import loads nothing.
+export type { Change };
 
 /** A flag value that makes no sense; the caller prints the message and exits 1. */
 export class LockoutFlagError extends Error {}

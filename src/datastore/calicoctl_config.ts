@@ -11,7 +11,7 @@ import {
   DEFAULT_AUTHORITY,
   parseEndpoints,
   withOptional,
-} from "./connection.ts";
+} from "./connection_settings.ts";
 import { errorMessage } from "../util/error_message.ts";
 
 const SPEC_FIELDS: Record<string, keyof ConnectionConfig | "datastoreType" | "endpoints"> = {

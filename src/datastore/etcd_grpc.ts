@@ -9,7 +9,7 @@ import { isIP } from "node:net";
 import { checkServerIdentity, type PeerCertificate } from "node:tls";
 import { Etcd3, type IKeyValue, type IOptions, type IRequestOp, type Watcher } from "etcd3";
 import { credentials as grpcCredentials } from "@grpc/grpc-js";
-import type { ConnectionConfig, TlsMaterial } from "./connection.ts";
+import type { ConnectionConfig, TlsMaterial } from "./connection_settings.ts";
 import type {
   Compare,
   EtcdClient,
@@ -23,7 +23,7 @@ import type {
   WatchHandlers,
   WatchRequest,
 } from "./etcd_client.ts";
-import { isConnectionError } from "./connection.ts";
+import { isConnectionError } from "./connection_errors.ts";
 import { errorMessage } from "../util/error_message.ts";
 
 /** gRPC keepalive on channels with calls in flight (see createEtcd3). */
