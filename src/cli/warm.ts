@@ -19,6 +19,11 @@ export async function warmAll(): Promise<void> {
   await import("../cmd/lockout_check.ts");
   await import("../model/output.ts");
   await import("../model/v3/output.ts");
+  // What a connection loads only when configured so: a calicoctl config file (the usual case
+  // on an operator's machine) and the gRPC client (ETCD_TRANSPORT=grpc). Importing the gRPC
+  // client opens no connection.
+  await import("../datastore/calicoctl_config.ts");
+  await import("../datastore/etcd_grpc.ts");
 }
 
 if (import.meta.main) {

@@ -204,16 +204,9 @@ Deno.test("the cache warm-up loads what get and the writing commands import lazi
       .map((d) => d.code!.specifier)
   );
   const warmed = walk([href("src/cli/warm.ts"), ...imported], false);
-  // Not warmed today, and loaded only for ETCD_TRANSPORT=grpc or a calicoctl config file.
-  const notWarmed = new Set([
-    href("src/datastore/etcd_grpc.ts"),
-    href("src/datastore/calicoctl_config.ts"),
-  ]);
   const lazy = walk([href("src/cmd/resources.ts")], true);
   assert.ok(lazy.has(href("src/cmd/lockout_check.ts")), "the walk follows dynamic imports");
   // Our own modules (npm packages and node: built-ins are not transpiled from the checkout).
-  const cold = [...lazy].filter((s) =>
-    s.startsWith("file:") && !warmed.has(s) && !notWarmed.has(s)
-  );
+  const cold = [...lazy].filter((s) => s.startsWith("file:") && !warmed.has(s));
   assert.deepEqual(cold, [], "loaded lazily by get/apply but not by the warm-up");
 });
