@@ -3,7 +3,7 @@
  * as plain data with every selector already resolved to an IP-set id. The dataplane never
  * looks at etcd, labels or selectors; the calculation never looks at nft.
  */
-import type { Action, IcmpFields, Port, Protocol } from "../model/resources.ts";
+import type { Port, Rule } from "../model/resources.ts";
 
 /** The Felix parameters the dataplane reads live in config (which sits below calc). */
 import type { DataplaneConfig } from "../config/dataplane.ts";
@@ -54,13 +54,11 @@ export interface ResolvedEntity {
   readonly notNamedPorts?: readonly NamedPortRef[];
 }
 
-export interface ResolvedRule {
-  readonly action: Action;
-  readonly ipVersion?: 4 | 6;
-  readonly protocol?: Protocol;
-  readonly notProtocol?: Protocol;
-  readonly icmp?: IcmpFields;
-  readonly notICMP?: IcmpFields;
+/**
+ * A rule as the dataplane takes it: the model's Rule, field for field, with both sides
+ * resolved (and always present: an absent side is one without constraints).
+ */
+export interface ResolvedRule extends Omit<Rule, "source" | "destination"> {
   readonly source: ResolvedEntity;
   readonly destination: ResolvedEntity;
 }

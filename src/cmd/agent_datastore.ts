@@ -9,7 +9,7 @@ import type { Agent } from "../agent/agent.ts";
 import type { CalculationGraph } from "../calc/graph.ts";
 import type { FelixConfig } from "../config/mod.ts";
 import type { NftDataplane, NftRunner } from "../dataplane/mod.ts";
-import type { DatastoreSource } from "../datastore/source.ts";
+import type { DatastoreSource, UpdatesCallback } from "../datastore/source.ts";
 import type { Logger } from "../log/logger.ts";
 import type { ActivityRecorder } from "../observe/mod.ts";
 import type { Clock } from "../time/clock.ts";
@@ -47,3 +47,11 @@ export interface DatastoreStages {
 
 /** Builds a datastore's stages; undefined (after logging why) when it cannot be set up. */
 export type DatastoreBuilder = (ctx: DatastoreContext) => DatastoreStages | undefined;
+
+/** A source's onUpdates: each batch is counted for metrics, then handed to the agent. */
+export function feedAgent(ctx: Pick<DatastoreContext, "recorder" | "agent">): UpdatesCallback {
+  return (batch, revision) => {
+    ctx.recorder.recordBatch(batch);
+    ctx.agent.handleUpdates(batch, revision);
+  };
+}

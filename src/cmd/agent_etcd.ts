@@ -13,7 +13,7 @@ import { StatusReporting } from "../status/reporting.ts";
 import { WouldDropReporter } from "../status/would_drop.ts";
 import { nftCounterReader } from "../observe/mod.ts";
 import { errorMessage } from "../util/error_message.ts";
-import type { DatastoreBuilder } from "./agent_datastore.ts";
+import { type DatastoreBuilder, feedAgent } from "./agent_datastore.ts";
 
 /** The etcd stages; undefined (logged) when the etcd client cannot be set up. */
 export const etcdStages: DatastoreBuilder = (ctx) => {
@@ -30,6 +30,7 @@ export const etcdStages: DatastoreBuilder = (ctx) => {
     clock,
   });
   const reportEndpoints = () => status.syncFrom(calc, agent.status().inSync);
+  const feed = feedAgent(ctx);
   const syncer = new Syncer({
     client,
     endpoints: etcdEndpointsOf(config),
@@ -37,8 +38,7 @@ export const etcdStages: DatastoreBuilder = (ctx) => {
     resyncIntervalMs: config.resyncIntervalSecs * 1000,
     clock,
     onUpdates: (batch, revision) => {
-      recorder.recordBatch(batch);
-      agent.handleUpdates(batch, revision);
+      feed(batch, revision);
       reportEndpoints();
     },
   });

@@ -5,10 +5,10 @@
  * and no commit-confirm rollbacks (the files are the truth; edit them back).
  */
 import { LocalSource } from "../datastore/local_source.ts";
-import type { DatastoreBuilder } from "./agent_datastore.ts";
+import { type DatastoreBuilder, feedAgent } from "./agent_datastore.ts";
 
 export const localStages: DatastoreBuilder = (ctx) => {
-  const { live, root, log, recorder, agent, clock } = ctx;
+  const { live, root, log, clock } = ctx;
   const config = live.config;
   log.info(
     `DatastoreType is local: resources come from ${config.policyDir}; no etcd is used and ` +
@@ -20,10 +20,7 @@ export const localStages: DatastoreBuilder = (ctx) => {
     log: root.child("policydir"),
     resyncIntervalMs: config.resyncIntervalSecs * 1000,
     clock,
-    onUpdates: (batch, revision) => {
-      recorder.recordBatch(batch);
-      agent.handleUpdates(batch, revision);
-    },
+    onUpdates: feedAgent(ctx),
   });
   return {
     source,

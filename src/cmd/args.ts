@@ -20,6 +20,17 @@ export const DATASTORE_OPTIONS: OptionSpec = {
 };
 
 /**
+ * Flags of the commands that work out one node's state as its agent would (render, explain):
+ * the node, its interfaces, and where resources come from (etcd, or a policy directory).
+ */
+export const NODE_STATE_OPTIONS: OptionSpec = {
+  ...DATASTORE_OPTIONS,
+  node: { type: "string" },
+  interface: { type: "string", multiple: true },
+  "policy-dir": { type: "string" },
+};
+
+/**
  * The largest input (`-f FILE` or standard input) read unless `--max-input-bytes` says
  * otherwise: it bounds the time and memory a mistaken or hostile file can take (issue 10).
  * 16 MiB holds some 30,000 policies and takes well under 1 GB to read; reading takes about

@@ -12,7 +12,7 @@ import {
   parseCommand,
   stringFlag,
 } from "./args.ts";
-import type { CliIo, Command } from "./io.ts";
+import type { Command } from "./io.ts";
 import { lookupParam } from "../config/params.ts";
 import { CommandFailure, failure, openStore } from "./resources.ts";
 import { errorMessage } from "../util/error_message.ts";
@@ -110,14 +110,8 @@ function settingFor(name: string, raw: string | undefined): ConfigSetting {
 }
 
 /** `hostfence config ARGS` (ARGS without the command word); returns the exit code. */
-export const runConfig: Command = (args, io) => runConfigCommand(["config", ...args], args, io);
-
-/** `hostfence config ...` given the whole command line too; returns the exit code. */
-export async function runConfigCommand(
-  argv: readonly string[],
-  args: readonly string[],
-  io: CliIo,
-): Promise<number> {
+export const runConfig: Command = async (args, io) => {
+  const argv = ["config", ...args];
   try {
     const p = parseCommand(argv, args, CONFIG_OPTIONS);
     const [action, name, ...rest] = p.positionals;
@@ -164,4 +158,4 @@ export async function runConfigCommand(
   } catch (e) {
     return failure(io, e);
   }
-}
+};

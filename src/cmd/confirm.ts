@@ -18,14 +18,8 @@ export function describePending(list: readonly PendingChange[]): string {
 }
 
 /** `hostfence confirm ARGS` (ARGS without the command word); returns the exit code. */
-export const runConfirm: Command = (args, io) => runConfirmCommand(["confirm", ...args], args, io);
-
-/** `hostfence confirm ...` given the whole command line too; returns the exit code. */
-export async function runConfirmCommand(
-  argv: readonly string[],
-  args: readonly string[],
-  io: CliIo,
-): Promise<number> {
+export const runConfirm: Command = async (args, io) => {
+  const argv = ["confirm", ...args];
   try {
     const p = parseCommand(argv, args, DATASTORE_OPTIONS);
     if (p.positionals.length > 1) throw new InvalidOptionError(argv);
@@ -51,7 +45,7 @@ export async function runConfirmCommand(
   } catch (e) {
     return failure(io, e);
   }
-}
+};
 
 /** Confirms `given`, or the only change waiting; CommandFailure for every refusal. */
 async function confirmChange(

@@ -4,7 +4,14 @@
  */
 import { canonicalIp, familyOf } from "../net/ip.ts";
 import type { Packet } from "../dataplane/evaluate.ts";
-import { InvalidOptionError, listFlag, type OptionSpec, parseCommand, stringFlag } from "./args.ts";
+import {
+  InvalidOptionError,
+  listFlag,
+  NODE_STATE_OPTIONS,
+  type OptionSpec,
+  parseCommand,
+  stringFlag,
+} from "./args.ts";
 
 /** A packet description that makes no sense; the message says which part and why. */
 export class PacketArgsError extends Error {}
@@ -46,18 +53,13 @@ function ifname(text: string, flag: string): string {
 }
 
 const EXPLAIN_OPTIONS: OptionSpec = {
-  node: { type: "string" },
+  ...NODE_STATE_OPTIONS,
   in: { type: "string" },
   out: { type: "string" },
   src: { type: "string" },
   dst: { type: "string" },
   sport: { type: "string" },
-  interface: { type: "string", multiple: true },
-  "etcd-endpoints": { type: "string" },
-  "policy-dir": { type: "string" },
-  config: { type: "string", short: "c" },
   output: { type: "string", short: "o" },
-  help: { type: "boolean", short: "h" },
 };
 
 /** Parses the command line after `explain` with the CLI's one parser (src/cmd/args.ts). */

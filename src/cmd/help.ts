@@ -97,8 +97,32 @@ Options:
 Run 'hostfence <command> --help' for a command's usage and options.
 `;
 
+/**
+ * The help of a resource-writing command (create, apply, replace, delete): its usage and
+ * examples (`head`), the options all four take around its own (`own`, each line ending in a
+ * newline), its description, then the lockout check, resource types and connection settings
+ * that all four end with.
+ */
+function _writeHelp(head: string, own: string, description: string): string {
+  return `${head}
+Options:
+${FILE_OPTION}
+${CONFIRM_OPTION}
+${own}${LOCKOUT_OPTIONS}
+${CONN_OPTIONS}
+
+Description:
+${description}
+
+${LOCKOUT}
+
+${KINDS}
+${CONNECTION}`;
+}
+
 /** `hostfence create --help` */
-export const CREATE_HELP = `Create resources from a file or standard input.
+export const CREATE_HELP = _writeHelp(
+  `Create resources from a file or standard input.
 
 Usage:
   hostfence create --filename=<FILE> [--skip-exists] [--etcd-endpoints=<URLS>]
@@ -110,17 +134,11 @@ Examples:
 
   # Create a node from standard input.
   printf 'apiVersion: v1\\nkind: node\\nmetadata:\\n  name: host1\\n' | hostfence create -f -
-
-Options:
-${FILE_OPTION}
-${CONFIRM_OPTION}
-      --skip-exists            Count a resource that already exists as a success
+`,
+  `      --skip-exists            Count a resource that already exists as a success
                                and leave it unchanged.
-${LOCKOUT_OPTIONS}
-${CONN_OPTIONS}
-
-Description:
-  Every resource in the file is checked (YAML syntax, known kind and fields,
+`,
+  `  Every resource in the file is checked (YAML syntax, known kind and fields,
   field values) before etcd is contacted; a problem is reported with its file,
   line and column and nothing is written. Resources are then created one by one
   in file order, and processing stops at the first failure (earlier resources
@@ -129,15 +147,11 @@ Description:
   resource cannot both succeed.
 
   A file holds one resource, a list of resources, a <kind>List with 'items', or
-  several YAML documents separated by '---'.
-
-${LOCKOUT}
-
-${KINDS}
-${CONNECTION}`;
+  several YAML documents separated by '---'.`,
+);
 
 /** `hostfence apply --help` */
-export const APPLY_HELP =
+export const APPLY_HELP = _writeHelp(
   `Create resources, or fully replace existing ones, from a file or standard input.
 
 Usage:
@@ -149,26 +163,17 @@ Examples:
 
   # Round-trip: read the policies back and apply them unchanged.
   hostfence get policy -o yaml | hostfence apply -f -
-
-Options:
-${FILE_OPTION}
-${CONFIRM_OPTION}
-${LOCKOUT_OPTIONS}
-${CONN_OPTIONS}
-
-Description:
-  Every resource in the file is checked before etcd is contacted. Each resource
+`,
+  "",
+  `  Every resource in the file is checked before etcd is contacted. Each resource
   is then written in file order, created when absent and replaced as a whole
   when present (fields left out of the file are removed, not merged).
-  Processing stops at the first failure.
-
-${LOCKOUT}
-
-${KINDS}
-${CONNECTION}`;
+  Processing stops at the first failure.`,
+);
 
 /** `hostfence replace --help` */
-export const REPLACE_HELP = `Replace existing resources from a file or standard input.
+export const REPLACE_HELP = _writeHelp(
+  `Replace existing resources from a file or standard input.
 
 Usage:
   hostfence replace --filename=<FILE> [--etcd-endpoints=<URLS>] [--config=<FILE>]
@@ -176,26 +181,17 @@ Usage:
 Examples:
   # Replace the policies in policy.yaml.
   hostfence replace -f ./policy.yaml
-
-Options:
-${FILE_OPTION}
-${CONFIRM_OPTION}
-${LOCKOUT_OPTIONS}
-${CONN_OPTIONS}
-
-Description:
-  Every resource in the file is checked before etcd is contacted. Each resource
+`,
+  "",
+  `  Every resource in the file is checked before etcd is contacted. Each resource
   must already exist ('resource does not exist' otherwise) and is replaced as a
   whole. Resources are handled in file order; processing stops at the first
-  failure.
-
-${LOCKOUT}
-
-${KINDS}
-${CONNECTION}`;
+  failure.`,
+);
 
 /** `hostfence delete --help` */
-export const DELETE_HELP = `Delete resources named in a file or on the command line.
+export const DELETE_HELP = _writeHelp(
+  `Delete resources named in a file or on the command line.
 
 Usage:
   hostfence delete --filename=<FILE> [--skip-not-exists] [--etcd-endpoints=<URLS>]
@@ -213,27 +209,17 @@ Examples:
 
   # Delete everything named in resources.yaml.
   hostfence delete -f ./resources.yaml
-
-Options:
-${FILE_OPTION}
-${CONFIRM_OPTION}
-  -n, --node=<NODE>            Node of a hostEndpoint or workloadEndpoint.
+`,
+  `  -n, --node=<NODE>            Node of a hostEndpoint or workloadEndpoint.
       --orchestrator=<ORCH>    Orchestrator of a workloadEndpoint.
       --workload=<WORKLOAD>    Workload of a workloadEndpoint.
       --skip-not-exists        Count a resource that does not exist as a success.
-${LOCKOUT_OPTIONS}
-${CONN_OPTIONS}
-
-Description:
-  Resources are identified by kind and metadata (name, and node for host
+`,
+  `  Resources are identified by kind and metadata (name, and node for host
   endpoints); the spec in a file is ignored. Resources are deleted in file order
   and processing stops at the first failure. A resource that does not exist
-  fails with 'resource does not exist' unless --skip-not-exists is given.
-
-${LOCKOUT}
-
-${KINDS}
-${CONNECTION}`;
+  fails with 'resource does not exist' unless --skip-not-exists is given.`,
+);
 
 /** `hostfence get --help` */
 export const GET_HELP = `Show resources as a table, YAML or JSON.

@@ -11,7 +11,13 @@ import { createLogger, screenSink } from "../log/logger.ts";
 import { computeNodeState, NodeStateError, readSnapshot } from "../agent/node_state.ts";
 import { PolicyDirError } from "../datastore/local_files.ts";
 import { readPolicyDirSnapshot } from "../datastore/local_source.ts";
-import { InvalidOptionError, listFlag, type OptionSpec, parseCommand, stringFlag } from "./args.ts";
+import {
+  InvalidOptionError,
+  listFlag,
+  NODE_STATE_OPTIONS,
+  parseCommand,
+  stringFlag,
+} from "./args.ts";
 import { processIo, type Streams } from "./io.ts";
 import { RENDER_HELP } from "./render_help.ts";
 import { errorMessage } from "../util/error_message.ts";
@@ -27,20 +33,11 @@ export function parseInterfaceSpec(spec: string): InterfaceInfo {
   return { name, up: true, addrs: addrs ? addrs.split(",").map((a) => a.trim()) : [] };
 }
 
-const RENDER_OPTIONS: OptionSpec = {
-  node: { type: "string" },
-  interface: { type: "string", multiple: true },
-  "etcd-endpoints": { type: "string" },
-  "policy-dir": { type: "string" },
-  config: { type: "string", short: "c" },
-  help: { type: "boolean", short: "h" },
-};
-
 /** `hostfence render ARGS` (ARGS without the command word); returns the exit code. */
 export async function runRender(args: string[], io: Streams = processIo()): Promise<number> {
   let p;
   try {
-    p = parseCommand(["render", ...args], args, RENDER_OPTIONS, {
+    p = parseCommand(["render", ...args], args, NODE_STATE_OPTIONS, {
       positionals: false,
       lastWins: true,
     });

@@ -483,6 +483,38 @@ function apiFlag(p: ParsedCommand): "v1" | "v3" | undefined {
   );
 }
 
+/** What `get` asks for: each resource named in the `-f` file, or `KIND [NAME]` and the id flags. */
+async function getQueries(
+  argv: readonly string[],
+  p: ParsedCommand,
+  io: CliIo,
+): Promise<GetQuery[]> {
+  const file = stringFlag(p, "filename");
+  if (file !== undefined) {
+    const idFlags = ["node", "orchestrator", "workload"].some((f) => p.values[f] !== undefined);
+    if (p.positionals.length > 0 || idFlags) throw new InvalidOptionError(argv);
+    const located = await loadResources(file, io, maxInputBytes(p));
+    if (located.length === 0) throw new CommandFailure("No resources specified in file");
+    return located.map(({ resource }) =>
+      resource.kind === "felixConfiguration"
+        ? { kind: resource.kind, filter: { name: resource.metadata.name } }
+        : {
+          kind: resource.kind,
+          filter: filterFor(resourceId(resource)),
+        }
+    );
+  }
+  const [kindText, name, ...extra] = p.positionals;
+  if (kindText === undefined || extra.length > 0) throw new InvalidOptionError(argv);
+  const kind = kindArgument(kindText, "Failed to get resources");
+  return [{
+    kind,
+    filter: kind === "felixConfiguration"
+      ? (name !== undefined ? { name } : {})
+      : filterFor(idFromArguments(kind, name, p)),
+  }];
+}
+
 /** One query's resources; FelixConfigurations are read from their config keys. */
 async function runQuery(store: ResourceStore, q: GetQuery): Promise<ManifestResource[]> {
   if (q.kind !== "felixConfiguration") return await store.list(q.kind, q.filter);
@@ -527,37 +559,12 @@ export async function runGetCommand(
 ): Promise<number> {
   try {
     const p = parseCommand(argv, args, GET_OPTIONS);
-    const file = stringFlag(p, "filename");
     const outputText = stringFlag(p, "output") ?? "ps";
     const format = parseOutputFormat(outputText);
     if (format === undefined) {
       throw new CommandFailure(`unrecognized output format '${outputText}'`);
     }
-    let queries: GetQuery[];
-    if (file !== undefined) {
-      const idFlags = ["node", "orchestrator", "workload"].some((f) => p.values[f] !== undefined);
-      if (p.positionals.length > 0 || idFlags) throw new InvalidOptionError(argv);
-      const located = await loadResources(file, io, maxInputBytes(p));
-      if (located.length === 0) throw new CommandFailure("No resources specified in file");
-      queries = located.map(({ resource }) =>
-        resource.kind === "felixConfiguration"
-          ? { kind: resource.kind, filter: { name: resource.metadata.name } }
-          : {
-            kind: resource.kind,
-            filter: filterFor(resourceId(resource)),
-          }
-      );
-    } else {
-      const [kindText, name, ...extra] = p.positionals;
-      if (kindText === undefined || extra.length > 0) throw new InvalidOptionError(argv);
-      const kind = kindArgument(kindText, "Failed to get resources");
-      queries = [{
-        kind,
-        filter: kind === "felixConfiguration"
-          ? (name !== undefined ? { name } : {})
-          : filterFor(idFromArguments(kind, name, p)),
-      }];
-    }
+    const queries = await getQueries(argv, p, io);
     const api = apiFlag(p);
     const asV3 = api === "v3" || queries.some((q) => q.kind === "felixConfiguration");
     // Tables look the same for v1 and v3; FelixConfiguration has none.

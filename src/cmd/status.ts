@@ -78,75 +78,75 @@ export async function runStatus(
   io: StatusIo = processIo(),
   opts: StatusCommandOptions = {},
 ): Promise<number> {
-  const argv = ["status", ...args];
   if (wantsHelp(args)) {
     io.out(STATUS_HELP);
     return 0;
   }
-  let node: string | undefined;
-  let output: string;
-  let connOpts: ConnectionOptions;
   try {
-    const p = parseCommand(argv, args, STATUS_OPTIONS);
-    if (p.positionals.length > 0) throw new InvalidOptionError(argv);
-    node = stringFlag(p, "node");
-    if (node === "" || node?.includes("/")) throw new InvalidOptionError(argv);
-    output = stringFlag(p, "output") ?? "table";
-    connOpts = connectionOptions(p);
-  } catch (e) {
-    if (e instanceof InvalidOptionError) {
-      io.err(e.message + "\n");
-      return 1;
-    }
-    throw e;
-  }
-  if (output !== "table" && output !== "json") {
-    io.err(`Unrecognized output format '${output}': use 'table' or 'json'\n`);
-    return 1;
-  }
-
-  let conn: ConnectionConfig;
-  let client: EtcdClient;
-  try {
-    conn = await resolveConnectionConfig({
-      ...connOpts,
+    const { node, output, connection } = _parseStatusArgs(args);
+    const conn = await resolveConnectionConfig({
+      ...connection,
       ...(opts.env ? { env: opts.env } : {}),
       ...(opts.defaultConfigFile !== undefined
         ? { defaultConfigFile: opts.defaultConfigFile }
         : {}),
     });
-    client = createEtcdClient(conn);
+    const keys = await _readKeys(conn, node);
+    const view = buildStatusView(keys.hostKeys, keys.felixValues);
+    if (node !== undefined && view.length === 0) {
+      throw new _Refusal(
+        `Node '${node}' is unknown: nothing under ${HOST_PREFIX}${node}/ and no status reports`,
+      );
+    }
+    const now = (opts.now ?? (() => new Date()))();
+    io.out(output === "json" ? formatStatusJson(view, now) : formatStatusTable(view, now));
+    return 0;
   } catch (e) {
-    if (e instanceof ConnectionConfigError) {
+    // Each of these is one line saying what is wrong; anything else is a bug and propagates.
+    if (
+      e instanceof InvalidOptionError || e instanceof ConnectionConfigError ||
+      e instanceof _Refusal
+    ) {
       io.err(e.message + "\n");
       return 1;
     }
     throw e;
   }
-  let keys: StatusKeys;
+}
+
+/** Why the command stops: the message is the one line printed. */
+class _Refusal extends Error {}
+
+/** The command line's node, output format and connection flags. */
+function _parseStatusArgs(
+  args: string[],
+): { node: string | undefined; output: "table" | "json"; connection: ConnectionOptions } {
+  const argv = ["status", ...args];
+  const p = parseCommand(argv, args, STATUS_OPTIONS);
+  if (p.positionals.length > 0) throw new InvalidOptionError(argv);
+  const node = stringFlag(p, "node");
+  if (node === "" || node?.includes("/")) throw new InvalidOptionError(argv);
+  const output = stringFlag(p, "output") ?? "table";
+  if (output !== "table" && output !== "json") {
+    throw new _Refusal(`Unrecognized output format '${output}': use 'table' or 'json'`);
+  }
+  return { node, output, connection: connectionOptions(p) };
+}
+
+/** Reads the status keys; an unreachable or failing etcd is a _Refusal naming it. */
+async function _readKeys(conn: ConnectionConfig, node: string | undefined): Promise<StatusKeys> {
+  const client = createEtcdClient(conn);
   try {
-    keys = await readStatusKeys(client, node);
+    return await readStatusKeys(client, node);
   } catch (e) {
-    io.err(
-      (isConnectionError(e)
+    throw new _Refusal(
+      isConnectionError(e)
         ? unavailableError(conn, e).message
         : `Error reading status from etcd at ${conn.endpoints.join(",")}: ${
           e instanceof Error ? e.message.split("\n")[0] : String(e)
-        }`) + "\n",
+        }`,
     );
-    return 1;
   } finally {
     client.close();
   }
-
-  const view = buildStatusView(keys.hostKeys, keys.felixValues);
-  if (node !== undefined && view.length === 0) {
-    io.err(
-      `Node '${node}' is unknown: nothing under ${HOST_PREFIX}${node}/ and no status reports\n`,
-    );
-    return 1;
-  }
-  const now = (opts.now ?? (() => new Date()))();
-  io.out(output === "json" ? formatStatusJson(view, now) : formatStatusTable(view, now));
-  return 0;
 }

@@ -187,23 +187,19 @@ export class DesiredTable {
   }
 
   #putChain(c: NftChain, out: TableChanges) {
-    _record(out.chains, c.name, this.#chains.get(c.name));
-    this.#chains.set(c.name, c);
+    _put(this.#chains, out.chains, c);
   }
 
   #dropChain(name: string, out: TableChanges) {
-    _record(out.chains, name, this.#chains.get(name));
-    this.#chains.delete(name);
+    _drop(this.#chains, out.chains, name);
   }
 
   #putSet(s: NftSet, out: TableChanges) {
-    _record(out.sets, s.name, this.#sets.get(s.name));
-    this.#sets.set(s.name, s);
+    _put(this.#sets, out.sets, s);
   }
 
   #dropSet(name: string, out: TableChanges) {
-    _record(out.sets, name, this.#sets.get(name));
-    this.#sets.delete(name);
+    _drop(this.#sets, out.sets, name);
     this.#members.delete(name);
     this.#prefixCounts.delete(name);
   }
@@ -426,8 +422,20 @@ function _listed(pi: PolicedInterface): string[] {
   ];
 }
 
-function _record<V>(m: Map<string, V | undefined>, name: string, before: V | undefined) {
-  if (!m.has(name)) m.set(name, before);
+/** Puts `o` in `current`; `changed` keeps what stood under its name before the first change. */
+function _put<V extends { readonly name: string }>(
+  current: Map<string, V>,
+  changed: Map<string, V | undefined>,
+  o: V,
+) {
+  if (!changed.has(o.name)) changed.set(o.name, current.get(o.name));
+  current.set(o.name, o);
+}
+
+/** Removes `name` from `current`, recorded in `changed` as _put does. */
+function _drop<V>(current: Map<string, V>, changed: Map<string, V | undefined>, name: string) {
+  if (!changed.has(name)) changed.set(name, current.get(name));
+  current.delete(name);
 }
 
 function _addTo(m: Map<string, Set<string>>, k: string, v: string) {

@@ -90,9 +90,56 @@ const ESTABLISHED = rule(
 const INVALID = rule([{ kind: "ctState", states: ["invalid"] }], [], DROP);
 
 /**
- * Builds one endpoint's objects. Raw and mangle chains exist only for endpoints with policy of
- * that class. Long on purpose: the four stage blocks read as a table of what an endpoint gets,
- * and splitting them would pass the same six accumulators around.
+ * The chains an endpoint gets before the filter stage, in render order: one for each class
+ * and direction it has policy of (untracked in raw, pre-DNAT in mangle), each starting with
+ * the failsafe jump of its stage.
+ */
+const EARLY_STAGES: readonly {
+  readonly what: string;
+  readonly stage: NftStage;
+  readonly direction: NftDirection;
+  readonly policies: (i: PolicedInterface) => readonly string[];
+  readonly chain: (iface: string) => string;
+  readonly map: string;
+  readonly failsafe: string;
+  /** Drops conntrack-invalid packets first (mangle runs after conntrack, raw before it). */
+  readonly dropInvalid: boolean;
+}[] = [
+  {
+    what: "untracked ingress",
+    stage: "raw",
+    direction: "ingress",
+    policies: (i) => i.untracked.ingress,
+    chain: endpointNames.rawFromHost,
+    map: DISPATCH_MAPS.rawFrom,
+    failsafe: FAILSAFE_CHAINS.rawIn,
+    dropInvalid: false,
+  },
+  {
+    what: "untracked egress",
+    stage: "raw",
+    direction: "egress",
+    policies: (i) => i.untracked.egress,
+    chain: endpointNames.rawToHost,
+    map: DISPATCH_MAPS.rawTo,
+    failsafe: FAILSAFE_CHAINS.rawOut,
+    dropInvalid: false,
+  },
+  {
+    what: "pre-DNAT ingress",
+    stage: "mangle",
+    direction: "ingress",
+    policies: (i) => i.preDnat.ingress,
+    chain: endpointNames.mangleFromHost,
+    map: DISPATCH_MAPS.mangleFrom,
+    failsafe: FAILSAFE_CHAINS.filterIn,
+    dropInvalid: true,
+  },
+];
+
+/**
+ * Builds one endpoint's objects: the chains of EARLY_STAGES it has policy for, then its two
+ * filter chains, each entered in its stage's dispatch map.
  */
 export function endpointObjects(
   i: PolicedInterface,
@@ -131,29 +178,15 @@ export function endpointObjects(
   const ndp = ctx.ndp ? [NDP_RULE] : [];
   const invalid = ctx.cfg.disableConntrackInvalidCheck ? [] : [INVALID];
 
-  if (i.untracked.ingress.length > 0) {
-    const name = endpointNames.rawFromHost(i.iface);
-    add(name, "untracked ingress", "raw", "ingress", DISPATCH_MAPS.rawFrom, [
+  for (const e of EARLY_STAGES) {
+    const pols = e.policies(i);
+    if (pols.length === 0) continue;
+    const name = e.chain(i.iface);
+    add(name, e.what, e.stage, e.direction, e.map, [
       ...ndp,
-      rule([], [], jump(FAILSAFE_CHAINS.rawIn)),
-      ...section(i.untracked.ingress, "ingress", "raw", name),
-    ]);
-  }
-  if (i.untracked.egress.length > 0) {
-    const name = endpointNames.rawToHost(i.iface);
-    add(name, "untracked egress", "raw", "egress", DISPATCH_MAPS.rawTo, [
-      ...ndp,
-      rule([], [], jump(FAILSAFE_CHAINS.rawOut)),
-      ...section(i.untracked.egress, "egress", "raw", name),
-    ]);
-  }
-  if (i.preDnat.ingress.length > 0) {
-    const name = endpointNames.mangleFromHost(i.iface);
-    add(name, "pre-DNAT ingress", "mangle", "ingress", DISPATCH_MAPS.mangleFrom, [
-      ...ndp,
-      ...invalid,
-      rule([], [], jump(FAILSAFE_CHAINS.filterIn)),
-      ...section(i.preDnat.ingress, "ingress", "mangle", name),
+      ...(e.dropInvalid ? invalid : []),
+      rule([], [], jump(e.failsafe)),
+      ...section(pols, e.direction, e.stage, name),
     ]);
   }
   for (const dir of ["ingress", "egress"] as const) {

@@ -43,6 +43,7 @@ import {
   NETWORK_SET_PREFIX,
   networkSetKey,
   nodeMetadataKey,
+  type ParsedKey,
   parseKey,
   POLICY_PREFIX,
   policyKey,
@@ -161,40 +162,43 @@ export class EtcdResourceStore implements ResourceStore {
     });
   }
 
-  async create(resource: Resource): Promise<void> {
-    const id = resourceId(resource);
-    checkIdentifiers(id);
-    const { primary, writes } = writesFor(resource);
-    await this.#guard(async () => {
-      if (resource.kind === "node") await this.ensureInitialized();
-      const res = await this.#client.txn([absent(primary)], this.#ops(writes));
-      if (!res.succeeded) {
-        throw new AlreadyExistsError(`resource already exists: ${renderResourceKey(id)}`);
-      }
-    });
+  create(resource: Resource): Promise<void> {
+    return this.#write(
+      resource,
+      absent,
+      (key) => new AlreadyExistsError(`resource already exists: ${key}`),
+    );
   }
 
-  async replace(resource: Resource): Promise<void> {
-    const id = resourceId(resource);
-    checkIdentifiers(id);
-    const { primary, writes } = writesFor(resource);
-    await this.#guard(async () => {
-      if (resource.kind === "node") await this.ensureInitialized();
-      const res = await this.#client.txn([present(primary)], this.#ops(writes));
-      if (!res.succeeded) {
-        throw new NotExistError(`resource does not exist: ${renderResourceKey(id)}`);
-      }
-    });
+  replace(resource: Resource): Promise<void> {
+    return this.#write(
+      resource,
+      present,
+      (key) => new NotExistError(`resource does not exist: ${key}`),
+    );
   }
 
-  async apply(resource: Resource): Promise<void> {
+  /** Writes whether the resource exists or not (the compare always holds), in one transaction. */
+  apply(resource: Resource): Promise<void> {
+    return this.#write(resource, always);
+  }
+
+  /**
+   * Writes all of `resource`'s keys in one transaction that holds only when `compare` holds
+   * for its primary key; when it does not, `refused` (given the resource's key) is thrown.
+   */
+  async #write(
+    resource: Resource,
+    compare: (primary: string) => Compare,
+    refused?: (key: string) => Error,
+  ): Promise<void> {
     const id = resourceId(resource);
     checkIdentifiers(id);
     const { primary, writes } = writesFor(resource);
     await this.#guard(async () => {
       if (resource.kind === "node") await this.ensureInitialized();
-      // A compare that always holds: the writes still land in one transaction.
-      await this.#client.txn([always(primary)], this.#ops(writes));
+      const res = await this.#client.txn([compare(primary)], this.#ops(writes));
+      if (!res.succeeded && refused !== undefined) throw refused(renderResourceKey(id));
     });
   }
 
@@ -269,57 +273,66 @@ export class EtcdResourceStore implements ResourceStore {
   }
 
   async #listPolicies(f: ListFilter): Promise<Resource[]> {
-    const kvs = f.name !== undefined
-      ? (await this.#range(policyKey(f.name))).filter((kv) => kv.key === policyKey(f.name!))
-      : await this.#range(POLICY_PREFIX);
-    const out: Resource[] = [];
-    for (const kv of kvs) {
-      const k = parseKey(kv.key);
-      if (k?.type !== "policy") continue;
-      const p = this.#decode(kv.key, kv.value, () => decodePolicy(k.name, kv.value));
-      if (p) out.push(p);
-    }
-    return out;
+    const kvs = await this.#rangeOrKey(POLICY_PREFIX, policyKey, f.name);
+    return this.#decodeEach(kvs, "policy", (k, value) => decodePolicy(k.name, value));
   }
 
   async #listNetworkSets(f: ListFilter): Promise<Resource[]> {
-    const kvs = f.name !== undefined
-      ? (await this.#range(networkSetKey(f.name))).filter((kv) => kv.key === networkSetKey(f.name!))
-      : await this.#range(NETWORK_SET_PREFIX);
-    const out: Resource[] = [];
-    for (const kv of kvs) {
-      const k = parseKey(kv.key);
-      if (k?.type !== "networkSet") continue;
-      const n = this.#decode(kv.key, kv.value, () => decodeNetworkSet(k.name, kv.value));
-      if (n) out.push(n);
-    }
-    return out;
+    const kvs = await this.#rangeOrKey(NETWORK_SET_PREFIX, networkSetKey, f.name);
+    return this.#decodeEach(kvs, "networkSet", (k, value) => decodeNetworkSet(k.name, value));
   }
 
   async #listHostEndpoints(f: ListFilter): Promise<Resource[]> {
     const kvs = await this.#range(f.node !== undefined ? hostDir(f.node) : HOST_PREFIX);
-    const out: Resource[] = [];
-    for (const kv of kvs) {
-      const k = parseKey(kv.key);
-      if (k?.type !== "hostEndpoint") continue;
-      if (f.name !== undefined && k.name !== f.name) continue;
-      const h = this.#decode(kv.key, kv.value, () => decodeHostEndpoint(k.node, k.name, kv.value));
-      if (h) out.push(h);
-    }
-    return out;
+    return this.#decodeEach(
+      kvs,
+      "hostEndpoint",
+      (k, value) => decodeHostEndpoint(k.node, k.name, value),
+      (k) => _wanted(f.name, k.name),
+    );
   }
 
   async #listWorkloadEndpoints(f: ListFilter): Promise<Resource[]> {
     const kvs = await this.#range(f.node !== undefined ? hostDir(f.node) : HOST_PREFIX);
+    return this.#decodeEach(
+      kvs,
+      "workloadEndpoint",
+      (k, value) => decodeWorkloadEndpoint(k, value),
+      (k) =>
+        _wanted(f.name, k.name) && _wanted(f.orchestrator, k.orchestrator) &&
+        _wanted(f.workload, k.workload),
+    );
+  }
+
+  /** Every key under `prefix`, or with a `name` only that one's key (`keyOf(name)`). */
+  async #rangeOrKey(
+    prefix: string,
+    keyOf: (name: string) => string,
+    name: string | undefined,
+  ): Promise<RawKv[]> {
+    if (name === undefined) return await this.#range(prefix);
+    const key = keyOf(name);
+    return (await this.#range(key)).filter((kv) => kv.key === key);
+  }
+
+  /**
+   * The resources stored one to a key: each key of `type` that `keep` accepts is decoded; a
+   * value that does not decode is logged and left out (#decode).
+   */
+  #decodeEach<T extends ParsedKey["type"]>(
+    kvs: readonly RawKv[],
+    type: T,
+    decode: (k: Extract<ParsedKey, { type: T }>, value: string) => Resource,
+    keep: (k: Extract<ParsedKey, { type: T }>) => boolean = () => true,
+  ): Resource[] {
     const out: Resource[] = [];
     for (const kv of kvs) {
       const k = parseKey(kv.key);
-      if (k?.type !== "workloadEndpoint") continue;
-      if (f.name !== undefined && k.name !== f.name) continue;
-      if (f.orchestrator !== undefined && k.orchestrator !== f.orchestrator) continue;
-      if (f.workload !== undefined && k.workload !== f.workload) continue;
-      const w = this.#decode(kv.key, kv.value, () => decodeWorkloadEndpoint(k, kv.value));
-      if (w) out.push(w);
+      if (k?.type !== type) continue;
+      const key = k as Extract<ParsedKey, { type: T }>;
+      if (!keep(key)) continue;
+      const r = this.#decode(kv.key, kv.value, () => decode(key, kv.value));
+      if (r) out.push(r);
     }
     return out;
   }
@@ -404,6 +417,11 @@ export class EtcdResourceStore implements ResourceStore {
     this.#closed = true;
     return Promise.resolve();
   }
+}
+
+/** True when a list filter's field is unset or names `actual`. */
+function _wanted(filter: string | undefined, actual: string): boolean {
+  return filter === undefined || filter === actual;
 }
 
 /** Opens a store on a new client for `conn` (closed by the store's close()). */

@@ -43,23 +43,8 @@ export interface EndpointDropCounter {
  * policy's or profile's deny rules, or at the end of an endpoint's chain (`reason`).
  */
 export type WouldDropCounter =
-  | {
-    readonly by: "policy";
-    readonly policy: string;
-    readonly class: PolicyClass;
-    readonly direction: NftDirection;
-    readonly packets: number;
-    readonly bytes: number;
-  }
-  | {
-    readonly by: "endpoint";
-    readonly iface: string;
-    readonly hostEndpoint: string;
-    readonly direction: NftDirection;
-    readonly reason: string;
-    readonly packets: number;
-    readonly bytes: number;
-  };
+  | ({ readonly by: "policy" } & PolicyCounter)
+  | ({ readonly by: "endpoint"; readonly reason: string } & EndpointDropCounter);
 
 /** Everything one counter read yields. */
 export interface CounterReading {

@@ -11,8 +11,20 @@ import process from "node:process";
 import type { AgentStatus } from "../agent/agent.ts";
 import type { HostState } from "../calc/host_state.ts";
 import type { ActivityRecorder, ActivitySnapshot } from "./activity.ts";
-import { cachedReader, type CounterReading, type WouldDropCounter } from "./counter_metrics.ts";
-import { CONTENT_TYPE, encodeText, type MetricFamily, type Sample } from "./exposition.ts";
+import {
+  cachedReader,
+  type CounterReading,
+  type EndpointDropCounter,
+  type PolicyCounter,
+  type WouldDropCounter,
+} from "./counter_metrics.ts";
+import {
+  CONTENT_TYPE,
+  encodeText,
+  type Labels,
+  type MetricFamily,
+  type Sample,
+} from "./exposition.ts";
 import { textResponse } from "./health.ts";
 import { errorMessage } from "../util/error_message.ts";
 
@@ -223,43 +235,29 @@ function _programmedFamilies(host: HostState | undefined): MetricFamily[] {
 function _counterFamilies(c: CounterReading | undefined): MetricFamily[] {
   const pol = c?.policies ?? [];
   const drop = c?.endpointDrops ?? [];
-  const polLabels = (p: CounterReading["policies"][number]) => ({
-    policy: p.policy,
-    direction: p.direction,
-    class: p.class,
-  });
-  const epLabels = (d: CounterReading["endpointDrops"][number]) => ({
-    interface: d.iface,
-    host_endpoint: d.hostEndpoint,
-    direction: d.direction,
-  });
   return [
-    {
-      name: "hostfence_policy_packets_total",
-      help: "Packets matched by an allow, deny or pass rule of a policy or profile (class " +
+    _counterOf(
+      "hostfence_policy_packets_total",
+      "Packets matched by an allow, deny or pass rule of a policy or profile (class " +
         "profile). Resets when the policy's rules change.",
-      type: "counter",
-      samples: pol.map((p) => ({ labels: polLabels(p), value: p.packets })),
-    },
-    {
-      name: "hostfence_policy_bytes_total",
-      help: "Bytes matched by an allow, deny or pass rule of a policy or profile.",
-      type: "counter",
-      samples: pol.map((p) => ({ labels: polLabels(p), value: p.bytes })),
-    },
-    {
-      name: "hostfence_endpoint_dropped_packets_total",
-      help: "Packets a policed interface dropped because no policy or profile allowed them " +
+      pol.map((p) => [_policyLabels(p), p.packets]),
+    ),
+    _counterOf(
+      "hostfence_policy_bytes_total",
+      "Bytes matched by an allow, deny or pass rule of a policy or profile.",
+      pol.map((p) => [_policyLabels(p), p.bytes]),
+    ),
+    _counterOf(
+      "hostfence_endpoint_dropped_packets_total",
+      "Packets a policed interface dropped because no policy or profile allowed them " +
         "(default deny). Resets when the endpoint's chain is rewritten.",
-      type: "counter",
-      samples: drop.map((d) => ({ labels: epLabels(d), value: d.packets })),
-    },
-    {
-      name: "hostfence_endpoint_dropped_bytes_total",
-      help: "Bytes a policed interface dropped by default deny.",
-      type: "counter",
-      samples: drop.map((d) => ({ labels: epLabels(d), value: d.bytes })),
-    },
+      drop.map((d) => [_endpointLabels(d), d.packets]),
+    ),
+    _counterOf(
+      "hostfence_endpoint_dropped_bytes_total",
+      "Bytes a policed interface dropped by default deny.",
+      drop.map((d) => [_endpointLabels(d), d.bytes]),
+    ),
     ..._wouldDropFamilies(c?.wouldDrops ?? []),
   ];
 }
@@ -270,32 +268,43 @@ function _wouldDropFamilies(would: readonly WouldDropCounter[]): MetricFamily[] 
   const pol = would.filter((w) => w.by === "policy");
   const ep = would.filter((w) => w.by === "endpoint");
   return [
-    {
-      name: "hostfence_policy_would_drop_packets_total",
-      help: "PolicyAuditMode: packets a deny rule of this policy or profile (class profile) " +
+    _counterOf(
+      "hostfence_policy_would_drop_packets_total",
+      "PolicyAuditMode: packets a deny rule of this policy or profile (class profile) " +
         "would have dropped; they were accepted.",
-      type: "counter",
-      samples: pol.map((p) => ({
-        labels: { policy: p.policy, direction: p.direction, class: p.class },
-        value: p.packets,
-      })),
-    },
-    {
-      name: "hostfence_endpoint_would_drop_packets_total",
-      help: "PolicyAuditMode: packets a policed interface would have dropped because no " +
+      pol.map((p) => [_policyLabels(p), p.packets]),
+    ),
+    _counterOf(
+      "hostfence_endpoint_would_drop_packets_total",
+      "PolicyAuditMode: packets a policed interface would have dropped because no " +
         "policy or profile allowed them (reason); they were accepted.",
-      type: "counter",
-      samples: ep.map((d) => ({
-        labels: {
-          interface: d.iface,
-          host_endpoint: d.hostEndpoint,
-          direction: d.direction,
-          reason: d.reason,
-        },
-        value: d.packets,
-      })),
-    },
+      ep.map((d) => [{ ..._endpointLabels(d), reason: d.reason }, d.packets]),
+    ),
   ];
+}
+
+/** A counter family with one sample per (labels, value) pair, in the order given. */
+function _counterOf(
+  name: string,
+  help: string,
+  samples: readonly (readonly [Labels, number])[],
+): MetricFamily {
+  return {
+    name,
+    help,
+    type: "counter",
+    samples: samples.map(([labels, value]) => ({ labels, value })),
+  };
+}
+
+/** The labels of a policy's (or profile's) counters. */
+function _policyLabels(p: PolicyCounter): Labels {
+  return { policy: p.policy, direction: p.direction, class: p.class };
+}
+
+/** The labels of an endpoint's drop counters. */
+function _endpointLabels(d: EndpointDropCounter): Labels {
+  return { interface: d.iface, host_endpoint: d.hostEndpoint, direction: d.direction };
 }
 
 function _processFamilies(p: ProcessStats): MetricFamily[] {

@@ -40,25 +40,29 @@ export function parseSelectorAst(text: string): SelectorNode {
 }
 
 function _or(s: Scanner, depth: number): SelectorNode {
-  const first = _and(s, depth);
-  const operands = [first];
-  for (;;) {
-    s.skipWhitespace();
-    if (!s.eat("||")) break;
-    operands.push(_and(s, depth));
-  }
-  return operands.length === 1 ? first : { kind: "or", operands };
+  return _joined(s, depth, "||", "or", _and);
 }
 
 function _and(s: Scanner, depth: number): SelectorNode {
-  const first = _unary(s, depth);
+  return _joined(s, depth, "&&", "and", _unary);
+}
+
+/** `operand ( op operand )*`: a single operand stands for itself, several make a `kind` node. */
+function _joined(
+  s: Scanner,
+  depth: number,
+  op: "||" | "&&",
+  kind: "or" | "and",
+  operand: (s: Scanner, depth: number) => SelectorNode,
+): SelectorNode {
+  const first = operand(s, depth);
   const operands = [first];
   for (;;) {
     s.skipWhitespace();
-    if (!s.eat("&&")) break;
-    operands.push(_unary(s, depth));
+    if (!s.eat(op)) break;
+    operands.push(operand(s, depth));
   }
-  return operands.length === 1 ? first : { kind: "and", operands };
+  return operands.length === 1 ? first : { kind, operands };
 }
 
 function _unary(s: Scanner, depth: number): SelectorNode {
