@@ -4,7 +4,15 @@
  * into one canonical text (src/net/ip.ts: dotted quad, RFC 5952 IPv6) before they are
  * compared or put into an IP set. Private to src/calc.
  */
-import { type Cidr, formatIp, isSingleAddress, networkOf, parseCidr, parseIp } from "../net/ip.ts";
+import {
+  type Cidr,
+  formatIp,
+  ipv4Number,
+  isSingleAddress,
+  networkOf,
+  parseCidr,
+  parseIp,
+} from "../net/ip.ts";
 
 /** A canonical address and its family. */
 export interface CanonicalIp {
@@ -41,7 +49,10 @@ export function compareIps(a: string, b: string): number {
 
 /** Sorts canonical addresses numerically, parsing each once (sets can be large). */
 export function sortIps(texts: Iterable<string>): string[] {
-  const keyed = [...texts].map((t) => ({ t, b: parseIp(t)?.bytes ?? new Uint8Array() }));
+  const all = [...texts];
+  const v4 = _sortIpv4(all);
+  if (v4 !== undefined) return v4;
+  const keyed = all.map((t) => ({ t, b: parseIp(t)?.bytes ?? new Uint8Array() }));
   keyed.sort((x, y) => {
     for (let i = 0; i < x.b.length && i < y.b.length; i++) {
       const d = x.b[i]! - y.b[i]!;
@@ -49,6 +60,18 @@ export function sortIps(texts: Iterable<string>): string[] {
     }
     return x.b.length - y.b.length;
   });
+  return keyed.map((k) => k.t);
+}
+
+/** sortIps of IPv4 addresses only, by 32-bit number; undefined when any text is not one. */
+function _sortIpv4(texts: readonly string[]): string[] | undefined {
+  const keyed: { t: string; n: number }[] = [];
+  for (const t of texts) {
+    const n = ipv4Number(t);
+    if (n === undefined) return undefined;
+    keyed.push({ t, n });
+  }
+  keyed.sort((x, y) => x.n - y.n);
   return keyed.map((k) => k.t);
 }
 
