@@ -277,7 +277,16 @@ function _ipList(family: 4 | 6) {
 
 /** A stored host endpoint; `name`/`node` come from its key. Throws BackendParseError. */
 export function decodeHostEndpoint(node: string, name: string, text: string): HostEndpointResource {
-  const o = _object(parseJson(text), "value");
+  return decodeHostEndpointValue(node, name, parseJson(text));
+}
+
+/** decodeHostEndpoint of a value already parsed (`parseJson`), for callers that read it too. */
+export function decodeHostEndpointValue(
+  node: string,
+  name: string,
+  value: unknown,
+): HostEndpointResource {
+  const o = _object(value, "value");
   const r = _decodeFields(HOST_ENDPOINT_FIELDS, o, { name, node });
   return { kind: "hostEndpoint", ...r } as unknown as HostEndpointResource;
 }
