@@ -7,7 +7,9 @@
 import {
   type Cidr,
   formatIp,
+  formatIpv4Number,
   ipv4Number,
+  ipv4TextLength,
   isSingleAddress,
   networkOf,
   parseCidr,
@@ -32,6 +34,11 @@ export function canonicalIp(raw: string): CanonicalIp | undefined {
   if (slash >= 0) text = text.slice(0, slash);
   const pct = text.indexOf("%");
   if (pct >= 0) text = text.slice(0, pct);
+  // The usual case, a plain IPv4 address, without a Uint8Array and a second string.
+  const n = ipv4Number(text);
+  if (n !== undefined) {
+    return { family: 4, text: text.length === ipv4TextLength(n) ? text : formatIpv4Number(n) };
+  }
   const ip = parseIp(text);
   return ip ? { family: ip.family, text: formatIp(ip) } : undefined;
 }

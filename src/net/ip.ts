@@ -71,6 +71,16 @@ export function ipv4Number(text: string): number | undefined {
   return group === 4 ? value : undefined;
 }
 
+/**
+ * The length of `formatIpv4Number(n)`. A text `ipv4Number` read as `n` that is this long is
+ * that canonical text (it has no leading zeros).
+ */
+export function ipv4TextLength(n: number): number {
+  const digits = (x: number) => x < 10 ? 1 : x < 100 ? 2 : 3;
+  return digits(n >>> 24) + digits((n >>> 16) & 255) + digits((n >>> 8) & 255) + digits(n & 255) +
+    3;
+}
+
 /** The dotted quad of an `ipv4Number`. */
 export function formatIpv4Number(n: number): string {
   return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
