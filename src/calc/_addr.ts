@@ -4,7 +4,17 @@
  * into one canonical text (src/net/ip.ts: dotted quad, RFC 5952 IPv6) before they are
  * compared or put into an IP set. Private to src/calc.
  */
-import { type Cidr, formatIp, isSingleAddress, networkOf, parseCidr, parseIp } from "../net/ip.ts";
+import {
+  type Cidr,
+  formatIp,
+  formatIpv4Number,
+  ipv4Number,
+  ipv4TextLength,
+  isSingleAddress,
+  networkOf,
+  parseCidr,
+  parseIp,
+} from "../net/ip.ts";
 
 /** A canonical address and its family. */
 export interface CanonicalIp {
@@ -24,6 +34,11 @@ export function canonicalIp(raw: string): CanonicalIp | undefined {
   if (slash >= 0) text = text.slice(0, slash);
   const pct = text.indexOf("%");
   if (pct >= 0) text = text.slice(0, pct);
+  // The usual case, a plain IPv4 address, without a Uint8Array and a second string.
+  const n = ipv4Number(text);
+  if (n !== undefined) {
+    return { family: 4, text: text.length === ipv4TextLength(n) ? text : formatIpv4Number(n) };
+  }
   const ip = parseIp(text);
   return ip ? { family: ip.family, text: formatIp(ip) } : undefined;
 }
@@ -41,7 +56,10 @@ export function compareIps(a: string, b: string): number {
 
 /** Sorts canonical addresses numerically, parsing each once (sets can be large). */
 export function sortIps(texts: Iterable<string>): string[] {
-  const keyed = [...texts].map((t) => ({ t, b: parseIp(t)?.bytes ?? new Uint8Array() }));
+  const all = [...texts];
+  const v4 = _sortIpv4(all);
+  if (v4 !== undefined) return v4;
+  const keyed = all.map((t) => ({ t, b: parseIp(t)?.bytes ?? new Uint8Array() }));
   keyed.sort((x, y) => {
     for (let i = 0; i < x.b.length && i < y.b.length; i++) {
       const d = x.b[i]! - y.b[i]!;
@@ -49,6 +67,18 @@ export function sortIps(texts: Iterable<string>): string[] {
     }
     return x.b.length - y.b.length;
   });
+  return keyed.map((k) => k.t);
+}
+
+/** sortIps of IPv4 addresses only, by 32-bit number; undefined when any text is not one. */
+function _sortIpv4(texts: readonly string[]): string[] | undefined {
+  const keyed: { t: string; n: number }[] = [];
+  for (const t of texts) {
+    const n = ipv4Number(t);
+    if (n === undefined) return undefined;
+    keyed.push({ t, n });
+  }
+  keyed.sort((x, y) => x.n - y.n);
   return keyed.map((k) => k.t);
 }
 

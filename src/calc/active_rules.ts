@@ -22,6 +22,8 @@ const MSG_DUMMY_PROFILE =
 /** An active rule set: who it is and the rules it was counted with. */
 interface _User extends RulesKey {
   rules: ResolvedRules | undefined;
+  /** Its place in the wanted list of the last `update()` (the order changes are handled in). */
+  rank: number;
 }
 
 /** The rule sets the policed interfaces use, in first-use order, and by kind. */
@@ -45,6 +47,8 @@ export class ActiveRulesCalculator {
   };
   /** Every active rule set in the order it became active (drops follow it). */
   readonly #order = new Set<_User>();
+  /** Active rule sets whose rules changed since the last `update()` or `refresh()`. */
+  readonly #changed: Record<RulesKind, Set<string>> = { policy: new Set(), profile: new Set() };
   #dirty = false;
 
   constructor(
@@ -61,14 +65,18 @@ export class ActiveRulesCalculator {
 
   /** Policy `name` changed: the active set must be looked at again if it is active. */
   policyChanged(name: string): void {
-    if (this.#active.policy.has(name)) this.#dirty = true;
+    if (!this.#active.policy.has(name)) return;
+    this.#dirty = true;
+    this.#changed.policy.add(name);
   }
 
   /** Profile `name`'s rules changed (undefined: absent or invalid). */
   setProfileRules(name: string, rules: ResolvedRules | undefined): void {
     this.#profileRules.set(name, rules);
     if (rules) this.#warned.delete(name);
-    if (this.#active.profile.has(name)) this.#dirty = true;
+    if (!this.#active.profile.has(name)) return;
+    this.#dirty = true;
+    this.#changed.profile.add(name);
   }
 
   /** Rules of an active policy. */
@@ -95,11 +103,14 @@ export class ActiveRulesCalculator {
   /** Makes the active set what `policed` uses. */
   update(policed: readonly PolicedInterface[]): void {
     this.#dirty = false;
+    this.#changed.policy.clear();
+    this.#changed.profile.clear();
     const wanted = this.#wanted(policed);
     // Count new set users before dropping old ones, so a set both use is kept as is.
     const dropped: ResolvedRules[] = [];
     for (const want of wanted.list) {
       const prev = this.#active[want.kind].get(want.name);
+      if (prev) prev.rank = want.rank;
       if (prev && prev.rules === want.rules) continue;
       if (want.rules) this.#refSets(want.rules);
       if (prev) {
@@ -119,6 +130,41 @@ export class ActiveRulesCalculator {
       this.#active[user.kind].delete(user.name);
       this.changes.rules(user.kind, user.name);
     }
+    this.#unrefAll(dropped);
+  }
+
+  /**
+   * What `update()` does when the policed lists are as they were at the last `update()`:
+   * the wanted rule sets are then the active ones, and only those whose rules changed need
+   * looking at, in the order `update()` would take them. This keeps a change to one policy
+   * from costing a walk over every active policy.
+   */
+  refresh(): void {
+    this.#dirty = false;
+    const users: _User[] = [];
+    for (const kind of ["policy", "profile"] as const) {
+      for (const name of this.#changed[kind]) {
+        const user = this.#active[kind].get(name);
+        if (user) users.push(user);
+      }
+      this.#changed[kind].clear();
+    }
+    users.sort((a, b) => a.rank - b.rank);
+    const dropped: ResolvedRules[] = [];
+    for (const user of users) {
+      const rules = user.kind === "policy"
+        ? this.policyRules(user.name)
+        : this.#profileFor(user.name);
+      if (user.rules === rules) continue;
+      if (rules) this.#refSets(rules);
+      if (user.rules) dropped.push(user.rules);
+      user.rules = rules;
+      this.changes.rules(user.kind, user.name);
+    }
+    this.#unrefAll(dropped);
+  }
+
+  #unrefAll(dropped: readonly ResolvedRules[]) {
     for (const rules of dropped) {
       for (const id of rules.selectors.keys()) this.sets.unref(id);
       for (const id of rules.namedPorts.keys()) this.sets.unref(id);
@@ -137,7 +183,7 @@ export class ActiveRulesCalculator {
     const add = (kind: RulesKind, name: string, rules: () => ResolvedRules | undefined) => {
       if (names[kind].has(name)) return;
       names[kind].add(name);
-      list.push({ kind, name, rules: rules() });
+      list.push({ kind, name, rules: rules(), rank: list.length });
     };
     for (const p of policed) {
       const policies = [

@@ -22,7 +22,9 @@ export function effectiveLabelMap(
   profiles: readonly string[],
   profile: (name: string) => ProfileLabelSource | undefined,
 ): LabelMap {
-  const out = new Map<string, string>(Object.entries(own));
+  const out = new Map<string, string>();
+  // Object.entries' order without its entry arrays (thousands of endpoints at start).
+  for (const k of Object.keys(own)) out.set(k, own[k]!);
   for (const name of profiles) {
     const p = profile(name);
     if (!p) continue;

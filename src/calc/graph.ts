@@ -202,9 +202,12 @@ export class CalculationGraph implements HostStateSource {
   #flush() {
     const moved = this.#interfaces.flush();
     const relisted = this.#policies.flush();
-    if (moved || relisted || this.#activeRules.dirty) {
+    if (moved || relisted) {
       this.#policed.update(this.#interfaces.byInterface, (hep) => this.#policies.lists(hep));
       this.#activeRules.update(this.#policed.list);
+    } else if (this.#activeRules.dirty) {
+      // The policed lists are as they were: only changed rule sets need looking at.
+      this.#activeRules.refresh();
     }
     this.#changes.seal();
   }

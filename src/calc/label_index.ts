@@ -106,15 +106,20 @@ export class LabelIndex {
       if (had && !has) removeFrom(this.#itemsByKey, k, itemId);
       if (!had && has) addTo(this.#itemsByKey, k, itemId);
     }
-    const candidates = new Set<string>();
+    // Most endpoints carry keys no selector looked at (and none at start, before any
+    // selector): no set to allocate then.
+    let candidates: Set<string> | undefined;
     for (const k of changed) {
       const sels = this.#selsByKey.get(k);
-      if (sels) { for (const s of sels) candidates.add(s); }
+      if (sels) { for (const s of sels) (candidates ??= new Set()).add(s); }
     }
     if (!old) {
       // Selectors that never looked at any of the item's keys answer as for "no labels".
-      for (const s of this.#matchEmpty) if (!candidates.has(s)) this.#set(s, itemId, item, true);
+      for (const s of this.#matchEmpty) {
+        if (!candidates?.has(s)) this.#set(s, itemId, item, true);
+      }
     }
+    if (candidates === undefined) return;
     for (const s of candidates) {
       const sel = this.#sels.get(s)!;
       this.#set(s, itemId, item, this.#evaluate(s, sel, labels));

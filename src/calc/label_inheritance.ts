@@ -101,7 +101,9 @@ export class LabelInheritance {
   /** One shared map per distinct label set; the indexes never mutate a map they were given. */
   #intern(labels: LabelMap): LabelMap {
     let key = "";
-    for (const [k, v] of [...labels].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    // Keys in code-unit order (sort's default), one array rather than one per entry.
+    for (const k of [...labels.keys()].sort()) {
+      const v = labels.get(k)!;
       key += `${k.length}:${k}${v.length}:${v}`;
     }
     let shared = this.#interned.get(key);

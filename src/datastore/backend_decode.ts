@@ -277,7 +277,16 @@ function _ipList(family: 4 | 6) {
 
 /** A stored host endpoint; `name`/`node` come from its key. Throws BackendParseError. */
 export function decodeHostEndpoint(node: string, name: string, text: string): HostEndpointResource {
-  const o = _object(parseJson(text), "value");
+  return decodeHostEndpointValue(node, name, parseJson(text));
+}
+
+/** decodeHostEndpoint of a value already parsed (`parseJson`), for callers that read it too. */
+export function decodeHostEndpointValue(
+  node: string,
+  name: string,
+  value: unknown,
+): HostEndpointResource {
+  const o = _object(value, "value");
   const r = _decodeFields(HOST_ENDPOINT_FIELDS, o, { name, node });
   return { kind: "hostEndpoint", ...r } as unknown as HostEndpointResource;
 }
@@ -334,15 +343,10 @@ function _decodeFields(
   opts: PolicyDecodeOptions = {},
 ): { metadata: Obj; spec: Obj } {
   const spec: Obj = {};
-  const fields = [
-    ...table.filter((f) => f.meta),
-    ...table.filter((f) => !f.meta && f.required),
-    ...table.filter((f) => !f.meta && !f.required),
-  ];
-  for (const f of fields) {
+  for (const f of _decodeOrder(table)) {
     const target = f.meta ? metadata : spec;
     if (f.codec === "policyTypes") {
-      const types = _opt(o, backendName(f), _stringList) ?? [];
+      const types = _opt(o, _backendKey(f), _stringList) ?? [];
       target[f.key] = types.length
         ? types as PolicyType[]
         : spec.preDNAT && !opts.forAgent
@@ -357,17 +361,54 @@ function _decodeFields(
   return { metadata, spec };
 }
 
+/**
+ * A table's rows in decoding order (metadata, then required, then the rest), worked out once
+ * per table: decoding runs once per stored key, thousands of times at an agent's start.
+ */
+function _decodeOrder(table: FieldTable): readonly Field[] {
+  let order = _orders.get(table);
+  if (order === undefined) {
+    order = [
+      ...table.filter((f) => f.meta),
+      ...table.filter((f) => !f.meta && f.required),
+      ...table.filter((f) => !f.meta && !f.required),
+    ];
+    _orders.set(table, order);
+  }
+  return order;
+}
+
+const _orders = new WeakMap<FieldTable, readonly Field[]>();
+
+/** A row's backend key, worked out once per row (see _decodeOrder). */
+function _backendKey(f: Field): string {
+  let name = _names.get(f);
+  if (name === undefined) _names.set(f, name = backendName(f));
+  return name;
+}
+
+const _names = new WeakMap<Field, string>();
+
+const _ip4List = _ipList(4);
+const _ip6List = _ipList(6);
+
 /** A resource field read back; `undefined` for "not set" (absent, or empty where omitted). */
 function _decodeField(o: Obj, f: Field): unknown {
   if (f.backendByFamily) {
     // The IPv4 list, then the IPv6 one, as one list; empty is "not set".
     const [v4, v6] = f.backendByFamily;
     const read = (family: 4 | 6): (v: unknown, field: string) => unknown[] =>
-      f.codec === "ips" ? _ipList(family) : f.codec === "cidrs" ? _cidrs : _structs(f);
-    const xs = [...(_opt(o, v4, read(4)) ?? []), ...(_opt(o, v6, read(6)) ?? [])];
+      f.codec === "ips"
+        ? (family === 4 ? _ip4List : _ip6List)
+        : f.codec === "cidrs"
+        ? _cidrs
+        : _structs(f);
+    const a = o[v4] === undefined || o[v4] === null ? undefined : read(4)(o[v4], v4);
+    const b = o[v6] === undefined || o[v6] === null ? undefined : read(6)(o[v6], v6);
+    const xs = a === undefined ? b ?? [] : b === undefined ? a : [...a, ...b];
     return xs.length ? xs : undefined;
   }
-  const name = backendName(f);
+  const name = _backendKey(f);
   switch (f.codec) {
     case "string": {
       const v = _opt(o, name, _string);

@@ -7,7 +7,7 @@ import type { Resource } from "../model/resources.ts";
 import { formatIssues, validateResource } from "../model/validate.ts";
 import {
   BackendParseError,
-  decodeHostEndpoint,
+  decodeHostEndpointValue,
   decodeNetworkSet,
   decodePolicy,
   decodeProfileLabels,
@@ -110,8 +110,9 @@ function _decode(k: ParsedKey, raw: string): ModelUpdate {
         ? { type: "config", node: k.node, name: k.name, value: raw }
         : { type: "config", name: k.name, value: raw };
     case "hostEndpoint": {
+      // Parsed once: the checks below read the stored fields the decoder also reads.
       const obj = parseJson(raw);
-      const hep = decodeHostEndpoint(k.node, k.name, raw);
+      const hep = decodeHostEndpointValue(k.node, k.name, obj);
       const o = (obj ?? {}) as Record<string, unknown>;
       const hasIps = [o.expected_ipv4_addrs, o.expected_ipv6_addrs]
         .some((v) => Array.isArray(v) && v.length > 0);
