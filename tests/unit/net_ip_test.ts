@@ -5,11 +5,15 @@ import {
   canonicalIp,
   cidrContains,
   familyOf,
+  formatIpv4Number,
+  ipv4Number,
+  ipv4TextLength,
   isSingleAddress,
   normaliseCidr,
   parseCidr,
   parseIp,
 } from "../../src/net/ip.ts";
+import { prng } from "../fixtures/prng.ts";
 
 Deno.test("addresses parse and print as Go's net.IP does", () => {
   const ok: [string, string][] = [
@@ -66,4 +70,49 @@ Deno.test("families, single addresses and containment", () => {
   assert.equal(cidrContains(net, parseIp("10.65.1.1")!), false);
   assert.equal(cidrContains(net, parseIp("::ffff:10.65.0.1")!), false);
   assert.equal(cidrContains(parseCidr("fd00::/16")!, parseIp("fd00:1::1")!), true);
+});
+
+/** The IPv4 syntax parseIp accepts, written the obvious way, to hold the hand scanner against. */
+function referenceIpv4Number(text: string): number | undefined {
+  const groups = text.split(".");
+  if (groups.length !== 4 || !groups.every((g) => /^[0-9]{1,3}$/.test(g))) return undefined;
+  const bytes = groups.map(Number);
+  if (bytes.some((b) => b > 255)) return undefined;
+  return ((bytes[0]! * 256 + bytes[1]!) * 256 + bytes[2]!) * 256 + bytes[3]!;
+}
+
+Deno.test("IPv4 addresses as 32-bit numbers: the scanner agrees with a plain parser", () => {
+  const cases: [string, number | undefined][] = [
+    ["0.0.0.0", 0],
+    ["255.255.255.255", 4294967295],
+    ["198.18.0.1", 3323068417],
+    ["010.0.0.1", 167772161], // leading zeros read as decimal, as parseIp does
+    ["256.0.0.1", undefined],
+    ["0000.0.0.1", undefined],
+    ["1.2.3.4.", undefined],
+    [".1.2.3", undefined],
+    ["1..2.3", undefined],
+    ["1.2.3", undefined],
+    ["1.2.3.4.5", undefined],
+    ["1.2.3.a", undefined],
+    ["::1", undefined],
+    ["1.2.3.4/32", undefined],
+  ];
+  for (const [text, want] of cases) assert.equal(ipv4Number(text), want, text);
+  // Random texts over the characters that matter, and random valid addresses printed back.
+  const rand = prng(7);
+  const alphabet = "0123456789..";
+  for (let i = 0; i < 20000; i++) {
+    const len = 5 + Math.floor(rand() * 13);
+    let text = "";
+    for (let j = 0; j < len; j++) text += alphabet[Math.floor(rand() * alphabet.length)];
+    assert.equal(ipv4Number(text), referenceIpv4Number(text), text);
+  }
+  for (let i = 0; i < 2000; i++) {
+    const n = Math.floor(rand() * 2 ** 32);
+    const text = formatIpv4Number(n);
+    assert.equal(ipv4Number(text), n, text);
+    assert.equal(ipv4TextLength(n), text.length, text);
+    assert.equal(canonicalIp(text), text, text);
+  }
 });
