@@ -67,6 +67,22 @@ async function harness(t: { dir?: string } = {}) {
     }
   };
   const logged = (re: RegExp) => sink.lines.some((l) => re.test(l));
+  /** Creates the directory with `files` (name to text), starts the source, waits for the first set. */
+  const startWith = async (files: Record<string, string>) => {
+    await Deno.mkdir(dir);
+    for (const [name, text] of Object.entries(files)) {
+      await Deno.writeTextFile(`${dir}/${name}`, text);
+    }
+    source.start();
+    await until("the first set", () => batches.length === 1);
+  };
+  /** Writes web.yaml allowing `port` and checks that the next set carries it. */
+  const editWeb = async (what: string, port: number) => {
+    const n = batches.length;
+    await Deno.writeTextFile(`${dir}/web.yaml`, policy(port));
+    await until(what, () => batches.length === n + 1);
+    assert.deepEqual(ports(batches[n]!), [port]);
+  };
   return {
     root,
     dir,
@@ -75,6 +91,8 @@ async function harness(t: { dir?: string } = {}) {
     sink,
     until,
     logged,
+    startWith,
+    editWeb,
     async [Symbol.asyncDispose]() {
       await source.close();
       await Deno.remove(root, { recursive: true });
@@ -95,12 +113,7 @@ const settle = () => new Promise((r) => setTimeout(r, 300));
 
 Deno.test("a valid directory is delivered once, in sync; an edit delivers only what changed", async () => {
   await using h = await harness();
-  await Deno.mkdir(h.dir);
-  await Deno.writeTextFile(`${h.dir}/10-hep.yaml`, HEP);
-  await Deno.writeTextFile(`${h.dir}/20-web.yaml`, policy(80));
-  await Deno.writeTextFile(`${h.dir}/notes.txt`, "not read");
-  h.source.start();
-  await h.until("the first set", () => h.batches.length === 1);
+  await h.startWith({ "10-hep.yaml": HEP, "20-web.yaml": policy(80), "notes.txt": "not read" });
   const first = h.batches[0]!;
   assert.equal(first.revision, 1);
   assert.deepEqual(first.batch.map((u) => u.type), ["ready", "hostEndpoint", "policy", "inSync"]);
@@ -121,11 +134,7 @@ Deno.test("a valid directory is delivered once, in sync; an edit delivers only w
 
 Deno.test("a broken file keeps the last good set, is logged with file:line:col, and a fix applies", async () => {
   await using h = await harness();
-  await Deno.mkdir(h.dir);
-  await Deno.writeTextFile(`${h.dir}/hep.yaml`, HEP);
-  await Deno.writeTextFile(`${h.dir}/web.yaml`, policy(80));
-  h.source.start();
-  await h.until("the first set", () => h.batches.length === 1);
+  await h.startWith({ "hep.yaml": HEP, "web.yaml": policy(80) });
 
   // Two files change, one of them broken: neither is applied (no half set). The broken one
   // is written first, so that every state the directory passes through is broken.
@@ -151,10 +160,7 @@ Deno.test("a broken file keeps the last good set, is logged with file:line:col, 
 
 Deno.test("the same resource in two files is refused, naming both", async () => {
   await using h = await harness();
-  await Deno.mkdir(h.dir);
-  await Deno.writeTextFile(`${h.dir}/a.yaml`, policy(80));
-  h.source.start();
-  await h.until("the first set", () => h.batches.length === 1);
+  await h.startWith({ "a.yaml": policy(80) });
   await Deno.writeTextFile(`${h.dir}/b.yaml`, policy(22));
   await h.until("the error", () => h.logged(/defined twice/));
   assert.ok(
@@ -166,10 +172,7 @@ Deno.test("the same resource in two files is refused, naming both", async () => 
 
 Deno.test("editors' saves: temporary files are ignored, rename over the file is seen", async () => {
   await using h = await harness();
-  await Deno.mkdir(h.dir);
-  await Deno.writeTextFile(`${h.dir}/web.yaml`, policy(80));
-  h.source.start();
-  await h.until("the first set", () => h.batches.length === 1);
+  await h.startWith({ "web.yaml": policy(80) });
   // vim-like: a swap file full of garbage, then write a temporary file and rename it over.
   await Deno.writeTextFile(`${h.dir}/.web.yaml.swp`, "\0\0garbage: [");
   await Deno.writeTextFile(`${h.dir}/web.yaml~`, "also: [not read");
@@ -182,40 +185,26 @@ Deno.test("editors' saves: temporary files are ignored, rename over the file is 
 
 Deno.test("a removed directory keeps the last good set; re-created, it is read and watched again", async () => {
   await using h = await harness();
-  await Deno.mkdir(h.dir);
-  await Deno.writeTextFile(`${h.dir}/web.yaml`, policy(80));
-  h.source.start();
-  await h.until("the first set", () => h.batches.length === 1);
+  await h.startWith({ "web.yaml": policy(80) });
   await Deno.remove(h.dir, { recursive: true });
   await h.until("the missing directory", () => h.logged(/does not exist; keeping the last good/));
   await settle();
   assert.equal(h.batches.length, 1, "a missing directory is not an empty set");
 
   await Deno.mkdir(h.dir);
-  await Deno.writeTextFile(`${h.dir}/web.yaml`, policy(81));
-  await h.until("the re-created directory", () => h.batches.length === 2);
-  assert.deepEqual(ports(h.batches[1]!), [81]);
+  await h.editWeb("the re-created directory", 81);
   // The new directory is watched: an edit in it is seen.
-  await Deno.writeTextFile(`${h.dir}/web.yaml`, policy(82));
-  await h.until("an edit in the new directory", () => h.batches.length === 3);
-  assert.deepEqual(ports(h.batches[2]!), [82]);
+  await h.editWeb("an edit in the new directory", 82);
 });
 
 Deno.test("a directory removed and re-created at once (no read in between) is watched afresh", async () => {
   await using h = await harness();
-  await Deno.mkdir(h.dir);
-  await Deno.writeTextFile(`${h.dir}/web.yaml`, policy(80));
-  h.source.start();
-  await h.until("the first set", () => h.batches.length === 1);
+  await h.startWith({ "web.yaml": policy(80) });
   // As `rm -rf d && mkdir d && cp ...` does: well within one debounce interval.
   await Deno.remove(h.dir, { recursive: true });
   await Deno.mkdir(h.dir);
-  await Deno.writeTextFile(`${h.dir}/web.yaml`, policy(81));
-  await h.until("the new directory's set", () => h.batches.length === 2);
-  assert.deepEqual(ports(h.batches[1]!), [81]);
-  await Deno.writeTextFile(`${h.dir}/web.yaml`, policy(82));
-  await h.until("an edit in the new directory", () => h.batches.length === 3);
-  assert.deepEqual(ports(h.batches[2]!), [82]);
+  await h.editWeb("the new directory's set", 81);
+  await h.editWeb("an edit in the new directory", 82);
 });
 
 Deno.test("a directory that does not exist yet at start is waited for", async () => {
