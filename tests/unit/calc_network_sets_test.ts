@@ -74,6 +74,48 @@ function memberDelta(g: CalculationGraph): [string, boolean][] {
 
 const PARTNERS = "role == 'partner'";
 
+/** The local address web (h1) answers on, in the family of `peer`. */
+const webAddr = (peer: string) => peer.includes(":") ? "2001:db8::1" : "198.18.0.1";
+
+/** The verdict on a packet from `src` into web's eth0 (`dst` defaults to web's address). */
+function verdictIn(
+  state: NftState,
+  src: string,
+  protocol: number,
+  dport: number,
+  dst = webAddr(src),
+): string {
+  const family = src.includes(":") ? 6 : 4;
+  return evaluate(state, {
+    path: "input",
+    iif: "eth0",
+    family,
+    src,
+    dst,
+    protocol,
+    sport: 40000,
+    dport,
+  })
+    .verdict;
+}
+
+/** The verdict on a TCP packet from web out of eth0 to `dst`. */
+function verdictOut(state: NftState, dst: string, dport: number): string {
+  const family = dst.includes(":") ? 6 : 4;
+  const src = webAddr(dst);
+  return evaluate(state, {
+    path: "output",
+    oif: "eth0",
+    family,
+    src,
+    dst,
+    protocol: 6,
+    sport: 40000,
+    dport,
+  })
+    .verdict;
+}
+
 Deno.test("a rule selector matches a network set by its labels; its nets become members", () => {
   const g = graph();
   g.applyUpdates([
@@ -248,17 +290,7 @@ Deno.test("the interpreter looks packets up in interval sets by prefix", () => {
     netset("a", ["198.18.5.0/24", "2001:db8:5::/48"]),
   ]);
   const state: NftState = DesiredTable.build(g.hostState()).state;
-  const verdict = (src: string, dst: string) =>
-    evaluate(state, {
-      path: "input",
-      iif: "eth0",
-      family: src.includes(":") ? 6 : 4,
-      src,
-      dst,
-      protocol: 6,
-      sport: 40000,
-      dport: 80,
-    }).verdict;
+  const verdict = (src: string, dst: string) => verdictIn(state, src, 6, 80, dst);
   assert.equal(verdict("198.18.5.0", "198.18.0.1"), "accept");
   assert.equal(verdict("198.18.5.255", "198.18.0.1"), "accept");
   assert.equal(verdict("198.18.6.0", "198.18.0.1"), "drop");
@@ -331,17 +363,7 @@ Deno.test("a notSelector over a network set denies everything outside its nets",
     netset("a", ["198.18.5.0/24", "2001:db8:5::/48"]),
   ]);
   const state = DesiredTable.build(g.hostState()).state;
-  const verdict = (src: string) =>
-    evaluate(state, {
-      path: "input",
-      iif: "eth0",
-      family: src.includes(":") ? 6 : 4,
-      src,
-      dst: src.includes(":") ? "2001:db8::1" : "198.18.0.1",
-      protocol: 17,
-      sport: 40000,
-      dport: 53,
-    }).verdict;
+  const verdict = (src: string) => verdictIn(state, src, 17, 53);
   assert.equal(verdict("198.18.5.77"), "accept");
   assert.equal(verdict("198.18.6.77"), "drop");
   assert.equal(verdict("2001:db8:5::77"), "accept");
@@ -367,16 +389,7 @@ Deno.test("the interpreter's prefix lookup agrees with plain containment on a la
     const src = `198.${18 + Math.floor(r() * 2)}.${Math.floor(r() * 64)}.${Math.floor(r() * 256)}`;
     const want = elements.some((c) => cidrContains(c, parseIp(src)!));
     if (want) inside++;
-    const got = evaluate(state.state, {
-      path: "input",
-      iif: "eth0",
-      family: 4,
-      src,
-      dst: "198.18.0.1",
-      protocol: 6,
-      sport: 40000,
-      dport: 80,
-    }).verdict;
+    const got = verdictIn(state.state, src, 6, 80);
     assert.equal(got, want ? "accept" : "drop", src);
   }
   assert.ok(inside > 100 && inside < 1900, `${inside} of 2000 inside`);
@@ -454,28 +467,8 @@ Deno.test("named ports come from endpoints only: a network set never joins a nam
       const text = render(state);
       assert.match(text, /type ipv4_addr \. inet_proto \. inet_service\n\t\telements = \{/);
       assert.match(text, /type ipv4_addr\n\t\tflags interval\n/);
-      const out = (dst: string, dport: number) =>
-        evaluate(state, {
-          path: "output",
-          oif: "eth0",
-          family: dst.includes(":") ? 6 : 4,
-          src: dst.includes(":") ? "2001:db8::1" : "198.18.0.1",
-          dst,
-          protocol: 6,
-          sport: 40000,
-          dport,
-        }).verdict;
-      const inp = (src: string) =>
-        evaluate(state, {
-          path: "input",
-          iif: "eth0",
-          family: src.includes(":") ? 6 : 4,
-          src,
-          dst: src.includes(":") ? "2001:db8::1" : "198.18.0.1",
-          protocol: 6,
-          sport: 40000,
-          dport: 443,
-        }).verdict;
+      const out = (dst: string, dport: number) => verdictOut(state, dst, dport);
+      const inp = (src: string) => verdictIn(state, src, 6, 443);
       assert.equal(out("198.18.5.9", 8443), "accept");
       assert.equal(out("2001:db8:5::9", 8443), "accept");
       // Inside the network set but no endpoint declares the port there.
