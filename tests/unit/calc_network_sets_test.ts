@@ -18,7 +18,7 @@ import { IFACES, RandomUpdates } from "../fixtures/random_updates.ts";
 import { allowFromSelector, webHostEndpoint, webPolicy } from "../../synth/scale_fixture.ts";
 import { policyUpdate } from "../../synth/updates.ts";
 import { prng } from "../fixtures/prng.ts";
-import { assertMatchesFresh } from "../fixtures/fresh_check.ts";
+import { incrementalWalk } from "../fixtures/fresh_check.ts";
 import { cidrContains, parseCidr, parseIp } from "../../src/net/ip.ts";
 import type { EndpointPort, Rule } from "../../src/model/resources.ts";
 import { namedPortSetId } from "../../src/calc/resolve_rules.ts";
@@ -512,80 +512,75 @@ Deno.test("random network sets, endpoints with named ports and rules over both: 
   const pools = ["198.18.7.0/24", "198.18.7.0/26", "198.18.7.64/26", "2001:db8:7::/64"];
   let namedChecked = 0, withNets = 0;
   for (let seed = 1; seed <= 8; seed++) {
-    const rnd = prng(seed * 7919);
-    const r = (n: number) => Math.floor(rnd() * n);
-    const pick = <T>(xs: readonly T[]): T => xs[r(xs.length)]!;
-    const g = graph(seed % 3);
-    g.applyUpdates([webHostEndpoint()]);
-    g.takeChanges();
-    const table = DesiredTable.build(g.hostState());
-    const current = new Map<string, ModelUpdate>([["h/h1/web", webHostEndpoint()]]);
     const heps = new Map<string, { role: string; ips: string[]; ports: EndpointPort[] }>();
-    for (let step = 0; step < 120; step++) {
-      let u: ModelUpdate;
-      const kind = r(4);
-      if (kind === 0) {
-        const name = `n${r(3)}`;
-        u = r(5) === 0
-          ? netset(name, null)
-          : netset(name, Array.from({ length: r(3) + 1 }, () => pick(pools)), pick(roles));
-        current.set(`n/${name}`, u);
-      } else if (kind === 1) {
-        const name = `e${r(4)}`;
-        const ips = [`198.18.7.${pick([1, 65, 200])}`, ...(r(2) ? ["2001:db8:7::5"] : [])];
-        const ports: EndpointPort[] = r(3) === 0 ? [] : [{
-          name: "http",
-          protocol: "tcp",
-          port: pick([80, 8080]),
-        }];
-        const role = pick(roles);
-        if (r(6) === 0) {
-          u = { type: "hostEndpoint", node: "h2", name, value: null };
-          heps.delete(name);
-        } else {
-          u = partner(name, ips, ports, role);
-          heps.set(name, { role, ips, ports });
+    incrementalWalk({
+      seed: seed * 7919,
+      label: `seed ${seed}`,
+      steps: 120,
+      checkEvery: 6,
+      graph: () => graph(seed % 3),
+      initial: [["h/h1/web", webHostEndpoint()]],
+      next: ({ r, pick }) => {
+        const kind = r(4);
+        if (kind === 0) {
+          const name = `n${r(3)}`;
+          return [
+            `n/${name}`,
+            r(5) === 0
+              ? netset(name, null)
+              : netset(name, Array.from({ length: r(3) + 1 }, () => pick(pools)), pick(roles)),
+          ];
         }
-        current.set(`h/${name}`, u);
-      } else {
+        if (kind === 1) {
+          const name = `e${r(4)}`;
+          const ips = [`198.18.7.${pick([1, 65, 200])}`, ...(r(2) ? ["2001:db8:7::5"] : [])];
+          const ports: EndpointPort[] = r(3) === 0 ? [] : [{
+            name: "http",
+            protocol: "tcp",
+            port: pick([80, 8080]),
+          }];
+          const role = pick(roles);
+          if (r(6) === 0) {
+            heps.delete(name);
+            return [`h/${name}`, { type: "hostEndpoint", node: "h2", name, value: null }];
+          }
+          heps.set(name, { role, ips, ports });
+          return [`h/${name}`, partner(name, ips, ports, role)];
+        }
         const named = (): Rule => ({
           action: "allow",
           protocol: "tcp",
           destination: { selector: pick(sels), ports: ["http"] },
         });
         const name = `q${r(3)}`;
-        u = webRules(
-          name,
-          r(3),
-          r(2) ? [allowFromSelector(pick(sels), 443)] : [],
-          r(2) ? [named(), ...(r(2) ? [named()] : [])] : [],
-        );
-        current.set(`p/${name}`, u);
-      }
-      g.applyUpdates([u]);
-      planChanges(table.update(g.view(), g.takeChanges()), table.state);
-      if (step % 6 !== 5) continue;
-      const want = assertMatchesFresh(
-        g,
-        table,
-        graph(seed % 3),
-        [...current.values()],
-        `seed ${seed} step ${step}`,
-      );
-      if (/flags interval/.test(render(table.state))) withNets++;
-      for (const sel of sels) {
-        const m = want.ipSets.get(namedPortSetId(parseSelector(sel), "tcp", "http"));
-        if (m === undefined) continue;
-        const role = sel.match(/'(.)'/)?.[1];
-        const expected = new Set<string>();
-        for (const h of heps.values()) {
-          if (role !== undefined && h.role !== role) continue;
-          for (const p of h.ports) for (const ip of h.ips) expected.add(`${ip} . tcp . ${p.port}`);
+        return [
+          `p/${name}`,
+          webRules(
+            name,
+            r(3),
+            r(2) ? [allowFromSelector(pick(sels), 443)] : [],
+            r(2) ? [named(), ...(r(2) ? [named()] : [])] : [],
+          ),
+        ];
+      },
+      check: (want, table) => {
+        if (/flags interval/.test(render(table.state))) withNets++;
+        for (const sel of sels) {
+          const m = want.ipSets.get(namedPortSetId(parseSelector(sel), "tcp", "http"));
+          if (m === undefined) continue;
+          const role = sel.match(/'(.)'/)?.[1];
+          const expected = new Set<string>();
+          for (const h of heps.values()) {
+            if (role !== undefined && h.role !== role) continue;
+            for (const p of h.ports) {
+              for (const ip of h.ips) expected.add(`${ip} . tcp . ${p.port}`);
+            }
+          }
+          assert.deepEqual([...m.v4, ...m.v6].sort(), [...expected].sort(), `seed ${seed} ${sel}`);
+          namedChecked++;
         }
-        assert.deepEqual([...m.v4, ...m.v6].sort(), [...expected].sort(), `seed ${seed} ${sel}`);
-        namedChecked++;
-      }
-    }
+      },
+    });
   }
   assert.ok(namedChecked > 50 && withNets > 20, `named ${namedChecked}, with nets ${withNets}`);
 });

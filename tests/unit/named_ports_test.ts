@@ -35,8 +35,7 @@ import { formatResources } from "../../src/model/output.ts";
 import { parseResources } from "../../src/model/input.ts";
 import { parseSelector } from "../../src/selector/mod.ts";
 import { DEFAULT_DATAPLANE_CONFIG } from "../../src/config/defaults.ts";
-import { prng } from "../fixtures/prng.ts";
-import { assertMatchesFresh } from "../fixtures/fresh_check.ts";
+import { incrementalWalk } from "../fixtures/fresh_check.ts";
 
 const GOLDEN = new URL("../golden/named_ports/", import.meta.url);
 const update = Deno.env.get("UPDATE_GOLDEN") === "1";
@@ -429,37 +428,36 @@ Deno.test("random updates: incremental calculation and table equal a fresh build
   const sels = [undefined, "role == 'db'", "has(role)"];
   let checked = 0, nonEmpty = 0;
   for (let seed = 1; seed <= 10; seed++) {
-    const rnd = prng(seed);
-    const r = (n: number) => Math.floor(rnd() * n);
-    const pick = <T>(xs: readonly T[]): T => xs[r(xs.length)]!;
-    const g = graph(seed % 3);
-    g.takeChanges();
-    const table = DesiredTable.build(g.hostState());
     const heps = new Map<string, HostEndpointResource>();
-    const current = new Map<string, ModelUpdate>();
-    for (let step = 0; step < 80; step++) {
-      let u: ModelUpdate;
-      if (r(3) > 0) {
-        const name = `e${r(4)}`;
-        const ports: EndpointPort[] = [];
-        for (let i = r(3); i > 0; i--) {
-          ports.push({
-            name: pick(names),
-            protocol: pick(["tcp", "udp"]),
-            port: pick([53, 80, 8080]),
-          });
+    const policies = new Map<string, ModelUpdate>();
+    incrementalWalk({
+      seed,
+      label: `seed ${seed}`,
+      steps: 80,
+      checkEvery: 8,
+      graph: () => graph(seed % 3),
+      next: ({ r, pick }) => {
+        if (r(3) > 0) {
+          const name = `e${r(4)}`;
+          const ports: EndpointPort[] = [];
+          for (let i = r(3); i > 0; i--) {
+            ports.push({
+              name: pick(names),
+              protocol: pick(["tcp", "udp"]),
+              port: pick([53, 80, 8080]),
+            });
+          }
+          const ips = [pick(["198.18.1.1", "198.18.3.1"]), ...(r(2) ? ["2001:db8:3::1"] : [])];
+          const u: ModelUpdate = name === "e0"
+            ? hep(name, "h1", ips, { role: pick(["web", "db"]) }, ports, "eth0")
+            : r(6) === 0
+            ? { type: "hostEndpoint", node: "h2", name, value: null }
+            : hep(name, "h2", ips, { role: pick(["web", "db"]) }, ports);
+          const v = u.type === "hostEndpoint" ? u.value : null;
+          if (v === null) heps.delete(name);
+          else heps.set(name, v);
+          return [`h/${name}`, u];
         }
-        const ips = [pick(["198.18.1.1", "198.18.3.1"]), ...(r(2) ? ["2001:db8:3::1"] : [])];
-        u = name === "e0"
-          ? hep(name, "h1", ips, { role: pick(["web", "db"]) }, ports, "eth0")
-          : r(6) === 0
-          ? { type: "hostEndpoint", node: "h2", name, value: null }
-          : hep(name, "h2", ips, { role: pick(["web", "db"]) }, ports);
-        current.set(`h/${name}`, u);
-        const v = u.type === "hostEndpoint" ? u.value : null;
-        if (v === null) heps.delete(name);
-        else heps.set(name, v);
-      } else {
         const rule = (): Rule => {
           const sel = pick(sels);
           return {
@@ -474,38 +472,34 @@ Deno.test("random updates: incremental calculation and table equal a fresh build
           };
         };
         const name = `q${r(3)}`;
-        u = pol(name, [rule(), rule()], [rule()], r(3));
-        current.set(`p/${name}`, u);
-      }
-      g.applyUpdates([u]);
-      planChanges(table.update(g.view(), g.takeChanges()), table.state);
-      if (step % 8 !== 7) continue;
-      const want = assertMatchesFresh(
-        g,
-        table,
-        graph(seed % 3),
-        [...current.values()],
-        `seed ${seed} step ${step}`,
-      );
-      // Every named-port set holds exactly what the definition gives.
-      for (const pu of current.values()) {
-        if (pu.type !== "policy" || pu.value === null) continue;
-        for (const rule of [...(pu.value.spec.ingress ?? []), ...(pu.value.spec.egress ?? [])]) {
-          const d = rule.destination!;
-          const sel = d.selector ?? "all()";
-          for (const n of [...(d.ports ?? []), ...(d.notPorts ?? [])]) {
-            if (typeof n !== "string") continue;
-            const id = namedPortSetId(parseSelector(sel), rule.protocol as string, n);
-            const m = want.ipSets.get(id);
-            if (m === undefined) continue; // policy not active on this host
-            const got = [...m.v4, ...m.v6].sort();
-            assert.deepEqual(got, expectedMembers(heps.values(), sel, rule.protocol as string, n));
-            checked++;
-            if (got.length > 0) nonEmpty++;
+        const u = pol(name, [rule(), rule()], [rule()], r(3));
+        policies.set(name, u);
+        return [`p/${name}`, u];
+      },
+      check: (want) => {
+        // Every named-port set holds exactly what the definition gives.
+        for (const pu of policies.values()) {
+          if (pu.type !== "policy" || pu.value === null) continue;
+          for (const rule of [...(pu.value.spec.ingress ?? []), ...(pu.value.spec.egress ?? [])]) {
+            const d = rule.destination!;
+            const sel = d.selector ?? "all()";
+            for (const n of [...(d.ports ?? []), ...(d.notPorts ?? [])]) {
+              if (typeof n !== "string") continue;
+              const id = namedPortSetId(parseSelector(sel), rule.protocol as string, n);
+              const m = want.ipSets.get(id);
+              if (m === undefined) continue; // policy not active on this host
+              const got = [...m.v4, ...m.v6].sort();
+              assert.deepEqual(
+                got,
+                expectedMembers(heps.values(), sel, rule.protocol as string, n),
+              );
+              checked++;
+              if (got.length > 0) nonEmpty++;
+            }
           }
         }
-      }
-    }
+      },
+    });
   }
   assert.ok(checked > 100 && nonEmpty > 50, `checked ${checked} sets, ${nonEmpty} non-empty`);
 });
