@@ -15,6 +15,7 @@
  * with a fixed `sourcePort` do reuse a 5-tuple: use a different port per step.
  */
 import type { NetNs } from "./netns.ts";
+import { awaitExitOrKill, encodeLine, readLines } from "./json_lines.ts";
 
 export type Verdict = "allow" | "drop" | "refused" | "unreachable" | "error";
 
@@ -96,31 +97,23 @@ export class ProbeDaemon implements AsyncDisposable {
       readyReject = rej;
     });
     this.#reader = (async () => {
-      let buf = "";
-      const dec = new TextDecoder();
-      for await (const chunk of child.stdout) {
-        buf += dec.decode(chunk, { stream: true });
-        let nl: number;
-        while ((nl = buf.indexOf("\n")) >= 0) {
-          const line = buf.slice(0, nl);
-          buf = buf.slice(nl + 1);
-          const msg = JSON.parse(line) as {
-            ready?: boolean;
-            id?: number;
-            ok?: boolean;
-            result?: unknown;
-            error?: string;
-          };
-          if (msg.ready) {
-            readyResolve();
-            continue;
-          }
-          const p = this.#pending.get(msg.id ?? -1);
-          if (!p) continue;
-          this.#pending.delete(msg.id!);
-          if (msg.ok) p.resolve(msg.result);
-          else p.reject(new Error(`Probe daemon in ${this.ns.name}: ${msg.error}`));
+      for await (const line of readLines(child.stdout)) {
+        const msg = JSON.parse(line) as {
+          ready?: boolean;
+          id?: number;
+          ok?: boolean;
+          result?: unknown;
+          error?: string;
+        };
+        if (msg.ready) {
+          readyResolve();
+          continue;
         }
+        const p = this.#pending.get(msg.id ?? -1);
+        if (!p) continue;
+        this.#pending.delete(msg.id!);
+        if (msg.ok) p.resolve(msg.result);
+        else p.reject(new Error(`Probe daemon in ${this.ns.name}: ${msg.error}`));
       }
       const err = new Error(
         `Probe daemon in ${this.ns.name} exited: ${(await stderr).trim()}`,
@@ -144,9 +137,7 @@ export class ProbeDaemon implements AsyncDisposable {
     if (this.#closed) return Promise.reject(new Error(`Probe daemon in ${this.ns.name} closed`));
     const id = this.#next++;
     const p = new Promise<unknown>((resolve, reject) => this.#pending.set(id, { resolve, reject }));
-    this.#writer.write(new TextEncoder().encode(JSON.stringify({ ...cmd, id }) + "\n")).catch(
-      () => {},
-    );
+    this.#writer.write(encodeLine({ ...cmd, id })).catch(() => {});
     return p;
   }
 
@@ -232,13 +223,7 @@ export class ProbeDaemon implements AsyncDisposable {
     try {
       await this.#writer.close();
     } catch { /* already gone */ }
-    const timer = setTimeout(() => {
-      try {
-        this.#child.kill("SIGKILL");
-      } catch { /* gone */ }
-    }, 3000);
-    await this.#child.status;
-    clearTimeout(timer);
+    await awaitExitOrKill(this.#child);
     await this.#reader.catch(() => {});
     await this.#stderr.catch(() => "");
   }

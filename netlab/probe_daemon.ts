@@ -15,6 +15,7 @@
  */
 import net from "node:net";
 import dgram from "node:dgram";
+import { readLines, writeStdoutLine } from "./json_lines.ts";
 
 type Verdict = "allow" | "drop" | "refused" | "unreachable" | "error";
 
@@ -381,10 +382,7 @@ async function handle(c: Command): Promise<unknown> {
   }
 }
 
-const enc = new TextEncoder();
-function reply(obj: unknown) {
-  Deno.stdout.writeSync(enc.encode(JSON.stringify(obj) + "\n"));
-}
+const reply = writeStdoutLine;
 
 function shutdown() {
   for (const s of servers) {
@@ -398,27 +396,20 @@ function shutdown() {
 
 async function main() {
   reply({ ready: true });
-  let buf = "";
-  const dec = new TextDecoder();
-  for await (const chunk of Deno.stdin.readable) {
-    buf += dec.decode(chunk, { stream: true });
-    let nl: number;
-    while ((nl = buf.indexOf("\n")) >= 0) {
-      const line = buf.slice(0, nl).trim();
-      buf = buf.slice(nl + 1);
-      if (!line) continue;
-      let cmd: Command;
-      try {
-        cmd = JSON.parse(line) as Command;
-      } catch (e) {
-        reply({ id: -1, ok: false, error: `Bad JSON: ${errText(e)}` });
-        continue;
-      }
-      handle(cmd).then(
-        (result) => reply({ id: cmd.id, ok: true, result }),
-        (e) => reply({ id: cmd.id, ok: false, error: errText(e) }),
-      );
+  for await (const raw of readLines(Deno.stdin.readable)) {
+    const line = raw.trim();
+    if (!line) continue;
+    let cmd: Command;
+    try {
+      cmd = JSON.parse(line) as Command;
+    } catch (e) {
+      reply({ id: -1, ok: false, error: `Bad JSON: ${errText(e)}` });
+      continue;
     }
+    handle(cmd).then(
+      (result) => reply({ id: cmd.id, ok: true, result }),
+      (e) => reply({ id: cmd.id, ok: false, error: errText(e) }),
+    );
   }
   // stdin closed: the test is gone, so are we.
   shutdown();

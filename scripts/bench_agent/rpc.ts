@@ -1,4 +1,10 @@
 import { errorMessage } from "../../src/util/error_message.ts";
+import {
+  awaitExitOrKill,
+  encodeLine,
+  readLines,
+  writeStdoutLine,
+} from "../../netlab/json_lines.ts";
 /**
  * JSON lines between the benchmark driver and its helper processes (one per namespace): the
  * driver sends `{id, op, ...}`, the helper answers `{id, result}` or `{id, error}` and may emit
@@ -17,35 +23,25 @@ type Json = Record<string, unknown>;
 export async function serve(
   handlers: Record<string, (req: Json) => unknown | Promise<unknown>>,
 ): Promise<void> {
-  const enc = new TextEncoder();
-  const out = (msg: Json) => Deno.stdout.writeSync(enc.encode(JSON.stringify(msg) + "\n"));
-  let buf = "";
-  const dec = new TextDecoder();
-  for await (const chunk of Deno.stdin.readable) {
-    buf += dec.decode(chunk, { stream: true });
-    let nl: number;
-    while ((nl = buf.indexOf("\n")) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      if (line.trim() === "") continue;
-      const req = JSON.parse(line) as Json;
-      const h = handlers[String(req.op)];
-      // Requests run concurrently; each answers when it is done.
-      (async () => {
-        try {
-          if (!h) throw new Error(`unknown op '${req.op}'`);
-          out({ id: req.id, result: (await h(req)) ?? null });
-        } catch (err) {
-          out({ id: req.id, error: errorMessage(err) });
-        }
-      })();
-    }
+  for await (const line of readLines(Deno.stdin.readable)) {
+    if (line.trim() === "") continue;
+    const req = JSON.parse(line) as Json;
+    const h = handlers[String(req.op)];
+    // Requests run concurrently; each answers when it is done.
+    (async () => {
+      try {
+        if (!h) throw new Error(`unknown op '${req.op}'`);
+        writeStdoutLine({ id: req.id, result: (await h(req)) ?? null });
+      } catch (err) {
+        writeStdoutLine({ id: req.id, error: errorMessage(err) });
+      }
+    })();
   }
 }
 
 /** Writes one event line from a helper. */
 export function emit(event: string, data: Json = {}): void {
-  Deno.stdout.writeSync(new TextEncoder().encode(JSON.stringify({ event, ...data }) + "\n"));
+  writeStdoutLine({ event, ...data });
 }
 
 /** The driver side: one helper process. */
@@ -89,30 +85,23 @@ export class Helper implements AsyncDisposable {
   }
 
   async #read() {
-    let buf = "";
-    for await (const c of this.#child.stdout.pipeThrough(new TextDecoderStream())) {
-      buf += c;
-      let nl: number;
-      while ((nl = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        let msg: Json;
-        try {
-          msg = JSON.parse(line) as Json;
-        } catch {
-          continue;
-        }
-        if (typeof msg.event === "string") {
-          this.events.push(msg);
-          this.onEvent?.(msg);
-          continue;
-        }
-        const p = this.#pending.get(Number(msg.id));
-        if (!p) continue;
-        this.#pending.delete(Number(msg.id));
-        if (typeof msg.error === "string") p.reject(new Error(`${this.name}: ${msg.error}`));
-        else p.resolve(msg.result);
+    for await (const line of readLines(this.#child.stdout)) {
+      let msg: Json;
+      try {
+        msg = JSON.parse(line) as Json;
+      } catch {
+        continue;
       }
+      if (typeof msg.event === "string") {
+        this.events.push(msg);
+        this.onEvent?.(msg);
+        continue;
+      }
+      const p = this.#pending.get(Number(msg.id));
+      if (!p) continue;
+      this.#pending.delete(Number(msg.id));
+      if (typeof msg.error === "string") p.reject(new Error(`${this.name}: ${msg.error}`));
+      else p.resolve(msg.result);
     }
   }
 
@@ -123,19 +112,13 @@ export class Helper implements AsyncDisposable {
     const done = new Promise<unknown>((resolve, reject) =>
       this.#pending.set(id, { resolve, reject })
     );
-    await this.#writer.write(new TextEncoder().encode(JSON.stringify({ id, op, ...args }) + "\n"));
+    await this.#writer.write(encodeLine({ id, op, ...args }));
     return await done as T;
   }
 
   async close(): Promise<void> {
     await this.#writer.close().catch(() => {});
-    const timer = setTimeout(() => {
-      try {
-        this.#child.kill("SIGKILL");
-      } catch { /* gone */ }
-    }, 3000);
-    await this.#child.status;
-    clearTimeout(timer);
+    await awaitExitOrKill(this.#child);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
