@@ -6,19 +6,10 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { Agent, type Calculation, type Dataplane } from "../../src/agent/agent.ts";
 import type { HostState, HostStateSource } from "../../src/calc/host_state.ts";
-import { resolveConfig } from "../../src/config/mod.ts";
+
 import { createLogger, memorySink } from "../../src/log/logger.ts";
 import { ManualClock } from "../../src/time/clock.ts";
-
-function resolver(global: ReadonlyMap<string, string>, host: ReadonlyMap<string, string>) {
-  return resolveConfig({
-    flags: new Map([["FelixHostname", "h1"], ["EtcdEndpoints", "http://127.0.0.1:2379"]]),
-    env: {},
-    datastoreGlobal: global,
-    datastoreHost: host,
-    detectedHostname: "h1",
-  });
-}
+import { agentResolver } from "../fixtures/config_inputs.ts";
 
 const calc = {
   applyUpdates() {},
@@ -53,8 +44,8 @@ function setup(failures = 0) {
   const dataplane = new ClockedDataplane(clock, failures);
   const agent = new Agent({
     hostname: "h1",
-    config: resolver(new Map(), new Map()).config!,
-    resolveConfig: resolver,
+    config: agentResolver(new Map(), new Map()).config!,
+    resolveConfig: agentResolver,
     calc,
     dataplane,
     log: createLogger([sink], "agent"),

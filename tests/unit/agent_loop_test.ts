@@ -11,21 +11,12 @@ import type {
   HostStateSource,
   HostView,
 } from "../../src/calc/host_state.ts";
-import { resolveConfig, toDataplaneConfig } from "../../src/config/mod.ts";
+import { toDataplaneConfig } from "../../src/config/mod.ts";
 import type { ModelUpdate } from "../../src/datastore/updates.ts";
 import { createLogger, memorySink } from "../../src/log/logger.ts";
 import { ManualClock } from "../../src/time/clock.ts";
 import { hostEndpointDeleted } from "../fixtures/resources.ts";
-
-function resolver(global: ReadonlyMap<string, string>, host: ReadonlyMap<string, string>) {
-  return resolveConfig({
-    flags: new Map([["FelixHostname", "h1"], ["EtcdEndpoints", "http://127.0.0.1:2379"]]),
-    env: {},
-    datastoreGlobal: global,
-    datastoreHost: host,
-    detectedHostname: "h1",
-  });
-}
+import { agentResolver } from "../fixtures/config_inputs.ts";
 
 class FakeCalc implements Calculation {
   updates: ModelUpdate[] = [];
@@ -79,11 +70,11 @@ function setup(opts: { retryMinMs?: number; clock?: ManualClock; notReadyReason?
   const calc = new FakeCalc();
   const dataplane = new FakeDataplane();
   if (opts.clock) dataplane.delayMs = 0;
-  const first = resolver(new Map(), new Map());
+  const first = agentResolver(new Map(), new Map());
   const agent = new Agent({
     hostname: "h1",
     config: first.config!,
-    resolveConfig: resolver,
+    resolveConfig: agentResolver,
     calc,
     dataplane,
     log,

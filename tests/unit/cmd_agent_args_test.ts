@@ -1,5 +1,6 @@
 /** `hostfence agent` command-line flags (src/cmd/agent_args.ts, on the CLI's one parser) and the generated help. */
 import assert from "node:assert/strict";
+import { configInputs } from "../fixtures/config_inputs.ts";
 import { AgentArgsError, agentHelpText, parseAgentArgs } from "../../src/cmd/agent_args.ts";
 import { kebabName, PARAM_LIST } from "../../src/config/params.ts";
 import { resolveConfig } from "../../src/config/resolve.ts";
@@ -44,13 +45,7 @@ Deno.test("flag names also match case-insensitively without dashes; aliases work
 Deno.test("ignored iptables parameters are accepted as flags", () => {
   const a = parseAgentArgs(["--iptables-lock-file-path=/run/xtables.lock"]);
   assert.equal(a.flags.get("IptablesLockFilePath"), "/run/xtables.lock");
-  const r = resolveConfig({
-    flags: a.flags,
-    env: {},
-    datastoreGlobal: new Map(),
-    datastoreHost: new Map(),
-    detectedHostname: "h1",
-  });
+  const r = resolveConfig(configInputs({ flags: a.flags }));
   assert.deepEqual(r.warnings, []);
 });
 
@@ -100,13 +95,7 @@ Deno.test("bad command lines give clear errors", async (t) => {
 
 Deno.test("a bad failsafe flag gives the one-line fatal message (O10)", () => {
   const a = parseAgentArgs(["--failsafe-inbound-host-ports=foo:1"]);
-  const r = resolveConfig({
-    flags: a.flags,
-    env: {},
-    datastoreGlobal: new Map(),
-    datastoreHost: new Map(),
-    detectedHostname: "h1",
-  });
+  const r = resolveConfig(configInputs({ flags: a.flags }));
   assert.equal(
     r.fatal,
     'Invalid value for FailsafeInboundHostPorts from command line: "foo:1": ' +

@@ -1,18 +1,13 @@
 /** From FelixConfig to the dataplane contract, and mark allocation. */
 import assert from "node:assert/strict";
+import { configInputs } from "../fixtures/config_inputs.ts";
 import { allocateMarks, DATAPLANE_PARAMS, toDataplaneConfig } from "../../src/config/dataplane.ts";
 import { DEFAULT_DATAPLANE_CONFIG } from "../../src/config/defaults.ts";
 import { PARAM_LIST } from "../../src/config/params.ts";
 import { resolveConfig } from "../../src/config/resolve.ts";
 
 function resolve(env: Record<string, string> = {}) {
-  const r = resolveConfig({
-    flags: new Map(),
-    env,
-    datastoreGlobal: new Map(),
-    datastoreHost: new Map(),
-    detectedHostname: "h1",
-  });
+  const r = resolveConfig(configInputs({ env }));
   assert.ok(r.config, r.fatal ?? "");
   return r.config;
 }

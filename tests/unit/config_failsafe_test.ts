@@ -3,6 +3,7 @@
  * values reaching the resolved configuration from every source.
  */
 import assert from "node:assert/strict";
+import { configInputs } from "../fixtures/config_inputs.ts";
 import {
   type ConfigInputs,
   type FailsafePort,
@@ -125,17 +126,6 @@ Deno.test("structured entries (v3 FelixConfiguration) normalise like the text fo
   assert.throws(() => failsafePort({ protocol: "TCP", port: 22, net: "x" }), /net "x"/);
 });
 
-function inputs(over: Partial<ConfigInputs> = {}): ConfigInputs {
-  return {
-    flags: new Map(),
-    env: {},
-    datastoreGlobal: new Map(),
-    datastoreHost: new Map(),
-    detectedHostname: "h1",
-    ...over,
-  };
-}
-
 Deno.test("the net form reaches the configuration from flags, environment, file and etcd", () => {
   const text = "tcp:198.18.0.0/24:22";
   const sources: [string, Partial<ConfigInputs>][] = [
@@ -146,7 +136,7 @@ Deno.test("the net form reaches the configuration from flags, environment, file 
     ["etcd global", { datastoreGlobal: new Map([["FailsafeInboundHostPorts", text]]) }],
   ];
   for (const [what, over] of sources) {
-    const r = resolveConfig(inputs(over));
+    const r = resolveConfig(configInputs(over));
     assert.equal(r.fatal, undefined, what);
     assert.deepEqual(
       r.config?.failsafeInboundHostPorts,
@@ -158,7 +148,7 @@ Deno.test("the net form reaches the configuration from flags, environment, file 
 });
 
 Deno.test("a bad net stops the agent with one line naming the parameter and source", () => {
-  const r = resolveConfig(inputs({
+  const r = resolveConfig(configInputs({
     env: { FELIX_FAILSAFEOUTBOUNDHOSTPORTS: "tcp:[2001:db8::/129]:2379" },
   }));
   assert.equal(r.config, undefined);

@@ -1,5 +1,6 @@
 /** Resolving Felix config from flags, environment, INI file and etcd. */
 import assert from "node:assert/strict";
+import { configInputs } from "../fixtures/config_inputs.ts";
 import {
   changedParams,
   type ConfigInputs,
@@ -11,17 +12,6 @@ import {
   resolveConfig,
 } from "../../src/config/resolve.ts";
 import { type FelixConfig, kebabName, PARAM_LIST, PARAMS } from "../../src/config/params.ts";
-
-function inputs(over: Partial<ConfigInputs> = {}): ConfigInputs {
-  return {
-    flags: new Map(),
-    env: {},
-    datastoreGlobal: new Map(),
-    datastoreHost: new Map(),
-    detectedHostname: "h1",
-    ...over,
-  };
-}
 
 function ok(r: ConfigResolution): FelixConfig {
   assert.equal(r.fatal, undefined, `unexpected fatal: ${r.fatal}`);
@@ -37,7 +27,7 @@ function fatalOf(r: ConfigResolution): string {
 }
 
 Deno.test("defaults match Felix 2.6 and the hostfence additions", () => {
-  const r = resolveConfig(inputs());
+  const r = resolveConfig(configInputs());
   const c = ok(r);
   assert.equal(c.datastoreType, "etcdv2");
   assert.equal(c.felixHostname, "h1");
@@ -83,7 +73,7 @@ Deno.test("defaults match Felix 2.6 and the hostfence additions", () => {
 });
 
 Deno.test("precedence: flag > env > file > etcd per-host > etcd global > default", async (t) => {
-  const all = inputs({
+  const all = configInputs({
     flags: new Map([["LogPrefix", "from-flag"]]),
     env: { FELIX_LOGPREFIX: "from-env" },
     fileText: "[global]\nLogPrefix = from-file\n",
@@ -140,7 +130,7 @@ Deno.test("precedence: flag > env > file > etcd per-host > etcd global > default
 });
 
 Deno.test("per-host etcd keys are named after the FelixHostname from local sources", () => {
-  const r = resolveConfig(inputs({
+  const r = resolveConfig(configInputs({
     env: { FELIX_FELIXHOSTNAME: "web1" },
     datastoreHost: new Map([["Ipv6Support", "false"]]),
   }));
@@ -153,7 +143,7 @@ Deno.test("per-host etcd keys are named after the FelixHostname from local sourc
 });
 
 Deno.test("names match case-insensitively in every source", () => {
-  const c = ok(resolveConfig(inputs({
+  const c = ok(resolveConfig(configInputs({
     flags: new Map([["logprefix", "f"]]),
     env: { felix_ipv6support: "false", Felix_LogSeverityScreen: "debug" },
     fileText: "interfaceprefix = tap\n",
@@ -169,7 +159,7 @@ Deno.test("names match case-insensitively in every source", () => {
 });
 
 Deno.test("FELIX_ environment variables: prefix in any case, other variables ignored", () => {
-  const r = resolveConfig(inputs({
+  const r = resolveConfig(configInputs({
     env: {
       FELIX_FAILSAFEINBOUNDHOSTPORTS: "tcp:2222",
       felix_logfilepath: "none",
@@ -186,7 +176,7 @@ Deno.test("FELIX_ environment variables: prefix in any case, other variables ign
 });
 
 Deno.test("none sets the zero value; failsafes can be switched off (O8)", () => {
-  const c = ok(resolveConfig(inputs({
+  const c = ok(resolveConfig(configInputs({
     env: {
       FELIX_FAILSAFEINBOUNDHOSTPORTS: "none",
       FELIX_FAILSAFEOUTBOUNDHOSTPORTS: "NONE",
@@ -208,12 +198,12 @@ Deno.test("none sets the zero value; failsafes can be switched off (O8)", () => 
 
 Deno.test("none is refused for non-zero parameters", async (t) => {
   await t.step("die-on-fail non-zero parameter stops resolution", () => {
-    const f = fatalOf(resolveConfig(inputs({ env: { FELIX_INTERFACEPREFIX: "none" } })));
+    const f = fatalOf(resolveConfig(configInputs({ env: { FELIX_INTERFACEPREFIX: "none" } })));
     assert.match(f, /^Invalid value for InterfacePrefix from environment variable/);
     assert.match(f, /"none": InterfacePrefix cannot be none/);
   });
   await t.step("other non-zero parameter falls back to the default", () => {
-    const r = resolveConfig(inputs({ env: { FELIX_HEALTHHOST: "none" } }));
+    const r = resolveConfig(configInputs({ env: { FELIX_HEALTHHOST: "none" } }));
     assert.equal(ok(r).healthHost, "127.0.0.1");
     assert.equal(r.warnings.length, 1);
     assert.match(r.warnings[0] ?? "", /^Replacing invalid value with default "127.0.0.1"/);
@@ -221,13 +211,13 @@ Deno.test("none is refused for non-zero parameters", async (t) => {
 });
 
 Deno.test("bare failsafe port means tcp (O9)", () => {
-  const c = ok(resolveConfig(inputs({ env: { FELIX_FAILSAFEINBOUNDHOSTPORTS: "2222" } })));
+  const c = ok(resolveConfig(configInputs({ env: { FELIX_FAILSAFEINBOUNDHOSTPORTS: "2222" } })));
   assert.deepEqual(c.failsafeInboundHostPorts, [{ protocol: "tcp", port: 2222 }]);
 });
 
 Deno.test("bad failsafe syntax rejects the whole config with one line (O10)", async (t) => {
   await t.step("from the command line", () => {
-    const f = fatalOf(resolveConfig(inputs({
+    const f = fatalOf(resolveConfig(configInputs({
       flags: new Map([["FailsafeInboundHostPorts", "foo:1"]]),
     })));
     assert.equal(
@@ -237,7 +227,7 @@ Deno.test("bad failsafe syntax rejects the whole config with one line (O10)", as
     );
   });
   await t.step("from etcd, naming the key", () => {
-    const f = fatalOf(resolveConfig(inputs({
+    const f = fatalOf(resolveConfig(configInputs({
       datastoreGlobal: new Map([["FailsafeOutboundHostPorts", "tcp:99999"]]),
     })));
     assert.match(
@@ -259,7 +249,7 @@ Deno.test("other die-on-fail parameters", () => {
       ["FelixHostname", "bad host"],
     ]
   ) {
-    const f = fatalOf(resolveConfig(inputs({ env: { [`FELIX_${name}`]: value as string } })));
+    const f = fatalOf(resolveConfig(configInputs({ env: { [`FELIX_${name}`]: value as string } })));
     assert.ok(
       f.startsWith(
         `Invalid value for ${name} from environment variable FELIX_${name}: "${value}": `,
@@ -270,7 +260,7 @@ Deno.test("other die-on-fail parameters", () => {
 });
 
 Deno.test("non-die-on-fail bad values fall back to the default with a warning", () => {
-  const r = resolveConfig(inputs({
+  const r = resolveConfig(configInputs({
     env: { FELIX_LOGSEVERITYSCREEN: "CRITICAL", FELIX_HEALTHPORT: "http" },
   }));
   const c = ok(r);
@@ -287,7 +277,7 @@ Deno.test("non-die-on-fail bad values fall back to the default with a warning", 
 });
 
 Deno.test("an invalid value in an overridden source only warns", () => {
-  const r = resolveConfig(inputs({
+  const r = resolveConfig(configInputs({
     flags: new Map([["FailsafeInboundHostPorts", "tcp:22"]]),
     datastoreGlobal: new Map([["FailsafeInboundHostPorts", "foo:1"]]),
   }));
@@ -297,7 +287,7 @@ Deno.test("an invalid value in an overridden source only warns", () => {
 });
 
 Deno.test("empty values are ignored so the next source wins", () => {
-  const r = resolveConfig(inputs({
+  const r = resolveConfig(configInputs({
     env: { FELIX_LOGPREFIX: "  " },
     datastoreGlobal: new Map([["LogPrefix", "from-etcd"]]),
   }));
@@ -308,7 +298,7 @@ Deno.test("empty values are ignored so the next source wins", () => {
 });
 
 Deno.test("local-only parameters are ignored with a warning when found in etcd", () => {
-  const r = resolveConfig(inputs({
+  const r = resolveConfig(configInputs({
     datastoreGlobal: new Map([
       ["FelixHostname", "evil"],
       ["EtcdEndpoints", "http://10.9.9.9:2379"],
@@ -336,7 +326,7 @@ Deno.test("local-only parameters are ignored with a warning when found in etcd",
 });
 
 Deno.test("unknown parameters warn; iptables-only ones are noted at debug level", () => {
-  const r = resolveConfig(inputs({
+  const r = resolveConfig(configInputs({
     env: { FELIX_NOSUCHTHING: "1" },
     datastoreGlobal: new Map([["IptablesLockFilePath", "/run/xtables.lock"], ["Bogus", "x"]]),
   }));
@@ -352,7 +342,7 @@ Deno.test("unknown parameters warn; iptables-only ones are noted at debug level"
 
 Deno.test("IptablesRefreshInterval is an alias of NftablesRefreshInterval", async (t) => {
   await t.step("alias alone", () => {
-    const r = resolveConfig(inputs({ env: { FELIX_IPTABLESREFRESHINTERVAL: "0" } }));
+    const r = resolveConfig(configInputs({ env: { FELIX_IPTABLESREFRESHINTERVAL: "0" } }));
     assert.equal(ok(r).nftablesRefreshInterval, 0);
     assert.equal(
       r.sources.get("NftablesRefreshInterval"),
@@ -360,14 +350,14 @@ Deno.test("IptablesRefreshInterval is an alias of NftablesRefreshInterval", asyn
     );
   });
   await t.step("precedence still applies across names", () => {
-    const r = resolveConfig(inputs({
+    const r = resolveConfig(configInputs({
       env: { FELIX_IPTABLESREFRESHINTERVAL: "10" },
       datastoreGlobal: new Map([["NftablesRefreshInterval", "20"]]),
     }));
     assert.equal(ok(r).nftablesRefreshInterval, 10);
   });
   await t.step("both in one source: a warning, one wins", () => {
-    const r = resolveConfig(inputs({
+    const r = resolveConfig(configInputs({
       fileText: "NftablesRefreshInterval = 5\nIptablesRefreshInterval = 7\n",
     }));
     assert.equal(ok(r).nftablesRefreshInterval, 7);
@@ -377,7 +367,7 @@ Deno.test("IptablesRefreshInterval is an alias of NftablesRefreshInterval", asyn
 });
 
 Deno.test("INI file: sections merged, duplicates warn and the later wins", () => {
-  const r = resolveConfig(inputs({
+  const r = resolveConfig(configInputs({
     filePath: "/tmp/felix.cfg",
     fileText: [
       "# Felix config",
@@ -399,7 +389,7 @@ Deno.test("INI file: sections merged, duplicates warn and the later wins", () =>
 });
 
 Deno.test("a malformed INI file is fatal, naming file and line", () => {
-  const f = fatalOf(resolveConfig(inputs({
+  const f = fatalOf(resolveConfig(configInputs({
     filePath: "/etc/calico/felix.cfg",
     fileText: "[global]\nLogPrefix = x\nthis is not ini\n",
   })));
@@ -407,12 +397,16 @@ Deno.test("a malformed INI file is fatal, naming file and line", () => {
 });
 
 Deno.test("FelixHostname falls back to the detected host name and must be usable", () => {
-  const f = fatalOf(resolveConfig(inputs({ detectedHostname: "" })));
+  const f = fatalOf(resolveConfig(configInputs({ detectedHostname: "" })));
   assert.match(f, /^FelixHostname is not set and the OS host name "" cannot be used/);
-  const f2 = fatalOf(resolveConfig(inputs({ detectedHostname: "bad name" })));
+  const f2 = fatalOf(resolveConfig(configInputs({ detectedHostname: "bad name" })));
   assert.match(f2, /OS host name "bad name" cannot be used/);
   assert.equal(
-    ok(resolveConfig(inputs({ detectedHostname: "", flags: new Map([["FelixHostname", "x"]]) })))
+    ok(
+      resolveConfig(
+        configInputs({ detectedHostname: "", flags: new Map([["FelixHostname", "x"]]) }),
+      ),
+    )
       .felixHostname,
     "x",
   );
@@ -420,48 +414,48 @@ Deno.test("FelixHostname falls back to the detected host name and must be usable
 
 Deno.test("cross checks: datastore type, etcd location, TLS pair", () => {
   assert.match(
-    fatalOf(resolveConfig(inputs({ env: { FELIX_DATASTORETYPE: "Kubernetes" } }))),
+    fatalOf(resolveConfig(configInputs({ env: { FELIX_DATASTORETYPE: "Kubernetes" } }))),
     /^Unsupported value for DatastoreType from environment variable FELIX_DATASTORETYPE: "kubernetes": hostfence supports etcdv2 and local only$/,
   );
   assert.match(
-    fatalOf(resolveConfig(inputs({ env: { FELIX_ETCDADDR: "none" } }))),
+    fatalOf(resolveConfig(configInputs({ env: { FELIX_ETCDADDR: "none" } }))),
     /^No etcd location configured/,
   );
   assert.match(
-    fatalOf(resolveConfig(inputs({ env: { FELIX_ETCDKEYFILE: "/k.pem" } }))),
+    fatalOf(resolveConfig(configInputs({ env: { FELIX_ETCDKEYFILE: "/k.pem" } }))),
     /^EtcdKeyFile and EtcdCertFile must be set together/,
   );
 });
 
 Deno.test("DatastoreType local: PolicyDir from file, env or flag; no etcd location needed", () => {
-  const c = ok(resolveConfig(inputs({
+  const c = ok(resolveConfig(configInputs({
     fileText: "[global]\nDatastoreType = local\n",
     filePath: "/etc/calico/felix.cfg",
     env: { FELIX_ETCDADDR: "none" },
   })));
   assert.equal(c.datastoreType, "local");
   assert.equal(c.policyDir, "/etc/hostfence/policy.d");
-  const e = ok(resolveConfig(inputs({
+  const e = ok(resolveConfig(configInputs({
     env: { FELIX_DATASTORETYPE: "LOCAL", FELIX_POLICYDIR: "/srv/policy" },
   })));
   assert.deepEqual([e.datastoreType, e.policyDir], ["local", "/srv/policy"]);
-  const f = ok(resolveConfig(inputs({
+  const f = ok(resolveConfig(configInputs({
     env: { FELIX_POLICYDIR: "/srv/policy" },
     flags: new Map([["DatastoreType", "local"], ["PolicyDir", "/x/y"]]),
   })));
   assert.equal(f.policyDir, "/x/y");
   assert.equal(
-    fatalOf(resolveConfig(inputs({ env: { FELIX_POLICYDIR: "policy.d" } }))),
+    fatalOf(resolveConfig(configInputs({ env: { FELIX_POLICYDIR: "policy.d" } }))),
     'Invalid value for PolicyDir from environment variable FELIX_POLICYDIR: "policy.d": ' +
       "must be an absolute path",
   );
   // Neither can come from the datastore: the datastore cannot say where the datastore is.
-  const d = resolveConfig(inputs({ datastoreGlobal: new Map([["DatastoreType", "local"]]) }));
+  const d = resolveConfig(configInputs({ datastoreGlobal: new Map([["DatastoreType", "local"]]) }));
   assert.equal(ok(d).datastoreType, "etcdv2");
 });
 
 Deno.test("must-exist files are checked through the injected checker", () => {
-  const f = fatalOf(resolveConfig(inputs({
+  const f = fatalOf(resolveConfig(configInputs({
     env: { FELIX_ETCDCAFILE: "/nope/ca.pem" },
     fileExists: () => false,
   })));
@@ -473,15 +467,15 @@ Deno.test("must-exist files are checked through the injected checker", () => {
 });
 
 Deno.test("etcd endpoints: EtcdEndpoints wins, else scheme://addr", () => {
-  assert.deepEqual(etcdEndpointsOf(ok(resolveConfig(inputs()))), ["http://127.0.0.1:2379"]);
+  assert.deepEqual(etcdEndpointsOf(ok(resolveConfig(configInputs()))), ["http://127.0.0.1:2379"]);
   assert.deepEqual(
-    etcdEndpointsOf(ok(resolveConfig(inputs({
+    etcdEndpointsOf(ok(resolveConfig(configInputs({
       env: { FELIX_ETCDENDPOINTS: "http://198.18.0.1:2379,http://198.18.0.2:2379" },
     })))),
     ["http://198.18.0.1:2379", "http://198.18.0.2:2379"],
   );
   assert.deepEqual(
-    etcdEndpointsOf(ok(resolveConfig(inputs({
+    etcdEndpointsOf(ok(resolveConfig(configInputs({
       env: { FELIX_ETCDSCHEME: "HTTPS", FELIX_ETCDADDR: "etcd:4001" },
     })))),
     ["https://etcd:4001"],
@@ -489,7 +483,7 @@ Deno.test("etcd endpoints: EtcdEndpoints wins, else scheme://addr", () => {
 });
 
 Deno.test("command-line flags may use kebab-case names", () => {
-  const c = ok(resolveConfig(inputs({
+  const c = ok(resolveConfig(configInputs({
     flags: new Map([["failsafe-inbound-host-ports", "udp:1"], ["log-prefix", "k"]]),
   })));
   assert.equal(formatParam("FailsafeInboundHostPorts", c), "udp:1");
@@ -497,7 +491,7 @@ Deno.test("command-line flags may use kebab-case names", () => {
 });
 
 Deno.test("start-up lines say value and source for each parameter", () => {
-  const r = resolveConfig(inputs({ env: { FELIX_FELIXHOSTNAME: "h1" } }));
+  const r = resolveConfig(configInputs({ env: { FELIX_FELIXHOSTNAME: "h1" } }));
   const config = ok(r);
   assert.equal(
     describeSource("felixhostname", { config, sources: r.sources }),
@@ -514,8 +508,8 @@ Deno.test("start-up lines say value and source for each parameter", () => {
 });
 
 Deno.test("changedParams lists exactly the parameters whose values moved", () => {
-  const a = ok(resolveConfig(inputs()));
-  const b = ok(resolveConfig(inputs({
+  const a = ok(resolveConfig(configInputs()));
+  const b = ok(resolveConfig(configInputs({
     datastoreGlobal: new Map([
       ["FailsafeInboundHostPorts", "tcp:22,udp:68"],
       ["LogSeverityScreen", "debug"],

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { fixedSource } from "../../src/dataplane/mod.ts";
 import { Agent, type Calculation, type Dataplane } from "../../src/agent/agent.ts";
-import { resolveConfig } from "../../src/config/mod.ts";
+
 import type { ModelUpdate } from "../../src/datastore/updates.ts";
 import { hostState, iface } from "../../synth/host_states.ts";
 import { createLogger, memorySink } from "../../src/log/logger.ts";
@@ -18,16 +18,7 @@ import {
   metricsHandler,
   NO_COUNTERS,
 } from "../../src/observe/mod.ts";
-
-function resolver(global: ReadonlyMap<string, string>, host: ReadonlyMap<string, string>) {
-  return resolveConfig({
-    flags: new Map([["FelixHostname", "h1"], ["EtcdEndpoints", "http://127.0.0.1:2379"]]),
-    env: {},
-    datastoreGlobal: global,
-    datastoreHost: host,
-    detectedHostname: "h1",
-  });
-}
+import { agentResolver } from "../fixtures/config_inputs.ts";
 
 const STATE = hostState({ interfaces: [iface("eth0", "hep0")] });
 
@@ -54,8 +45,8 @@ Deno.test("health and metrics follow the real agent loop through start-up and a 
   const recorder = new ActivityRecorder();
   const agent = new Agent({
     hostname: "h1",
-    config: resolver(new Map(), new Map()).config!,
-    resolveConfig: resolver,
+    config: agentResolver(new Map(), new Map()).config!,
+    resolveConfig: agentResolver,
     calc,
     dataplane: recorder.instrument(dataplane),
     log: createLogger([memorySink("DEBUG")], "agent"),
