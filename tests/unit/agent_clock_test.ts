@@ -6,7 +6,6 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { Agent, type Calculation, type Dataplane } from "../../src/agent/agent.ts";
 import type { HostState, HostStateSource } from "../../src/calc/host_state.ts";
-
 import { createLogger, memorySink } from "../../src/log/logger.ts";
 import { ManualClock } from "../../src/time/clock.ts";
 import { agentResolver } from "../fixtures/config_inputs.ts";

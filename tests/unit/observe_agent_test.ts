@@ -7,7 +7,6 @@
 import assert from "node:assert/strict";
 import { fixedSource } from "../../src/dataplane/mod.ts";
 import { Agent, type Calculation, type Dataplane } from "../../src/agent/agent.ts";
-
 import type { ModelUpdate } from "../../src/datastore/updates.ts";
 import { hostState, iface } from "../../synth/host_states.ts";
 import { createLogger, memorySink } from "../../src/log/logger.ts";
