@@ -12,6 +12,7 @@
  */
 import { HOSTFENCE } from "./paths.ts";
 import { type NetNs, run } from "./netns.ts";
+import { readLines } from "./json_lines.ts";
 
 /** The line the agent logs once a batch of updates is programmed (the lead's contract). */
 export const IN_SYNC_RE = /Dataplane in sync at revision (\d+)/;
@@ -59,18 +60,10 @@ export class Agent implements AsyncDisposable {
     }).spawn();
     this.#child = child;
     const take = async (stream: ReadableStream<Uint8Array>) => {
-      let buf = "";
-      const dec = new TextDecoder();
-      for await (const chunk of stream) {
-        buf += dec.decode(chunk, { stream: true });
-        let nl: number;
-        while ((nl = buf.indexOf("\n")) >= 0) {
-          this.lines.push(buf.slice(0, nl));
-          buf = buf.slice(nl + 1);
-          this.#wake();
-        }
+      for await (const line of readLines(stream, { tail: true })) {
+        this.lines.push(line);
+        this.#wake();
       }
-      if (buf) this.lines.push(buf);
       this.#wake();
     };
     this.#pump = Promise.all([take(child.stderr), take(child.stdout)]).then(() => {});

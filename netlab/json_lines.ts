@@ -7,8 +7,15 @@
 
 const enc = new TextEncoder();
 
-/** Yields each line of `stream` (without its newline, empty lines included) as it arrives. */
-export async function* readLines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+/**
+ * Yields each line of `stream` (without its newline, empty lines included) as it arrives.
+ * Text after the last newline is dropped (a half-written message) unless `tail` is set, as
+ * for a log, whose last line may lack its newline.
+ */
+export async function* readLines(
+  stream: ReadableStream<Uint8Array>,
+  { tail = false }: { tail?: boolean } = {},
+): AsyncGenerator<string> {
   let buf = "";
   const dec = new TextDecoder();
   for await (const chunk of stream) {
@@ -20,6 +27,7 @@ export async function* readLines(stream: ReadableStream<Uint8Array>): AsyncGener
       yield line;
     }
   }
+  if (tail && buf) yield buf;
 }
 
 /** The bytes of `msg` as one JSON line. */

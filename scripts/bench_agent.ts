@@ -19,6 +19,7 @@ import { NetNs, removeNetns, run, veth } from "../netlab/netns.ts";
 import { type EtcdServer, startEtcd } from "../netlab/etcd.ts";
 import { Agent, IN_SYNC_RE } from "../netlab/agent.ts";
 import { HOSTFENCE, REPO_ROOT } from "../netlab/paths.ts";
+import { readLines } from "../netlab/json_lines.ts";
 import { Helper, nowMs } from "./bench_agent/rpc.ts";
 import {
   BURST_BASE,
@@ -252,15 +253,9 @@ async function main() {
     stderr: "null",
   }).spawn();
   (async () => {
-    let buf = "";
-    for await (const c of monitor!.stdout.pipeThrough(new TextDecoderStream())) {
-      buf += c;
-      let nl: number;
-      while ((nl = buf.indexOf("\n")) >= 0) {
-        const g = GEN_RE.exec(buf.slice(0, nl));
-        if (g) generations.push(Number(g[1]));
-        buf = buf.slice(nl + 1);
-      }
+    for await (const line of readLines(monitor!.stdout)) {
+      const g = GEN_RE.exec(line);
+      if (g) generations.push(Number(g[1]));
     }
   })().catch(() => {});
 
