@@ -86,6 +86,18 @@ Deno.test("bench percentile: nearest rank; median: the middle", () => {
   assert.ok(Number.isNaN(percentile([], 50)));
 });
 
+/** The run the table tests render for: 1000 fillers, 3 repetitions, 1 s floods. */
+const RUN = {
+  policies: 1000,
+  remotes: 1,
+  hosts: 1,
+  reps: 3,
+  floodSeconds: 1,
+  floodRounds: 3,
+  small: 10,
+  seconds: 1,
+};
+
 Deno.test("bench table: failed measurements show as FAILED with the reason, not numbers", () => {
   const t = new Table();
   t.floor("open", [1, 2, 3]);
@@ -93,16 +105,7 @@ Deno.test("bench table: failed measurements show as FAILED with the reason, not 
   t.pps("big", { none: 200_000, floor: 150_000, agent: 15_000 });
   t.pps("big", { none: 100_000, floor: 90_000, agent: 12_000 });
   t.pps("big", { none: 210_000, floor: 160_000, agent: 16_000 });
-  const out = t.render({
-    policies: 1000,
-    remotes: 1,
-    hosts: 1,
-    reps: 3,
-    floodSeconds: 1,
-    floodRounds: 3,
-    small: 10,
-    seconds: 1,
-  });
+  const out = t.render(RUN);
   const open = out.split("\n").find((l) => l.includes("peer sees the port open"))!;
   assert.match(open, /\| 2\.0 \/ 3\.0 \/ 3\.0 ms \| FAILED: the agent exited \/ badly \| - \|/);
   const cold = out.split("\n").find((l) => l.includes("unallowed port is dropped"))!;
@@ -125,16 +128,7 @@ Deno.test("bench table: cold start is the median of its starts, with their range
     dropMs: 2100,
   }]);
   t.coldFloor({ total: 300, parts: "Deno 20 + fetch 1 keys 200 + nft -f 80 ms" });
-  const out = t.render({
-    policies: 1000,
-    remotes: 1,
-    hosts: 1,
-    reps: 3,
-    floodSeconds: 1,
-    floodRounds: 3,
-    small: 10,
-    seconds: 1,
-  });
+  const out = t.render(RUN);
   const sync = out.split("\n").find((l) => l.includes("first `Dataplane in sync`"))!;
   assert.match(sync, /\| 900 ms \(median of 3; 700-2000\) \| 3\.00x floor \|/);
   const drop = out.split("\n").find((l) => l.includes("unallowed port is dropped"))!;
