@@ -121,25 +121,27 @@ function print(title: string, rows: readonly Row[]): void {
   for (const c of cells) console.log(line(c));
 }
 
-function pureRows(): Row[] {
+/** What one case measured: its median, and (nft only) whether no change needed a transaction. */
+interface Measured {
+  readonly ms: number;
+  readonly idle?: boolean;
+}
+
+/**
+ * Every size x variant x kind of change (no edit for the variant without network sets), each
+ * measured by `measure`, as rows whose baseline is the same size's variant without sets: one
+ * walk over the cases so both parts report the same rows.
+ */
+async function caseRows(
+  measure: (n: number, v: Variant, kind: "endpoint" | "edit") => Measured | Promise<Measured>,
+): Promise<Row[]> {
   const rows: Row[] = [];
   for (const n of SIZES) {
     let baseline = 0;
     for (const v of VARIANTS) {
       for (const kind of ["endpoint", "edit"] as const) {
         if (kind === "edit" && v.nets === undefined) continue;
-        const g = graph(n, v);
-        g.takeChanges();
-        const table = DesiredTable.build(g.hostState());
-        const [a, b] = changesOf(n, v, kind);
-        const samples: number[] = [];
-        for (let r = 0; r < RUNS * 2; r++) {
-          samples.push(time(() => {
-            g.applyUpdates([r % 2 === 0 ? a : b]);
-            planChanges(table.update(g.view(), g.takeChanges()), table.state);
-          }));
-        }
-        const ms = median(samples);
+        const { ms, idle } = await measure(n, v, kind);
         if (v.nets === undefined) baseline = ms;
         rows.push({
           size: n,
@@ -147,6 +149,7 @@ function pureRows(): Row[] {
           change: kind === "endpoint" ? "one endpoint comes or goes" : "network set edited",
           ms,
           baseline,
+          ...(idle === undefined ? {} : { idle }),
         });
       }
     }
@@ -154,45 +157,45 @@ function pureRows(): Row[] {
   return rows;
 }
 
-async function nftRows(netns: string): Promise<Row[]> {
-  const rows: Row[] = [];
-  for (const n of SIZES) {
-    let baseline = 0;
-    for (const v of VARIANTS) {
-      for (const kind of ["endpoint", "edit"] as const) {
-        if (kind === "edit" && v.nets === undefined) continue;
-        const g = graph(n, v);
-        const dp = new NftDataplane(commandRunner({ netns }));
-        await dp.apply(g); // the full program, untimed
-        const [a, b] = changesOf(n, v, kind);
-        const samples: number[] = [];
-        let idle = true;
-        for (let r = 0; r < Math.max(5, Math.ceil(RUNS / 3)) * 2; r++) {
-          g.applyUpdates([r % 2 === 0 ? a : b]);
-          samples.push(
-            await timeAsync(async () => {
-              const res = await dp.apply(g);
-              if (res.changed) idle = false;
-              if (res.recovered !== undefined || res.script.startsWith("add table")) {
-                throw new Error(`not an incremental transaction: ${res.script.slice(0, 200)}`);
-              }
-            }),
-          );
-        }
-        const ms = median(samples);
-        if (v.nets === undefined) baseline = ms;
-        rows.push({
-          size: n,
-          variant: v.name,
-          change: kind === "endpoint" ? "one endpoint comes or goes" : "network set edited",
-          ms,
-          baseline,
-          idle,
-        });
-      }
+function pureRows(): Promise<Row[]> {
+  return caseRows((n, v, kind) => {
+    const g = graph(n, v);
+    g.takeChanges();
+    const table = DesiredTable.build(g.hostState());
+    const [a, b] = changesOf(n, v, kind);
+    const samples: number[] = [];
+    for (let r = 0; r < RUNS * 2; r++) {
+      samples.push(time(() => {
+        g.applyUpdates([r % 2 === 0 ? a : b]);
+        planChanges(table.update(g.view(), g.takeChanges()), table.state);
+      }));
     }
-  }
-  return rows;
+    return { ms: median(samples) };
+  });
+}
+
+function nftRows(netns: string): Promise<Row[]> {
+  return caseRows(async (n, v, kind) => {
+    const g = graph(n, v);
+    const dp = new NftDataplane(commandRunner({ netns }));
+    await dp.apply(g); // the full program, untimed
+    const [a, b] = changesOf(n, v, kind);
+    const samples: number[] = [];
+    let idle = true;
+    for (let r = 0; r < Math.max(5, Math.ceil(RUNS / 3)) * 2; r++) {
+      g.applyUpdates([r % 2 === 0 ? a : b]);
+      samples.push(
+        await timeAsync(async () => {
+          const res = await dp.apply(g);
+          if (res.changed) idle = false;
+          if (res.recovered !== undefined || res.script.startsWith("add table")) {
+            throw new Error(`not an incremental transaction: ${res.script.slice(0, 200)}`);
+          }
+        }),
+      );
+    }
+    return { ms: median(samples), idle };
+  });
 }
 
 /** Part 1b: one network set of many nets (8,192 /28s and /64s) beside 1,000 endpoints. */
@@ -227,7 +230,7 @@ function largeSetRows(): [string, string][] {
 }
 
 console.log(`Network sets: ${RUNS} runs per pure case, medians; sizes ${SIZES.join(", ")}`);
-print("Part 1: calculation + table update + planned transaction (pure)", pureRows());
+print("Part 1: calculation + table update + planned transaction (pure)", await pureRows());
 console.log(
   "\nPart 1b: a network set of 8,192 nets (v4 /28s, v6 /64s) beside 1,000 endpoints (pure)",
 );
