@@ -12,28 +12,19 @@ import type { HostState } from "../../src/calc/host_state.ts";
 import { DesiredTable, type NftState, planChanges, render } from "../../src/dataplane/mod.ts";
 import { evaluate } from "../../src/dataplane/evaluate.ts";
 import type { ModelUpdate } from "../../src/datastore/updates.ts";
-import { createLogger, memorySink } from "../../src/log/logger.ts";
-import { DEFAULT_DATAPLANE_CONFIG } from "../../src/config/defaults.ts";
-import { IFACES, RandomUpdates } from "../fixtures/random_updates.ts";
+import { RandomUpdates } from "../fixtures/random_updates.ts";
 import { allowFromSelector, webHostEndpoint, webPolicy } from "../../synth/scale_fixture.ts";
 import { policyUpdate } from "../../synth/updates.ts";
 import { prng } from "../fixtures/prng.ts";
 import { incrementalWalk } from "../fixtures/fresh_check.ts";
+import { readyGraph } from "../fixtures/calc_graph.ts";
 import { cidrContains, parseCidr, parseIp } from "../../src/net/ip.ts";
 import type { EndpointPort, Rule } from "../../src/model/resources.ts";
 import { namedPortSetId } from "../../src/calc/resolve_rules.ts";
 import { parseSelector } from "../../src/selector/mod.ts";
 
-function graph(compileMinRun = 0) {
-  const g = new CalculationGraph({
-    hostname: "h1",
-    dataplaneConfig: { ...DEFAULT_DATAPLANE_CONFIG, compileMinRun },
-    log: createLogger([memorySink("ERROR")], "calc"),
-  });
-  g.setInterfaces(IFACES);
-  g.applyUpdates([{ type: "ready", value: true }]);
-  return g;
-}
+/** The graph every case here drives; 0 compiles nothing into set lookups. */
+const graph = (compileMinRun = 0) => readyGraph(compileMinRun);
 
 function netset(name: string, nets: string[] | null, role = "partner"): ModelUpdate {
   return {

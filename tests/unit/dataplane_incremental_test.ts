@@ -5,28 +5,15 @@
  * only what changed (a member change is element lines only).
  */
 import assert from "node:assert/strict";
-import { CalculationGraph } from "../../src/calc/graph.ts";
 import { DesiredTable, planChanges, render } from "../../src/dataplane/mod.ts";
-import { createLogger, memorySink } from "../../src/log/logger.ts";
-import { DEFAULT_DATAPLANE_CONFIG } from "../../src/config/defaults.ts";
-import { IFACES, RandomUpdates } from "../fixtures/random_updates.ts";
+import { RandomUpdates } from "../fixtures/random_updates.ts";
+import { readyGraph as graph } from "../fixtures/calc_graph.ts";
 import {
   allowFromSelector,
   allowTcp,
   webHostEndpoint,
   webPolicy,
 } from "../../synth/scale_fixture.ts";
-
-function graph(compileMinRun: number) {
-  const g = new CalculationGraph({
-    hostname: "h1",
-    dataplaneConfig: { ...DEFAULT_DATAPLANE_CONFIG, compileMinRun },
-    log: createLogger([memorySink("ERROR")], "calc"),
-  });
-  g.setInterfaces(IFACES);
-  g.applyUpdates([{ type: "ready", value: true }]);
-  return g;
-}
 
 for (const compileMinRun of [0, 1, 2]) {
   Deno.test(`incremental updates equal a fresh build (NftablesCompileMinRun ${compileMinRun})`, () => {
