@@ -10,10 +10,10 @@
  * same thing, through the CLI into etcd or as a file of a local policy directory (no etcd).
  */
 import { assert } from "../harness/assert.ts";
-import { expectAll } from "../../netlab/probe.ts";
+import { expectAll, type ProbeDaemon } from "../../netlab/probe.ts";
 import { ADDR, buildTopology } from "../harness/topology.ts";
 import { Agent } from "../../netlab/agent.ts";
-import { canUseNetns, haveCommand } from "../../netlab/netns.ts";
+import { canUseNetns, haveCommand, type NetNs } from "../../netlab/netns.ts";
 import { HOSTFENCE } from "../../netlab/paths.ts";
 import { AGENT_TESTS_IGNORED, hep, hep0, openSite, policy, type Res } from "../harness/scenario.ts";
 import { run } from "../../netlab/netns.ts";
@@ -42,6 +42,36 @@ const SOURCES = {
   ],
 };
 
+/** The sources inside the first nets, 198.18.1.4/30 and 2001:db8:1::4/126. */
+const IN_FIRST_NETS = [
+  "198.18.1.4",
+  "198.18.1.5",
+  "198.18.1.7",
+  "2001:db8:1::4",
+  "2001:db8:1::5",
+  "2001:db8:1::7",
+];
+
+/** Gives R's br0 every address of SOURCES, so probes can come from each. */
+async function addSources(r: NetNs): Promise<void> {
+  await r.ipBatch([
+    ...SOURCES.v4.filter((a) => a !== ADDR.r).map((a) => `addr add ${a}/24 dev br0`),
+    ...SOURCES.v6.filter((a) => a !== ADDR.r6).map((a) => `addr add ${a}/64 dev br0 nodad`),
+  ]);
+}
+
+/** Probes tcp/8080 on h1's eth0 from each source through R's daemon; `allowed` pass. */
+function expectVerdicts(fromR: ProbeDaemon, allowed: readonly string[]): Promise<void> {
+  return expectAll([...SOURCES.v4, ...SOURCES.v6].map((src) => {
+    const dst = src.includes(":") ? ADDR.h1Eth0v6 : ADDR.h1Eth0;
+    return [
+      `R ${src} -> ${dst} tcp/${PORT}`,
+      fromR.tcp(dst, PORT, { source: src, timeoutMs: 700 }),
+      allowed.includes(src) ? "allow" : "drop",
+    ] as const;
+  }));
+}
+
 function partners(nets: string[]): Res {
   return {
     kind: "networkSet",
@@ -57,21 +87,9 @@ Deno.test({
   async fn(t) {
     await using site = await openSite();
     const { probe, ds, topo } = site;
-    await topo.r.ipBatch([
-      ...SOURCES.v4.filter((a) => a !== ADDR.r).map((a) => `addr add ${a}/24 dev br0`),
-      ...SOURCES.v6.filter((a) => a !== ADDR.r6).map((a) => `addr add ${a}/64 dev br0 nodad`),
-    ]);
+    await addSources(topo.r);
 
-    /** Probes tcp/8080 on h1's eth0 from each source; `allowed` lists the sources that pass. */
-    const verdicts = (allowed: readonly string[]) =>
-      expectAll([...SOURCES.v4, ...SOURCES.v6].map((src) => {
-        const dst = src.includes(":") ? ADDR.h1Eth0v6 : ADDR.h1Eth0;
-        return [
-          `R ${src} -> ${dst} tcp/${PORT}`,
-          probe.r.tcp(dst, PORT, { source: src, timeoutMs: 700 }),
-          allowed.includes(src) ? "allow" : "drop",
-        ] as const;
-      }));
+    const verdicts = (allowed: readonly string[]) => expectVerdicts(probe.r, allowed);
 
     await t.step(
       "the CLI writes a networkSet (overlapping nets) at /calico/v1/netset/partners",
@@ -112,14 +130,7 @@ Deno.test({
       async () => {
         const listed = (await topo.h1.exec(["nft", "list", "table", "inet", "hostfence"])).stdout;
         assert(/flags interval/.test(listed), "the selector's sets are interval sets");
-        await verdicts([
-          "198.18.1.4",
-          "198.18.1.5",
-          "198.18.1.7",
-          "2001:db8:1::4",
-          "2001:db8:1::5",
-          "2001:db8:1::7",
-        ]);
+        await verdicts(IN_FIRST_NETS);
       },
     );
 
@@ -331,10 +342,7 @@ Deno.test({
   sanitizeResources: false,
   async fn(t) {
     await using topo = await buildTopology({ etcd: false });
-    await topo.r.ipBatch([
-      ...SOURCES.v4.filter((a) => a !== ADDR.r).map((a) => `addr add ${a}/24 dev br0`),
-      ...SOURCES.v6.filter((a) => a !== ADDR.r6).map((a) => `addr add ${a}/64 dev br0 nodad`),
-    ]);
+    await addSources(topo.r);
     const dir = await Deno.makeTempDir({ prefix: "hostfence-netsets-d-" });
     try {
       await Deno.writeTextFile(`${dir}/10-web.yaml`, LOCAL_HEP);
@@ -347,27 +355,12 @@ Deno.test({
         etcdEndpoint: "",
         flags: { "datastore-type": "local", "policy-dir": dir },
       });
-      const verdicts = (allowed: readonly string[]) =>
-        expectAll([...SOURCES.v4, ...SOURCES.v6].map((src) => {
-          const dst = src.includes(":") ? ADDR.h1Eth0v6 : ADDR.h1Eth0;
-          return [
-            `R ${src} -> ${dst} tcp/${PORT}`,
-            topo.probe.r.tcp(dst, PORT, { source: src, timeoutMs: 700 }),
-            allowed.includes(src) ? "allow" : "drop",
-          ] as const;
-        }));
+      const verdicts = (allowed: readonly string[]) => expectVerdicts(topo.probe.r, allowed);
 
       await t.step("the network set's nets are allowed, v4 and v6, without etcd", async () => {
         await agent.waitForRevision(1, 30_000);
         assert(agent.hasLogged(/Read policy directory \S+: 2 files, 3 resources/), agent.tail());
-        await verdicts([
-          "198.18.1.4",
-          "198.18.1.5",
-          "198.18.1.7",
-          "2001:db8:1::4",
-          "2001:db8:1::5",
-          "2001:db8:1::7",
-        ]);
+        await verdicts(IN_FIRST_NETS);
       });
 
       await t.step("editing the file moves the nets", async () => {
