@@ -43,6 +43,21 @@ export function hep0(extra: Partial<HepOptions> = {}): Res {
   });
 }
 
+/**
+ * h1's management interface (mgmt0) as the guide's walkthrough tests add it beside the guide's
+ * own examples: v1 YAML, labelled `endpoint_type: management`.
+ */
+export const MGMT_HEP_YAML = `- apiVersion: v1
+  kind: hostEndpoint
+  metadata:
+    name: hep-mgmt
+    node: h1
+    labels:
+      endpoint_type: management
+  spec:
+    interfaceName: mgmt0
+`;
+
 export function policy(name: string, spec: Record<string, unknown>): Res {
   return { kind: "policy", metadata: { name }, spec: { selector: "has(host-endpoint)", ...spec } };
 }

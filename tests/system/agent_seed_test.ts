@@ -8,7 +8,7 @@
 import { assert } from "../harness/assert.ts";
 import { expectAll } from "../../netlab/probe.ts";
 import { ADDR } from "../harness/topology.ts";
-import { AGENT_TESTS_IGNORED, hep0, openSite, policy } from "../harness/scenario.ts";
+import { AGENT_TESTS_IGNORED, hep0, MGMT_HEP_YAML, openSite, policy } from "../harness/scenario.ts";
 import {
   seedFailsafePolicy,
   seedHostEndpointByIp,
@@ -39,17 +39,6 @@ const SEED_HEP_BY_IP = seedHostEndpointByIp({
   profiles: [],
   expectedIPs: ["198.18.2.1"],
 });
-
-const SEED_MGMT_HEP = `- apiVersion: v1
-  kind: hostEndpoint
-  metadata:
-    name: hep-mgmt
-    node: h1
-    labels:
-      endpoint_type: management
-  spec:
-    interfaceName: mgmt0
-`;
 
 const SEED_WEBSERVER_POLICY = seedWebserverPolicy();
 
@@ -113,7 +102,7 @@ Deno.test({
 
     await t.step("the tailored failsafe policy replaces the failsafes, etcd included", async () => {
       await ds.write("create", SEED_FAILSAFE_POLICY);
-      await ds.write("create", SEED_MGMT_HEP);
+      await ds.write("create", MGMT_HEP_YAML);
       await site.sync(); // the agent's own etcd traffic now crosses a policed mgmt0
       await expectAll([
         ["E (management) -> h1 mgmt0 tcp/22", probe.e.tcp(ADDR.h1Mgmt, 22), "allow"],

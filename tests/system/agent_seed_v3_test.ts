@@ -7,7 +7,7 @@
  */
 import { type Check, expectAll } from "../../netlab/probe.ts";
 import { ADDR } from "../harness/topology.ts";
-import { AGENT_TESTS_IGNORED, openSite, type Site } from "../harness/scenario.ts";
+import { AGENT_TESTS_IGNORED, MGMT_HEP_YAML, openSite, type Site } from "../harness/scenario.ts";
 import {
   seedFailsafePolicy,
   seedHostEndpointByIp,
@@ -15,21 +15,10 @@ import {
   seedWebserverPolicy,
 } from "../../netlab/guide_examples.ts";
 
-const V1_MGMT_HEP = `- apiVersion: v1
-  kind: hostEndpoint
-  metadata:
-    name: hep-mgmt
-    node: h1
-    labels:
-      endpoint_type: management
-  spec:
-    interfaceName: mgmt0
-`;
-
 /** The guide's resources (placeholders as in agent_seed_test.ts), v1, as one list. */
 const V1_WALKTHROUGH = [
   seedFailsafePolicy({ managementCidr: ADDR.mgmtCidr, etcdIp: ADDR.etcd, etcdPorts: [2379] }),
-  V1_MGMT_HEP,
+  MGMT_HEP_YAML,
   seedHostEndpointByName({
     name: "hep-eth0",
     node: "h1",
