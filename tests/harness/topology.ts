@@ -66,6 +66,11 @@ export const ADDR = {
   h2Eth0v6: "2001:db8:1::3",
 } as const;
 
+/** `hostfence explain`'s packet arguments: tcp from `src` to `dst`, into h1 on eth0. */
+export function tcpIntoH1Eth0(src: string, dst: string, port: number | string): string[] {
+  return ["--node", "h1", "--in", "eth0", "--src", src, "--dst", dst, "tcp", String(port)];
+}
+
 export const ETCD_PORT = 2379;
 
 /** The members' addresses in E when the topology runs an etcd cluster. */

@@ -9,7 +9,7 @@ import { Agent } from "../../netlab/agent.ts";
 import { HOSTFENCE } from "../../netlab/paths.ts";
 import { canUseNetns, haveCommand } from "../../netlab/netns.ts";
 import { type ProbeResult, type Verdict } from "../../netlab/probe.ts";
-import { ADDR, buildTopology } from "../harness/topology.ts";
+import { ADDR, buildTopology, tcpIntoH1Eth0 } from "../harness/topology.ts";
 
 const IGNORED = !canUseNetns() || !haveCommand("nft") || !haveCommand("python3");
 
@@ -84,16 +84,7 @@ Deno.test({
             "explain",
             "--policy-dir",
             dir,
-            "--node",
-            "h1",
-            "--in",
-            "eth0",
-            "--src",
-            ADDR.r,
-            "--dst",
-            ADDR.h1Eth0,
-            "tcp",
-            String(port),
+            ...tcpIntoH1Eth0(ADDR.r, ADDR.h1Eth0, port),
           ]);
           assert.match(r.stdout, new RegExp(`^Verdict: ${want}`, "m"), `tcp/${port}`);
         }

@@ -20,7 +20,7 @@ import {
   profile,
   type Site,
 } from "../harness/scenario.ts";
-import { ADDR, DEFAULT_TCP_PORTS, DEFAULT_UDP_PORTS } from "../harness/topology.ts";
+import { ADDR, DEFAULT_TCP_PORTS, DEFAULT_UDP_PORTS, tcpIntoH1Eth0 } from "../harness/topology.ts";
 import { prng as rng } from "../fixtures/prng.ts";
 
 const PACKETS = Number(Deno.env.get("EXPLAIN_PACKETS") ?? "80");
@@ -297,16 +297,7 @@ for (
       // The text form, and what makes no sense: exit 1 with one clear line, as the CLI runs it.
       const text = await site.ds.cli([
         "explain",
-        "--node",
-        "h1",
-        "--in",
-        "eth0",
-        "--src",
-        ADDR.rOutside,
-        "--dst",
-        ADDR.h1Eth0,
-        "tcp",
-        "81",
+        ...tcpIntoH1Eth0(ADDR.rOutside, ADDR.h1Eth0, 81),
       ]);
       assert(text.code === 0, text.stderr);
       assert(

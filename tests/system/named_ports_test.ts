@@ -14,7 +14,7 @@ import { parseSelector } from "../../src/selector/mod.ts";
 import type { EndpointPort, HostEndpointResource } from "../../src/model/resources.ts";
 import { expectAll } from "../../netlab/probe.ts";
 import { AGENT_TESTS_IGNORED, openSite, type Site } from "../harness/scenario.ts";
-import { ADDR } from "../harness/topology.ts";
+import { ADDR, tcpIntoH1Eth0 } from "../harness/topology.ts";
 
 function hep0(ports: EndpointPort[]): HostEndpointResource {
   return {
@@ -78,16 +78,7 @@ Deno.test({
     await t.step("explain and get read the same named port", async () => {
       const ex = await site.ds.cli([
         "explain",
-        "--node",
-        "h1",
-        "--in",
-        "eth0",
-        "--src",
-        ADDR.r,
-        "--dst",
-        ADDR.h1Eth0,
-        "tcp",
-        "8080",
+        ...tcpIntoH1Eth0(ADDR.r, ADDR.h1Eth0, 8080),
       ]);
       assert.equal(ex.code, 0, ex.stderr);
       assert.match(

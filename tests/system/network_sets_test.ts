@@ -11,7 +11,7 @@
  */
 import { assert } from "../harness/assert.ts";
 import { expectAll, type ProbeDaemon } from "../../netlab/probe.ts";
-import { ADDR, buildTopology } from "../harness/topology.ts";
+import { ADDR, buildTopology, tcpIntoH1Eth0 } from "../harness/topology.ts";
 import { Agent } from "../../netlab/agent.ts";
 import { canUseNetns, haveCommand, type NetNs } from "../../netlab/netns.ts";
 import { HOSTFENCE } from "../../netlab/paths.ts";
@@ -146,16 +146,7 @@ Deno.test({
           ds.ns.wrap([
             HOSTFENCE,
             "explain",
-            "--node",
-            "h1",
-            "--in",
-            "eth0",
-            "--src",
-            src!,
-            "--dst",
-            dst,
-            "tcp",
-            String(PORT),
+            ...tcpIntoH1Eth0(src!, dst, PORT),
           ]),
           {
             env: { ETCD_ENDPOINTS: ds.endpoint, NO_COLOR: "1" },
