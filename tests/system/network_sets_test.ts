@@ -52,6 +52,12 @@ const IN_FIRST_NETS = [
   "2001:db8:1::7",
 ];
 
+/** The sources inside the edited nets, 198.18.1.8/30 and 2001:db8:1::8/126. */
+const IN_MOVED_NETS = ["198.18.1.8", "198.18.1.11", "2001:db8:1::8", "2001:db8:1::b"];
+
+/** The addresses of the remote host endpoint labelled partner (inside the first nets). */
+const REMOTE_PARTNER = ["198.18.1.5", "2001:db8:1::5"];
+
 /** Gives R's br0 every address of SOURCES, so probes can come from each. */
 async function addSources(r: NetNs): Promise<void> {
   await r.ipBatch([
@@ -107,7 +113,7 @@ Deno.test({
           // A remote endpoint inside the nets: its /32 and the /30 must not overlap in nft.
           hep("partner-box", {
             node: "h9",
-            ips: ["198.18.1.5", "2001:db8:1::5"],
+            ips: REMOTE_PARTNER,
             labels: { role: "partner" },
           }),
           partners(["198.18.1.4/30", "198.18.1.6", "2001:db8:1::4/126", "2001:db8:1::6/128"]),
@@ -205,14 +211,7 @@ Deno.test({
         );
         assert(chainsAfter === chainsBefore, "chains and rule handles are the same after the edit");
         // .5 and ::5 stay: the remote endpoint's own addresses come back when the /30 goes.
-        await verdicts([
-          "198.18.1.5",
-          "198.18.1.8",
-          "198.18.1.11",
-          "2001:db8:1::5",
-          "2001:db8:1::8",
-          "2001:db8:1::b",
-        ]);
+        await verdicts([...REMOTE_PARTNER, ...IN_MOVED_NETS]);
       },
     );
 
@@ -224,7 +223,7 @@ Deno.test({
       await site.sync();
       // Its last prefix gone, the selector's sets are hashed again (the whole table reprogrammed).
       assert(!/flags interval/.test(await listed()), "no interval set is left");
-      await verdicts(["198.18.1.5", "2001:db8:1::5"]);
+      await verdicts(REMOTE_PARTNER);
     });
 
     await t.step(
@@ -260,14 +259,7 @@ spec:
           stored === '{"nets":["198.18.1.8/30","2001:db8:1::8/126"],"labels":{"role":"partner"}}',
           `stored as the v1 networkSet would be: ${stored}`,
         );
-        await verdicts([
-          "198.18.1.5",
-          "198.18.1.8",
-          "198.18.1.11",
-          "2001:db8:1::5",
-          "2001:db8:1::8",
-          "2001:db8:1::b",
-        ]);
+        await verdicts([...REMOTE_PARTNER, ...IN_MOVED_NETS]);
         const v3 = await ds.cli(["get", "gns", "partners", "-o", "yaml", "--api", "v3"]);
         assert(v3.code === 0, v3.stderr);
         assert(
@@ -360,12 +352,7 @@ Deno.test({
           v3Partners(["198.18.1.8/30", "2001:db8:1::8/126"]),
         );
         await agent.waitForRevision(2, 15_000);
-        await verdicts([
-          "198.18.1.8",
-          "198.18.1.11",
-          "2001:db8:1::8",
-          "2001:db8:1::b",
-        ]);
+        await verdicts(IN_MOVED_NETS);
       });
     } finally {
       await Deno.remove(dir, { recursive: true }).catch(() => {});
