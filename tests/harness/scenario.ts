@@ -10,7 +10,8 @@ import { Agent, type AgentOptions } from "../../netlab/agent.ts";
 import { LabDatastore } from "../../netlab/datastore.ts";
 import { haveEtcd } from "../../netlab/etcd.ts";
 import { canUseNetns, haveCommand } from "../../netlab/netns.ts";
-import { buildTopology, type Topology, type TopologyOptions } from "./topology.ts";
+import { ADDR, buildTopology, type Topology, type TopologyOptions } from "./topology.ts";
+import type { Check } from "../../netlab/probe.ts";
 
 /** True when agent system tests cannot run here (they are then `ignore`d). */
 export const AGENT_TESTS_IGNORED = !canUseNetns() || !haveCommand("nft") || !haveEtcd() ||
@@ -57,6 +58,23 @@ export const MGMT_HEP_YAML = `- apiVersion: v1
   spec:
     interfaceName: mgmt0
 `;
+
+/**
+ * The guide's tailored failsafe policy (management CIDR, etcd's address, port 2379) beside
+ * MGMT_HEP_YAML, as packets: ssh only from management, ping in, etcd and DHCP out.
+ */
+export function tailoredFailsafeChecks(site: Site): Check[] {
+  const { probe } = site;
+  const h1 = ADDR.h1Eth0;
+  return [
+    ["E (management) -> h1 mgmt0 tcp/22", probe.e.tcp(ADDR.h1Mgmt, 22), "allow"],
+    ["R (not management) -> h1 tcp/22", probe.r.tcp(h1, 22), "drop"],
+    ["R -> h1 ping (icmp allowed)", probe.r.ping(h1), "allow"],
+    ["E -> h1 mgmt0 tcp/80", probe.e.tcp(ADDR.h1Mgmt, 80), "drop"],
+    ["h1 -> etcd tcp/2379", probe.h1.tcp(ADDR.etcd, 2379, { send: null }), "allow"],
+    ["h1 -> R udp/67 (DHCP)", probe.h1.udp(ADDR.r, 67), "allow"],
+  ];
+}
 
 export function policy(name: string, spec: Record<string, unknown>): Res {
   return { kind: "policy", metadata: { name }, spec: { selector: "has(host-endpoint)", ...spec } };

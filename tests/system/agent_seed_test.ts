@@ -8,7 +8,14 @@
 import { assert } from "../harness/assert.ts";
 import { expectAll } from "../../netlab/probe.ts";
 import { ADDR } from "../harness/topology.ts";
-import { AGENT_TESTS_IGNORED, hep0, MGMT_HEP_YAML, openSite, policy } from "../harness/scenario.ts";
+import {
+  AGENT_TESTS_IGNORED,
+  hep0,
+  MGMT_HEP_YAML,
+  openSite,
+  policy,
+  tailoredFailsafeChecks,
+} from "../harness/scenario.ts";
 import {
   seedFailsafePolicy,
   seedHostEndpointByIp,
@@ -105,12 +112,7 @@ Deno.test({
       await ds.write("create", MGMT_HEP_YAML);
       await site.sync(); // the agent's own etcd traffic now crosses a policed mgmt0
       await expectAll([
-        ["E (management) -> h1 mgmt0 tcp/22", probe.e.tcp(ADDR.h1Mgmt, 22), "allow"],
-        ["R (not management) -> h1 tcp/22", probe.r.tcp(h1, 22), "drop"],
-        ["R -> h1 ping (icmp allowed)", probe.r.ping(h1), "allow"],
-        ["E -> h1 mgmt0 tcp/80", probe.e.tcp(ADDR.h1Mgmt, 80), "drop"],
-        ["h1 -> etcd tcp/2379", probe.h1.tcp(ADDR.etcd, 2379, { send: null }), "allow"],
-        ["h1 -> R udp/67 (DHCP)", probe.h1.udp(ADDR.r, 67), "allow"],
+        ...tailoredFailsafeChecks(site),
         ["h1 -> R tcp/2379 (not the etcd IP)", probe.h1.tcp(ADDR.r, 2379), "drop"],
       ]);
       // The agent still reads etcd through the policy: a new write is programmed.

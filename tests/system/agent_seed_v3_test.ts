@@ -7,7 +7,13 @@
  */
 import { type Check, expectAll } from "../../netlab/probe.ts";
 import { ADDR } from "../harness/topology.ts";
-import { AGENT_TESTS_IGNORED, MGMT_HEP_YAML, openSite, type Site } from "../harness/scenario.ts";
+import {
+  AGENT_TESTS_IGNORED,
+  MGMT_HEP_YAML,
+  openSite,
+  type Site,
+  tailoredFailsafeChecks,
+} from "../harness/scenario.ts";
 import {
   seedFailsafePolicy,
   seedHostEndpointByIp,
@@ -146,12 +152,7 @@ function walkthroughChecks(site: Site): Check[] {
   const { probe } = site;
   const h1 = ADDR.h1Eth0;
   return [
-    ["E (management) -> h1 mgmt0 tcp/22", probe.e.tcp(ADDR.h1Mgmt, 22), "allow"],
-    ["R (not management) -> h1 tcp/22", probe.r.tcp(h1, 22), "drop"],
-    ["R -> h1 ping (icmp allowed)", probe.r.ping(h1), "allow"],
-    ["E -> h1 mgmt0 tcp/80", probe.e.tcp(ADDR.h1Mgmt, 80), "drop"],
-    ["h1 -> etcd tcp/2379", probe.h1.tcp(ADDR.etcd, 2379, { send: null }), "allow"],
-    ["h1 -> R udp/67 (DHCP)", probe.h1.udp(ADDR.r, 67), "allow"],
+    ...tailoredFailsafeChecks(site),
     ["h1 -> E tcp/80 (mgmt0: not the etcd port)", probe.h1.tcp(ADDR.etcd, 80), "drop"],
     ["h1 -> R tcp/2379 (eth0 is a webserver: egress allowed)", probe.h1.tcp(ADDR.r, 2379), "allow"],
     ["R -> h1 tcp/80", probe.r.tcp(h1, 80), "allow"],
