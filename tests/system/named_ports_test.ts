@@ -34,10 +34,7 @@ async function putHep(site: Site, ports: EndpointPort[]): Promise<void> {
 async function explainAgrees(site: Site): Promise<void> {
   for (const [src, dst] of [[ADDR.r, ADDR.h1Eth0], [ADDR.r6, ADDR.h1Eth0v6]] as const) {
     for (const port of [80, 81, 8080, 8081]) {
-      const ex = await site.ds.cli([
-        ...["explain", "--node", "h1", "--in", "eth0", "--src", src, "--dst", dst],
-        ...["tcp", String(port)],
-      ]);
+      const ex = await site.ds.cli(["explain", ...tcpIntoH1Eth0(src, dst, port)]);
       const said = /^Verdict: (ALLOW|DROP)/m.exec(ex.stdout)?.[1];
       const got = (await site.probe.r.tcp(dst, port)).verdict;
       assert.equal(said, got === "allow" ? "ALLOW" : "DROP", `${dst} tcp/${port}: ${ex.stdout}`);
