@@ -37,6 +37,8 @@ export interface RunOptions {
   readonly env?: Record<string, string>;
   /** Do not throw on a non-zero exit. */
   readonly allowFail?: boolean;
+  /** The working directory (default: this process's). */
+  readonly cwd?: string;
 }
 
 /** Runs a command to completion; throws CommandError on failure unless `allowFail`. */
@@ -49,6 +51,7 @@ export async function run(argv: readonly string[], opts: RunOptions = {}): Promi
     stdout: "piped",
     stderr: "piped",
     ...(opts.env ? { env: opts.env } : {}),
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
   }).spawn();
   if (opts.stdin !== undefined) {
     const w = child.stdin.getWriter();

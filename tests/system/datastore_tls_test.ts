@@ -6,30 +6,16 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { haveEtcd, startEtcd } from "../../netlab/etcd.ts";
 import { HOSTFENCE } from "../../netlab/paths.ts";
-import { canUseNetns, NetNs } from "../../netlab/netns.ts";
+import { canUseNetns, NetNs, run } from "../../netlab/netns.ts";
 
 const ignore = Deno.env.get("CI") !== "true" && (!haveEtcd() || Deno.uid() !== 0);
 
-async function sh(
+/** Runs `cmd` to completion and returns its exit code and output (a failure is a result). */
+function sh(
   cmd: string[],
   opts: { cwd?: string; stdin?: string; env?: Record<string, string> } = {},
 ) {
-  const child = new Deno.Command(cmd[0]!, {
-    args: cmd.slice(1),
-    ...(opts.cwd ? { cwd: opts.cwd } : {}),
-    ...(opts.env ? { env: opts.env } : {}),
-    stdin: opts.stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (opts.stdin !== undefined) {
-    const w = child.stdin.getWriter();
-    await w.write(new TextEncoder().encode(opts.stdin));
-    await w.close();
-  }
-  const out = await child.output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  return run(cmd, { ...opts, allowFail: true });
 }
 
 /** A throwaway CA, a server certificate for 127.0.0.1 and a client certificate. */
