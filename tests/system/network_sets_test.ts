@@ -12,6 +12,7 @@
 import { assert } from "../harness/assert.ts";
 import { expectAll, type ProbeDaemon } from "../../netlab/probe.ts";
 import { ADDR, buildTopology, tcpIntoH1Eth0 } from "../harness/topology.ts";
+import { tempPolicyDir } from "../fixtures/policy_dir.ts";
 import { Agent } from "../../netlab/agent.ts";
 import { canUseNetns, haveCommand, type NetNs } from "../../netlab/netns.ts";
 import { HOSTFENCE } from "../../netlab/paths.ts";
@@ -326,37 +327,32 @@ Deno.test({
   async fn(t) {
     await using topo = await buildTopology({ etcd: false });
     await addSources(topo.r);
-    const dir = await Deno.makeTempDir({ prefix: "hostfence-netsets-d-" });
-    try {
-      await Deno.writeTextFile(`${dir}/10-web.yaml`, LOCAL_HEP);
+    await using policyDir = await tempPolicyDir("hostfence-netsets-d-", {
+      "10-web.yaml": LOCAL_HEP,
+      "20-partners.yaml": v3Partners(["198.18.1.4/30", "2001:db8:1::4/126"]),
+    });
+    const dir = policyDir.path;
+    await using agent = await Agent.start({
+      ns: topo.h1,
+      etcdEndpoint: "",
+      flags: { "datastore-type": "local", "policy-dir": dir },
+    });
+    const verdicts = (allowed: readonly string[]) => expectVerdicts(topo.probe.r, allowed);
+
+    await t.step("the network set's nets are allowed, v4 and v6, without etcd", async () => {
+      await agent.waitForRevision(1, 30_000);
+      assert(agent.hasLogged(/Read policy directory \S+: 2 files, 3 resources/), agent.tail());
+      await verdicts(IN_FIRST_NETS);
+    });
+
+    await t.step("editing the file moves the nets", async () => {
       await Deno.writeTextFile(
         `${dir}/20-partners.yaml`,
-        v3Partners(["198.18.1.4/30", "2001:db8:1::4/126"]),
+        v3Partners(["198.18.1.8/30", "2001:db8:1::8/126"]),
       );
-      await using agent = await Agent.start({
-        ns: topo.h1,
-        etcdEndpoint: "",
-        flags: { "datastore-type": "local", "policy-dir": dir },
-      });
-      const verdicts = (allowed: readonly string[]) => expectVerdicts(topo.probe.r, allowed);
-
-      await t.step("the network set's nets are allowed, v4 and v6, without etcd", async () => {
-        await agent.waitForRevision(1, 30_000);
-        assert(agent.hasLogged(/Read policy directory \S+: 2 files, 3 resources/), agent.tail());
-        await verdicts(IN_FIRST_NETS);
-      });
-
-      await t.step("editing the file moves the nets", async () => {
-        await Deno.writeTextFile(
-          `${dir}/20-partners.yaml`,
-          v3Partners(["198.18.1.8/30", "2001:db8:1::8/126"]),
-        );
-        await agent.waitForRevision(2, 15_000);
-        await verdicts(IN_MOVED_NETS);
-      });
-    } finally {
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
-    }
+      await agent.waitForRevision(2, 15_000);
+      await verdicts(IN_MOVED_NETS);
+    });
   },
 });
 

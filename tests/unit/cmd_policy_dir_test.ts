@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { runRender } from "../../src/cmd/render.ts";
 import { runExplain } from "../../src/cmd/explain.ts";
+import { tempPolicyDir } from "../fixtures/policy_dir.ts";
 import { processIo } from "../../src/cmd/io.ts";
 
 const FILES: Record<string, string> = {
@@ -32,15 +33,8 @@ spec:
 };
 
 async function withDir(fn: (dir: string) => Promise<void>) {
-  const dir = await Deno.makeTempDir({ prefix: "hostfence-policy-dir-" });
-  try {
-    for (const [name, text] of Object.entries(FILES)) {
-      await Deno.writeTextFile(`${dir}/${name}`, text);
-    }
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using dir = await tempPolicyDir("hostfence-policy-dir-", FILES);
+  await fn(dir.path);
 }
 
 function capture() {
