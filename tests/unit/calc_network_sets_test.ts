@@ -18,6 +18,7 @@ import { policyUpdate } from "../../synth/updates.ts";
 import { prng } from "../fixtures/prng.ts";
 import { incrementalWalk } from "../fixtures/fresh_check.ts";
 import { readyGraph } from "../fixtures/calc_graph.ts";
+import { hostEndpointDeleted, hostEndpointUpdate } from "../fixtures/resources.ts";
 import { cidrContains, parseCidr, parseIp } from "../../src/net/ip.ts";
 import type { EndpointPort, Rule } from "../../src/model/resources.ts";
 import { namedPortSetId } from "../../src/calc/resolve_rules.ts";
@@ -37,16 +38,9 @@ function netset(name: string, nets: string[] | null, role = "partner"): ModelUpd
 }
 
 function remote(name: string, ip: string | null, role = "partner"): ModelUpdate {
-  return {
-    type: "hostEndpoint",
-    node: "h2",
-    name,
-    value: ip === null ? null : {
-      kind: "hostEndpoint",
-      metadata: { name, node: "h2", labels: { role } },
-      spec: { expectedIPs: [ip] },
-    },
-  };
+  return ip === null
+    ? hostEndpointDeleted(name, "h2")
+    : hostEndpointUpdate(name, { node: "h2", labels: { role }, ips: [ip] });
 }
 
 /** The members of the only IP set. */
@@ -395,16 +389,12 @@ function partner(
   ports: EndpointPort[],
   role = "partner",
 ): ModelUpdate {
-  return {
-    type: "hostEndpoint",
+  return hostEndpointUpdate(name, {
     node: "h2",
-    name,
-    value: {
-      kind: "hostEndpoint",
-      metadata: { name, node: "h2", labels: { role } },
-      spec: { expectedIPs: ips, ...(ports.length ? { ports } : {}) },
-    },
-  };
+    labels: { role },
+    ips,
+    ...(ports.length ? { spec: { ports } } : {}),
+  });
 }
 
 /** A policy on web with the given rules. */
@@ -533,7 +523,7 @@ Deno.test("random network sets, endpoints with named ports and rules over both: 
           const role = pick(roles);
           if (r(6) === 0) {
             heps.delete(name);
-            return [`h/${name}`, { type: "hostEndpoint", node: "h2", name, value: null }];
+            return [`h/${name}`, hostEndpointDeleted(name, "h2")];
           }
           heps.set(name, { role, ips, ports });
           return [`h/${name}`, partner(name, ips, ports, role)];
