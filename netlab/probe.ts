@@ -51,6 +51,23 @@ interface Pending {
   reject(e: Error): void;
 }
 
+/** A TCP or UDP probe's command: the target, the timeout (1 s) and any source binding. */
+function probeCommand(
+  op: "tcp" | "udp",
+  host: string,
+  port: number,
+  opts: UdpOptions,
+): Record<string, unknown> {
+  return {
+    op,
+    host,
+    port,
+    timeoutMs: opts.timeoutMs ?? 1000,
+    ...(opts.sourcePort === undefined ? {} : { sourcePort: opts.sourcePort }),
+    ...(opts.source === undefined ? {} : { source: opts.source }),
+  };
+}
+
 /** A kept-open TCP connection (for "established flows survive a policy change"). */
 export class TcpConnection implements AsyncDisposable {
   constructor(readonly daemon: ProbeDaemon, readonly id: number) {}
@@ -163,12 +180,7 @@ export class ProbeDaemon implements AsyncDisposable {
   tcp(host: string, port: number, opts: TcpOptions = {}): Promise<ProbeResult> {
     const send = opts.send === null ? undefined : (opts.send ?? "hello");
     return this.call({
-      op: "tcp",
-      host,
-      port,
-      timeoutMs: opts.timeoutMs ?? 1000,
-      ...(opts.sourcePort === undefined ? {} : { sourcePort: opts.sourcePort }),
-      ...(opts.source === undefined ? {} : { source: opts.source }),
+      ...probeCommand("tcp", host, port, opts),
       ...(send === undefined ? {} : { send }),
     }) as Promise<ProbeResult>;
   }
@@ -192,14 +204,7 @@ export class ProbeDaemon implements AsyncDisposable {
 
   /** One UDP request; `allow` if the echo came back. */
   udp(host: string, port: number, opts: UdpOptions = {}): Promise<ProbeResult> {
-    return this.call({
-      op: "udp",
-      host,
-      port,
-      timeoutMs: opts.timeoutMs ?? 1000,
-      ...(opts.sourcePort === undefined ? {} : { sourcePort: opts.sourcePort }),
-      ...(opts.source === undefined ? {} : { source: opts.source }),
-    }) as Promise<ProbeResult>;
+    return this.call(probeCommand("udp", host, port, opts)) as Promise<ProbeResult>;
   }
 
   /** One ICMP (v4) or ICMPv6 echo request, by `ping`. */
