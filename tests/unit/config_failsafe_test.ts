@@ -26,27 +26,22 @@ function refuses(text: string, reason: RegExp): void {
 }
 
 Deno.test("Calico 3's protocol:net:port form parses to a structured entry", async (t) => {
-  await t.step("an IPv4 net", () => {
-    assert.deepEqual(parseFailsafePort("tcp:198.18.0.0/24:22"), {
-      protocol: "tcp",
-      port: 22,
-      net: "198.18.0.0/24",
-    });
-  });
-  await t.step("an IPv6 net in brackets, as Felix writes it", () => {
-    assert.deepEqual(parseFailsafePort("udp:[2001:DB8:0::/48]:53"), {
-      protocol: "udp",
-      port: 53,
-      net: "2001:db8::/48",
-    });
-  });
-  await t.step("a bracketed IPv6 net without protocol means tcp (Felix accepts it)", () => {
-    assert.deepEqual(parseFailsafePort("[2001:db8::/32]:22"), {
-      protocol: "tcp",
-      port: 22,
-      net: "2001:db8::/32",
-    });
-  });
+  const forms: [string, string, ReturnType<typeof parseFailsafePort>][] = [
+    ["an IPv4 net", "tcp:198.18.0.0/24:22", { protocol: "tcp", port: 22, net: "198.18.0.0/24" }],
+    [
+      "an IPv6 net in brackets, as Felix writes it",
+      "udp:[2001:DB8:0::/48]:53",
+      { protocol: "udp", port: 53, net: "2001:db8::/48" },
+    ],
+    [
+      "a bracketed IPv6 net without protocol means tcp (Felix accepts it)",
+      "[2001:db8::/32]:22",
+      { protocol: "tcp", port: 22, net: "2001:db8::/32" },
+    ],
+  ];
+  for (const [label, text, want] of forms) {
+    await t.step(label, () => assert.deepEqual(parseFailsafePort(text), want));
+  }
   await t.step("host bits are cleared and a bare address is one host, like Felix", () => {
     assert.deepEqual(parseFailsafePort("tcp:198.18.0.77/24:22").net, "198.18.0.0/24");
     assert.deepEqual(parseFailsafePort("tcp:198.18.0.77:22").net, "198.18.0.77/32");
